@@ -6,6 +6,8 @@
 #include <array>
 #include <cstdint>
 #include <cstring>
+#include <ostream>
+#include <string>
 
 extern "C" {
 #include "sgnic_fd.h"
@@ -50,6 +52,9 @@ struct FormatCase {
     bool fits;
     uint32_t cfg;  // expected cfg word (host order) when it fits
 };
+
+// Names the case in ctest's test list instead of a byte dump.
+void PrintTo(const FormatCase& c, std::ostream* os) { *os << c.name; }
 
 class FdFormat : public ::testing::TestWithParam<FormatCase> {};
 
