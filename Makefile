@@ -11,7 +11,9 @@ CTEST_ARGS ?=
 
 MODULE_DIRS := kmod tests/vm/selftest-module
 
-.PHONY: all help deps kmod user test unit test-vm lint demo shell clean
+DEBUG_BUILD ?= build-debug
+
+.PHONY: all help deps kmod user test unit test-vm lint demo shell clean debug-kernel test-debug
 
 all: kmod user
 
@@ -23,6 +25,8 @@ help:
 	@echo "make lint      checkpatch --strict, sparse, clang-format, clang-tidy"
 	@echo "make demo      boot the VM and run a narrated demonstration"
 	@echo "make shell     root shell in the VM with sgnic.ko loaded"
+	@echo "make debug-kernel  build (once, cached) the KASAN/lockdep/kmemleak kernel"
+	@echo "make test-debug    the VM suite on the debug kernel, kmemleak-scanned"
 
 deps:
 	scripts/deps
@@ -57,6 +61,24 @@ shell: all
 	SGNIC_KMOD=$(CURDIR)/kmod/sgnic.ko tests/vm/run --timeout 86400 --shell -- \
 		bash -c 'insmod "$$SGNIC_KMOD" && echo "sgnic.ko loaded from $$SGNIC_KMOD"'
 
+debug-kernel: deps
+	scripts/debug-kernel
+
+# The modules are built for the debug kernel from copies of their sources in
+# $(DEBUG_BUILD)/, so the tree's own sgnic.ko (Debian's kernel) is untouched.
+test-debug: deps
+	set -e; kdir=$$(scripts/debug-kernel | tail -n 1); \
+	for d in $(MODULE_DIRS); do \
+		mkdir -p $(DEBUG_BUILD)/$$d && cp $$d/Kbuild $$d/*.[ch] $(DEBUG_BUILD)/$$d/; \
+		$(MAKE) -C "$$kdir/build" M="$(CURDIR)/$(DEBUG_BUILD)/$$d" modules; \
+	done; \
+	cmake -S . -B $(DEBUG_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+		-DSGNIC_KMOD_DIR=$(CURDIR)/$(DEBUG_BUILD)/kmod \
+		-DSGNIC_SELFTEST_KMOD_DIR=$(CURDIR)/$(DEBUG_BUILD)/tests/vm/selftest-module \
+		-DSGNIC_VM_KERNEL_DIR=$$kdir -DSGNIC_VM_TEST_TIMEOUT=3600; \
+	cmake --build $(DEBUG_BUILD) -j$(shell nproc); \
+	SGNIC_VM_TIMEOUT=1800 ctest --test-dir $(DEBUG_BUILD) --output-on-failure -j1 $(CTEST_ARGS)
+
 clean:
 	for d in $(MODULE_DIRS); do $(MAKE) -C "$(KDIR)" M="$(CURDIR)/$$d" clean || true; done
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) $(DEBUG_BUILD)

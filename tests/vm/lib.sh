@@ -25,9 +25,39 @@ vm_kernel_version() {
 }
 
 # Directory holding vmlinuz, the module tree and the base initramfs.
+# SGNIC_VM_KERNEL_DIR selects another kernel laid out the same way (the debug
+# kernel of scripts/debug-kernel).
 vm_kernel_dir() {
 	local rel pkgver
+	if [ -n "${SGNIC_VM_KERNEL_DIR:-}" ]; then
+		echo "$SGNIC_VM_KERNEL_DIR"
+		return 0
+	fi
 	read -r rel pkgver < <(vm_kernel_version) || return 1
 	[ -n "$rel" ] || return 1
 	echo "$(vm_cache_root)/$rel-$pkgver"
+}
+
+# vm_build_initramfs MODROOT RELEASE OUTPUT
+# The initramfs: busybox, the modules that mount the shared root (those the
+# kernel has built in are skipped) and tests/vm/init.
+vm_build_initramfs() {
+	local modroot=$1 rel=$2 output=$3 ird m ko
+	ird=$(mktemp -d)
+	mkdir -p "$ird"/{bin,dev,proc,sys,mnt,newroot,lib/modules}
+	cp /bin/busybox "$ird/bin/busybox"
+	ln -s busybox "$ird/bin/sh"
+	# modprobe prints "insmod /path" lines in load order, dependencies first.
+	: >"$ird/lib/modules/load-order"
+	for m in virtio_pci 9pnet_virtio 9p overlay; do
+		modprobe -d "$modroot" -S "$rel" --show-depends "$m" |
+			awk '$1 == "insmod" { print $2 }'
+	done | awk '!seen[$0]++' | while read -r ko; do
+		cp "$ko" "$ird/lib/modules/"
+		basename "$ko" >>"$ird/lib/modules/load-order"
+	done
+	cp "$(dirname "${BASH_SOURCE[0]}")/init" "$ird/init"
+	chmod +x "$ird/init"
+	(cd "$ird" && find . | cpio -o -H newc --quiet | gzip -1) >"$output"
+	rm -rf "$ird"
 }
