@@ -59,5 +59,7 @@ vm_build_initramfs() {
 	cp "$(dirname "${BASH_SOURCE[0]}")/init" "$ird/init"
 	chmod +x "$ird/init"
 	(cd "$ird" && find . | cpio -o -H newc --quiet | gzip -1) >"$output"
+	# Pad to 4 bytes so an uncompressed cpio may be appended (tests/vm/run).
+	head -c $(((4 - $(stat -c %s "$output") % 4) % 4)) /dev/zero >>"$output"
 	rm -rf "$ird"
 }
