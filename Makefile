@@ -9,7 +9,7 @@ BUILD ?= build
 CTEST_PARALLEL ?= 2
 CTEST_ARGS ?=
 
-MODULE_DIRS := kmod tests/vm/selftest-module
+MODULE_DIRS := kmod tests/vm/selftest-module tests/kheaders
 
 .PHONY: all help deps kmod user test unit test-vm lint demo shell clean
 
