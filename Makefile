@@ -9,7 +9,7 @@ BUILD ?= build
 CTEST_PARALLEL ?= 2
 CTEST_ARGS ?=
 
-MODULE_DIRS := kmod tests/vm/selftest-module
+MODULE_DIRS := kmod tests/vm/selftest-module tests/kheaders
 
 DEBUG_BUILD ?= build-debug
 
