@@ -68,13 +68,14 @@ debug-kernel: deps
 # $(DEBUG_BUILD)/, so the tree's own sgnic.ko (Debian's kernel) is untouched.
 test-debug: deps
 	set -e; kdir=$$(scripts/debug-kernel | tail -n 1); \
-	for d in $(MODULE_DIRS); do \
-		mkdir -p $(DEBUG_BUILD)/$$d && cp $$d/Kbuild $$d/*.[ch] $(DEBUG_BUILD)/$$d/; \
-		$(MAKE) -C "$$kdir/build" M="$(CURDIR)/$(DEBUG_BUILD)/$$d" modules; \
+	rm -rf $(DEBUG_BUILD)/src && mkdir -p $(DEBUG_BUILD)/src; \
+	cp -r --parents kmod proto/include tests/vm/selftest-module $(DEBUG_BUILD)/src/; \
+	for d in kmod tests/vm/selftest-module; do \
+		$(MAKE) -C "$$kdir/build" M="$(CURDIR)/$(DEBUG_BUILD)/src/$$d" modules; \
 	done; \
 	cmake -S . -B $(DEBUG_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-		-DSGNIC_KMOD_DIR=$(CURDIR)/$(DEBUG_BUILD)/kmod \
-		-DSGNIC_SELFTEST_KMOD_DIR=$(CURDIR)/$(DEBUG_BUILD)/tests/vm/selftest-module \
+		-DSGNIC_KMOD_DIR=$(CURDIR)/$(DEBUG_BUILD)/src/kmod \
+		-DSGNIC_SELFTEST_KMOD_DIR=$(CURDIR)/$(DEBUG_BUILD)/src/tests/vm/selftest-module \
 		-DSGNIC_VM_KERNEL_DIR=$$kdir -DSGNIC_VM_TEST_TIMEOUT=3600; \
 	cmake --build $(DEBUG_BUILD) -j$(shell nproc); \
 	SGNIC_VM_TIMEOUT=1800 ctest --test-dir $(DEBUG_BUILD) --output-on-failure -j1 $(CTEST_ARGS)
