@@ -334,7 +334,9 @@ Status Policy::resize(MatcherState& m, int rx_size_log, int tx_size_log, RehashR
 
     auto fresh = device_.create_matcher(m.spec(rx_size_log, tx_size_log));
     if (!fresh) {
-        return step_failed(fresh.error(), context, "create matcher", "nothing changed");
+        return step_failed(
+            fresh.error(), context, "create matcher",
+            "nothing changed, every rule is in device matcher " + std::to_string(old));
     }
     auto st = device_.set_resize_target(old, *fresh);
     if (!st) {
