@@ -1,0 +1,449 @@
+#include "policy/policy.hpp"
+
+#include <algorithm>
+#include <iterator>
+#include <utility>
+
+namespace sgnic::policy {
+
+namespace {
+
+std::string describe(const ActionTypes& types) {
+    static constexpr std::string_view kNames[] = {"drop", "count", "mark", "queue", "accept"};
+    std::string out = "[";
+    for (const ActionType t : types) {
+        if (out.size() > 1) {
+            out += ",";
+        }
+        out += kNames[static_cast<std::size_t>(t)];
+    }
+    return out + "]";
+}
+
+std::string matcher_name(const MatcherState& m) {
+    return "matcher " + std::to_string(m.id) + " (port " + std::to_string(m.port) + ")";
+}
+
+// "<context>: <step>: <cause>; <what the rollback did>", keeping the cause's code.
+Error step_failed(const Error& cause, const std::string& context, std::string_view step,
+                  const std::string& rollback) {
+    return {cause.code(),
+            context + ": " + std::string(step) + ": " + cause.message() + "; " + rollback};
+}
+
+}  // namespace
+
+std::string_view to_string(RehashReason reason) {
+    switch (reason) {
+        case RehashReason::threshold:
+            return "threshold";
+        case RehashReason::collision:
+            return "collision";
+        case RehashReason::shrink:
+            return "shrink";
+    }
+    return "unknown";
+}
+
+MatcherSpec MatcherState::spec(int rx_size_log, int tx_size_log) const {
+    return {.port = port,
+            .priority = priority,
+            .match_template = match_template,
+            .rx_size_log = rx_size_log,
+            .tx_size_log = tx_size_log,
+            .action_templates = action_templates.templates()};
+}
+
+Policy::Policy(Device& device, PolicyConfig config, Clock clock)
+    : device_(device), config_(config), clock_(std::move(clock)) {}
+
+MatcherState* Policy::lookup(MatcherId id) {
+    const auto it = matchers_.find(id);
+    return it == matchers_.end() ? nullptr : &it->second;
+}
+
+const MatcherState* Policy::find_matcher(MatcherId id) const {
+    const auto it = matchers_.find(id);
+    return it == matchers_.end() ? nullptr : &it->second;
+}
+
+const RuleRecord* Policy::find_rule(RuleId id) const {
+    const auto it = rules_.find(id);
+    return it == rules_.end() ? nullptr : &it->second;
+}
+
+std::vector<MatcherId> Policy::matcher_ids() const {
+    std::vector<MatcherId> ids;
+    ids.reserve(matchers_.size());
+    for (const auto& [id, m] : matchers_) {
+        ids.push_back(id);
+    }
+    return ids;
+}
+
+std::vector<RehashReport> Policy::take_rehash_reports() { return std::exchange(reports_, {}); }
+
+Expected<MatcherId> Policy::create_matcher(PortId port, std::uint32_t priority,
+                                           MatchTemplate match_template) {
+    const Caps caps = device_.caps();
+    const Sizing sizing(config_, caps);
+    const std::string context =
+        "create matcher on port " + std::to_string(port) + " priority " + std::to_string(priority);
+    if (config_.init_size_log > sizing.cap()) {
+        return Error(Errc::invalid_argument,
+                     context + ": initial size_log " + std::to_string(config_.init_size_log) +
+                         " exceeds the device's cap " + std::to_string(sizing.cap()) +
+                         " (ste_alloc_log_max " + std::to_string(caps.ste_alloc_log_max) + ")");
+    }
+    const auto limit = static_cast<std::size_t>(
+        std::max(0, std::min(config_.action_templates_max, caps.max_action_templates)));
+    MatcherState m(
+        next_matcher_, port, priority, std::move(match_template),
+        ActionTemplateSet(static_cast<std::size_t>(config_.action_templates_initial), limit));
+    m.rx.size_log = config_.init_size_log;
+    m.tx.size_log = config_.init_size_log;
+
+    auto device = device_.create_matcher(m.spec(m.rx.size_log, m.tx.size_log));
+    if (!device) {
+        return device.error().with_context(context);
+    }
+    m.device = *device;
+    const MatcherId id = next_matcher_++;
+    matchers_.emplace(id, std::move(m));
+    return id;
+}
+
+Status Policy::destroy_matcher(MatcherId id) {
+    MatcherState* m = lookup(id);
+    if (m == nullptr) {
+        return Error(Errc::not_found,
+                     "destroy matcher " + std::to_string(id) + ": no such matcher");
+    }
+    const std::string context = "destroy " + matcher_name(*m);
+    if (!m->rules.empty()) {
+        return Error(Errc::invalid_argument,
+                     context + ": it still holds " + std::to_string(m->rules.size()) + " rules");
+    }
+    if (m->stray) {
+        // Holds no rules: every rule it held is deleted.
+        auto st = device_.destroy_matcher(m->stray->device);
+        if (!st) {
+            return st.error().with_context(context + ": stray device matcher " +
+                                           std::to_string(m->stray->device));
+        }
+        m->stray.reset();
+    }
+    auto st = device_.destroy_matcher(m->device);
+    if (!st) {
+        return st.error().with_context(context);
+    }
+    matchers_.erase(id);
+    return {};
+}
+
+Expected<ActionTemplateIndex> Policy::ensure_action_template(MatcherState& m,
+                                                             const ActionTypes& types) {
+    if (const auto found = m.action_templates.find(types)) {
+        return *found;
+    }
+    const std::string context = "add action template " + describe(types);
+    auto before = m.action_templates.reserve_one();
+    if (!before) {
+        return before.error().with_context(context);
+    }
+    auto st = device_.add_action_template(m.device, types);
+    if (!st) {
+        m.action_templates.restore_capacity(*before);
+        return st.error().with_context(context);
+    }
+    return m.action_templates.append(types);
+}
+
+void Policy::count_rule(MatcherState& m, Directions dirs) {
+    const Sizing s = sizing();
+    for (const Direction d : kDirections) {
+        if (!dirs.uses(d)) {
+            continue;
+        }
+        DirectionSize& size = m.size(d);
+        ++size.rules;
+        if (s.needs_growth(size)) {
+            size.rehash_required = true;
+        }
+    }
+}
+
+void Policy::uncount_rule(MatcherState& m, Directions dirs) {
+    for (const Direction d : kDirections) {
+        if (dirs.uses(d)) {
+            --m.size(d).rules;
+        }
+    }
+}
+
+void Policy::mark_rehash_required(MatcherState& m, Directions dirs) {
+    for (const Direction d : kDirections) {
+        if (dirs.uses(d)) {
+            m.size(d).rehash_required = true;
+        }
+    }
+}
+
+void Policy::reevaluate_rehash_required(MatcherState& m) {
+    const Sizing s = sizing();
+    for (const Direction d : kDirections) {
+        m.size(d).rehash_required = s.needs_growth(m.size(d));
+    }
+}
+
+Expected<RuleId> Policy::insert_rule(MatcherId id, const RuleSpec& rule) {
+    MatcherState* m = lookup(id);
+    if (m == nullptr) {
+        return Error(Errc::not_found, "insert rule: no matcher " + std::to_string(id));
+    }
+    const std::string context = "insert rule into " + matcher_name(*m);
+    if (rule.directions.empty()) {
+        return Error(Errc::invalid_argument, context + ": the rule uses neither RX nor TX");
+    }
+    if (m->stray) {
+        auto healed = heal(id);
+        if (!healed) {
+            return Error(Errc::degraded, context + ": " + healed.error().message());
+        }
+    }
+    auto at = ensure_action_template(*m, rule.action_types());
+    if (!at) {
+        return at.error().with_context(context);
+    }
+
+    // Burnt even on failure: after a timeout the device may hold the rule,
+    // and reconcile must not confuse it with a later one.
+    const RuleId rule_id = next_rule_++;
+    count_rule(*m, rule.directions);
+    auto fail = [&](Error e) {
+        uncount_rule(*m, rule.directions);
+        reevaluate_rehash_required(*m);
+        return e.with_context(context);
+    };
+
+    if (m->rx.rehash_required || m->tx.rehash_required) {
+        auto grown = rehash(*m, RehashReason::threshold);
+        if (!grown) {
+            return fail(grown.error());
+        }
+    }
+    auto st = device_.insert_rule(m->device, rule_id, *at, rule);
+    if (!st) {
+        // Only a full row is cured by a larger table; busy and timeout are not.
+        if (st.error().code() != Errc::collision) {
+            return fail(st.error());
+        }
+        mark_rehash_required(*m, rule.directions);
+        auto grown = rehash(*m, RehashReason::collision);
+        if (!grown) {
+            return fail(grown.error().with_context("collision, then"));
+        }
+        if (!*grown) {
+            return fail(
+                Error(Errc::collision,
+                      st.error().message() + " (the rule's tables are at their maximum size)"));
+        }
+        st = device_.insert_rule(m->device, rule_id, *at, rule);
+        if (!st) {
+            return fail(st.error().with_context("retry after rehash"));
+        }
+    }
+    m->rules.insert(rule_id);
+    rules_.emplace(
+        rule_id, RuleRecord{.matcher = id, .directions = rule.directions, .action_template = *at});
+    return rule_id;
+}
+
+Expected<DeleteOutcome> Policy::delete_rule(RuleId id) {
+    const auto it = rules_.find(id);
+    if (it == rules_.end()) {
+        return Error(Errc::not_found, "delete rule " + std::to_string(id) + ": no such rule");
+    }
+    const RuleRecord record = it->second;
+    MatcherState& m = *lookup(record.matcher);
+    const bool in_stray = m.stray && m.stray->rules.contains(id);
+    const DeviceMatcherId where = in_stray ? m.stray->device : m.device;
+
+    auto st = device_.delete_rule(where, id);
+    if (!st) {
+        return st.error().with_context("delete rule " + std::to_string(id) + " from " +
+                                       matcher_name(m));
+    }
+    if (in_stray) {
+        m.stray->rules.erase(id);
+    }
+    m.rules.erase(id);
+    rules_.erase(it);
+    uncount_rule(m, record.directions);
+
+    DeleteOutcome outcome;
+    const int init = config_.init_size_log;
+    const bool empty = m.rx.rules == 0 && m.tx.rules == 0;
+    const bool grown = m.rx.size_log != init || m.tx.size_log != init;
+    if (empty && grown && !m.stray) {
+        m.rx.rehash_required = false;
+        m.tx.rehash_required = false;
+        auto shrunk = resize(m, init, init, RehashReason::shrink);
+        if (!shrunk) {
+            outcome.shrink_error = shrunk.error();
+        }
+    }
+    return outcome;
+}
+
+Expected<bool> Policy::rehash(MatcherState& m, RehashReason reason) {
+    const Sizing s = sizing();
+    int to[2] = {m.rx.size_log, m.tx.size_log};
+    for (const Direction d : kDirections) {
+        DirectionSize& size = m.size(d);
+        if (!size.rehash_required) {
+            continue;
+        }
+        size.rehash_required = false;
+        // A maxed-out table stays as it is; the insert may still fit.
+        if (!s.maxed_out(size.size_log)) {
+            to[static_cast<int>(d)] = s.grown(size.size_log);
+        }
+    }
+    if (to[0] == m.rx.size_log && to[1] == m.tx.size_log) {
+        return false;
+    }
+    auto st = resize(m, to[0], to[1], reason);
+    if (!st) {
+        return st.error();
+    }
+    return true;
+}
+
+// create new → set it as resize target → move every rule → destroy old.
+// Until the last step succeeds the old device matcher keeps every rule that
+// has not moved, and lookups find moved ones in the new; any failure moves
+// them back, destroys the new one and leaves sizes as they were.
+Status Policy::resize(MatcherState& m, int rx_size_log, int tx_size_log, RehashReason reason) {
+    const auto start = clock_();
+    const DeviceMatcherId old = m.device;
+    const std::string context = "rehash " + matcher_name(m) + " RX " +
+                                std::to_string(m.rx.size_log) + "->" + std::to_string(rx_size_log) +
+                                " TX " + std::to_string(m.tx.size_log) + "->" +
+                                std::to_string(tx_size_log);
+
+    auto fresh = device_.create_matcher(m.spec(rx_size_log, tx_size_log));
+    if (!fresh) {
+        return step_failed(
+            fresh.error(), context, "create matcher",
+            "nothing changed, every rule is in device matcher " + std::to_string(old));
+    }
+    auto st = device_.set_resize_target(old, *fresh);
+    if (!st) {
+        return step_failed(st.error(), context, "set resize target", undo_resize(m, *fresh, {}));
+    }
+    const std::vector<RuleId> rules(m.rules.begin(), m.rules.end());
+    if (!rules.empty()) {
+        const MoveResult moved = device_.move_rules(old, *fresh, rules);
+        if (moved.error) {
+            const std::size_t n = std::min(moved.moved, rules.size());
+            std::vector<RuleId> prefix(rules.begin(), rules.begin() + static_cast<long>(n));
+            return step_failed(*moved.error, context,
+                               "move rules (" + std::to_string(n) + " of " +
+                                   std::to_string(rules.size()) + " moved)",
+                               undo_resize(m, *fresh, std::move(prefix)));
+        }
+    }
+    st = device_.destroy_matcher(old);
+    if (!st) {
+        return step_failed(st.error(), context, "destroy old matcher",
+                           undo_resize(m, *fresh, rules));
+    }
+
+    reports_.push_back(RehashReport{.matcher = m.id,
+                                    .port = m.port,
+                                    .old_device = old,
+                                    .new_device = *fresh,
+                                    .rx = {m.rx.size_log, rx_size_log},
+                                    .tx = {m.tx.size_log, tx_size_log},
+                                    .rules_moved = rules.size(),
+                                    .reason = reason,
+                                    .duration = clock_() - start});
+    m.device = *fresh;
+    m.rx.size_log = rx_size_log;
+    m.tx.size_log = tx_size_log;
+    ++m.rehashes;
+    return {};
+}
+
+// Moves `moved` back from `fresh` to the live matcher and destroys `fresh`.
+// What cannot be undone now is recorded as a stray for heal().  Returns a
+// sentence for the error message.
+std::string Policy::undo_resize(MatcherState& m, DeviceMatcherId fresh, std::vector<RuleId> moved) {
+    const std::string fresh_name = "device matcher " + std::to_string(fresh);
+    if (!moved.empty()) {
+        std::optional<Error> failure;
+        std::size_t back = 0;
+        auto st = device_.set_resize_target(fresh, m.device);
+        if (!st) {
+            failure = st.error();
+        } else {
+            const MoveResult result = device_.move_rules(fresh, m.device, moved);
+            back = std::min(result.moved, moved.size());
+            failure = result.error;
+        }
+        if (failure) {
+            StrayMatcher stray{.device = fresh, .rules = {}};
+            stray.rules.insert(moved.begin() + static_cast<long>(back), moved.end());
+            const std::size_t left = stray.rules.size();
+            m.stray = std::move(stray);
+            return "rollback incomplete: " + std::to_string(left) + " rules stay in " + fresh_name +
+                   " until healed (" + failure->message() + ")";
+        }
+    }
+    auto st = device_.destroy_matcher(fresh);
+    if (!st) {
+        m.stray = StrayMatcher{.device = fresh, .rules = {}};
+        return "rolled back, but the empty " + fresh_name + " is left until healed (" +
+               st.error().message() + ")";
+    }
+    return "rolled back, every rule is in device matcher " + std::to_string(m.device);
+}
+
+Status Policy::heal(MatcherId id) {
+    MatcherState* m = lookup(id);
+    if (m == nullptr) {
+        return Error(Errc::not_found, "heal: no matcher " + std::to_string(id));
+    }
+    if (!m->stray) {
+        return {};
+    }
+    StrayMatcher& stray = *m->stray;
+    const std::string context = "heal " + matcher_name(*m) + ": stray device matcher " +
+                                std::to_string(stray.device) + " with " +
+                                std::to_string(stray.rules.size()) + " rules";
+    if (!stray.rules.empty()) {
+        auto st = device_.set_resize_target(stray.device, m->device);
+        if (!st) {
+            return st.error().with_context(context + ": set resize target");
+        }
+        const std::vector<RuleId> rules(stray.rules.begin(), stray.rules.end());
+        const MoveResult moved = device_.move_rules(stray.device, m->device, rules);
+        const std::size_t n = std::min(moved.moved, rules.size());
+        for (std::size_t i = 0; i < n; ++i) {
+            stray.rules.erase(rules[i]);
+        }
+        if (moved.error) {
+            Error e = *moved.error;
+            return e.with_context(context + ": move rules back");
+        }
+    }
+    auto st = device_.destroy_matcher(stray.device);
+    if (!st) {
+        return st.error().with_context(context + ": destroy");
+    }
+    m->stray.reset();
+    return {};
+}
+
+}  // namespace sgnic::policy

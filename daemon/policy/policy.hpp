@@ -1,0 +1,151 @@
+// The steering policy core of sgnicd: matchers, rules counted per direction,
+// when and how a matcher is rehashed, and how a failed rehash is undone.
+// No I/O: everything reaches the device through the Device interface.
+//
+// Invariant kept across every failure: each rule the core knows is in
+// exactly one live device matcher, and the core knows which.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "policy/action_templates.hpp"
+#include "policy/device.hpp"
+#include "policy/expected.hpp"
+#include "policy/sizing.hpp"
+#include "policy/types.hpp"
+
+namespace sgnic::policy {
+
+enum class RehashReason { threshold, collision, shrink };
+
+std::string_view to_string(RehashReason reason);
+
+struct SizeChange {
+    int from = 0;
+    int to = 0;
+    friend bool operator==(const SizeChange&, const SizeChange&) = default;
+};
+
+// One completed rehash, for the daemon's log line and Rehashed signal.
+struct RehashReport {
+    MatcherId matcher = 0;
+    PortId port = 0;
+    DeviceMatcherId old_device = 0;
+    DeviceMatcherId new_device = 0;
+    SizeChange rx;
+    SizeChange tx;
+    std::size_t rules_moved = 0;
+    RehashReason reason = RehashReason::threshold;
+    std::chrono::nanoseconds duration{0};
+};
+
+// A device matcher left behind by a rollback that could not finish: it may
+// still hold some of the matcher's rules.  heal() moves them back.
+struct StrayMatcher {
+    DeviceMatcherId device = 0;
+    std::set<RuleId> rules;
+};
+
+struct MatcherState {
+    MatcherState(MatcherId id, PortId port, std::uint32_t priority, MatchTemplate match_template,
+                 ActionTemplateSet templates)
+        : id(id),
+          port(port),
+          priority(priority),
+          match_template(std::move(match_template)),
+          action_templates(std::move(templates)) {}
+
+    MatcherId id;
+    PortId port;
+    std::uint32_t priority;
+    MatchTemplate match_template;
+    DeviceMatcherId device = 0;
+    DirectionSize rx;
+    DirectionSize tx;
+    ActionTemplateSet action_templates;
+    std::set<RuleId> rules;  // ordered, so bulk moves are deterministic
+    std::optional<StrayMatcher> stray;
+    std::uint64_t rehashes = 0;
+
+    DirectionSize& size(Direction d) { return d == Direction::rx ? rx : tx; }
+    const DirectionSize& size(Direction d) const { return d == Direction::rx ? rx : tx; }
+    MatcherSpec spec(int rx_size_log, int tx_size_log) const;
+};
+
+struct RuleRecord {
+    MatcherId matcher = 0;
+    Directions directions;
+    ActionTemplateIndex action_template = 0;
+};
+
+struct DeleteOutcome {
+    // The rule is gone either way; a failed shrink only leaves the matcher
+    // larger than it needs to be.
+    std::optional<Error> shrink_error;
+};
+
+class Policy {
+public:
+    using Clock = std::function<std::chrono::steady_clock::time_point()>;
+
+    explicit Policy(Device& device, PolicyConfig config = {},
+                    Clock clock = std::chrono::steady_clock::now);
+
+    Expected<MatcherId> create_matcher(PortId port, std::uint32_t priority,
+                                       MatchTemplate match_template);
+    // Only an empty matcher can be destroyed: delete its rules first.
+    Status destroy_matcher(MatcherId id);
+
+    Expected<RuleId> insert_rule(MatcherId id, const RuleSpec& rule);
+    Expected<DeleteOutcome> delete_rule(RuleId id);
+
+    // Finishes an interrupted rollback (see StrayMatcher).  insert_rule()
+    // calls it first; the daemon may call it from a timer.
+    Status heal(MatcherId id);
+
+    const MatcherState* find_matcher(MatcherId id) const;
+    const RuleRecord* find_rule(RuleId id) const;
+    std::vector<MatcherId> matcher_ids() const;
+    std::size_t rule_count() const { return rules_.size(); }
+
+    // Rehashes completed since the last call, oldest first.
+    std::vector<RehashReport> take_rehash_reports();
+
+    const PolicyConfig& config() const { return config_; }
+
+private:
+    Sizing sizing() const { return {config_, device_.caps()}; }
+    MatcherState* lookup(MatcherId id);
+
+    Expected<ActionTemplateIndex> ensure_action_template(MatcherState& m, const ActionTypes& types);
+    void count_rule(MatcherState& m, Directions dirs);
+    void uncount_rule(MatcherState& m, Directions dirs);
+    void mark_rehash_required(MatcherState& m, Directions dirs);
+    void reevaluate_rehash_required(MatcherState& m);
+
+    // Grows the directions marked rehash-required.  Returns false when none
+    // can grow (all maxed out) and nothing was done.
+    Expected<bool> rehash(MatcherState& m, RehashReason reason);
+    Status resize(MatcherState& m, int rx_size_log, int tx_size_log, RehashReason reason);
+    std::string undo_resize(MatcherState& m, DeviceMatcherId fresh, std::vector<RuleId> moved);
+
+    Device& device_;
+    PolicyConfig config_;
+    Clock clock_;
+    std::map<MatcherId, MatcherState> matchers_;
+    std::unordered_map<RuleId, RuleRecord> rules_;
+    std::vector<RehashReport> reports_;
+    MatcherId next_matcher_ = 1;
+    RuleId next_rule_ = 1;
+};
+
+}  // namespace sgnic::policy
