@@ -127,17 +127,17 @@ static void sgnic_bpool_buf_free(struct sgnic_bpool *pool, dma_addr_t addr)
 }
 
 /*
- * Allocates, maps and releases one batch of buffers; returns how many went
- * into the pool.
+ * Allocates, maps and releases one batch of up to @want buffers; returns how
+ * many went into the pool.
  */
-static int sgnic_bpool_add_batch(struct sgnic_bpool *pool)
+static int sgnic_bpool_add_batch(struct sgnic_bpool *pool, int want)
 {
 	struct device *dev = pool->sd->dma_dev;
 	dma_addr_t bufs[SGNIC_BPOOL_CMD_MAX];
 	void *vaddr;
 	int i, n;
 
-	for (n = 0; n < SGNIC_BPOOL_CMD_MAX; n++) {
+	for (n = 0; n < min(want, SGNIC_BPOOL_CMD_MAX); n++) {
 		vaddr = netdev_alloc_frag(pool->alloc_size);
 		if (unlikely(!vaddr))
 			break;
@@ -162,7 +162,7 @@ static int sgnic_bpool_fill_cpu(struct sgnic_bpool *pool, int *count)
 	int added;
 
 	while (*count < SGNIC_BPOOL_SEED_PER_CPU) {
-		added = sgnic_bpool_add_batch(pool);
+		added = sgnic_bpool_add_batch(pool, SGNIC_BPOOL_SEED_PER_CPU - *count);
 		if (!added)
 			return -ENOMEM;
 		*count += added;
