@@ -48,10 +48,20 @@ static bool sgnic_portal_pending(struct sgnic_portal *portal)
 	return false;
 }
 
+/* Tops up, for this CPU, the pools of the ports that are up. */
+static void sgnic_portal_refill(struct sgnic_portal *portal)
+{
+	struct sgnic_dev *sd = portal->sd;
+	unsigned int i;
+
+	for (i = 0; i < sd->nports; i++)
+		if (READ_ONCE(sd->ports[i]->up))
+			sgnic_bpool_refill(&sd->ports[i]->bpool);
+}
+
 static int sgnic_portal_poll(struct napi_struct *napi, int budget)
 {
 	struct sgnic_portal *portal = container_of(napi, struct sgnic_portal, napi);
-	struct sgnic_dev *sd = portal->sd;
 	struct sgnic_dqrr_entry *e;
 	unsigned int rounds, n, i, moved;
 	int rx_done = 0;
@@ -72,11 +82,9 @@ static int sgnic_portal_poll(struct napi_struct *napi, int budget)
 				sgnic_port_tx_confirm(e->fq->port, &e->fd, budget);
 			}
 		}
+		/* Every round: a jumbo frame may take 10 buffers at once. */
+		sgnic_portal_refill(portal);
 	}
-
-	for (i = 0; i < sd->nports; i++)
-		if (READ_ONCE(sd->ports[i]->up))
-			sgnic_bpool_refill(&sd->ports[i]->bpool);
 
 	/* Stopped early with work left: stay scheduled. */
 	if (rx_done >= budget || sgnic_portal_pending(portal))
