@@ -2,11 +2,292 @@
 /*
  * sgnic: simulated DPAA-style NIC with a hardware steering model.
  * Shared declarations of the module's parts.
+ *
+ * Objects and who owns them:
+ *   sgnic_dev     the one device: a platform device for the DMA API, the
+ *                 per-CPU portals and the ports.
+ *   sgnic_portal  one per possible CPU: a dequeue ring (DQRR) and a NAPI
+ *                 instance; it runs the frame manager for the FQs of its CPU.
+ *   sgnic_port    one per netdev (sgnic0, sgnic1, ...), wired to its peer;
+ *                 owns a buffer pool and, per CPU, a Tx, a Tx-confirm and an
+ *                 Rx frame queue.
  */
 #ifndef _SGNIC_H
 #define _SGNIC_H
 
+#include <linux/dma-direct.h>
+#include <linux/netdevice.h>
+#include <linux/platform_device.h>
+#include <linux/spinlock.h>
+#include <linux/u64_stats_sync.h>
+
+#include "sgnic_fd.h"
+#include "sgnic_hw.h"
+
 #define SGNIC_DRV_NAME		"sgnic"
-#define SGNIC_DRV_VERSION	"0.1.0"
+#define SGNIC_DRV_VERSION	"0.2.0"
+
+struct sgnic_dev;
+struct sgnic_port;
+struct sgnic_portal;
+
+/* ---- frame queues (sgnic_fq.c) ---- */
+
+enum sgnic_fq_type {
+	SGNIC_FQ_TX,		/* driver -> frame manager */
+	SGNIC_FQ_TX_CONF,	/* frame manager -> driver: Tx done */
+	SGNIC_FQ_RX,		/* frame manager -> driver: received */
+};
+
+/*
+ * A FIFO of frame descriptors.  Locking:
+ *  - Tx FQs: @lock protects the ring, @count and @congested: ndo_start_xmit
+ *    enqueues (the queue's CPU, or any CPU), the portal of @cpu dequeues.
+ *  - Rx and Tx-confirm FQs: only the portal of @cpu produces (frame manager)
+ *    and consumes (dequeue) them, both inside its NAPI poll; process context
+ *    touches them only while the portals are quiesced.  @lock is unused.
+ * The statistics are read unlocked by debugfs (a torn read is harmless).
+ */
+struct sgnic_fq {
+	u32 fqid;
+	enum sgnic_fq_type type;
+	unsigned int cpu;
+	struct sgnic_port *port;
+	spinlock_t lock;		/* Tx FQs only, see above */
+	struct sgnic_fd *ring;
+	u32 depth;
+	u32 head;
+	u32 count;
+	bool congested;
+	u64 enqueued;
+	u64 dequeued;
+	u64 busy;
+	u64 cgr_entered;
+};
+
+/* The three FQs of one port on one CPU. */
+struct sgnic_port_fqs {
+	struct sgnic_fq tx;
+	struct sgnic_fq conf;
+	struct sgnic_fq rx;
+};
+
+int sgnic_fq_init(struct sgnic_fq *fq, struct sgnic_port *port,
+		  enum sgnic_fq_type type, unsigned int cpu, u32 depth);
+void sgnic_fq_fini(struct sgnic_fq *fq);
+bool sgnic_fq_push(struct sgnic_fq *fq, const struct sgnic_fd *fd);
+bool sgnic_fq_pop(struct sgnic_fq *fq, struct sgnic_fd *fd);
+int sgnic_fq_tx_enqueue(struct sgnic_fq *fq, const struct sgnic_fd *fd,
+			struct netdev_queue *txq);
+bool sgnic_fq_tx_dequeue(struct sgnic_fq *fq, struct sgnic_fd *fd,
+			 struct netdev_queue *txq);
+const char *sgnic_fq_type_name(enum sgnic_fq_type type);
+
+/* ---- buffer pools (sgnic_bpool.c) ---- */
+
+/*
+ * A buffer pool as the BMan holds it: a stack of DMA addresses of Rx
+ * buffers, each mapped DMA_FROM_DEVICE for @map_size bytes.
+ *
+ * Locking: @lock protects @stack/@avail (the "hardware" pool, used by the
+ * frame manager on any portal and by the driver's refill), @held/@nheld
+ * and the counters.  @count is per CPU: buffers the CPU released into the
+ * pool minus the pool buffers its portal consumed; only that CPU writes it
+ * (BH disabled), except in process context while the port is down.
+ * @buf_len and the sizes change only while the port is down.
+ */
+struct sgnic_bpool {
+	u8 bpid;
+	struct sgnic_dev *sd;
+	u32 buf_len;		/* frame bytes per buffer (ethtool rx-buf-len) */
+	u32 map_size;		/* headroom + buf_len: what the hardware may write */
+	u32 alloc_size;		/* + skb_shared_info: what build_skb() gets */
+	spinlock_t lock;		/* the pool, see above */
+	dma_addr_t *stack;
+	u32 capacity;
+	u32 avail;
+	dma_addr_t *held;	/* fault knob: buffers taken out of the pool */
+	u32 nheld;
+	bool depleted;
+	int __percpu *count;
+	u64 acquired;
+	u64 released;
+	u64 acquire_failed;
+};
+
+int sgnic_bpool_init(struct sgnic_bpool *pool, struct sgnic_dev *sd, u8 bpid);
+void sgnic_bpool_fini(struct sgnic_bpool *pool);
+int sgnic_bpool_set_buf_len(struct sgnic_bpool *pool, u32 buf_len);
+int sgnic_bpool_seed(struct sgnic_bpool *pool);
+void sgnic_bpool_drain(struct sgnic_bpool *pool);
+int sgnic_bpool_acquire(struct sgnic_bpool *pool, dma_addr_t *bufs, u32 n);
+int sgnic_bpool_release(struct sgnic_bpool *pool, const dma_addr_t *bufs, u32 n);
+void sgnic_bpool_refill(struct sgnic_bpool *pool);
+void sgnic_bpool_buf_consumed(struct sgnic_bpool *pool);
+void sgnic_bpool_set_depleted(struct sgnic_bpool *pool, bool depleted);
+u32 sgnic_bpool_avail(struct sgnic_bpool *pool);
+int sgnic_bpool_count_sum(struct sgnic_bpool *pool);
+
+/* ---- Tx buffers ---- */
+
+/*
+ * The Tx annotation: at the start of every Tx buffer the FD points at (the
+ * frame's headroom, or the S/G table buffer), SGNIC_FD offset bytes before
+ * the frame or table.  The checksum request is for the frame manager, valid
+ * when the FD carries SGNIC_FD_CMD_CSUM; the skb pointer is the driver's.
+ */
+struct sgnic_tx_annot {
+	struct sk_buff *skb;
+	__be16 csum_start;	/* from the first byte of the frame */
+	__be16 csum_offset;	/* from csum_start */
+};
+
+static_assert(sizeof(struct sgnic_tx_annot) <= SGNIC_TX_HEADROOM);
+
+/* ---- per-port statistics (sgnic_netdev.c, shown by sgnic_ethtool.c) ---- */
+
+enum sgnic_stat {
+	SGNIC_STAT_RX_PACKETS,
+	SGNIC_STAT_RX_BYTES,
+	SGNIC_STAT_TX_PACKETS,
+	SGNIC_STAT_TX_BYTES,
+	SGNIC_STAT_TX_SG,
+	SGNIC_STAT_TX_LINEARIZED,
+	SGNIC_STAT_RX_SG,
+	SGNIC_STAT_RX_NOBUF,
+	SGNIC_STAT_TX_CONFIRM,
+	SGNIC_STAT_TX_ERRORS,
+	SGNIC_STAT_TX_DROPPED,
+	SGNIC_STAT_TX_ENQ_BUSY,
+	SGNIC_STAT_RX_ERRORS,
+	SGNIC_STAT_RX_DROPPED,
+	SGNIC_STAT_RX_SG_EXT,
+	SGNIC_STAT_RX_CSUM_OK,
+	SGNIC_STAT_NUM
+};
+
+/* Per CPU; written by that CPU with BH disabled, read under @syncp. */
+struct sgnic_stats {
+	u64 v[SGNIC_STAT_NUM];
+	struct u64_stats_sync syncp;
+};
+
+void sgnic_stats_read(struct sgnic_port *port, unsigned int cpu,
+		      struct sgnic_stats *out);
+
+/* ---- ports (sgnic_netdev.c) ---- */
+
+/*
+ * Fault knobs of a port (debugfs).  Writers hold @knob_lock; the data path
+ * reads them with READ_ONCE / atomic ops.
+ */
+struct sgnic_port_faults {
+	u32 sgt_max;		/* Tx: S/G table entries the driver may use */
+	bool sgt_no_final;	/* Tx: build S/G tables without a final bit */
+	atomic_t enqueue_busy;	/* Tx: enqueues still to fail with "busy" */
+};
+
+struct sgnic_port {
+	struct net_device *netdev;
+	struct sgnic_dev *sd;
+	struct sgnic_port *peer;	/* fixed for the module's lifetime */
+	unsigned int index;
+	/* Set by ndo_open/ndo_stop; the frame manager drops frames to a down port. */
+	bool up;
+	struct sgnic_bpool bpool;
+	struct sgnic_port_fqs *fqs;	/* nr_cpu_ids entries, one per portal */
+	struct sgnic_stats __percpu *stats;
+	struct mutex knob_lock;		/* serializes fault knob writers */
+	struct sgnic_port_faults faults;
+	struct dentry *ddir;
+	void *knob_files;		/* owned by sgnic_debugfs.c */
+};
+
+/* Adds to a counter of this CPU; caller runs with BH disabled. */
+static inline void sgnic_stats_add(struct sgnic_port *port, enum sgnic_stat stat, u64 n)
+{
+	struct sgnic_stats *s = this_cpu_ptr(port->stats);
+
+	u64_stats_update_begin(&s->syncp);
+	s->v[stat] += n;
+	u64_stats_update_end(&s->syncp);
+}
+
+struct sgnic_port *sgnic_port_create(struct sgnic_dev *sd, unsigned int index);
+int sgnic_port_register(struct sgnic_port *port);
+void sgnic_port_unregister(struct sgnic_port *port);
+void sgnic_port_destroy(struct sgnic_port *port);
+void sgnic_port_rx(struct sgnic_portal *portal, struct sgnic_port *port,
+		   const struct sgnic_fd *fd);
+void sgnic_port_tx_confirm(struct sgnic_port *port, const struct sgnic_fd *fd,
+			   int budget);
+int sgnic_port_set_rx_buf_len(struct sgnic_port *port, u32 buf_len);
+
+/* ---- portals (sgnic_portal.c) ---- */
+
+struct sgnic_dqrr_entry {
+	struct sgnic_fd fd;
+	struct sgnic_fq *fq;
+};
+
+/*
+ * A software portal.  Everything below is touched only by its NAPI poll
+ * (one CPU at a time, guaranteed by NAPI), the statistics also read by
+ * debugfs without a lock.
+ */
+struct sgnic_portal {
+	unsigned int cpu;
+	struct sgnic_dev *sd;
+	struct napi_struct napi;
+	struct sgnic_dqrr_entry dqrr[SGNIC_DQRR_SIZE];
+	unsigned int next_port;		/* round-robin start of the dequeue */
+	u64 polls;
+	u64 dequeued;
+	u64 fman_frames;
+	u32 dqrr_max;			/* most entries seen in one dequeue */
+	struct net_device napi_dev;	/* dummy netdev holding the NAPI; last */
+};
+
+int sgnic_portals_create(struct sgnic_dev *sd);
+void sgnic_portals_destroy(struct sgnic_dev *sd);
+void sgnic_portals_quiesce(struct sgnic_dev *sd);
+void sgnic_portals_resume(struct sgnic_dev *sd);
+void sgnic_portal_kick(struct sgnic_dev *sd, unsigned int cpu);
+
+/* ---- frame manager (sgnic_fman.c) ---- */
+
+unsigned int sgnic_fman_run(struct sgnic_portal *portal);
+
+/* ---- ethtool and debugfs ---- */
+
+extern const struct ethtool_ops sgnic_ethtool_ops;
+void sgnic_debugfs_init(struct sgnic_dev *sd);
+void sgnic_debugfs_fini(struct sgnic_dev *sd);
+void sgnic_debugfs_port_add(struct sgnic_port *port);
+void sgnic_debugfs_port_del(struct sgnic_port *port);
+
+/* ---- the device (sgnic_main.c) ---- */
+
+struct sgnic_dev {
+	struct platform_device *pdev;
+	struct device *dma_dev;
+	unsigned int nports;
+	struct sgnic_port *ports[SGNIC_PORTS_MAX];
+	struct sgnic_portal **portals;	/* nr_cpu_ids entries, NULL if impossible */
+	atomic_t next_fqid;
+	struct dentry *ddir;
+};
+
+/*
+ * The simulated hardware reaches memory only through the bus addresses it
+ * was handed; with dma-direct (no IOMMU, no bounce buffering for a 40-bit
+ * mask below 1 TiB of RAM) that is dma -> phys -> the kernel's linear map.
+ * The driver uses the same translation to find its buffers from an FD, as
+ * upstream DPAA does.
+ */
+static inline void *sgnic_dma_to_virt(struct sgnic_dev *sd, dma_addr_t addr)
+{
+	return phys_to_virt(dma_to_phys(sd->dma_dev, addr));
+}
 
 #endif /* _SGNIC_H */

@@ -33,3 +33,46 @@ skip() {
 	printf 'SKIP: %s\n' "$*"
 	exit 77
 }
+
+expect_ge() { # what minimum actual
+	[ "$3" -ge "$2" ] 2>/dev/null || fail "$1: expected >= $2, got '$3'"
+	printf '    ok: %s = %s (>= %s)\n' "$1" "$3" "$2"
+}
+
+# in_ns NS CMD...: runs CMD in network namespace NS ("-" is the initial one).
+in_ns() {
+	local ns=$1
+	shift
+	if [ "$ns" = - ]; then "$@"; else ip netns exec "$ns" "$@"; fi
+}
+
+# sgnic_stat NS DEV NAME: one counter of `ethtool -S DEV`.
+sgnic_stat() {
+	local v
+	v=$(in_ns "$1" ethtool -S "$2" | awk -v n="$3:" '$1 == n { print $2 }')
+	[ -n "$v" ] || fail "ethtool -S $2 has no counter '$3'"
+	echo "$v"
+}
+
+# sgnic_pair_netns [MTU]: loaded module, sgnic0 in netns "a" as 10.10.0.1
+# and fd00::1, sgnic1 in netns "b" as 10.10.0.2 and fd00::2, both up.
+sgnic_pair_netns() {
+	local mtu=${1:-1500}
+	ip netns add a
+	ip netns add b
+	ip link set sgnic0 netns a
+	ip link set sgnic1 netns b
+	ip -n a link set sgnic0 mtu "$mtu"
+	ip -n b link set sgnic1 mtu "$mtu"
+	ip -n a addr add 10.10.0.1/24 dev sgnic0
+	ip -n b addr add 10.10.0.2/24 dev sgnic1
+	ip -n a addr add fd00::1/64 dev sgnic0 nodad
+	ip -n b addr add fd00::2/64 dev sgnic1 nodad
+	ip -n a link set lo up
+	ip -n b link set lo up
+	ip -n a link set sgnic0 up
+	ip -n b link set sgnic1 up
+}
+
+# sgnic_debugfs DEV FILE: path of a debugfs file of DEV.
+sgnic_debugfs() { echo "/sys/kernel/debug/sgnic/$1/$2"; }

@@ -1,0 +1,263 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * sgnic: buffer pools (BMan model).  The pool is what the "hardware" holds:
+ * DMA addresses of empty Rx buffers.  The driver seeds it per CPU, counts
+ * per CPU what it put in and what its portal consumed, and refills in
+ * batches of SGNIC_BPOOL_CMD_MAX when a CPU's count falls below the
+ * low-water mark.
+ */
+#include <linux/dma-mapping.h>
+#include <linux/skbuff.h>
+#include <linux/slab.h>
+
+#include "sgnic.h"
+
+/* The largest frame must fit one S/G table of the smallest buffers. */
+static_assert(DIV_ROUND_UP(SGNIC_FRAME_MAX, SGNIC_RX_BUF_LEN_MIN) <
+	      SGNIC_SGT_MAX_ENTRIES);
+/* A whole Rx buffer, skb_shared_info included, fits one page. */
+static_assert(SGNIC_RX_BUF_ALLOC(SGNIC_RX_BUF_LEN_MAX) <= PAGE_SIZE);
+/* The Rx headroom must be expressible as an FD and S/G entry offset. */
+static_assert(SGNIC_RX_HEADROOM <= SGNIC_FD_OFFSET_MAX);
+
+int sgnic_bpool_init(struct sgnic_bpool *pool, struct sgnic_dev *sd, u8 bpid)
+{
+	int err;
+
+	pool->bpid = bpid;
+	pool->sd = sd;
+	spin_lock_init(&pool->lock);
+	pool->capacity = SGNIC_BPOOL_SEED_PER_CPU * nr_cpu_ids;
+	pool->stack = kvcalloc(pool->capacity, sizeof(*pool->stack), GFP_KERNEL);
+	if (!pool->stack) {
+		err = -ENOMEM;
+		goto stack_alloc_failed;
+	}
+	pool->held = kvcalloc(pool->capacity, sizeof(*pool->held), GFP_KERNEL);
+	if (!pool->held) {
+		err = -ENOMEM;
+		goto held_alloc_failed;
+	}
+	pool->count = alloc_percpu(int);
+	if (!pool->count) {
+		err = -ENOMEM;
+		goto count_alloc_failed;
+	}
+	sgnic_bpool_set_buf_len(pool, SGNIC_RX_BUF_LEN_DEFAULT);
+	return 0;
+
+count_alloc_failed:
+	kvfree(pool->held);
+held_alloc_failed:
+	kvfree(pool->stack);
+stack_alloc_failed:
+	return err;
+}
+
+void sgnic_bpool_fini(struct sgnic_bpool *pool)
+{
+	WARN_ON_ONCE(pool->avail || pool->nheld);
+	free_percpu(pool->count);
+	kvfree(pool->held);
+	kvfree(pool->stack);
+}
+
+/* Only while the pool is empty (port down). */
+int sgnic_bpool_set_buf_len(struct sgnic_bpool *pool, u32 buf_len)
+{
+	if (buf_len < SGNIC_RX_BUF_LEN_MIN || buf_len > SGNIC_RX_BUF_LEN_MAX)
+		return -ERANGE;
+	if (WARN_ON_ONCE(pool->avail || pool->nheld))
+		return -EBUSY;
+	pool->buf_len = buf_len;
+	pool->map_size = SGNIC_RX_HEADROOM + buf_len;
+	pool->alloc_size = SGNIC_RX_BUF_ALLOC(buf_len);
+	return 0;
+}
+
+/* The "hardware" commands: all or nothing, at most SGNIC_BPOOL_CMD_MAX. */
+int sgnic_bpool_acquire(struct sgnic_bpool *pool, dma_addr_t *bufs, u32 n)
+{
+	unsigned long flags;
+	int err = 0;
+	u32 i;
+
+	if (WARN_ON_ONCE(n > SGNIC_BPOOL_CMD_MAX))
+		return -EINVAL;
+	spin_lock_irqsave(&pool->lock, flags);
+	if (pool->avail < n) {
+		pool->acquire_failed++;
+		err = -ENOBUFS;
+	} else {
+		for (i = 0; i < n; i++)
+			bufs[i] = pool->stack[--pool->avail];
+		pool->acquired += n;
+	}
+	spin_unlock_irqrestore(&pool->lock, flags);
+	return err;
+}
+
+int sgnic_bpool_release(struct sgnic_bpool *pool, const dma_addr_t *bufs, u32 n)
+{
+	unsigned long flags;
+	int err = 0;
+	u32 i;
+
+	if (WARN_ON_ONCE(n > SGNIC_BPOOL_CMD_MAX))
+		return -EINVAL;
+	spin_lock_irqsave(&pool->lock, flags);
+	if (pool->avail + n > pool->capacity) {
+		err = -ENOSPC;
+	} else {
+		for (i = 0; i < n; i++)
+			pool->stack[pool->avail++] = bufs[i];
+		pool->released += n;
+	}
+	spin_unlock_irqrestore(&pool->lock, flags);
+	return err;
+}
+
+static void sgnic_bpool_buf_free(struct sgnic_bpool *pool, dma_addr_t addr)
+{
+	struct device *dev = pool->sd->dma_dev;
+	void *vaddr = sgnic_dma_to_virt(pool->sd, addr);
+
+	dma_unmap_single(dev, addr, pool->map_size, DMA_FROM_DEVICE);
+	skb_free_frag(vaddr);
+}
+
+/*
+ * Allocates, maps and releases one batch of buffers; returns how many went
+ * into the pool.
+ */
+static int sgnic_bpool_add_batch(struct sgnic_bpool *pool)
+{
+	struct device *dev = pool->sd->dma_dev;
+	dma_addr_t bufs[SGNIC_BPOOL_CMD_MAX];
+	void *vaddr;
+	int i, n;
+
+	for (n = 0; n < SGNIC_BPOOL_CMD_MAX; n++) {
+		vaddr = netdev_alloc_frag(pool->alloc_size);
+		if (unlikely(!vaddr))
+			break;
+		bufs[n] = dma_map_single(dev, vaddr, pool->map_size,
+					 DMA_FROM_DEVICE);
+		if (unlikely(dma_mapping_error(dev, bufs[n]))) {
+			skb_free_frag(vaddr);
+			break;
+		}
+	}
+	if (n && sgnic_bpool_release(pool, bufs, n)) {
+		for (i = 0; i < n; i++)
+			sgnic_bpool_buf_free(pool, bufs[i]);
+		n = 0;
+	}
+	return n;
+}
+
+/* Tops up this CPU's share to the seed count; caller has BH disabled. */
+static int sgnic_bpool_fill_cpu(struct sgnic_bpool *pool, int *count)
+{
+	int added;
+
+	while (*count < SGNIC_BPOOL_SEED_PER_CPU) {
+		added = sgnic_bpool_add_batch(pool);
+		if (!added)
+			return -ENOMEM;
+		*count += added;
+	}
+	return 0;
+}
+
+/* NAPI context, at the end of a poll. */
+void sgnic_bpool_refill(struct sgnic_bpool *pool)
+{
+	int *count = this_cpu_ptr(pool->count);
+
+	if (likely(*count >= SGNIC_BPOOL_LOW_WATER) || READ_ONCE(pool->depleted))
+		return;
+	/* Out of memory: the next poll tries again; Rx counts rx_nobuf. */
+	sgnic_bpool_fill_cpu(pool, count);
+}
+
+/* A buffer left the pool for good: it became part of a received skb. */
+void sgnic_bpool_buf_consumed(struct sgnic_bpool *pool)
+{
+	this_cpu_dec(*pool->count);
+}
+
+/* Process context, port down: every online CPU gets its share. */
+int sgnic_bpool_seed(struct sgnic_bpool *pool)
+{
+	unsigned int cpu;
+	int err = 0;
+
+	local_bh_disable();
+	for_each_online_cpu(cpu) {
+		err = sgnic_bpool_fill_cpu(pool, per_cpu_ptr(pool->count, cpu));
+		if (err)
+			break;
+	}
+	local_bh_enable();
+	if (!err && pool->depleted)
+		sgnic_bpool_set_depleted(pool, true);
+	return err;
+}
+
+/* Process context, port down and portals quiesced: frees every buffer. */
+void sgnic_bpool_drain(struct sgnic_bpool *pool)
+{
+	dma_addr_t bufs[SGNIC_BPOOL_CMD_MAX];
+	unsigned int cpu;
+	bool depleted = pool->depleted;
+	u32 n, i;
+
+	sgnic_bpool_set_depleted(pool, false);
+	pool->depleted = depleted;	/* the knob survives a down/up */
+	for (;;) {
+		n = min_t(u32, sgnic_bpool_avail(pool), SGNIC_BPOOL_CMD_MAX);
+		if (!n || sgnic_bpool_acquire(pool, bufs, n))
+			break;
+		for (i = 0; i < n; i++)
+			sgnic_bpool_buf_free(pool, bufs[i]);
+	}
+	for_each_possible_cpu(cpu)
+		per_cpu(*pool->count, cpu) = 0;
+}
+
+/*
+ * Fault knob: a depleted pool has all its buffers taken out (held, still
+ * mapped, still counted per CPU), so the frame manager finds none and the
+ * receiver counts rx_nobuf.  Clearing puts them back.
+ */
+void sgnic_bpool_set_depleted(struct sgnic_bpool *pool, bool depleted)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&pool->lock, flags);
+	pool->depleted = depleted;
+	if (depleted) {
+		while (pool->avail)
+			pool->held[pool->nheld++] = pool->stack[--pool->avail];
+	} else {
+		while (pool->nheld && pool->avail < pool->capacity)
+			pool->stack[pool->avail++] = pool->held[--pool->nheld];
+	}
+	spin_unlock_irqrestore(&pool->lock, flags);
+}
+
+u32 sgnic_bpool_avail(struct sgnic_bpool *pool)
+{
+	return READ_ONCE(pool->avail);
+}
+
+int sgnic_bpool_count_sum(struct sgnic_bpool *pool)
+{
+	unsigned int cpu;
+	int sum = 0;
+
+	for_each_possible_cpu(cpu)
+		sum += READ_ONCE(*per_cpu_ptr(pool->count, cpu));
+	return sum;
+}

@@ -1,0 +1,377 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * sgnic: the simulated frame manager, i.e. the wire between two ports.
+ *
+ * Run from a portal's NAPI poll, it drains the Tx FQs of that portal's CPU,
+ * reads each frame through the bus addresses in its FD (and S/G table),
+ * completes the L4 checksum when the driver asked for it, and writes the
+ * frame into buffers of the peer's pool: one buffer when it fits after the
+ * Rx headroom, otherwise an S/G table in one buffer and the frame spread
+ * over further ones.  It then verifies the L3/L4 checksums of what it
+ * delivered (the Rx parser) and hands the Tx FD back on the confirm FQ.
+ */
+#include <linux/dma-mapping.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <net/checksum.h>
+#include <net/ip6_checksum.h>
+
+#include "sgnic.h"
+
+/* A frame as a list of virtually contiguous pieces. */
+struct sgnic_fman_seg {
+	u8 *va;
+	u32 len;
+};
+
+struct sgnic_fman_frame {
+	struct sgnic_fman_seg seg[SGNIC_SGT_MAX_ENTRIES];
+	unsigned int nseg;
+	u32 len;
+};
+
+/* Walks the pieces of a byte range [off, off + len) of a frame. */
+struct sgnic_fman_cursor {
+	const struct sgnic_fman_frame *f;
+	unsigned int i;
+	u32 skip;
+	u32 left;
+	u32 done;
+};
+
+static void sgnic_fman_cursor_init(struct sgnic_fman_cursor *c,
+				   const struct sgnic_fman_frame *f,
+				   u32 off, u32 len)
+{
+	c->f = f;
+	c->i = 0;
+	c->skip = off;
+	c->left = len;
+	c->done = 0;
+}
+
+/* Next piece: @p, @l, and @pos its position within the range. */
+static bool sgnic_fman_next(struct sgnic_fman_cursor *c, u8 **p, u32 *l,
+			    u32 *pos)
+{
+	const struct sgnic_fman_seg *seg;
+
+	while (c->i < c->f->nseg && c->left) {
+		seg = &c->f->seg[c->i++];
+		if (c->skip >= seg->len) {
+			c->skip -= seg->len;
+			continue;
+		}
+		*p = seg->va + c->skip;
+		*l = min(seg->len - c->skip, c->left);
+		*pos = c->done;
+		c->skip = 0;
+		c->left -= *l;
+		c->done += *l;
+		return true;
+	}
+	return false;
+}
+
+static void sgnic_fman_read(const struct sgnic_fman_frame *f, u32 off,
+			    void *buf, u32 len)
+{
+	struct sgnic_fman_cursor c;
+	u32 pos, l;
+	u8 *p;
+
+	sgnic_fman_cursor_init(&c, f, off, len);
+	while (sgnic_fman_next(&c, &p, &l, &pos))
+		memcpy((u8 *)buf + pos, p, l);
+}
+
+static void sgnic_fman_write(const struct sgnic_fman_frame *f, u32 off,
+			     const void *buf, u32 len)
+{
+	struct sgnic_fman_cursor c;
+	u32 pos, l;
+	u8 *p;
+
+	sgnic_fman_cursor_init(&c, f, off, len);
+	while (sgnic_fman_next(&c, &p, &l, &pos))
+		memcpy(p, (const u8 *)buf + pos, l);
+}
+
+static __wsum sgnic_fman_csum(const struct sgnic_fman_frame *f, u32 off,
+			      u32 len)
+{
+	struct sgnic_fman_cursor c;
+	__wsum csum = 0;
+	u32 pos, l;
+	u8 *p;
+
+	sgnic_fman_cursor_init(&c, f, off, len);
+	while (sgnic_fman_next(&c, &p, &l, &pos))
+		csum = csum_block_add(csum, csum_partial(p, l, 0), pos);
+	return csum;
+}
+
+static void sgnic_fman_copy(const struct sgnic_fman_frame *dst,
+			    const struct sgnic_fman_frame *src)
+{
+	u32 off = 0;
+	unsigned int i;
+
+	for (i = 0; i < src->nseg; i++) {
+		sgnic_fman_write(dst, off, src->seg[i].va, src->seg[i].len);
+		off += src->seg[i].len;
+	}
+}
+
+/* Maps a Tx FD to the frame it describes; false if the FD is malformed. */
+static bool sgnic_fman_tx_frame(struct sgnic_dev *sd, const struct sgnic_fd *fd,
+				struct sgnic_fman_frame *f)
+{
+	const struct sgnic_sg_entry *sgt;
+	u8 *va = sgnic_dma_to_virt(sd, sgnic_fd_addr(fd)) + sgnic_fd_offset(fd);
+	unsigned int i;
+	u32 len = 0;
+
+	f->len = sgnic_fd_length(fd);
+	switch (sgnic_fd_format(fd)) {
+	case SGNIC_FD_CONTIG:
+		f->seg[0].va = va;
+		f->seg[0].len = f->len;
+		f->nseg = 1;
+		return true;
+	case SGNIC_FD_SG:
+		break;
+	default:
+		return false;
+	}
+	sgt = (const struct sgnic_sg_entry *)va;
+	for (i = 0; i < SGNIC_SGT_MAX_ENTRIES; i++) {
+		/* Extension tables are not supported by this frame manager. */
+		if (sgnic_sg_is_extension(&sgt[i]))
+			return false;
+		f->seg[i].va = (u8 *)sgnic_dma_to_virt(sd, sgnic_sg_addr(&sgt[i])) +
+			       sgnic_sg_offset(&sgt[i]);
+		f->seg[i].len = sgnic_sg_length(&sgt[i]);
+		len += f->seg[i].len;
+		if (sgnic_sg_is_final(&sgt[i])) {
+			f->nseg = i + 1;
+			return len == f->len;
+		}
+	}
+	return false;	/* no final bit within the table */
+}
+
+/* Completes a CHECKSUM_PARTIAL request, as skb_checksum_help() would. */
+static bool sgnic_fman_tx_csum(const struct sgnic_fman_frame *f,
+			       const struct sgnic_tx_annot *annot)
+{
+	u32 start = be16_to_cpu(annot->csum_start);
+	u32 where = start + be16_to_cpu(annot->csum_offset);
+	__sum16 sum;
+
+	if (start >= f->len || where + sizeof(sum) > f->len)
+		return false;
+	sum = csum_fold(sgnic_fman_csum(f, start, f->len - start)) ?: CSUM_MANGLED_0;
+	sgnic_fman_write(f, where, &sum, sizeof(sum));
+	return true;
+}
+
+/* The Rx parser: true when the IPv4 header and the TCP/UDP checksum verify. */
+static bool sgnic_fman_rx_csum_ok(const struct sgnic_fman_frame *f)
+{
+	u8 hdr[SGNIC_FMAN_PARSE_LEN];
+	u32 plen = min_t(u32, f->len, sizeof(hdr));
+	const struct ethhdr *eth = (const struct ethhdr *)hdr;
+	const struct ipv6hdr *ip6h;
+	const struct iphdr *iph;
+	u32 l4off, l4len;
+	__wsum csum;
+	u8 proto;
+
+	sgnic_fman_read(f, 0, hdr, plen);
+	if (plen < ETH_HLEN)
+		return false;
+	if (eth->h_proto == htons(ETH_P_IP)) {
+		iph = (const struct iphdr *)(hdr + ETH_HLEN);
+		if (plen < ETH_HLEN + sizeof(*iph) || iph->version != 4 ||
+		    iph->ihl < 5 || ETH_HLEN + iph->ihl * 4 > plen)
+			return false;
+		if (ip_fast_csum(iph, iph->ihl))
+			return false;
+		if (iph->frag_off & htons(IP_MF | IP_OFFSET))
+			return false;
+		l4off = ETH_HLEN + iph->ihl * 4;
+		if (ntohs(iph->tot_len) < iph->ihl * 4 ||
+		    ETH_HLEN + ntohs(iph->tot_len) > f->len)
+			return false;
+		l4len = ntohs(iph->tot_len) - iph->ihl * 4;
+		proto = iph->protocol;
+	} else if (eth->h_proto == htons(ETH_P_IPV6)) {
+		ip6h = (const struct ipv6hdr *)(hdr + ETH_HLEN);
+		if (plen < ETH_HLEN + sizeof(*ip6h))
+			return false;
+		l4off = ETH_HLEN + sizeof(*ip6h);
+		l4len = ntohs(ip6h->payload_len);
+		if (l4off + l4len > f->len)
+			return false;
+		proto = ip6h->nexthdr;
+	} else {
+		return false;
+	}
+	if (proto != IPPROTO_TCP && proto != IPPROTO_UDP)
+		return false;
+	/* A UDP header, with its "no checksum" zero, must be in the parsed part. */
+	if (l4len < sizeof(struct udphdr) || l4off + sizeof(struct udphdr) > plen)
+		return false;
+	if (proto == IPPROTO_UDP && !((const struct udphdr *)(hdr + l4off))->check)
+		return false;
+	csum = sgnic_fman_csum(f, l4off, l4len);
+	if (eth->h_proto == htons(ETH_P_IP))
+		return !csum_tcpudp_magic(iph->saddr, iph->daddr, l4len, proto, csum);
+	return !csum_ipv6_magic(&ip6h->saddr, &ip6h->daddr, l4len, proto, csum);
+}
+
+/* Takes @n buffers from @pool in commands of at most SGNIC_BPOOL_CMD_MAX. */
+static int sgnic_fman_acquire(struct sgnic_bpool *pool, dma_addr_t *bufs, u32 n)
+{
+	u32 done = 0, chunk;
+
+	while (done < n) {
+		chunk = min_t(u32, n - done, SGNIC_BPOOL_CMD_MAX);
+		if (sgnic_bpool_acquire(pool, bufs + done, chunk))
+			goto acquire_failed;
+		done += chunk;
+	}
+	return 0;
+
+acquire_failed:
+	while (done) {
+		chunk = min_t(u32, done, SGNIC_BPOOL_CMD_MAX);
+		done -= chunk;
+		sgnic_bpool_release(pool, bufs + done, chunk);
+	}
+	return -ENOBUFS;
+}
+
+/*
+ * Writes frame @src into the peer's buffers and enqueues the Rx FD on the
+ * peer's Rx FQ of this CPU.  Drops are the receiver's: counted on @rx.
+ */
+static void sgnic_fman_deliver(struct sgnic_port *rx, unsigned int cpu,
+			       const struct sgnic_fman_frame *src,
+			       const struct sgnic_tx_annot *annot)
+{
+	dma_addr_t bufs[SGNIC_SGT_MAX_ENTRIES];
+	struct sgnic_bpool *pool = &rx->bpool;
+	struct sgnic_fq *fq = &rx->fqs[cpu].rx;
+	struct sgnic_sg_entry *sgt = NULL;
+	struct sgnic_fman_frame dst;
+	u32 nbufs, i, left, len;
+	struct sgnic_fd fd;
+	u8 *va;
+
+	if (!READ_ONCE(rx->up) || fq->count == fq->depth) {
+		sgnic_stats_add(rx, SGNIC_STAT_RX_DROPPED, 1);
+		return;
+	}
+	if (src->len > READ_ONCE(rx->netdev->mtu) + VLAN_ETH_HLEN) {
+		sgnic_stats_add(rx, SGNIC_STAT_RX_ERRORS, 1);
+		return;
+	}
+	nbufs = src->len <= pool->buf_len ? 1 :
+		DIV_ROUND_UP(src->len, pool->buf_len) + 1;
+	if (WARN_ON_ONCE(nbufs > SGNIC_SGT_MAX_ENTRIES))
+		return;
+	if (sgnic_fman_acquire(pool, bufs, nbufs)) {
+		sgnic_stats_add(rx, SGNIC_STAT_RX_NOBUF, 1);
+		return;
+	}
+
+	sgnic_fd_clear(&fd);
+	fd.bpid = pool->bpid;
+	sgnic_fd_set_addr(&fd, bufs[0]);
+	va = sgnic_dma_to_virt(rx->sd, bufs[0]) + SGNIC_RX_HEADROOM;
+	if (nbufs == 1) {
+		sgnic_fd_set_format(&fd, SGNIC_FD_CONTIG, SGNIC_RX_HEADROOM, src->len);
+		dst.seg[0].va = va;
+		dst.seg[0].len = src->len;
+		dst.nseg = 1;
+	} else {
+		sgnic_fd_set_format(&fd, SGNIC_FD_SG, SGNIC_RX_HEADROOM, src->len);
+		sgt = (struct sgnic_sg_entry *)va;
+		left = src->len;
+		for (i = 1; i < nbufs; i++) {
+			len = min(left, pool->buf_len);
+			left -= len;
+			sgnic_sg_set(&sgt[i - 1], bufs[i], len, SGNIC_RX_HEADROOM,
+				     pool->bpid, i == nbufs - 1);
+			dst.seg[i - 1].va = (u8 *)sgnic_dma_to_virt(rx->sd, bufs[i]) +
+					    SGNIC_RX_HEADROOM;
+			dst.seg[i - 1].len = len;
+		}
+		dst.nseg = nbufs - 1;
+	}
+	dst.len = src->len;
+	sgnic_fman_copy(&dst, src);
+	if (annot && !sgnic_fman_tx_csum(&dst, annot))
+		goto frame_error;
+	if (sgnic_fman_rx_csum_ok(&dst))
+		fd.cmd_status = cpu_to_be32(SGNIC_FD_STATUS_CSUM_OK);
+	/* Checked above; the portal is the only producer of this FQ. */
+	sgnic_fq_push(fq, &fd);
+	return;
+
+frame_error:
+	for (i = 0; i < nbufs; i += SGNIC_BPOOL_CMD_MAX)
+		sgnic_bpool_release(pool, bufs + i,
+				    min_t(u32, nbufs - i, SGNIC_BPOOL_CMD_MAX));
+	sgnic_stats_add(rx, SGNIC_STAT_RX_ERRORS, 1);
+}
+
+/* Moves one Tx frame onto the wire; returns the confirm status bits. */
+static u32 sgnic_fman_tx_one(struct sgnic_port *port, unsigned int cpu,
+			     const struct sgnic_fd *fd)
+{
+	const struct sgnic_tx_annot *annot = NULL;
+	struct sgnic_fman_frame src;
+
+	if (!sgnic_fman_tx_frame(port->sd, fd, &src))
+		return SGNIC_FD_STATUS_ERR;
+	if (be32_to_cpu(fd->cmd_status) & SGNIC_FD_CMD_CSUM)
+		annot = sgnic_dma_to_virt(port->sd, sgnic_fd_addr(fd));
+	sgnic_fman_deliver(port->peer, cpu, &src, annot);
+	return 0;
+}
+
+unsigned int sgnic_fman_run(struct sgnic_portal *portal)
+{
+	struct sgnic_dev *sd = portal->sd;
+	unsigned int cpu = portal->cpu;
+	struct netdev_queue *txq;
+	struct sgnic_port_fqs *fqs;
+	struct sgnic_port *port;
+	unsigned int i, n, total = 0;
+	struct sgnic_fd fd;
+	u32 status;
+
+	for (i = 0; i < sd->nports; i++) {
+		port = sd->ports[i];
+		fqs = &port->fqs[cpu];
+		if (!READ_ONCE(fqs->tx.count))
+			continue;
+		txq = netdev_get_tx_queue(port->netdev, cpu);
+		for (n = 0; n < SGNIC_FMAN_BURST; n++) {
+			/* No room to confirm: leave the frame queued. */
+			if (fqs->conf.count == fqs->conf.depth)
+				break;
+			if (!sgnic_fq_tx_dequeue(&fqs->tx, &fd, txq))
+				break;
+			status = sgnic_fman_tx_one(port, cpu, &fd);
+			fd.cmd_status = cpu_to_be32(be32_to_cpu(fd.cmd_status) | status);
+			sgnic_fq_push(&fqs->conf, &fd);
+			total++;
+		}
+	}
+	portal->fman_frames += total;
+	return total;
+}

@@ -1,0 +1,111 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * sgnic: frame queues (QMan model).  A frame queue is a FIFO of frame
+ * descriptors; a Tx FQ also belongs to a congestion group that stops the
+ * netdev Tx queue feeding it and wakes it once the frame manager drained it.
+ */
+#include <linux/slab.h>
+
+#include "sgnic.h"
+
+const char *sgnic_fq_type_name(enum sgnic_fq_type type)
+{
+	switch (type) {
+	case SGNIC_FQ_TX:
+		return "tx";
+	case SGNIC_FQ_TX_CONF:
+		return "tx_conf";
+	case SGNIC_FQ_RX:
+		return "rx";
+	}
+	return "?";
+}
+
+int sgnic_fq_init(struct sgnic_fq *fq, struct sgnic_port *port,
+		  enum sgnic_fq_type type, unsigned int cpu, u32 depth)
+{
+	fq->ring = kcalloc(depth, sizeof(*fq->ring), GFP_KERNEL);
+	if (!fq->ring)
+		return -ENOMEM;
+	spin_lock_init(&fq->lock);
+	fq->fqid = atomic_inc_return(&port->sd->next_fqid);
+	fq->type = type;
+	fq->cpu = cpu;
+	fq->port = port;
+	fq->depth = depth;
+	return 0;
+}
+
+void sgnic_fq_fini(struct sgnic_fq *fq)
+{
+	WARN_ON_ONCE(fq->count);
+	kfree(fq->ring);
+	fq->ring = NULL;
+}
+
+/* Caller serializes (see struct sgnic_fq).  False when the ring is full. */
+bool sgnic_fq_push(struct sgnic_fq *fq, const struct sgnic_fd *fd)
+{
+	u32 tail;
+
+	if (fq->count == fq->depth)
+		return false;
+	tail = fq->head + fq->count;
+	if (tail >= fq->depth)
+		tail -= fq->depth;
+	fq->ring[tail] = *fd;
+	fq->count++;
+	fq->enqueued++;
+	return true;
+}
+
+/* Caller serializes (see struct sgnic_fq).  False when the ring is empty. */
+bool sgnic_fq_pop(struct sgnic_fq *fq, struct sgnic_fd *fd)
+{
+	if (!fq->count)
+		return false;
+	*fd = fq->ring[fq->head];
+	if (++fq->head == fq->depth)
+		fq->head = 0;
+	fq->count--;
+	fq->dequeued++;
+	return true;
+}
+
+/*
+ * Enqueue from ndo_start_xmit.  Entering the congestion group stops @txq;
+ * both that and the wake in sgnic_fq_tx_dequeue() happen under @fq->lock,
+ * so a wake can never be lost between a full check and a stop.
+ */
+int sgnic_fq_tx_enqueue(struct sgnic_fq *fq, const struct sgnic_fd *fd,
+			struct netdev_queue *txq)
+{
+	int err = 0;
+
+	spin_lock(&fq->lock);
+	if (!sgnic_fq_push(fq, fd)) {
+		fq->busy++;
+		err = -EBUSY;
+	} else if (fq->count >= SGNIC_CGR_ENTER && !fq->congested) {
+		fq->congested = true;
+		fq->cgr_entered++;
+		netif_tx_stop_queue(txq);
+	}
+	spin_unlock(&fq->lock);
+	return err;
+}
+
+bool sgnic_fq_tx_dequeue(struct sgnic_fq *fq, struct sgnic_fd *fd,
+			 struct netdev_queue *txq)
+{
+	bool got;
+
+	spin_lock(&fq->lock);
+	got = sgnic_fq_pop(fq, fd);
+	if (fq->congested && fq->count < SGNIC_CGR_EXIT) {
+		fq->congested = false;
+		netif_tx_wake_queue(txq);
+	}
+	spin_unlock(&fq->lock);
+	return got;
+}

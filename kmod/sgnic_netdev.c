@@ -1,0 +1,669 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * sgnic: the network devices.  Each port is a netdev whose Tx builds frame
+ * descriptors (contiguous, or S/G with the skb's head and page frags) onto
+ * the Tx FQ of the current CPU, whose Tx confirmation unmaps and frees, and
+ * whose Rx turns pool buffers back into skbs.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/dma-mapping.h>
+#include <linux/etherdevice.h>
+#include <linux/mm.h>
+#include <linux/rtnetlink.h>
+#include <linux/slab.h>
+
+#include "sgnic.h"
+
+void sgnic_stats_read(struct sgnic_port *port, unsigned int cpu,
+		      struct sgnic_stats *out)
+{
+	const struct sgnic_stats *s = per_cpu_ptr(port->stats, cpu);
+	unsigned int start;
+
+	do {
+		start = u64_stats_fetch_begin(&s->syncp);
+		memcpy(out->v, s->v, sizeof(out->v));
+	} while (u64_stats_fetch_retry(&s->syncp, start));
+}
+
+/* ---- Tx ---- */
+
+/* Fills the annotation in front of the frame and the FD's checksum request. */
+static void sgnic_port_tx_annotate(struct sk_buff *skb,
+				   struct sgnic_tx_annot *annot,
+				   struct sgnic_fd *fd)
+{
+	annot->skb = skb;
+	annot->csum_start = 0;
+	annot->csum_offset = 0;
+	if (skb->ip_summed != CHECKSUM_PARTIAL)
+		return;
+	annot->csum_start = cpu_to_be16(skb_checksum_start_offset(skb));
+	annot->csum_offset = cpu_to_be16(skb->csum_offset);
+	fd->cmd_status = cpu_to_be32(SGNIC_FD_CMD_CSUM);
+}
+
+static int sgnic_port_tx_contig(struct sgnic_port *port, struct sk_buff *skb,
+				struct sgnic_fd *fd)
+{
+	struct device *dev = port->sd->dma_dev;
+	u8 *start = PTR_ALIGN_DOWN(skb->data - SGNIC_TX_HEADROOM,
+				   SGNIC_TX_ANNOT_ALIGN);
+	u32 offset = skb->data - start;
+	dma_addr_t addr;
+
+	sgnic_port_tx_annotate(skb, (struct sgnic_tx_annot *)start, fd);
+	addr = dma_map_single(dev, start, offset + skb->len, DMA_TO_DEVICE);
+	if (unlikely(dma_mapping_error(dev, addr)))
+		return -ENOMEM;
+	sgnic_fd_set_addr(fd, addr);
+	sgnic_fd_set_format(fd, SGNIC_FD_CONTIG, offset, skb->len);
+	return 0;
+}
+
+static int sgnic_port_tx_sg(struct sgnic_port *port, struct sk_buff *skb,
+			    struct sgnic_fd *fd)
+{
+	struct device *dev = port->sd->dma_dev;
+	int nr_frags = skb_shinfo(skb)->nr_frags;
+	bool final = !READ_ONCE(port->faults.sgt_no_final);
+	struct sgnic_sg_entry *sgt;
+	dma_addr_t addr, sgt_addr;
+	skb_frag_t *frag;
+	int i = 0, err = -ENOMEM;
+	void *buf;
+
+	buf = netdev_alloc_frag(SGNIC_TX_SGT_BUF_SIZE);
+	if (unlikely(!buf))
+		goto sgt_alloc_failed;
+	sgnic_port_tx_annotate(skb, buf, fd);
+	sgt = buf + SGNIC_TX_HEADROOM;
+
+	addr = dma_map_single(dev, skb->data, skb_headlen(skb), DMA_TO_DEVICE);
+	if (unlikely(dma_mapping_error(dev, addr)))
+		goto sg0_map_failed;
+	sgnic_sg_set(&sgt[0], addr, skb_headlen(skb), 0, SGNIC_BPID_INVALID,
+		     final && !nr_frags);
+
+	for (i = 0; i < nr_frags; i++) {
+		frag = &skb_shinfo(skb)->frags[i];
+		addr = skb_frag_dma_map(dev, frag, 0, skb_frag_size(frag),
+					DMA_TO_DEVICE);
+		if (unlikely(dma_mapping_error(dev, addr)))
+			goto sg_map_failed;
+		sgnic_sg_set(&sgt[i + 1], addr, skb_frag_size(frag), 0,
+			     SGNIC_BPID_INVALID, final && i == nr_frags - 1);
+	}
+
+	sgt_addr = dma_map_single(dev, buf, SGNIC_TX_SGT_BUF_SIZE, DMA_TO_DEVICE);
+	if (unlikely(dma_mapping_error(dev, sgt_addr)))
+		goto sgt_map_failed;
+	sgnic_fd_set_addr(fd, sgt_addr);
+	sgnic_fd_set_format(fd, SGNIC_FD_SG, SGNIC_TX_HEADROOM, skb->len);
+	return 0;
+
+sgt_map_failed:
+sg_map_failed:
+	while (i--)
+		dma_unmap_page(dev, sgnic_sg_addr(&sgt[i + 1]),
+			       sgnic_sg_length(&sgt[i + 1]), DMA_TO_DEVICE);
+	dma_unmap_single(dev, sgnic_sg_addr(&sgt[0]), sgnic_sg_length(&sgt[0]),
+			 DMA_TO_DEVICE);
+sg0_map_failed:
+	skb_free_frag(buf);
+sgt_alloc_failed:
+	return err;
+}
+
+/* Undoes what sgnic_port_tx_contig/_sg mapped; returns the skb. */
+static struct sk_buff *sgnic_port_tx_unmap(struct sgnic_port *port,
+					   const struct sgnic_fd *fd)
+{
+	struct device *dev = port->sd->dma_dev;
+	dma_addr_t addr = sgnic_fd_addr(fd);
+	void *va = sgnic_dma_to_virt(port->sd, addr);
+	const struct sgnic_sg_entry *sgt;
+	struct sk_buff *skb;
+	int i, nr_frags;
+
+	if (sgnic_fd_format(fd) == SGNIC_FD_CONTIG) {
+		dma_unmap_single(dev, addr, sgnic_fd_offset(fd) + sgnic_fd_length(fd),
+				 DMA_TO_DEVICE);
+		return ((struct sgnic_tx_annot *)va)->skb;
+	}
+
+	dma_unmap_single(dev, addr, SGNIC_TX_SGT_BUF_SIZE, DMA_TO_DEVICE);
+	skb = ((struct sgnic_tx_annot *)va)->skb;
+	sgt = va + sgnic_fd_offset(fd);
+	/* The skb, not the table's final bit, says what was mapped. */
+	nr_frags = skb_shinfo(skb)->nr_frags;
+	dma_unmap_single(dev, sgnic_sg_addr(&sgt[0]), sgnic_sg_length(&sgt[0]),
+			 DMA_TO_DEVICE);
+	for (i = 1; i <= nr_frags; i++)
+		dma_unmap_page(dev, sgnic_sg_addr(&sgt[i]), sgnic_sg_length(&sgt[i]),
+			       DMA_TO_DEVICE);
+	skb_free_frag(va);
+	return skb;
+}
+
+void sgnic_port_tx_confirm(struct sgnic_port *port, const struct sgnic_fd *fd,
+			   int budget)
+{
+	struct sk_buff *skb = sgnic_port_tx_unmap(port, fd);
+
+	sgnic_stats_add(port, SGNIC_STAT_TX_CONFIRM, 1);
+	if (unlikely(be32_to_cpu(fd->cmd_status) & SGNIC_FD_STATUS_ERR))
+		sgnic_stats_add(port, SGNIC_STAT_TX_ERRORS, 1);
+	napi_consume_skb(skb, budget);
+}
+
+/* Consumes one "busy" the fault knob still owes. */
+static bool sgnic_port_fault_busy(struct sgnic_port *port)
+{
+	return unlikely(atomic_read(&port->faults.enqueue_busy)) &&
+	       atomic_add_unless(&port->faults.enqueue_busy, -1, 0);
+}
+
+static int sgnic_port_tx_enqueue(struct sgnic_port *port, struct sgnic_fq *fq,
+				 const struct sgnic_fd *fd,
+				 struct netdev_queue *txq)
+{
+	int tries, err = -EBUSY;
+
+	for (tries = 0; tries < SGNIC_ENQUEUE_RETRIES; tries++) {
+		err = sgnic_port_fault_busy(port) ? -EBUSY :
+		      sgnic_fq_tx_enqueue(fq, fd, txq);
+		if (err != -EBUSY)
+			break;
+		sgnic_stats_add(port, SGNIC_STAT_TX_ENQ_BUSY, 1);
+	}
+	return err;
+}
+
+static netdev_tx_t sgnic_port_xmit(struct sk_buff *skb, struct net_device *netdev)
+{
+	struct sgnic_port *port = netdev_priv(netdev);
+	u16 q = skb_get_queue_mapping(skb);
+	struct netdev_queue *txq = netdev_get_tx_queue(netdev, q);
+	struct sgnic_fq *fq = &port->fqs[q].tx;
+	unsigned int len;
+	struct sgnic_fd fd;
+	bool sg = false;
+	int err;
+
+	if (skb_is_nonlinear(skb)) {
+		sg = (netdev->features & NETIF_F_SG) && !skb_has_frag_list(skb) &&
+		     skb_headlen(skb) &&
+		     skb_shinfo(skb)->nr_frags + 1 <= READ_ONCE(port->faults.sgt_max);
+		if (!sg) {
+			if (__skb_linearize(skb))
+				goto drop;
+			sgnic_stats_add(port, SGNIC_STAT_TX_LINEARIZED, 1);
+		}
+	}
+	if (skb_cow_head(skb, SGNIC_TX_HEADROOM + SGNIC_TX_ANNOT_ALIGN))
+		goto drop;
+
+	sgnic_fd_clear(&fd);
+	fd.bpid = SGNIC_BPID_INVALID;
+	err = sg ? sgnic_port_tx_sg(port, skb, &fd) :
+		   sgnic_port_tx_contig(port, skb, &fd);
+	if (err)
+		goto drop;
+
+	len = skb->len;
+	skb_tx_timestamp(skb);
+	if (sgnic_port_tx_enqueue(port, fq, &fd, txq)) {
+		sgnic_port_tx_unmap(port, &fd);
+		goto drop;
+	}
+	/* From here the skb belongs to the hardware until it is confirmed. */
+	sgnic_stats_add(port, SGNIC_STAT_TX_PACKETS, 1);
+	sgnic_stats_add(port, SGNIC_STAT_TX_BYTES, len);
+	if (sg)
+		sgnic_stats_add(port, SGNIC_STAT_TX_SG, 1);
+	sgnic_portal_kick(port->sd, q);
+	return NETDEV_TX_OK;
+
+drop:
+	sgnic_stats_add(port, SGNIC_STAT_TX_DROPPED, 1);
+	dev_kfree_skb_any(skb);
+	return NETDEV_TX_OK;
+}
+
+/* Tx FQs map 1:1 onto portals: keep a flow's frames on the sending CPU. */
+static u16 sgnic_port_select_queue(struct net_device *netdev, struct sk_buff *skb,
+				   struct net_device *sb_dev)
+{
+	return smp_processor_id() % netdev->real_num_tx_queues;
+}
+
+/* ---- Rx ---- */
+
+/* Puts buffers back into the pool, in release commands of at most 8. */
+static void sgnic_port_rx_recycle(struct sgnic_bpool *pool, dma_addr_t *bufs,
+				  u32 n)
+{
+	u32 i, chunk;
+
+	for (i = 0; i < n; i += chunk) {
+		chunk = min_t(u32, n - i, SGNIC_BPOOL_CMD_MAX);
+		if (WARN_ON_ONCE(sgnic_bpool_release(pool, bufs + i, chunk)))
+			break;
+	}
+}
+
+static struct sk_buff *sgnic_port_rx_buf_skb(struct sgnic_port *port,
+					     dma_addr_t addr, u32 offset, u32 len)
+{
+	struct sgnic_bpool *pool = &port->bpool;
+	void *va = sgnic_dma_to_virt(port->sd, addr);
+	struct sk_buff *skb;
+
+	dma_unmap_single(port->sd->dma_dev, addr, pool->map_size, DMA_FROM_DEVICE);
+	sgnic_bpool_buf_consumed(pool);
+	skb = build_skb(va, pool->alloc_size);
+	if (unlikely(!skb)) {
+		skb_free_frag(va);
+		return NULL;
+	}
+	skb_reserve(skb, offset);
+	skb_put(skb, len);
+	return skb;
+}
+
+/*
+ * S/G FD: the table sits in one pool buffer that goes straight back to the
+ * pool; the first entry becomes the skb head, the others page frags.
+ */
+static struct sk_buff *sgnic_port_rx_sg(struct sgnic_port *port,
+					const struct sgnic_fd *fd)
+{
+	struct sgnic_sg_entry ent[SGNIC_SGT_MAX_ENTRIES];
+	dma_addr_t bufs[SGNIC_SGT_MAX_ENTRIES];
+	struct device *dev = port->sd->dma_dev;
+	struct sgnic_bpool *pool = &port->bpool;
+	dma_addr_t sgt_addr = sgnic_fd_addr(fd);
+	u32 n = 0, i, len = 0, off;
+	struct sk_buff *skb = NULL;
+	struct page *page;
+	bool ok = false;
+	void *va;
+
+	dma_sync_single_for_cpu(dev, sgt_addr, pool->map_size, DMA_FROM_DEVICE);
+	va = sgnic_dma_to_virt(port->sd, sgt_addr) + sgnic_fd_offset(fd);
+	for (i = 0; i < SGNIC_SGT_MAX_ENTRIES; i++) {
+		ent[i] = ((struct sgnic_sg_entry *)va)[i];
+		if (sgnic_sg_is_extension(&ent[i])) {
+			sgnic_stats_add(port, SGNIC_STAT_RX_SG_EXT, 1);
+			break;
+		}
+		if (ent[i].bpid != pool->bpid)
+			break;
+		bufs[n++] = sgnic_sg_addr(&ent[i]);
+		len += sgnic_sg_length(&ent[i]);
+		if (sgnic_sg_is_final(&ent[i])) {
+			ok = len == sgnic_fd_length(fd);
+			break;
+		}
+	}
+	dma_sync_single_for_device(dev, sgt_addr, pool->map_size, DMA_FROM_DEVICE);
+	sgnic_port_rx_recycle(pool, &sgt_addr, 1);
+	if (!ok)
+		goto bad_table;
+
+	skb = sgnic_port_rx_buf_skb(port, bufs[0], sgnic_sg_offset(&ent[0]),
+				    sgnic_sg_length(&ent[0]));
+	if (!skb)
+		goto skb_alloc_failed;
+	for (i = 1; i < n; i++) {
+		dma_unmap_single(dev, bufs[i], pool->map_size, DMA_FROM_DEVICE);
+		sgnic_bpool_buf_consumed(pool);
+		va = sgnic_dma_to_virt(port->sd, bufs[i]);
+		/* Caution: the buffer may live in a tail page of a compound page. */
+		page = virt_to_head_page(va);
+		off = va - page_address(page) + sgnic_sg_offset(&ent[i]);
+		skb_add_rx_frag(skb, i - 1, page, off, sgnic_sg_length(&ent[i]),
+				pool->alloc_size);
+	}
+	sgnic_stats_add(port, SGNIC_STAT_RX_SG, 1);
+	return skb;
+
+skb_alloc_failed:
+	sgnic_port_rx_recycle(pool, bufs + 1, n - 1);
+	sgnic_stats_add(port, SGNIC_STAT_RX_DROPPED, 1);
+	return NULL;
+bad_table:
+	sgnic_port_rx_recycle(pool, bufs, n);
+	sgnic_stats_add(port, SGNIC_STAT_RX_ERRORS, 1);
+	return NULL;
+}
+
+/* Returns an Rx FD's buffers to the pool without looking at the frame. */
+static void sgnic_port_rx_discard(struct sgnic_port *port,
+				  const struct sgnic_fd *fd)
+{
+	struct sgnic_bpool *pool = &port->bpool;
+	dma_addr_t addr = sgnic_fd_addr(fd);
+	const struct sgnic_sg_entry *sgt;
+	dma_addr_t buf;
+	unsigned int i;
+
+	if (sgnic_fd_format(fd) == SGNIC_FD_SG) {
+		sgt = sgnic_dma_to_virt(port->sd, addr) + sgnic_fd_offset(fd);
+		for (i = 0; i < SGNIC_SGT_MAX_ENTRIES; i++) {
+			if (sgt[i].bpid != pool->bpid || sgnic_sg_is_extension(&sgt[i]))
+				break;
+			buf = sgnic_sg_addr(&sgt[i]);
+			sgnic_port_rx_recycle(pool, &buf, 1);
+			if (sgnic_sg_is_final(&sgt[i]))
+				break;
+		}
+	}
+	sgnic_port_rx_recycle(pool, &addr, 1);
+}
+
+void sgnic_port_rx(struct sgnic_portal *portal, struct sgnic_port *port,
+		   const struct sgnic_fd *fd)
+{
+	struct net_device *netdev = port->netdev;
+	u32 status = be32_to_cpu(fd->cmd_status);
+	u32 len = sgnic_fd_length(fd);
+	struct sk_buff *skb;
+
+	if (unlikely(fd->bpid != port->bpool.bpid)) {
+		/* Not our pool: nothing we may give back. */
+		sgnic_stats_add(port, SGNIC_STAT_RX_ERRORS, 1);
+		return;
+	}
+	if (unlikely(!READ_ONCE(port->up))) {
+		sgnic_port_rx_discard(port, fd);
+		sgnic_stats_add(port, SGNIC_STAT_RX_DROPPED, 1);
+		return;
+	}
+
+	switch (sgnic_fd_format(fd)) {
+	case SGNIC_FD_CONTIG:
+		skb = sgnic_port_rx_buf_skb(port, sgnic_fd_addr(fd),
+					    sgnic_fd_offset(fd), len);
+		if (unlikely(!skb))
+			sgnic_stats_add(port, SGNIC_STAT_RX_DROPPED, 1);
+		break;
+	case SGNIC_FD_SG:
+		skb = sgnic_port_rx_sg(port, fd);
+		break;
+	default:
+		sgnic_port_rx_discard(port, fd);
+		sgnic_stats_add(port, SGNIC_STAT_RX_ERRORS, 1);
+		return;
+	}
+	if (unlikely(!skb))
+		return;
+
+	skb->protocol = eth_type_trans(skb, netdev);
+	if ((netdev->features & NETIF_F_RXCSUM) && (status & SGNIC_FD_STATUS_CSUM_OK)) {
+		skb->ip_summed = CHECKSUM_UNNECESSARY;
+		sgnic_stats_add(port, SGNIC_STAT_RX_CSUM_OK, 1);
+	}
+	sgnic_stats_add(port, SGNIC_STAT_RX_PACKETS, 1);
+	sgnic_stats_add(port, SGNIC_STAT_RX_BYTES, len);
+	napi_gro_receive(&portal->napi, skb);
+}
+
+/* ---- open, stop and the rest of the netdev ops ---- */
+
+/* Portals quiesced: returns whatever this port still has queued. */
+static void sgnic_port_flush(struct sgnic_port *port)
+{
+	struct sgnic_port_fqs *fqs;
+	struct sgnic_fd fd;
+	unsigned int cpu;
+
+	local_bh_disable();
+	for_each_possible_cpu(cpu) {
+		fqs = &port->fqs[cpu];
+		while (sgnic_fq_pop(&fqs->tx, &fd)) {
+			dev_kfree_skb_any(sgnic_port_tx_unmap(port, &fd));
+			sgnic_stats_add(port, SGNIC_STAT_TX_DROPPED, 1);
+		}
+		fqs->tx.congested = false;
+		while (sgnic_fq_pop(&fqs->conf, &fd))
+			sgnic_port_tx_confirm(port, &fd, 0);
+		while (sgnic_fq_pop(&fqs->rx, &fd)) {
+			sgnic_port_rx_discard(port, &fd);
+			sgnic_stats_add(port, SGNIC_STAT_RX_DROPPED, 1);
+		}
+	}
+	local_bh_enable();
+}
+
+static int sgnic_port_open(struct net_device *netdev)
+{
+	struct sgnic_port *port = netdev_priv(netdev);
+	struct sgnic_port *peer = port->peer;
+	int err;
+
+	err = sgnic_bpool_seed(&port->bpool);
+	if (err)
+		goto seed_failed;
+	WRITE_ONCE(port->up, true);
+	netif_tx_start_all_queues(netdev);
+	/* Like a cable: carrier only when both ends are up. */
+	if (READ_ONCE(peer->up)) {
+		netif_carrier_on(netdev);
+		netif_carrier_on(peer->netdev);
+	}
+	return 0;
+
+seed_failed:
+	sgnic_portals_quiesce(port->sd);
+	sgnic_bpool_drain(&port->bpool);
+	sgnic_portals_resume(port->sd);
+	return err;
+}
+
+static int sgnic_port_stop(struct net_device *netdev)
+{
+	struct sgnic_port *port = netdev_priv(netdev);
+
+	netif_carrier_off(netdev);
+	netif_carrier_off(port->peer->netdev);
+	netif_tx_stop_all_queues(netdev);
+	WRITE_ONCE(port->up, false);
+	sgnic_portals_quiesce(port->sd);
+	sgnic_port_flush(port);
+	sgnic_bpool_drain(&port->bpool);
+	sgnic_portals_resume(port->sd);
+	return 0;
+}
+
+int sgnic_port_set_rx_buf_len(struct sgnic_port *port, u32 buf_len)
+{
+	bool running = netif_running(port->netdev);
+	int err;
+
+	ASSERT_RTNL();
+	if (buf_len < SGNIC_RX_BUF_LEN_MIN || buf_len > SGNIC_RX_BUF_LEN_MAX)
+		return -ERANGE;
+	if (buf_len == port->bpool.buf_len)
+		return 0;
+	/* The pool is refilled with buffers of the new size: empty it first. */
+	if (running)
+		sgnic_port_stop(port->netdev);
+	err = sgnic_bpool_set_buf_len(&port->bpool, buf_len);
+	if (running) {
+		int open_err = sgnic_port_open(port->netdev);
+
+		err = err ?: open_err;
+	}
+	return err;
+}
+
+static void sgnic_port_get_stats64(struct net_device *netdev,
+				   struct rtnl_link_stats64 *stats)
+{
+	struct sgnic_port *port = netdev_priv(netdev);
+	struct sgnic_stats s;
+	unsigned int cpu;
+
+	for_each_possible_cpu(cpu) {
+		sgnic_stats_read(port, cpu, &s);
+		stats->rx_packets += s.v[SGNIC_STAT_RX_PACKETS];
+		stats->rx_bytes += s.v[SGNIC_STAT_RX_BYTES];
+		stats->tx_packets += s.v[SGNIC_STAT_TX_PACKETS];
+		stats->tx_bytes += s.v[SGNIC_STAT_TX_BYTES];
+		stats->tx_errors += s.v[SGNIC_STAT_TX_ERRORS];
+		stats->tx_dropped += s.v[SGNIC_STAT_TX_DROPPED];
+		stats->rx_errors += s.v[SGNIC_STAT_RX_ERRORS];
+		stats->rx_dropped += s.v[SGNIC_STAT_RX_DROPPED] + s.v[SGNIC_STAT_RX_NOBUF];
+		stats->rx_missed_errors += s.v[SGNIC_STAT_RX_NOBUF];
+	}
+}
+
+static int sgnic_port_change_mtu(struct net_device *netdev, int new_mtu)
+{
+	/* The core checked min_mtu/max_mtu; every size fits one S/G table. */
+	WRITE_ONCE(netdev->mtu, new_mtu);
+	return 0;
+}
+
+static int sgnic_port_get_iflink(const struct net_device *netdev)
+{
+	const struct sgnic_port *port = netdev_priv(netdev);
+
+	return port->peer->netdev->ifindex;
+}
+
+static const struct net_device_ops sgnic_port_netdev_ops = {
+	.ndo_open		= sgnic_port_open,
+	.ndo_stop		= sgnic_port_stop,
+	.ndo_start_xmit		= sgnic_port_xmit,
+	.ndo_select_queue	= sgnic_port_select_queue,
+	.ndo_get_stats64	= sgnic_port_get_stats64,
+	.ndo_change_mtu		= sgnic_port_change_mtu,
+	.ndo_get_iflink		= sgnic_port_get_iflink,
+	.ndo_set_mac_address	= eth_mac_addr,
+	.ndo_validate_addr	= eth_validate_addr,
+};
+
+/* ---- lifetime ---- */
+
+static void sgnic_port_fqs_fini(struct sgnic_port *port)
+{
+	unsigned int cpu;
+
+	for_each_possible_cpu(cpu) {
+		sgnic_fq_fini(&port->fqs[cpu].tx);
+		sgnic_fq_fini(&port->fqs[cpu].conf);
+		sgnic_fq_fini(&port->fqs[cpu].rx);
+	}
+	kfree(port->fqs);
+}
+
+static int sgnic_port_fqs_init(struct sgnic_port *port)
+{
+	struct sgnic_port_fqs *fqs;
+	unsigned int cpu;
+	int err = 0;
+
+	port->fqs = kcalloc(nr_cpu_ids, sizeof(*port->fqs), GFP_KERNEL);
+	if (!port->fqs)
+		return -ENOMEM;
+	for_each_possible_cpu(cpu) {
+		fqs = &port->fqs[cpu];
+		err = sgnic_fq_init(&fqs->tx, port, SGNIC_FQ_TX, cpu,
+				    SGNIC_FQ_TX_DEPTH) ?:
+		      sgnic_fq_init(&fqs->conf, port, SGNIC_FQ_TX_CONF, cpu,
+				    SGNIC_FQ_HW_DEPTH) ?:
+		      sgnic_fq_init(&fqs->rx, port, SGNIC_FQ_RX, cpu,
+				    SGNIC_FQ_HW_DEPTH);
+		if (err)
+			break;
+	}
+	if (err)
+		sgnic_port_fqs_fini(port);	/* kfree(NULL) of untouched rings is fine */
+	return err;
+}
+
+struct sgnic_port *sgnic_port_create(struct sgnic_dev *sd, unsigned int index)
+{
+	struct net_device *netdev;
+	struct sgnic_port *port;
+	int err;
+
+	netdev = alloc_etherdev_mqs(sizeof(*port), nr_cpu_ids, 1);
+	if (!netdev) {
+		err = -ENOMEM;
+		goto netdev_alloc_failed;
+	}
+	snprintf(netdev->name, IFNAMSIZ, SGNIC_DRV_NAME "%u", index);
+	SET_NETDEV_DEV(netdev, &sd->pdev->dev);
+	netdev->netdev_ops = &sgnic_port_netdev_ops;
+	netdev->ethtool_ops = &sgnic_ethtool_ops;
+	netdev->min_mtu = SGNIC_MTU_MIN;
+	netdev->max_mtu = SGNIC_MTU_MAX;
+	netdev->needed_headroom = SGNIC_TX_HEADROOM + SGNIC_TX_ANNOT_ALIGN;
+	netdev->hw_features = NETIF_F_SG | NETIF_F_HIGHDMA | NETIF_F_IP_CSUM |
+			      NETIF_F_IPV6_CSUM | NETIF_F_RXCSUM;
+	netdev->features = netdev->hw_features | NETIF_F_GSO;
+	netdev->vlan_features = netdev->features;
+	eth_hw_addr_random(netdev);
+
+	port = netdev_priv(netdev);
+	port->netdev = netdev;
+	port->sd = sd;
+	port->index = index;
+	mutex_init(&port->knob_lock);
+	port->faults.sgt_max = SGNIC_SGT_MAX_ENTRIES;
+	atomic_set(&port->faults.enqueue_busy, 0);
+
+	port->stats = netdev_alloc_pcpu_stats(struct sgnic_stats);
+	if (!port->stats) {
+		err = -ENOMEM;
+		goto stats_alloc_failed;
+	}
+	err = sgnic_port_fqs_init(port);
+	if (err)
+		goto fqs_init_failed;
+	err = sgnic_bpool_init(&port->bpool, sd, index);
+	if (err)
+		goto bpool_init_failed;
+	return port;
+
+bpool_init_failed:
+	sgnic_port_fqs_fini(port);
+fqs_init_failed:
+	free_percpu(port->stats);
+stats_alloc_failed:
+	free_netdev(netdev);
+netdev_alloc_failed:
+	return ERR_PTR(err);
+}
+
+int sgnic_port_register(struct sgnic_port *port)
+{
+	int err;
+
+	netif_carrier_off(port->netdev);
+	err = register_netdev(port->netdev);
+	if (err)
+		return err;
+	sgnic_debugfs_port_add(port);
+	return 0;
+}
+
+void sgnic_port_unregister(struct sgnic_port *port)
+{
+	sgnic_debugfs_port_del(port);
+	unregister_netdev(port->netdev);
+}
+
+void sgnic_port_destroy(struct sgnic_port *port)
+{
+	sgnic_bpool_fini(&port->bpool);
+	sgnic_port_fqs_fini(port);
+	free_percpu(port->stats);
+	mutex_destroy(&port->knob_lock);
+	free_netdev(port->netdev);
+}

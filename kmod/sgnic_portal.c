@@ -1,0 +1,165 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * sgnic: software portals, one per CPU.  A portal's NAPI poll plays both
+ * sides of the queue manager: it lets the frame manager drain the Tx FQs of
+ * its CPU, then dequeues Rx and Tx-confirm FDs into its small dequeue ring
+ * (DQRR) and hands each to the driver.  Rx frames count against the budget.
+ */
+#include <linux/slab.h>
+
+#include "sgnic.h"
+
+/* Fills the DQRR from the Tx-confirm and Rx FQs of this CPU, round robin. */
+static unsigned int sgnic_portal_dequeue(struct sgnic_portal *portal)
+{
+	struct sgnic_dev *sd = portal->sd;
+	struct sgnic_port_fqs *fqs;
+	struct sgnic_fq *fq[2];
+	unsigned int n = 0, i, j, k;
+
+	for (i = 0; i < sd->nports && n < SGNIC_DQRR_SIZE; i++) {
+		k = (portal->next_port + i) % sd->nports;
+		fqs = &sd->ports[k]->fqs[portal->cpu];
+		fq[0] = &fqs->conf;
+		fq[1] = &fqs->rx;
+		for (j = 0; j < ARRAY_SIZE(fq); j++) {
+			while (n < SGNIC_DQRR_SIZE &&
+			       sgnic_fq_pop(fq[j], &portal->dqrr[n].fd))
+				portal->dqrr[n++].fq = fq[j];
+		}
+	}
+	portal->next_port = sd->nports ? (portal->next_port + 1) % sd->nports : 0;
+	portal->dequeued += n;
+	portal->dqrr_max = max_t(u32, portal->dqrr_max, n);
+	return n;
+}
+
+static bool sgnic_portal_pending(struct sgnic_portal *portal)
+{
+	struct sgnic_dev *sd = portal->sd;
+	struct sgnic_port_fqs *fqs;
+	unsigned int i;
+
+	for (i = 0; i < sd->nports; i++) {
+		fqs = &sd->ports[i]->fqs[portal->cpu];
+		if (READ_ONCE(fqs->tx.count) || fqs->conf.count || fqs->rx.count)
+			return true;
+	}
+	return false;
+}
+
+static int sgnic_portal_poll(struct napi_struct *napi, int budget)
+{
+	struct sgnic_portal *portal = container_of(napi, struct sgnic_portal, napi);
+	struct sgnic_dev *sd = portal->sd;
+	struct sgnic_dqrr_entry *e;
+	unsigned int rounds, n, i, moved;
+	int rx_done = 0;
+
+	portal->polls++;
+	for (rounds = 0; rounds < SGNIC_PORTAL_MAX_ROUNDS && rx_done < budget;
+	     rounds++) {
+		moved = sgnic_fman_run(portal);
+		n = sgnic_portal_dequeue(portal);
+		if (!n && !moved)
+			break;
+		for (i = 0; i < n; i++) {
+			e = &portal->dqrr[i];
+			if (e->fq->type == SGNIC_FQ_RX) {
+				sgnic_port_rx(portal, e->fq->port, &e->fd);
+				rx_done++;
+			} else {
+				sgnic_port_tx_confirm(e->fq->port, &e->fd, budget);
+			}
+		}
+	}
+
+	for (i = 0; i < sd->nports; i++)
+		if (READ_ONCE(sd->ports[i]->up))
+			sgnic_bpool_refill(&sd->ports[i]->bpool);
+
+	/* Stopped early with work left: stay scheduled. */
+	if (rx_done >= budget || sgnic_portal_pending(portal))
+		return budget;
+	napi_complete_done(napi, rx_done);
+	return rx_done;
+}
+
+/* The doorbell: frames were enqueued for the portal of @cpu. */
+void sgnic_portal_kick(struct sgnic_dev *sd, unsigned int cpu)
+{
+	napi_schedule(&sd->portals[cpu]->napi);
+}
+
+int sgnic_portals_create(struct sgnic_dev *sd)
+{
+	struct sgnic_portal *portal;
+	unsigned int cpu;
+
+	sd->portals = kcalloc(nr_cpu_ids, sizeof(*sd->portals), GFP_KERNEL);
+	if (!sd->portals)
+		return -ENOMEM;
+	for_each_possible_cpu(cpu) {
+		portal = kzalloc(sizeof(*portal), GFP_KERNEL);
+		if (!portal)
+			goto portal_alloc_failed;
+		portal->cpu = cpu;
+		portal->sd = sd;
+		init_dummy_netdev(&portal->napi_dev);
+		netif_napi_add(&portal->napi_dev, &portal->napi, sgnic_portal_poll);
+		napi_enable(&portal->napi);
+		sd->portals[cpu] = portal;
+	}
+	return 0;
+
+portal_alloc_failed:
+	sgnic_portals_destroy(sd);
+	return -ENOMEM;
+}
+
+void sgnic_portals_destroy(struct sgnic_dev *sd)
+{
+	struct sgnic_portal *portal;
+	unsigned int cpu;
+
+	if (!sd->portals)
+		return;
+	for_each_possible_cpu(cpu) {
+		portal = sd->portals[cpu];
+		if (!portal)
+			continue;
+		napi_disable(&portal->napi);
+		netif_napi_del(&portal->napi);
+		kfree(portal);
+	}
+	kfree(sd->portals);
+	sd->portals = NULL;
+}
+
+/*
+ * Waits for every poll to finish and keeps the portals idle, so process
+ * context may touch any FQ and pool.  Callers hold RTNL, which also keeps
+ * two quiesce sections from nesting.
+ */
+void sgnic_portals_quiesce(struct sgnic_dev *sd)
+{
+	unsigned int cpu;
+
+	ASSERT_RTNL();
+	for_each_possible_cpu(cpu)
+		napi_disable(&sd->portals[cpu]->napi);
+}
+
+void sgnic_portals_resume(struct sgnic_dev *sd)
+{
+	unsigned int cpu;
+
+	ASSERT_RTNL();
+	for_each_possible_cpu(cpu)
+		napi_enable(&sd->portals[cpu]->napi);
+	/* Doorbells rung while quiesced were lost: ring them all again. */
+	local_bh_disable();
+	for_each_possible_cpu(cpu)
+		sgnic_portal_kick(sd, cpu);
+	local_bh_enable();
+}
