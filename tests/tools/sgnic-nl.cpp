@@ -46,6 +46,8 @@ constexpr const char* kUsage = R"(usage: sgnic-nl COMMAND ...
   rules [IFNAME [MATCHER]] [--count]
   monitor [--timeout-ms MS] [--count N]
   fuzz IFNAME N [SEED]
+  raw COMMAND [--dump] TOKEN...   hand-made request; TOKEN: u32:TYPE=V | bytes:TYPE=HEX |
+            str:TYPE=S | nest:TYPE{ ... }   (V may be @IFNAME); prints the answer
 )";
 
 uint32_t to_u32(const std::string& s) {
@@ -494,6 +496,84 @@ int cmd_fuzz(nl::Client& c, const Args& a) {
     return 0;
 }
 
+uint8_t command_of(const std::string& name) {
+    static const std::map<std::string, uint8_t> kCmds{{"dev-get", SGNIC_CMD_DEV_GET},
+                                                      {"portal-get", SGNIC_CMD_PORTAL_GET},
+                                                      {"pool-get", SGNIC_CMD_POOL_GET},
+                                                      {"matcher-new", SGNIC_CMD_MATCHER_NEW},
+                                                      {"matcher-del", SGNIC_CMD_MATCHER_DEL},
+                                                      {"matcher-get", SGNIC_CMD_MATCHER_GET},
+                                                      {"matcher-resize", SGNIC_CMD_MATCHER_RESIZE},
+                                                      {"rule-new", SGNIC_CMD_RULE_NEW},
+                                                      {"rule-del", SGNIC_CMD_RULE_DEL},
+                                                      {"rule-move", SGNIC_CMD_RULE_MOVE},
+                                                      {"rule-get", SGNIC_CMD_RULE_GET}};
+    auto it = kCmds.find(name);
+    if (it != kCmds.end()) {
+        return it->second;
+    }
+    return static_cast<uint8_t>(to_u32(name));
+}
+
+// A request written token by token, for malformed and incomplete messages.
+int cmd_raw(nl::Client& c, const Args& a) {
+    const Options o(a, 1, {});
+    if (o.rest.empty()) {
+        throw UsageError("raw COMMAND TOKEN...");
+    }
+    auto& sock = c.socket();
+    nl::Message m(sock.family(), command_of(o.rest[0]), o.flag("dump") ? NLM_F_DUMP : NLM_F_ACK,
+                  sock.next_seq());
+    std::vector<size_t> nests;
+    for (size_t i = 1; i < o.rest.size(); i++) {
+        const auto& t = o.rest[i];
+        if (t == "}") {
+            if (nests.empty()) {
+                throw UsageError("unbalanced }");
+            }
+            m.end_nest(nests.back());
+            nests.pop_back();
+            continue;
+        }
+        const auto colon = t.find(':');
+        const auto eq = t.find('=', colon);
+        if (colon == std::string::npos) {
+            throw UsageError("bad token: " + t);
+        }
+        const std::string kind = t.substr(0, colon);
+        if (kind == "nest" && t.ends_with("{")) {
+            nests.push_back(m.start_nest(
+                static_cast<uint16_t>(to_u32(t.substr(colon + 1, t.size() - colon - 2)))));
+            continue;
+        }
+        if (eq == std::string::npos) {
+            throw UsageError("bad token: " + t);
+        }
+        const auto type = static_cast<uint16_t>(to_u32(t.substr(colon + 1, eq - colon - 1)));
+        const std::string val = t.substr(eq + 1);
+        if (kind == "u32") {
+            m.put_u32(type, val.starts_with("@") ? ifindex_of(val.substr(1)) : to_u32(val));
+        } else if (kind == "str") {
+            m.put_string(type, val);
+        } else if (kind == "bytes") {
+            nl::Bytes b;
+            for (size_t k = 0; k + 1 < val.size(); k += 2) {
+                b.push_back(static_cast<uint8_t>(std::stoul(val.substr(k, 2), nullptr, 16)));
+            }
+            m.put_bytes(type, b.data(), b.size());
+        } else {
+            throw UsageError("bad token: " + t);
+        }
+    }
+    if (!nests.empty()) {
+        throw UsageError("unbalanced {");
+    }
+    uint32_t replies = 0;
+    sock.transact(m, [&](const nlmsghdr*) { replies++; });
+    print({{"replies", replies}});
+    return 0;
+}
+
 int run(const Args& a) {
     if (a.empty()) {
         throw UsageError("no command");
@@ -633,6 +713,8 @@ int run(const Args& a) {
         }
     } else if (cmd == "fuzz") {
         return cmd_fuzz(c, a);
+    } else if (cmd == "raw") {
+        return cmd_raw(c, a);
     } else {
         throw UsageError("unknown command or wrong arguments: " + cmd);
     }
