@@ -46,6 +46,8 @@ constexpr const char* kUsage = R"(usage: sgnic-nl COMMAND ...
   rules [IFNAME [MATCHER]] [--count]
   monitor [--timeout-ms MS] [--count N]
   fuzz IFNAME N [SEED]
+  state                          devices, matchers and rules in one JSON object
+  script FILE                    one command per line, in one process; stops at a failure
   raw COMMAND [--dump] TOKEN...   hand-made request; TOKEN: u32:TYPE=V | bytes:TYPE=HEX |
             str:TYPE=S | nest:TYPE{ ... }   (V may be @IFNAME); prints the answer
 )";
@@ -715,6 +717,33 @@ int run(const Args& a) {
         return cmd_fuzz(c, a);
     } else if (cmd == "raw") {
         return cmd_raw(c, a);
+    } else if (cmd == "state") {
+        json devs = json::array();
+        for (const auto& d : c.devs()) {
+            devs.push_back(dev_json(d));
+        }
+        json matchers = json::array();
+        for (const auto& m : c.matchers(0)) {
+            matchers.push_back(matcher_json(m));
+        }
+        json rules = json::array();
+        c.rules_dump(0, 0, [&](const nl::RuleInfo& r) { rules.push_back(rule_json(r)); });
+        print({{"devs", devs}, {"matchers", matchers}, {"rules", rules}});
+    } else if (cmd == "script" && a.size() == 2) {
+        std::ifstream in(a[1]);
+        if (!in) {
+            throw UsageError("cannot read " + a[1]);
+        }
+        for (std::string line; std::getline(in, line);) {
+            std::istringstream ws(line);
+            Args words;
+            for (std::string w; ws >> w;) {
+                words.push_back(w);
+            }
+            if (!words.empty() && words[0] != "script" && run(words) != 0) {
+                return 1;
+            }
+        }
     } else {
         throw UsageError("unknown command or wrong arguments: " + cmd);
     }
