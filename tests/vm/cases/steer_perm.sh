@@ -19,6 +19,11 @@ nobody() {
 		--bounding-set=-all "$SGNIC_NL" "$@"
 }
 
+step "the family's module alias (autoload through nlctrl)"
+# The guest's usermode helper runs outside the test's chroot, so the
+# autoload itself cannot be exercised here; the alias is what it needs.
+expect_match "module alias" "net-pf-16-proto-16-family-sgnic" "$(modinfo -F alias "$SGNIC_KMOD")"
+
 step "as root: matchers 1 and 2 on sgnic1, rules 1 and 2"
 insmod "$SGNIC_KMOD"
 ip link set sgnic1 up
