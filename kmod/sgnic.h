@@ -30,6 +30,7 @@
 struct sgnic_dev;
 struct sgnic_port;
 struct sgnic_portal;
+struct sgnic_steer;
 
 /* ---- frame queues (sgnic_fq.c) ---- */
 
@@ -201,6 +202,7 @@ struct sgnic_port {
 	struct sgnic_port_faults faults;
 	struct dentry *ddir;
 	void *knob_files;		/* owned by sgnic_debugfs.c */
+	struct sgnic_steer *steer;	/* owned by sgnic_steer.c */
 };
 
 /* Adds to a counter of this CPU; caller runs with BH disabled. */

@@ -9,6 +9,7 @@
 #include <linux/stringify.h>
 
 #include "sgnic.h"
+#include "sgnic_steer.h"
 
 static const char * const sgnic_ethtool_stat_names[SGNIC_STAT_NUM] = {
 	[SGNIC_STAT_RX_PACKETS] = "rx_packets",
@@ -42,7 +43,7 @@ static int sgnic_ethtool_sset_count(struct net_device *netdev, int sset)
 	if (sset != ETH_SS_STATS)
 		return -EOPNOTSUPP;
 	return SGNIC_STAT_NUM + ARRAY_SIZE(sgnic_ethtool_pool_names) +
-	       num_possible_cpus() * SGNIC_ETHTOOL_PER_CPU;
+	       num_possible_cpus() * SGNIC_ETHTOOL_PER_CPU + sgnic_steer_ethtool_count();
 }
 
 static void sgnic_ethtool_get_strings(struct net_device *netdev, u32 sset, u8 *data)
@@ -61,6 +62,7 @@ static void sgnic_ethtool_get_strings(struct net_device *netdev, u32 sset, u8 *d
 					sgnic_ethtool_stat_names[i]);
 		ethtool_sprintf(&data, "cpu%u_pool_count", cpu);
 	}
+	sgnic_steer_ethtool_strings(&data);
 }
 
 static void sgnic_ethtool_get_stats(struct net_device *netdev,
@@ -84,6 +86,7 @@ static void sgnic_ethtool_get_stats(struct net_device *netdev,
 			total[i] += percpu[i];
 		percpu += SGNIC_ETHTOOL_PER_CPU;
 	}
+	sgnic_steer_ethtool_stats(port, percpu);
 }
 
 static void sgnic_ethtool_get_drvinfo(struct net_device *netdev,

@@ -12,6 +12,8 @@
 #include <linux/rtnetlink.h>
 
 #include "sgnic.h"
+#include "sgnic_nl.h"
+#include "sgnic_steer.h"
 
 static unsigned int pairs = SGNIC_PAIRS_DEFAULT;
 module_param(pairs, uint, 0444);
@@ -90,21 +92,31 @@ static int __init sgnic_init(void)
 	if (err)
 		goto dma_mask_failed;
 	sgnic_debugfs_init(sd);
+	err = sgnic_steer_init();
+	if (err)
+		goto steer_init_failed;
 	err = sgnic_portals_create(sd);
 	if (err)
 		goto portals_create_failed;
 	err = sgnic_ports_create(sd, 2 * pairs);
 	if (err)
 		goto ports_create_failed;
+	err = sgnic_nl_init(sd);
+	if (err)
+		goto nl_init_failed;
 
 	sgnic_the_dev = sd;
 	pr_info("version %s loaded, %u pair(s), %u portal(s)\n", SGNIC_DRV_VERSION,
 		pairs, num_possible_cpus());
 	return 0;
 
+nl_init_failed:
+	sgnic_ports_destroy(sd, sd->nports);
 ports_create_failed:
 	sgnic_portals_destroy(sd);
 portals_create_failed:
+	sgnic_steer_fini();
+steer_init_failed:
 	sgnic_debugfs_fini(sd);
 dma_mask_failed:
 	platform_device_unregister(sd->pdev);
@@ -119,12 +131,14 @@ static void __exit sgnic_exit(void)
 	struct sgnic_dev *sd = sgnic_the_dev;
 	unsigned int i;
 
+	sgnic_nl_fini();
 	/* Unregistering closes each port, which flushes its queues. */
 	for (i = 0; i < sd->nports; i++)
 		sgnic_port_unregister(sd->ports[i]);
 	sgnic_portals_destroy(sd);
 	for (i = 0; i < sd->nports; i++)
 		sgnic_port_destroy(sd->ports[i]);
+	sgnic_steer_fini();
 	sgnic_debugfs_fini(sd);
 	platform_device_unregister(sd->pdev);
 	kfree(sd);

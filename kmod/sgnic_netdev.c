@@ -14,6 +14,7 @@
 #include <linux/slab.h>
 
 #include "sgnic.h"
+#include "sgnic_steer.h"
 
 void sgnic_stats_read(struct sgnic_port *port, unsigned int cpu,
 		      struct sgnic_stats *out)
@@ -192,6 +193,8 @@ static netdev_tx_t sgnic_port_xmit(struct sk_buff *skb, struct net_device *netde
 	bool sg = false;
 	int err;
 
+	if (sgnic_steer_tx(port, skb))
+		return NETDEV_TX_OK;
 	if (skb_is_nonlinear(skb)) {
 		sg = (netdev->features & NETIF_F_SG) && !skb_has_frag_list(skb) &&
 		     skb_headlen(skb) &&
@@ -402,6 +405,8 @@ void sgnic_port_rx(struct sgnic_portal *portal, struct sgnic_port *port,
 		return;
 
 	skb->protocol = eth_type_trans(skb, netdev);
+	if (sgnic_steer_rx(port, skb))
+		return;
 	if ((netdev->features & NETIF_F_RXCSUM) && (status & SGNIC_FD_STATUS_CSUM_OK)) {
 		skb->ip_summed = CHECKSUM_UNNECESSARY;
 		sgnic_stats_add(port, SGNIC_STAT_RX_CSUM_OK, 1);
@@ -629,8 +634,13 @@ struct sgnic_port *sgnic_port_create(struct sgnic_dev *sd, unsigned int index)
 	err = sgnic_bpool_init(&port->bpool, sd, index);
 	if (err)
 		goto bpool_init_failed;
+	err = sgnic_steer_port_init(port);
+	if (err)
+		goto steer_init_failed;
 	return port;
 
+steer_init_failed:
+	sgnic_bpool_fini(&port->bpool);
 bpool_init_failed:
 	sgnic_port_fqs_fini(port);
 fqs_init_failed:
@@ -661,6 +671,7 @@ void sgnic_port_unregister(struct sgnic_port *port)
 
 void sgnic_port_destroy(struct sgnic_port *port)
 {
+	sgnic_steer_port_fini(port);
 	sgnic_bpool_fini(&port->bpool);
 	sgnic_port_fqs_fini(port);
 	free_percpu(port->stats);

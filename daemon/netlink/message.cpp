@@ -1,0 +1,818 @@
+// Message builders and parsers of the sgnic family; no socket, no kernel.
+#include <arpa/inet.h>
+#include <libmnl/libmnl.h>
+#include <linux/genetlink.h>
+#include <linux/netlink.h>
+#include <linux/sgnic.h>
+
+#include <algorithm>
+#include <array>
+#include <charconv>
+#include <cstdio>
+#include <cstring>
+
+#include "sgnic_netlink.hpp"
+
+namespace sgnic::nl {
+
+Error::Error(int err, std::string extack, const std::string& what)
+    : std::runtime_error(what), err_(err), extack_(std::move(extack)) {}
+
+// ---- fields and actions ----
+
+namespace {
+
+struct FieldDesc {
+    std::string_view name;
+    size_t len;
+};
+
+constexpr std::array<FieldDesc, SGNIC_MATCH_FIELD_MAX + 1> kFields{{
+    {"dmac", 6},
+    {"smac", 6},
+    {"ethertype", 2},
+    {"vlan-id", 2},
+    {"ipv4-src", 4},
+    {"ipv4-dst", 4},
+    {"ipv6-src", 16},
+    {"ipv6-dst", 16},
+    {"ip-proto", 1},
+    {"l4-sport", 2},
+    {"l4-dport", 2},
+}};
+
+constexpr std::array<std::string_view, SGNIC_ACTION_TYPE_MAX + 1> kActions{"drop", "count", "mark",
+                                                                           "queue", "accept"};
+
+std::optional<uint64_t> parse_number(std::string_view text) {
+    int base = 10;
+    if (text.starts_with("0x") || text.starts_with("0X")) {
+        text.remove_prefix(2);
+        base = 16;
+    }
+    uint64_t v = 0;
+    const auto* end = text.data() + text.size();
+    auto [ptr, ec] = std::from_chars(text.data(), end, v, base);
+    if (text.empty() || ec != std::errc() || ptr != end) {
+        return std::nullopt;
+    }
+    return v;
+}
+
+std::optional<Bytes> parse_mac(std::string_view text) {
+    Bytes out;
+    while (!text.empty()) {
+        auto colon = text.find(':');
+        auto part = text.substr(0, colon);
+        if (part.empty() || part.size() > 2) {
+            return std::nullopt;
+        }
+        uint8_t byte = 0;
+        auto [ptr, ec] = std::from_chars(part.data(), part.data() + part.size(), byte, 16);
+        if (ec != std::errc() || ptr != part.data() + part.size()) {
+            return std::nullopt;
+        }
+        out.push_back(byte);
+        if (colon == std::string_view::npos) {
+            break;
+        }
+        text.remove_prefix(colon + 1);
+    }
+    if (out.size() != 6) {
+        return std::nullopt;
+    }
+    return out;
+}
+
+}  // namespace
+
+std::string_view field_name(uint32_t field) {
+    return field < kFields.size() ? kFields.at(field).name : std::string_view{};
+}
+
+std::optional<uint32_t> field_by_name(std::string_view name) {
+    for (uint32_t i = 0; i < kFields.size(); i++) {
+        if (kFields.at(i).name == name) {
+            return i;
+        }
+    }
+    return std::nullopt;
+}
+
+size_t field_len(uint32_t field) { return field < kFields.size() ? kFields.at(field).len : 0; }
+
+std::optional<Bytes> parse_value(uint32_t field, std::string_view text) {
+    const size_t len = field_len(field);
+    if (len == 0) {
+        return std::nullopt;
+    }
+    const std::string s(text);
+    switch (field) {
+        case SGNIC_MATCH_FIELD_DMAC:
+        case SGNIC_MATCH_FIELD_SMAC:
+            return parse_mac(text);
+        case SGNIC_MATCH_FIELD_IPV4_SRC:
+        case SGNIC_MATCH_FIELD_IPV4_DST: {
+            Bytes out(4);
+            if (inet_pton(AF_INET, s.c_str(), out.data()) != 1) {
+                return std::nullopt;
+            }
+            return out;
+        }
+        case SGNIC_MATCH_FIELD_IPV6_SRC:
+        case SGNIC_MATCH_FIELD_IPV6_DST: {
+            Bytes out(16);
+            if (inet_pton(AF_INET6, s.c_str(), out.data()) != 1) {
+                return std::nullopt;
+            }
+            return out;
+        }
+        default:
+            break;
+    }
+    auto v = parse_number(text);
+    if (!v || (len < 8 && *v >> (8 * len) != 0)) {
+        return std::nullopt;
+    }
+    Bytes out(len);
+    for (size_t i = 0; i < len; i++) {
+        out[len - 1 - i] = static_cast<uint8_t>(*v >> (8 * i));
+    }
+    return out;
+}
+
+std::string format_value(uint32_t field, const Bytes& value) {
+    std::array<char, INET6_ADDRSTRLEN> buf{};
+    switch (field) {
+        case SGNIC_MATCH_FIELD_DMAC:
+        case SGNIC_MATCH_FIELD_SMAC: {
+            std::string out;
+            for (size_t i = 0; i < value.size(); i++) {
+                std::array<char, 4> b{};
+                std::snprintf(b.data(), b.size(), i ? ":%02x" : "%02x", value[i]);
+                out += b.data();
+            }
+            return out;
+        }
+        case SGNIC_MATCH_FIELD_IPV4_SRC:
+        case SGNIC_MATCH_FIELD_IPV4_DST:
+            if (value.size() == 4 && inet_ntop(AF_INET, value.data(), buf.data(), buf.size())) {
+                return buf.data();
+            }
+            break;
+        case SGNIC_MATCH_FIELD_IPV6_SRC:
+        case SGNIC_MATCH_FIELD_IPV6_DST:
+            if (value.size() == 16 && inet_ntop(AF_INET6, value.data(), buf.data(), buf.size())) {
+                return buf.data();
+            }
+            break;
+        default:
+            break;
+    }
+    uint64_t v = 0;
+    for (auto b : value) {
+        v = (v << 8) | b;
+    }
+    return std::to_string(v);
+}
+
+std::string_view action_name(uint32_t type) {
+    return type < kActions.size() ? kActions.at(type) : std::string_view{};
+}
+
+std::optional<uint32_t> action_by_name(std::string_view name) {
+    for (uint32_t i = 0; i < kActions.size(); i++) {
+        if (kActions.at(i) == name) {
+            return i;
+        }
+    }
+    return std::nullopt;
+}
+
+// ---- Message ----
+
+Message::Message(uint16_t family, uint8_t cmd, uint16_t flags, uint32_t seq, size_t capacity)
+    : buf_(std::max<size_t>(capacity, MNL_NLMSG_HDRLEN + MNL_ALIGN(sizeof(genlmsghdr)))) {
+    nlmsghdr* nlh = mnl_nlmsg_put_header(buf_.data());
+    nlh->nlmsg_type = family;
+    nlh->nlmsg_flags = NLM_F_REQUEST | flags;
+    nlh->nlmsg_seq = seq;
+    auto* genl = static_cast<genlmsghdr*>(mnl_nlmsg_put_extra_header(nlh, sizeof(genlmsghdr)));
+    genl->cmd = cmd;
+    genl->version = SGNIC_FAMILY_VERSION;
+}
+
+void Message::reserve_more(size_t n) {
+    const size_t need = header()->nlmsg_len + MNL_ATTR_HDRLEN + MNL_ALIGN(n);
+    if (need > buf_.size()) {
+        buf_.resize(std::max(need, 2 * buf_.size()));
+    }
+}
+
+void Message::put_u32(uint16_t type, uint32_t v) {
+    reserve_more(sizeof(v));
+    mnl_attr_put_u32(header(), type, v);
+}
+
+void Message::put_bytes(uint16_t type, const void* data, size_t len) {
+    reserve_more(len);
+    mnl_attr_put(header(), type, len, data);
+}
+
+void Message::put_string(uint16_t type, const std::string& s) {
+    reserve_more(s.size() + 1);
+    mnl_attr_put_strz(header(), type, s.c_str());
+}
+
+size_t Message::start_nest(uint16_t type) {
+    reserve_more(0);
+    const size_t offset = header()->nlmsg_len;
+    mnl_attr_nest_start(header(), type);
+    return offset;
+}
+
+void Message::end_nest(size_t offset) {
+    nlattr attr{};
+    std::memcpy(&attr, buf_.data() + offset, sizeof(attr));
+    attr.nla_len = static_cast<uint16_t>(header()->nlmsg_len - offset);
+    std::memcpy(buf_.data() + offset, &attr, sizeof(attr));
+}
+
+void Message::truncate(size_t offset) { header()->nlmsg_len = static_cast<uint32_t>(offset); }
+
+size_t Message::size() const { return header()->nlmsg_len; }
+
+const nlmsghdr* Message::header() const { return reinterpret_cast<const nlmsghdr*>(buf_.data()); }
+
+nlmsghdr* Message::header() { return reinterpret_cast<nlmsghdr*>(buf_.data()); }
+
+// ---- builders ----
+
+namespace {
+
+constexpr uint16_t kDoFlags = NLM_F_ACK;
+constexpr uint16_t kDumpFlags = NLM_F_DUMP;
+
+void put_table(Message& m, uint16_t type, uint32_t size_log) {
+    auto nest = m.start_nest(type);
+    m.put_u32(SGNIC_A_TABLE_SIZE_LOG, size_log);
+    m.end_nest(nest);
+}
+
+}  // namespace
+
+Message build_dev_get(uint16_t family, uint32_t seq, uint32_t ifindex) {
+    Message m(family, SGNIC_CMD_DEV_GET, ifindex ? kDoFlags : kDumpFlags, seq);
+    if (ifindex) {
+        m.put_u32(SGNIC_A_DEV_IFINDEX, ifindex);
+    }
+    return m;
+}
+
+Message build_portal_dump(uint16_t family, uint32_t seq) {
+    return {family, SGNIC_CMD_PORTAL_GET, kDumpFlags, seq};
+}
+
+Message build_pool_dump(uint16_t family, uint32_t seq, uint32_t ifindex) {
+    Message m(family, SGNIC_CMD_POOL_GET, kDumpFlags, seq);
+    if (ifindex) {
+        m.put_u32(SGNIC_A_POOL_IFINDEX, ifindex);
+    }
+    return m;
+}
+
+Message build_matcher_new(uint16_t family, uint32_t seq, const MatcherSpec& spec) {
+    Message m(family, SGNIC_CMD_MATCHER_NEW, kDoFlags, seq);
+    m.put_u32(SGNIC_A_MATCHER_IFINDEX, spec.ifindex);
+    if (spec.id) {
+        m.put_u32(SGNIC_A_MATCHER_ID, spec.id);
+    }
+    m.put_u32(SGNIC_A_MATCHER_PRIORITY, spec.priority);
+    for (const auto& t : spec.tmpl) {
+        auto nest = m.start_nest(SGNIC_A_MATCHER_TEMPLATE);
+        m.put_u32(SGNIC_A_TEMPLATE_ENTRY_FIELD, t.field);
+        m.put_bytes(SGNIC_A_TEMPLATE_ENTRY_MASK, t.mask.data(), t.mask.size());
+        m.end_nest(nest);
+    }
+    put_table(m, SGNIC_A_MATCHER_RX_TABLE, spec.rx_size_log);
+    put_table(m, SGNIC_A_MATCHER_TX_TABLE, spec.tx_size_log);
+    return m;
+}
+
+Message build_matcher_del(uint16_t family, uint32_t seq, uint32_t ifindex, uint32_t id) {
+    Message m(family, SGNIC_CMD_MATCHER_DEL, kDoFlags, seq);
+    m.put_u32(SGNIC_A_MATCHER_IFINDEX, ifindex);
+    m.put_u32(SGNIC_A_MATCHER_ID, id);
+    return m;
+}
+
+Message build_matcher_get(uint16_t family, uint32_t seq, uint32_t ifindex, uint32_t id) {
+    Message m(family, SGNIC_CMD_MATCHER_GET, id ? kDoFlags : kDumpFlags, seq);
+    if (ifindex) {
+        m.put_u32(SGNIC_A_MATCHER_IFINDEX, ifindex);
+    }
+    if (id) {
+        m.put_u32(SGNIC_A_MATCHER_ID, id);
+    }
+    return m;
+}
+
+Message build_matcher_resize(uint16_t family, uint32_t seq, uint32_t ifindex, uint32_t id,
+                             uint32_t target) {
+    Message m(family, SGNIC_CMD_MATCHER_RESIZE, kDoFlags, seq);
+    m.put_u32(SGNIC_A_MATCHER_IFINDEX, ifindex);
+    m.put_u32(SGNIC_A_MATCHER_ID, id);
+    m.put_u32(SGNIC_A_MATCHER_RESIZE_TARGET, target);
+    return m;
+}
+
+void put_rule(Message& m, const RuleSpec& rule) {
+    auto nest = m.start_nest(SGNIC_A_RULES_RULE);
+    m.put_u32(SGNIC_A_RULE_ID, rule.id);
+    m.put_u32(SGNIC_A_RULE_DIRECTION, rule.direction);
+    for (const auto& e : rule.match) {
+        auto me = m.start_nest(SGNIC_A_RULE_MATCH);
+        m.put_u32(SGNIC_A_MATCH_ENTRY_FIELD, e.field);
+        m.put_bytes(SGNIC_A_MATCH_ENTRY_VALUE, e.value.data(), e.value.size());
+        m.end_nest(me);
+    }
+    for (const auto& a : rule.actions) {
+        auto ae = m.start_nest(SGNIC_A_RULE_ACTION);
+        m.put_u32(SGNIC_A_ACTION_TYPE, a.type);
+        if (a.mark) {
+            m.put_u32(SGNIC_A_ACTION_MARK, *a.mark);
+        }
+        if (a.queue) {
+            m.put_u32(SGNIC_A_ACTION_QUEUE, *a.queue);
+        }
+        m.end_nest(ae);
+    }
+    m.end_nest(nest);
+}
+
+Message build_rule_new(uint16_t family, uint32_t seq, uint32_t ifindex, uint32_t matcher_id,
+                       uint32_t flags, std::span<const RuleSpec> rules) {
+    Message m(family, SGNIC_CMD_RULE_NEW, kDoFlags, seq, 16384);
+    m.put_u32(SGNIC_A_RULES_IFINDEX, ifindex);
+    m.put_u32(SGNIC_A_RULES_MATCHER_ID, matcher_id);
+    if (flags) {
+        m.put_u32(SGNIC_A_RULES_FLAGS, flags);
+    }
+    for (const auto& r : rules) {
+        put_rule(m, r);
+    }
+    return m;
+}
+
+Message build_rule_ids(uint16_t family, uint32_t seq, uint8_t cmd, uint32_t ifindex,
+                       uint32_t matcher_id, uint32_t flags, std::span<const uint32_t> ids) {
+    Message m(family, cmd, kDoFlags, seq, 16384);
+    m.put_u32(SGNIC_A_RULES_IFINDEX, ifindex);
+    if (matcher_id) {
+        m.put_u32(SGNIC_A_RULES_MATCHER_ID, matcher_id);
+    }
+    if (flags) {
+        m.put_u32(SGNIC_A_RULES_FLAGS, flags);
+    }
+    for (auto id : ids) {
+        auto nest = m.start_nest(SGNIC_A_RULES_RULE);
+        m.put_u32(SGNIC_A_RULE_ID, id);
+        m.end_nest(nest);
+    }
+    return m;
+}
+
+Message build_rule_get(uint16_t family, uint32_t seq, uint32_t ifindex, uint32_t id) {
+    Message m(family, SGNIC_CMD_RULE_GET, kDoFlags, seq);
+    m.put_u32(SGNIC_A_RULE_IFINDEX, ifindex);
+    m.put_u32(SGNIC_A_RULE_ID, id);
+    return m;
+}
+
+Message build_rule_dump(uint16_t family, uint32_t seq, uint32_t ifindex, uint32_t matcher_id) {
+    Message m(family, SGNIC_CMD_RULE_GET, kDumpFlags, seq);
+    if (ifindex) {
+        m.put_u32(SGNIC_A_RULE_IFINDEX, ifindex);
+    }
+    if (matcher_id) {
+        m.put_u32(SGNIC_A_RULE_MATCHER_ID, matcher_id);
+    }
+    return m;
+}
+
+size_t rules_per_message(std::span<const RuleSpec> rules, size_t max_bytes) {
+    // Header, genl header, ifindex, matcher-id, flags.
+    constexpr size_t kTopAttrs = 3 * (MNL_ATTR_HDRLEN + sizeof(uint32_t));
+    size_t total = MNL_NLMSG_HDRLEN + MNL_ALIGN(sizeof(genlmsghdr)) + kTopAttrs;
+    constexpr size_t kU32 = MNL_ATTR_HDRLEN + 4;
+    size_t n = 0;
+    for (const auto& r : rules) {
+        size_t len = MNL_ATTR_HDRLEN + 2 * kU32;
+        for (const auto& e : r.match) {
+            len += MNL_ATTR_HDRLEN + kU32 + MNL_ATTR_HDRLEN + MNL_ALIGN(e.value.size());
+        }
+        for (const auto& a : r.actions) {
+            len += MNL_ATTR_HDRLEN + kU32 + (a.mark ? kU32 : 0) + (a.queue ? kU32 : 0);
+        }
+        if (n > 0 && total + len > max_bytes) {
+            break;
+        }
+        total += len;
+        n++;
+    }
+    return n;
+}
+
+// ---- parsers ----
+
+namespace {
+
+uint32_t get_u32(const nlattr* a) {
+    if (mnl_attr_get_payload_len(a) != sizeof(uint32_t)) {
+        throw Error(EPROTO, "", "sgnic: malformed u32 attribute");
+    }
+    return mnl_attr_get_u32(a);
+}
+
+uint64_t get_u64(const nlattr* a) {
+    if (mnl_attr_get_payload_len(a) != sizeof(uint64_t)) {
+        throw Error(EPROTO, "", "sgnic: malformed u64 attribute");
+    }
+    return mnl_attr_get_u64(a);
+}
+
+Bytes get_bytes(const nlattr* a) {
+    const auto* p = static_cast<const uint8_t*>(mnl_attr_get_payload(a));
+    return {p, p + mnl_attr_get_payload_len(a)};
+}
+
+std::string get_string(const nlattr* a) {
+    const auto* p = static_cast<const char*>(mnl_attr_get_payload(a));
+    return {p, strnlen(p, mnl_attr_get_payload_len(a))};
+}
+
+template <class F>
+void for_each_genl_attr(const nlmsghdr* nlh, F&& f) {
+    for_each_attr(nlh, sizeof(genlmsghdr), std::forward<F>(f));
+}
+
+TableInfo parse_table(const nlattr* nest) {
+    TableInfo t;
+    for_each_nested(nest, [&](const nlattr* a) {
+        switch (mnl_attr_get_type(a)) {
+            case SGNIC_A_TABLE_SIZE_LOG:
+                t.size_log = get_u32(a);
+                break;
+            case SGNIC_A_TABLE_RULES:
+                t.rules = get_u32(a);
+                break;
+            case SGNIC_A_TABLE_PAGES:
+                t.pages = get_u64(a);
+                break;
+            default:
+                break;
+        }
+    });
+    return t;
+}
+
+Counters parse_counters(const nlattr* nest) {
+    Counters c;
+    for_each_nested(nest, [&](const nlattr* a) {
+        if (mnl_attr_get_type(a) == SGNIC_A_COUNTERS_PACKETS) {
+            c.packets = get_u64(a);
+        } else if (mnl_attr_get_type(a) == SGNIC_A_COUNTERS_BYTES) {
+            c.bytes = get_u64(a);
+        }
+    });
+    return c;
+}
+
+}  // namespace
+
+DevInfo parse_dev(const nlmsghdr* nlh) {
+    DevInfo d;
+    for_each_genl_attr(nlh, [&](const nlattr* a) {
+        switch (mnl_attr_get_type(a)) {
+            case SGNIC_A_DEV_IFINDEX:
+                d.ifindex = get_u32(a);
+                break;
+            case SGNIC_A_DEV_NAME:
+                d.name = get_string(a);
+                break;
+            case SGNIC_A_DEV_PEER_IFINDEX:
+                d.peer_ifindex = get_u32(a);
+                break;
+            case SGNIC_A_DEV_CAPS:
+                for_each_nested(a, [&](const nlattr* c) {
+                    switch (mnl_attr_get_type(c)) {
+                        case SGNIC_A_CAPS_STE_ALLOC_LOG_MAX:
+                            d.caps.ste_alloc_log_max = get_u32(c);
+                            break;
+                        case SGNIC_A_CAPS_RTC_LOG_DEPTH_MAX:
+                            d.caps.rtc_log_depth_max = get_u32(c);
+                            break;
+                        case SGNIC_A_CAPS_MAX_MATCHERS:
+                            d.caps.max_matchers = get_u32(c);
+                            break;
+                        case SGNIC_A_CAPS_MAX_ACTION_TEMPLATES:
+                            d.caps.max_action_templates = get_u32(c);
+                            break;
+                        case SGNIC_A_CAPS_SUPPORTED_FIELDS:
+                            d.caps.supported_fields = get_u32(c);
+                            break;
+                        default:
+                            break;
+                    }
+                });
+                break;
+            case SGNIC_A_DEV_RX:
+                d.rx = parse_table(a);
+                break;
+            case SGNIC_A_DEV_TX:
+                d.tx = parse_table(a);
+                break;
+            case SGNIC_A_DEV_MATCHERS:
+                d.matchers = get_u32(a);
+                break;
+            default:
+                break;
+        }
+    });
+    return d;
+}
+
+MatcherInfo parse_matcher(const nlmsghdr* nlh) {
+    MatcherInfo m;
+    const auto* genl = static_cast<const genlmsghdr*>(mnl_nlmsg_get_payload(nlh));
+    m.cmd = genl->cmd;
+    for_each_genl_attr(nlh, [&](const nlattr* a) {
+        switch (mnl_attr_get_type(a)) {
+            case SGNIC_A_MATCHER_ID:
+                m.id = get_u32(a);
+                break;
+            case SGNIC_A_MATCHER_IFINDEX:
+                m.ifindex = get_u32(a);
+                break;
+            case SGNIC_A_MATCHER_PRIORITY:
+                m.priority = get_u32(a);
+                break;
+            case SGNIC_A_MATCHER_TEMPLATE: {
+                TemplateEntry t;
+                for_each_nested(a, [&](const nlattr* e) {
+                    if (mnl_attr_get_type(e) == SGNIC_A_TEMPLATE_ENTRY_FIELD) {
+                        t.field = get_u32(e);
+                    } else if (mnl_attr_get_type(e) == SGNIC_A_TEMPLATE_ENTRY_MASK) {
+                        t.mask = get_bytes(e);
+                    }
+                });
+                m.tmpl.push_back(std::move(t));
+                break;
+            }
+            case SGNIC_A_MATCHER_RX_TABLE:
+                m.rx = parse_table(a);
+                break;
+            case SGNIC_A_MATCHER_TX_TABLE:
+                m.tx = parse_table(a);
+                break;
+            case SGNIC_A_MATCHER_RESIZE_TARGET:
+                m.resize_target = get_u32(a);
+                break;
+            case SGNIC_A_MATCHER_RESIZE_SOURCE:
+                m.resize_source = get_u32(a);
+                break;
+            case SGNIC_A_MATCHER_ACTION_TEMPLATES:
+                m.action_templates = get_u32(a);
+                break;
+            default:
+                break;
+        }
+    });
+    return m;
+}
+
+RuleInfo parse_rule(const nlmsghdr* nlh) {
+    RuleInfo r;
+    for_each_genl_attr(nlh, [&](const nlattr* a) {
+        switch (mnl_attr_get_type(a)) {
+            case SGNIC_A_RULE_ID:
+                r.id = get_u32(a);
+                break;
+            case SGNIC_A_RULE_IFINDEX:
+                r.ifindex = get_u32(a);
+                break;
+            case SGNIC_A_RULE_MATCHER_ID:
+                r.matcher_id = get_u32(a);
+                break;
+            case SGNIC_A_RULE_DIRECTION:
+                r.direction = get_u32(a);
+                break;
+            case SGNIC_A_RULE_MATCH: {
+                MatchEntry e;
+                for_each_nested(a, [&](const nlattr* x) {
+                    if (mnl_attr_get_type(x) == SGNIC_A_MATCH_ENTRY_FIELD) {
+                        e.field = get_u32(x);
+                    } else if (mnl_attr_get_type(x) == SGNIC_A_MATCH_ENTRY_VALUE) {
+                        e.value = get_bytes(x);
+                    }
+                });
+                r.match.push_back(std::move(e));
+                break;
+            }
+            case SGNIC_A_RULE_ACTION: {
+                Action act;
+                for_each_nested(a, [&](const nlattr* x) {
+                    switch (mnl_attr_get_type(x)) {
+                        case SGNIC_A_ACTION_TYPE:
+                            act.type = get_u32(x);
+                            break;
+                        case SGNIC_A_ACTION_MARK:
+                            act.mark = get_u32(x);
+                            break;
+                        case SGNIC_A_ACTION_QUEUE:
+                            act.queue = get_u32(x);
+                            break;
+                        default:
+                            break;
+                    }
+                });
+                r.actions.push_back(act);
+                break;
+            }
+            case SGNIC_A_RULE_RX_COUNTERS:
+                r.rx = parse_counters(a);
+                break;
+            case SGNIC_A_RULE_TX_COUNTERS:
+                r.tx = parse_counters(a);
+                break;
+            default:
+                break;
+        }
+    });
+    return r;
+}
+
+BulkReply parse_bulk_reply(const nlmsghdr* nlh) {
+    BulkReply b;
+    for_each_genl_attr(nlh, [&](const nlattr* a) {
+        switch (mnl_attr_get_type(a)) {
+            case SGNIC_A_RULES_APPLIED:
+                b.applied = get_u32(a);
+                break;
+            case SGNIC_A_RULES_FAILED:
+                b.failed = get_u32(a);
+                break;
+            case SGNIC_A_RULES_RESULT: {
+                RuleResult res;
+                for_each_nested(a, [&](const nlattr* x) {
+                    switch (mnl_attr_get_type(x)) {
+                        case SGNIC_A_RULE_RESULT_INDEX:
+                            res.index = get_u32(x);
+                            break;
+                        case SGNIC_A_RULE_RESULT_ID:
+                            res.id = get_u32(x);
+                            break;
+                        case SGNIC_A_RULE_RESULT_ERRNO:
+                            res.err = get_u32(x);
+                            break;
+                        case SGNIC_A_RULE_RESULT_DIRECTION:
+                            res.direction = get_u32(x);
+                            break;
+                        case SGNIC_A_RULE_RESULT_MSG:
+                            res.msg = get_string(x);
+                            break;
+                        default:
+                            break;
+                    }
+                });
+                b.results.push_back(std::move(res));
+                break;
+            }
+            default:
+                break;
+        }
+    });
+    return b;
+}
+
+PortalInfo parse_portal(const nlmsghdr* nlh) {
+    PortalInfo p;
+    for_each_genl_attr(nlh, [&](const nlattr* a) {
+        switch (mnl_attr_get_type(a)) {
+            case SGNIC_A_PORTAL_ID:
+                p.id = get_u32(a);
+                break;
+            case SGNIC_A_PORTAL_CPU:
+                p.cpu = get_u32(a);
+                break;
+            case SGNIC_A_PORTAL_DQRR_SIZE:
+                p.dqrr_size = get_u32(a);
+                break;
+            case SGNIC_A_PORTAL_DQRR_FILL:
+                p.dqrr_fill = get_u32(a);
+                break;
+            case SGNIC_A_PORTAL_ENQUEUED:
+                p.enqueued = get_u64(a);
+                break;
+            case SGNIC_A_PORTAL_ENQUEUE_BUSY:
+                p.enqueue_busy = get_u64(a);
+                break;
+            case SGNIC_A_PORTAL_DEQUEUED:
+                p.dequeued = get_u64(a);
+                break;
+            default:
+                break;
+        }
+    });
+    return p;
+}
+
+PoolInfo parse_pool(const nlmsghdr* nlh) {
+    PoolInfo p;
+    for_each_genl_attr(nlh, [&](const nlattr* a) {
+        switch (mnl_attr_get_type(a)) {
+            case SGNIC_A_POOL_BPID:
+                p.bpid = get_u32(a);
+                break;
+            case SGNIC_A_POOL_IFINDEX:
+                p.ifindex = get_u32(a);
+                break;
+            case SGNIC_A_POOL_BUFFER_SIZE:
+                p.buffer_size = get_u32(a);
+                break;
+            case SGNIC_A_POOL_COUNT:
+                p.count = get_u32(a);
+                break;
+            case SGNIC_A_POOL_REFILL_THRESHOLD:
+                p.refill_threshold = get_u32(a);
+                break;
+            case SGNIC_A_POOL_ACQUIRED:
+                p.acquired = get_u64(a);
+                break;
+            case SGNIC_A_POOL_RELEASED:
+                p.released = get_u64(a);
+                break;
+            case SGNIC_A_POOL_REFILLS:
+                p.refills = get_u64(a);
+                break;
+            case SGNIC_A_POOL_DEPLETED:
+                p.depleted = get_u64(a);
+                break;
+            case SGNIC_A_POOL_PERCPU: {
+                std::pair<uint32_t, uint32_t> pc{};
+                for_each_nested(a, [&](const nlattr* x) {
+                    if (mnl_attr_get_type(x) == SGNIC_A_POOL_PERCPU_CPU) {
+                        pc.first = get_u32(x);
+                    } else if (mnl_attr_get_type(x) == SGNIC_A_POOL_PERCPU_COUNT) {
+                        pc.second = get_u32(x);
+                    }
+                });
+                p.percpu.push_back(pc);
+                break;
+            }
+            default:
+                break;
+        }
+    });
+    return p;
+}
+
+Ack parse_ack(const nlmsghdr* nlh) {
+    Ack ack;
+    if (nlh->nlmsg_type != NLMSG_ERROR && nlh->nlmsg_type != NLMSG_DONE) {
+        return ack;
+    }
+    if (mnl_nlmsg_get_payload_len(nlh) < sizeof(int)) {
+        ack.err = EPROTO;
+        return ack;
+    }
+    int error = 0;
+    std::memcpy(&error, mnl_nlmsg_get_payload(nlh), sizeof(error));
+    ack.err = -error;
+    if (!(nlh->nlmsg_flags & NLM_F_ACK_TLVS)) {
+        return ack;
+    }
+    size_t offset = sizeof(int);
+    if (nlh->nlmsg_type == NLMSG_ERROR) {
+        if (mnl_nlmsg_get_payload_len(nlh) < sizeof(nlmsgerr)) {
+            return ack;
+        }
+        nlmsgerr err{};
+        std::memcpy(&err, mnl_nlmsg_get_payload(nlh), sizeof(err));
+        offset =
+            (nlh->nlmsg_flags & NLM_F_CAPPED) ? sizeof(nlmsgerr) : sizeof(int) + err.msg.nlmsg_len;
+    }
+    if (offset > mnl_nlmsg_get_payload_len(nlh)) {
+        return ack;
+    }
+    for_each_attr(nlh, offset, [&](const nlattr* a) {
+        if (mnl_attr_get_type(a) == NLMSGERR_ATTR_MSG) {
+            ack.msg = get_string(a);
+        } else if (mnl_attr_get_type(a) == NLMSGERR_ATTR_OFFS && mnl_attr_get_payload_len(a) == 4) {
+            ack.bad_offset = mnl_attr_get_u32(a);
+        }
+    });
+    return ack;
+}
+
+}  // namespace sgnic::nl

@@ -1,0 +1,335 @@
+// The sgnic generic netlink family (proto/sgnic.yaml) from user space: message
+// builders and parsers that need no kernel, and a client over a libmnl socket.
+// The daemon's device adapter and the test tool tests/tools/sgnic-nl use it.
+#pragma once
+
+#include <libmnl/libmnl.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace sgnic::nl {
+
+// Attribute walks (libmnl's iteration macros do not compile as C++).
+template <class F>
+void for_each_attr(const nlmsghdr* nlh, size_t offset, F&& f) {
+    const auto* a = static_cast<const nlattr*>(mnl_nlmsg_get_payload_offset(nlh, offset));
+    const auto* tail = static_cast<const char*>(mnl_nlmsg_get_payload_tail(nlh));
+    while (mnl_attr_ok(a, static_cast<int>(tail - reinterpret_cast<const char*>(a)))) {
+        f(a);
+        a = mnl_attr_next(a);
+    }
+}
+
+template <class F>
+void for_each_nested(const nlattr* nest, F&& f) {
+    const auto* a = static_cast<const nlattr*>(mnl_attr_get_payload(nest));
+    const auto* tail = reinterpret_cast<const char*>(nest) + mnl_attr_get_len(nest);
+    while (mnl_attr_ok(a, static_cast<int>(tail - reinterpret_cast<const char*>(a)))) {
+        f(a);
+        a = mnl_attr_next(a);
+    }
+}
+
+using Bytes = std::vector<uint8_t>;
+
+// ---- errors ----
+
+// A failed request: the errno and the kernel's extack message, if any.
+class Error : public std::runtime_error {
+public:
+    Error(int err, std::string extack, const std::string& what);
+    int err() const { return err_; }
+    const std::string& extack() const { return extack_; }
+
+private:
+    int err_;
+    std::string extack_;
+};
+
+// ---- fields, values, actions ----
+
+// Name of enum sgnic_match_field value `field` ("dmac", "ipv4-dst", ...).
+std::string_view field_name(uint32_t field);
+std::optional<uint32_t> field_by_name(std::string_view name);
+// Length of a field's value in bytes (0 for an unknown field).
+size_t field_len(uint32_t field);
+// Parses a value as written for the field: MAC "aa:bb:..", IPv4/IPv6
+// addresses, decimal or 0x-hex numbers for the others.  nullopt if malformed.
+std::optional<Bytes> parse_value(uint32_t field, std::string_view text);
+std::string format_value(uint32_t field, const Bytes& value);
+
+std::string_view action_name(uint32_t type);
+std::optional<uint32_t> action_by_name(std::string_view name);
+
+struct TemplateEntry {
+    uint32_t field = 0;
+    Bytes mask;
+};
+
+struct MatchEntry {
+    uint32_t field = 0;
+    Bytes value;
+};
+
+struct Action {
+    uint32_t type = 0;
+    std::optional<uint32_t> mark;
+    std::optional<uint32_t> queue;
+};
+
+struct Counters {
+    uint64_t packets = 0;
+    uint64_t bytes = 0;
+};
+
+struct TableInfo {
+    std::optional<uint32_t> size_log;
+    uint32_t rules = 0;
+    uint64_t pages = 0;
+};
+
+struct Caps {
+    uint32_t ste_alloc_log_max = 0;
+    uint32_t rtc_log_depth_max = 0;
+    uint32_t max_matchers = 0;
+    uint32_t max_action_templates = 0;
+    uint32_t supported_fields = 0;
+};
+
+struct DevInfo {
+    uint32_t ifindex = 0;
+    std::string name;
+    uint32_t peer_ifindex = 0;
+    Caps caps;
+    TableInfo rx;
+    TableInfo tx;
+    uint32_t matchers = 0;
+};
+
+struct MatcherSpec {
+    uint32_t ifindex = 0;
+    uint32_t id = 0;  // 0: the kernel picks
+    uint32_t priority = 0;
+    std::vector<TemplateEntry> tmpl;
+    uint32_t rx_size_log = 0;
+    uint32_t tx_size_log = 0;
+};
+
+struct MatcherInfo {
+    uint32_t cmd = 0;  // the message's command (get, or a notification)
+    uint32_t id = 0;
+    uint32_t ifindex = 0;
+    uint32_t priority = 0;
+    std::vector<TemplateEntry> tmpl;
+    TableInfo rx;
+    TableInfo tx;
+    uint32_t resize_target = 0;
+    uint32_t resize_source = 0;
+    uint32_t action_templates = 0;
+};
+
+struct RuleSpec {
+    uint32_t id = 0;
+    uint32_t direction = 0;  // SGNIC_DIRECTION_* mask
+    std::vector<MatchEntry> match;
+    std::vector<Action> actions;
+};
+
+struct RuleInfo {
+    uint32_t id = 0;
+    uint32_t ifindex = 0;
+    uint32_t matcher_id = 0;
+    uint32_t direction = 0;
+    std::vector<MatchEntry> match;
+    std::vector<Action> actions;
+    Counters rx;
+    Counters tx;
+};
+
+struct RuleResult {
+    uint32_t index = 0;
+    uint32_t id = 0;
+    uint32_t err = 0;
+    uint32_t direction = 0;
+    std::string msg;
+};
+
+struct BulkReply {
+    uint32_t applied = 0;
+    uint32_t failed = 0;
+    std::vector<RuleResult> results;
+};
+
+struct PortalInfo {
+    uint32_t id = 0;
+    uint32_t cpu = 0;
+    uint32_t dqrr_size = 0;
+    uint32_t dqrr_fill = 0;
+    uint64_t enqueued = 0;
+    uint64_t enqueue_busy = 0;
+    uint64_t dequeued = 0;
+};
+
+struct PoolInfo {
+    uint32_t bpid = 0;
+    uint32_t ifindex = 0;
+    uint32_t buffer_size = 0;
+    uint32_t count = 0;
+    uint32_t refill_threshold = 0;
+    uint64_t acquired = 0;
+    uint64_t released = 0;
+    uint64_t refills = 0;
+    uint64_t depleted = 0;
+    std::vector<std::pair<uint32_t, uint32_t>> percpu;  // cpu, count
+};
+
+// ---- messages ----
+
+// One netlink message under construction, in its own aligned buffer.
+class Message {
+public:
+    Message(uint16_t family, uint8_t cmd, uint16_t flags, uint32_t seq, size_t capacity = 4096);
+    void put_u32(uint16_t type, uint32_t v);
+    void put_bytes(uint16_t type, const void* data, size_t len);
+    void put_string(uint16_t type, const std::string& s);
+    // Returns the nest's offset for end_nest.
+    size_t start_nest(uint16_t type);
+    void end_nest(size_t offset);
+    // Drops everything from `offset` (a nest start) on.
+    void truncate(size_t offset);
+    size_t size() const;
+    const nlmsghdr* header() const;
+    nlmsghdr* header();
+    const uint8_t* data() const { return buf_.data(); }
+
+private:
+    void reserve_more(size_t n);
+    std::vector<uint8_t> buf_;
+};
+
+// Builders: every request of the family.  `family` is the resolved id.
+Message build_dev_get(uint16_t family, uint32_t seq, uint32_t ifindex);  // 0: dump
+Message build_portal_dump(uint16_t family, uint32_t seq);
+Message build_pool_dump(uint16_t family, uint32_t seq, uint32_t ifindex);  // 0: all
+Message build_matcher_new(uint16_t family, uint32_t seq, const MatcherSpec& spec);
+Message build_matcher_del(uint16_t family, uint32_t seq, uint32_t ifindex, uint32_t id);
+Message build_matcher_get(uint16_t family, uint32_t seq, uint32_t ifindex,
+                          uint32_t id);  // id 0: dump (ifindex 0: all ports)
+Message build_matcher_resize(uint16_t family, uint32_t seq, uint32_t ifindex, uint32_t id,
+                             uint32_t target);
+void put_rule(Message& msg, const RuleSpec& rule);
+// rule-new: the rules in one message.
+Message build_rule_new(uint16_t family, uint32_t seq, uint32_t ifindex, uint32_t matcher_id,
+                       uint32_t flags, std::span<const RuleSpec> rules);
+// rule-del / rule-move: ids only.  matcher_id 0 leaves it out (rule-del).
+Message build_rule_ids(uint16_t family, uint32_t seq, uint8_t cmd, uint32_t ifindex,
+                       uint32_t matcher_id, uint32_t flags, std::span<const uint32_t> ids);
+Message build_rule_get(uint16_t family, uint32_t seq, uint32_t ifindex, uint32_t id);
+Message build_rule_dump(uint16_t family, uint32_t seq, uint32_t ifindex, uint32_t matcher_id);
+
+// How many of `rules` (from the front) fit one message of at most max_bytes.
+size_t rules_per_message(std::span<const RuleSpec> rules, size_t max_bytes);
+
+// Parsers of the family's replies (the genetlink header included).
+DevInfo parse_dev(const nlmsghdr* nlh);
+MatcherInfo parse_matcher(const nlmsghdr* nlh);
+RuleInfo parse_rule(const nlmsghdr* nlh);
+BulkReply parse_bulk_reply(const nlmsghdr* nlh);
+PortalInfo parse_portal(const nlmsghdr* nlh);
+PoolInfo parse_pool(const nlmsghdr* nlh);
+
+// An NLMSG_ERROR message: errno (positive, 0 for an ack) and extack text.
+struct Ack {
+    int err = 0;
+    std::string msg;
+    uint32_t bad_offset = 0;
+};
+Ack parse_ack(const nlmsghdr* nlh);
+
+// ---- the socket ----
+
+// A generic netlink socket with extended acks, the sgnic family resolved.
+class Socket {
+public:
+    Socket();
+    ~Socket();
+    Socket(const Socket&) = delete;
+    Socket& operator=(const Socket&) = delete;
+    Socket(Socket&&) = delete;
+    Socket& operator=(Socket&&) = delete;
+
+    uint16_t family() const { return family_; }
+    uint32_t events_group() const { return events_group_; }
+    uint32_t next_seq() { return ++seq_; }
+
+    // Sends a request; each reply message goes to `on_msg` (if any).  Returns
+    // once the request is answered (ack or dump done); throws Error on a
+    // netlink error.
+    void transact(const Message& req, const std::function<void(const nlmsghdr*)>& on_msg);
+    // Sends raw bytes and reads the answer, returning the errno (0 if ok):
+    // for fuzzing.
+    int transact_raw(const uint8_t* data, size_t len);
+    void join_events();
+    // Waits for one multicast message and hands it over; false on timeout.
+    bool recv_event(int timeout_ms, const std::function<void(const nlmsghdr*)>& on_msg);
+
+private:
+    void send(const void* data, size_t len);
+    uint16_t resolve();
+
+    mnl_socket* sock_ = nullptr;
+    uint32_t portid_ = 0;
+    uint32_t seq_ = 0;
+    uint16_t family_ = 0;
+    uint32_t events_group_ = 0;
+    std::vector<uint8_t> rxbuf_;
+};
+
+// ---- the client: one call per operation ----
+
+class Client {
+public:
+    Client() = default;
+
+    std::vector<DevInfo> devs();
+    DevInfo dev(uint32_t ifindex);
+    std::vector<PortalInfo> portals();
+    std::vector<PoolInfo> pools(uint32_t ifindex);
+    MatcherInfo matcher_new(const MatcherSpec& spec);
+    void matcher_del(uint32_t ifindex, uint32_t id);
+    MatcherInfo matcher_get(uint32_t ifindex, uint32_t id);
+    std::vector<MatcherInfo> matchers(uint32_t ifindex);
+    void matcher_resize(uint32_t ifindex, uint32_t id, uint32_t target);
+    // Bulk operations, batched into messages of at most max_bytes.  Without
+    // the continue flag, each message is a unit: the first failure throws.
+    BulkReply rules_new(uint32_t ifindex, uint32_t matcher_id, std::span<const RuleSpec> rules,
+                        uint32_t flags = 0, size_t max_bytes = kDefaultBatchBytes);
+    BulkReply rules_del(uint32_t ifindex, uint32_t matcher_id, std::span<const uint32_t> ids,
+                        uint32_t flags = 0, size_t max_bytes = kDefaultBatchBytes);
+    BulkReply rules_move(uint32_t ifindex, uint32_t matcher_id, std::span<const uint32_t> ids,
+                         uint32_t flags = 0, size_t max_bytes = kDefaultBatchBytes);
+    RuleInfo rule_get(uint32_t ifindex, uint32_t id);
+    // Dump; each rule goes to on_rule (a million rules need not be held).
+    void rules_dump(uint32_t ifindex, uint32_t matcher_id,
+                    const std::function<void(const RuleInfo&)>& on_rule);
+
+    Socket& socket() { return sock_; }
+
+    static constexpr size_t kDefaultBatchBytes = size_t{64} * 1024;
+
+private:
+    BulkReply rules_ids(uint8_t cmd, uint32_t ifindex, uint32_t matcher_id,
+                        std::span<const uint32_t> ids, uint32_t flags, size_t max_bytes);
+    Socket sock_;
+};
+
+}  // namespace sgnic::nl

@@ -1,0 +1,201 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * sgnic: the steering engine.  Per port, matchers ordered by priority; each
+ * matcher has a match template and one table per direction (RX: frames the
+ * port receives from the wire, TX: frames it transmits).  The table geometry
+ * of sgnic_steer_geom.h is accounted, not allocated: a table stores only its
+ * rules (an rhashtable keyed by the masked match value) and one occupancy
+ * byte per row, allocated when the first rule enters that direction.
+ *
+ * Locking:
+ *   - sgnic_steer.lock (a mutex) serializes every control operation on a
+ *     port: matchers, rules, action templates, occupancy, resize links.
+ *   - The data path (sgnic_steer_rx/_tx) runs under RCU (BH disabled): it
+ *     walks sgnic_steer.matchers with list_for_each_entry_rcu and looks up
+ *     the tables' rhashtables; matchers, rules and action templates are
+ *     freed only after a grace period.
+ *   - Rule counters are atomic64: written by the data path of any CPU,
+ *     read and folded (on a move) by the control path.
+ */
+#ifndef _SGNIC_STEER_H
+#define _SGNIC_STEER_H
+
+#include <linux/list.h>
+#include <linux/mutex.h>
+#include <linux/netlink.h>
+#include <linux/rhashtable-types.h>
+#include <linux/skbuff.h>
+#include <linux/u64_stats_sync.h>
+#include <linux/xarray.h>
+
+#include "sgnic_steer_key.h"
+
+struct sgnic_port;
+
+enum sgnic_steer_dir {
+	SGNIC_STEER_RX,
+	SGNIC_STEER_TX,
+	SGNIC_STEER_DIRS
+};
+
+/* Actions of one rule: count and mark, then at most one terminal action. */
+#define SGNIC_STEER_ACTIONS_MAX		3
+/* Queue actions name one of the first this many queues (ethtool counters). */
+#define SGNIC_STEER_RXQ_MAX		16
+
+/*
+ * An action template: a distinct action-type list used by rules of one
+ * matcher (the caps limit their number).  Owned by the matcher, @users
+ * counted under the port lock; freed after a grace period because the data
+ * path reads @terminal and @mark through rule->acts.
+ */
+struct sgnic_steer_acts {
+	struct list_head node;		/* in sgnic_steer_matcher.acts */
+	u32 users;
+	u8 n;
+	u8 types[SGNIC_STEER_ACTIONS_MAX];
+	u8 terminal;			/* SGNIC_ACTION_TYPE_DROP/QUEUE/ACCEPT */
+	bool mark;
+	struct rcu_head rcu;
+};
+
+struct sgnic_steer_counters {
+	atomic64_t packets;
+	atomic64_t bytes;
+};
+
+/*
+ * A rule.  @key is its masked match value and the key of the tables of its
+ * directions (@node[dir] links it there).  @in_col has bit dir set when the
+ * rule's entry of that direction sits in the collision table.  Kept small:
+ * this is the host memory a rule costs, with the xarray slot and the
+ * rhashtable buckets.
+ */
+struct sgnic_steer_rule {
+	struct rhash_head node[SGNIC_STEER_DIRS];
+	struct sgnic_steer_matcher *matcher;
+	struct sgnic_steer_acts *acts;
+	u32 id;
+	u32 mark;
+	u16 queue;
+	u8 dirs;			/* SGNIC_DIRECTION_* mask */
+	u8 in_col;
+	u8 busy;			/* claimed by the bulk request running */
+	struct sgnic_steer_counters cnt[SGNIC_STEER_DIRS];
+	struct rcu_head rcu;
+	struct sgnic_steer_key key;
+};
+
+/* One direction's table of a matcher. */
+struct sgnic_steer_table {
+	struct sgnic_steer_geom geom;
+	struct rhashtable ht;		/* rules of this direction by key */
+	u8 *rows;			/* entries used per main row, or NULL */
+	u8 *col_rows;			/* entries used per collision row */
+	u32 rules;
+};
+
+struct sgnic_steer_matcher {
+	struct list_head node;		/* sgnic_steer.matchers, RCU */
+	struct sgnic_steer *st;
+	u32 id;
+	u32 priority;
+	struct sgnic_steer_template tmpl;
+	struct sgnic_steer_table tbl[SGNIC_STEER_DIRS];
+	/* Resize links, set under the port lock, read by the data path. */
+	struct sgnic_steer_matcher *resize_target;
+	struct sgnic_steer_matcher *resize_source;
+	u32 moved_in;			/* rules moved in from resize_source */
+	struct list_head acts;
+	u32 n_acts;
+	u32 rules;
+};
+
+enum sgnic_steer_stat {
+	SGNIC_STEER_STAT_RX_HITS,
+	SGNIC_STEER_STAT_RX_DROPS,
+	SGNIC_STEER_STAT_TX_HITS,
+	SGNIC_STEER_STAT_TX_DROPS,
+	SGNIC_STEER_STAT_RX_MARKED,
+	SGNIC_STEER_STAT_RX_QUEUED,
+	SGNIC_STEER_STAT_NUM
+};
+
+/* Per CPU, written with BH disabled by the data path, read under @syncp. */
+struct sgnic_steer_stats {
+	u64 v[SGNIC_STEER_STAT_NUM];
+	u64 rxq[SGNIC_STEER_RXQ_MAX];
+	struct u64_stats_sync syncp;
+};
+
+/* The steering state of one port. */
+struct sgnic_steer {
+	struct sgnic_port *port;
+	struct mutex lock;		/* control operations, see above */
+	struct list_head matchers;	/* by priority, then id; RCU readers */
+	u32 n_matchers;
+	u32 n_rules;			/* read by the data path: nothing to do */
+	struct xarray rules;		/* rules by id, written under @lock */
+	struct sgnic_steer_stats __percpu *stats;
+};
+
+/* A rule as a request describes it. */
+struct sgnic_steer_rule_spec {
+	u32 id;
+	u8 dirs;
+	u8 n_acts;
+	u8 types[SGNIC_STEER_ACTIONS_MAX];
+	u32 mark;
+	u32 queue;
+	struct sgnic_steer_key key;	/* within the template mask */
+};
+
+/* Module and port lifetime. */
+int sgnic_steer_init(void);
+void sgnic_steer_fini(void);
+int sgnic_steer_port_init(struct sgnic_port *port);
+void sgnic_steer_port_fini(struct sgnic_port *port);
+
+/* Data path hooks: true when steering dropped (and freed) the skb. */
+bool sgnic_steer_rx(struct sgnic_port *port, struct sk_buff *skb);
+bool sgnic_steer_tx(struct sgnic_port *port, struct sk_buff *skb);
+
+/* ethtool -S: the steering counters of a port, appended to the others. */
+int sgnic_steer_ethtool_count(void);
+void sgnic_steer_ethtool_strings(u8 **data);
+void sgnic_steer_ethtool_stats(struct sgnic_port *port, u64 *data);
+
+/* Control operations: caller holds st->lock. */
+struct sgnic_steer_matcher *sgnic_steer_matcher_find(struct sgnic_steer *st, u32 id);
+struct sgnic_steer_matcher *
+sgnic_steer_matcher_create(struct sgnic_steer *st, u32 id, u32 priority,
+			   const struct sgnic_steer_template *tmpl,
+			   const u32 size_log[SGNIC_STEER_DIRS],
+			   struct netlink_ext_ack *extack);
+int sgnic_steer_matcher_destroy(struct sgnic_steer_matcher *m,
+				struct netlink_ext_ack *extack);
+int sgnic_steer_matcher_set_resize(struct sgnic_steer_matcher *m, u32 target_id,
+				   struct netlink_ext_ack *extack);
+u64 sgnic_steer_table_pages(const struct sgnic_steer_table *t);
+
+int sgnic_steer_rule_check(struct sgnic_steer_matcher *m,
+			   const struct sgnic_steer_rule_spec *spec,
+			   struct netlink_ext_ack *extack);
+int sgnic_steer_rule_insert(struct sgnic_steer_matcher *m,
+			    const struct sgnic_steer_rule_spec *spec,
+			    u8 *full_dirs, struct netlink_ext_ack *extack);
+void sgnic_steer_rule_delete(struct sgnic_steer_rule *rule);
+struct sgnic_steer_rule *sgnic_steer_rule_find(struct sgnic_steer *st, u32 id);
+
+/* Moves: stage copies in the target, then commit or abort the lot. */
+struct sgnic_steer_rule *sgnic_steer_rule_stage_move(struct sgnic_steer_rule *rule,
+						     u8 *full_dirs,
+						     struct netlink_ext_ack *extack);
+void sgnic_steer_rule_commit_moves(struct sgnic_steer *st,
+				   struct sgnic_steer_rule **copies, u32 n);
+void sgnic_steer_rule_abort_moves(struct sgnic_steer *st,
+				  struct sgnic_steer_rule **copies, u32 n);
+void sgnic_steer_rule_read(const struct sgnic_steer_rule *rule, unsigned int dir,
+			   u64 *packets, u64 *bytes);
+
+#endif /* _SGNIC_STEER_H */

@@ -1,0 +1,253 @@
+// The netlink client library (daemon/netlink): requests are built with the
+// attributes proto/sgnic.yaml names, replies and extended acks parse back.
+#include <gtest/gtest.h>
+#include <libmnl/libmnl.h>
+#include <linux/genetlink.h>
+#include <linux/netlink.h>
+#include <linux/sgnic.h>
+
+#include <cstring>
+#include <vector>
+
+#include "sgnic_netlink.hpp"
+
+namespace {
+
+namespace nl = sgnic::nl;
+constexpr uint16_t kFamily = 0x20;
+
+std::vector<uint16_t> top_types(const nl::Message& m) {
+    std::vector<uint16_t> out;
+    nl::for_each_attr(m.header(), sizeof(genlmsghdr),
+                      [&](const nlattr* a) { out.push_back(mnl_attr_get_type(a)); });
+    return out;
+}
+
+nl::RuleSpec rule(uint32_t id) {
+    nl::RuleSpec r;
+    r.id = id;
+    r.direction = SGNIC_DIRECTION_RX;
+    r.match = {{SGNIC_MATCH_FIELD_IPV4_DST, {10, 0, 0, static_cast<uint8_t>(id)}},
+               {SGNIC_MATCH_FIELD_L4_DPORT, {0, 53}}};
+    r.actions = {{SGNIC_ACTION_TYPE_MARK, 42, std::nullopt},
+                 {SGNIC_ACTION_TYPE_QUEUE, std::nullopt, 1}};
+    return r;
+}
+
+TEST(NetlinkMessage, MatcherNewCarriesTemplateAndBothSizeLogs) {
+    nl::MatcherSpec spec;
+    spec.ifindex = 7;
+    spec.id = 3;
+    spec.priority = 5;
+    spec.tmpl = {{SGNIC_MATCH_FIELD_IPV4_DST, {0xff, 0xff, 0xff, 0x00}},
+                 {SGNIC_MATCH_FIELD_IP_PROTO, {0xff}}};
+    spec.rx_size_log = 12;
+    spec.tx_size_log = 0;
+    const auto msg = nl::build_matcher_new(kFamily, 9, spec);
+    EXPECT_EQ(msg.header()->nlmsg_type, kFamily);
+    EXPECT_EQ(msg.header()->nlmsg_seq, 9U);
+    EXPECT_TRUE(msg.header()->nlmsg_flags & NLM_F_ACK);
+    // The request and the reply share the matcher attribute set.
+    const auto m = nl::parse_matcher(msg.header());
+    EXPECT_EQ(m.cmd, SGNIC_CMD_MATCHER_NEW);
+    EXPECT_EQ(m.ifindex, 7U);
+    EXPECT_EQ(m.id, 3U);
+    EXPECT_EQ(m.priority, 5U);
+    ASSERT_EQ(m.tmpl.size(), 2U);
+    EXPECT_EQ(m.tmpl[0].field, static_cast<uint32_t>(SGNIC_MATCH_FIELD_IPV4_DST));
+    EXPECT_EQ(m.tmpl[0].mask, (nl::Bytes{0xff, 0xff, 0xff, 0x00}));
+    EXPECT_EQ(m.rx.size_log, 12U);
+    EXPECT_EQ(m.tx.size_log, 0U);
+}
+
+TEST(NetlinkMessage, MatcherIdIsLeftOutWhenTheKernelPicks) {
+    nl::MatcherSpec spec;
+    spec.ifindex = 7;
+    const auto types = top_types(nl::build_matcher_new(kFamily, 1, spec));
+    EXPECT_EQ(std::count(types.begin(), types.end(), SGNIC_A_MATCHER_ID), 0);
+}
+
+TEST(NetlinkMessage, RuleNewPutsOneNestPerRuleWithMatchAndActions) {
+    const std::vector<nl::RuleSpec> rules{rule(1), rule(2), rule(3)};
+    const auto msg = nl::build_rule_new(kFamily, 1, 7, 2, SGNIC_BULK_FLAGS_CONTINUE, rules);
+    const auto types = top_types(msg);
+    EXPECT_EQ(std::count(types.begin(), types.end(), SGNIC_A_RULES_RULE), 3);
+    EXPECT_EQ(std::count(types.begin(), types.end(), SGNIC_A_RULES_FLAGS), 1);
+
+    uint32_t ids = 0;
+    nl::for_each_attr(msg.header(), sizeof(genlmsghdr), [&](const nlattr* a) {
+        if (mnl_attr_get_type(a) != SGNIC_A_RULES_RULE) {
+            return;
+        }
+        int matches = 0;
+        int actions = 0;
+        nl::for_each_nested(a, [&](const nlattr* x) {
+            switch (mnl_attr_get_type(x)) {
+                case SGNIC_A_RULE_ID:
+                    ids += mnl_attr_get_u32(x);
+                    break;
+                case SGNIC_A_RULE_MATCH:
+                    matches++;
+                    break;
+                case SGNIC_A_RULE_ACTION:
+                    actions++;
+                    break;
+                default:
+                    break;
+            }
+        });
+        EXPECT_EQ(matches, 2);
+        EXPECT_EQ(actions, 2);
+    });
+    EXPECT_EQ(ids, 6U);
+}
+
+TEST(NetlinkMessage, BatchesNeverExceedTheByteLimit) {
+    std::vector<nl::RuleSpec> rules;
+    for (uint32_t i = 1; i <= 1000; i++) {
+        rules.push_back(rule(i));
+    }
+    for (size_t limit : {512U, 4096U, 65536U}) {
+        const size_t n = nl::rules_per_message(rules, limit);
+        ASSERT_GT(n, 0U);
+        const auto fits = nl::build_rule_new(kFamily, 1, 7, 2, SGNIC_BULK_FLAGS_CONTINUE,
+                                             std::span(rules).first(n));
+        EXPECT_LE(fits.size(), limit) << "limit " << limit;
+        if (n < rules.size()) {
+            const auto over = nl::build_rule_new(kFamily, 1, 7, 2, SGNIC_BULK_FLAGS_CONTINUE,
+                                                 std::span(rules).first(n + 1));
+            EXPECT_GT(over.size(), limit) << "limit " << limit;
+        }
+    }
+}
+
+TEST(NetlinkMessage, RuleDelCarriesIdsOnlyAndOptionalMatcher) {
+    const std::vector<uint32_t> ids{4, 5};
+    const auto del = nl::build_rule_ids(kFamily, 1, SGNIC_CMD_RULE_DEL, 7, 0, 0, ids);
+    auto types = top_types(del);
+    EXPECT_EQ(std::count(types.begin(), types.end(), SGNIC_A_RULES_MATCHER_ID), 0);
+    EXPECT_EQ(std::count(types.begin(), types.end(), SGNIC_A_RULES_RULE), 2);
+    const auto move = nl::build_rule_ids(kFamily, 1, SGNIC_CMD_RULE_MOVE, 7, 3, 0, ids);
+    types = top_types(move);
+    EXPECT_EQ(std::count(types.begin(), types.end(), SGNIC_A_RULES_MATCHER_ID), 1);
+}
+
+TEST(NetlinkParse, BulkReplyWithResults) {
+    nl::Message reply(kFamily, SGNIC_CMD_RULE_NEW, 0, 1);
+    reply.put_u32(SGNIC_A_RULES_APPLIED, 9);
+    reply.put_u32(SGNIC_A_RULES_FAILED, 1);
+    auto nest = reply.start_nest(SGNIC_A_RULES_RESULT);
+    reply.put_u32(SGNIC_A_RULE_RESULT_INDEX, 4);
+    reply.put_u32(SGNIC_A_RULE_RESULT_ID, 105);
+    reply.put_u32(SGNIC_A_RULE_RESULT_ERRNO, ENOSPC);
+    reply.put_u32(SGNIC_A_RULE_RESULT_DIRECTION, SGNIC_DIRECTION_TX);
+    reply.put_string(SGNIC_A_RULE_RESULT_MSG, "collision: TX table row full");
+    reply.end_nest(nest);
+    const auto b = nl::parse_bulk_reply(reply.header());
+    EXPECT_EQ(b.applied, 9U);
+    EXPECT_EQ(b.failed, 1U);
+    ASSERT_EQ(b.results.size(), 1U);
+    EXPECT_EQ(b.results[0].index, 4U);
+    EXPECT_EQ(b.results[0].id, 105U);
+    EXPECT_EQ(b.results[0].err, static_cast<uint32_t>(ENOSPC));
+    EXPECT_EQ(b.results[0].direction, static_cast<uint32_t>(SGNIC_DIRECTION_TX));
+    EXPECT_EQ(b.results[0].msg, "collision: TX table row full");
+}
+
+TEST(NetlinkParse, RuleWithCountersPerDirection) {
+    nl::Message m(kFamily, SGNIC_CMD_RULE_GET, 0, 1);
+    m.put_u32(SGNIC_A_RULE_ID, 11);
+    m.put_u32(SGNIC_A_RULE_DIRECTION, SGNIC_DIRECTION_RX);
+    auto c = m.start_nest(SGNIC_A_RULE_RX_COUNTERS);
+    const uint64_t packets = 1234;
+    const uint64_t bytes = 5678901234ULL;
+    m.put_bytes(SGNIC_A_COUNTERS_PACKETS, &packets, sizeof(packets));
+    m.put_bytes(SGNIC_A_COUNTERS_BYTES, &bytes, sizeof(bytes));
+    m.end_nest(c);
+    const auto r = nl::parse_rule(m.header());
+    EXPECT_EQ(r.id, 11U);
+    EXPECT_EQ(r.rx.packets, packets);
+    EXPECT_EQ(r.rx.bytes, bytes);
+    EXPECT_EQ(r.tx.packets, 0U);
+}
+
+TEST(NetlinkParse, MalformedU32IsAnError) {
+    nl::Message m(kFamily, SGNIC_CMD_RULE_GET, 0, 1);
+    const uint16_t half = 1;
+    m.put_bytes(SGNIC_A_RULE_ID, &half, sizeof(half));
+    EXPECT_THROW(nl::parse_rule(m.header()), nl::Error);
+}
+
+TEST(NetlinkParse, ExtackMessageOfAnError) {
+    // NLMSG_ERROR, capped (the request's header only), with a message TLV.
+    std::vector<uint8_t> buf(256);
+    nlmsghdr* nlh = mnl_nlmsg_put_header(buf.data());
+    nlh->nlmsg_type = NLMSG_ERROR;
+    nlh->nlmsg_flags = NLM_F_CAPPED | NLM_F_ACK_TLVS;
+    auto* err = static_cast<nlmsgerr*>(mnl_nlmsg_put_extra_header(nlh, sizeof(nlmsgerr)));
+    err->error = -ENOSPC;
+    err->msg.nlmsg_len = 1000;  // capped: not followed
+    mnl_attr_put_strz(nlh, NLMSGERR_ATTR_MSG, "sgnic: rule #3 (id 7): collision");
+    mnl_attr_put_u32(nlh, NLMSGERR_ATTR_OFFS, 64);
+    const auto ack = nl::parse_ack(nlh);
+    EXPECT_EQ(ack.err, ENOSPC);
+    EXPECT_EQ(ack.msg, "sgnic: rule #3 (id 7): collision");
+    EXPECT_EQ(ack.bad_offset, 64U);
+}
+
+TEST(NetlinkParse, PlainAckIsSuccess) {
+    std::vector<uint8_t> buf(64);
+    nlmsghdr* nlh = mnl_nlmsg_put_header(buf.data());
+    nlh->nlmsg_type = NLMSG_ERROR;
+    nlh->nlmsg_flags = NLM_F_CAPPED;
+    mnl_nlmsg_put_extra_header(nlh, sizeof(nlmsgerr));
+    EXPECT_EQ(nl::parse_ack(nlh).err, 0);
+}
+
+struct ValueCase {
+    const char* field;
+    const char* text;
+    nl::Bytes bytes;
+    const char* shown;
+};
+
+class NetlinkValue : public ::testing::TestWithParam<ValueCase> {};
+
+TEST_P(NetlinkValue, ParsesAndFormats) {
+    const auto& c = GetParam();
+    const auto f = nl::field_by_name(c.field);
+    ASSERT_TRUE(f);
+    const auto v = nl::parse_value(*f, c.text);
+    ASSERT_TRUE(v);
+    EXPECT_EQ(*v, c.bytes);
+    EXPECT_EQ(v->size(), nl::field_len(*f));
+    EXPECT_EQ(nl::format_value(*f, *v), c.shown);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Fields, NetlinkValue,
+    ::testing::Values(
+        ValueCase{"dmac", "02:00:00:aa:bb:0c", {2, 0, 0, 0xaa, 0xbb, 0x0c}, "02:00:00:aa:bb:0c"},
+        ValueCase{"ipv4-dst", "10.10.0.2", {10, 10, 0, 2}, "10.10.0.2"},
+        ValueCase{
+            "ipv6-src", "fd00::1", {0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}, "fd00::1"},
+        ValueCase{"ethertype", "0x0800", {8, 0}, "2048"},
+        ValueCase{"l4-dport", "5201", {0x14, 0x51}, "5201"},
+        ValueCase{"ip-proto", "17", {17}, "17"}),
+    [](const auto& info) {
+        std::string n = info.param.field;
+        std::replace(n.begin(), n.end(), '-', '_');
+        return n;
+    });
+
+TEST(NetlinkValue, RejectsMalformedValues) {
+    EXPECT_FALSE(nl::parse_value(SGNIC_MATCH_FIELD_DMAC, "02:00:00:aa:bb"));
+    EXPECT_FALSE(nl::parse_value(SGNIC_MATCH_FIELD_IPV4_DST, "10.10.0"));
+    EXPECT_FALSE(nl::parse_value(SGNIC_MATCH_FIELD_L4_DPORT, "65536"));
+    EXPECT_FALSE(nl::parse_value(SGNIC_MATCH_FIELD_IP_PROTO, "256"));
+    EXPECT_FALSE(nl::parse_value(SGNIC_MATCH_FIELD_MAX + 1, "1"));
+    EXPECT_FALSE(nl::field_by_name("tos"));
+    EXPECT_EQ(nl::action_by_name("queue"), SGNIC_ACTION_TYPE_QUEUE);
+}
+
+}  // namespace
