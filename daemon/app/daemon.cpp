@@ -1,0 +1,188 @@
+#include "app/daemon.hpp"
+
+#include <spdlog/spdlog.h>
+#include <systemd/sd-daemon.h>
+
+#include <csignal>
+#include <cstring>
+#include <string>
+
+#include "app/service.hpp"
+#include "bus/sd.hpp"
+#include "bus/server.hpp"
+
+namespace sgnic::app {
+
+namespace {
+
+struct Loop {
+    Service& service;
+    std::string status;
+    std::uint64_t watchdog_usec = 0;
+};
+
+std::string status_line(const Service& s) {
+    return std::to_string(s.ports().size()) + " ports, " +
+           std::to_string(s.desired().matchers.size()) + " matchers, " +
+           std::to_string(s.desired().rules.size()) + " rules";
+}
+
+// After every loop iteration (networkd's post hook): STATUS= when it changed.
+int on_post(sd_event_source* /*source*/, void* userdata) {
+    auto& loop = *static_cast<Loop*>(userdata);
+    std::string status = status_line(loop.service);
+    if (status != loop.status) {
+        loop.status = std::move(status);
+        (void)sd_notifyf(0, "STATUS=%s", loop.status.c_str());
+    }
+    return 0;
+}
+
+int on_watchdog(sd_event_source* source, std::uint64_t /*usec*/, void* userdata) {
+    const auto& loop = *static_cast<Loop*>(userdata);
+    (void)sd_notify(0, "WATCHDOG=1");
+    int r = sd_event_source_set_time_relative(source, loop.watchdog_usec / 2);
+    if (r >= 0) {
+        r = sd_event_source_set_enabled(source, SD_EVENT_ONESHOT);
+    }
+    return r;
+}
+
+Result<sd::Bus> open_bus(const config::Options& options) {
+    sd_bus* raw = nullptr;
+    int r = 0;
+    if (options.bus_address) {
+        r = sd_bus_new(&raw);
+        sd::Bus bus(raw);
+        if (r >= 0) {
+            r = sd_bus_set_address(bus.get(), options.bus_address->c_str());
+        }
+        if (r >= 0) {
+            r = sd_bus_set_bus_client(bus.get(), 1);
+        }
+        if (r >= 0) {
+            r = sd_bus_start(bus.get());
+        }
+        if (r < 0) {
+            return ServiceError(Fault::device,
+                                "connect to " + *options.bus_address + ": " + strerror(-r));
+        }
+        return bus;
+    }
+    r = options.bus == config::BusKind::system ? sd_bus_open_system(&raw) : sd_bus_open_user(&raw);
+    sd::Bus bus(raw);
+    if (r < 0) {
+        return ServiceError(Fault::device, std::string("connect to the bus: ") + strerror(-r));
+    }
+    return bus;
+}
+
+}  // namespace
+
+int run_daemon(const config::Options& options, const config::Config& config, Kernel kernel) {
+    std::optional<store::Store> store;
+    model::DesiredState desired;
+    if (config.persistence) {
+        const std::filesystem::path dir =
+            options.state_dir ? std::filesystem::path(*options.state_dir) : config.state_dir;
+        auto opened = store::Store::open(dir);
+        if (!opened) {
+            spdlog::error("state: {}", opened.error().message());
+            return 1;
+        }
+        auto loaded = opened->load();
+        if (!loaded) {
+            spdlog::error("state: {}", loaded.error().message());
+            return 1;
+        }
+        desired = std::move(*loaded);
+        store.emplace(std::move(*opened));
+        spdlog::info("state: {} matchers, {} rules from {}", desired.matchers.size(),
+                     desired.rules.size(), dir.string());
+    }
+
+    sd_event* raw_event = nullptr;
+    int r = sd_event_default(&raw_event);
+    const sd::Event event(raw_event);
+    if (r < 0) {
+        spdlog::error("sd_event_default: {}", strerror(-r));
+        return 1;
+    }
+    sigset_t mask;
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGTERM);
+    sigaddset(&mask, SIGINT);
+    sigprocmask(SIG_BLOCK, &mask, nullptr);
+    // A NULL handler makes sd-event leave the loop on the signal.
+    for (const int sig : {SIGTERM, SIGINT}) {
+        r = sd_event_add_signal(event.get(), nullptr, sig, nullptr, nullptr);
+        if (r < 0) {
+            spdlog::error("signal {}: {}", sig, strerror(-r));
+            return 1;
+        }
+    }
+
+    auto bus = open_bus(options);
+    if (!bus) {
+        spdlog::error("{}", bus.error().message);
+        return 1;
+    }
+    r = sd_bus_attach_event(bus->get(), event.get(), SD_EVENT_PRIORITY_NORMAL);
+    if (r < 0) {
+        spdlog::error("attach the bus: {}", strerror(-r));
+        return 1;
+    }
+
+    Service service(kernel.device, kernel.ports, kernel.state, std::move(store), std::move(desired),
+                    config.policy);
+    auto report = service.reconcile();
+    if (!report) {
+        spdlog::error("first reconcile: {}", report.error().message);
+        return 1;
+    }
+    spdlog::info(
+        "reconciled: {} foreign rules and {} matchers deleted, {} matchers and {} rules added, "
+        "{} matchers waiting for their port, {} failures",
+        report->deleted_rules, report->deleted_matchers, report->added_matchers,
+        report->added_rules, report->waiting, report->failed);
+
+    auto server = bus::Server::start(bus->get(), service);
+    if (!server) {
+        spdlog::error("{}", server.error().message);
+        return 1;
+    }
+
+    Loop loop{.service = service, .status = {}, .watchdog_usec = 0};
+    sd_event_source* raw_source = nullptr;
+    r = sd_event_add_post(event.get(), &raw_source, on_post, &loop);
+    const sd::EventSource post(raw_source);
+    if (r < 0) {
+        spdlog::error("post hook: {}", strerror(-r));
+        return 1;
+    }
+    sd::EventSource watchdog;
+    if (sd_watchdog_enabled(0, &loop.watchdog_usec) > 0 && loop.watchdog_usec > 0) {
+        raw_source = nullptr;
+        r = sd_event_add_time_relative(event.get(), &raw_source, CLOCK_MONOTONIC,
+                                       loop.watchdog_usec / 2, 0, on_watchdog, &loop);
+        watchdog.reset(raw_source);
+        if (r < 0) {
+            spdlog::error("watchdog timer: {}", strerror(-r));
+            return 1;
+        }
+    }
+
+    loop.status = status_line(service);
+    (void)sd_notifyf(0, "READY=1\nSTATUS=%s", loop.status.c_str());
+    spdlog::info("serving {} ({})", bus::kServiceName, loop.status);
+    r = sd_event_loop(event.get());
+    (void)sd_notify(0, "STOPPING=1");
+    if (r < 0) {
+        spdlog::error("event loop: {}", strerror(-r));
+        return 1;
+    }
+    spdlog::info("stopping");
+    return 0;
+}
+
+}  // namespace sgnic::app

@@ -1,0 +1,22 @@
+// sgnicd's main loop: one sd-event loop with the signals, the watchdog, the
+// D-Bus connection and (from the netlink adapter) the kernel's sockets.
+#pragma once
+
+#include "app/kernel.hpp"
+#include "config/config.hpp"
+#include "config/options.hpp"
+#include "policy/device.hpp"
+
+namespace sgnic::app {
+
+// The kernel-facing adapters; the netlink adapter provides all three.
+struct Kernel {
+    policy::Device& device;
+    PortSource& ports;
+    KernelState& state;
+};
+
+// Runs until SIGTERM or SIGINT; returns the process exit code.
+int run_daemon(const config::Options& options, const config::Config& config, Kernel kernel);
+
+}  // namespace sgnic::app

@@ -1,0 +1,52 @@
+// What sgnicd needs from the kernel besides policy::Device: the sgnic ports
+// and a dump of the steering objects.  The netlink adapter (daemon/netlink,
+// libmnl + libnl-route-3) implements both, and policy::Device, for sgnic.ko;
+// the unit tests implement them with fakes.  sgnicd takes them by reference.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "model/reconcile.hpp"
+#include "policy/expected.hpp"
+#include "policy/types.hpp"
+
+namespace sgnic::app {
+
+struct PortInfo {
+    policy::PortId ifindex = 0;
+    std::string name;
+    policy::Caps caps;
+};
+
+class PortSource {
+public:
+    PortSource() = default;
+    PortSource(const PortSource&) = delete;
+    PortSource& operator=(const PortSource&) = delete;
+    PortSource(PortSource&&) = delete;
+    PortSource& operator=(PortSource&&) = delete;
+    virtual ~PortSource() = default;
+
+    // The sgnic ports present now (dev-get dump, names from the link cache).
+    virtual policy::Expected<std::vector<PortInfo>> list_ports() = 0;
+};
+
+class KernelState {
+public:
+    KernelState() = default;
+    KernelState(const KernelState&) = delete;
+    KernelState& operator=(const KernelState&) = delete;
+    KernelState(KernelState&&) = delete;
+    KernelState& operator=(KernelState&&) = delete;
+    virtual ~KernelState() = default;
+
+    // matcher-get and rule-get dumps over every port.
+    virtual policy::Expected<model::ActualState> dump() = 0;
+    // Objects reconcile found foreign: no policy owns them.  A matcher is
+    // removed after its rules; a resize link it is part of is cleared first.
+    virtual policy::Status remove_rule(const model::ActualRule& rule) = 0;
+    virtual policy::Status remove_matcher(const model::ActualMatcher& matcher) = 0;
+};
+
+}  // namespace sgnic::app

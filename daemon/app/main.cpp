@@ -1,0 +1,71 @@
+// sgnicd: the sgnic steering policy daemon.
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+#include <exception>
+#include <span>
+
+#include "app/daemon.hpp"
+#include "app/version.hpp"
+#include "config/config.hpp"
+#include "config/options.hpp"
+#include "log/log.hpp"
+
+namespace {
+
+int run(int argc, char** argv) {
+    using namespace sgnic;
+    auto options = config::parse_options(std::span<const char* const>(argv, argc));
+    if (!options) {
+        std::fprintf(stderr, "sgnicd: %s\n", options.error().message().c_str());
+        return 2;
+    }
+    switch (options->mode) {
+        case config::Options::Mode::help:
+            std::fputs(config::usage().c_str(), stdout);
+            return 0;
+        case config::Options::Mode::version:
+            std::printf("sgnicd %s\n", app::kVersion);
+            return 0;
+        case config::Options::Mode::check_config: {
+            auto c = config::load_config(options->config_path, true);
+            if (!c) {
+                std::fprintf(stderr, "%s\n", c.error().message().c_str());
+                return 1;
+            }
+            std::printf("%s: valid\n", options->config_path.c_str());
+            return 0;
+        }
+        case config::Options::Mode::run:
+            break;
+    }
+    const bool named = !options->config_path.empty();
+    auto c = config::load_config(
+        named ? options->config_path : std::string(config::kDefaultConfigPath), named);
+    if (!c) {
+        std::fprintf(stderr, "sgnicd: %s\n", c.error().message().c_str());
+        return 1;
+    }
+    log::setup(c->log_level);
+
+    // sgnicd drives sgnic.ko through its netlink adapter (daemon/netlink:
+    // policy::Device, app::PortSource and app::KernelState over libmnl);
+    // it refuses to run against anything else.  Until that adapter is
+    // linked here there is nothing to serve.
+    spdlog::error(
+        "this build has no netlink adapter for sgnic.ko (daemon/netlink); refusing to start");
+    return 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    try {
+        return run(argc, argv);
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "sgnicd: %s\n", e.what());
+    } catch (...) {
+        std::fprintf(stderr, "sgnicd: unexpected exception\n");
+    }
+    return 1;
+}

@@ -1,0 +1,524 @@
+#include "app/service.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <utility>
+
+#include "log/log.hpp"
+
+namespace sgnic::app {
+
+namespace {
+
+std::string rule_context(std::size_t index) { return "rule #" + std::to_string(index); }
+
+ServiceError with_context(ServiceError e, const std::string& context) {
+    e.message.insert(0, context + ": ");
+    return e;
+}
+
+}  // namespace
+
+std::string_view fault_name(Fault fault) {
+    switch (fault) {
+        case Fault::invalid_argument:
+            return "InvalidArgument";
+        case Fault::no_such_port:
+            return "NoSuchPort";
+        case Fault::no_such_matcher:
+            return "NoSuchMatcher";
+        case Fault::no_such_rule:
+            return "NoSuchRule";
+        case Fault::collision:
+            return "Collision";
+        case Fault::no_space:
+            return "NoSpace";
+        case Fault::busy:
+            return "Busy";
+        case Fault::timeout:
+            return "Timeout";
+        case Fault::degraded:
+            return "Degraded";
+        case Fault::device:
+            return "Device";
+        case Fault::store:
+            return "Store";
+    }
+    return "Device";
+}
+
+ServiceError::ServiceError(const policy::Error& e) : message(e.message()) {
+    switch (e.code()) {
+        case policy::Errc::collision:
+            fault = Fault::collision;
+            break;
+        case policy::Errc::busy:
+            fault = Fault::busy;
+            break;
+        case policy::Errc::timeout:
+            fault = Fault::timeout;
+            break;
+        case policy::Errc::no_space:
+            fault = Fault::no_space;
+            break;
+        case policy::Errc::not_found:
+            fault = Fault::no_such_rule;
+            break;
+        case policy::Errc::invalid_argument:
+            fault = Fault::invalid_argument;
+            break;
+        case policy::Errc::degraded:
+            fault = Fault::degraded;
+            break;
+        case policy::Errc::device:
+            fault = Fault::device;
+            break;
+    }
+}
+
+Service::Service(policy::Device& device, PortSource& ports, KernelState& kernel,
+                 std::optional<store::Store> store, model::DesiredState desired,
+                 policy::PolicyConfig config)
+    : device_(device),
+      port_source_(ports),
+      kernel_(kernel),
+      store_(std::move(store)),
+      desired_(std::move(desired)),
+      config_(config) {
+    reset_policy();
+}
+
+void Service::reset_policy() {
+    policy_.reset();
+    policy_.emplace(device_, config_);
+    matcher_ids_.clear();
+    matcher_keys_.clear();
+    rule_ids_.clear();
+}
+
+const PortInfo* Service::find_port(const std::string& name) const {
+    const auto it = std::find_if(ports_.begin(), ports_.end(),
+                                 [&](const PortInfo& p) { return p.name == name; });
+    return it == ports_.end() ? nullptr : &*it;
+}
+
+const policy::MatcherState* Service::matcher_state(model::MatcherKey matcher) const {
+    const auto it = matcher_ids_.find(matcher);
+    return it == matcher_ids_.end() ? nullptr : policy_->find_matcher(it->second);
+}
+
+std::vector<model::MatcherKey> Service::matchers_of(const std::string& port) const {
+    std::vector<model::MatcherKey> out;
+    for (const auto& [key, m] : desired_.matchers) {
+        if (m.port == port) {
+            out.push_back(key);
+        }
+    }
+    return out;
+}
+
+model::Installed Service::installed() const {
+    model::Installed in;
+    for (const auto& [key, id] : matcher_ids_) {
+        const policy::MatcherState* m = policy_->find_matcher(id);
+        in.matchers[key] = {.ifindex = m->port, .id = m->device};
+        if (m->stray) {
+            in.other_owned.insert({.ifindex = m->port, .id = m->stray->device});
+        }
+    }
+    for (const auto& [key, id] : rule_ids_) {
+        const policy::RuleRecord* r = policy_->find_rule(id);
+        const policy::MatcherState* m = policy_->find_matcher(r->matcher);
+        const bool stray = m->stray && m->stray->rules.contains(id);
+        in.rules[key] = {
+            .ifindex = m->port, .matcher = stray ? m->stray->device : m->device, .id = id};
+    }
+    return in;
+}
+
+void Service::publish_rehashes() {
+    for (const policy::RehashReport& r : policy_->take_rehash_reports()) {
+        const auto key = matcher_keys_.find(r.matcher);
+        if (key == matcher_keys_.end()) {
+            continue;
+        }
+        spdlog::info("{}",
+                     log::format_rehash(r, key->second, desired_.matchers.at(key->second).port));
+        if (listener_ != nullptr) {
+            listener_->rehashed(key->second, r);
+        }
+    }
+}
+
+Result<policy::RuleSpec> Service::rule_spec(const model::DesiredMatcher& m,
+                                            const model::DesiredRule& r) const {
+    const policy::MatcherState* state = matcher_state(m.id);
+    if (state == nullptr) {
+        return ServiceError(Fault::no_such_matcher,
+                            "matcher " + std::to_string(m.id) + " is not in the device yet");
+    }
+    auto match = model::parse_match(state->match_template, r.match);
+    if (!match) {
+        return match.error();
+    }
+    auto actions = model::parse_actions(r.actions);
+    if (!actions) {
+        return actions.error();
+    }
+    return policy::RuleSpec{
+        .directions = r.directions, .match = std::move(match->bytes), .actions = *actions};
+}
+
+Result<void> Service::install_matcher(const model::DesiredMatcher& m) {
+    const PortInfo* port = find_port(m.port);
+    if (port == nullptr) {
+        return ServiceError(Fault::no_such_port, "no sgnic port '" + m.port + "'");
+    }
+    auto tmpl = model::parse_template(m.fields);
+    if (!tmpl) {
+        return tmpl.error();
+    }
+    auto id = policy_->create_matcher(port->ifindex, m.priority, tmpl->match);
+    if (!id) {
+        return id.error();
+    }
+    matcher_ids_[m.id] = *id;
+    matcher_keys_[*id] = m.id;
+    return {};
+}
+
+Result<void> Service::install_rule(const model::DesiredRule& r) {
+    const model::DesiredMatcher& m = desired_.matchers.at(r.matcher);
+    auto spec = rule_spec(m, r);
+    if (!spec) {
+        return spec.error();
+    }
+    auto id = policy_->insert_rule(matcher_ids_.at(m.id), *spec);
+    if (!id) {
+        return id.error();
+    }
+    rule_ids_[r.id] = *id;
+    return {};
+}
+
+Result<ReconcileReport> Service::reconcile() {
+    auto ports = port_source_.list_ports();
+    if (!ports) {
+        return ports.error();
+    }
+    ports_ = std::move(*ports);
+    std::map<std::string, policy::PortId> by_name;
+    for (const PortInfo& p : ports_) {
+        by_name[p.name] = p.ifindex;
+    }
+    auto actual = kernel_.dump();
+    if (!actual) {
+        return actual.error();
+    }
+    ReconcileReport report;
+    model::Delta delta = model::reconcile(desired_, installed(), *actual, by_name);
+    if (delta.installed_lost) {
+        // The kernel lost objects the policy placed (module reload): the
+        // policy's picture is stale, so start afresh and re-add everything.
+        spdlog::warn("reconcile: objects sgnicd installed are gone from the kernel; reinstalling");
+        reset_policy();
+        report.policy_reset = true;
+        delta = model::reconcile(desired_, installed(), *actual, by_name);
+    }
+    for (const model::ActualRule& r : delta.delete_rules) {
+        if (auto st = kernel_.remove_rule(r); st) {
+            ++report.deleted_rules;
+        } else {
+            ++report.failed;
+            log::error_limited("reconcile",
+                               "reconcile: remove foreign rule: " + st.error().message());
+        }
+    }
+    for (const model::ActualMatcher& m : delta.delete_matchers) {
+        if (auto st = kernel_.remove_matcher(m); st) {
+            ++report.deleted_matchers;
+        } else {
+            ++report.failed;
+            log::error_limited("reconcile",
+                               "reconcile: remove foreign matcher: " + st.error().message());
+        }
+    }
+    for (const model::MatcherKey key : delta.add_matchers) {
+        if (auto st = install_matcher(desired_.matchers.at(key)); st) {
+            ++report.added_matchers;
+        } else {
+            ++report.failed;
+            log::error_limited("reconcile", "reconcile: matcher " + std::to_string(key) + ": " +
+                                                st.error().message);
+        }
+    }
+    for (const model::RuleKey key : delta.add_rules) {
+        const model::DesiredRule& r = desired_.rules.at(key);
+        if (!matcher_ids_.contains(r.matcher)) {
+            ++report.failed;
+            continue;
+        }
+        if (auto st = install_rule(r); st) {
+            ++report.added_rules;
+        } else {
+            ++report.failed;
+            log::error_limited(
+                "reconcile", "reconcile: rule " + std::to_string(key) + ": " + st.error().message);
+        }
+    }
+    report.waiting = delta.waiting.size();
+    publish_rehashes();
+    return report;
+}
+
+Result<model::MatcherKey> Service::create_matcher(const std::string& port, std::uint32_t priority,
+                                                  std::span<const model::FieldText> fields,
+                                                  std::uint32_t uid) {
+    (void)uid;  // matchers are shared; rules record who asked
+    if (find_port(port) == nullptr) {
+        return ServiceError(Fault::no_such_port, "no sgnic port '" + port + "'");
+    }
+    auto tmpl = model::parse_template(fields);
+    if (!tmpl) {
+        return tmpl.error();
+    }
+    const model::DesiredMatcher m{
+        .id = desired_.next_matcher, .port = port, .priority = priority, .fields = tmpl->canonical};
+    auto st = install_matcher(m);
+    if (!st) {
+        return st.error();
+    }
+    if (store_) {
+        auto stored = store_->add_matcher(m, m.id + 1);
+        if (!stored) {
+            const policy::MatcherId id = matcher_ids_.at(m.id);
+            (void)policy_->destroy_matcher(id);
+            matcher_ids_.erase(m.id);
+            matcher_keys_.erase(id);
+            return ServiceError(Fault::store, "store matcher: " + stored.error().message());
+        }
+    }
+    desired_.next_matcher = m.id + 1;
+    desired_.matchers.emplace(m.id, m);
+    if (listener_ != nullptr) {
+        listener_->port_changed(port);
+    }
+    return m.id;
+}
+
+// The rules leave the desired state whatever the device says: the store no
+// longer has them.  A rule the device failed to delete stays with the policy
+// and the first error is reported.
+Result<void> Service::remove_rules(std::span<const model::RuleKey> rules) {
+    Result<void> result;
+    for (const model::RuleKey key : rules) {
+        desired_.rules.erase(key);
+        const auto it = rule_ids_.find(key);
+        if (it == rule_ids_.end()) {
+            continue;
+        }
+        auto out = policy_->delete_rule(it->second);
+        if (!out) {
+            if (result) {
+                result =
+                    with_context(ServiceError(out.error()), "delete rule " + std::to_string(key));
+            }
+            continue;
+        }
+        if (out->shrink_error) {
+            spdlog::warn("delete rule {}: shrink failed: {}", key, out->shrink_error->message());
+        }
+        rule_ids_.erase(it);
+    }
+    return result;
+}
+
+Result<std::vector<model::RuleKey>> Service::add_rules(const std::string& port,
+                                                       std::span<const RuleRequest> rules,
+                                                       std::uint32_t uid) {
+    if (find_port(port) == nullptr) {
+        return ServiceError(Fault::no_such_port, "no sgnic port '" + port + "'");
+    }
+    if (rules.empty()) {
+        return ServiceError(Fault::invalid_argument, "the batch holds no rules");
+    }
+    if (rules.size() > kMaxBatch) {
+        return ServiceError(Fault::invalid_argument,
+                            "the batch holds " + std::to_string(rules.size()) + " rules; at most " +
+                                std::to_string(kMaxBatch) + " per call");
+    }
+    // Validate the whole batch before the device sees any of it.
+    std::vector<model::DesiredRule> records;
+    std::vector<policy::RuleSpec> specs;
+    model::RuleKey next = desired_.next_rule;
+    for (std::size_t i = 0; i < rules.size(); ++i) {
+        const RuleRequest& req = rules[i];
+        const auto m = desired_.matchers.find(req.matcher);
+        if (m == desired_.matchers.end() || m->second.port != port) {
+            return ServiceError(Fault::no_such_matcher, rule_context(i) + ": no matcher " +
+                                                            std::to_string(req.matcher) +
+                                                            " on port '" + port + "'");
+        }
+        auto dirs = model::parse_directions(req.directions);
+        if (!dirs) {
+            return with_context(ServiceError(dirs.error()), rule_context(i));
+        }
+        const policy::MatcherState* state = matcher_state(req.matcher);
+        if (state == nullptr) {
+            return ServiceError(Fault::no_such_matcher, rule_context(i) + ": matcher " +
+                                                            std::to_string(req.matcher) +
+                                                            " is not in the device yet");
+        }
+        auto match = model::parse_match(state->match_template, req.match);
+        if (!match) {
+            return with_context(ServiceError(match.error()), rule_context(i));
+        }
+        auto actions = model::parse_actions(req.actions);
+        if (!actions) {
+            return with_context(ServiceError(actions.error()), rule_context(i));
+        }
+        std::vector<std::string> canonical_actions;
+        for (const policy::Action& a : *actions) {
+            canonical_actions.push_back(model::format_action(a));
+        }
+        records.push_back({.id = next++,
+                           .matcher = req.matcher,
+                           .directions = *dirs,
+                           .match = std::move(match->canonical),
+                           .actions = std::move(canonical_actions),
+                           .uid = uid});
+        specs.push_back(
+            {.directions = *dirs, .match = std::move(match->bytes), .actions = *actions});
+    }
+
+    // Apply; on the first failure undo this batch's rules.
+    std::vector<model::RuleKey> keys;
+    auto undo = [&] {
+        for (const model::RuleKey k : keys) {
+            (void)policy_->delete_rule(rule_ids_.at(k));
+            rule_ids_.erase(k);
+        }
+    };
+    for (std::size_t i = 0; i < records.size(); ++i) {
+        auto id = policy_->insert_rule(matcher_ids_.at(records[i].matcher), specs[i]);
+        if (!id) {
+            undo();
+            publish_rehashes();
+            return with_context(ServiceError(id.error()), rule_context(i));
+        }
+        rule_ids_[records[i].id] = *id;
+        keys.push_back(records[i].id);
+    }
+    if (store_) {
+        auto stored = store_->add_rules(records, next);
+        if (!stored) {
+            undo();
+            publish_rehashes();
+            return ServiceError(Fault::store, "store rules: " + stored.error().message());
+        }
+    }
+    desired_.next_rule = next;
+    std::set<model::MatcherKey> touched;
+    for (model::DesiredRule& r : records) {
+        touched.insert(r.matcher);
+        desired_.rules.emplace(r.id, std::move(r));
+    }
+    publish_rehashes();
+    if (listener_ != nullptr) {
+        for (const model::MatcherKey m : touched) {
+            listener_->matcher_changed(m);
+        }
+        listener_->port_changed(port);
+    }
+    return keys;
+}
+
+Result<void> Service::delete_rules(const std::string& port, std::span<const model::RuleKey> rules) {
+    if (find_port(port) == nullptr) {
+        return ServiceError(Fault::no_such_port, "no sgnic port '" + port + "'");
+    }
+    if (rules.size() > kMaxBatch) {
+        return ServiceError(Fault::invalid_argument,
+                            "at most " + std::to_string(kMaxBatch) + " rules per call");
+    }
+    std::set<model::MatcherKey> touched;
+    for (const model::RuleKey key : rules) {
+        const auto it = desired_.rules.find(key);
+        if (it == desired_.rules.end() || desired_.matchers.at(it->second.matcher).port != port) {
+            return ServiceError(Fault::no_such_rule,
+                                "no rule " + std::to_string(key) + " on port '" + port + "'");
+        }
+        touched.insert(it->second.matcher);
+    }
+    // The store first: a rule the caller asked to delete must not come back
+    // after a crash, and a device delete that fails is retried by reconcile.
+    if (store_) {
+        auto stored = store_->delete_rules(rules);
+        if (!stored) {
+            return ServiceError(Fault::store, "store: " + stored.error().message());
+        }
+    }
+    auto st = remove_rules(rules);
+    publish_rehashes();
+    if (listener_ != nullptr) {
+        for (const model::MatcherKey m : touched) {
+            listener_->matcher_changed(m);
+        }
+        listener_->port_changed(port);
+    }
+    return st;
+}
+
+Result<void> Service::delete_matcher(model::MatcherKey matcher) {
+    const auto it = desired_.matchers.find(matcher);
+    if (it == desired_.matchers.end()) {
+        return ServiceError(Fault::no_such_matcher, "no matcher " + std::to_string(matcher));
+    }
+    const std::string port = it->second.port;
+    std::vector<model::RuleKey> rules;
+    for (const auto& [key, r] : desired_.rules) {
+        if (r.matcher == matcher) {
+            rules.push_back(key);
+        }
+    }
+    if (store_) {
+        auto stored = store_->delete_matcher(matcher);
+        if (!stored) {
+            return ServiceError(Fault::store, "store: " + stored.error().message());
+        }
+    }
+    auto st = remove_rules(rules);
+    if (st) {
+        if (const auto id = matcher_ids_.find(matcher); id != matcher_ids_.end()) {
+            auto destroyed = policy_->destroy_matcher(id->second);
+            if (!destroyed) {
+                st = destroyed.error();
+            } else {
+                matcher_keys_.erase(id->second);
+                matcher_ids_.erase(id);
+            }
+        }
+    }
+    desired_.matchers.erase(matcher);
+    publish_rehashes();
+    if (listener_ != nullptr) {
+        listener_->port_changed(port);
+    }
+    return st;
+}
+
+Result<void> Service::flush(const std::string& port) {
+    if (find_port(port) == nullptr) {
+        return ServiceError(Fault::no_such_port, "no sgnic port '" + port + "'");
+    }
+    for (const model::MatcherKey m : matchers_of(port)) {
+        auto st = delete_matcher(m);
+        if (!st) {
+            return st;
+        }
+    }
+    return {};
+}
+
+}  // namespace sgnic::app

@@ -1,0 +1,118 @@
+// The Manager of sgnicd (systemd-networkd's shape): owns the desired state,
+// the policy core, the store and the port list; every D-Bus call and every
+// reconcile goes through it.  No D-Bus here: bus/ translates, and tells the
+// service who is asking.
+//
+// Order of a change: validate everything, apply to the device through the
+// policy, write the store (one transaction), then answer.  If the store
+// write fails, the device change is undone and the call fails.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "app/kernel.hpp"
+#include "app/result.hpp"
+#include "model/desired.hpp"
+#include "model/parse.hpp"
+#include "policy/policy.hpp"
+#include "store/store.hpp"
+
+namespace sgnic::app {
+
+inline constexpr std::size_t kMaxBatch = 65536;  // rules per AddRules/DeleteRules call
+
+struct RuleRequest {
+    model::MatcherKey matcher = 0;
+    std::string directions;
+    std::vector<model::FieldText> match;
+    std::vector<std::string> actions;
+};
+
+// Told about changes so it can emit signals.  Called after the store write.
+class ServiceListener {
+public:
+    ServiceListener() = default;
+    ServiceListener(const ServiceListener&) = delete;
+    ServiceListener& operator=(const ServiceListener&) = delete;
+    ServiceListener(ServiceListener&&) = delete;
+    ServiceListener& operator=(ServiceListener&&) = delete;
+    virtual ~ServiceListener() = default;
+
+    virtual void matcher_changed(model::MatcherKey matcher) = 0;
+    virtual void port_changed(const std::string& port) = 0;
+    virtual void rehashed(model::MatcherKey matcher, const policy::RehashReport& report) = 0;
+};
+
+struct ReconcileReport {
+    std::size_t deleted_rules = 0;
+    std::size_t deleted_matchers = 0;
+    std::size_t added_matchers = 0;
+    std::size_t added_rules = 0;
+    std::size_t waiting = 0;
+    std::size_t failed = 0;
+    bool policy_reset = false;
+};
+
+class Service {
+public:
+    Service(policy::Device& device, PortSource& ports, KernelState& kernel,
+            std::optional<store::Store> store, model::DesiredState desired,
+            policy::PolicyConfig config);
+
+    void set_listener(ServiceListener* listener) { listener_ = listener; }
+
+    // Refreshes the ports, dumps the kernel and applies the delta.
+    Result<ReconcileReport> reconcile();
+
+    Result<model::MatcherKey> create_matcher(const std::string& port, std::uint32_t priority,
+                                             std::span<const model::FieldText> fields,
+                                             std::uint32_t uid);
+    Result<void> delete_matcher(model::MatcherKey matcher);
+    Result<std::vector<model::RuleKey>> add_rules(const std::string& port,
+                                                  std::span<const RuleRequest> rules,
+                                                  std::uint32_t uid);
+    Result<void> delete_rules(const std::string& port, std::span<const model::RuleKey> rules);
+    Result<void> flush(const std::string& port);
+
+    const std::vector<PortInfo>& ports() const { return ports_; }
+    const PortInfo* find_port(const std::string& name) const;
+    const model::DesiredState& desired() const { return desired_; }
+    // nullptr while the matcher waits for its port or failed to install.
+    const policy::MatcherState* matcher_state(model::MatcherKey matcher) const;
+    std::vector<model::MatcherKey> matchers_of(const std::string& port) const;
+
+    std::string describe() const;
+    std::string describe_port(const std::string& port) const;
+    std::string describe_matcher(model::MatcherKey matcher) const;
+
+private:
+    Result<void> install_matcher(const model::DesiredMatcher& m);
+    Result<void> install_rule(const model::DesiredRule& r);
+    Result<policy::RuleSpec> rule_spec(const model::DesiredMatcher& m,
+                                       const model::DesiredRule& r) const;
+    Result<void> remove_rules(std::span<const model::RuleKey> rules);
+    model::Installed installed() const;
+    void reset_policy();
+    void publish_rehashes();
+
+    policy::Device& device_;
+    PortSource& port_source_;
+    KernelState& kernel_;
+    std::optional<store::Store> store_;
+    model::DesiredState desired_;
+    policy::PolicyConfig config_;
+    std::optional<policy::Policy> policy_;
+    std::vector<PortInfo> ports_;
+    std::map<model::MatcherKey, policy::MatcherId> matcher_ids_;
+    std::map<policy::MatcherId, model::MatcherKey> matcher_keys_;
+    std::map<model::RuleKey, policy::RuleId> rule_ids_;
+    ServiceListener* listener_ = nullptr;
+};
+
+}  // namespace sgnic::app

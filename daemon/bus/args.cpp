@@ -1,0 +1,171 @@
+#include "bus/args.hpp"
+
+#include <cstring>
+
+#include "bus/server.hpp"
+
+namespace sgnic::bus {
+
+namespace {
+
+app::ServiceError bad_message(int r) {
+    return {app::Fault::invalid_argument, std::string("malformed message: ") + strerror(-r)};
+}
+
+app::ServiceError too_many(const char* what, std::size_t limit) {
+    return {app::Fault::invalid_argument,
+            std::string(what) + ": more than " + std::to_string(limit) + " entries"};
+}
+
+}  // namespace
+
+app::Result<std::vector<model::FieldText>> read_field_texts(sd_bus_message* m, const char* what,
+                                                            std::size_t limit) {
+    std::vector<model::FieldText> out;
+    int r = sd_bus_message_enter_container(m, 'a', "(ss)");
+    if (r < 0) {
+        return bad_message(r);
+    }
+    for (;;) {
+        const char* field = nullptr;
+        const char* text = nullptr;
+        r = sd_bus_message_read(m, "(ss)", &field, &text);
+        if (r < 0) {
+            return bad_message(r);
+        }
+        if (r == 0) {
+            break;
+        }
+        if (out.size() == limit) {
+            return too_many(what, limit);
+        }
+        out.push_back({field, text});
+    }
+    r = sd_bus_message_exit_container(m);
+    if (r < 0) {
+        return bad_message(r);
+    }
+    return out;
+}
+
+app::Result<std::vector<std::string>> read_strings(sd_bus_message* m, const char* what,
+                                                   std::size_t limit) {
+    std::vector<std::string> out;
+    int r = sd_bus_message_enter_container(m, 'a', "s");
+    if (r < 0) {
+        return bad_message(r);
+    }
+    for (;;) {
+        const char* s = nullptr;
+        r = sd_bus_message_read(m, "s", &s);
+        if (r < 0) {
+            return bad_message(r);
+        }
+        if (r == 0) {
+            break;
+        }
+        if (out.size() == limit) {
+            return too_many(what, limit);
+        }
+        out.emplace_back(s);
+    }
+    r = sd_bus_message_exit_container(m);
+    if (r < 0) {
+        return bad_message(r);
+    }
+    return out;
+}
+
+app::Result<std::vector<app::RuleRequest>> read_rules(sd_bus_message* m) {
+    std::vector<app::RuleRequest> out;
+    int r = sd_bus_message_enter_container(m, 'a', "(osa(ss)as)");
+    if (r < 0) {
+        return bad_message(r);
+    }
+    for (;;) {
+        r = sd_bus_message_enter_container(m, 'r', "osa(ss)as");
+        if (r < 0) {
+            return bad_message(r);
+        }
+        if (r == 0) {
+            break;
+        }
+        if (out.size() == app::kMaxBatch) {
+            return too_many("rules", app::kMaxBatch);
+        }
+        const std::string index = "rule #" + std::to_string(out.size());
+        const char* path = nullptr;
+        const char* dirs = nullptr;
+        r = sd_bus_message_read(m, "os", &path, &dirs);
+        if (r < 0) {
+            return bad_message(r);
+        }
+        const auto matcher = matcher_from_path(path);
+        if (!matcher) {
+            return app::ServiceError(app::Fault::no_such_matcher,
+                                     index + ": '" + path + "' is not a matcher object path (" +
+                                         kMatcherPrefix + "/<id>)");
+        }
+        auto match = read_field_texts(m, "match", kMaxFields);
+        if (!match) {
+            return match.error();
+        }
+        auto actions = read_strings(m, "actions", model::kMaxActions + 1);
+        if (!actions) {
+            return actions.error();
+        }
+        r = sd_bus_message_exit_container(m);
+        if (r < 0) {
+            return bad_message(r);
+        }
+        out.push_back({.matcher = *matcher,
+                       .directions = dirs,
+                       .match = std::move(*match),
+                       .actions = std::move(*actions)});
+    }
+    r = sd_bus_message_exit_container(m);
+    if (r < 0) {
+        return bad_message(r);
+    }
+    return out;
+}
+
+app::Result<std::vector<model::RuleKey>> read_rule_ids(sd_bus_message* m) {
+    const void* data = nullptr;
+    std::size_t size = 0;
+    const int r = sd_bus_message_read_array(m, 't', &data, &size);
+    if (r < 0) {
+        return bad_message(r);
+    }
+    const std::size_t n = size / sizeof(std::uint64_t);
+    if (n > app::kMaxBatch) {
+        return too_many("rule ids", app::kMaxBatch);
+    }
+    std::vector<model::RuleKey> out(n);
+    if (n > 0) {
+        std::memcpy(out.data(), data, n * sizeof(std::uint64_t));
+    }
+    return out;
+}
+
+char** to_strv(const std::vector<std::string>& items) {
+    // NOLINTBEGIN(cppcoreguidelines-no-malloc,cppcoreguidelines-owning-memory): sd-bus frees it
+    auto** strv = static_cast<char**>(std::calloc(items.size() + 1, sizeof(char*)));
+    if (strv == nullptr) {
+        return nullptr;
+    }
+    for (std::size_t i = 0; i < items.size(); ++i) {
+        strv[i] = strdup(items[i].c_str());
+        if (strv[i] == nullptr) {
+            for (std::size_t j = 0; j < i; ++j) {
+                std::free(strv[j]);
+            }
+            std::free(strv);
+            return nullptr;
+        }
+    }
+    return strv;
+    // NOLINTEND(cppcoreguidelines-no-malloc,cppcoreguidelines-owning-memory)
+}
+
+}  // namespace sgnic::bus

@@ -1,0 +1,86 @@
+// /org/sgnic/Steering1, org.sgnic.Steering1.Manager: the whole surface of
+// the manager object in one table.
+#include <cstring>
+
+#include "app/version.hpp"
+#include "bus/server.hpp"
+
+namespace sgnic::bus {
+
+namespace {
+
+int method_list_ports(sd_bus_message* m, void* userdata, sd_bus_error* /*error*/) {
+    auto& server = *static_cast<Server*>(userdata);
+    sd_bus_message* raw = nullptr;
+    int r = sd_bus_message_new_method_return(m, &raw);
+    if (r < 0) {
+        return r;
+    }
+    const sd::Message reply(raw);
+    r = sd_bus_message_open_container(reply.get(), 'a', "(so)");
+    for (const app::PortInfo& p : server.service().ports()) {
+        if (r >= 0) {
+            r = sd_bus_message_append(reply.get(), "(so)", p.name.c_str(),
+                                      port_path(p.name).c_str());
+        }
+    }
+    if (r >= 0) {
+        r = sd_bus_message_close_container(reply.get());
+    }
+    return r < 0 ? r : sd_bus_send(nullptr, reply.get(), nullptr);
+}
+
+int method_list_matchers(sd_bus_message* m, void* userdata, sd_bus_error* /*error*/) {
+    auto& server = *static_cast<Server*>(userdata);
+    sd_bus_message* raw = nullptr;
+    int r = sd_bus_message_new_method_return(m, &raw);
+    if (r < 0) {
+        return r;
+    }
+    const sd::Message reply(raw);
+    r = sd_bus_message_open_container(reply.get(), 'a', "(tso)");
+    for (const auto& [key, matcher] : server.service().desired().matchers) {
+        if (r >= 0) {
+            r = sd_bus_message_append(reply.get(), "(tso)", key, matcher.port.c_str(),
+                                      matcher_path(key).c_str());
+        }
+    }
+    if (r >= 0) {
+        r = sd_bus_message_close_container(reply.get());
+    }
+    return r < 0 ? r : sd_bus_send(nullptr, reply.get(), nullptr);
+}
+
+int method_describe(sd_bus_message* m, void* userdata, sd_bus_error* /*error*/) {
+    auto& server = *static_cast<Server*>(userdata);
+    return sd_bus_reply_method_return(m, "s", server.service().describe().c_str());
+}
+
+int method_version(sd_bus_message* m, void* /*userdata*/, sd_bus_error* /*error*/) {
+    return sd_bus_reply_method_return(m, "s", app::kVersion);
+}
+
+const sd_bus_vtable kManagerVtable[] = {
+    SD_BUS_VTABLE_START(0),
+    SD_BUS_METHOD_WITH_ARGS("ListPorts", SD_BUS_NO_ARGS, SD_BUS_RESULT("a(so)", ports),
+                            method_list_ports, SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD_WITH_ARGS("ListMatchers", SD_BUS_NO_ARGS, SD_BUS_RESULT("a(tso)", matchers),
+                            method_list_matchers, SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD_WITH_ARGS("Describe", SD_BUS_NO_ARGS, SD_BUS_RESULT("s", json), method_describe,
+                            SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD_WITH_ARGS("Version", SD_BUS_NO_ARGS, SD_BUS_RESULT("s", version), method_version,
+                            SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_VTABLE_END,
+};
+
+}  // namespace
+
+int add_manager_object(sd_bus* bus, Server& server, std::vector<sd::Slot>& slots) {
+    sd_bus_slot* slot = nullptr;
+    const int r = sd_bus_add_object_vtable(bus, &slot, kManagerPath, kManagerInterface,
+                                           kManagerVtable, &server);
+    slots.emplace_back(slot);
+    return r;
+}
+
+}  // namespace sgnic::bus

@@ -1,0 +1,79 @@
+#include "log/log.hpp"
+
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/sinks/systemd_sink.h>
+#include <spdlog/spdlog.h>
+
+#include <cstdlib>
+#include <memory>
+
+#include "log/rate_limit.hpp"
+
+namespace sgnic::log {
+
+namespace {
+
+constexpr std::chrono::seconds kErrorInterval{30};
+constexpr std::size_t kErrorBurst = 5;
+
+spdlog::level::level_enum to_spdlog(config::LogLevel level) {
+    switch (level) {
+        case config::LogLevel::trace:
+            return spdlog::level::trace;
+        case config::LogLevel::debug:
+            return spdlog::level::debug;
+        case config::LogLevel::info:
+            return spdlog::level::info;
+        case config::LogLevel::warning:
+            return spdlog::level::warn;
+        case config::LogLevel::error:
+            return spdlog::level::err;
+    }
+    return spdlog::level::info;
+}
+
+RateLimiter& error_limiter() {
+    static RateLimiter limiter(kErrorInterval, kErrorBurst);
+    return limiter;
+}
+
+}  // namespace
+
+void setup(config::LogLevel level) {
+    std::shared_ptr<spdlog::logger> logger;
+    if (std::getenv("JOURNAL_STREAM") != nullptr) {  // NOLINT(concurrency-mt-unsafe): at start
+        logger = std::make_shared<spdlog::logger>(
+            "sgnicd", std::make_shared<spdlog::sinks::systemd_sink_mt>("sgnicd"));
+        logger->set_pattern("%v");  // the journal stamps time and priority itself
+    } else {
+        logger = std::make_shared<spdlog::logger>(
+            "sgnicd", std::make_shared<spdlog::sinks::stderr_sink_mt>());
+        logger->set_pattern("sgnicd: %l: %v");
+    }
+    spdlog::set_default_logger(logger);
+    set_level(level);
+}
+
+void set_level(config::LogLevel level) { spdlog::set_level(to_spdlog(level)); }
+
+void error_limited(const std::string& key, std::string_view message) {
+    const auto v = error_limiter().check(key, RateLimiter::Clock::now());
+    if (v.suppressed_before > 0) {
+        spdlog::warn("{} similar messages ({}) suppressed", v.suppressed_before, key);
+    }
+    if (v.allow) {
+        spdlog::error("{}", message);
+    }
+}
+
+std::string format_rehash(const policy::RehashReport& r, std::uint64_t matcher,
+                          std::string_view port) {
+    const auto usec = std::chrono::duration_cast<std::chrono::microseconds>(r.duration).count();
+    return "rehash matcher " + std::to_string(matcher) + " on " + std::string(port) + " (" +
+           std::string(policy::to_string(r.reason)) + "): rx size_log " +
+           std::to_string(r.rx.from) + "->" + std::to_string(r.rx.to) + ", tx " +
+           std::to_string(r.tx.from) + "->" + std::to_string(r.tx.to) + ", " +
+           std::to_string(r.rules_moved) + " rules moved in " + std::to_string(usec) + " us";
+}
+
+}  // namespace sgnic::log

@@ -1,0 +1,79 @@
+// Text forms of steering arguments, as sgnicctl and the D-Bus API take them,
+// parsed into the bytes the device wants and formatted back canonically.
+// Every error is Errc::invalid_argument with a message naming the field and
+// the text at fault.  No I/O, no D-Bus: the CLI links this too.
+//
+//   masks   dmac/smac     ff:ff:ff:00:00:00 or /24 (prefix length)
+//           ipv4-*        255.255.255.0 or /24
+//           ipv6-*        ffff:ffff:: or /64
+//           numbers       0xfff, 4095 or /12 (prefix of the field's width)
+//   values  the same forms as the field's mask, optionally "/mask" (which
+//           must then equal the matcher's mask); numbers also by name:
+//           ethertype ipv4 ipv6 arp vlan qinq lldp, ip-proto icmp tcp udp
+//           gre esp icmpv6 sctp
+//   actions drop | count | accept | mark N | queue N; drop, queue and accept
+//           are terminal (at most one, last)
+//   directions rx | tx | both | rx,tx
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "model/fields.hpp"
+#include "policy/expected.hpp"
+#include "policy/types.hpp"
+
+namespace sgnic::model {
+
+using Bytes = std::vector<std::uint8_t>;
+
+// A field and the text given for it: a mask in a template, a value in a rule.
+struct FieldText {
+    std::string field;
+    std::string text;
+    friend bool operator==(const FieldText&, const FieldText&) = default;
+};
+
+inline constexpr std::size_t kMaxActions = 16;
+
+struct ParsedValue {
+    Bytes value;
+    std::optional<Bytes> mask;
+};
+
+policy::Expected<Bytes> parse_mask(const FieldInfo& field, std::string_view text);
+policy::Expected<ParsedValue> parse_value(const FieldInfo& field, std::string_view text);
+// Canonical text: MACs as aa:bb:.., addresses as inet_ntop writes them,
+// ethertypes and every mask of a number field in hex, other numbers decimal.
+std::string format_value(const FieldInfo& field, std::span<const std::uint8_t> bytes);
+std::string format_mask(const FieldInfo& field, std::span<const std::uint8_t> bytes);
+
+// A matcher's template: known fields, each once, each with a valid mask.
+// The result keeps the order given; canonical() gives the texts to store.
+struct Template {
+    policy::MatchTemplate match;
+    std::vector<FieldText> canonical;
+};
+policy::Expected<Template> parse_template(std::span<const FieldText> fields);
+
+// A rule's match values under a template: the bytes of every template field
+// in template order (fields left out match zero), and the canonical texts.
+struct Match {
+    Bytes bytes;
+    std::vector<FieldText> canonical;
+};
+policy::Expected<Match> parse_match(const policy::MatchTemplate& tmpl,
+                                    std::span<const FieldText> values);
+
+policy::Expected<policy::Action> parse_action(std::string_view text);
+policy::Expected<std::vector<policy::Action>> parse_actions(std::span<const std::string> texts);
+std::string format_action(const policy::Action& action);
+
+policy::Expected<policy::Directions> parse_directions(std::string_view text);
+std::string format_directions(policy::Directions dirs);
+
+}  // namespace sgnic::model

@@ -1,0 +1,72 @@
+// The one place sqlite3 and sqlite3_stmt handles are owned.  Errors come
+// back as policy::Error with SQLite's own message.
+#pragma once
+
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "policy/expected.hpp"
+
+namespace sgnic::store {
+
+struct DbClose {
+    void operator()(sqlite3* db) const { sqlite3_close_v2(db); }
+};
+struct StmtFinalize {
+    void operator()(sqlite3_stmt* s) const { sqlite3_finalize(s); }
+};
+
+class Statement {
+public:
+    explicit Statement(sqlite3_stmt* stmt) : stmt_(stmt) {}
+
+    Statement& bind(int index, std::int64_t value);
+    Statement& bind(int index, std::string_view value);
+    // true: a row is ready; false: done.  Errors carry SQLite's message.
+    policy::Expected<bool> step();
+    policy::Status run();  // step to the end, expecting no rows
+    void reset();
+
+    std::int64_t int64(int column) const;
+    std::string text(int column) const;
+
+private:
+    std::unique_ptr<sqlite3_stmt, StmtFinalize> stmt_;
+};
+
+class Database {
+public:
+    static policy::Expected<Database> open(const std::filesystem::path& file);
+
+    policy::Status exec(const std::string& sql);
+    policy::Expected<Statement> prepare(std::string_view sql);
+    std::string message() const { return sqlite3_errmsg(db_.get()); }
+
+private:
+    explicit Database(sqlite3* db) : db_(db) {}
+    std::unique_ptr<sqlite3, DbClose> db_;
+};
+
+// BEGIN IMMEDIATE; rolled back unless commit() succeeded.
+class Transaction {
+public:
+    static policy::Expected<Transaction> begin(Database& db);
+    Transaction(Transaction&& other) noexcept : db_(std::exchange(other.db_, nullptr)) {}
+    Transaction(const Transaction&) = delete;
+    Transaction& operator=(const Transaction&) = delete;
+    Transaction& operator=(Transaction&&) = delete;
+    ~Transaction();
+
+    policy::Status commit();
+
+private:
+    explicit Transaction(Database& db) : db_(&db) {}
+    Database* db_;
+};
+
+}  // namespace sgnic::store

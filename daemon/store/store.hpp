@@ -1,0 +1,46 @@
+// The desired state, stored crash-safely in <state-dir>/state.db: SQLite in
+// WAL mode with synchronous=FULL, one transaction per request, so after a
+// crash a request is either wholly there or not at all.  Schema version in
+// PRAGMA user_version; a newer schema than this build knows is refused.
+#pragma once
+
+#include <cstddef>
+#include <filesystem>
+#include <functional>
+#include <span>
+
+#include "model/desired.hpp"
+#include "policy/expected.hpp"
+#include "store/sqlite.hpp"
+
+namespace sgnic::store {
+
+inline constexpr int kSchemaVersion = 1;
+
+class Store {
+public:
+    static policy::Expected<Store> open(const std::filesystem::path& state_dir);
+
+    policy::Expected<model::DesiredState> load();
+
+    // Each is one transaction; the id counters are stored with the objects.
+    policy::Status add_matcher(const model::DesiredMatcher& m, model::MatcherKey next_matcher);
+    policy::Status add_rules(std::span<const model::DesiredRule> rules, model::RuleKey next_rule);
+    policy::Status delete_rules(std::span<const model::RuleKey> rules);
+    policy::Status delete_matcher(model::MatcherKey matcher);  // and its rules
+
+    // Tests: called after each rule row is written inside add_rules().
+    void set_row_hook_for_testing(std::function<void(std::size_t)> hook) {
+        row_hook_ = std::move(hook);
+    }
+
+private:
+    explicit Store(Database db) : db_(std::move(db)) {}
+    policy::Status migrate();
+    policy::Status set_meta(std::string_view key, std::uint64_t value);
+
+    Database db_;
+    std::function<void(std::size_t)> row_hook_;
+};
+
+}  // namespace sgnic::store

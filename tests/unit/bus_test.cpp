@@ -1,0 +1,592 @@
+// org.sgnic.Steering1 end to end on a private dbus-daemon the test owns: the
+// service runs with a fake device in a thread of this process, a client
+// connection calls it as sgnicctl would.  No VM, no kernel module.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <csignal>
+#include <cstring>
+#include <fstream>
+#include <future>
+#include <map>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "app/service.hpp"
+#include "bus/sd.hpp"
+#include "bus/server.hpp"
+#include "fake_kernel.hpp"
+#include "policy_fake_device.hpp"
+
+namespace sgnic::bus {
+namespace {
+
+using app::testing::FakeKernel;
+using policy::testing::FakeDevice;
+
+// dbus-daemon --session on a private address, stopped by the test.
+class PrivateBus {
+public:
+    PrivateBus() {
+        std::array<int, 2> fds{};
+        if (pipe(fds.data()) != 0) {
+            return;
+        }
+        pid_ = fork();
+        if (pid_ == 0) {
+            close(fds[0]);
+            const std::string print = "--print-address=" + std::to_string(fds[1]);
+            execlp("dbus-daemon", "dbus-daemon", "--session", "--nofork", "--nopidfile",
+                   print.c_str(), nullptr);
+            _exit(127);
+        }
+        close(fds[1]);
+        std::string line;
+        char c = 0;
+        while (read(fds[0], &c, 1) == 1 && c != '\n') {
+            line += c;
+        }
+        close(fds[0]);
+        address_ = line;
+    }
+    ~PrivateBus() {
+        if (pid_ > 0) {
+            kill(pid_, SIGTERM);
+            waitpid(pid_, nullptr, 0);
+        }
+    }
+    PrivateBus(const PrivateBus&) = delete;
+    PrivateBus& operator=(const PrivateBus&) = delete;
+    PrivateBus(PrivateBus&&) = delete;
+    PrivateBus& operator=(PrivateBus&&) = delete;
+
+    const std::string& address() const { return address_; }
+
+private:
+    pid_t pid_ = -1;
+    std::string address_;
+};
+
+sd::Bus connect(const std::string& address) {
+    sd_bus* raw = nullptr;
+    EXPECT_GE(sd_bus_new(&raw), 0);
+    sd::Bus bus(raw);
+    EXPECT_GE(sd_bus_set_address(bus.get(), address.c_str()), 0);
+    EXPECT_GE(sd_bus_set_bus_client(bus.get(), 1), 0);
+    EXPECT_GE(sd_bus_start(bus.get()), 0);
+    return bus;
+}
+
+struct Rule {
+    std::string matcher;
+    std::string directions;
+    std::vector<std::pair<std::string, std::string>> match;
+    std::vector<std::string> actions;
+};
+
+struct Reply {
+    sd::Message message;
+    std::string error_name;
+    std::string error_message;
+    bool ok() const { return error_name.empty(); }
+};
+
+class SteeringBus : public ::testing::Test {
+protected:
+    void SetUp() override {
+        ASSERT_FALSE(dbus_.address().empty()) << "dbus-daemon did not start";
+        service_.emplace(device_, kernel_, kernel_, std::nullopt, model::DesiredState{},
+                         policy::PolicyConfig{});
+        ASSERT_TRUE(service_->reconcile());
+        std::promise<bool> ready;
+        auto started = ready.get_future();
+        thread_ = std::thread([this, &ready] { serve(ready); });
+        ASSERT_TRUE(started.get()) << "the service did not come up";
+        client_ = connect(dbus_.address());
+    }
+
+    void TearDown() override {
+        client_.reset();
+        stop_ = true;
+        if (thread_.joinable()) {
+            thread_.join();
+        }
+    }
+
+    void serve(std::promise<bool>& ready) {
+        sd::Bus bus = connect(dbus_.address());
+        auto server = Server::start(bus.get(), *service_, [this](sd_bus_message* m) {
+            return real_check_ ? has_net_admin(m) : allow_.load();
+        });
+        ready.set_value(static_cast<bool>(server));
+        if (!server) {
+            return;
+        }
+        while (!stop_) {
+            if (sd_bus_process(bus.get(), nullptr) > 0) {
+                continue;
+            }
+            sd_bus_wait(bus.get(), 20000);
+        }
+    }
+
+    Reply finish(sd_bus_message* call) {
+        sd::Message m(call);
+        sd::Error error;
+        sd_bus_message* reply = nullptr;
+        sd_bus_call(client_.get(), m.get(), 0, error.get(), &reply);
+        return {sd::Message(reply), error.name(), error.message()};
+    }
+
+    sd_bus_message* method(const std::string& path, const char* iface, const char* member) {
+        sd_bus_message* m = nullptr;
+        EXPECT_GE(sd_bus_message_new_method_call(client_.get(), &m, kServiceName, path.c_str(),
+                                                 iface, member),
+                  0);
+        return m;
+    }
+
+    Reply call0(const std::string& path, const char* iface, const char* member) {
+        return finish(method(path, iface, member));
+    }
+
+    Reply create_matcher(const std::string& port, std::uint32_t priority,
+                         const std::vector<std::pair<std::string, std::string>>& fields) {
+        sd_bus_message* m = method(port_path(port), kPortInterface, "CreateMatcher");
+        sd_bus_message_append(m, "u", priority);
+        sd_bus_message_open_container(m, 'a', "(ss)");
+        for (const auto& [f, t] : fields) {
+            sd_bus_message_append(m, "(ss)", f.c_str(), t.c_str());
+        }
+        sd_bus_message_close_container(m);
+        return finish(m);
+    }
+
+    std::string matcher_of(Reply& r) {
+        const char* path = nullptr;
+        EXPECT_GE(sd_bus_message_read(r.message.get(), "o", &path), 0);
+        return path != nullptr ? path : "";
+    }
+
+    Reply add_rules(const std::string& port, const std::vector<Rule>& rules) {
+        sd_bus_message* m = method(port_path(port), kPortInterface, "AddRules");
+        sd_bus_message_open_container(m, 'a', "(osa(ss)as)");
+        for (const Rule& r : rules) {
+            sd_bus_message_open_container(m, 'r', "osa(ss)as");
+            sd_bus_message_append(m, "os", r.matcher.c_str(), r.directions.c_str());
+            sd_bus_message_open_container(m, 'a', "(ss)");
+            for (const auto& [f, v] : r.match) {
+                sd_bus_message_append(m, "(ss)", f.c_str(), v.c_str());
+            }
+            sd_bus_message_close_container(m);
+            sd_bus_message_open_container(m, 'a', "s");
+            for (const auto& a : r.actions) {
+                sd_bus_message_append(m, "s", a.c_str());
+            }
+            sd_bus_message_close_container(m);
+            sd_bus_message_close_container(m);
+        }
+        sd_bus_message_close_container(m);
+        return finish(m);
+    }
+
+    std::vector<std::uint64_t> ids_of(Reply& r) {
+        const void* data = nullptr;
+        std::size_t size = 0;
+        EXPECT_GE(sd_bus_message_read_array(r.message.get(), 't', &data, &size), 0);
+        std::vector<std::uint64_t> ids(size / sizeof(std::uint64_t));
+        std::memcpy(ids.data(), data, size);
+        return ids;
+    }
+
+    Reply delete_rules(const std::string& port, const std::vector<std::uint64_t>& ids) {
+        sd_bus_message* m = method(port_path(port), kPortInterface, "DeleteRules");
+        sd_bus_message_append_array(m, 't', ids.data(), ids.size() * sizeof(std::uint64_t));
+        return finish(m);
+    }
+
+    std::uint64_t property(const std::string& path, const char* iface, const char* name,
+                           char type) {
+        sd::Error error;
+        if (type == 'u') {
+            std::uint32_t v = 0;
+            EXPECT_GE(sd_bus_get_property_trivial(client_.get(), kServiceName, path.c_str(), iface,
+                                                  name, error.get(), type, &v),
+                      0)
+                << error.message();
+            return v;
+        }
+        std::uint64_t v = 0;
+        EXPECT_GE(sd_bus_get_property_trivial(client_.get(), kServiceName, path.c_str(), iface,
+                                              name, error.get(), type, &v),
+                  0)
+            << error.message();
+        return v;
+    }
+
+    std::string introspect(const std::string& path) {
+        Reply r = call0(path, "org.freedesktop.DBus.Introspectable", "Introspect");
+        const char* xml = nullptr;
+        EXPECT_TRUE(r.ok()) << r.error_message;
+        EXPECT_GE(sd_bus_message_read(r.message.get(), "s", &xml), 0);
+        return xml != nullptr ? xml : "";
+    }
+
+    PrivateBus dbus_;
+    FakeDevice device_;
+    FakeKernel kernel_{device_};
+    std::optional<app::Service> service_;
+    std::atomic<bool> allow_{true};
+    std::atomic<bool> real_check_{false};
+    std::atomic<bool> stop_{false};
+    std::thread thread_;
+    sd::Bus client_;
+};
+
+struct Tag {
+    bool closing = false;
+    std::string kind;
+    std::map<std::string, std::string> attrs;
+};
+
+// The tags of an XML text, comments skipped.  Enough for introspection data
+// (no std::regex: GCC 12 warns inside it under the sanitizers).
+std::vector<Tag> tags(const std::string& xml) {
+    std::vector<Tag> out;
+    std::size_t pos = 0;
+    while ((pos = xml.find('<', pos)) != std::string::npos) {
+        if (xml.compare(pos, 4, "<!--") == 0) {
+            pos = xml.find("-->", pos);
+            continue;
+        }
+        const std::size_t end = xml.find('>', pos);
+        if (end == std::string::npos) {
+            break;
+        }
+        std::string body = xml.substr(pos + 1, end - pos - 1);
+        pos = end;
+        Tag t;
+        if (body.starts_with('/')) {
+            t.closing = true;
+            body.erase(0, 1);
+        }
+        std::size_t i = body.find_first_of(" \t\n/");
+        t.kind = body.substr(0, i);
+        while (i != std::string::npos && (i = body.find('=', i)) != std::string::npos) {
+            const std::size_t name_start = body.find_last_of(" \t\n", i) + 1;
+            const std::size_t value_end = body.find('"', i + 2);
+            t.attrs[body.substr(name_start, i - name_start)] =
+                body.substr(i + 2, value_end - i - 2);
+            i = value_end + 1;
+        }
+        out.push_back(std::move(t));
+    }
+    return out;
+}
+
+// One line per member (method, signal, property) with its args in order;
+// annotations and comments dropped; members sorted.
+std::map<std::string, std::vector<std::string>> interfaces(const std::string& xml) {
+    std::map<std::string, std::vector<std::string>> out;
+    std::string iface;
+    std::string member;
+    auto flush = [&] {
+        if (!iface.empty() && !member.empty()) {
+            out[iface].push_back(member);
+        }
+        member.clear();
+    };
+    for (Tag& t : tags(xml)) {
+        if (t.kind == "interface") {
+            flush();
+            iface = !t.closing && t.attrs["name"].starts_with("org.sgnic.") ? t.attrs["name"] : "";
+            continue;
+        }
+        if (t.closing ||
+            (t.kind != "method" && t.kind != "signal" && t.kind != "property" && t.kind != "arg")) {
+            continue;
+        }
+        if (t.kind != "arg") {
+            flush();
+            member = t.kind + " " + t.attrs["name"];
+            if (t.kind == "property") {
+                member += " " + t.attrs["type"] + " " + t.attrs["access"];
+            }
+            continue;
+        }
+        member += " | " + t.attrs["direction"] + " " + t.attrs["type"] + " " + t.attrs["name"];
+    }
+    flush();
+    for (auto& [name, members] : out) {
+        std::sort(members.begin(), members.end());
+    }
+    return out;
+}
+
+TEST_F(SteeringBus, live_introspection_matches_the_interface_file) {
+    Reply m = create_matcher("sg0", 0, {{"ip-proto", "0xff"}});
+    ASSERT_TRUE(m.ok()) << m.error_message;
+    const std::string matcher = matcher_of(m);
+
+    std::ifstream in(std::string(SGNIC_PROTO_DIR) + "/org.sgnic.Steering1.xml");
+    ASSERT_TRUE(in) << "proto/org.sgnic.Steering1.xml";
+    std::stringstream file;
+    file << in.rdbuf();
+    const auto documented = interfaces(file.str());
+    ASSERT_EQ(documented.size(), 3U);
+
+    std::map<std::string, std::vector<std::string>> live;
+    for (const std::string& path : {std::string(kManagerPath), port_path("sg0"), matcher}) {
+        for (auto& [name, members] : interfaces(introspect(path))) {
+            live[name] = members;
+        }
+    }
+    for (const auto& [name, members] : documented) {
+        ASSERT_TRUE(live.contains(name)) << name << " is not served";
+        EXPECT_EQ(live[name], members) << "interface " << name;
+    }
+    EXPECT_EQ(live.size(), documented.size());
+
+    // The object tree lists the ports (escaped names) and the matcher.
+    const std::string root = introspect(kManagerPath);
+    EXPECT_NE(root.find("<node name=\"port\"/>"), std::string::npos) << root;
+    const std::string ports = introspect(kPortPrefix);
+    EXPECT_NE(ports.find("<node name=\"sg0\"/>"), std::string::npos) << ports;
+    EXPECT_NE(ports.find("<node name=\"sg_2d1\"/>"), std::string::npos) << ports;
+}
+
+TEST_F(SteeringBus, manager_lists_ports_and_describes_itself) {
+    Reply r = call0(kManagerPath, kManagerInterface, "ListPorts");
+    ASSERT_TRUE(r.ok()) << r.error_message;
+    std::vector<std::pair<std::string, std::string>> ports;
+    ASSERT_GE(sd_bus_message_enter_container(r.message.get(), 'a', "(so)"), 0);
+    const char* name = nullptr;
+    const char* path = nullptr;
+    while (sd_bus_message_read(r.message.get(), "(so)", &name, &path) > 0) {
+        ports.emplace_back(name, path);
+    }
+    EXPECT_EQ(ports, (std::vector<std::pair<std::string, std::string>>{
+                         {"sg0", "/org/sgnic/Steering1/port/sg0"},
+                         {"sg-1", "/org/sgnic/Steering1/port/sg_2d1"}}));
+
+    Reply v = call0(kManagerPath, kManagerInterface, "Version");
+    ASSERT_TRUE(v.ok());
+    const char* version = nullptr;
+    ASSERT_GE(sd_bus_message_read(v.message.get(), "s", &version), 0);
+    EXPECT_STREQ(version, "0.1.0");
+
+    Reply d = call0(kManagerPath, kManagerInterface, "Describe");
+    ASSERT_TRUE(d.ok());
+    const char* json = nullptr;
+    ASSERT_GE(sd_bus_message_read(d.message.get(), "s", &json), 0);
+    EXPECT_NE(std::string(json).find("\"name\":\"sg-1\""), std::string::npos) << json;
+}
+
+TEST_F(SteeringBus, rx_only_rules_grow_only_rx_and_the_rehash_is_signalled) {
+    struct Seen {
+        std::uint32_t rx_old, rx_new, tx_old, tx_new;
+        std::uint64_t usec, moved;
+        std::string reason;
+    };
+    std::vector<Seen> seen;
+    sd_bus_slot* raw = nullptr;
+    ASSERT_GE(sd_bus_match_signal(
+                  client_.get(), &raw, nullptr, nullptr, kMatcherInterface, "Rehashed",
+                  [](sd_bus_message* m, void* userdata, sd_bus_error* /*e*/) {
+                      Seen s{};
+                      const char* reason = nullptr;
+                      sd_bus_message_read(m, "uuuutts", &s.rx_old, &s.rx_new, &s.tx_old, &s.tx_new,
+                                          &s.usec, &s.moved, &reason);
+                      s.reason = reason != nullptr ? reason : "";
+                      static_cast<std::vector<Seen>*>(userdata)->push_back(s);
+                      return 0;
+                  },
+                  &seen),
+              0);
+    const sd::Slot match(raw);
+
+    Reply m = create_matcher("sg0", 1, {{"ipv4-dst", "/24"}, {"ip-proto", "255"}});
+    ASSERT_TRUE(m.ok()) << m.error_name << ": " << m.error_message;
+    const std::string matcher = matcher_of(m);
+    EXPECT_EQ(matcher, "/org/sgnic/Steering1/matcher/1");
+
+    std::vector<Rule> rules;
+    rules.reserve(3);
+    for (int i = 0; i < 3; ++i) {
+        rules.push_back({matcher,
+                         "rx",
+                         {{"ipv4-dst", "10.0." + std::to_string(i) + ".0"}, {"ip-proto", "tcp"}},
+                         {"count", "queue 1"}});
+    }
+    Reply added = add_rules("sg0", rules);
+    ASSERT_TRUE(added.ok()) << added.error_name << ": " << added.error_message;
+    EXPECT_EQ(ids_of(added), (std::vector<std::uint64_t>{1, 2, 3}));
+
+    // Two rules fill 70 % of 2 rows, three of 4 rows: two RX rehashes.
+    EXPECT_EQ(property(matcher, kMatcherInterface, "RxSizeLog", 'u'), 3U);
+    EXPECT_EQ(property(matcher, kMatcherInterface, "TxSizeLog", 'u'), 1U);
+    EXPECT_EQ(property(matcher, kMatcherInterface, "RxRules", 't'), 3U);
+    EXPECT_EQ(property(matcher, kMatcherInterface, "TxRules", 't'), 0U);
+    EXPECT_EQ(property(matcher, kMatcherInterface, "Rehashes", 't'), 2U);
+    EXPECT_GT(property(matcher, kMatcherInterface, "DevicePages", 't'), 0U);
+    EXPECT_EQ(property(port_path("sg0"), kPortInterface, "RxRules", 't'), 3U);
+    EXPECT_EQ(property(port_path("sg0"), kPortInterface, "Matchers", 'u'), 1U);
+
+    while (sd_bus_process(client_.get(), nullptr) > 0) {
+    }
+    ASSERT_EQ(seen.size(), 2U);
+    EXPECT_EQ(seen[0].rx_old, 1U);
+    EXPECT_EQ(seen[0].rx_new, 2U);
+    EXPECT_EQ(seen[0].tx_old, 1U);
+    EXPECT_EQ(seen[0].tx_new, 1U);
+    EXPECT_EQ(seen[0].moved, 1U);
+    EXPECT_EQ(seen[0].reason, "threshold");
+    EXPECT_EQ(seen[1].rx_new, 3U);
+    EXPECT_EQ(seen[1].moved, 2U);
+}
+
+TEST_F(SteeringBus, rules_can_be_deleted_and_matchers_flushed) {
+    Reply m = create_matcher("sg0", 0, {{"l4-dport", "0xffff"}});
+    ASSERT_TRUE(m.ok());
+    const std::string matcher = matcher_of(m);
+    Reply added = add_rules("sg0", {{matcher, "both", {{"l4-dport", "443"}}, {"drop"}},
+                                    {matcher, "tx", {{"l4-dport", "80"}}, {"mark 5"}}});
+    ASSERT_TRUE(added.ok()) << added.error_message;
+    const auto ids = ids_of(added);
+
+    Reply del = delete_rules("sg0", {ids[0]});
+    ASSERT_TRUE(del.ok()) << del.error_message;
+    EXPECT_EQ(property(matcher, kMatcherInterface, "RxRules", 't'), 0U);
+    EXPECT_EQ(property(matcher, kMatcherInterface, "TxRules", 't'), 1U);
+
+    Reply again = delete_rules("sg0", {ids[0]});
+    EXPECT_EQ(again.error_name, "org.sgnic.Steering1.NoSuchRule");
+
+    Reply flush = call0(port_path("sg0"), kPortInterface, "Flush");
+    ASSERT_TRUE(flush.ok()) << flush.error_message;
+    Reply gone = call0(matcher, kMatcherInterface, "Describe");
+    EXPECT_EQ(gone.error_name, "org.freedesktop.DBus.Error.UnknownObject");
+
+    Reply m2 = create_matcher("sg0", 0, {{"dmac", "ff:ff:ff:ff:ff:ff"}});
+    ASSERT_TRUE(m2.ok());
+    const std::string matcher2 = matcher_of(m2);
+    EXPECT_EQ(matcher2, "/org/sgnic/Steering1/matcher/2") << "ids are never reused";
+    Reply deleted = call0(matcher2, kMatcherInterface, "Delete");
+    ASSERT_TRUE(deleted.ok()) << deleted.error_message;
+
+    TearDown();
+    EXPECT_TRUE(device_.matchers.empty());
+    EXPECT_TRUE(device_.rules.empty());
+}
+
+TEST_F(SteeringBus, bad_arguments_get_named_errors_that_say_what_is_wrong) {
+    Reply m = create_matcher("sg0", 0, {{"ipv4-src", "/16"}});
+    ASSERT_TRUE(m.ok());
+    const std::string matcher = matcher_of(m);
+    Reply other = create_matcher("sg-1", 0, {{"ipv4-src", "/16"}});
+    ASSERT_TRUE(other.ok());
+    const std::string foreign = matcher_of(other);
+
+    struct Case {
+        const char* what;
+        Reply reply;
+        const char* name;
+        const char* message;
+    };
+    std::vector<Case> cases;
+    cases.push_back({"unknown field", create_matcher("sg0", 0, {{"ipv4-source", "/8"}}),
+                     "org.sgnic.Steering1.InvalidArgument", "unknown field 'ipv4-source'"});
+    cases.push_back({"bad mask", create_matcher("sg0", 0, {{"ipv4-src", "/33"}}),
+                     "org.sgnic.Steering1.InvalidArgument", "ipv4-src: prefix length /33"});
+    cases.push_back({"no fields", create_matcher("sg0", 0, {}),
+                     "org.sgnic.Steering1.InvalidArgument", "at least one field"});
+    cases.push_back(
+        {"huge field list",
+         create_matcher("sg0", 0,
+                        std::vector<std::pair<std::string, std::string>>(17, {"dmac", "/48"})),
+         "org.sgnic.Steering1.InvalidArgument", "fields: more than 16 entries"});
+    cases.push_back({"unknown port", create_matcher("sg9", 0, {{"dmac", "/48"}}),
+                     "org.freedesktop.DBus.Error.UnknownObject", ""});
+    cases.push_back({"not a matcher path",
+                     add_rules("sg0", {{"/org/sgnic/Steering1", "rx", {}, {"drop"}}}),
+                     "org.sgnic.Steering1.NoSuchMatcher", "rule #0: '/org/sgnic/Steering1'"});
+    cases.push_back({"unknown matcher",
+                     add_rules("sg0", {{"/org/sgnic/Steering1/matcher/99", "rx", {}, {"drop"}}}),
+                     "org.sgnic.Steering1.NoSuchMatcher", "rule #0: no matcher 99 on port 'sg0'"});
+    cases.push_back({"matcher of another port", add_rules("sg0", {{foreign, "rx", {}, {"drop"}}}),
+                     "org.sgnic.Steering1.NoSuchMatcher", "on port 'sg0'"});
+    cases.push_back({"value outside the mask",
+                     add_rules("sg0", {{matcher, "rx", {{"ipv4-src", "10.1.0.0"}}, {"drop"}},
+                                       {matcher, "rx", {{"ipv4-src", "10.1.2.3"}}, {"drop"}}}),
+                     "org.sgnic.Steering1.InvalidArgument",
+                     "rule #1: ipv4-src: value '10.1.2.3' has bits outside the matcher's mask "
+                     "255.255.0.0"});
+    cases.push_back({"field not in template",
+                     add_rules("sg0", {{matcher, "rx", {{"l4-dport", "80"}}, {"drop"}}}),
+                     "org.sgnic.Steering1.InvalidArgument", "is not in the matcher's template"});
+    cases.push_back({"bad direction", add_rules("sg0", {{matcher, "sideways", {}, {"drop"}}}),
+                     "org.sgnic.Steering1.InvalidArgument", "direction 'sideways'"});
+    cases.push_back({"bad action", add_rules("sg0", {{matcher, "rx", {}, {"drop", "count"}}}),
+                     "org.sgnic.Steering1.InvalidArgument", "follows the terminal action"});
+    cases.push_back({"no actions", add_rules("sg0", {{matcher, "rx", {}, {}}}),
+                     "org.sgnic.Steering1.InvalidArgument", "at least one action"});
+    cases.push_back(
+        {"empty batch", add_rules("sg0", {}), "org.sgnic.Steering1.InvalidArgument", "no rules"});
+    cases.push_back({"unknown rule id", delete_rules("sg0", {12345}),
+                     "org.sgnic.Steering1.NoSuchRule", "no rule 12345 on port 'sg0'"});
+    {
+        sd_bus_message* wrong = method(port_path("sg0"), kPortInterface, "CreateMatcher");
+        sd_bus_message_append(wrong, "s", "ip-proto");
+        cases.push_back(
+            {"wrong signature", finish(wrong), "org.freedesktop.DBus.Error.InvalidArgs", ""});
+    }
+    for (const Case& c : cases) {
+        EXPECT_EQ(c.reply.error_name, c.name) << c.what << ": " << c.reply.error_message;
+        EXPECT_NE(c.reply.error_message.find(c.message), std::string::npos)
+            << c.what << ": expected '" << c.message << "' in '" << c.reply.error_message << "'";
+    }
+    // A failed batch changed nothing, and the service is still up.
+    EXPECT_EQ(property(matcher, kMatcherInterface, "RxRules", 't'), 0U);
+    EXPECT_TRUE(call0(kManagerPath, kManagerInterface, "Version").ok());
+}
+
+TEST_F(SteeringBus, callers_without_net_admin_can_read_but_not_change) {
+    Reply m = create_matcher("sg0", 0, {{"ip-proto", "0xff"}});
+    ASSERT_TRUE(m.ok());
+    const std::string matcher = matcher_of(m);
+    allow_ = false;
+    const char* denied = "org.freedesktop.DBus.Error.AccessDenied";
+    EXPECT_EQ(create_matcher("sg0", 0, {{"ip-proto", "0xff"}}).error_name, denied);
+    EXPECT_EQ(add_rules("sg0", {{matcher, "rx", {{"ip-proto", "6"}}, {"drop"}}}).error_name,
+              denied);
+    EXPECT_EQ(delete_rules("sg0", {1}).error_name, denied);
+    Reply flush = call0(port_path("sg0"), kPortInterface, "Flush");
+    EXPECT_EQ(flush.error_name, denied);
+    EXPECT_NE(flush.error_message.find("Flush needs CAP_NET_ADMIN"), std::string::npos)
+        << flush.error_message;
+    EXPECT_EQ(call0(matcher, kMatcherInterface, "Delete").error_name, denied);
+
+    EXPECT_TRUE(call0(kManagerPath, kManagerInterface, "Describe").ok());
+    EXPECT_TRUE(call0(port_path("sg0"), kPortInterface, "Describe").ok());
+    EXPECT_TRUE(call0(matcher, kMatcherInterface, "Describe").ok());
+    EXPECT_EQ(property(matcher, kMatcherInterface, "RxSizeLog", 'u'), 1U);
+}
+
+TEST_F(SteeringBus, root_passes_the_real_capability_check) {
+    // The default authorizer asks the bus for the caller's credentials.
+    if (geteuid() != 0) {
+        GTEST_SKIP() << "runs as root: the test's own credentials must pass";
+    }
+    real_check_ = true;
+    Reply m = create_matcher("sg0", 0, {{"ip-proto", "0xff"}});
+    EXPECT_TRUE(m.ok()) << m.error_name << ": " << m.error_message;
+}
+
+}  // namespace
+}  // namespace sgnic::bus

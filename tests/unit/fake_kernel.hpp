@@ -1,0 +1,46 @@
+// The kernel as the netlink adapter presents it to sgnicd (ports, dumps,
+// removal of foreign objects), over the policy tests' fake device.
+#pragma once
+
+#include <vector>
+
+#include "app/kernel.hpp"
+#include "policy_fake_device.hpp"
+
+namespace sgnic::app::testing {
+
+using policy::testing::FakeDevice;
+
+// The kernel as the netlink adapter would present it, over the fake device.
+class FakeKernel final : public PortSource, public KernelState {
+public:
+    explicit FakeKernel(FakeDevice& dev) : dev_(dev) {}
+
+    std::vector<PortInfo> ports = {{.ifindex = 7, .name = "sg0", .caps = {}},
+                                   {.ifindex = 8, .name = "sg-1", .caps = {}}};
+
+    policy::Expected<std::vector<PortInfo>> list_ports() override { return ports; }
+
+    policy::Expected<model::ActualState> dump() override {
+        model::ActualState a;
+        for (const auto& [id, m] : dev_.matchers) {
+            a.matchers.push_back({.ifindex = m.spec.port, .id = id});
+        }
+        for (const auto& [id, r] : dev_.rules) {
+            a.rules.push_back(
+                {.ifindex = dev_.matchers.at(r.matcher).spec.port, .matcher = r.matcher, .id = id});
+        }
+        return a;
+    }
+    policy::Status remove_rule(const model::ActualRule& r) override {
+        return dev_.delete_rule(r.matcher, r.id);
+    }
+    policy::Status remove_matcher(const model::ActualMatcher& m) override {
+        return dev_.destroy_matcher(m.id);
+    }
+
+private:
+    FakeDevice& dev_;
+};
+
+}  // namespace sgnic::app::testing

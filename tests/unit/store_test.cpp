@@ -1,0 +1,172 @@
+// The desired state on disk: round trip, one transaction per request, and
+// nothing partial after a crash in the middle of one.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "store/store.hpp"
+
+namespace sgnic::store {
+namespace {
+
+using model::DesiredMatcher;
+using model::DesiredRule;
+
+class StoreTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        std::string tmpl = (std::filesystem::temp_directory_path() / "sgnic-store-XXXXXX").string();
+        ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
+        dir_ = tmpl;
+    }
+    void TearDown() override { std::filesystem::remove_all(dir_); }
+
+    Store open() {
+        auto s = Store::open(dir_ / "state");
+        EXPECT_TRUE(s) << s.error().message();
+        return std::move(*s);
+    }
+
+    static DesiredMatcher matcher(model::MatcherKey id) {
+        return {.id = id,
+                .port = "eth0",
+                .priority = 7,
+                .fields = {{"ipv4-dst", "255.255.255.0"}, {"ip-proto", "0xff"}}};
+    }
+    static DesiredRule rule(model::RuleKey id, model::MatcherKey m) {
+        return {.id = id,
+                .matcher = m,
+                .directions = policy::Directions::rx_only(),
+                .match = {{"ipv4-dst", "10.0.0.0"}, {"ip-proto", "6"}},
+                .actions = {"count", "queue 2"},
+                .uid = 1000};
+    }
+
+    std::filesystem::path dir_;
+};
+
+TEST_F(StoreTest, round_trips_the_desired_state_across_reopen) {
+    {
+        Store s = open();
+        ASSERT_TRUE(s.add_matcher(matcher(1), 2));
+        const std::vector<DesiredRule> rules = {rule(1, 1), rule(2, 1), rule(3, 1)};
+        ASSERT_TRUE(s.add_rules(rules, 4));
+    }
+    Store s = open();
+    auto state = s.load();
+    ASSERT_TRUE(state) << state.error().message();
+    ASSERT_EQ(state->matchers.size(), 1U);
+    EXPECT_EQ(state->matchers.at(1), matcher(1));
+    ASSERT_EQ(state->rules.size(), 3U);
+    EXPECT_EQ(state->rules.at(2), rule(2, 1));
+    EXPECT_EQ(state->next_matcher, 2U);
+    EXPECT_EQ(state->next_rule, 4U);
+}
+
+TEST_F(StoreTest, ids_are_never_reused_after_deletes) {
+    Store s = open();
+    ASSERT_TRUE(s.add_matcher(matcher(1), 2));
+    const std::vector<DesiredRule> rules = {rule(1, 1), rule(2, 1)};
+    ASSERT_TRUE(s.add_rules(rules, 3));
+    const std::vector<model::RuleKey> gone = {1, 2};
+    ASSERT_TRUE(s.delete_rules(gone));
+    ASSERT_TRUE(s.delete_matcher(1));
+    auto state = s.load();
+    ASSERT_TRUE(state);
+    EXPECT_TRUE(state->matchers.empty());
+    EXPECT_TRUE(state->rules.empty());
+    EXPECT_EQ(state->next_matcher, 2U);
+    EXPECT_EQ(state->next_rule, 3U);
+}
+
+TEST_F(StoreTest, deleting_a_matcher_deletes_its_rules) {
+    Store s = open();
+    ASSERT_TRUE(s.add_matcher(matcher(1), 2));
+    ASSERT_TRUE(s.add_matcher(matcher(2), 3));
+    const std::vector<DesiredRule> rules = {rule(1, 1), rule(2, 2)};
+    ASSERT_TRUE(s.add_rules(rules, 3));
+    ASSERT_TRUE(s.delete_matcher(1));
+    auto state = s.load();
+    ASSERT_TRUE(state);
+    EXPECT_EQ(state->matchers.size(), 1U);
+    ASSERT_EQ(state->rules.size(), 1U);
+    EXPECT_EQ(state->rules.begin()->second.matcher, 2U);
+}
+
+TEST_F(StoreTest, a_failing_batch_leaves_nothing_behind) {
+    Store s = open();
+    ASSERT_TRUE(s.add_matcher(matcher(1), 2));
+    // Rule 2 refers to no matcher: the foreign key fails the third row.
+    const std::vector<DesiredRule> rules = {rule(1, 1), rule(3, 1), rule(2, 9)};
+    auto st = s.add_rules(rules, 4);
+    ASSERT_FALSE(st);
+    EXPECT_NE(st.error().message().find("store rule 2"), std::string::npos) << st.error().message();
+    auto state = s.load();
+    ASSERT_TRUE(state);
+    EXPECT_TRUE(state->rules.empty());
+    EXPECT_EQ(state->next_rule, 1U);
+}
+
+TEST_F(StoreTest, a_crash_in_the_middle_of_a_batch_leaves_nothing_partial) {
+    {
+        Store s = open();
+        ASSERT_TRUE(s.add_matcher(matcher(1), 2));
+        const std::vector<DesiredRule> first = {rule(1, 1)};
+        ASSERT_TRUE(s.add_rules(first, 2));
+    }
+    const pid_t child = fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+        // The daemon dies with rows written and the transaction open.
+        auto s = Store::open(dir_ / "state");
+        if (!s) {
+            _exit(2);
+        }
+        s->set_row_hook_for_testing([](std::size_t row) {
+            if (row == 50) {
+                _exit(0);
+            }
+        });
+        std::vector<DesiredRule> batch;
+        for (model::RuleKey id = 2; id < 200; ++id) {
+            batch.push_back(rule(id, 1));
+        }
+        (void)s->add_rules(batch, 200);
+        _exit(3);  // not reached: the hook exits first
+    }
+    int status = 0;
+    ASSERT_EQ(waitpid(child, &status, 0), child);
+    ASSERT_TRUE(WIFEXITED(status));
+    ASSERT_EQ(WEXITSTATUS(status), 0) << "the child did not die mid-transaction";
+
+    Store s = open();
+    auto state = s.load();
+    ASSERT_TRUE(state) << state.error().message();
+    EXPECT_EQ(state->rules.size(), 1U) << "a partial batch survived the crash";
+    EXPECT_EQ(state->next_rule, 2U);
+    const std::vector<DesiredRule> again = {rule(2, 1)};
+    EXPECT_TRUE(s.add_rules(again, 3)) << "the store is writable after recovery";
+}
+
+TEST_F(StoreTest, refuses_a_newer_schema) {
+    {
+        auto db = Database::open(dir_ / "state.db");
+        ASSERT_TRUE(db);
+        ASSERT_TRUE(db->exec("PRAGMA user_version = 99"));
+    }
+    std::filesystem::rename(dir_ / "state.db", dir_ / "state.db.tmp");
+    std::filesystem::create_directories(dir_ / "state");
+    std::filesystem::rename(dir_ / "state.db.tmp", dir_ / "state" / "state.db");
+    auto s = Store::open(dir_ / "state");
+    ASSERT_FALSE(s);
+    EXPECT_NE(s.error().message().find("schema 99, newer than this sgnicd's 1"), std::string::npos)
+        << s.error().message();
+}
+
+}  // namespace
+}  // namespace sgnic::store
