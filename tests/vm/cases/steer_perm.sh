@@ -20,8 +20,7 @@ nobody() {
 }
 
 step "the family's module alias (autoload through nlctrl)"
-# The guest's usermode helper runs outside the test's chroot, so the
-# autoload itself cannot be exercised here; the alias is what it needs.
+# The autoload itself is exercised by vm.steer_autoload.
 expect_match "module alias" "net-pf-16-proto-16-family-sgnic" "$(modinfo -F alias "$SGNIC_KMOD")"
 
 step "as root: matchers 1 and 2 on sgnic1, rules 1 and 2"
