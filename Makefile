@@ -65,7 +65,7 @@ lint: user
 
 demo: deps
 	$(MAKE) all
-	SGNIC_KMOD=$(CURDIR)/kmod/sgnic.ko tests/vm/run -- tests/vm/demo
+	SGNIC_KMOD=$(CURDIR)/kmod/sgnic.ko SGNIC_BUILD_DIR=$(CURDIR)/$(BUILD) tests/vm/run -- tests/vm/demo
 
 shell: all
 	SGNIC_KMOD=$(CURDIR)/kmod/sgnic.ko tests/vm/run --timeout 86400 --shell -- \
