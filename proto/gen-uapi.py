@@ -113,17 +113,15 @@ def render_definition(w, fam, d):
     w.p("")
 
 
-def render_attr_set(w, fam, s):
-    if "subset-of" in s:
-        return
-    prefix = s.get("name-prefix", f"{fam}-a-{s['name']}-")
+def render_numbered_enum(w, prefix, items):
+    """An enum of attributes or commands numbered from 1, with __MAX/MAX."""
     w.p("enum {")
     value = 1
     first = True
-    for a in s["attributes"]:
-        explicit = "value" in a
-        value = a.get("value", value)
-        name = c_upper(prefix + a["name"])
+    for item in items:
+        explicit = "value" in item
+        value = item.get("value", value)
+        name = c_upper(prefix + item["name"])
         w.p(f"\t{name} = {value}," if first or explicit else f"\t{name},")
         first = False
         value += 1
@@ -133,6 +131,12 @@ def render_attr_set(w, fam, s):
     w.p(f"\t{max_name} = (__{max_name} - 1)")
     w.p("};")
     w.p("")
+
+
+def render_attr_set(w, fam, s):
+    if "subset-of" in s:
+        return
+    render_numbered_enum(w, s.get("name-prefix", f"{fam}-a-{s['name']}-"), s["attributes"])
 
 
 def render(spec, spec_path):
@@ -172,23 +176,7 @@ def render(spec, spec_path):
     for s in spec["attribute-sets"]:
         render_attr_set(w, fam, s)
 
-    prefix = ops.get("name-prefix", f"{fam}-cmd-")
-    w.p("enum {")
-    value = 1
-    first = True
-    for op in ops["list"]:
-        explicit = "value" in op
-        value = op.get("value", value)
-        name = c_upper(prefix + op["name"])
-        w.p(f"\t{name} = {value}," if first or explicit else f"\t{name},")
-        first = False
-        value += 1
-    w.p("")
-    max_name = c_upper(prefix + "max")
-    w.p(f"\t__{max_name},")
-    w.p(f"\t{max_name} = (__{max_name} - 1)")
-    w.p("};")
-    w.p("")
+    render_numbered_enum(w, ops.get("name-prefix", f"{fam}-cmd-"), ops["list"])
 
     groups = spec.get("mcast-groups", {}).get("list", [])
     for g in groups:
