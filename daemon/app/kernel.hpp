@@ -4,6 +4,7 @@
 // the unit tests implement them with fakes.  sgnicd takes them by reference.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -12,6 +13,15 @@
 #include "policy/types.hpp"
 
 namespace sgnic::app {
+
+// Hit counters of one installed rule, per direction.
+struct RuleCounters {
+    policy::RuleId id = 0;
+    std::uint64_t rx_packets = 0;
+    std::uint64_t rx_bytes = 0;
+    std::uint64_t tx_packets = 0;
+    std::uint64_t tx_bytes = 0;
+};
 
 struct PortInfo {
     policy::PortId ifindex = 0;
@@ -47,6 +57,9 @@ public:
     // removed after its rules; a resize link it is part of is cleared first.
     virtual policy::Status remove_rule(const model::ActualRule& rule) = 0;
     virtual policy::Status remove_matcher(const model::ActualMatcher& matcher) = 0;
+    // The counters of every rule in one device matcher (a rule-get dump).
+    virtual policy::Expected<std::vector<RuleCounters>> rule_counters(
+        policy::PortId port, policy::DeviceMatcherId matcher) = 0;
 };
 
 }  // namespace sgnic::app

@@ -2,6 +2,8 @@
 // removal of foreign objects), over the policy tests' fake device.
 #pragma once
 
+#include <map>
+#include <string>
 #include <vector>
 
 #include "app/kernel.hpp"
@@ -37,6 +39,22 @@ public:
     }
     policy::Status remove_matcher(const model::ActualMatcher& m) override {
         return dev_.destroy_matcher(m.id);
+    }
+    // Counters the test sets per rule id; rules without an entry count 0.
+    std::map<policy::RuleId, RuleCounters> counters;
+    policy::Expected<std::vector<RuleCounters>> rule_counters(
+        policy::PortId /*port*/, policy::DeviceMatcherId matcher) override {
+        const auto m = dev_.matchers.find(matcher);
+        if (m == dev_.matchers.end()) {
+            return policy::Error(policy::Errc::not_found,
+                                 "no device matcher " + std::to_string(matcher));
+        }
+        std::vector<RuleCounters> out;
+        for (const policy::RuleId id : m->second.rules) {
+            const auto c = counters.find(id);
+            out.push_back(c == counters.end() ? RuleCounters{.id = id} : c->second);
+        }
+        return out;
     }
 
 private:
