@@ -323,10 +323,31 @@ int sgnic_steer_matcher_destroy(struct sgnic_steer_matcher *m,
 }
 
 /*
+ * Turns the resize from @src into @m around: @m becomes the source and @src
+ * its target, so that rules moved into @m can move back (a rolled-back
+ * rehash).  Every intermediate state lets a lookup reach both matchers:
+ * each step leaves at most one of them skipped, and the other then runs it.
+ */
+static void sgnic_steer_matcher_reverse_resize(struct sgnic_steer_matcher *m,
+					       struct sgnic_steer_matcher *src)
+{
+	WRITE_ONCE(m->resize_target, src);
+	smp_wmb();	/* m runs src itself before m stops being skipped */
+	WRITE_ONCE(m->resize_source, NULL);
+	smp_wmb();
+	WRITE_ONCE(src->resize_source, m);
+	smp_wmb();	/* src is skipped before it stops running m */
+	WRITE_ONCE(src->resize_target, NULL);
+	m->moved_in = 0;
+	src->moved_in = 0;
+}
+
+/*
  * Sets (target_id != 0) or clears the resize target of @m.  Publication
  * order: the source's target before the target's source, cleared in the
  * reverse order, so that a lookup skipping a target (it runs before its
- * source instead) never misses it.
+ * source instead) never misses it.  Naming the current target again is a
+ * no-op; naming the current source reverses the resize.
  */
 int sgnic_steer_matcher_set_resize(struct sgnic_steer_matcher *m, u32 target_id,
 				   struct netlink_ext_ack *extack)
@@ -345,6 +366,12 @@ int sgnic_steer_matcher_set_resize(struct sgnic_steer_matcher *m, u32 target_id,
 		}
 		WRITE_ONCE(t->resize_source, NULL);
 		WRITE_ONCE(m->resize_target, NULL);
+		return 0;
+	}
+	if (m->resize_target && m->resize_target->id == target_id)
+		return 0;
+	if (m->resize_source && m->resize_source->id == target_id && !m->resize_target) {
+		sgnic_steer_matcher_reverse_resize(m, m->resize_source);
 		return 0;
 	}
 	if (m->resize_target || m->resize_source) {

@@ -2,6 +2,8 @@
 # Resize under a continuous counted stream: the rules of a small matcher move
 # in bulk to a larger resize target while UDP flows; the rule's count equals
 # the datagrams sent, the source's deletion ends the resize (event sent).
+# Then a resize turned around, as a rolled-back rehash does it: rules moved
+# to a third matcher move back, and keep matching throughout.
 . "$(dirname "$0")/../testlib.sh"
 . "$(dirname "$0")/../steerlib.sh"
 need_kmod
@@ -64,4 +66,32 @@ cat /tmp/events
 expect_match "matcher-new-ntf" "\"cmd\":$((10)),\"id\":2" "$(cat /tmp/events)"
 expect_match "matcher-del-ntf" "\"cmd\":$((11)),\"id\":1" "$(cat /tmp/events)"
 expect_match "matcher-resized-ntf" "\"cmd\":$((12)),\"id\":2,\"ifindex\":[0-9]+,\"resize_source\":1" "$(cat /tmp/events)"
+step "resize 2 -> 3, move 3 rules, turn it around, move them back"
+nl b matcher-new sgnic1 id 3 prio 5 rx-log 8 ip-proto l4-dport >/dev/null
+nl b matcher-resize sgnic1 2 3 >/dev/null
+nl b matcher-resize sgnic1 2 3 >/dev/null || fail "naming the current target again failed"
+there=$(nl b rules-move sgnic1 2 1 2 3)
+expect_eq "rules moved to 3" 3 "$(jget "$there" .applied)"
+expect_eq "rule 1 matcher" 3 "$(jget "$(nl b rule-get sgnic1 1)" .matcher)"
+out=$(nl b matcher-del sgnic1 2 2>&1) && fail "deleting a source with rules succeeded"
+nl b matcher-resize sgnic1 3 2 >/dev/null
+m3=$(nl b matcher-get sgnic1 3)
+m2=$(nl b matcher-get sgnic1 2)
+expect_eq "matcher 3 resize_target after the turn" 2 "$(jget "$m3" .resize_target)"
+expect_eq "matcher 3 resize_source after the turn" 0 "$(jget "$m3" .resize_source)"
+expect_eq "matcher 2 resize_source after the turn" 3 "$(jget "$m2" .resize_source)"
+udp_send a 10.10.0.2 6000 100 0.002
+sleep 1
+expect_eq "rule 1 rx packets while turned around" "$((SENT + 100))" "$(rule_pkts b sgnic1 1 rx)"
+back=$(nl b rules-move sgnic1 3 --all)
+expect_eq "rules moved back" 3 "$(jget "$back" .applied)"
+nl b matcher-del sgnic1 3 >/dev/null
+expect_eq "rule 1 matcher after moving back" 2 "$(jget "$(nl b rule-get sgnic1 1)" .matcher)"
+m2=$(nl b matcher-get sgnic1 2)
+expect_eq "matcher 2 rx rules" "$(jget "$moved" .applied)" "$(jget "$m2" .rx.rules)"
+expect_eq "matcher 2 resize_source at the end" 0 "$(jget "$m2" .resize_source)"
+udp_send a 10.10.0.2 6000 100 0.002
+sleep 1
+expect_eq "rule 1 rx packets at the end" "$((SENT + 200))" "$(rule_pkts b sgnic1 1 rx)"
+expect_eq "tc: UDP 6000 reaching the stack" "$((SENT + 200))" "$(tc_count b sgnic1 2)"
 rmmod sgnic
