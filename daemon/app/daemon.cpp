@@ -3,23 +3,82 @@
 #include <spdlog/spdlog.h>
 #include <systemd/sd-daemon.h>
 
+#include <sys/epoll.h>
+
 #include <csignal>
 #include <cstring>
 #include <string>
+#include <utility>
 
 #include "app/service.hpp"
 #include "bus/sd.hpp"
 #include "bus/server.hpp"
+#include "log/log.hpp"
 
 namespace sgnic::app {
 
 namespace {
 
+// How long news from the kernel may gather before one reconcile handles it
+// all (a module load announces every port at once).
+constexpr std::uint64_t kReconcileDelayUsec = 200'000;
+
 struct Loop {
     Service& service;
     std::string status;
     std::uint64_t watchdog_usec = 0;
+    KernelWatch* watch = nullptr;
+    sd_event_source* reconcile_timer = nullptr;  // owned by the sd::EventSource in run_daemon
+    std::string reconcile_why;
 };
+
+void log_reconcile(const ReconcileReport& r, const std::string& why) {
+    spdlog::info(
+        "reconciled ({}): {} foreign rules and {} matchers deleted, {} matchers and {} rules "
+        "added, {} matchers waiting for their port, {} failures{}",
+        why, r.deleted_rules, r.deleted_matchers, r.added_matchers, r.added_rules, r.waiting,
+        r.failed, r.policy_reset ? "; policy restarted" : "");
+}
+
+int on_reconcile_timer(sd_event_source* /*source*/, std::uint64_t /*usec*/, void* userdata) {
+    auto& loop = *static_cast<Loop*>(userdata);
+    const std::string why = std::exchange(loop.reconcile_why, {});
+    auto report = loop.service.reconcile();
+    if (report) {
+        log_reconcile(*report, why);
+    } else {
+        log::error_limited("reconcile", "reconcile (" + why + "): " + report.error().message);
+    }
+    return 0;
+}
+
+int on_kernel_news(sd_event_source* /*source*/, int /*fd*/, std::uint32_t /*revents*/,
+                   void* userdata) {
+    auto& loop = *static_cast<Loop*>(userdata);
+    KernelWatch::News news;
+    try {
+        news = loop.watch->read();
+    } catch (const std::exception& e) {
+        log::error_limited("watch", std::string("kernel notifications: ") + e.what());
+        return 0;
+    }
+    if (!news.reconcile) {
+        return 0;
+    }
+    spdlog::info("kernel: {}", news.why);
+    if (!loop.reconcile_why.empty()) {
+        loop.reconcile_why += ", ";
+    }
+    loop.reconcile_why += news.why;
+    int r = sd_event_source_set_time_relative(loop.reconcile_timer, kReconcileDelayUsec);
+    if (r >= 0) {
+        r = sd_event_source_set_enabled(loop.reconcile_timer, SD_EVENT_ONESHOT);
+    }
+    if (r < 0) {
+        spdlog::error("schedule a reconcile: {}", strerror(-r));
+    }
+    return 0;
+}
 
 std::string status_line(const Service& s) {
     return std::to_string(s.ports().size()) + " ports, " +
@@ -140,11 +199,7 @@ int run_daemon(const config::Options& options, const config::Config& config, Ker
         spdlog::error("first reconcile: {}", report.error().message);
         return 1;
     }
-    spdlog::info(
-        "reconciled: {} foreign rules and {} matchers deleted, {} matchers and {} rules added, "
-        "{} matchers waiting for their port, {} failures",
-        report->deleted_rules, report->deleted_matchers, report->added_matchers,
-        report->added_rules, report->waiting, report->failed);
+    log_reconcile(*report, "start");
 
     auto server = bus::Server::start(bus->get(), service);
     if (!server) {
@@ -152,7 +207,34 @@ int run_daemon(const config::Options& options, const config::Config& config, Ker
         return 1;
     }
 
-    Loop loop{.service = service, .status = {}, .watchdog_usec = 0};
+    Loop loop{.service = service,
+              .status = {},
+              .watchdog_usec = 0,
+              .watch = kernel.watch,
+              .reconcile_timer = nullptr,
+              .reconcile_why = {}};
+    sd::EventSource reconcile_timer;
+    sd::EventSource kernel_news;
+    if (kernel.watch != nullptr) {
+        sd_event_source* raw = nullptr;
+        r = sd_event_add_time_relative(event.get(), &raw, CLOCK_MONOTONIC, kReconcileDelayUsec, 0,
+                                       on_reconcile_timer, &loop);
+        reconcile_timer.reset(raw);
+        if (r >= 0) {
+            loop.reconcile_timer = raw;
+            r = sd_event_source_set_enabled(raw, SD_EVENT_OFF);
+        }
+        if (r >= 0) {
+            raw = nullptr;
+            r = sd_event_add_io(event.get(), &raw, kernel.watch->fd(), EPOLLIN, on_kernel_news,
+                                &loop);
+            kernel_news.reset(raw);
+        }
+        if (r < 0) {
+            spdlog::error("kernel notifications: {}", strerror(-r));
+            return 1;
+        }
+    }
     sd_event_source* raw_source = nullptr;
     r = sd_event_add_post(event.get(), &raw_source, on_post, &loop);
     const sd::EventSource post(raw_source);

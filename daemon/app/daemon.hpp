@@ -9,11 +9,12 @@
 
 namespace sgnic::app {
 
-// The kernel-facing adapters; the netlink adapter provides all three.
+// The kernel-facing adapters; the netlink adapter provides all four.
 struct Kernel {
     policy::Device& device;
     PortSource& ports;
     KernelState& state;
+    KernelWatch* watch = nullptr;  // none: reconcile only at start
 };
 
 // Runs until SIGTERM or SIGINT; returns the process exit code.

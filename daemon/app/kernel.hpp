@@ -23,10 +23,22 @@ struct RuleCounters {
     std::uint64_t tx_bytes = 0;
 };
 
+// The netdev side of a port, from rtnetlink (libnl-route-3's link cache).
+struct LinkState {
+    std::string oper_state;  // "up", "down", "lowerlayerdown", ... as ip link says
+    bool admin_up = false;
+    std::uint32_t mtu = 0;
+    std::uint64_t rx_packets = 0;
+    std::uint64_t rx_bytes = 0;
+    std::uint64_t tx_packets = 0;
+    std::uint64_t tx_bytes = 0;
+};
+
 struct PortInfo {
     policy::PortId ifindex = 0;
     std::string name;
     policy::Caps caps;
+    LinkState link;
 };
 
 class PortSource {
@@ -60,6 +72,29 @@ public:
     // The counters of every rule in one device matcher (a rule-get dump).
     virtual policy::Expected<std::vector<RuleCounters>> rule_counters(
         policy::PortId port, policy::DeviceMatcherId matcher) = 0;
+};
+
+// What the kernel tells sgnicd without being asked: the sgnic family going
+// away or coming back (module unload/reload, through nlctrl's notifications),
+// ports appearing or leaving, and a receive-buffer overrun that lost some of
+// it.  The daemon polls fd() and reconciles when read() says so.
+class KernelWatch {
+public:
+    KernelWatch() = default;
+    KernelWatch(const KernelWatch&) = delete;
+    KernelWatch& operator=(const KernelWatch&) = delete;
+    KernelWatch(KernelWatch&&) = delete;
+    KernelWatch& operator=(KernelWatch&&) = delete;
+    virtual ~KernelWatch() = default;
+
+    struct News {
+        bool reconcile = false;  // the kernel's picture may differ from ours
+        std::string why;         // for the log: "sgnic.ko loaded", "overrun", ...
+    };
+
+    virtual int fd() const = 0;
+    // Reads everything pending; never blocks.
+    virtual News read() = 0;
 };
 
 }  // namespace sgnic::app

@@ -5,6 +5,7 @@
 #include <exception>
 #include <span>
 
+#include "adapter/netlink_kernel.hpp"
 #include "app/daemon.hpp"
 #include "app/version.hpp"
 #include "config/config.hpp"
@@ -48,13 +49,9 @@ int run(int argc, char** argv) {
     }
     log::setup(c->log_level);
 
-    // sgnicd drives sgnic.ko through its netlink adapter (daemon/netlink:
-    // policy::Device, app::PortSource and app::KernelState over libmnl);
-    // it refuses to run against anything else.  Until that adapter is
-    // linked here there is nothing to serve.
-    spdlog::error(
-        "this build has no netlink adapter for sgnic.ko (daemon/netlink); refusing to start");
-    return 1;
+    adapter::NetlinkKernel kernel;
+    return app::run_daemon(*options, *c,
+                           {.device = kernel, .ports = kernel, .state = kernel, .watch = &kernel});
 }
 
 }  // namespace

@@ -18,8 +18,8 @@ class FakeKernel final : public PortSource, public KernelState {
 public:
     explicit FakeKernel(FakeDevice& dev) : dev_(dev) {}
 
-    std::vector<PortInfo> ports = {{.ifindex = 7, .name = "sg0", .caps = {}},
-                                   {.ifindex = 8, .name = "sg-1", .caps = {}}};
+    std::vector<PortInfo> ports = {{.ifindex = 7, .name = "sg0", .caps = {}, .link = {}},
+                                   {.ifindex = 8, .name = "sg-1", .caps = {}, .link = {}}};
 
     policy::Expected<std::vector<PortInfo>> list_ports() override { return ports; }
 

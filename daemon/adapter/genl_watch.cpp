@@ -1,0 +1,201 @@
+#include "adapter/genl_watch.hpp"
+
+#include <fcntl.h>
+#include <linux/genetlink.h>
+#include <linux/netlink.h>
+#include <linux/sgnic.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "sgnic_netlink.hpp"
+
+namespace sgnic::adapter {
+
+namespace {
+
+constexpr std::size_t kBufBytes = std::size_t{1} << 16;
+// Room for a burst of notifications (a module load announces every port).
+constexpr int kRcvBufBytes = 1 << 20;
+
+[[noreturn]] void fail(const std::string& what) {
+    const int err = errno;
+    throw nl::Error(err, "", "netlink watch: " + what + ": " + std::strerror(err));
+}
+
+// The id of nlctrl's "notify" group, asked of nlctrl itself.
+std::uint32_t notify_group(mnl_socket* sock) {
+    nl::Message req(GENL_ID_CTRL, CTRL_CMD_GETFAMILY, NLM_F_ACK, 1);
+    req.put_string(CTRL_ATTR_FAMILY_NAME, "nlctrl");
+    if (mnl_socket_sendto(sock, req.data(), req.size()) < 0) {
+        fail("ask nlctrl");
+    }
+    std::vector<std::uint8_t> buf(kBufBytes);
+    std::uint32_t group = 0;
+    for (;;) {
+        const ssize_t n = mnl_socket_recvfrom(sock, buf.data(), buf.size());
+        if (n < 0) {
+            fail("nlctrl's answer");
+        }
+        auto len = static_cast<int>(n);
+        for (const auto* nlh = reinterpret_cast<const nlmsghdr*>(buf.data());
+             mnl_nlmsg_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len)) {
+            if (nlh->nlmsg_type == NLMSG_ERROR || nlh->nlmsg_type == NLMSG_DONE) {
+                const nl::Ack ack = nl::parse_ack(nlh);
+                if (ack.err != 0) {
+                    errno = ack.err;
+                    fail("nlctrl");
+                }
+                if (group == 0) {
+                    errno = ENOENT;
+                    fail("nlctrl has no notify group");
+                }
+                return group;
+            }
+            nl::for_each_attr(nlh, sizeof(genlmsghdr), [&](const nlattr* a) {
+                if (mnl_attr_get_type(a) != CTRL_ATTR_MCAST_GROUPS) {
+                    return;
+                }
+                nl::for_each_nested(a, [&](const nlattr* grp) {
+                    std::string name;
+                    std::uint32_t id = 0;
+                    nl::for_each_nested(grp, [&](const nlattr* g) {
+                        if (mnl_attr_get_type(g) == CTRL_ATTR_MCAST_GRP_NAME) {
+                            name = mnl_attr_get_str(g);
+                        } else if (mnl_attr_get_type(g) == CTRL_ATTR_MCAST_GRP_ID) {
+                            id = mnl_attr_get_u32(g);
+                        }
+                    });
+                    if (name == "notify") {
+                        group = id;
+                    }
+                });
+            });
+        }
+    }
+}
+
+void join(mnl_socket* sock, std::uint32_t group, bool on) {
+    int g = static_cast<int>(group);
+    if (mnl_socket_setsockopt(sock, on ? NETLINK_ADD_MEMBERSHIP : NETLINK_DROP_MEMBERSHIP, &g,
+                              sizeof(g)) < 0 &&
+        on) {
+        fail("join group " + std::to_string(group));
+    }
+}
+
+}  // namespace
+
+std::string_view to_string(GenlWatch::Event e) {
+    switch (e) {
+        case GenlWatch::Event::family_new:
+            return "sgnic family registered";
+        case GenlWatch::Event::family_del:
+            return "sgnic family unregistered";
+        case GenlWatch::Event::port_add:
+            return "port added";
+        case GenlWatch::Event::port_del:
+            return "port removed";
+        case GenlWatch::Event::steering:
+            return "steering notification";
+        case GenlWatch::Event::overrun:
+            return "notifications lost (receive buffer overrun)";
+    }
+    return "unknown";
+}
+
+GenlWatch::GenlWatch() : buf_(kBufBytes) {
+    sock_ = mnl_socket_open(NETLINK_GENERIC);
+    if (sock_ == nullptr) {
+        fail("socket");
+    }
+    try {
+        if (mnl_socket_bind(sock_, 0, MNL_SOCKET_AUTOPID) < 0) {
+            fail("bind");
+        }
+        setsockopt(fd(), SOL_SOCKET, SO_RCVBUF, &kRcvBufBytes, sizeof(kRcvBufBytes));
+        join(sock_, notify_group(sock_), true);
+        if (fcntl(fd(), F_SETFL, fcntl(fd(), F_GETFL) | O_NONBLOCK) < 0) {
+            fail("O_NONBLOCK");
+        }
+    } catch (...) {
+        mnl_socket_close(sock_);
+        throw;
+    }
+}
+
+GenlWatch::~GenlWatch() { mnl_socket_close(sock_); }
+
+void GenlWatch::follow(std::uint16_t family, std::uint32_t events_group) {
+    if (events_group_ != 0 && events_group_ != events_group) {
+        join(sock_, events_group_, false);
+    }
+    family_ = family;
+    events_group_ = family == 0 ? 0 : events_group;
+    if (events_group_ != 0) {
+        join(sock_, events_group_, true);
+    }
+}
+
+std::vector<GenlWatch::Event> GenlWatch::read() {
+    std::vector<Event> out;
+    for (;;) {
+        const ssize_t n = recv(fd(), buf_.data(), buf_.size(), 0);
+        if (n < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            if (errno == ENOBUFS) {
+                out.push_back(Event::overrun);
+                continue;
+            }
+            if (errno == EAGAIN) {
+                return out;
+            }
+            fail("receive");
+        }
+        parse(buf_.data(), static_cast<std::size_t>(n), out);
+    }
+}
+
+void GenlWatch::parse(const std::uint8_t* buf, std::size_t len, std::vector<Event>& out) {
+    auto left = static_cast<int>(len);
+    for (const auto* nlh = reinterpret_cast<const nlmsghdr*>(buf); mnl_nlmsg_ok(nlh, left);
+         nlh = mnl_nlmsg_next(nlh, &left)) {
+        if (nlh->nlmsg_len < NLMSG_HDRLEN + sizeof(genlmsghdr)) {
+            continue;
+        }
+        const auto* genl = static_cast<const genlmsghdr*>(mnl_nlmsg_get_payload(nlh));
+        if (nlh->nlmsg_type == GENL_ID_CTRL) {
+            if (genl->cmd != CTRL_CMD_NEWFAMILY && genl->cmd != CTRL_CMD_DELFAMILY) {
+                continue;
+            }
+            bool sgnic = false;
+            nl::for_each_attr(nlh, sizeof(genlmsghdr), [&](const nlattr* a) {
+                if (mnl_attr_get_type(a) == CTRL_ATTR_FAMILY_NAME &&
+                    mnl_attr_validate(a, MNL_TYPE_NUL_STRING) == 0) {
+                    sgnic = std::strcmp(mnl_attr_get_str(a), SGNIC_FAMILY_NAME) == 0;
+                }
+            });
+            if (sgnic) {
+                out.push_back(genl->cmd == CTRL_CMD_NEWFAMILY ? Event::family_new
+                                                              : Event::family_del);
+            }
+        } else if (family_ != 0 && nlh->nlmsg_type == family_) {
+            switch (genl->cmd) {
+                case SGNIC_CMD_DEV_ADD_NTF:
+                    out.push_back(Event::port_add);
+                    break;
+                case SGNIC_CMD_DEV_DEL_NTF:
+                    out.push_back(Event::port_del);
+                    break;
+                default:
+                    out.push_back(Event::steering);
+                    break;
+            }
+        }
+    }
+}
+
+}  // namespace sgnic::adapter

@@ -1,0 +1,482 @@
+#include "adapter/netlink_kernel.hpp"
+
+#include <linux/sgnic.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <limits>
+#include <utility>
+
+namespace sgnic::adapter {
+
+namespace {
+
+using policy::Errc;
+using policy::Error;
+
+std::string port_name(policy::PortId port) { return "port " + std::to_string(port); }
+
+std::string matcher_name(policy::DeviceMatcherId id, policy::PortId port) {
+    return "device matcher " + std::to_string(id) + " (" + port_name(port) + ")";
+}
+
+std::uint32_t to_nl_action(policy::ActionType t) {
+    switch (t) {
+        case policy::ActionType::drop:
+            return SGNIC_ACTION_TYPE_DROP;
+        case policy::ActionType::count:
+            return SGNIC_ACTION_TYPE_COUNT;
+        case policy::ActionType::mark:
+            return SGNIC_ACTION_TYPE_MARK;
+        case policy::ActionType::queue:
+            return SGNIC_ACTION_TYPE_QUEUE;
+        case policy::ActionType::accept:
+            return SGNIC_ACTION_TYPE_ACCEPT;
+    }
+    return SGNIC_ACTION_TYPE_ACCEPT;
+}
+
+// Deletes are idempotent: an object the kernel no longer has is deleted.
+bool gone(const nl::Error& e) { return e.err() == ENOENT; }
+
+}  // namespace
+
+Error to_policy_error(const nl::Error& e, const std::string& context) {
+    Errc code = Errc::device;
+    switch (e.err()) {
+        case ENOSPC:
+            code = Errc::collision;
+            break;
+        case EBUSY:
+        case EAGAIN:
+            code = Errc::busy;
+            break;
+        case ETIMEDOUT:
+            code = Errc::timeout;
+            break;
+        case EINVAL:
+        case ERANGE:
+        case EOPNOTSUPP:
+        case EEXIST:
+            code = Errc::invalid_argument;
+            break;
+        case EDQUOT:
+            code = Errc::no_space;
+            break;
+        case ENOENT:
+        case ENODEV:
+            code = Errc::not_found;
+            break;
+        default:
+            break;
+    }
+    return {code, context + ": " + e.what()};
+}
+
+policy::Expected<nl::RuleSpec> to_nl_rule(const policy::MatchTemplate& tmpl, policy::RuleId id,
+                                          const policy::RuleSpec& rule) {
+    if (id == 0 || id > std::numeric_limits<std::uint32_t>::max()) {
+        return Error(Errc::invalid_argument,
+                     "rule id " + std::to_string(id) + " does not fit the device's 32-bit ids");
+    }
+    nl::RuleSpec out{.id = static_cast<std::uint32_t>(id),
+                     .direction = (rule.directions.rx ? std::uint32_t{SGNIC_DIRECTION_RX} : 0U) |
+                                  (rule.directions.tx ? std::uint32_t{SGNIC_DIRECTION_TX} : 0U),
+                     .match = {},
+                     .actions = {}};
+    std::size_t offset = 0;
+    for (const policy::MatchField& f : tmpl.fields) {
+        if (offset + f.mask.size() > rule.match.size()) {
+            return Error(Errc::invalid_argument,
+                         "rule " + std::to_string(id) + ": " + std::to_string(rule.match.size()) +
+                             " match bytes are fewer than the template's fields need");
+        }
+        const auto first = rule.match.begin() + static_cast<std::ptrdiff_t>(offset);
+        out.match.push_back(
+            {.field = f.field,
+             .value = nl::Bytes(first, first + static_cast<std::ptrdiff_t>(f.mask.size()))});
+        offset += f.mask.size();
+    }
+    if (offset != rule.match.size()) {
+        return Error(Errc::invalid_argument,
+                     "rule " + std::to_string(id) + ": " + std::to_string(rule.match.size()) +
+                         " match bytes for a template of " + std::to_string(offset));
+    }
+    for (const policy::Action& a : rule.actions) {
+        nl::Action act{.type = to_nl_action(a.type), .mark = {}, .queue = {}};
+        if (a.type == policy::ActionType::mark) {
+            act.mark = a.arg;
+        } else if (a.type == policy::ActionType::queue) {
+            act.queue = a.arg;
+        }
+        out.actions.push_back(act);
+    }
+    return out;
+}
+
+NetlinkKernel::NetlinkKernel() = default;
+
+policy::Expected<nl::Client*> NetlinkKernel::client() {
+    if (client_) {
+        return client_.get();
+    }
+    if (!family_present_) {
+        return Error(Errc::device, "sgnic.ko is not loaded (waiting for it to come back)");
+    }
+    try {
+        auto fresh = std::make_unique<nl::Client>();
+        watch_.follow(fresh->socket().family(), fresh->socket().events_group());
+        client_ = std::move(fresh);
+        return client_.get();
+    } catch (const nl::Error& e) {
+        if (e.err() == ENOENT) {
+            // Not loaded and could not be loaded: wait for nlctrl to announce it.
+            family_present_ = false;
+            return Error(Errc::device,
+                         "sgnic.ko is not loaded: no generic netlink family \"" SGNIC_FAMILY_NAME
+                         "\"");
+        }
+        return to_policy_error(e, "connect to the sgnic family");
+    }
+}
+
+const NetlinkKernel::Matcher* NetlinkKernel::find(policy::DeviceMatcherId id) const {
+    const auto it = matchers_.find(id);
+    return it == matchers_.end() ? nullptr : &it->second;
+}
+
+Error NetlinkKernel::not_ours(policy::DeviceMatcherId id, const char* what) const {
+    return {Errc::not_found,
+            std::string(what) + ": device matcher " + std::to_string(id) + " is not sgnicd's"};
+}
+
+policy::Caps NetlinkKernel::caps() const { return caps_.value_or(policy::Caps{}); }
+
+policy::Expected<std::vector<app::PortInfo>> NetlinkKernel::list_ports() {
+    auto c = client();
+    if (!c) {
+        if (!family_present_) {
+            return std::vector<app::PortInfo>{};  // no module, no ports
+        }
+        return c.error();
+    }
+    std::vector<nl::DevInfo> devs;
+    try {
+        devs = (*c)->devs();
+    } catch (const nl::Error& e) {
+        return to_policy_error(e, "list sgnic ports");
+    }
+    (void)links_.refill();
+    std::vector<app::PortInfo> out;
+    for (const nl::DevInfo& d : devs) {
+        app::PortInfo p{.ifindex = d.ifindex,
+                        .name = d.name,
+                        .caps = {.ste_alloc_log_max = static_cast<int>(d.caps.ste_alloc_log_max),
+                                 .rtc_log_depth_max = static_cast<int>(d.caps.rtc_log_depth_max),
+                                 .max_action_templates =
+                                     static_cast<int>(d.caps.max_action_templates)},
+                        .link = {}};
+        if (auto link = links_.find(d.ifindex)) {
+            p.name = std::move(link->name);
+            p.link = std::move(link->state);
+        }
+        if (!caps_) {
+            caps_ = p.caps;
+        }
+        out.push_back(std::move(p));
+    }
+    return out;
+}
+
+policy::Expected<policy::DeviceMatcherId> NetlinkKernel::create_matcher(
+    const policy::MatcherSpec& spec) {
+    auto c = client();
+    if (!c) {
+        return c.error();
+    }
+    nl::MatcherSpec req{.ifindex = spec.port,
+                        .id = 0,
+                        .priority = spec.priority,
+                        .tmpl = {},
+                        .rx_size_log = static_cast<std::uint32_t>(spec.rx_size_log),
+                        .tx_size_log = static_cast<std::uint32_t>(spec.tx_size_log)};
+    for (const policy::MatchField& f : spec.match_template.fields) {
+        req.tmpl.push_back({.field = f.field, .mask = f.mask});
+    }
+    const std::string context = "create matcher on " + port_name(spec.port) + " (RX log " +
+                                std::to_string(spec.rx_size_log) + ", TX log " +
+                                std::to_string(spec.tx_size_log) + ")";
+    // An id taken by somebody else's matcher on that port: try the next.
+    for (int attempt = 0;; ++attempt) {
+        while (matchers_.contains(next_matcher_) || next_matcher_ == 0) {
+            ++next_matcher_;
+        }
+        req.id = next_matcher_++;
+        try {
+            (*c)->matcher_new(req);
+            matchers_[req.id] = Matcher{.port = spec.port, .match_template = spec.match_template};
+            return req.id;
+        } catch (const nl::Error& e) {
+            if (e.err() != EEXIST || attempt >= 8) {
+                return to_policy_error(e, context);
+            }
+        }
+    }
+}
+
+policy::Status NetlinkKernel::destroy_matcher(policy::DeviceMatcherId matcher) {
+    const Matcher* m = find(matcher);
+    if (m == nullptr) {
+        return not_ours(matcher, "destroy matcher");
+    }
+    auto c = client();
+    if (!c) {
+        return c.error();
+    }
+    try {
+        (*c)->matcher_del(m->port, matcher);
+    } catch (const nl::Error& e) {
+        if (!gone(e)) {
+            return to_policy_error(e, "destroy " + matcher_name(matcher, m->port));
+        }
+    }
+    matchers_.erase(matcher);
+    return {};
+}
+
+policy::Status NetlinkKernel::set_resize_target(policy::DeviceMatcherId from,
+                                                policy::DeviceMatcherId to) {
+    const Matcher* src = find(from);
+    const Matcher* dst = find(to);
+    if (src == nullptr || dst == nullptr) {
+        return not_ours(src == nullptr ? from : to, "set resize target");
+    }
+    if (src->port != dst->port) {
+        return Error(Errc::invalid_argument, "set resize target: device matchers " +
+                                                 std::to_string(from) + " and " +
+                                                 std::to_string(to) + " are on different ports");
+    }
+    auto c = client();
+    if (!c) {
+        return c.error();
+    }
+    try {
+        // The kernel turns an existing link from `to` to `from` around.
+        (*c)->matcher_resize(src->port, from, to);
+    } catch (const nl::Error& e) {
+        return to_policy_error(e, "make device matcher " + std::to_string(to) +
+                                      " the resize target of " + matcher_name(from, src->port));
+    }
+    return {};
+}
+
+policy::MoveResult NetlinkKernel::move_rules(policy::DeviceMatcherId from,
+                                             policy::DeviceMatcherId to,
+                                             std::span<const policy::RuleId> rules) {
+    const Matcher* src = find(from);
+    if (src == nullptr || find(to) == nullptr) {
+        return {.moved = 0, .error = not_ours(src == nullptr ? from : to, "move rules")};
+    }
+    auto c = client();
+    if (!c) {
+        return {.moved = 0, .error = c.error()};
+    }
+    policy::MoveResult result;
+    std::vector<std::uint32_t> ids;
+    for (std::size_t done = 0; done < rules.size(); done += ids.size()) {
+        const auto batch = rules.subspan(done, std::min(kBatch, rules.size() - done));
+        ids.assign(batch.begin(), batch.end());
+        try {
+            // Without the continue flag a request moves all of its rules or none.
+            (*c)->rules_move(src->port, from, ids);
+        } catch (const nl::Error& e) {
+            result.error = to_policy_error(
+                e, "move rules " + std::to_string(done) + ".." +
+                       std::to_string(done + ids.size() - 1) + " from " +
+                       matcher_name(from, src->port) + " to " + std::to_string(to));
+            return result;
+        }
+        result.moved = done + ids.size();
+    }
+    return result;
+}
+
+policy::Status NetlinkKernel::insert_rule(policy::DeviceMatcherId matcher, policy::RuleId id,
+                                          policy::ActionTemplateIndex /*at*/,
+                                          const policy::RuleSpec& rule) {
+    const Matcher* m = find(matcher);
+    if (m == nullptr) {
+        return not_ours(matcher, "insert rule");
+    }
+    auto spec = to_nl_rule(m->match_template, id, rule);
+    if (!spec) {
+        return spec.error();
+    }
+    auto c = client();
+    if (!c) {
+        return c.error();
+    }
+    try {
+        (*c)->rules_new(m->port, matcher, std::span(&*spec, 1));
+    } catch (const nl::Error& e) {
+        return to_policy_error(
+            e, "insert rule " + std::to_string(id) + " into " + matcher_name(matcher, m->port));
+    }
+    return {};
+}
+
+policy::Status NetlinkKernel::delete_rule(policy::DeviceMatcherId matcher, policy::RuleId id) {
+    const Matcher* m = find(matcher);
+    if (m == nullptr) {
+        return not_ours(matcher, "delete rule");
+    }
+    return remove_rule({.ifindex = m->port, .matcher = matcher, .id = id});
+}
+
+// The kernel keeps a matcher's action templates itself: a rule's action list
+// finds or adds one, and EDQUOT says the matcher has too many.  The policy's
+// templates are its own bookkeeping of the same lists.
+policy::Status NetlinkKernel::add_action_template(policy::DeviceMatcherId matcher,
+                                                  const policy::ActionTypes& /*types*/) {
+    if (find(matcher) == nullptr) {
+        return not_ours(matcher, "add action template");
+    }
+    return {};
+}
+
+policy::Expected<model::ActualState> NetlinkKernel::dump() {
+    auto c = client();
+    if (!c) {
+        if (!family_present_) {
+            matchers_.clear();
+            return model::ActualState{};
+        }
+        return c.error();
+    }
+    model::ActualState out;
+    try {
+        for (const nl::MatcherInfo& m : (*c)->matchers(0)) {
+            out.matchers.push_back({.ifindex = m.ifindex, .id = m.id});
+            next_matcher_ = std::max(next_matcher_, m.id + 1);
+        }
+        (*c)->rules_dump(0, 0, [&](const nl::RuleInfo& r) {
+            out.rules.push_back({.ifindex = r.ifindex, .matcher = r.matcher_id, .id = r.id});
+        });
+    } catch (const nl::Error& e) {
+        return to_policy_error(e, "dump the kernel's steering state");
+    }
+    // Forget matchers the kernel no longer has (the module was reloaded).
+    std::erase_if(matchers_, [&](const auto& entry) {
+        return std::none_of(out.matchers.begin(), out.matchers.end(), [&](const auto& a) {
+            return a.id == entry.first && a.ifindex == entry.second.port;
+        });
+    });
+    return out;
+}
+
+policy::Status NetlinkKernel::remove_rule(const model::ActualRule& rule) {
+    if (rule.id > std::numeric_limits<std::uint32_t>::max()) {
+        return Error(Errc::invalid_argument,
+                     "rule id " + std::to_string(rule.id) + " does not fit the device's ids");
+    }
+    auto c = client();
+    if (!c) {
+        return c.error();
+    }
+    const std::uint32_t id = static_cast<std::uint32_t>(rule.id);
+    try {
+        (*c)->rules_del(rule.ifindex, 0, std::span(&id, 1));
+    } catch (const nl::Error& e) {
+        if (!gone(e)) {
+            return to_policy_error(e, "delete rule " + std::to_string(rule.id) + " of " +
+                                          matcher_name(rule.matcher, rule.ifindex));
+        }
+    }
+    return {};
+}
+
+policy::Status NetlinkKernel::remove_matcher(const model::ActualMatcher& matcher) {
+    auto c = client();
+    if (!c) {
+        return c.error();
+    }
+    const std::string name = matcher_name(matcher.id, matcher.ifindex);
+    try {
+        // A matcher in a resize cannot go: end the resize first.  Its rules
+        // are gone (reconcile removes rules before matchers), so the link
+        // holds no moved rules and can be cleared.
+        const nl::MatcherInfo info = (*c)->matcher_get(matcher.ifindex, matcher.id);
+        if (info.resize_target != 0) {
+            (*c)->matcher_resize(matcher.ifindex, matcher.id, 0);
+        }
+        if (info.resize_source != 0) {
+            (*c)->matcher_resize(matcher.ifindex, info.resize_source, 0);
+        }
+        (*c)->matcher_del(matcher.ifindex, matcher.id);
+    } catch (const nl::Error& e) {
+        if (!gone(e)) {
+            return to_policy_error(e, "delete " + name);
+        }
+    }
+    matchers_.erase(matcher.id);
+    return {};
+}
+
+policy::Expected<std::vector<app::RuleCounters>> NetlinkKernel::rule_counters(
+    policy::PortId port, policy::DeviceMatcherId matcher) {
+    auto c = client();
+    if (!c) {
+        return c.error();
+    }
+    std::vector<app::RuleCounters> out;
+    try {
+        (*c)->rules_dump(port, matcher, [&](const nl::RuleInfo& r) {
+            out.push_back({.id = r.id,
+                           .rx_packets = r.rx.packets,
+                           .rx_bytes = r.rx.bytes,
+                           .tx_packets = r.tx.packets,
+                           .tx_bytes = r.tx.bytes});
+        });
+    } catch (const nl::Error& e) {
+        return to_policy_error(e, "read the counters of " + matcher_name(matcher, port));
+    }
+    return out;
+}
+
+app::KernelWatch::News NetlinkKernel::read() {
+    News news;
+    auto note = [&](GenlWatch::Event e) {
+        news.reconcile = true;
+        if (!news.why.empty()) {
+            news.why += ", ";
+        }
+        news.why += to_string(e);
+    };
+    for (const GenlWatch::Event e : watch_.read()) {
+        switch (e) {
+            case GenlWatch::Event::family_del:
+                // Every object went with the module; the ids die with it.
+                client_.reset();
+                family_present_ = false;
+                watch_.follow(0, 0);
+                matchers_.clear();
+                note(e);
+                break;
+            case GenlWatch::Event::family_new:
+                client_.reset();
+                family_present_ = true;
+                note(e);
+                break;
+            case GenlWatch::Event::port_add:
+            case GenlWatch::Event::port_del:
+            case GenlWatch::Event::overrun:
+                note(e);
+                break;
+            case GenlWatch::Event::steering:
+                break;  // mostly our own; an overrun or a reconcile covers the rest
+        }
+    }
+    return news;
+}
+
+}  // namespace sgnic::adapter

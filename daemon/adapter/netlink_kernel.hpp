@@ -1,0 +1,108 @@
+// sgnic.ko as sgnicd sees it: policy::Device, app::PortSource,
+// app::KernelState and app::KernelWatch over the sgnic generic netlink family
+// (daemon/netlink, libmnl), with port names and link state from
+// libnl-route-3's link cache.
+//
+// Ids.  The kernel's matcher ids are per port; the policy's DeviceMatcherId
+// is global.  The adapter picks every matcher id itself, unique over all
+// ports, so one number serves both, and remembers each matcher's port and
+// template.  Rule ids are the policy's, which fit the kernel's u32 until the
+// policy has issued four billion of them (refused beyond).
+//
+// The family.  Asking nlctrl for "sgnic" makes the kernel load the module.
+// That is wanted when sgnicd starts; after an operator's rmmod it is not, so
+// once nlctrl says the family is gone the adapter stays away until nlctrl
+// says it is back.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "adapter/genl_watch.hpp"
+#include "adapter/link_cache.hpp"
+#include "app/kernel.hpp"
+#include "policy/device.hpp"
+#include "sgnic_netlink.hpp"
+
+namespace sgnic::adapter {
+
+class NetlinkKernel final : public policy::Device,
+                            public app::PortSource,
+                            public app::KernelState,
+                            public app::KernelWatch {
+public:
+    // Rules per rule-move or rule-del request.
+    static constexpr std::size_t kBatch = 4096;
+
+    // Opens the watch first so that nothing between it and the first
+    // resolve goes unseen; throws nl::Error if netlink is unusable.
+    NetlinkKernel();
+
+    // policy::Device
+    policy::Caps caps() const override;
+    policy::Expected<policy::DeviceMatcherId> create_matcher(
+        const policy::MatcherSpec& spec) override;
+    policy::Status destroy_matcher(policy::DeviceMatcherId matcher) override;
+    policy::Status set_resize_target(policy::DeviceMatcherId from,
+                                     policy::DeviceMatcherId to) override;
+    policy::MoveResult move_rules(policy::DeviceMatcherId from, policy::DeviceMatcherId to,
+                                  std::span<const policy::RuleId> rules) override;
+    policy::Status insert_rule(policy::DeviceMatcherId matcher, policy::RuleId id,
+                               policy::ActionTemplateIndex at,
+                               const policy::RuleSpec& rule) override;
+    policy::Status delete_rule(policy::DeviceMatcherId matcher, policy::RuleId id) override;
+    policy::Status add_action_template(policy::DeviceMatcherId matcher,
+                                       const policy::ActionTypes& types) override;
+
+    // app::PortSource
+    policy::Expected<std::vector<app::PortInfo>> list_ports() override;
+
+    // app::KernelState
+    policy::Expected<model::ActualState> dump() override;
+    policy::Status remove_rule(const model::ActualRule& rule) override;
+    policy::Status remove_matcher(const model::ActualMatcher& matcher) override;
+    policy::Expected<std::vector<app::RuleCounters>> rule_counters(
+        policy::PortId port, policy::DeviceMatcherId matcher) override;
+
+    // app::KernelWatch
+    int fd() const override { return watch_.fd(); }
+    News read() override;
+
+private:
+    struct Matcher {
+        policy::PortId port = 0;
+        policy::MatchTemplate match_template;
+    };
+
+    // The client, connected on first use while the family is present.
+    policy::Expected<nl::Client*> client();
+    const Matcher* find(policy::DeviceMatcherId id) const;
+    policy::Error not_ours(policy::DeviceMatcherId id, const char* what) const;
+
+    GenlWatch watch_;
+    LinkCache links_;
+    std::unique_ptr<nl::Client> client_;
+    bool family_present_ = true;  // until nlctrl says otherwise
+    std::optional<policy::Caps> caps_;
+    std::map<policy::DeviceMatcherId, Matcher> matchers_;
+    policy::DeviceMatcherId next_matcher_ = 1;
+};
+
+// Errors of the family as the policy core classifies them: ENOSPC is a
+// collision, EBUSY and ETIMEDOUT what they say, EINVAL/ERANGE/EOPNOTSUPP
+// invalid arguments, EDQUOT no space, ENOENT/ENODEV not found; the message
+// is the kernel's extack.
+policy::Error to_policy_error(const nl::Error& e, const std::string& context);
+
+// A rule in the family's terms: the policy's match bytes cut per template
+// field, its actions and directions.  invalid_argument if the bytes do not
+// fit the template or the id does not fit the family's u32.
+policy::Expected<nl::RuleSpec> to_nl_rule(const policy::MatchTemplate& tmpl, policy::RuleId id,
+                                          const policy::RuleSpec& rule);
+
+}  // namespace sgnic::adapter
