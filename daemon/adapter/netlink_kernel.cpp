@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
 #include <limits>
 #include <utility>
 
@@ -325,12 +326,82 @@ policy::Status NetlinkKernel::insert_rule(policy::DeviceMatcherId matcher, polic
     return {};
 }
 
+std::vector<policy::InsertFailure> NetlinkKernel::insert_rules(
+    policy::DeviceMatcherId matcher, std::span<const policy::RuleInsert> rules) {
+    std::vector<policy::InsertFailure> failures;
+    auto all_fail = [&](const Error& e) {
+        failures.clear();
+        for (std::size_t i = 0; i < rules.size(); ++i) {
+            failures.push_back({.index = i, .error = e});
+        }
+        return failures;
+    };
+    const Matcher* m = find(matcher);
+    if (m == nullptr) {
+        return all_fail(not_ours(matcher, "insert rules"));
+    }
+    const std::string context = "insert rule into " + matcher_name(matcher, m->port);
+    std::vector<nl::RuleSpec> specs;
+    std::vector<std::size_t> index;  // specs[i] is rules[index[i]]
+    specs.reserve(rules.size());
+    for (std::size_t i = 0; i < rules.size(); ++i) {
+        auto spec = to_nl_rule(m->match_template, rules[i].id, *rules[i].rule);
+        if (!spec) {
+            failures.push_back({.index = i, .error = spec.error()});
+            continue;
+        }
+        specs.push_back(std::move(*spec));
+        index.push_back(i);
+    }
+    auto c = client();
+    if (!c) {
+        return all_fail(c.error());
+    }
+    nl::BulkReply reply;
+    try {
+        reply = (*c)->rules_new(m->port, matcher, specs, SGNIC_BULK_FLAGS_CONTINUE);
+    } catch (const nl::Error& e) {
+        return all_fail(to_policy_error(e, context));
+    }
+    for (const nl::RuleResult& r : reply.results) {
+        if (r.index >= index.size()) {
+            continue;
+        }
+        const nl::Error e(static_cast<int>(r.err), r.msg,
+                          std::string(std::strerror(static_cast<int>(r.err))) +
+                              (r.msg.empty() ? "" : ": " + r.msg));
+        failures.push_back({.index = index[r.index],
+                            .error = to_policy_error(e, context + " (rule " +
+                                                            std::to_string(r.id) + ")")});
+    }
+    std::sort(failures.begin(), failures.end(),
+              [](const auto& a, const auto& b) { return a.index < b.index; });
+    return failures;
+}
+
 policy::Status NetlinkKernel::delete_rule(policy::DeviceMatcherId matcher, policy::RuleId id) {
     const Matcher* m = find(matcher);
     if (m == nullptr) {
         return not_ours(matcher, "delete rule");
     }
-    return remove_rule({.ifindex = m->port, .matcher = matcher, .id = id});
+    if (id == 0 || id > std::numeric_limits<std::uint32_t>::max()) {
+        return Error(Errc::invalid_argument,
+                     "rule id " + std::to_string(id) + " does not fit the device's 32-bit ids");
+    }
+    auto c = client();
+    if (!c) {
+        return c.error();
+    }
+    const auto rule = static_cast<std::uint32_t>(id);
+    try {
+        (*c)->rules_del(m->port, 0, std::span(&rule, 1));
+    } catch (const nl::Error& e) {
+        if (!gone(e)) {
+            return to_policy_error(
+                e, "delete rule " + std::to_string(id) + " of " + matcher_name(matcher, m->port));
+        }
+    }
+    return {};
 }
 
 // The kernel keeps a matcher's action templates itself: a rule's action list
@@ -374,25 +445,42 @@ policy::Expected<model::ActualState> NetlinkKernel::dump() {
     return out;
 }
 
-policy::Status NetlinkKernel::remove_rule(const model::ActualRule& rule) {
-    if (rule.id > std::numeric_limits<std::uint32_t>::max()) {
-        return Error(Errc::invalid_argument,
-                     "rule id " + std::to_string(rule.id) + " does not fit the device's ids");
-    }
+app::KernelState::Removal NetlinkKernel::remove_rules(std::span<const model::ActualRule> rules) {
+    Removal out;
     auto c = client();
     if (!c) {
-        return c.error();
+        out.errors.push_back(c.error());
+        return out;
     }
-    const std::uint32_t id = static_cast<std::uint32_t>(rule.id);
-    try {
-        (*c)->rules_del(rule.ifindex, 0, std::span(&id, 1));
-    } catch (const nl::Error& e) {
-        if (!gone(e)) {
-            return to_policy_error(e, "delete rule " + std::to_string(rule.id) + " of " +
-                                          matcher_name(rule.matcher, rule.ifindex));
+    std::map<policy::PortId, std::vector<std::uint32_t>> by_port;
+    for (const model::ActualRule& r : rules) {
+        if (r.id == 0 || r.id > std::numeric_limits<std::uint32_t>::max()) {
+            out.errors.emplace_back(Errc::invalid_argument,
+                                    "rule id " + std::to_string(r.id) + " is not a device id");
+            continue;
+        }
+        by_port[r.ifindex].push_back(static_cast<std::uint32_t>(r.id));
+    }
+    for (const auto& [port, ids] : by_port) {
+        try {
+            const nl::BulkReply reply = (*c)->rules_del(port, 0, ids, SGNIC_BULK_FLAGS_CONTINUE);
+            out.removed += reply.applied;
+            for (const nl::RuleResult& r : reply.results) {
+                if (r.err == ENOENT) {
+                    ++out.removed;  // already gone
+                    continue;
+                }
+                out.errors.emplace_back(Errc::device, "delete rule " + std::to_string(r.id) +
+                                                          " of " + port_name(port) + ": " +
+                                                          std::strerror(static_cast<int>(r.err)) +
+                                                          (r.msg.empty() ? "" : ": " + r.msg));
+            }
+        } catch (const nl::Error& e) {
+            out.errors.push_back(to_policy_error(
+                e, "delete " + std::to_string(ids.size()) + " rules of " + port_name(port)));
         }
     }
-    return {};
+    return out;
 }
 
 policy::Status NetlinkKernel::remove_matcher(const model::ActualMatcher& matcher) {

@@ -56,6 +56,9 @@ public:
                                policy::ActionTemplateIndex at,
                                const policy::RuleSpec& rule) override;
     policy::Status delete_rule(policy::DeviceMatcherId matcher, policy::RuleId id) override;
+    // rule-new with the continue flag, many rules per request.
+    std::vector<policy::InsertFailure> insert_rules(
+        policy::DeviceMatcherId matcher, std::span<const policy::RuleInsert> rules) override;
     policy::Status add_action_template(policy::DeviceMatcherId matcher,
                                        const policy::ActionTypes& types) override;
 
@@ -64,7 +67,7 @@ public:
 
     // app::KernelState
     policy::Expected<model::ActualState> dump() override;
-    policy::Status remove_rule(const model::ActualRule& rule) override;
+    Removal remove_rules(std::span<const model::ActualRule> rules) override;
     policy::Status remove_matcher(const model::ActualMatcher& matcher) override;
     policy::Expected<std::vector<app::RuleCounters>> rule_counters(
         policy::PortId port, policy::DeviceMatcherId matcher) override;

@@ -4,7 +4,9 @@
 // the unit tests implement them with fakes.  sgnicd takes them by reference.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -67,7 +69,11 @@ public:
     virtual policy::Expected<model::ActualState> dump() = 0;
     // Objects reconcile found foreign: no policy owns them.  A matcher is
     // removed after its rules; a resize link it is part of is cleared first.
-    virtual policy::Status remove_rule(const model::ActualRule& rule) = 0;
+    struct Removal {
+        std::size_t removed = 0;  // gone now, including rules already gone
+        std::vector<policy::Error> errors;
+    };
+    virtual Removal remove_rules(std::span<const model::ActualRule> rules) = 0;
     virtual policy::Status remove_matcher(const model::ActualMatcher& matcher) = 0;
     // The counters of every rule in one device matcher (a rule-get dump).
     virtual policy::Expected<std::vector<RuleCounters>> rule_counters(

@@ -188,18 +188,52 @@ Result<void> Service::install_matcher(const model::DesiredMatcher& m) {
     return {};
 }
 
-Result<void> Service::install_rule(const model::DesiredRule& r) {
-    const model::DesiredMatcher& m = desired_.matchers.at(r.matcher);
-    auto spec = rule_spec(m, r);
-    if (!spec) {
-        return spec.error();
+// Rules of one matcher in bulk; if a bulk insert fails, that matcher's
+// rules go one by one so that one bad rule does not keep the others out.
+void Service::install_rules(std::span<const model::RuleKey> keys, ReconcileReport& report) {
+    std::map<model::MatcherKey, std::vector<model::RuleKey>> by_matcher;
+    for (const model::RuleKey key : keys) {
+        by_matcher[desired_.rules.at(key).matcher].push_back(key);
     }
-    auto id = policy_->insert_rule(matcher_ids_.at(m.id), *spec);
-    if (!id) {
-        return id.error();
+    auto one_failed = [&](model::RuleKey key, const std::string& why) {
+        ++report.failed;
+        log::error_limited("reconcile", "reconcile: rule " + std::to_string(key) + ": " + why);
+    };
+    for (const auto& [matcher, rules] : by_matcher) {
+        const auto id = matcher_ids_.find(matcher);
+        if (id == matcher_ids_.end()) {
+            report.failed += rules.size();
+            continue;
+        }
+        std::vector<model::RuleKey> ok;
+        std::vector<policy::RuleSpec> specs;
+        for (const model::RuleKey key : rules) {
+            auto spec = rule_spec(desired_.matchers.at(matcher), desired_.rules.at(key));
+            if (!spec) {
+                one_failed(key, spec.error().message);
+                continue;
+            }
+            ok.push_back(key);
+            specs.push_back(std::move(*spec));
+        }
+        const policy::BatchInsert batch = policy_->insert_rules(id->second, specs);
+        if (!batch.error) {
+            for (std::size_t k = 0; k < ok.size(); ++k) {
+                rule_ids_[ok[k]] = batch.ids[k];
+            }
+            report.added_rules += ok.size();
+            continue;
+        }
+        for (std::size_t k = 0; k < ok.size(); ++k) {
+            auto rule_id = policy_->insert_rule(id->second, specs[k]);
+            if (rule_id) {
+                rule_ids_[ok[k]] = *rule_id;
+                ++report.added_rules;
+            } else {
+                one_failed(ok[k], rule_id.error().message());
+            }
+        }
     }
-    rule_ids_[r.id] = *id;
-    return {};
 }
 
 Result<ReconcileReport> Service::reconcile() {
@@ -226,14 +260,11 @@ Result<ReconcileReport> Service::reconcile() {
         report.policy_reset = true;
         delta = model::reconcile(desired_, installed(), *actual, by_name);
     }
-    for (const model::ActualRule& r : delta.delete_rules) {
-        if (auto st = kernel_.remove_rule(r); st) {
-            ++report.deleted_rules;
-        } else {
-            ++report.failed;
-            log::error_limited("reconcile",
-                               "reconcile: remove foreign rule: " + st.error().message());
-        }
+    const KernelState::Removal removal = kernel_.remove_rules(delta.delete_rules);
+    report.deleted_rules += removal.removed;
+    report.failed += removal.errors.size();
+    for (const policy::Error& e : removal.errors) {
+        log::error_limited("reconcile", "reconcile: remove foreign rule: " + e.message());
     }
     for (const model::ActualMatcher& m : delta.delete_matchers) {
         if (auto st = kernel_.remove_matcher(m); st) {
@@ -253,20 +284,7 @@ Result<ReconcileReport> Service::reconcile() {
                                                 st.error().message);
         }
     }
-    for (const model::RuleKey key : delta.add_rules) {
-        const model::DesiredRule& r = desired_.rules.at(key);
-        if (!matcher_ids_.contains(r.matcher)) {
-            ++report.failed;
-            continue;
-        }
-        if (auto st = install_rule(r); st) {
-            ++report.added_rules;
-        } else {
-            ++report.failed;
-            log::error_limited(
-                "reconcile", "reconcile: rule " + std::to_string(key) + ": " + st.error().message);
-        }
-    }
+    install_rules(delta.add_rules, report);
     report.waiting = delta.waiting.size();
     publish_rehashes();
     return report;
@@ -400,15 +418,24 @@ Result<std::vector<model::RuleKey>> Service::add_rules(const std::string& port,
             rule_ids_.erase(k);
         }
     };
-    for (std::size_t i = 0; i < records.size(); ++i) {
-        auto id = policy_->insert_rule(matcher_ids_.at(records[i].matcher), specs[i]);
-        if (!id) {
+    // Consecutive rules of one matcher go to the policy as one bulk insert.
+    for (std::size_t start = 0, end = 0; start < records.size(); start = end) {
+        end = start + 1;
+        while (end < records.size() && records[end].matcher == records[start].matcher) {
+            ++end;
+        }
+        const policy::BatchInsert batch =
+            policy_->insert_rules(matcher_ids_.at(records[start].matcher),
+                                  std::span(specs).subspan(start, end - start));
+        if (batch.error) {
             undo();
             publish_rehashes();
-            return with_context(ServiceError(id.error()), rule_context(i));
+            return with_context(ServiceError(*batch.error), rule_context(start + batch.failed));
         }
-        rule_ids_[records[i].id] = *id;
-        keys.push_back(records[i].id);
+        for (std::size_t k = 0; k < batch.ids.size(); ++k) {
+            rule_ids_[records[start + k].id] = batch.ids[k];
+            keys.push_back(records[start + k].id);
+        }
     }
     if (store_) {
         auto stored = store_->add_rules(records, next);

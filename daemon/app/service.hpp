@@ -93,7 +93,7 @@ public:
 
 private:
     Result<void> install_matcher(const model::DesiredMatcher& m);
-    Result<void> install_rule(const model::DesiredRule& r);
+    void install_rules(std::span<const model::RuleKey> keys, ReconcileReport& report);
     Result<policy::RuleSpec> rule_spec(const model::DesiredMatcher& m,
                                        const model::DesiredRule& r) const;
     Result<void> remove_rules(std::span<const model::RuleKey> rules);

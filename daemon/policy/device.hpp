@@ -6,6 +6,8 @@
 #include <cstddef>
 #include <optional>
 #include <span>
+#include <utility>
+#include <vector>
 
 #include "policy/expected.hpp"
 #include "policy/types.hpp"
@@ -17,6 +19,19 @@ namespace sgnic::policy {
 struct MoveResult {
     std::size_t moved = 0;
     std::optional<Error> error;
+};
+
+// One rule of a bulk insert.
+struct RuleInsert {
+    RuleId id = 0;
+    ActionTemplateIndex at = 0;
+    const RuleSpec* rule = nullptr;
+};
+
+// A rule of a bulk insert that the device refused; index into the request.
+struct InsertFailure {
+    std::size_t index = 0;
+    Error error;
 };
 
 class Device {
@@ -45,6 +60,21 @@ public:
     virtual Status insert_rule(DeviceMatcherId matcher, RuleId id, ActionTemplateIndex at,
                                const RuleSpec& rule) = 0;
     virtual Status delete_rule(DeviceMatcherId matcher, RuleId id) = 0;
+
+    // Inserts each rule independently (a failure leaves the others in) and
+    // returns the failures in request order.  The default sends one rule
+    // at a time; a device with bulk requests overrides it.
+    virtual std::vector<InsertFailure> insert_rules(DeviceMatcherId matcher,
+                                                    std::span<const RuleInsert> rules) {
+        std::vector<InsertFailure> failures;
+        for (std::size_t i = 0; i < rules.size(); ++i) {
+            auto st = insert_rule(matcher, rules[i].id, rules[i].at, *rules[i].rule);
+            if (!st) {
+                failures.push_back({.index = i, .error = std::move(st.error())});
+            }
+        }
+        return failures;
+    }
 
     // Appends an action template; its index is the number added before it.
     virtual Status add_action_template(DeviceMatcherId matcher, const ActionTypes& types) = 0;

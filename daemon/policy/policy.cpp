@@ -259,6 +259,151 @@ Expected<RuleId> Policy::insert_rule(MatcherId id, const RuleSpec& rule) {
     return rule_id;
 }
 
+namespace {
+
+// Rules per bulk device request; a rehash ends a run earlier.
+constexpr std::size_t kMaxRun = 4096;
+
+}  // namespace
+
+BatchInsert Policy::insert_rules(MatcherId id, std::span<const RuleSpec> rules) {
+    BatchInsert out;
+    MatcherState* m = lookup(id);
+    if (m == nullptr) {
+        out.error = Error(Errc::not_found, "insert rules: no matcher " + std::to_string(id));
+        return out;
+    }
+    const std::string context = "insert rule into " + matcher_name(*m);
+    if (m->stray) {
+        auto healed = heal(id);
+        if (!healed) {
+            out.error = Error(Errc::degraded, context + ": " + healed.error().message());
+            return out;
+        }
+    }
+
+    // Rules counted and given an id but not yet known to be in the device.
+    struct Pending {
+        std::size_t index = 0;
+        RuleId id = 0;
+        ActionTemplateIndex at = 0;
+        bool in = false;
+    };
+    std::vector<Pending> run;
+    std::vector<RuleId> ids;  // in the device and recorded, this call's
+    ids.reserve(rules.size());
+    std::vector<RuleId> by_index(rules.size());
+
+    auto commit = [&](Pending& p) {
+        p.in = true;
+        m->rules.insert(p.id);
+        rules_.emplace(p.id, RuleRecord{.matcher = id,
+                                        .directions = rules[p.index].directions,
+                                        .action_template = p.at});
+        ids.push_back(p.id);
+        by_index[p.index] = p.id;
+    };
+    // Undo everything this call did and report rule `index`.
+    auto fail = [&](std::size_t index, Error e) {
+        for (const Pending& p : run) {
+            if (!p.in) {
+                uncount_rule(*m, rules[p.index].directions);
+            }
+        }
+        reevaluate_rehash_required(*m);
+        for (const RuleId r : ids) {
+            (void)delete_rule(r);
+        }
+        out.error = std::move(e.with_context(context));
+        out.failed = index;
+        return std::move(out);
+    };
+    // Sends the run; a collision is cured as insert_rule() cures it.
+    auto flush = [&]() -> std::optional<std::pair<std::size_t, Error>> {
+        if (run.empty()) {
+            return std::nullopt;
+        }
+        std::vector<RuleInsert> request;
+        request.reserve(run.size());
+        for (const Pending& p : run) {
+            request.push_back({.id = p.id, .at = p.at, .rule = &rules[p.index]});
+        }
+        std::vector<InsertFailure> failures = device_.insert_rules(m->device, request);
+        std::size_t f = 0;
+        for (std::size_t i = 0; i < run.size(); ++i) {
+            if (f < failures.size() && failures[f].index == i) {
+                ++f;
+                continue;
+            }
+            commit(run[i]);
+        }
+        for (InsertFailure& failure : failures) {
+            Pending& p = run.at(failure.index);
+            const RuleSpec& rule = rules[p.index];
+            if (failure.error.code() != Errc::collision) {
+                return std::pair{p.index, std::move(failure.error)};
+            }
+            mark_rehash_required(*m, rule.directions);
+            auto grown = rehash(*m, RehashReason::collision);
+            if (!grown) {
+                return std::pair{p.index, std::move(grown.error().with_context("collision, then"))};
+            }
+            if (!*grown) {
+                return std::pair{p.index, Error(Errc::collision,
+                                                failure.error.message() +
+                                                    " (the rule's tables are at their maximum "
+                                                    "size)")};
+            }
+            auto st = device_.insert_rule(m->device, p.id, p.at, rule);
+            if (!st) {
+                return std::pair{p.index, std::move(st.error().with_context("retry after rehash"))};
+            }
+            commit(p);
+        }
+        run.clear();
+        return std::nullopt;
+    };
+
+    for (std::size_t k = 0; k < rules.size(); ++k) {
+        const RuleSpec& rule = rules[k];
+        if (rule.directions.empty()) {
+            return fail(k, Error(Errc::invalid_argument, "the rule uses neither RX nor TX"));
+        }
+        auto at = ensure_action_template(*m, rule.action_types());
+        if (!at) {
+            return fail(k, at.error());
+        }
+        count_rule(*m, rule.directions);
+        if ((m->rx.rehash_required || m->tx.rehash_required) && !run.empty()) {
+            // The run so far goes in at the size it was counted for.
+            uncount_rule(*m, rule.directions);
+            reevaluate_rehash_required(*m);
+            if (auto failed = flush()) {
+                return fail(failed->first, std::move(failed->second));
+            }
+            count_rule(*m, rule.directions);
+        }
+        if (m->rx.rehash_required || m->tx.rehash_required) {
+            auto grown = rehash(*m, RehashReason::threshold);
+            if (!grown) {
+                uncount_rule(*m, rule.directions);
+                return fail(k, grown.error());
+            }
+        }
+        run.push_back({.index = k, .id = next_rule_++, .at = *at, .in = false});
+        if (run.size() >= kMaxRun) {
+            if (auto failed = flush()) {
+                return fail(failed->first, std::move(failed->second));
+            }
+        }
+    }
+    if (auto failed = flush()) {
+        return fail(failed->first, std::move(failed->second));
+    }
+    out.ids = std::move(by_index);
+    return out;
+}
+
 Expected<DeleteOutcome> Policy::delete_rule(RuleId id) {
     const auto it = rules_.find(id);
     if (it == rules_.end()) {

@@ -13,6 +13,7 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <span>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -93,6 +94,14 @@ struct DeleteOutcome {
     std::optional<Error> shrink_error;
 };
 
+// The outcome of a bulk insert: every rule's id, in order, or the first rule
+// that failed for good and why (and then none of the batch is left in).
+struct BatchInsert {
+    std::vector<RuleId> ids;
+    std::optional<Error> error;
+    std::size_t failed = 0;  // index of the failing rule when error is set
+};
+
 class Policy {
 public:
     using Clock = std::function<std::chrono::steady_clock::time_point()>;
@@ -106,6 +115,10 @@ public:
     Status destroy_matcher(MatcherId id);
 
     Expected<RuleId> insert_rule(MatcherId id, const RuleSpec& rule);
+    // The same decisions as insert_rule() rule after rule (the same rehashes
+    // at the same counts, the same collision retry), but the rules between
+    // two rehashes reach the device in one bulk request.  All or nothing.
+    BatchInsert insert_rules(MatcherId id, std::span<const RuleSpec> rules);
     Expected<DeleteOutcome> delete_rule(RuleId id);
 
     // Finishes an interrupted rollback (see StrayMatcher).  insert_rule()

@@ -34,8 +34,16 @@ public:
         }
         return a;
     }
-    policy::Status remove_rule(const model::ActualRule& r) override {
-        return dev_.delete_rule(r.matcher, r.id);
+    Removal remove_rules(std::span<const model::ActualRule> rules) override {
+        Removal out;
+        for (const model::ActualRule& r : rules) {
+            if (auto st = dev_.delete_rule(r.matcher, r.id); st) {
+                ++out.removed;
+            } else {
+                out.errors.push_back(st.error());
+            }
+        }
+        return out;
     }
     policy::Status remove_matcher(const model::ActualMatcher& m) override {
         return dev_.destroy_matcher(m.id);

@@ -156,6 +156,14 @@ public:
         return {};
     }
 
+    // Bulk requests are counted, then applied rule by rule (faults included).
+    std::size_t bulk_inserts = 0;
+    std::vector<InsertFailure> insert_rules(DeviceMatcherId matcher,
+                                            std::span<const RuleInsert> batch) override {
+        ++bulk_inserts;
+        return Device::insert_rules(matcher, batch);
+    }
+
     Status delete_rule(DeviceMatcherId matcher, RuleId id) override {
         calls.push_back("delete " + std::to_string(id) + " from " + std::to_string(matcher));
         if (auto f = take(Op::delete_rule)) {
