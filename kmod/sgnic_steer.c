@@ -334,7 +334,7 @@ static void sgnic_steer_matcher_reverse_resize(struct sgnic_steer_matcher *m,
 	WRITE_ONCE(m->resize_target, src);
 	smp_wmb();	/* m runs src itself before m stops being skipped */
 	WRITE_ONCE(m->resize_source, NULL);
-	smp_wmb();
+	smp_wmb();	/* both run each other before src starts being skipped */
 	WRITE_ONCE(src->resize_source, m);
 	smp_wmb();	/* src is skipped before it stops running m */
 	WRITE_ONCE(src->resize_target, NULL);

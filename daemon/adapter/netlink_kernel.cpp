@@ -170,13 +170,13 @@ policy::Expected<std::vector<app::PortInfo>> NetlinkKernel::list_ports() {
     (void)links_.refill();
     std::vector<app::PortInfo> out;
     for (const nl::DevInfo& d : devs) {
-        app::PortInfo p{.ifindex = d.ifindex,
-                        .name = d.name,
-                        .caps = {.ste_alloc_log_max = static_cast<int>(d.caps.ste_alloc_log_max),
-                                 .rtc_log_depth_max = static_cast<int>(d.caps.rtc_log_depth_max),
-                                 .max_action_templates =
-                                     static_cast<int>(d.caps.max_action_templates)},
-                        .link = {}};
+        app::PortInfo p{
+            .ifindex = d.ifindex,
+            .name = d.name,
+            .caps = {.ste_alloc_log_max = static_cast<int>(d.caps.ste_alloc_log_max),
+                     .rtc_log_depth_max = static_cast<int>(d.caps.rtc_log_depth_max),
+                     .max_action_templates = static_cast<int>(d.caps.max_action_templates)},
+            .link = {}};
         if (auto link = links_.find(d.ifindex)) {
             p.name = std::move(link->name);
             p.link = std::move(link->state);
@@ -291,10 +291,10 @@ policy::MoveResult NetlinkKernel::move_rules(policy::DeviceMatcherId from,
             // Without the continue flag a request moves all of its rules or none.
             (*c)->rules_move(src->port, from, ids);
         } catch (const nl::Error& e) {
-            result.error = to_policy_error(
-                e, "move rules " + std::to_string(done) + ".." +
-                       std::to_string(done + ids.size() - 1) + " from " +
-                       matcher_name(from, src->port) + " to " + std::to_string(to));
+            result.error =
+                to_policy_error(e, "move rules " + std::to_string(done) + ".." +
+                                       std::to_string(done + ids.size() - 1) + " from " +
+                                       matcher_name(from, src->port) + " to " + std::to_string(to));
             return result;
         }
         result.moved = done + ids.size();
@@ -370,9 +370,9 @@ std::vector<policy::InsertFailure> NetlinkKernel::insert_rules(
         const nl::Error e(static_cast<int>(r.err), r.msg,
                           std::string(std::strerror(static_cast<int>(r.err))) +
                               (r.msg.empty() ? "" : ": " + r.msg));
-        failures.push_back({.index = index[r.index],
-                            .error = to_policy_error(e, context + " (rule " +
-                                                            std::to_string(r.id) + ")")});
+        failures.push_back(
+            {.index = index[r.index],
+             .error = to_policy_error(e, context + " (rule " + std::to_string(r.id) + ")")});
     }
     std::sort(failures.begin(), failures.end(),
               [](const auto& a, const auto& b) { return a.index < b.index; });

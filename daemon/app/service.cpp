@@ -424,9 +424,8 @@ Result<std::vector<model::RuleKey>> Service::add_rules(const std::string& port,
         while (end < records.size() && records[end].matcher == records[start].matcher) {
             ++end;
         }
-        const policy::BatchInsert batch =
-            policy_->insert_rules(matcher_ids_.at(records[start].matcher),
-                                  std::span(specs).subspan(start, end - start));
+        const policy::BatchInsert batch = policy_->insert_rules(
+            matcher_ids_.at(records[start].matcher), std::span(specs).subspan(start, end - start));
         if (batch.error) {
             undo();
             publish_rehashes();

@@ -349,10 +349,10 @@ BatchInsert Policy::insert_rules(MatcherId id, std::span<const RuleSpec> rules) 
                 return std::pair{p.index, std::move(grown.error().with_context("collision, then"))};
             }
             if (!*grown) {
-                return std::pair{p.index, Error(Errc::collision,
-                                                failure.error.message() +
-                                                    " (the rule's tables are at their maximum "
-                                                    "size)")};
+                return std::pair{
+                    p.index, Error(Errc::collision, failure.error.message() +
+                                                        " (the rule's tables are at their maximum "
+                                                        "size)")};
             }
             auto st = device_.insert_rule(m->device, p.id, p.at, rule);
             if (!st) {
