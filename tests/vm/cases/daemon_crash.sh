@@ -34,8 +34,8 @@ load() {
 # chunks_in_kernel: "c count" per chunk present in the kernel, into
 # /tmp/chunks (grep, not jq: 100k rules of JSON are slow to parse in TCG).
 chunks_in_kernel() {
-	nl - rules sgnic1 | grep -o '"ipv4-src":"10\.[0-9]*' | cut -d. -f2 | sort -n | uniq -c |
-		awk '{print $2, $1}' >/tmp/chunks
+	nl - rules sgnic1 | { grep -o '"ipv4-src":"10\.[0-9]*' || true; } | cut -d. -f2 |
+		sort -n | uniq -c | awk '{print $2, $1}' >/tmp/chunks
 }
 
 # verify: after a restart, store (desired state) and kernel agree, whole
