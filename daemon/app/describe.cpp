@@ -1,6 +1,8 @@
 // Describe(): the service's state as JSON, for sgnicctl and people.
 #include <nlohmann/json.hpp>
 
+#include <array>
+
 #include "app/service.hpp"
 #include "app/version.hpp"
 #include "model/geometry.hpp"
@@ -103,6 +105,112 @@ std::string Service::describe() const {
 std::string Service::describe_port(const std::string& port) const {
     const PortInfo* p = find_port(port);
     return p == nullptr ? "{}" : port_json(*this, *p, true).dump();
+}
+
+Result<std::string> Service::describe_rules(const std::string& port, model::MatcherKey matcher) {
+    if (!port.empty() && find_port(port) == nullptr) {
+        return ServiceError(Fault::no_such_port, "no sgnic port '" + port + "'");
+    }
+    if (matcher != 0) {
+        const auto it = desired_.matchers.find(matcher);
+        if (it == desired_.matchers.end()) {
+            return ServiceError(Fault::no_such_matcher, "no matcher " + std::to_string(matcher));
+        }
+        if (!port.empty() && it->second.port != port) {
+            return ServiceError(Fault::no_such_matcher, "no matcher " + std::to_string(matcher) +
+                                                            " on port '" + port + "'");
+        }
+    }
+    json rules = json::array();
+    json errors = json::array();
+    for (const auto& [key, m] : desired_.matchers) {
+        if ((matcher != 0 && key != matcher) || (!port.empty() && m.port != port)) {
+            continue;
+        }
+        auto counters = counters_of(key);
+        if (!counters) {
+            errors.push_back("matcher " + std::to_string(key) + ": " + counters.error().message());
+        }
+        for (const auto& [id, r] : desired_.rules) {
+            if (r.matcher != key) {
+                continue;
+            }
+            json c = nullptr;
+            if (counters) {
+                const auto it = counters->find(id);
+                if (it != counters->end()) {
+                    c = {{"rx_packets", it->second.rx_packets},
+                         {"rx_bytes", it->second.rx_bytes},
+                         {"tx_packets", it->second.tx_packets},
+                         {"tx_bytes", it->second.tx_bytes}};
+                }
+            }
+            rules.push_back({{"id", r.id},
+                             {"matcher", r.matcher},
+                             {"port", m.port},
+                             {"directions", model::format_directions(r.directions)},
+                             {"match", fields_json(r.match, "value")},
+                             {"actions", r.actions},
+                             {"uid", r.uid},
+                             {"installed", rule_ids_.contains(id)},
+                             {"counters", std::move(c)}});
+        }
+    }
+    return json{{"rules", std::move(rules)}, {"errors", std::move(errors)}}.dump();
+}
+
+std::string Service::stats() {
+    json ports = json::array();
+    json errors = json::array();
+    static constexpr std::array<const char*, 9> kKeys = {
+        "matchers", "rx_rules",   "tx_rules", "device_pages", "rehashes",
+        "rx_packets", "rx_bytes", "tx_packets", "tx_bytes"};
+    json total = json::object();
+    for (const char* k : kKeys) {
+        total[k] = 0;
+    }
+    auto add = [](json& into, const char* key, std::uint64_t v) {
+        into[key] = into[key].get<std::uint64_t>() + v;
+    };
+    for (const PortInfo& p : ports_) {
+        json port = {{"name", p.name}};
+        for (const char* k : kKeys) {
+            port[k] = 0;
+        }
+        for (const model::MatcherKey key : matchers_of(p.name)) {
+            add(port, "matchers", 1);
+            if (const policy::MatcherState* s = matcher_state(key)) {
+                add(port, "rx_rules", s->rx.rules);
+                add(port, "tx_rules", s->tx.rules);
+                add(port, "device_pages",
+                    model::table_pages(s->rx.size_log) + model::table_pages(s->tx.size_log));
+                add(port, "rehashes", s->rehashes);
+            }
+            auto counters = counters_of(key);
+            if (!counters) {
+                errors.push_back("matcher " + std::to_string(key) + ": " +
+                                 counters.error().message());
+                continue;
+            }
+            for (const auto& [id, c] : *counters) {
+                add(port, "rx_packets", c.rx_packets);
+                add(port, "rx_bytes", c.rx_bytes);
+                add(port, "tx_packets", c.tx_packets);
+                add(port, "tx_bytes", c.tx_bytes);
+            }
+        }
+        for (const char* k : kKeys) {
+            add(total, k, port[k].get<std::uint64_t>());
+        }
+        ports.push_back(std::move(port));
+    }
+    return json{{"version", kVersion},
+                {"ports", std::move(ports)},
+                {"total", std::move(total)},
+                {"matchers", desired_.matchers.size()},
+                {"rules", desired_.rules.size()},
+                {"errors", std::move(errors)}}
+        .dump();
 }
 
 std::string Service::describe_matcher(model::MatcherKey matcher) const {
