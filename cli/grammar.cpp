@@ -426,8 +426,7 @@ std::variant<RuleText, UsageError> parse_rule_words(std::span<const std::string>
                 }
                 auto parsed = model::parse_action(a);
                 if (!parsed) {
-                    return usage(parsed.error().message(),
-                                 "actions are drop, count, accept, mark N, queue N");
+                    return usage(parsed.error().message(), "for example: action count queue 3");
                 }
                 actions.push_back(model::format_action(*parsed));
             }

@@ -1,5 +1,6 @@
 #include "cli/load.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <nlohmann/json.hpp>
 
@@ -87,13 +88,14 @@ std::variant<std::vector<std::string>, std::string> json_words(const Json& r) {
     return w;
 }
 
-void add_rule(ParsedFile& out, std::string where, std::span<const std::string> words) {
+void add_rule(ParsedFile& out, std::string where, std::size_t position,
+              std::span<const std::string> words) {
     auto r = parse_rule_words(words);
     if (auto* e = std::get_if<UsageError>(&r)) {
-        out.failures.push_back({std::move(where), usage_reason(*e)});
+        out.failures.push_back({std::move(where), usage_reason(*e), position});
         return;
     }
-    out.items.push_back({std::move(where), std::get<RuleText>(std::move(r))});
+    out.items.push_back({std::move(where), std::get<RuleText>(std::move(r)), position});
 }
 
 }  // namespace
@@ -106,15 +108,17 @@ ParsedFile parse_rule_file(std::string_view content) {
         try {
             doc = Json::parse(content);
         } catch (const Json::parse_error& e) {
-            out.failures.push_back({"file", std::string("not valid JSON: ") + e.what()});
+            out.failures.push_back({"file", std::string("not valid JSON: ") + e.what(), 0});
             return out;
         }
         const Json* rules = &doc;
         if (doc.is_object()) {
             const auto it = doc.find("rules");
             if (it == doc.end() || !it->is_array()) {
-                out.failures.push_back({"file", "a JSON rule file is an array of rules or an "
-                                                "object with \"rules\": [...]"});
+                out.failures.push_back({"file",
+                                        "a JSON rule file is an array of rules or an object "
+                                        "with \"rules\": [...]",
+                                        0});
                 return out;
             }
             rules = &*it;
@@ -124,10 +128,10 @@ ParsedFile parse_rule_file(std::string_view content) {
             std::string where = "rule " + std::to_string(++index);
             auto words = json_words(r);
             if (auto* reason = std::get_if<std::string>(&words)) {
-                out.failures.push_back({std::move(where), *reason});
+                out.failures.push_back({std::move(where), *reason, index});
                 continue;
             }
-            add_rule(out, std::move(where), std::get<std::vector<std::string>>(words));
+            add_rule(out, std::move(where), index, std::get<std::vector<std::string>>(words));
         }
         return out;
     }
@@ -141,7 +145,7 @@ ParsedFile parse_rule_file(std::string_view content) {
         ++line_no;
         const auto words = split_words(line);
         if (!words.empty()) {
-            add_rule(out, "line " + std::to_string(line_no), words);
+            add_rule(out, "line " + std::to_string(line_no), line_no, words);
         }
         if (nl == std::string_view::npos) {
             break;
@@ -191,10 +195,10 @@ LoadReport send_in_chunks(std::span<const LoadItem> items, std::size_t chunk,
             if (r.fatal) {
                 // Everything not yet loaded fails with the same reason.
                 for (const LoadItem& it : pending) {
-                    report.failures.push_back({it.where, r.message});
+                    report.failures.push_back({it.where, r.message, it.position});
                 }
                 for (std::size_t i = start + chunk; i < items.size(); ++i) {
-                    report.failures.push_back({items[i].where, r.message});
+                    report.failures.push_back({items[i].where, r.message, items[i].position});
                 }
                 report.aborted = true;
                 progress(items.size());
@@ -202,14 +206,15 @@ LoadReport send_in_chunks(std::span<const LoadItem> items, std::size_t chunk,
             }
             if (r.index && *r.index < pending.size()) {
                 // All or nothing: the rules before it were not added either.
-                report.failures.push_back({pending[*r.index].where, r.message});
+                report.failures.push_back(
+                    {pending[*r.index].where, r.message, pending[*r.index].position});
                 pending.erase(pending.begin() + static_cast<std::ptrdiff_t>(*r.index));
                 ++settled;
                 progress(settled);
                 continue;
             }
             for (const LoadItem& it : pending) {
-                report.failures.push_back({it.where, r.message});
+                report.failures.push_back({it.where, r.message, it.position});
             }
             settled += pending.size();
             break;
@@ -217,6 +222,13 @@ LoadReport send_in_chunks(std::span<const LoadItem> items, std::size_t chunk,
         progress(settled);
     }
     return report;
+}
+
+void sort_failures(LoadReport& report) {
+    std::stable_sort(report.failures.begin(), report.failures.end(),
+                     [](const LoadFailure& a, const LoadFailure& b) {
+                         return a.position < b.position;
+                     });
 }
 
 std::string load_summary(const LoadReport& report, std::size_t shown) {

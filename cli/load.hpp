@@ -30,11 +30,13 @@ namespace sgnic::cli {
 struct LoadItem {
     std::string where;  // "line 7", "rule 3": how the summary names it
     RuleText rule;
+    std::size_t position = 0;  // in the file, so failures are reported in its order
 };
 
 struct LoadFailure {
     std::string where;
     std::string reason;
+    std::size_t position = 0;
 };
 
 struct ParsedFile {
@@ -71,6 +73,9 @@ using SendBatch = std::function<BatchResult(std::span<const LoadItem>)>;
 LoadReport send_in_chunks(std::span<const LoadItem> items, std::size_t chunk,
                           const SendBatch& send,
                           const std::function<void(std::uint64_t)>& progress);
+
+// Failures in file order.
+void sort_failures(LoadReport& report);
 
 // "loaded N, failed M" and the first `shown` reasons, then "... and K more".
 std::string load_summary(const LoadReport& report, std::size_t shown);

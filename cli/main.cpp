@@ -256,20 +256,26 @@ private:
     Clock::time_point last_{};
 };
 
-int run_load(Client& c, const Options& opt, const RuleLoad& load) {
+// The file is read before any connection: an unreadable one is a usage error.
+std::optional<std::string> read_rule_file(const std::string& file) {
     std::stringstream content;
-    if (load.file == "-") {
+    if (file == "-") {
         content << std::cin.rdbuf();
-    } else {
-        std::ifstream in(load.file);
-        if (!in) {
-            std::cerr << "sgnicctl: rule load: cannot read '" << load.file << "'\n"
-                      << "hint: give a readable file, or '-' for stdin\n";
-            return kUsage;
-        }
-        content << in.rdbuf();
+        return content.str();
     }
-    ParsedFile parsed = parse_rule_file(content.str());
+    std::ifstream in(file);
+    if (!in) {
+        std::cerr << "sgnicctl: rule load: cannot read '" << file << "'\n"
+                  << "hint: give a readable file, or '-' for stdin\n";
+        return std::nullopt;
+    }
+    content << in.rdbuf();
+    return content.str();
+}
+
+int run_load(Client& c, const Options& opt, const RuleLoad& load, const std::string& content) {
+    ParsedFile parsed = parse_rule_file(content);
+    const std::uint64_t total = parsed.items.size() + parsed.failures.size();
     LoadReport report;
     report.failures = std::move(parsed.failures);
 
@@ -309,18 +315,20 @@ int run_load(Client& c, const Options& opt, const RuleLoad& load) {
         const auto p = port_of.find(item.rule.matcher);
         if (p == port_of.end()) {
             report.failures.push_back(
-                {item.where, "no matcher " + std::to_string(item.rule.matcher)});
+                {item.where, "no matcher " + std::to_string(item.rule.matcher), item.position});
             continue;
         }
         if (item.rule.port && *item.rule.port != p->second) {
-            report.failures.push_back({item.where, "matcher " + std::to_string(item.rule.matcher) +
-                                                       " is on port '" + p->second + "', not '" +
-                                                       *item.rule.port + "'"});
+            report.failures.push_back({item.where,
+                                       "matcher " + std::to_string(item.rule.matcher) +
+                                           " is on port '" + p->second + "', not '" +
+                                           *item.rule.port + "'",
+                                       item.position});
             continue;
         }
         if (const auto& t = template_of(item.rule.matcher)) {
             if (auto m = model::parse_match(*t, item.rule.match); !m) {
-                report.failures.push_back({item.where, m.error().message()});
+                report.failures.push_back({item.where, m.error().message(), item.position});
                 continue;
             }
         }
@@ -330,7 +338,6 @@ int run_load(Client& c, const Options& opt, const RuleLoad& load) {
         by_port[p->second].push_back(std::move(item));
     }
 
-    const std::uint64_t total = parsed.items.size() + 0;
     Progress progress(total);
     std::uint64_t base = report.failures.size();
     for (const std::string& port : order) {
@@ -365,6 +372,7 @@ int run_load(Client& c, const Options& opt, const RuleLoad& load) {
     }
     progress.update(total, true);
     progress.finish();
+    sort_failures(report);
     if (opt.json) {
         Json failures = Json::array();
         for (const auto& f : report.failures) {
@@ -433,9 +441,6 @@ int run_change(Client& c, const Options& opt, const Command& cmd) {
     }
     if (const auto* rf = std::get_if<RuleFlush>(&cmd)) {
         return run_flush(c, *rf);
-    }
-    if (const auto* rl = std::get_if<RuleLoad>(&cmd)) {
-        return run_load(c, opt, *rl);
     }
     return -1;
 }
@@ -668,11 +673,21 @@ int run(int argc, char** argv) {
     if (std::holds_alternative<Version>(inv.command)) {
         return run_version(inv.options);
     }
+    std::optional<std::string> rules;
+    if (const auto* rl = std::get_if<RuleLoad>(&inv.command)) {
+        rules = read_rule_file(rl->file);
+        if (!rules) {
+            return kUsage;
+        }
+    }
     auto client = Client::open();
     if (auto* e = std::get_if<CallError>(&client)) {
         return fail(*e);
     }
     Client& c = *value(client);
+    if (const auto* rl = std::get_if<RuleLoad>(&inv.command)) {
+        return run_load(c, inv.options, *rl, *rules);
+    }
     if (std::holds_alternative<Monitor>(inv.command)) {
         return run_monitor(c, inv.options);
     }

@@ -22,6 +22,7 @@
 #include "bus/sd.hpp"
 #include "bus/server.hpp"
 #include "fake_kernel.hpp"
+#include "private_bus.hpp"
 #include "policy_fake_device.hpp"
 
 namespace sgnic::bus {
@@ -29,59 +30,8 @@ namespace {
 
 using app::testing::FakeKernel;
 using policy::testing::FakeDevice;
-
-// dbus-daemon --session on a private address, stopped by the test.
-class PrivateBus {
-public:
-    PrivateBus() {
-        std::array<int, 2> fds{};
-        if (pipe(fds.data()) != 0) {
-            return;
-        }
-        pid_ = fork();
-        if (pid_ == 0) {
-            close(fds[0]);
-            const std::string print = "--print-address=" + std::to_string(fds[1]);
-            execlp("dbus-daemon", "dbus-daemon", "--session", "--nofork", "--nopidfile",
-                   print.c_str(), nullptr);
-            _exit(127);
-        }
-        close(fds[1]);
-        std::string line;
-        char c = 0;
-        while (read(fds[0], &c, 1) == 1 && c != '\n') {
-            line += c;
-        }
-        close(fds[0]);
-        address_ = line;
-    }
-    ~PrivateBus() {
-        if (pid_ > 0) {
-            kill(pid_, SIGTERM);
-            waitpid(pid_, nullptr, 0);
-        }
-    }
-    PrivateBus(const PrivateBus&) = delete;
-    PrivateBus& operator=(const PrivateBus&) = delete;
-    PrivateBus(PrivateBus&&) = delete;
-    PrivateBus& operator=(PrivateBus&&) = delete;
-
-    const std::string& address() const { return address_; }
-
-private:
-    pid_t pid_ = -1;
-    std::string address_;
-};
-
-sd::Bus connect(const std::string& address) {
-    sd_bus* raw = nullptr;
-    EXPECT_GE(sd_bus_new(&raw), 0);
-    sd::Bus bus(raw);
-    EXPECT_GE(sd_bus_set_address(bus.get(), address.c_str()), 0);
-    EXPECT_GE(sd_bus_set_bus_client(bus.get(), 1), 0);
-    EXPECT_GE(sd_bus_start(bus.get()), 0);
-    return bus;
-}
+using testing::connect;
+using testing::PrivateBus;
 
 struct Rule {
     std::string matcher;
