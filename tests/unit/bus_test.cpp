@@ -13,6 +13,7 @@
 #include <fstream>
 #include <future>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -526,6 +527,124 @@ TEST_F(SteeringBus, callers_without_net_admin_can_read_but_not_change) {
     EXPECT_TRUE(call0(port_path("sg0"), kPortInterface, "Describe").ok());
     EXPECT_TRUE(call0(matcher, kMatcherInterface, "Describe").ok());
     EXPECT_EQ(property(matcher, kMatcherInterface, "RxSizeLog", 'u'), 1U);
+}
+
+TEST_F(SteeringBus, manager_describes_rules_with_counters_deletes_by_id_and_sums_stats) {
+    Reply m0 = create_matcher("sg0", 0, {{"ip-proto", "0xff"}});
+    Reply m1 = create_matcher("sg-1", 0, {{"ip-proto", "0xff"}});
+    ASSERT_TRUE(m0.ok() && m1.ok());
+    const std::string a = matcher_of(m0);
+    const std::string b = matcher_of(m1);
+    Reply r0 = add_rules("sg0", {{a, "rx", {{"ip-proto", "tcp"}}, {"count"}},
+                                 {a, "tx", {{"ip-proto", "udp"}}, {"drop"}}});
+    Reply r1 = add_rules("sg-1", {{b, "both", {{"ip-proto", "gre"}}, {"mark 1", "accept"}}});
+    ASSERT_TRUE(r0.ok() && r1.ok()) << r0.error_message << r1.error_message;
+    const auto ids0 = ids_of(r0);
+    const auto ids1 = ids_of(r1);
+    for (const auto& [id, rule] : device_.rules) {
+        kernel_.counters[id] = {
+            .id = id, .rx_packets = 2, .rx_bytes = 128, .tx_packets = 3, .tx_bytes = 192};
+    }
+
+    auto describe_rules = [&](const std::string& port, std::uint64_t matcher) {
+        sd_bus_message* call = method(kManagerPath, kManagerInterface, "DescribeRules");
+        sd_bus_message_append(call, "st", port.c_str(), matcher);
+        return finish(call);
+    };
+    auto json_of = [](Reply& r) {
+        const char* text = nullptr;
+        EXPECT_GE(sd_bus_message_read(r.message.get(), "s", &text), 0);
+        return nlohmann::json::parse(text != nullptr ? text : "null");
+    };
+    Reply all = describe_rules("", 0);
+    ASSERT_TRUE(all.ok()) << all.error_message;
+    const auto doc = json_of(all);
+    ASSERT_EQ(doc["rules"].size(), 3U);
+    EXPECT_TRUE(doc["errors"].empty());
+    EXPECT_EQ(doc["rules"][0]["id"], ids0[0]);
+    EXPECT_EQ(doc["rules"][0]["port"], "sg0");
+    EXPECT_EQ(doc["rules"][0]["installed"], true);
+    EXPECT_EQ(doc["rules"][0]["counters"],
+              (nlohmann::json{
+                  {"rx_packets", 2}, {"rx_bytes", 128}, {"tx_packets", 3}, {"tx_bytes", 192}}));
+    EXPECT_EQ(doc["rules"][2]["actions"], (nlohmann::json{"mark 1", "accept"}));
+    Reply one_port = describe_rules("sg-1", 0);
+    ASSERT_TRUE(one_port.ok());
+    EXPECT_EQ(json_of(one_port)["rules"].size(), 1U);
+    Reply one_matcher = describe_rules("", 1);
+    ASSERT_TRUE(one_matcher.ok());
+    EXPECT_EQ(json_of(one_matcher)["rules"].size(), 2U);
+    EXPECT_EQ(describe_rules("sg9", 0).error_name, "org.sgnic.Steering1.NoSuchPort");
+    EXPECT_EQ(describe_rules("", 99).error_name, "org.sgnic.Steering1.NoSuchMatcher");
+    Reply mismatch = describe_rules("sg-1", 1);
+    EXPECT_EQ(mismatch.error_name, "org.sgnic.Steering1.NoSuchMatcher");
+    EXPECT_EQ(mismatch.error_message, "no matcher 1 on port 'sg-1'");
+
+    Reply stats = call0(kManagerPath, kManagerInterface, "Stats");
+    ASSERT_TRUE(stats.ok());
+    const auto st = json_of(stats);
+    EXPECT_EQ(st["total"]["matchers"], 2);
+    EXPECT_EQ(st["total"]["rx_rules"], 2);
+    EXPECT_EQ(st["total"]["tx_rules"], 2);
+    EXPECT_EQ(st["total"]["rx_packets"], 6);
+    EXPECT_EQ(st["total"]["tx_bytes"], 576);
+    EXPECT_EQ(st["ports"][1]["name"], "sg-1");
+    EXPECT_EQ(st["ports"][1]["rx_packets"], 2);
+    EXPECT_EQ(st["rules"], 3);
+
+    auto delete_by_id = [&](const std::vector<std::uint64_t>& ids) {
+        sd_bus_message* call = method(kManagerPath, kManagerInterface, "DeleteRules");
+        sd_bus_message_append_array(call, 't', ids.data(), ids.size() * sizeof(std::uint64_t));
+        return finish(call);
+    };
+    // An unknown id anywhere in the list deletes nothing.
+    Reply unknown = delete_by_id({ids0[0], 4242});
+    EXPECT_EQ(unknown.error_name, "org.sgnic.Steering1.NoSuchRule");
+    EXPECT_EQ(unknown.error_message, "no rule 4242");
+    EXPECT_EQ(service_->desired().rules.size(), 3U);
+    allow_ = false;
+    EXPECT_EQ(delete_by_id({ids0[0]}).error_name, "org.freedesktop.DBus.Error.AccessDenied");
+    allow_ = true;
+    // Rules of two ports in one call.
+    Reply both = delete_by_id({ids1[0], ids0[1]});
+    ASSERT_TRUE(both.ok()) << both.error_message;
+    EXPECT_EQ(service_->desired().rules.size(), 1U);
+    EXPECT_TRUE(service_->desired().rules.contains(ids0[0]));
+    EXPECT_EQ(property(b, kMatcherInterface, "TxRules", 't'), 0U);
+    EXPECT_EQ(property(a, kMatcherInterface, "TxRules", 't'), 0U);
+    EXPECT_EQ(property(a, kMatcherInterface, "RxRules", 't'), 1U);
+}
+
+TEST_F(SteeringBus, matchers_appear_and_go_in_the_object_manager_signals) {
+    std::vector<std::string> seen;
+    sd_bus_slot* raw = nullptr;
+    ASSERT_GE(sd_bus_match_signal(
+                  client_.get(), &raw, nullptr, kManagerPath,
+                  "org.freedesktop.DBus.ObjectManager", nullptr,
+                  [](sd_bus_message* m, void* userdata, sd_bus_error* /*e*/) {
+                      const char* path = nullptr;
+                      sd_bus_message_read(m, "o", &path);
+                      static_cast<std::vector<std::string>*>(userdata)->push_back(
+                          std::string(sd_bus_message_get_member(m)) + " " +
+                          (path != nullptr ? path : ""));
+                      return 0;
+                  },
+                  &seen),
+              0);
+    const sd::Slot match(raw);
+    Reply m = create_matcher("sg0", 0, {{"ip-proto", "0xff"}});
+    ASSERT_TRUE(m.ok());
+    const std::string matcher = matcher_of(m);
+    ASSERT_TRUE(call0(matcher, kMatcherInterface, "Delete").ok());
+    for (int i = 0; i < 50 && seen.size() < 2; ++i) {
+        while (sd_bus_process(client_.get(), nullptr) > 0) {
+        }
+        if (seen.size() < 2) {
+            sd_bus_wait(client_.get(), 20000);
+        }
+    }
+    EXPECT_EQ(seen, (std::vector<std::string>{"InterfacesAdded " + matcher,
+                                              "InterfacesRemoved " + matcher}));
 }
 
 TEST_F(SteeringBus, root_passes_the_real_capability_check) {
