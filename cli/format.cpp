@@ -16,10 +16,14 @@ constexpr int kSecondsPerHour = 3600;
 constexpr int kPercent = 100;
 
 bool numeric(const std::string& s) {
-    return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
-        return (c >= '0' && c <= '9') || c == '.' || c == ' ' || c == 'k' || c == 'M' ||
-               c == 'G' || c == 'T' || c == 'i' || c == 'B' || c == 'K';
-    }) && s.front() >= '0' && s.front() <= '9';
+    return !s.empty() &&
+           std::all_of(s.begin(), s.end(),
+                       [](char c) {
+                           return (c >= '0' && c <= '9') || c == '.' || c == ' ' || c == 'k' ||
+                                  c == 'M' || c == 'G' || c == 'T' || c == 'i' || c == 'B' ||
+                                  c == 'K';
+                       }) &&
+           s.front() >= '0' && s.front() <= '9';
 }
 
 std::string fixed1(double v) {
@@ -93,9 +97,9 @@ std::vector<std::string> matcher_row(const Json& m) {
             joined_fields(m.value("template", Json::array()), "mask", "/")};
 }
 
-const std::vector<std::string> kMatcherHeader = {
-    "ID", "PORT", "PRIO", "INSTALLED", "RX_LOG", "TX_LOG", "RX_RULES", "TX_RULES",
-    "PAGES", "REHASHES", "TEMPLATE"};
+const std::vector<std::string> kMatcherHeader = {"ID",     "PORT",     "PRIO",     "INSTALLED",
+                                                 "RX_LOG", "TX_LOG",   "RX_RULES", "TX_RULES",
+                                                 "PAGES",  "REHASHES", "TEMPLATE"};
 
 }  // namespace
 
@@ -137,8 +141,7 @@ std::string table(const std::vector<std::string>& header,
 }
 
 std::string human_bytes(std::uint64_t bytes) {
-    static constexpr std::array<const char*, 6> kUnits = {"B",   "KiB", "MiB",
-                                                          "GiB", "TiB", "PiB"};
+    static constexpr std::array<const char*, 6> kUnits = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
     if (bytes < static_cast<std::uint64_t>(kKibi)) {
         return std::to_string(bytes) + " B";
     }
@@ -274,13 +277,14 @@ std::string format_rule_list(const Json& doc) {
                         have ? human_count(num(c, "rx_packets") + num(c, "tx_packets")) : "-",
                         have ? human_bytes(num(c, "rx_bytes") + num(c, "tx_bytes")) : "-"});
     }
-    std::string out = rows.empty() ? "no rules\n"
-                                   : table({"ID", "MATCHER", "PORT", "DIR", "MATCH", "ACTIONS",
-                                            "PACKETS", "BYTES"},
-                                           rows);
+    std::string out =
+        rows.empty()
+            ? "no rules\n"
+            : table({"ID", "MATCHER", "PORT", "DIR", "MATCH", "ACTIONS", "PACKETS", "BYTES"}, rows);
     for (const Json& e : doc.value("errors", Json::array())) {
-        out += "warning: counters unavailable: " + (e.is_string() ? e.get<std::string>() : e.dump()) +
-               "\n";
+        out +=
+            "warning: counters unavailable: " + (e.is_string() ? e.get<std::string>() : e.dump()) +
+            "\n";
     }
     return out;
 }
@@ -303,8 +307,9 @@ std::string format_stats(const Json& stats) {
                   "RX_BYTES", "TX_PKTS", "TX_BYTES"},
                  rows);
     for (const Json& e : stats.value("errors", Json::array())) {
-        out += "warning: counters unavailable: " + (e.is_string() ? e.get<std::string>() : e.dump()) +
-               "\n";
+        out +=
+            "warning: counters unavailable: " + (e.is_string() ? e.get<std::string>() : e.dump()) +
+            "\n";
     }
     return out;
 }

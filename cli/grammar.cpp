@@ -68,11 +68,33 @@ std::variant<std::string, UsageError> port_arg(Words words, std::size_t& i, std:
 std::variant<std::uint64_t, UsageError> id_arg(std::string_view text, std::string_view what) {
     const auto v = parse_number<std::uint64_t>(text);
     if (!v || *v == 0) {
-        return usage(std::string(what) + " id " + quoted(text) + " is not a number above 0",
-                     std::string(what) + " ids are what `sgnicctl " + std::string(what) +
-                         " list` shows");
+        return usage(
+            std::string(what) + " id " + quoted(text) + " is not a number above 0",
+            std::string(what) + " ids are what `sgnicctl " + std::string(what) + " list` shows");
     }
     return *v;
+}
+
+// What a value of the field looks like, for hints.
+std::string value_hint(const model::FieldInfo& f) {
+    switch (f.kind) {
+        case model::FieldKind::mac:
+            return std::string(f.name) + " takes a MAC address such as 02:00:00:00:00:01";
+        case model::FieldKind::ipv4:
+            return std::string(f.name) + " takes an IPv4 address such as 10.0.0.0 or 10.0.0.0/24";
+        case model::FieldKind::ipv6:
+            return std::string(f.name) + " takes an IPv6 address such as 2001:db8::/64";
+        case model::FieldKind::number:
+            break;
+    }
+    std::string hint = std::string(f.name) + " takes a number from 0 to " + std::to_string(f.max) +
+                       " (decimal or 0x hex)";
+    if (f.name == "ethertype") {
+        hint += " or ipv4, ipv6, arp, vlan, qinq, lldp";
+    } else if (f.name == "ip-proto") {
+        hint += " or icmp, tcp, udp, gre, esp, icmpv6, sctp";
+    }
+    return hint;
 }
 
 // `FIELD[/MASK]`: no mask is the full width; a decimal after '/' is a prefix
@@ -87,15 +109,14 @@ std::variant<model::FieldText, UsageError> template_field(std::string_view word)
     std::string mask;
     if (slash == std::string_view::npos) {
         const int bits = f->kind == model::FieldKind::number
-                             ? std::bit_width(f->max)
+                             ? static_cast<int>(std::bit_width(f->max))
                              : static_cast<int>(f->length) * std::numeric_limits<uint8_t>::digits;
         mask = "/" + std::to_string(bits);
     } else {
         const std::string_view rest = word.substr(slash + 1);
-        const bool prefix =
-            !rest.empty() && std::all_of(rest.begin(), rest.end(), [](char c) {
-                return c >= '0' && c <= '9';
-            });
+        const bool prefix = !rest.empty() && std::all_of(rest.begin(), rest.end(), [](char c) {
+            return c >= '0' && c <= '9';
+        });
         mask = prefix ? "/" + std::string(rest) : std::string(rest);
     }
     auto parsed = model::parse_mask(*f, mask);
@@ -196,8 +217,9 @@ std::variant<Command, UsageError> parse_matcher(Words w) {
                     return *e;
                 }
                 for (auto& f : std::get<std::vector<model::FieldText>>(fields)) {
-                    if (std::any_of(c.fields.begin(), c.fields.end(),
-                                    [&](const model::FieldText& o) { return o.field == f.field; })) {
+                    if (std::any_of(
+                            c.fields.begin(), c.fields.end(),
+                            [&](const model::FieldText& o) { return o.field == f.field; })) {
                         return usage("field " + quoted(f.field) + " is given twice",
                                      "name each field once in a template");
                     }
@@ -438,7 +460,7 @@ std::variant<RuleText, UsageError> parse_rule_words(std::span<const std::string>
             ++i;
             auto v = model::parse_value(*f, w[i]);
             if (!v) {
-                return usage(v.error().message(), "write " + word + " VALUE in the field's form");
+                return usage(v.error().message(), value_hint(*f));
             }
             if (std::any_of(r.match.begin(), r.match.end(),
                             [&](const model::FieldText& o) { return o.field == word; })) {
@@ -456,8 +478,9 @@ std::variant<RuleText, UsageError> parse_rule_words(std::span<const std::string>
         return usage("a rule needs matcher ID", "a rule is " + kSyntax);
     }
     if (actions.empty()) {
-        return usage("a rule needs an action", "end the rule with action drop|count|accept|mark "
-                                               "N|queue N");
+        return usage("a rule needs an action",
+                     "end the rule with action drop|count|accept|mark "
+                     "N|queue N");
     }
     auto checked = model::parse_actions(actions);
     if (!checked) {
@@ -496,7 +519,7 @@ std::variant<Invocation, UsageError> parse_command_line(std::span<const std::str
         return usage("no object given", "sgnicctl OBJECT VERB [ARGS]; objects are " + kObjects() +
                                             "; see sgnicctl --help");
     }
-    const std::string object = args[i];
+    const std::string& object = args[i];
     const Words rest = args.subspan(i + 1);
     // `--help` anywhere after the object asks for that object's help.
     if (is_help(object)) {

@@ -84,9 +84,9 @@ struct Monitor {};
 struct Stats {};
 struct Version {};
 
-using Command = std::variant<Help, PortList, PortShow, MatcherCreate, MatcherList, MatcherShow,
-                             MatcherDelete, RuleAdd, RuleDelete, RuleList, RuleFlush, RuleLoad,
-                             Monitor, Stats, Version>;
+using Command =
+    std::variant<Help, PortList, PortShow, MatcherCreate, MatcherList, MatcherShow, MatcherDelete,
+                 RuleAdd, RuleDelete, RuleList, RuleFlush, RuleLoad, Monitor, Stats, Version>;
 
 struct Invocation {
     Options options;

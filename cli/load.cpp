@@ -53,8 +53,7 @@ std::variant<std::vector<std::string>, std::string> json_words(const Json& r) {
             for (const Json& f : *match) {
                 if (!f.is_object() || !f.contains("field") || !f.contains("value") ||
                     !f["field"].is_string()) {
-                    return std::string(
-                        "\"match\" entries must be {\"field\": ..., \"value\": ...}");
+                    return std::string(R"("match" entries must be {"field": ..., "value": ...})");
                 }
                 w.push_back(f["field"].get<std::string>());
                 w.push_back(f["value"].is_string() ? f["value"].get<std::string>()
@@ -139,9 +138,8 @@ ParsedFile parse_rule_file(std::string_view content) {
     std::size_t start = 0;
     while (start <= content.size()) {
         const std::size_t nl = content.find('\n', start);
-        const std::string_view line =
-            content.substr(start, nl == std::string_view::npos ? std::string_view::npos
-                                                               : nl - start);
+        const std::string_view line = content.substr(
+            start, nl == std::string_view::npos ? std::string_view::npos : nl - start);
         ++line_no;
         const auto words = split_words(line);
         if (!words.empty()) {
@@ -176,8 +174,7 @@ std::optional<std::size_t> failing_index(std::string_view message, std::string* 
     return n;
 }
 
-LoadReport send_in_chunks(std::span<const LoadItem> items, std::size_t chunk,
-                          const SendBatch& send,
+LoadReport send_in_chunks(std::span<const LoadItem> items, std::size_t chunk, const SendBatch& send,
                           const std::function<void(std::uint64_t)>& progress) {
     LoadReport report;
     std::uint64_t settled = 0;
@@ -225,10 +222,9 @@ LoadReport send_in_chunks(std::span<const LoadItem> items, std::size_t chunk,
 }
 
 void sort_failures(LoadReport& report) {
-    std::stable_sort(report.failures.begin(), report.failures.end(),
-                     [](const LoadFailure& a, const LoadFailure& b) {
-                         return a.position < b.position;
-                     });
+    std::stable_sort(
+        report.failures.begin(), report.failures.end(),
+        [](const LoadFailure& a, const LoadFailure& b) { return a.position < b.position; });
 }
 
 std::string load_summary(const LoadReport& report, std::size_t shown) {

@@ -70,8 +70,7 @@ struct LoadReport {
 // again; an error naming no rule fails the whole chunk.  progress(done)
 // counts rules settled (loaded or failed).
 using SendBatch = std::function<BatchResult(std::span<const LoadItem>)>;
-LoadReport send_in_chunks(std::span<const LoadItem> items, std::size_t chunk,
-                          const SendBatch& send,
+LoadReport send_in_chunks(std::span<const LoadItem> items, std::size_t chunk, const SendBatch& send,
                           const std::function<void(std::uint64_t)>& progress);
 
 // Failures in file order.

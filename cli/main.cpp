@@ -1,9 +1,9 @@
 // sgnicctl: parse, check, call sgnicd, print.  Exit status 0 ok, 1 usage
 // error, 2 daemon or kernel error.
-#include <signal.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -178,8 +178,7 @@ int run_version(const Options& opt) {
         error = std::get<CallError>(c);
     }
     if (opt.json) {
-        out(dump({{"sgnicctl", app::kVersion},
-                  {"sgnicd", error ? Json(nullptr) : Json(daemon)}},
+        out(dump({{"sgnicctl", app::kVersion}, {"sgnicd", error ? Json(nullptr) : Json(daemon)}},
                  opt.pretty));
     } else {
         out(std::string("sgnicctl ") + app::kVersion + "\n");
@@ -193,8 +192,8 @@ int run_version(const Options& opt) {
 // Deletes in calls of at most kMaxChunk ids; returns how many were deleted.
 int delete_ids(Client& c, const std::vector<std::uint64_t>& ids, std::uint64_t& deleted) {
     for (std::size_t i = 0; i < ids.size(); i += kMaxChunk) {
-        const std::span<const std::uint64_t> part(
-            ids.data() + i, std::min(kMaxChunk, ids.size() - i));
+        const std::span<const std::uint64_t> part(ids.data() + i,
+                                                  std::min(kMaxChunk, ids.size() - i));
         auto r = c.delete_rules(part);
         if (auto* e = std::get_if<CallError>(&r)) {
             return fail(*e);
@@ -239,8 +238,7 @@ public:
         }
         last_ = now;
         const double secs = std::chrono::duration<double>(now - start_).count();
-        std::cerr << "\r" << progress_line(done, total_, secs, kBarWidth) << "\033[K"
-                  << std::flush;
+        std::cerr << "\r" << progress_line(done, total_, secs, kBarWidth) << "\033[K" << std::flush;
     }
     void finish() {
         if (on_) {
@@ -378,10 +376,9 @@ int run_load(Client& c, const Options& opt, const RuleLoad& load, const std::str
         for (const auto& f : report.failures) {
             failures.push_back({{"where", f.where}, {"reason", f.reason}});
         }
-        out(dump({{"loaded", report.loaded},
-                  {"failed", report.failures.size()},
-                  {"failures", failures}},
-                 opt.pretty));
+        out(dump(
+            {{"loaded", report.loaded}, {"failed", report.failures.size()}, {"failures", failures}},
+            opt.pretty));
     } else {
         out(load_summary(report, kShownFailures));
     }
@@ -565,7 +562,8 @@ int on_signal(sd_bus_message* m, void* userdata, sd_bus_error* /*error*/) {
             sd_bus_message_read(m, "s", &name);
             Json v = read_variant(m);
             sd_bus_message_exit_container(m);
-            words += std::string(" ") + name + "=" + (v.is_string() ? v.get<std::string>() : v.dump());
+            words +=
+                std::string(" ") + name + "=" + (v.is_string() ? v.get<std::string>() : v.dump());
             props[name] = std::move(v);
         }
         sd_bus_message_exit_container(m);

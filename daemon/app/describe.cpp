@@ -162,9 +162,9 @@ Result<std::string> Service::describe_rules(const std::string& port, model::Matc
 std::string Service::stats() {
     json ports = json::array();
     json errors = json::array();
-    static constexpr std::array<const char*, 9> kKeys = {
-        "matchers", "rx_rules",   "tx_rules", "device_pages", "rehashes",
-        "rx_packets", "rx_bytes", "tx_packets", "tx_bytes"};
+    static constexpr std::array<const char*, 9> kKeys = {"matchers",     "rx_rules",   "tx_rules",
+                                                         "device_pages", "rehashes",   "rx_packets",
+                                                         "rx_bytes",     "tx_packets", "tx_bytes"};
     json total = json::object();
     for (const char* k : kKeys) {
         total[k] = 0;

@@ -541,9 +541,8 @@ Result<void> Service::delete_rules_by_id(std::span<const model::RuleKey> rules) 
     }
     for (const auto& [port, keys] : by_port) {
         if (find_port(port) == nullptr) {
-            return ServiceError(Fault::no_such_port,
-                                "rule " + std::to_string(keys.front()) + ": port '" + port +
-                                    "' is not present");
+            return ServiceError(Fault::no_such_port, "rule " + std::to_string(keys.front()) +
+                                                         ": port '" + port + "' is not present");
         }
     }
     for (const auto& [port, keys] : by_port) {

@@ -23,8 +23,8 @@
 #include "bus/sd.hpp"
 #include "bus/server.hpp"
 #include "fake_kernel.hpp"
-#include "private_bus.hpp"
 #include "policy_fake_device.hpp"
+#include "private_bus.hpp"
 
 namespace sgnic::bus {
 namespace {
@@ -619,8 +619,8 @@ TEST_F(SteeringBus, matchers_appear_and_go_in_the_object_manager_signals) {
     std::vector<std::string> seen;
     sd_bus_slot* raw = nullptr;
     ASSERT_GE(sd_bus_match_signal(
-                  client_.get(), &raw, nullptr, kManagerPath,
-                  "org.freedesktop.DBus.ObjectManager", nullptr,
+                  client_.get(), &raw, nullptr, kManagerPath, "org.freedesktop.DBus.ObjectManager",
+                  nullptr,
                   [](sd_bus_message* m, void* userdata, sd_bus_error* /*e*/) {
                       const char* path = nullptr;
                       sd_bus_message_read(m, "o", &path);

@@ -53,14 +53,12 @@ std::string slurp(const std::filesystem::path& p) {
 
 // sgnicctl ARGS with the system bus at `address`, stdin from `input`.
 Outcome sgnicctl(const std::string& address, const std::vector<std::string>& args,
-             const std::string& input = "") {
+                 const std::string& input = "") {
     const auto dir = std::filesystem::temp_directory_path() /
                      ("sgnicctl-" + std::to_string(getpid()) + "-" +
                       std::to_string(std::chrono::steady_clock::now().time_since_epoch().count()));
     std::filesystem::create_directories(dir);
-    {
-        std::ofstream(dir / "in") << input;
-    }
+    { std::ofstream(dir / "in") << input; }
     const std::string in = dir / "in";
     const std::string out = dir / "out";
     const std::string err = dir / "err";
@@ -145,8 +143,8 @@ protected:
 
     // A matcher on sg0 matching ipv4-dst/24 and ip-proto; its id.
     std::uint64_t matcher(const std::string& port = "sg0") {
-        const Outcome r = ctl({"matcher", "create", "dev", port, "prio", "1", "match",
-                           "ipv4-dst/24,ip-proto"});
+        const Outcome r =
+            ctl({"matcher", "create", "dev", port, "prio", "1", "match", "ipv4-dst/24,ip-proto"});
         EXPECT_EQ(r.status, 0) << r.err;
         return std::stoull(r.out);
     }
@@ -192,7 +190,7 @@ TEST_F(Sgnicctl, port_list_and_show_in_columns_and_json) {
 
 TEST_F(Sgnicctl, matcher_create_list_show_delete) {
     const Outcome created = ctl({"matcher", "create", "dev", "sg0", "prio", "3", "match",
-                             "ipv4-dst/24,ip-proto", "match", "dmac/ff:ff:ff:00:00:00"});
+                                 "ipv4-dst/24,ip-proto", "match", "dmac/ff:ff:ff:00:00:00"});
     ASSERT_EQ(created.status, 0) << created.err;
     EXPECT_EQ(created.out, "1\n");
 
@@ -208,8 +206,7 @@ TEST_F(Sgnicctl, matcher_create_list_show_delete) {
     EXPECT_EQ(parsed(ctl({"-j", "matcher", "list", "dev", "sg-1"}))["matchers"].size(), 0U);
 
     const Outcome human = ctl({"matcher", "list"});
-    EXPECT_NE(human.out.find("ID  PORT  PRIO  INSTALLED  RX_LOG"), std::string::npos)
-        << human.out;
+    EXPECT_NE(human.out.find("ID  PORT  PRIO  INSTALLED  RX_LOG"), std::string::npos) << human.out;
 
     const Outcome show = ctl({"-j", "matcher", "show", "1"});
     ASSERT_EQ(show.status, 0) << show.err;
@@ -228,11 +225,11 @@ TEST_F(Sgnicctl, matcher_create_list_show_delete) {
 TEST_F(Sgnicctl, rules_are_added_listed_with_counters_and_deleted) {
     const std::uint64_t m = matcher();
     const Outcome added = ctl({"rule", "add", "matcher", std::to_string(m), "dir", "rx", "ipv4-dst",
-                           "10.1.2.0", "ip-proto", "tcp", "action", "count", "queue", "3"});
+                               "10.1.2.0", "ip-proto", "tcp", "action", "count", "queue", "3"});
     ASSERT_EQ(added.status, 0) << added.err;
     EXPECT_EQ(added.out, "1\n");
     const Outcome second = ctl({"-j", "rule", "add", "dev", "sg0", "matcher", std::to_string(m),
-                            "ipv4-dst", "10.1.3.0/24", "action", "drop"});
+                                "ipv4-dst", "10.1.3.0/24", "action", "drop"});
     ASSERT_EQ(second.status, 0) << second.err;
     EXPECT_EQ(parsed(second), (json{{"id", 2}}));
 
@@ -278,14 +275,14 @@ TEST_F(Sgnicctl, rules_are_added_listed_with_counters_and_deleted) {
 TEST_F(Sgnicctl, daemon_errors_are_shown_as_they_are_with_status_2) {
     const std::uint64_t m = matcher();
     // 10.1.2.3 has bits outside the /24 mask: only the matcher can tell.
-    const Outcome r = ctl({"rule", "add", "matcher", std::to_string(m), "ipv4-dst", "10.1.2.3",
-                       "action", "drop"});
+    const Outcome r = ctl(
+        {"rule", "add", "matcher", std::to_string(m), "ipv4-dst", "10.1.2.3", "action", "drop"});
     EXPECT_EQ(r.status, 2);
     EXPECT_EQ(r.err,
               "sgnicctl: ipv4-dst: value '10.1.2.3' has bits outside the matcher's mask "
               "255.255.255.0\n");
     const Outcome wrong_port = ctl({"rule", "add", "dev", "sg-1", "matcher", std::to_string(m),
-                                "ip-proto", "udp", "action", "drop"});
+                                    "ip-proto", "udp", "action", "drop"});
     EXPECT_EQ(wrong_port.status, 2);
     EXPECT_NE(wrong_port.err.find("is on port 'sg0', not 'sg-1'"), std::string::npos)
         << wrong_port.err;
@@ -301,8 +298,9 @@ TEST_F(Sgnicctl, callers_without_net_admin_are_told_and_can_still_read) {
               "sgnicctl: CreateMatcher needs CAP_NET_ADMIN; reading (Describe, properties) is "
               "open\n");
     EXPECT_EQ(ctl({"rule", "delete", "1"}).status, 2);
-    const Outcome load = ctl({"rule", "load", "-"}, "matcher 1 ip-proto tcp action drop\n"
-                                                "matcher 1 ip-proto udp action drop\n");
+    const Outcome load = ctl({"rule", "load", "-"},
+                             "matcher 1 ip-proto tcp action drop\n"
+                             "matcher 1 ip-proto udp action drop\n");
     EXPECT_EQ(load.status, 2);
     EXPECT_NE(load.out.find("loaded 0, failed 2"), std::string::npos) << load.out;
     EXPECT_NE(load.out.find("AddRules needs CAP_NET_ADMIN"), std::string::npos) << load.out;
@@ -358,14 +356,16 @@ TEST_F(Sgnicctl, rule_load_of_thousands_reports_each_failure_and_loads_the_rest)
     EXPECT_EQ(device_.rules.size(), 2995U);
 
     // JSON form, with the -j summary.
-    const json doc = {
-        {"rules",
-         {{{"matcher", m}, {"dir", "tx"}, {"match", {{"ipv4-dst", "10.200.0.0"}}},
-           {"actions", {"mark 7", "accept"}}},
-          {{"dev", "sg0"}, {"matcher", m}, {"match", json::array({{{"field", "ip-proto"},
-                                                                   {"value", "udp"}}})},
-           {"actions", "drop"}},
-          {{"matcher", m}, {"match", {{"ip-proto", "tcp"}}}}}}};
+    const json doc = {{"rules",
+                       {{{"matcher", m},
+                         {"dir", "tx"},
+                         {"match", {{"ipv4-dst", "10.200.0.0"}}},
+                         {"actions", {"mark 7", "accept"}}},
+                        {{"dev", "sg0"},
+                         {"matcher", m},
+                         {"match", json::array({{{"field", "ip-proto"}, {"value", "udp"}}})},
+                         {"actions", "drop"}},
+                        {{"matcher", m}, {"match", {{"ip-proto", "tcp"}}}}}}};
     const Outcome j = ctl({"-j", "rule", "load", "-"}, doc.dump());
     EXPECT_EQ(j.status, 2);
     const json summary = parsed(j);
@@ -447,8 +447,9 @@ TEST_F(Sgnicctl, monitor_prints_one_line_per_event_until_sigterm) {
     EXPECT_EQ(events[1]["properties"]["Matchers"], 1);
 
     // Two RX rules cross 70 % of two rows: one rehash.
-    ASSERT_EQ(ctl({"rule", "load", "-"}, "matcher 1 dir rx ipv4-dst 10.0.1.0 action drop\n"
-                                         "matcher 1 dir rx ipv4-dst 10.0.2.0 action drop\n")
+    ASSERT_EQ(ctl({"rule", "load", "-"},
+                  "matcher 1 dir rx ipv4-dst 10.0.1.0 action drop\n"
+                  "matcher 1 dir rx ipv4-dst 10.0.2.0 action drop\n")
                   .status,
               0);
     bool rehashed = false;

@@ -86,8 +86,7 @@ TEST(CliGrammar, matcher_create_errors) {
     EXPECT_EQ(bad({"matcher", "create", "dev", "sg0"}).message,
               "matcher create needs match FIELD[/MASK][,...]");
     EXPECT_EQ(bad({"matcher", "create", "dev"}).message, "'dev' needs PORT after it");
-    EXPECT_EQ(bad({"matcher", "create", "dev", "sg0", "prio", "high", "match", "ip-proto"})
-                  .message,
+    EXPECT_EQ(bad({"matcher", "create", "dev", "sg0", "prio", "high", "match", "ip-proto"}).message,
               "priority 'high' is not a number");
     EXPECT_EQ(bad({"matcher", "create", "dev", "sg0", "prio", "-1", "match", "ip-proto"}).message,
               "priority '-1' is not a number");
@@ -103,9 +102,9 @@ TEST(CliGrammar, matcher_create_errors) {
               "empty field in match list 'ip-proto,,dmac'");
     EXPECT_EQ(bad({"matcher", "create", "dev", "sg0", "match", "ip-proto,ip-proto/4"}).message,
               "field 'ip-proto' is given twice");
-    EXPECT_EQ(bad({"matcher", "create", "dev", "sg0", "match", "ip-proto", "match", "ip-proto"})
-                  .message,
-              "field 'ip-proto' is given twice");
+    EXPECT_EQ(
+        bad({"matcher", "create", "dev", "sg0", "match", "ip-proto", "match", "ip-proto"}).message,
+        "field 'ip-proto' is given twice");
     EXPECT_EQ(bad({"matcher", "create", "dev", "sg0", "match", "ip-proto", "extra"}).message,
               "unexpected word 'extra' in matcher create");
 }
@@ -136,10 +135,10 @@ TEST(CliGrammar, rule_add_reads_fields_direction_and_actions) {
     EXPECT_EQ(r.actions, (std::vector<std::string>{"count", "mark 16", "queue 2"}));
 
     // No dev, default direction, repeated `action`, a rule matching no field.
-    const RuleText s = std::get<RuleAdd>(
-                           ok({"rule", "add", "matcher", "1", "action", "count", "action", "drop"})
-                               .command)
-                           .rule;
+    const RuleText s =
+        std::get<RuleAdd>(
+            ok({"rule", "add", "matcher", "1", "action", "count", "action", "drop"}).command)
+            .rule;
     EXPECT_FALSE(s.port);
     EXPECT_EQ(s.directions, "both");
     EXPECT_TRUE(s.match.empty());
@@ -189,6 +188,20 @@ TEST(CliGrammar, rule_add_errors_name_the_word) {
               "port name 'a b' is not a valid netdev name");
 }
 
+TEST(CliGrammar, a_bad_value_hints_at_the_fields_form) {
+    auto hint = [](const std::string& field, const std::string& value) {
+        return bad({"rule", "add", "matcher", "1", field, value, "action", "drop"}).hint;
+    };
+    EXPECT_EQ(hint("ip-proto", "tcpp"),
+              "ip-proto takes a number from 0 to 255 (decimal or 0x hex) or icmp, tcp, udp, gre, "
+              "esp, icmpv6, sctp");
+    EXPECT_EQ(hint("vlan-id", "4096"), "vlan-id takes a number from 0 to 4095 (decimal or 0x hex)");
+    EXPECT_EQ(hint("ipv4-src", "1.2.3"),
+              "ipv4-src takes an IPv4 address such as 10.0.0.0 or 10.0.0.0/24");
+    EXPECT_EQ(hint("smac", "02:00"), "smac takes a MAC address such as 02:00:00:00:00:01");
+    EXPECT_EQ(hint("ipv6-dst", "::g"), "ipv6-dst takes an IPv6 address such as 2001:db8::/64");
+}
+
 TEST(CliGrammar, rule_delete_list_flush_load) {
     EXPECT_EQ(std::get<RuleDelete>(ok({"rule", "delete", "1", "7", "9"}).command).ids,
               (std::vector<std::uint64_t>{1, 7, 9}));
@@ -229,10 +242,10 @@ TEST(CliGrammar, monitor_stats_version_and_help) {
     EXPECT_EQ(bad({"stats", "now"}).message, "unexpected word 'now' after 'stats'");
 
     const auto top = std::get<Help>(ok({"--help"}).command).text;
-    for (const char* verb : {"port list", "port show", "matcher create", "matcher list",
-                             "matcher show", "matcher delete", "rule add", "rule delete",
-                             "rule list", "rule flush", "rule load", "monitor", "stats",
-                             "version"}) {
+    for (const char* verb :
+         {"port list", "port show", "matcher create", "matcher list", "matcher show",
+          "matcher delete", "rule add", "rule delete", "rule list", "rule flush", "rule load",
+          "monitor", "stats", "version"}) {
         EXPECT_NE(top.find(std::string("sgnicctl ") + verb), std::string::npos) << verb;
     }
     const auto rule = std::get<Help>(ok({"rule", "add", "--help"}).command).text;
@@ -240,8 +253,7 @@ TEST(CliGrammar, monitor_stats_version_and_help) {
     EXPECT_EQ(rule.find("sgnicctl port list"), std::string::npos);
     EXPECT_NE(std::get<Help>(ok({"help", "matcher"}).command).text.find("matcher create"),
               std::string::npos);
-    EXPECT_NE(std::get<Help>(ok({"port", "-h"}).command).text.find("port show"),
-              std::string::npos);
+    EXPECT_NE(std::get<Help>(ok({"port", "-h"}).command).text.find("port show"), std::string::npos);
     EXPECT_EQ(bad({"bogus", "--help"}).message, "unknown object 'bogus'");
 }
 
