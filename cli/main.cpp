@@ -8,6 +8,7 @@
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <set>
 #include <sstream>
 
 #include "app/version.hpp"
@@ -287,25 +288,27 @@ int run_load(Client& c, const Options& opt, const RuleLoad& load, const std::str
     for (const MatcherRef& m : *value(matchers)) {
         port_of[m.id] = m.port;
     }
+    // Templates from Port.Describe (matchers without their rules), one call
+    // per port; a matcher whose template cannot be read is left to the daemon.
     std::map<std::uint64_t, std::optional<policy::MatchTemplate>> templates;
-    auto template_of = [&](std::uint64_t id) -> const std::optional<policy::MatchTemplate>& {
-        auto it = templates.find(id);
-        if (it != templates.end()) {
-            return it->second;
-        }
-        std::optional<policy::MatchTemplate> t;
-        auto d = c.describe_matcher(id);
-        if (auto* json = value(d)) {
-            const Json doc = Json::parse(*json, nullptr, false);
-            std::vector<model::FieldText> fields;
-            for (const Json& f : doc.value("template", Json::array())) {
-                fields.push_back({f.value("field", ""), f.value("mask", "")});
+    std::set<std::string> described;
+    auto template_of = [&](std::uint64_t id,
+                           const std::string& port) -> const std::optional<policy::MatchTemplate>& {
+        if (described.insert(port).second) {
+            auto d = c.describe_port(port);
+            const Json doc = value(d) != nullptr ? Json::parse(*value(d), nullptr, false) : Json();
+            for (const Json& m :
+                 doc.is_object() ? doc.value("matchers", Json::array()) : Json::array()) {
+                std::vector<model::FieldText> fields;
+                for (const Json& f : m.value("template", Json::array())) {
+                    fields.push_back({f.value("field", ""), f.value("mask", "")});
+                }
+                if (auto t = model::parse_template(fields)) {
+                    templates[m.value("id", std::uint64_t{0})] = t->match;
+                }
             }
-            if (auto parsed_t = model::parse_template(fields)) {
-                t = parsed_t->match;
-            }
         }
-        return templates.emplace(id, std::move(t)).first->second;
+        return templates[id];
     };
     std::vector<std::string> order;
     std::map<std::string, std::vector<LoadItem>> by_port;
@@ -324,7 +327,7 @@ int run_load(Client& c, const Options& opt, const RuleLoad& load, const std::str
                                        item.position});
             continue;
         }
-        if (const auto& t = template_of(item.rule.matcher)) {
+        if (const auto& t = template_of(item.rule.matcher, p->second)) {
             if (auto m = model::parse_match(*t, item.rule.match); !m) {
                 report.failures.push_back({item.where, m.error().message(), item.position});
                 continue;

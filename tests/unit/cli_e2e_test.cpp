@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <poll.h>
+#include <pty.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -66,6 +67,7 @@ Outcome sgnicctl(const std::string& address, const std::vector<std::string>& arg
     std::vector<std::string> argv_s = {SGNICCTL};
     argv_s.insert(argv_s.end(), args.begin(), args.end());
     std::vector<char*> argv;
+    argv.reserve(argv_s.size() + 1);
     for (auto& a : argv_s) {
         argv.push_back(a.data());
     }
@@ -137,7 +139,7 @@ protected:
             return json::parse(r.out);
         } catch (const json::parse_error& e) {
             ADD_FAILURE() << "not JSON: " << e.what() << "\n" << r.out;
-            return json();
+            return {};
         }
     }
 
@@ -312,21 +314,23 @@ TEST_F(Sgnicctl, callers_without_net_admin_are_told_and_can_still_read) {
 TEST_F(Sgnicctl, rule_load_of_thousands_reports_each_failure_and_loads_the_rest) {
     const std::uint64_t m = matcher();
     const std::string id = std::to_string(m);
-    std::string text = "# generated\n\n";
+    std::ostringstream text;
+    text << "# generated\n\n";
     constexpr int kRules = 3000;
     for (int i = 0; i < kRules; ++i) {
         const std::string dst =
             "10." + std::to_string(i / 256) + "." + std::to_string(i % 256) + ".0";
         if (i == 10) {
-            text += "matcher " + id + " ipv4-dst 10.0.0.256 action drop\n";  // bad address
+            text << "matcher " << id << " ipv4-dst 10.0.0.256 action drop\n";  // bad address
         } else if (i == 700) {
-            text += "matcher " + id + " ipv4-dst " + dst + " action jump 3\n";  // bad action
+            text << "matcher " << id << " ipv4-dst " << dst << " action jump 3\n";  // bad action
         } else if (i == 1500) {
-            text += "matcher " + id + " ipv4-dst 10.9.9.9 action drop  # outside /24\n";
+            text << "matcher " << id << " ipv4-dst 10.9.9.9 action drop  # outside /24\n";
         } else if (i == 2000) {
-            text += "matcher 99 ipv4-dst " + dst + " action drop\n";  // no such matcher
+            text << "matcher 99 ipv4-dst " << dst << " action drop\n";  // no such matcher
         } else {
-            text += "matcher " + id + " dir rx ipv4-dst " + dst + " ip-proto tcp action count\n";
+            text << "matcher " << id << " dir rx ipv4-dst " << dst
+                 << " ip-proto tcp action count\n";
         }
     }
     // The 1234th insert the device sees fails: the daemon names the rule and
@@ -339,7 +343,7 @@ TEST_F(Sgnicctl, rule_load_of_thousands_reports_each_failure_and_loads_the_rest)
     const auto dir = std::filesystem::temp_directory_path() / ("sgnic-load-" + id);
     std::filesystem::create_directories(dir);
     const auto file = dir / ("rules-" + std::to_string(getpid()) + ".txt");
-    std::ofstream(file) << text;
+    std::ofstream(file) << text.str();
     const Outcome r = ctl({"rule", "load", file.string(), "chunk", "500"});
     std::filesystem::remove_all(dir);
     EXPECT_EQ(r.status, 2) << r.err;
@@ -395,6 +399,57 @@ TEST_F(Sgnicctl, rule_list_output_loads_back) {
     EXPECT_EQ(rules[0]["directions"], "tx");
     EXPECT_EQ(rules[0]["actions"], (json{"mark 9"}));
     EXPECT_EQ(rules[0]["match"][0]["value"], "192.168.1.0");
+}
+
+TEST_F(Sgnicctl, rule_load_draws_a_progress_bar_on_a_terminal) {
+    const std::uint64_t m = matcher();
+    std::ostringstream text;
+    for (int i = 0; i < 2000; ++i) {
+        text << "matcher " << m << " ipv4-dst 10." << i / 256 << "." << i % 256
+             << ".0 action drop\n";
+    }
+    const auto file = std::filesystem::temp_directory_path() /
+                      ("sgnic-progress-" + std::to_string(getpid()) + ".txt");
+    std::ofstream(file) << text.str();
+    int master = -1;
+    int slave = -1;
+    ASSERT_EQ(openpty(&master, &slave, nullptr, nullptr, nullptr), 0);
+    const std::string env = "DBUS_SYSTEM_BUS_ADDRESS=" + dbus_.address();
+    std::vector<std::string> argv_s = {SGNICCTL, "rule", "load", file.string(), "chunk", "100"};
+    std::vector<char*> argv;
+    argv.reserve(argv_s.size() + 1);
+    for (auto& a : argv_s) {
+        argv.push_back(a.data());
+    }
+    argv.push_back(nullptr);
+    const pid_t pid = fork();
+    if (pid == 0) {
+        const int null = open("/dev/null", O_WRONLY);
+        dup2(null, 1);
+        dup2(slave, 2);
+        putenv(const_cast<char*>(env.c_str()));  // NOLINT: the child execs at once
+        execv(argv[0], argv.data());
+        _exit(127);
+    }
+    close(slave);
+    std::string err;
+    std::array<char, 4096> buf{};
+    for (;;) {
+        const ssize_t n = read(master, buf.data(), buf.size());
+        if (n <= 0) {
+            break;  // EIO once the child has closed the terminal
+        }
+        err.append(buf.data(), static_cast<std::size_t>(n));
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    close(master);
+    std::filesystem::remove(file);
+    EXPECT_EQ(WEXITSTATUS(status), 0);
+    EXPECT_NE(err.find("[##############################] 100%  2.0k/2.0k"), std::string::npos)
+        << err;
+    EXPECT_NE(err.find(" rules/s  ETA "), std::string::npos) << err;
+    EXPECT_EQ(service_->desired().rules.size(), 2000U);
 }
 
 TEST_F(Sgnicctl, monitor_prints_one_line_per_event_until_sigterm) {
