@@ -196,9 +196,10 @@ Outcome<std::string> Client::describe_matcher(std::uint64_t id) {
     return call_string(matcher_object(id), kMatcher, "Describe");
 }
 
-Outcome<std::string> Client::describe_rules(const std::string& port, std::uint64_t matcher) {
+Outcome<std::string> Client::describe_rules(const std::string& port, std::uint64_t matcher,
+                                            std::uint64_t after, std::uint32_t limit) {
     auto reply = call(kRoot, kManager, "DescribeRules", [&](sd_bus_message* m) {
-        return sd_bus_message_append(m, "st", port.c_str(), matcher);
+        return sd_bus_message_append(m, "sttu", port.c_str(), matcher, after, limit);
     });
     if (auto* e = std::get_if<CallError>(&reply)) {
         return *e;

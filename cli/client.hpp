@@ -40,7 +40,9 @@ public:
     Outcome<std::string> describe();
     Outcome<std::string> describe_port(const std::string& port);
     Outcome<std::string> describe_matcher(std::uint64_t id);
-    Outcome<std::string> describe_rules(const std::string& port, std::uint64_t matcher);
+    // One page of DescribeRules (ids above `after`, at most `limit`).
+    Outcome<std::string> describe_rules(const std::string& port, std::uint64_t matcher,
+                                        std::uint64_t after, std::uint32_t limit);
     Outcome<std::string> stats();
     Outcome<std::vector<std::string>> list_ports();
     Outcome<std::vector<MatcherRef>> list_matchers();

@@ -2,6 +2,7 @@
 // error, 2 daemon or kernel error.
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -51,6 +52,38 @@ std::optional<Json> parse_json(const std::string& text) {
 template <typename T>
 T* value(Outcome<T>& o) {
     return std::get_if<T>(&o);
+}
+
+// Every page of DescribeRules as one document {"rules", "errors"}: a page
+// stays well below the bus's message limit however many rules there are.
+std::optional<Json> all_rules(Client& c, const std::string& port, std::uint64_t matcher,
+                              std::optional<CallError>& error) {
+    Json out = {{"rules", Json::array()}, {"errors", Json::array()}};
+    std::uint64_t after = 0;
+    for (;;) {
+        auto page = c.describe_rules(port, matcher, after, 0);
+        if (auto* e = std::get_if<CallError>(&page)) {
+            error = *e;
+            return std::nullopt;
+        }
+        auto doc = parse_json(*value(page));
+        if (!doc) {
+            return std::nullopt;
+        }
+        for (Json& r : (*doc)["rules"]) {
+            out["rules"].push_back(std::move(r));
+        }
+        for (Json& e : (*doc)["errors"]) {
+            if (std::find(out["errors"].begin(), out["errors"].end(), e) == out["errors"].end()) {
+                out["errors"].push_back(std::move(e));
+            }
+        }
+        const Json next = doc->value("next", Json());
+        if (!next.is_number_unsigned()) {
+            return out;
+        }
+        after = next.get<std::uint64_t>();
+    }
 }
 
 int run_read(Client& c, const Options& opt, const Command& cmd) {
@@ -138,13 +171,10 @@ int run_read(Client& c, const Options& opt, const Command& cmd) {
         return kOk;
     }
     if (const auto* list = std::get_if<RuleList>(&cmd)) {
-        auto d = c.describe_rules(list->port.value_or(""), list->matcher);
-        if (auto* e = std::get_if<CallError>(&d)) {
-            return fail(*e);
-        }
-        auto doc = parse_json(*value(d));
+        std::optional<CallError> error;
+        auto doc = all_rules(c, list->port.value_or(""), list->matcher, error);
         if (!doc) {
-            return kFailed;
+            return error ? fail(*error) : kFailed;
         }
         out(opt.json ? dump(*doc, opt.pretty) : format_rule_list(*doc));
         return kOk;
@@ -205,13 +235,10 @@ int delete_ids(Client& c, const std::vector<std::uint64_t>& ids, std::uint64_t& 
 }
 
 int run_flush(Client& c, const RuleFlush& f) {
-    auto d = c.describe_rules(f.port.value_or(""), 0);
-    if (auto* e = std::get_if<CallError>(&d)) {
-        return fail(*e);
-    }
-    auto doc = parse_json(*value(d));
+    std::optional<CallError> error;
+    auto doc = all_rules(c, f.port.value_or(""), 0, error);
     if (!doc) {
-        return kFailed;
+        return error ? fail(*error) : kFailed;
     }
     std::vector<std::uint64_t> ids;
     for (const Json& r : doc->value("rules", Json::array())) {

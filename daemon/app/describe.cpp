@@ -2,6 +2,8 @@
 #include <nlohmann/json.hpp>
 
 #include <array>
+#include <map>
+#include <optional>
 
 #include "app/service.hpp"
 #include "app/version.hpp"
@@ -107,7 +109,8 @@ std::string Service::describe_port(const std::string& port) const {
     return p == nullptr ? "{}" : port_json(*this, *p, true).dump();
 }
 
-Result<std::string> Service::describe_rules(const std::string& port, model::MatcherKey matcher) {
+Result<std::string> Service::describe_rules(const std::string& port, model::MatcherKey matcher,
+                                            model::RuleKey after, std::size_t limit) {
     if (!port.empty() && find_port(port) == nullptr) {
         return ServiceError(Fault::no_such_port, "no sgnic port '" + port + "'");
     }
@@ -121,42 +124,59 @@ Result<std::string> Service::describe_rules(const std::string& port, model::Matc
                                                             " on port '" + port + "'");
         }
     }
+    if (limit > kMaxBatch) {
+        return ServiceError(Fault::invalid_argument, "limit " + std::to_string(limit) +
+                                                         ": at most " + std::to_string(kMaxBatch) +
+                                                         " rules per page");
+    }
+    if (limit == 0) {
+        limit = kMaxBatch;
+    }
     json rules = json::array();
     json errors = json::array();
-    for (const auto& [key, m] : desired_.matchers) {
-        if ((matcher != 0 && key != matcher) || (!port.empty() && m.port != port)) {
+    json next = nullptr;
+    // Counters are read once per matcher the page touches.
+    std::map<model::MatcherKey, std::optional<std::map<model::RuleKey, RuleCounters>>> counters;
+    for (auto it = desired_.rules.upper_bound(after); it != desired_.rules.end(); ++it) {
+        const model::DesiredRule& r = it->second;
+        const model::DesiredMatcher& m = desired_.matchers.at(r.matcher);
+        if ((matcher != 0 && r.matcher != matcher) || (!port.empty() && m.port != port)) {
             continue;
         }
-        auto counters = counters_of(key);
-        if (!counters) {
-            errors.push_back("matcher " + std::to_string(key) + ": " + counters.error().message());
+        if (rules.size() == limit) {
+            next = rules.back()["id"];
+            break;
         }
-        for (const auto& [id, r] : desired_.rules) {
-            if (r.matcher != key) {
-                continue;
+        auto c = counters.find(r.matcher);
+        if (c == counters.end()) {
+            auto read = counters_of(r.matcher);
+            if (!read) {
+                errors.push_back("matcher " + std::to_string(r.matcher) + ": " +
+                                 read.error().message());
             }
-            json c = nullptr;
-            if (counters) {
-                const auto it = counters->find(id);
-                if (it != counters->end()) {
-                    c = {{"rx_packets", it->second.rx_packets},
-                         {"rx_bytes", it->second.rx_bytes},
-                         {"tx_packets", it->second.tx_packets},
-                         {"tx_bytes", it->second.tx_bytes}};
-                }
-            }
-            rules.push_back({{"id", r.id},
-                             {"matcher", r.matcher},
-                             {"port", m.port},
-                             {"directions", model::format_directions(r.directions)},
-                             {"match", fields_json(r.match, "value")},
-                             {"actions", r.actions},
-                             {"uid", r.uid},
-                             {"installed", rule_ids_.contains(id)},
-                             {"counters", std::move(c)}});
+            c = counters.emplace(r.matcher, read ? std::optional(std::move(*read)) : std::nullopt)
+                    .first;
         }
+        json cj = nullptr;
+        if (c->second) {
+            if (const auto rc = c->second->find(r.id); rc != c->second->end()) {
+                cj = {{"rx_packets", rc->second.rx_packets},
+                      {"rx_bytes", rc->second.rx_bytes},
+                      {"tx_packets", rc->second.tx_packets},
+                      {"tx_bytes", rc->second.tx_bytes}};
+            }
+        }
+        rules.push_back({{"id", r.id},
+                         {"matcher", r.matcher},
+                         {"port", m.port},
+                         {"directions", model::format_directions(r.directions)},
+                         {"match", fields_json(r.match, "value")},
+                         {"actions", r.actions},
+                         {"uid", r.uid},
+                         {"installed", rule_ids_.contains(r.id)},
+                         {"counters", std::move(cj)}});
     }
-    return json{{"rules", std::move(rules)}, {"errors", std::move(errors)}}.dump();
+    return json{{"rules", std::move(rules)}, {"errors", std::move(errors)}, {"next", next}}.dump();
 }
 
 std::string Service::stats() {

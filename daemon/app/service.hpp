@@ -98,7 +98,10 @@ public:
     std::string describe_matcher(model::MatcherKey matcher) const;
     // The rules of a port and/or a matcher ("" and 0: all) with the device's
     // hit counters; a rule whose counters cannot be read has "counters": null.
-    Result<std::string> describe_rules(const std::string& port, model::MatcherKey matcher);
+    // One page: ids above `after`, at most `limit` (0: kMaxBatch) of them;
+    // "next" is the id to pass as `after` for the following page, or null.
+    Result<std::string> describe_rules(const std::string& port, model::MatcherKey matcher,
+                                       model::RuleKey after = 0, std::size_t limit = 0);
     // Totals per port and overall, hit counters summed.
     std::string stats();
 

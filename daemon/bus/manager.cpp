@@ -65,11 +65,13 @@ int method_describe_rules(sd_bus_message* m, void* userdata, sd_bus_error* error
     auto& server = *static_cast<Server*>(userdata);
     const char* port = nullptr;
     std::uint64_t matcher = 0;
-    const int r = sd_bus_message_read(m, "st", &port, &matcher);
+    std::uint64_t after = 0;
+    std::uint32_t limit = 0;
+    const int r = sd_bus_message_read(m, "sttu", &port, &matcher, &after, &limit);
     if (r < 0) {
         return r;
     }
-    auto json = server.service().describe_rules(port, matcher);
+    auto json = server.service().describe_rules(port, matcher, after, limit);
     if (!json) {
         return reply_error(error, json.error());
     }
@@ -105,9 +107,9 @@ const sd_bus_vtable kManagerVtable[] = {
                             method_list_matchers, SD_BUS_VTABLE_UNPRIVILEGED),
     SD_BUS_METHOD_WITH_ARGS("Describe", SD_BUS_NO_ARGS, SD_BUS_RESULT("s", json), method_describe,
                             SD_BUS_VTABLE_UNPRIVILEGED),
-    SD_BUS_METHOD_WITH_ARGS("DescribeRules", SD_BUS_ARGS("s", port, "t", matcher),
-                            SD_BUS_RESULT("s", json), method_describe_rules,
-                            SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD_WITH_ARGS(
+        "DescribeRules", SD_BUS_ARGS("s", port, "t", matcher, "t", after, "u", limit),
+        SD_BUS_RESULT("s", json), method_describe_rules, SD_BUS_VTABLE_UNPRIVILEGED),
     SD_BUS_METHOD_WITH_ARGS("DeleteRules", SD_BUS_ARGS("at", ids), SD_BUS_NO_RESULT,
                             method_delete_rules, SD_BUS_VTABLE_UNPRIVILEGED),
     SD_BUS_METHOD_WITH_ARGS("Stats", SD_BUS_NO_ARGS, SD_BUS_RESULT("s", json), method_stats,

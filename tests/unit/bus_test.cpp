@@ -546,9 +546,10 @@ TEST_F(SteeringBus, manager_describes_rules_with_counters_deletes_by_id_and_sums
             .id = id, .rx_packets = 2, .rx_bytes = 128, .tx_packets = 3, .tx_bytes = 192};
     }
 
-    auto describe_rules = [&](const std::string& port, std::uint64_t matcher) {
+    auto describe_rules = [&](const std::string& port, std::uint64_t matcher,
+                              std::uint64_t after = 0, std::uint32_t limit = 0) {
         sd_bus_message* call = method(kManagerPath, kManagerInterface, "DescribeRules");
-        sd_bus_message_append(call, "st", port.c_str(), matcher);
+        sd_bus_message_append(call, "sttu", port.c_str(), matcher, after, limit);
         return finish(call);
     };
     auto json_of = [](Reply& r) {
@@ -568,6 +569,20 @@ TEST_F(SteeringBus, manager_describes_rules_with_counters_deletes_by_id_and_sums
               (nlohmann::json{
                   {"rx_packets", 2}, {"rx_bytes", 128}, {"tx_packets", 3}, {"tx_bytes", 192}}));
     EXPECT_EQ(doc["rules"][2]["actions"], (nlohmann::json{"mark 1", "accept"}));
+    EXPECT_TRUE(doc["next"].is_null());
+    // Pages: ids above `after`, `limit` at a time, "next" to continue.
+    Reply page1 = describe_rules("", 0, 0, 2);
+    ASSERT_TRUE(page1.ok()) << page1.error_message;
+    const auto p1 = json_of(page1);
+    ASSERT_EQ(p1["rules"].size(), 2U);
+    EXPECT_EQ(p1["next"], ids0[1]);
+    Reply page2 = describe_rules("", 0, ids0[1], 2);
+    ASSERT_TRUE(page2.ok());
+    const auto p2 = json_of(page2);
+    ASSERT_EQ(p2["rules"].size(), 1U);
+    EXPECT_EQ(p2["rules"][0]["id"], ids1[0]);
+    EXPECT_TRUE(p2["next"].is_null());
+    EXPECT_EQ(describe_rules("", 0, 0, 65537).error_name, "org.sgnic.Steering1.InvalidArgument");
     Reply one_port = describe_rules("sg-1", 0);
     ASSERT_TRUE(one_port.ok());
     EXPECT_EQ(json_of(one_port)["rules"].size(), 1U);
