@@ -30,9 +30,12 @@ CallError from_bus_error(const sd::Error& error, int r) {
     if (e.name.empty()) {
         e.message = std::string("D-Bus call failed: ") + strerror(-r);
     }
+    // Bus activation of sgnicd.service failing is "not running" too, with
+    // the reason kept (describe_error adds it).
+    e.activation_failed = e.name.starts_with("org.freedesktop.DBus.Error.Spawn.") ||
+                          e.name.starts_with("org.freedesktop.systemd1.");
     e.not_running = e.name == "org.freedesktop.DBus.Error.ServiceUnknown" ||
-                    e.name == "org.freedesktop.DBus.Error.NameHasNoOwner" ||
-                    e.name == "org.freedesktop.DBus.Error.Spawn.ServiceNotFound";
+                    e.name == "org.freedesktop.DBus.Error.NameHasNoOwner" || e.activation_failed;
     e.denied = e.name == "org.freedesktop.DBus.Error.AccessDenied";
     return e;
 }
@@ -113,6 +116,9 @@ std::uint64_t matcher_id_of(std::string_view path) {
 }
 
 std::string describe_error(const CallError& e) {
+    if (e.activation_failed) {
+        return "sgnicd is not running and could not be started: " + e.message;
+    }
     if (e.not_running) {
         return "sgnicd is not running (org.sgnic.Steering1 has no owner on the system bus)";
     }

@@ -19,8 +19,9 @@ namespace sgnic::cli {
 struct CallError {
     std::string name;  // D-Bus error name
     std::string message;
-    bool not_running = false;  // the service has no owner / no bus
-    bool denied = false;       // AccessDenied
+    bool not_running = false;        // the service has no owner
+    bool activation_failed = false;  // ... and starting it failed
+    bool denied = false;             // AccessDenied
 };
 
 template <typename T>
