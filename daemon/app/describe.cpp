@@ -1,6 +1,10 @@
 // Describe(): the service's state as JSON, for sgnicctl and people.
 #include <nlohmann/json.hpp>
 
+#include <array>
+#include <map>
+#include <optional>
+
 #include "app/service.hpp"
 #include "app/version.hpp"
 #include "model/geometry.hpp"
@@ -103,6 +107,130 @@ std::string Service::describe() const {
 std::string Service::describe_port(const std::string& port) const {
     const PortInfo* p = find_port(port);
     return p == nullptr ? "{}" : port_json(*this, *p, true).dump();
+}
+
+Result<std::string> Service::describe_rules(const std::string& port, model::MatcherKey matcher,
+                                            model::RuleKey after, std::size_t limit) {
+    if (!port.empty() && find_port(port) == nullptr) {
+        return ServiceError(Fault::no_such_port, "no sgnic port '" + port + "'");
+    }
+    if (matcher != 0) {
+        const auto it = desired_.matchers.find(matcher);
+        if (it == desired_.matchers.end()) {
+            return ServiceError(Fault::no_such_matcher, "no matcher " + std::to_string(matcher));
+        }
+        if (!port.empty() && it->second.port != port) {
+            return ServiceError(Fault::no_such_matcher, "no matcher " + std::to_string(matcher) +
+                                                            " on port '" + port + "'");
+        }
+    }
+    if (limit > kMaxBatch) {
+        return ServiceError(Fault::invalid_argument, "limit " + std::to_string(limit) +
+                                                         ": at most " + std::to_string(kMaxBatch) +
+                                                         " rules per page");
+    }
+    if (limit == 0) {
+        limit = kMaxBatch;
+    }
+    json rules = json::array();
+    json errors = json::array();
+    json next = nullptr;
+    // Counters are read once per matcher the page touches.
+    std::map<model::MatcherKey, std::optional<std::map<model::RuleKey, RuleCounters>>> counters;
+    for (auto it = desired_.rules.upper_bound(after); it != desired_.rules.end(); ++it) {
+        const model::DesiredRule& r = it->second;
+        const model::DesiredMatcher& m = desired_.matchers.at(r.matcher);
+        if ((matcher != 0 && r.matcher != matcher) || (!port.empty() && m.port != port)) {
+            continue;
+        }
+        if (rules.size() == limit) {
+            next = rules.back()["id"];
+            break;
+        }
+        auto c = counters.find(r.matcher);
+        if (c == counters.end()) {
+            auto read = counters_of(r.matcher);
+            if (!read) {
+                errors.push_back("matcher " + std::to_string(r.matcher) + ": " +
+                                 read.error().message());
+            }
+            c = counters.emplace(r.matcher, read ? std::optional(std::move(*read)) : std::nullopt)
+                    .first;
+        }
+        json cj = nullptr;
+        if (c->second) {
+            if (const auto rc = c->second->find(r.id); rc != c->second->end()) {
+                cj = {{"rx_packets", rc->second.rx_packets},
+                      {"rx_bytes", rc->second.rx_bytes},
+                      {"tx_packets", rc->second.tx_packets},
+                      {"tx_bytes", rc->second.tx_bytes}};
+            }
+        }
+        rules.push_back({{"id", r.id},
+                         {"matcher", r.matcher},
+                         {"port", m.port},
+                         {"directions", model::format_directions(r.directions)},
+                         {"match", fields_json(r.match, "value")},
+                         {"actions", r.actions},
+                         {"uid", r.uid},
+                         {"installed", rule_ids_.contains(r.id)},
+                         {"counters", std::move(cj)}});
+    }
+    return json{{"rules", std::move(rules)}, {"errors", std::move(errors)}, {"next", next}}.dump();
+}
+
+std::string Service::stats() {
+    json ports = json::array();
+    json errors = json::array();
+    static constexpr std::array<const char*, 9> kKeys = {"matchers",     "rx_rules",   "tx_rules",
+                                                         "device_pages", "rehashes",   "rx_packets",
+                                                         "rx_bytes",     "tx_packets", "tx_bytes"};
+    json total = json::object();
+    for (const char* k : kKeys) {
+        total[k] = 0;
+    }
+    auto add = [](json& into, const char* key, std::uint64_t v) {
+        into[key] = into[key].get<std::uint64_t>() + v;
+    };
+    for (const PortInfo& p : ports_) {
+        json port = {{"name", p.name}};
+        for (const char* k : kKeys) {
+            port[k] = 0;
+        }
+        for (const model::MatcherKey key : matchers_of(p.name)) {
+            add(port, "matchers", 1);
+            if (const policy::MatcherState* s = matcher_state(key)) {
+                add(port, "rx_rules", s->rx.rules);
+                add(port, "tx_rules", s->tx.rules);
+                add(port, "device_pages",
+                    model::table_pages(s->rx.size_log) + model::table_pages(s->tx.size_log));
+                add(port, "rehashes", s->rehashes);
+            }
+            auto counters = counters_of(key);
+            if (!counters) {
+                errors.push_back("matcher " + std::to_string(key) + ": " +
+                                 counters.error().message());
+                continue;
+            }
+            for (const auto& [id, c] : *counters) {
+                add(port, "rx_packets", c.rx_packets);
+                add(port, "rx_bytes", c.rx_bytes);
+                add(port, "tx_packets", c.tx_packets);
+                add(port, "tx_bytes", c.tx_bytes);
+            }
+        }
+        for (const char* k : kKeys) {
+            add(total, k, port[k].get<std::uint64_t>());
+        }
+        ports.push_back(std::move(port));
+    }
+    return json{{"version", kVersion},
+                {"ports", std::move(ports)},
+                {"total", std::move(total)},
+                {"matchers", desired_.matchers.size()},
+                {"rules", desired_.rules.size()},
+                {"errors", std::move(errors)}}
+        .dump();
 }
 
 std::string Service::describe_matcher(model::MatcherKey matcher) const {

@@ -3,6 +3,8 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <iterator>
+#include <set>
 #include <utility>
 
 #include "log/log.hpp"
@@ -320,6 +322,7 @@ Result<model::MatcherKey> Service::create_matcher(const std::string& port, std::
     desired_.next_matcher = m.id + 1;
     desired_.matchers.emplace(m.id, m);
     if (listener_ != nullptr) {
+        listener_->matcher_added(m.id);
         listener_->port_changed(port);
     }
     return m.id;
@@ -526,12 +529,91 @@ Result<void> Service::delete_matcher(model::MatcherKey matcher) {
             }
         }
     }
+    if (listener_ != nullptr) {
+        listener_->matcher_removed(matcher);
+    }
     desired_.matchers.erase(matcher);
     publish_rehashes();
     if (listener_ != nullptr) {
         listener_->port_changed(port);
     }
     return st;
+}
+
+Result<void> Service::delete_rules_by_id(std::span<const model::RuleKey> rules) {
+    if (rules.size() > kMaxBatch) {
+        return ServiceError(Fault::invalid_argument,
+                            "at most " + std::to_string(kMaxBatch) + " rules per call");
+    }
+    // Grouped by port in first-seen order; delete_rules() does the rest.
+    std::vector<std::pair<std::string, std::vector<model::RuleKey>>> by_port;
+    std::set<model::RuleKey> seen;
+    for (const model::RuleKey key : rules) {
+        const auto it = desired_.rules.find(key);
+        if (it == desired_.rules.end()) {
+            return ServiceError(Fault::no_such_rule, "no rule " + std::to_string(key));
+        }
+        if (!seen.insert(key).second) {
+            continue;
+        }
+        const std::string& port = desired_.matchers.at(it->second.matcher).port;
+        auto group = std::find_if(by_port.begin(), by_port.end(),
+                                  [&](const auto& g) { return g.first == port; });
+        if (group == by_port.end()) {
+            by_port.emplace_back(port, std::vector<model::RuleKey>{});
+            group = std::prev(by_port.end());
+        }
+        group->second.push_back(key);
+    }
+    for (const auto& [port, keys] : by_port) {
+        if (find_port(port) == nullptr) {
+            return ServiceError(Fault::no_such_port, "rule " + std::to_string(keys.front()) +
+                                                         ": port '" + port + "' is not present");
+        }
+    }
+    for (const auto& [port, keys] : by_port) {
+        if (auto st = delete_rules(port, keys); !st) {
+            return st;
+        }
+    }
+    return {};
+}
+
+policy::Expected<std::map<model::RuleKey, RuleCounters>> Service::counters_of(
+    model::MatcherKey matcher) {
+    std::map<model::RuleKey, RuleCounters> out;
+    const policy::MatcherState* s = matcher_state(matcher);
+    if (s == nullptr) {
+        return out;
+    }
+    std::map<policy::RuleId, RuleCounters> by_id;
+    // While a resize is under way some rules still sit in the old matcher.
+    std::vector<policy::DeviceMatcherId> devices = {s->device};
+    if (s->stray) {
+        devices.push_back(s->stray->device);
+    }
+    for (const policy::DeviceMatcherId dev : devices) {
+        auto counters = kernel_.rule_counters(s->port, dev);
+        if (!counters) {
+            return counters.error();
+        }
+        for (const RuleCounters& c : *counters) {
+            by_id[c.id] = c;
+        }
+    }
+    for (const auto& [key, r] : desired_.rules) {
+        if (r.matcher != matcher) {
+            continue;
+        }
+        const auto id = rule_ids_.find(key);
+        if (id == rule_ids_.end()) {
+            continue;
+        }
+        if (const auto c = by_id.find(id->second); c != by_id.end()) {
+            out[key] = c->second;
+        }
+    }
+    return out;
 }
 
 Result<void> Service::flush(const std::string& port) {

@@ -45,6 +45,9 @@ public:
     virtual ~ServiceListener() = default;
 
     virtual void matcher_changed(model::MatcherKey matcher) = 0;
+    // A matcher object appeared (after the store write) or is about to go.
+    virtual void matcher_added(model::MatcherKey matcher) = 0;
+    virtual void matcher_removed(model::MatcherKey matcher) = 0;
     virtual void port_changed(const std::string& port) = 0;
     virtual void rehashed(model::MatcherKey matcher, const policy::RehashReport& report) = 0;
 };
@@ -79,6 +82,9 @@ public:
                                                   std::uint32_t uid);
     Result<void> delete_rules(const std::string& port, std::span<const model::RuleKey> rules);
     Result<void> flush(const std::string& port);
+    // Rules by id alone, on any ports: every id is checked before any is
+    // deleted, so an unknown id changes nothing.
+    Result<void> delete_rules_by_id(std::span<const model::RuleKey> rules);
 
     const std::vector<PortInfo>& ports() const { return ports_; }
     const PortInfo* find_port(const std::string& name) const;
@@ -90,6 +96,14 @@ public:
     std::string describe() const;
     std::string describe_port(const std::string& port) const;
     std::string describe_matcher(model::MatcherKey matcher) const;
+    // The rules of a port and/or a matcher ("" and 0: all) with the device's
+    // hit counters; a rule whose counters cannot be read has "counters": null.
+    // One page: ids above `after`, at most `limit` (0: kMaxBatch) of them;
+    // "next" is the id to pass as `after` for the following page, or null.
+    Result<std::string> describe_rules(const std::string& port, model::MatcherKey matcher,
+                                       model::RuleKey after = 0, std::size_t limit = 0);
+    // Totals per port and overall, hit counters summed.
+    std::string stats();
 
 private:
     Result<void> install_matcher(const model::DesiredMatcher& m);
@@ -100,6 +114,9 @@ private:
     model::Installed installed() const;
     void reset_policy();
     void publish_rehashes();
+    // Per rule of `matcher`: counters from the device (policy rule id mapped
+    // back to the rule key).  An error leaves the map empty.
+    policy::Expected<std::map<model::RuleKey, RuleCounters>> counters_of(model::MatcherKey matcher);
 
     policy::Device& device_;
     PortSource& port_source_;

@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "app/version.hpp"
+#include "bus/args.hpp"
 #include "bus/server.hpp"
 
 namespace sgnic::bus {
@@ -60,6 +61,44 @@ int method_version(sd_bus_message* m, void* /*userdata*/, sd_bus_error* /*error*
     return sd_bus_reply_method_return(m, "s", app::kVersion);
 }
 
+int method_describe_rules(sd_bus_message* m, void* userdata, sd_bus_error* error) {
+    auto& server = *static_cast<Server*>(userdata);
+    const char* port = nullptr;
+    std::uint64_t matcher = 0;
+    std::uint64_t after = 0;
+    std::uint32_t limit = 0;
+    const int r = sd_bus_message_read(m, "sttu", &port, &matcher, &after, &limit);
+    if (r < 0) {
+        return r;
+    }
+    auto json = server.service().describe_rules(port, matcher, after, limit);
+    if (!json) {
+        return reply_error(error, json.error());
+    }
+    return sd_bus_reply_method_return(m, "s", json->c_str());
+}
+
+int method_delete_rules(sd_bus_message* m, void* userdata, sd_bus_error* error) {
+    auto& server = *static_cast<Server*>(userdata);
+    if (const int r = server.authorize(m, error); r < 0) {
+        return r;
+    }
+    auto ids = read_rule_ids(m);
+    if (!ids) {
+        return reply_error(error, ids.error());
+    }
+    auto st = server.service().delete_rules_by_id(*ids);
+    if (!st) {
+        return reply_error(error, st.error());
+    }
+    return sd_bus_reply_method_return(m, "");
+}
+
+int method_stats(sd_bus_message* m, void* userdata, sd_bus_error* /*error*/) {
+    auto& server = *static_cast<Server*>(userdata);
+    return sd_bus_reply_method_return(m, "s", server.service().stats().c_str());
+}
+
 const sd_bus_vtable kManagerVtable[] = {
     SD_BUS_VTABLE_START(0),
     SD_BUS_METHOD_WITH_ARGS("ListPorts", SD_BUS_NO_ARGS, SD_BUS_RESULT("a(so)", ports),
@@ -67,6 +106,13 @@ const sd_bus_vtable kManagerVtable[] = {
     SD_BUS_METHOD_WITH_ARGS("ListMatchers", SD_BUS_NO_ARGS, SD_BUS_RESULT("a(tso)", matchers),
                             method_list_matchers, SD_BUS_VTABLE_UNPRIVILEGED),
     SD_BUS_METHOD_WITH_ARGS("Describe", SD_BUS_NO_ARGS, SD_BUS_RESULT("s", json), method_describe,
+                            SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD_WITH_ARGS(
+        "DescribeRules", SD_BUS_ARGS("s", port, "t", matcher, "t", after, "u", limit),
+        SD_BUS_RESULT("s", json), method_describe_rules, SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD_WITH_ARGS("DeleteRules", SD_BUS_ARGS("at", ids), SD_BUS_NO_RESULT,
+                            method_delete_rules, SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD_WITH_ARGS("Stats", SD_BUS_NO_ARGS, SD_BUS_RESULT("s", json), method_stats,
                             SD_BUS_VTABLE_UNPRIVILEGED),
     SD_BUS_METHOD_WITH_ARGS("Version", SD_BUS_NO_ARGS, SD_BUS_RESULT("s", version), method_version,
                             SD_BUS_VTABLE_UNPRIVILEGED),

@@ -130,6 +130,23 @@ void Server::matcher_changed(model::MatcherKey matcher) {
     }
 }
 
+void Server::matcher_added(model::MatcherKey matcher) {
+    const std::string path = matcher_path(matcher);
+    const int r = sd_bus_emit_interfaces_added(bus_, path.c_str(), kMatcherInterface, nullptr);
+    if (r < 0) {
+        spdlog::debug("InterfacesAdded on {}: {}", path, strerror(-r));
+    }
+}
+
+// Named explicitly: the object may already be unresolvable when this runs.
+void Server::matcher_removed(model::MatcherKey matcher) {
+    const std::string path = matcher_path(matcher);
+    const int r = sd_bus_emit_interfaces_removed(bus_, path.c_str(), kMatcherInterface, nullptr);
+    if (r < 0) {
+        spdlog::debug("InterfacesRemoved on {}: {}", path, strerror(-r));
+    }
+}
+
 void Server::port_changed(const std::string& port) {
     const std::string path = port_path(port);
     const int r = sd_bus_emit_properties_changed(bus_, path.c_str(), kPortInterface, "Matchers",

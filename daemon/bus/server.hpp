@@ -57,6 +57,8 @@ public:
     static std::uint32_t sender_uid(sd_bus_message* m);
 
     void matcher_changed(model::MatcherKey matcher) override;
+    void matcher_added(model::MatcherKey matcher) override;
+    void matcher_removed(model::MatcherKey matcher) override;
     void port_changed(const std::string& port) override;
     void rehashed(model::MatcherKey matcher, const policy::RehashReport& report) override;
 

@@ -13,6 +13,7 @@
 #include <fstream>
 #include <future>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -23,65 +24,15 @@
 #include "bus/server.hpp"
 #include "fake_kernel.hpp"
 #include "policy_fake_device.hpp"
+#include "private_bus.hpp"
 
 namespace sgnic::bus {
 namespace {
 
 using app::testing::FakeKernel;
 using policy::testing::FakeDevice;
-
-// dbus-daemon --session on a private address, stopped by the test.
-class PrivateBus {
-public:
-    PrivateBus() {
-        std::array<int, 2> fds{};
-        if (pipe(fds.data()) != 0) {
-            return;
-        }
-        pid_ = fork();
-        if (pid_ == 0) {
-            close(fds[0]);
-            const std::string print = "--print-address=" + std::to_string(fds[1]);
-            execlp("dbus-daemon", "dbus-daemon", "--session", "--nofork", "--nopidfile",
-                   print.c_str(), nullptr);
-            _exit(127);
-        }
-        close(fds[1]);
-        std::string line;
-        char c = 0;
-        while (read(fds[0], &c, 1) == 1 && c != '\n') {
-            line += c;
-        }
-        close(fds[0]);
-        address_ = line;
-    }
-    ~PrivateBus() {
-        if (pid_ > 0) {
-            kill(pid_, SIGTERM);
-            waitpid(pid_, nullptr, 0);
-        }
-    }
-    PrivateBus(const PrivateBus&) = delete;
-    PrivateBus& operator=(const PrivateBus&) = delete;
-    PrivateBus(PrivateBus&&) = delete;
-    PrivateBus& operator=(PrivateBus&&) = delete;
-
-    const std::string& address() const { return address_; }
-
-private:
-    pid_t pid_ = -1;
-    std::string address_;
-};
-
-sd::Bus connect(const std::string& address) {
-    sd_bus* raw = nullptr;
-    EXPECT_GE(sd_bus_new(&raw), 0);
-    sd::Bus bus(raw);
-    EXPECT_GE(sd_bus_set_address(bus.get(), address.c_str()), 0);
-    EXPECT_GE(sd_bus_set_bus_client(bus.get(), 1), 0);
-    EXPECT_GE(sd_bus_start(bus.get()), 0);
-    return bus;
-}
+using testing::connect;
+using testing::PrivateBus;
 
 struct Rule {
     std::string matcher;
@@ -576,6 +527,139 @@ TEST_F(SteeringBus, callers_without_net_admin_can_read_but_not_change) {
     EXPECT_TRUE(call0(port_path("sg0"), kPortInterface, "Describe").ok());
     EXPECT_TRUE(call0(matcher, kMatcherInterface, "Describe").ok());
     EXPECT_EQ(property(matcher, kMatcherInterface, "RxSizeLog", 'u'), 1U);
+}
+
+TEST_F(SteeringBus, manager_describes_rules_with_counters_deletes_by_id_and_sums_stats) {
+    Reply m0 = create_matcher("sg0", 0, {{"ip-proto", "0xff"}});
+    Reply m1 = create_matcher("sg-1", 0, {{"ip-proto", "0xff"}});
+    ASSERT_TRUE(m0.ok() && m1.ok());
+    const std::string a = matcher_of(m0);
+    const std::string b = matcher_of(m1);
+    Reply r0 = add_rules("sg0", {{a, "rx", {{"ip-proto", "tcp"}}, {"count"}},
+                                 {a, "tx", {{"ip-proto", "udp"}}, {"drop"}}});
+    Reply r1 = add_rules("sg-1", {{b, "both", {{"ip-proto", "gre"}}, {"mark 1", "accept"}}});
+    ASSERT_TRUE(r0.ok() && r1.ok()) << r0.error_message << r1.error_message;
+    const auto ids0 = ids_of(r0);
+    const auto ids1 = ids_of(r1);
+    for (const auto& [id, rule] : device_.rules) {
+        kernel_.counters[id] = {
+            .id = id, .rx_packets = 2, .rx_bytes = 128, .tx_packets = 3, .tx_bytes = 192};
+    }
+
+    auto describe_rules = [&](const std::string& port, std::uint64_t matcher,
+                              std::uint64_t after = 0, std::uint32_t limit = 0) {
+        sd_bus_message* call = method(kManagerPath, kManagerInterface, "DescribeRules");
+        sd_bus_message_append(call, "sttu", port.c_str(), matcher, after, limit);
+        return finish(call);
+    };
+    auto json_of = [](Reply& r) {
+        const char* text = nullptr;
+        EXPECT_GE(sd_bus_message_read(r.message.get(), "s", &text), 0);
+        return nlohmann::json::parse(text != nullptr ? text : "null");
+    };
+    Reply all = describe_rules("", 0);
+    ASSERT_TRUE(all.ok()) << all.error_message;
+    const auto doc = json_of(all);
+    ASSERT_EQ(doc["rules"].size(), 3U);
+    EXPECT_TRUE(doc["errors"].empty());
+    EXPECT_EQ(doc["rules"][0]["id"], ids0[0]);
+    EXPECT_EQ(doc["rules"][0]["port"], "sg0");
+    EXPECT_EQ(doc["rules"][0]["installed"], true);
+    EXPECT_EQ(doc["rules"][0]["counters"],
+              (nlohmann::json{
+                  {"rx_packets", 2}, {"rx_bytes", 128}, {"tx_packets", 3}, {"tx_bytes", 192}}));
+    EXPECT_EQ(doc["rules"][2]["actions"], (nlohmann::json{"mark 1", "accept"}));
+    EXPECT_TRUE(doc["next"].is_null());
+    // Pages: ids above `after`, `limit` at a time, "next" to continue.
+    Reply page1 = describe_rules("", 0, 0, 2);
+    ASSERT_TRUE(page1.ok()) << page1.error_message;
+    const auto p1 = json_of(page1);
+    ASSERT_EQ(p1["rules"].size(), 2U);
+    EXPECT_EQ(p1["next"], ids0[1]);
+    Reply page2 = describe_rules("", 0, ids0[1], 2);
+    ASSERT_TRUE(page2.ok());
+    const auto p2 = json_of(page2);
+    ASSERT_EQ(p2["rules"].size(), 1U);
+    EXPECT_EQ(p2["rules"][0]["id"], ids1[0]);
+    EXPECT_TRUE(p2["next"].is_null());
+    EXPECT_EQ(describe_rules("", 0, 0, 65537).error_name, "org.sgnic.Steering1.InvalidArgument");
+    Reply one_port = describe_rules("sg-1", 0);
+    ASSERT_TRUE(one_port.ok());
+    EXPECT_EQ(json_of(one_port)["rules"].size(), 1U);
+    Reply one_matcher = describe_rules("", 1);
+    ASSERT_TRUE(one_matcher.ok());
+    EXPECT_EQ(json_of(one_matcher)["rules"].size(), 2U);
+    EXPECT_EQ(describe_rules("sg9", 0).error_name, "org.sgnic.Steering1.NoSuchPort");
+    EXPECT_EQ(describe_rules("", 99).error_name, "org.sgnic.Steering1.NoSuchMatcher");
+    Reply mismatch = describe_rules("sg-1", 1);
+    EXPECT_EQ(mismatch.error_name, "org.sgnic.Steering1.NoSuchMatcher");
+    EXPECT_EQ(mismatch.error_message, "no matcher 1 on port 'sg-1'");
+
+    Reply stats = call0(kManagerPath, kManagerInterface, "Stats");
+    ASSERT_TRUE(stats.ok());
+    const auto st = json_of(stats);
+    EXPECT_EQ(st["total"]["matchers"], 2);
+    EXPECT_EQ(st["total"]["rx_rules"], 2);
+    EXPECT_EQ(st["total"]["tx_rules"], 2);
+    EXPECT_EQ(st["total"]["rx_packets"], 6);
+    EXPECT_EQ(st["total"]["tx_bytes"], 576);
+    EXPECT_EQ(st["ports"][1]["name"], "sg-1");
+    EXPECT_EQ(st["ports"][1]["rx_packets"], 2);
+    EXPECT_EQ(st["rules"], 3);
+
+    auto delete_by_id = [&](const std::vector<std::uint64_t>& ids) {
+        sd_bus_message* call = method(kManagerPath, kManagerInterface, "DeleteRules");
+        sd_bus_message_append_array(call, 't', ids.data(), ids.size() * sizeof(std::uint64_t));
+        return finish(call);
+    };
+    // An unknown id anywhere in the list deletes nothing.
+    Reply unknown = delete_by_id({ids0[0], 4242});
+    EXPECT_EQ(unknown.error_name, "org.sgnic.Steering1.NoSuchRule");
+    EXPECT_EQ(unknown.error_message, "no rule 4242");
+    EXPECT_EQ(service_->desired().rules.size(), 3U);
+    allow_ = false;
+    EXPECT_EQ(delete_by_id({ids0[0]}).error_name, "org.freedesktop.DBus.Error.AccessDenied");
+    allow_ = true;
+    // Rules of two ports in one call.
+    Reply both = delete_by_id({ids1[0], ids0[1]});
+    ASSERT_TRUE(both.ok()) << both.error_message;
+    EXPECT_EQ(service_->desired().rules.size(), 1U);
+    EXPECT_TRUE(service_->desired().rules.contains(ids0[0]));
+    EXPECT_EQ(property(b, kMatcherInterface, "TxRules", 't'), 0U);
+    EXPECT_EQ(property(a, kMatcherInterface, "TxRules", 't'), 0U);
+    EXPECT_EQ(property(a, kMatcherInterface, "RxRules", 't'), 1U);
+}
+
+TEST_F(SteeringBus, matchers_appear_and_go_in_the_object_manager_signals) {
+    std::vector<std::string> seen;
+    sd_bus_slot* raw = nullptr;
+    ASSERT_GE(sd_bus_match_signal(
+                  client_.get(), &raw, nullptr, kManagerPath, "org.freedesktop.DBus.ObjectManager",
+                  nullptr,
+                  [](sd_bus_message* m, void* userdata, sd_bus_error* /*e*/) {
+                      const char* path = nullptr;
+                      sd_bus_message_read(m, "o", &path);
+                      static_cast<std::vector<std::string>*>(userdata)->push_back(
+                          std::string(sd_bus_message_get_member(m)) + " " +
+                          (path != nullptr ? path : ""));
+                      return 0;
+                  },
+                  &seen),
+              0);
+    const sd::Slot match(raw);
+    Reply m = create_matcher("sg0", 0, {{"ip-proto", "0xff"}});
+    ASSERT_TRUE(m.ok());
+    const std::string matcher = matcher_of(m);
+    ASSERT_TRUE(call0(matcher, kMatcherInterface, "Delete").ok());
+    for (int i = 0; i < 50 && seen.size() < 2; ++i) {
+        while (sd_bus_process(client_.get(), nullptr) > 0) {
+        }
+        if (seen.size() < 2) {
+            sd_bus_wait(client_.get(), 20000);
+        }
+    }
+    EXPECT_EQ(seen, (std::vector<std::string>{"InterfacesAdded " + matcher,
+                                              "InterfacesRemoved " + matcher}));
 }
 
 TEST_F(SteeringBus, root_passes_the_real_capability_check) {

@@ -149,5 +149,34 @@ TEST_F(ServiceTest, a_failed_batch_is_neither_in_the_device_nor_in_the_store) {
     EXPECT_EQ(reopened->load()->rules.size(), 1U);
 }
 
+TEST_F(ServiceTest, rules_deleted_by_id_alone_stay_deleted_after_a_restart) {
+    std::vector<model::RuleKey> keys;
+    {
+        auto s = start();
+        ASSERT_TRUE(s->reconcile());
+        populate(*s, 4);
+        for (const auto& [key, r] : s->desired().rules) {
+            keys.push_back(key);
+        }
+        ASSERT_EQ(keys.size(), 4U);
+        auto unknown = s->delete_rules_by_id(std::vector<model::RuleKey>{keys[0], 999});
+        ASSERT_FALSE(unknown);
+        EXPECT_EQ(unknown.error().fault, Fault::no_such_rule);
+        EXPECT_EQ(s->desired().rules.size(), 4U) << "nothing deleted";
+        // Duplicates are harmless.
+        ASSERT_TRUE(s->delete_rules_by_id(std::vector<model::RuleKey>{keys[1], keys[3], keys[1]}));
+        EXPECT_EQ(s->desired().rules.size(), 2U);
+    }
+    auto s = start();
+    ASSERT_TRUE(s->reconcile());
+    EXPECT_EQ(s->desired().rules.size(), 2U);
+    EXPECT_TRUE(s->desired().rules.contains(keys[0]));
+    EXPECT_TRUE(s->desired().rules.contains(keys[2]));
+    EXPECT_EQ(device_.rules.size(), 2U);
+    auto listed = s->describe_rules("", 0);
+    ASSERT_TRUE(listed);
+    EXPECT_NE(listed->find("\"installed\":true"), std::string::npos) << *listed;
+}
+
 }  // namespace
 }  // namespace sgnic::app

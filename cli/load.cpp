@@ -1,0 +1,242 @@
+#include "cli/load.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <nlohmann/json.hpp>
+
+namespace sgnic::cli {
+
+namespace {
+
+using Json = nlohmann::json;
+
+std::string usage_reason(const UsageError& e) {
+    return e.hint.empty() ? e.message : e.message + " (" + e.hint + ")";
+}
+
+// A JSON rule becomes the words of `rule add`, so both forms are checked by
+// the same grammar.
+std::variant<std::vector<std::string>, std::string> json_words(const Json& r) {
+    if (!r.is_object()) {
+        return std::string("a rule must be a JSON object");
+    }
+    std::vector<std::string> w;
+    auto text = [&](const char* key) -> std::optional<std::string> {
+        const auto it = r.find(key);
+        if (it == r.end()) {
+            return std::nullopt;
+        }
+        return it->is_string() ? it->get<std::string>() : it->dump();
+    };
+    if (auto port = text("dev") ? text("dev") : text("port")) {
+        w.insert(w.end(), {"dev", *port});
+    }
+    const auto m = r.find("matcher");
+    if (m == r.end()) {
+        return std::string("a rule needs \"matcher\"");
+    }
+    if (!m->is_number_unsigned()) {
+        return "\"matcher\" must be a number above 0, not " + m->dump();
+    }
+    w.insert(w.end(), {"matcher", std::to_string(m->get<std::uint64_t>())});
+    if (auto dir = text("dir") ? text("dir") : text("directions")) {
+        w.insert(w.end(), {"dir", *dir});
+    }
+    const auto match = r.find("match");
+    if (match != r.end()) {
+        if (match->is_object()) {
+            for (const auto& [field, value] : match->items()) {
+                w.push_back(field);
+                w.push_back(value.is_string() ? value.get<std::string>() : value.dump());
+            }
+        } else if (match->is_array()) {
+            for (const Json& f : *match) {
+                if (!f.is_object() || !f.contains("field") || !f.contains("value") ||
+                    !f["field"].is_string()) {
+                    return std::string(R"("match" entries must be {"field": ..., "value": ...})");
+                }
+                w.push_back(f["field"].get<std::string>());
+                w.push_back(f["value"].is_string() ? f["value"].get<std::string>()
+                                                   : f["value"].dump());
+            }
+        } else {
+            return std::string("\"match\" must be an object or an array");
+        }
+    }
+    const auto actions = r.find("actions");
+    if (actions == r.end()) {
+        return std::string("a rule needs \"actions\"");
+    }
+    w.emplace_back("action");
+    if (actions->is_string()) {
+        for (auto& word : split_words(actions->get<std::string>())) {
+            w.push_back(std::move(word));
+        }
+    } else if (actions->is_array()) {
+        for (const Json& a : *actions) {
+            if (!a.is_string()) {
+                return "\"actions\" must hold strings, not " + a.dump();
+            }
+            for (auto& word : split_words(a.get<std::string>())) {
+                w.push_back(std::move(word));
+            }
+        }
+    } else {
+        return std::string("\"actions\" must be a string or an array of strings");
+    }
+    return w;
+}
+
+void add_rule(ParsedFile& out, std::string where, std::size_t position,
+              std::span<const std::string> words) {
+    auto r = parse_rule_words(words);
+    if (auto* e = std::get_if<UsageError>(&r)) {
+        out.failures.push_back({std::move(where), usage_reason(*e), position});
+        return;
+    }
+    out.items.push_back({std::move(where), std::get<RuleText>(std::move(r)), position});
+}
+
+}  // namespace
+
+ParsedFile parse_rule_file(std::string_view content) {
+    ParsedFile out;
+    const std::size_t first = content.find_first_not_of(" \t\r\n");
+    if (first != std::string_view::npos && (content[first] == '[' || content[first] == '{')) {
+        Json doc;
+        try {
+            doc = Json::parse(content);
+        } catch (const Json::parse_error& e) {
+            out.failures.push_back({"file", std::string("not valid JSON: ") + e.what(), 0});
+            return out;
+        }
+        const Json* rules = &doc;
+        if (doc.is_object()) {
+            const auto it = doc.find("rules");
+            if (it == doc.end() || !it->is_array()) {
+                out.failures.push_back({"file",
+                                        "a JSON rule file is an array of rules or an object "
+                                        "with \"rules\": [...]",
+                                        0});
+                return out;
+            }
+            rules = &*it;
+        }
+        std::size_t index = 0;
+        for (const Json& r : *rules) {
+            std::string where = "rule " + std::to_string(++index);
+            auto words = json_words(r);
+            if (auto* reason = std::get_if<std::string>(&words)) {
+                out.failures.push_back({std::move(where), *reason, index});
+                continue;
+            }
+            add_rule(out, std::move(where), index, std::get<std::vector<std::string>>(words));
+        }
+        return out;
+    }
+    std::size_t line_no = 0;
+    std::size_t start = 0;
+    while (start <= content.size()) {
+        const std::size_t nl = content.find('\n', start);
+        const std::string_view line = content.substr(
+            start, nl == std::string_view::npos ? std::string_view::npos : nl - start);
+        ++line_no;
+        const auto words = split_words(line);
+        if (!words.empty()) {
+            add_rule(out, "line " + std::to_string(line_no), line_no, words);
+        }
+        if (nl == std::string_view::npos) {
+            break;
+        }
+        start = nl + 1;
+    }
+    return out;
+}
+
+std::optional<std::size_t> failing_index(std::string_view message, std::string* rest) {
+    static constexpr std::string_view kPrefix = "rule #";
+    if (!message.starts_with(kPrefix)) {
+        return std::nullopt;
+    }
+    const std::string_view digits = message.substr(kPrefix.size());
+    std::size_t n = 0;
+    const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), n);
+    if (ec != std::errc() || end == digits.data()) {
+        return std::nullopt;
+    }
+    std::string_view tail(end, static_cast<std::size_t>(digits.data() + digits.size() - end));
+    if (tail.starts_with(": ")) {
+        tail.remove_prefix(2);
+    }
+    if (rest != nullptr) {
+        *rest = std::string(tail);
+    }
+    return n;
+}
+
+LoadReport send_in_chunks(std::span<const LoadItem> items, std::size_t chunk, const SendBatch& send,
+                          const std::function<void(std::uint64_t)>& progress) {
+    LoadReport report;
+    std::uint64_t settled = 0;
+    for (std::size_t start = 0; start < items.size(); start += chunk) {
+        std::vector<LoadItem> pending(
+            items.begin() + static_cast<std::ptrdiff_t>(start),
+            items.begin() + static_cast<std::ptrdiff_t>(std::min(items.size(), start + chunk)));
+        while (!pending.empty()) {
+            const BatchResult r = send(pending);
+            if (r.ok) {
+                report.loaded += pending.size();
+                settled += pending.size();
+                break;
+            }
+            if (r.fatal) {
+                // Everything not yet loaded fails with the same reason.
+                for (const LoadItem& it : pending) {
+                    report.failures.push_back({it.where, r.message, it.position});
+                }
+                for (std::size_t i = start + chunk; i < items.size(); ++i) {
+                    report.failures.push_back({items[i].where, r.message, items[i].position});
+                }
+                report.aborted = true;
+                progress(items.size());
+                return report;
+            }
+            if (r.index && *r.index < pending.size()) {
+                // All or nothing: the rules before it were not added either.
+                report.failures.push_back(
+                    {pending[*r.index].where, r.message, pending[*r.index].position});
+                pending.erase(pending.begin() + static_cast<std::ptrdiff_t>(*r.index));
+                ++settled;
+                progress(settled);
+                continue;
+            }
+            for (const LoadItem& it : pending) {
+                report.failures.push_back({it.where, r.message, it.position});
+            }
+            settled += pending.size();
+            break;
+        }
+        progress(settled);
+    }
+    return report;
+}
+
+void sort_failures(LoadReport& report) {
+    std::stable_sort(
+        report.failures.begin(), report.failures.end(),
+        [](const LoadFailure& a, const LoadFailure& b) { return a.position < b.position; });
+}
+
+std::string load_summary(const LoadReport& report, std::size_t shown) {
+    std::string out = "loaded " + std::to_string(report.loaded) + ", failed " +
+                      std::to_string(report.failures.size()) + "\n";
+    for (std::size_t i = 0; i < report.failures.size() && i < shown; ++i) {
+        out += "  " + report.failures[i].where + ": " + report.failures[i].reason + "\n";
+    }
+    if (report.failures.size() > shown) {
+        out += "  ... and " + std::to_string(report.failures.size() - shown) + " more\n";
+    }
+    return out;
+}
+
+}  // namespace sgnic::cli

@@ -1,0 +1,82 @@
+// `rule load`: rule files in two forms, and sending them in chunks over a
+// batch call that is all or nothing.  Pure: the sender is a callback.
+//
+// Text form: one rule per line in the words of `rule add`; '#' starts a
+// comment; blank lines are skipped.
+//
+// JSON form (the file starts with '{' or '['): an array of rules, or an
+// object with "rules": [...] (so `sgnicctl -j rule list` output loads back):
+//   {"dev"|"port": "sgnic0",            optional: else the matcher's port
+//    "matcher": 3,                      required, > 0
+//    "dir"|"directions": "rx",          optional, default "both"
+//    "match": {"ipv4-dst": "10.0.0.1"}  or [{"field": F, "value": V}, ...]
+//    "actions": ["count", "queue 1"]}   or one string "count queue 1"
+// Other keys (id, uid, counters, ...) are ignored.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "cli/grammar.hpp"
+
+namespace sgnic::cli {
+
+struct LoadItem {
+    std::string where;  // "line 7", "rule 3": how the summary names it
+    RuleText rule;
+    std::size_t position = 0;  // in the file, so failures are reported in its order
+};
+
+struct LoadFailure {
+    std::string where;
+    std::string reason;
+    std::size_t position = 0;
+};
+
+struct ParsedFile {
+    std::vector<LoadItem> items;
+    std::vector<LoadFailure> failures;  // refused before sending
+};
+
+ParsedFile parse_rule_file(std::string_view content);
+
+// One AddRules call's outcome: the ids, or the error with the index of the
+// failing rule when the daemon named one ("rule #3: ...").
+struct BatchResult {
+    bool ok = false;
+    std::vector<std::uint64_t> ids;
+    std::optional<std::size_t> index;
+    std::string message;
+    bool fatal = false;  // stop everything: access denied, daemon gone
+};
+
+// "rule #3: bad" -> 3 and the message without the prefix.
+std::optional<std::size_t> failing_index(std::string_view message, std::string* rest);
+
+struct LoadReport {
+    std::uint64_t loaded = 0;
+    std::vector<LoadFailure> failures;
+    bool aborted = false;
+};
+
+// Sends the items of one port in chunks of at most `chunk`; a chunk whose
+// error names a rule loses that rule (recorded with the reason) and is sent
+// again; an error naming no rule fails the whole chunk.  progress(done)
+// counts rules settled (loaded or failed).
+using SendBatch = std::function<BatchResult(std::span<const LoadItem>)>;
+LoadReport send_in_chunks(std::span<const LoadItem> items, std::size_t chunk, const SendBatch& send,
+                          const std::function<void(std::uint64_t)>& progress);
+
+// Failures in file order.
+void sort_failures(LoadReport& report);
+
+// "loaded N, failed M" and the first `shown` reasons, then "... and K more".
+std::string load_summary(const LoadReport& report, std::size_t shown);
+
+}  // namespace sgnic::cli

@@ -1,0 +1,738 @@
+// sgnicctl: parse, check, call sgnicd, print.  Exit status 0 ok, 1 usage
+// error, 2 daemon or kernel error.
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include "app/version.hpp"
+#include "cli/client.hpp"
+#include "cli/format.hpp"
+#include "cli/grammar.hpp"
+#include "cli/load.hpp"
+#include "model/parse.hpp"
+
+namespace sgnic::cli {
+namespace {
+
+constexpr int kOk = 0;
+constexpr int kUsage = 1;
+constexpr int kFailed = 2;
+constexpr std::size_t kShownFailures = 10;
+constexpr std::size_t kBarWidth = 30;
+constexpr auto kProgressEvery = std::chrono::milliseconds(100);
+
+int fail(const CallError& e) {
+    std::cerr << "sgnicctl: " << describe_error(e) << "\n";
+    return kFailed;
+}
+
+void out(const std::string& s) {
+    std::cout << s;
+    std::cout.flush();
+}
+
+// The daemon's JSON; a parse failure is a daemon error.
+std::optional<Json> parse_json(const std::string& text) {
+    try {
+        return Json::parse(text);
+    } catch (const Json::parse_error& e) {
+        std::cerr << "sgnicctl: sgnicd answered with malformed JSON: " << e.what() << "\n";
+        return std::nullopt;
+    }
+}
+
+template <typename T>
+T* value(Outcome<T>& o) {
+    return std::get_if<T>(&o);
+}
+
+// Every page of DescribeRules as one document {"rules", "errors"}: a page
+// stays well below the bus's message limit however many rules there are.
+std::optional<Json> all_rules(Client& c, const std::string& port, std::uint64_t matcher,
+                              std::optional<CallError>& error) {
+    Json out = {{"rules", Json::array()}, {"errors", Json::array()}};
+    std::uint64_t after = 0;
+    for (;;) {
+        auto page = c.describe_rules(port, matcher, after, 0);
+        if (auto* e = std::get_if<CallError>(&page)) {
+            error = *e;
+            return std::nullopt;
+        }
+        auto doc = parse_json(*value(page));
+        if (!doc) {
+            return std::nullopt;
+        }
+        for (Json& r : (*doc)["rules"]) {
+            out["rules"].push_back(std::move(r));
+        }
+        for (Json& e : (*doc)["errors"]) {
+            if (std::find(out["errors"].begin(), out["errors"].end(), e) == out["errors"].end()) {
+                out["errors"].push_back(std::move(e));
+            }
+        }
+        const Json next = doc->value("next", Json());
+        if (!next.is_number_unsigned()) {
+            return out;
+        }
+        after = next.get<std::uint64_t>();
+    }
+}
+
+int run_read(Client& c, const Options& opt, const Command& cmd) {
+    if (std::holds_alternative<PortList>(cmd)) {
+        auto d = c.describe();
+        if (auto* e = std::get_if<CallError>(&d)) {
+            return fail(*e);
+        }
+        auto doc = parse_json(*value(d));
+        if (!doc) {
+            return kFailed;
+        }
+        out(opt.json ? dump({{"ports", doc->value("ports", Json::array())}}, opt.pretty)
+                     : format_port_list(*doc));
+        return kOk;
+    }
+    if (const auto* show = std::get_if<PortShow>(&cmd)) {
+        auto d = c.describe_port(show->port);
+        if (auto* e = std::get_if<CallError>(&d)) {
+            return fail(*e);
+        }
+        auto s = c.stats();
+        if (auto* e = std::get_if<CallError>(&s)) {
+            return fail(*e);
+        }
+        auto port = parse_json(*value(d));
+        auto stats = parse_json(*value(s));
+        if (!port || !stats) {
+            return kFailed;
+        }
+        Json counters = Json::object();
+        for (const Json& p : stats->value("ports", Json::array())) {
+            if (p.value("name", "") == show->port) {
+                for (const char* k : {"rx_packets", "rx_bytes", "tx_packets", "tx_bytes"}) {
+                    counters[k] = p.value(k, 0ULL);
+                }
+            }
+        }
+        if (opt.json) {
+            (*port)["counters"] = counters;
+            out(dump(*port, opt.pretty));
+        } else {
+            out(format_port_show(*port, counters));
+        }
+        return kOk;
+    }
+    if (const auto* list = std::get_if<MatcherList>(&cmd)) {
+        std::vector<std::string> ports;
+        if (list->port) {
+            ports.push_back(*list->port);
+        } else {
+            auto p = c.list_ports();
+            if (auto* e = std::get_if<CallError>(&p)) {
+                return fail(*e);
+            }
+            ports = *value(p);
+        }
+        Json matchers = Json::array();
+        for (const std::string& port : ports) {
+            auto d = c.describe_port(port);
+            if (auto* e = std::get_if<CallError>(&d)) {
+                return fail(*e);
+            }
+            auto doc = parse_json(*value(d));
+            if (!doc) {
+                return kFailed;
+            }
+            for (Json& m : (*doc)["matchers"]) {
+                matchers.push_back(std::move(m));
+            }
+        }
+        out(opt.json ? dump({{"matchers", matchers}}, opt.pretty) : format_matcher_list(matchers));
+        return kOk;
+    }
+    if (const auto* show = std::get_if<MatcherShow>(&cmd)) {
+        auto d = c.describe_matcher(show->id);
+        if (auto* e = std::get_if<CallError>(&d)) {
+            return fail(*e);
+        }
+        auto doc = parse_json(*value(d));
+        if (!doc) {
+            return kFailed;
+        }
+        out(opt.json ? dump(*doc, opt.pretty) : format_matcher_show(*doc));
+        return kOk;
+    }
+    if (const auto* list = std::get_if<RuleList>(&cmd)) {
+        std::optional<CallError> error;
+        auto doc = all_rules(c, list->port.value_or(""), list->matcher, error);
+        if (!doc) {
+            return error ? fail(*error) : kFailed;
+        }
+        out(opt.json ? dump(*doc, opt.pretty) : format_rule_list(*doc));
+        return kOk;
+    }
+    if (std::holds_alternative<Stats>(cmd)) {
+        auto s = c.stats();
+        if (auto* e = std::get_if<CallError>(&s)) {
+            return fail(*e);
+        }
+        auto doc = parse_json(*value(s));
+        if (!doc) {
+            return kFailed;
+        }
+        out(opt.json ? dump(*doc, opt.pretty) : format_stats(*doc));
+        return kOk;
+    }
+    return -1;
+}
+
+int run_version(const Options& opt) {
+    auto c = Client::open();
+    std::string daemon;
+    std::optional<CallError> error;
+    if (auto* client = value(c)) {
+        auto v = client->version();
+        if (auto* s = value(v)) {
+            daemon = *s;
+        } else {
+            error = std::get<CallError>(v);
+        }
+    } else {
+        error = std::get<CallError>(c);
+    }
+    if (opt.json) {
+        out(dump({{"sgnicctl", app::kVersion}, {"sgnicd", error ? Json(nullptr) : Json(daemon)}},
+                 opt.pretty));
+    } else {
+        out(std::string("sgnicctl ") + app::kVersion + "\n");
+        if (!error) {
+            out("sgnicd " + daemon + "\n");
+        }
+    }
+    return error ? fail(*error) : kOk;
+}
+
+// Deletes in calls of at most kMaxChunk ids; returns how many were deleted.
+int delete_ids(Client& c, const std::vector<std::uint64_t>& ids, std::uint64_t& deleted) {
+    for (std::size_t i = 0; i < ids.size(); i += kMaxChunk) {
+        const std::span<const std::uint64_t> part(ids.data() + i,
+                                                  std::min(kMaxChunk, ids.size() - i));
+        auto r = c.delete_rules(part);
+        if (auto* e = std::get_if<CallError>(&r)) {
+            return fail(*e);
+        }
+        deleted += part.size();
+    }
+    return kOk;
+}
+
+int run_flush(Client& c, const RuleFlush& f) {
+    std::optional<CallError> error;
+    auto doc = all_rules(c, f.port.value_or(""), 0, error);
+    if (!doc) {
+        return error ? fail(*error) : kFailed;
+    }
+    std::vector<std::uint64_t> ids;
+    for (const Json& r : doc->value("rules", Json::array())) {
+        ids.push_back(r.value("id", 0ULL));
+    }
+    std::uint64_t deleted = 0;
+    const int rc = delete_ids(c, ids, deleted);
+    if (rc == kOk) {
+        out("deleted " + std::to_string(deleted) + " rules\n");
+    }
+    return rc;
+}
+
+class Progress {
+public:
+    explicit Progress(std::uint64_t total)
+        : total_(total), on_(isatty(STDERR_FILENO) == 1), start_(Clock::now()) {}
+    void update(std::uint64_t done, bool force = false) {
+        if (!on_) {
+            return;
+        }
+        const auto now = Clock::now();
+        if (!force && now - last_ < kProgressEvery) {
+            return;
+        }
+        last_ = now;
+        const double secs = std::chrono::duration<double>(now - start_).count();
+        std::cerr << "\r" << progress_line(done, total_, secs, kBarWidth) << "\033[K" << std::flush;
+    }
+    void finish() {
+        if (on_) {
+            std::cerr << "\r\033[K" << std::flush;
+        }
+    }
+
+private:
+    using Clock = std::chrono::steady_clock;
+    std::uint64_t total_;
+    bool on_;
+    Clock::time_point start_;
+    Clock::time_point last_{};
+};
+
+// The file is read before any connection: an unreadable one is a usage error.
+std::optional<std::string> read_rule_file(const std::string& file) {
+    std::stringstream content;
+    if (file == "-") {
+        content << std::cin.rdbuf();
+        return content.str();
+    }
+    std::ifstream in(file);
+    if (!in) {
+        std::cerr << "sgnicctl: rule load: cannot read '" << file << "'\n"
+                  << "hint: give a readable file, or '-' for stdin\n";
+        return std::nullopt;
+    }
+    content << in.rdbuf();
+    return content.str();
+}
+
+int run_load(Client& c, const Options& opt, const RuleLoad& load, const std::string& content) {
+    ParsedFile parsed = parse_rule_file(content);
+    const std::uint64_t total = parsed.items.size() + parsed.failures.size();
+    LoadReport report;
+    report.failures = std::move(parsed.failures);
+
+    // Each rule's port from its matcher, checked here rather than by a
+    // failed round trip; then its values against the matcher's template.
+    auto matchers = c.list_matchers();
+    if (auto* e = std::get_if<CallError>(&matchers)) {
+        return fail(*e);
+    }
+    std::map<std::uint64_t, std::string> port_of;
+    for (const MatcherRef& m : *value(matchers)) {
+        port_of[m.id] = m.port;
+    }
+    // Templates from Port.Describe (matchers without their rules), one call
+    // per port; a matcher whose template cannot be read is left to the daemon.
+    std::map<std::uint64_t, std::optional<policy::MatchTemplate>> templates;
+    std::set<std::string> described;
+    auto template_of = [&](std::uint64_t id,
+                           const std::string& port) -> const std::optional<policy::MatchTemplate>& {
+        if (described.insert(port).second) {
+            auto d = c.describe_port(port);
+            const Json doc = value(d) != nullptr ? Json::parse(*value(d), nullptr, false) : Json();
+            for (const Json& m :
+                 doc.is_object() ? doc.value("matchers", Json::array()) : Json::array()) {
+                std::vector<model::FieldText> fields;
+                for (const Json& f : m.value("template", Json::array())) {
+                    fields.push_back({f.value("field", ""), f.value("mask", "")});
+                }
+                if (auto t = model::parse_template(fields)) {
+                    templates[m.value("id", std::uint64_t{0})] = t->match;
+                }
+            }
+        }
+        return templates[id];
+    };
+    std::vector<std::string> order;
+    std::map<std::string, std::vector<LoadItem>> by_port;
+    for (LoadItem& item : parsed.items) {
+        const auto p = port_of.find(item.rule.matcher);
+        if (p == port_of.end()) {
+            report.failures.push_back(
+                {item.where, "no matcher " + std::to_string(item.rule.matcher), item.position});
+            continue;
+        }
+        if (item.rule.port && *item.rule.port != p->second) {
+            report.failures.push_back({item.where,
+                                       "matcher " + std::to_string(item.rule.matcher) +
+                                           " is on port '" + p->second + "', not '" +
+                                           *item.rule.port + "'",
+                                       item.position});
+            continue;
+        }
+        if (const auto& t = template_of(item.rule.matcher, p->second)) {
+            if (auto m = model::parse_match(*t, item.rule.match); !m) {
+                report.failures.push_back({item.where, m.error().message(), item.position});
+                continue;
+            }
+        }
+        if (!by_port.contains(p->second)) {
+            order.push_back(p->second);
+        }
+        by_port[p->second].push_back(std::move(item));
+    }
+
+    Progress progress(total);
+    std::uint64_t base = report.failures.size();
+    for (const std::string& port : order) {
+        const auto& items = by_port[port];
+        auto send = [&](std::span<const LoadItem> batch) {
+            BatchResult r;
+            auto ids = c.add_rules(port, batch);
+            if (auto* got = value(ids)) {
+                r.ok = true;
+                r.ids = std::move(*got);
+                return r;
+            }
+            const CallError& e = std::get<CallError>(ids);
+            r.fatal = e.denied || e.not_running;
+            std::string rest;
+            r.index = failing_index(e.message, &rest);
+            r.message = r.index ? rest : describe_error(e);
+            return r;
+        };
+        LoadReport part = send_in_chunks(items, load.chunk, send, [&](std::uint64_t done) {
+            progress.update(std::min(total, base + done));
+        });
+        base += part.loaded + part.failures.size();
+        report.loaded += part.loaded;
+        for (auto& f : part.failures) {
+            report.failures.push_back(std::move(f));
+        }
+        if (part.aborted) {
+            report.aborted = true;
+            break;
+        }
+    }
+    progress.update(total, true);
+    progress.finish();
+    sort_failures(report);
+    if (opt.json) {
+        Json failures = Json::array();
+        for (const auto& f : report.failures) {
+            failures.push_back({{"where", f.where}, {"reason", f.reason}});
+        }
+        out(dump(
+            {{"loaded", report.loaded}, {"failed", report.failures.size()}, {"failures", failures}},
+            opt.pretty));
+    } else {
+        out(load_summary(report, kShownFailures));
+    }
+    return report.failures.empty() ? kOk : kFailed;
+}
+
+int run_change(Client& c, const Options& opt, const Command& cmd) {
+    if (const auto* mc = std::get_if<MatcherCreate>(&cmd)) {
+        auto id = c.create_matcher(mc->port, mc->priority, mc->fields);
+        if (auto* e = std::get_if<CallError>(&id)) {
+            return fail(*e);
+        }
+        out(opt.json ? dump({{"id", *value(id)}}, opt.pretty) : std::to_string(*value(id)) + "\n");
+        return kOk;
+    }
+    if (const auto* md = std::get_if<MatcherDelete>(&cmd)) {
+        auto r = c.delete_matcher(md->id);
+        return std::holds_alternative<CallError>(r) ? fail(std::get<CallError>(r)) : kOk;
+    }
+    if (const auto* ra = std::get_if<RuleAdd>(&cmd)) {
+        RuleText rule = ra->rule;
+        auto matchers = c.list_matchers();
+        if (auto* e = std::get_if<CallError>(&matchers)) {
+            return fail(*e);
+        }
+        std::optional<std::string> port;
+        for (const MatcherRef& m : *value(matchers)) {
+            if (m.id == rule.matcher) {
+                port = m.port;
+            }
+        }
+        if (!port) {
+            std::cerr << "sgnicctl: no matcher " << rule.matcher << "\n";
+            return kFailed;
+        }
+        if (rule.port && *rule.port != *port) {
+            std::cerr << "sgnicctl: matcher " << rule.matcher << " is on port '" << *port
+                      << "', not '" << *rule.port << "'\n";
+            return kFailed;
+        }
+        auto ids = c.add_rules(*port, std::span<const RuleText>(&rule, 1));
+        if (auto* e = std::get_if<CallError>(&ids)) {
+            // One rule: the batch index says nothing to a person.
+            std::string rest;
+            if (failing_index(e->message, &rest)) {
+                e->message = rest;
+            }
+            return fail(*e);
+        }
+        const std::uint64_t id = value(ids)->empty() ? 0 : value(ids)->front();
+        out(opt.json ? dump({{"id", id}}, opt.pretty) : std::to_string(id) + "\n");
+        return kOk;
+    }
+    if (const auto* rd = std::get_if<RuleDelete>(&cmd)) {
+        std::uint64_t deleted = 0;
+        return delete_ids(c, rd->ids, deleted);
+    }
+    if (const auto* rf = std::get_if<RuleFlush>(&cmd)) {
+        return run_flush(c, *rf);
+    }
+    return -1;
+}
+
+// --- monitor ---------------------------------------------------------------
+
+struct MonitorState {
+    Options opt;
+};
+
+// A variant's value as JSON (the daemon's properties are u, t, s, b).
+Json read_variant(sd_bus_message* m) {
+    char type = 0;
+    const char* contents = nullptr;
+    if (sd_bus_message_peek_type(m, &type, &contents) <= 0 || contents == nullptr) {
+        return nullptr;
+    }
+    Json v = nullptr;
+    (void)sd_bus_message_enter_container(m, 'v', contents);
+    switch (contents[0]) {
+        case 'u': {
+            std::uint32_t x = 0;
+            sd_bus_message_read_basic(m, 'u', &x);
+            v = x;
+            break;
+        }
+        case 't': {
+            std::uint64_t x = 0;
+            sd_bus_message_read_basic(m, 't', &x);
+            v = x;
+            break;
+        }
+        case 's':
+        case 'o': {
+            const char* x = nullptr;
+            sd_bus_message_read_basic(m, contents[0], &x);
+            v = x != nullptr ? x : "";
+            break;
+        }
+        case 'b': {
+            int x = 0;
+            sd_bus_message_read_basic(m, 'b', &x);
+            v = x != 0;
+            break;
+        }
+        default:
+            (void)sd_bus_message_skip(m, contents);
+    }
+    (void)sd_bus_message_exit_container(m);
+    return v;
+}
+
+// "/org/sgnic/Steering1/matcher/3" -> {"matcher": 3}; ports by name.
+Json object_of(const char* path) {
+    if (const std::uint64_t id = matcher_id_of(path)) {
+        return {{"matcher", id}};
+    }
+    char* name = nullptr;
+    if (sd_bus_path_decode(path, "/org/sgnic/Steering1/port", &name) > 0 && name != nullptr) {
+        const sd::CString n(name);
+        return {{"port", n.get()}};
+    }
+    return {{"path", path}};
+}
+
+std::string object_words(const Json& obj) {
+    if (obj.contains("matcher")) {
+        return "matcher " + std::to_string(obj["matcher"].get<std::uint64_t>());
+    }
+    if (obj.contains("port")) {
+        return "port " + obj["port"].get<std::string>();
+    }
+    return obj.value("path", "");
+}
+
+void emit(const MonitorState& st, const Json& event, const std::string& line) {
+    out(st.opt.json ? dump(event, st.opt.pretty) : line + "\n");
+}
+
+int on_signal(sd_bus_message* m, void* userdata, sd_bus_error* /*error*/) {
+    const auto& st = *static_cast<MonitorState*>(userdata);
+    const std::string_view iface = sd_bus_message_get_interface(m);
+    const std::string_view member = sd_bus_message_get_member(m);
+    const char* path = sd_bus_message_get_path(m);
+    if (iface == "org.sgnic.Steering1.Matcher" && member == "Rehashed") {
+        std::uint32_t rx_old = 0;
+        std::uint32_t rx_new = 0;
+        std::uint32_t tx_old = 0;
+        std::uint32_t tx_new = 0;
+        std::uint64_t usec = 0;
+        std::uint64_t moved = 0;
+        const char* reason = nullptr;
+        if (sd_bus_message_read(m, "uuuutts", &rx_old, &rx_new, &tx_old, &tx_new, &usec, &moved,
+                                &reason) < 0) {
+            return 0;
+        }
+        Json ev = {{"event", "rehashed"},
+                   {"matcher", matcher_id_of(path)},
+                   {"rx", {{"from", rx_old}, {"to", rx_new}}},
+                   {"tx", {{"from", tx_old}, {"to", tx_new}}},
+                   {"duration_usec", usec},
+                   {"rules_moved", moved},
+                   {"reason", reason}};
+        emit(st, ev,
+             "rehashed matcher " + std::to_string(matcher_id_of(path)) + ": rx " +
+                 std::to_string(rx_old) + "->" + std::to_string(rx_new) + ", tx " +
+                 std::to_string(tx_old) + "->" + std::to_string(tx_new) + ", " +
+                 std::to_string(moved) + " rules moved in " + std::to_string(usec) + " us (" +
+                 reason + ")");
+        return 0;
+    }
+    if (iface == "org.freedesktop.DBus.Properties" && member == "PropertiesChanged") {
+        const char* changed_iface = nullptr;
+        if (sd_bus_message_read(m, "s", &changed_iface) < 0 ||
+            sd_bus_message_enter_container(m, 'a', "{sv}") < 0) {
+            return 0;
+        }
+        Json props = Json::object();
+        std::string words;
+        while (sd_bus_message_enter_container(m, 'e', "sv") > 0) {
+            const char* name = nullptr;
+            sd_bus_message_read(m, "s", &name);
+            Json v = read_variant(m);
+            sd_bus_message_exit_container(m);
+            words +=
+                std::string(" ") + name + "=" + (v.is_string() ? v.get<std::string>() : v.dump());
+            props[name] = std::move(v);
+        }
+        sd_bus_message_exit_container(m);
+        std::vector<std::string> invalidated;
+        if (sd_bus_message_enter_container(m, 'a', "s") > 0) {
+            const char* name = nullptr;
+            while (sd_bus_message_read(m, "s", &name) > 0) {
+                invalidated.emplace_back(name);
+                words += std::string(" ") + name;
+            }
+        }
+        const Json obj = object_of(path);
+        Json ev = {{"event", "changed"}, {"properties", props}, {"invalidated", invalidated}};
+        ev.update(obj);
+        emit(st, ev, "changed " + object_words(obj) + ":" + words);
+        return 0;
+    }
+    if (iface == "org.freedesktop.DBus.ObjectManager" &&
+        (member == "InterfacesAdded" || member == "InterfacesRemoved")) {
+        const char* object = nullptr;
+        if (sd_bus_message_read(m, "o", &object) < 0) {
+            return 0;
+        }
+        const bool added = member == "InterfacesAdded";
+        const Json obj = object_of(object);
+        Json ev = {{"event", added ? "added" : "removed"}};
+        ev.update(obj);
+        emit(st, ev, std::string(added ? "added " : "removed ") + object_words(obj));
+    }
+    return 0;
+}
+
+int on_quit(sd_event_source* s, const struct signalfd_siginfo* /*si*/, void* /*userdata*/) {
+    return sd_event_exit(sd_event_source_get_event(s), 0);
+}
+
+int run_monitor(Client& c, const Options& opt) {
+    MonitorState st{opt};
+    sd_bus_slot* raw_slot = nullptr;
+    int r = sd_bus_add_match(c.bus(), &raw_slot,
+                             "type='signal',sender='org.sgnic.Steering1',"
+                             "path_namespace='/org/sgnic/Steering1'",
+                             on_signal, &st);
+    const sd::Slot slot(raw_slot);
+    if (r < 0) {
+        std::cerr << "sgnicctl: monitor: cannot subscribe: " << strerror(-r) << "\n";
+        return kFailed;
+    }
+    // Subscribed first, then the first line: whoever reads it knows that
+    // every later event is seen.
+    auto v = c.version();
+    if (auto* e = std::get_if<CallError>(&v)) {
+        return fail(*e);
+    }
+    emit(st, {{"event", "start"}, {"version", *value(v)}},
+         "following sgnicd " + *value(v) + " (Ctrl-C stops)");
+
+    sd_event* raw_event = nullptr;
+    r = sd_event_default(&raw_event);
+    const sd::Event event(raw_event);
+    sigset_t mask;
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGINT);
+    sigaddset(&mask, SIGTERM);
+    sigprocmask(SIG_BLOCK, &mask, nullptr);
+    sd_event_source* raw_int = nullptr;
+    sd_event_source* raw_term = nullptr;
+    if (r >= 0) {
+        r = sd_event_add_signal(event.get(), &raw_int, SIGINT, on_quit, nullptr);
+    }
+    const sd::EventSource sig_int(raw_int);
+    if (r >= 0) {
+        r = sd_event_add_signal(event.get(), &raw_term, SIGTERM, on_quit, nullptr);
+    }
+    const sd::EventSource sig_term(raw_term);
+    if (r >= 0) {
+        r = sd_bus_attach_event(c.bus(), event.get(), SD_EVENT_PRIORITY_NORMAL);
+    }
+    if (r >= 0) {
+        r = sd_event_loop(event.get());
+    }
+    (void)sd_bus_detach_event(c.bus());
+    if (r < 0) {
+        std::cerr << "sgnicctl: monitor: " << strerror(-r) << "\n";
+        return kFailed;
+    }
+    return kOk;
+}
+
+int run(int argc, char** argv) {
+    std::vector<std::string> args(argv + 1, argv + argc);
+    auto parsed = parse_command_line(args);
+    if (auto* e = std::get_if<UsageError>(&parsed)) {
+        std::cerr << "sgnicctl: " << e->message << "\n";
+        if (!e->hint.empty()) {
+            std::cerr << "hint: " << e->hint << "\n";
+        }
+        return kUsage;
+    }
+    const Invocation& inv = std::get<Invocation>(parsed);
+    if (const auto* h = std::get_if<Help>(&inv.command)) {
+        out(h->text);
+        return kOk;
+    }
+    if (std::holds_alternative<Version>(inv.command)) {
+        return run_version(inv.options);
+    }
+    std::optional<std::string> rules;
+    if (const auto* rl = std::get_if<RuleLoad>(&inv.command)) {
+        rules = read_rule_file(rl->file);
+        if (!rules) {
+            return kUsage;
+        }
+    }
+    auto client = Client::open();
+    if (auto* e = std::get_if<CallError>(&client)) {
+        return fail(*e);
+    }
+    Client& c = *value(client);
+    if (const auto* rl = std::get_if<RuleLoad>(&inv.command)) {
+        return run_load(c, inv.options, *rl, *rules);
+    }
+    if (std::holds_alternative<Monitor>(inv.command)) {
+        return run_monitor(c, inv.options);
+    }
+    if (const int rc = run_read(c, inv.options, inv.command); rc >= 0) {
+        return rc;
+    }
+    return run_change(c, inv.options, inv.command);
+}
+
+}  // namespace
+}  // namespace sgnic::cli
+
+int main(int argc, char** argv) {
+    try {
+        return sgnic::cli::run(argc, argv);
+    } catch (const std::exception& e) {
+        std::cerr << "sgnicctl: " << e.what() << "\n";
+        return 2;
+    }
+}

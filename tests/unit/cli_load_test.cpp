@@ -1,0 +1,177 @@
+// `rule load`: both file forms, and the chunked sender that drops the rule
+// an all-or-nothing batch names and sends the rest again.
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "cli/load.hpp"
+
+namespace sgnic::cli {
+namespace {
+
+TEST(CliLoad, text_form_with_comments_blank_lines_and_bad_lines) {
+    const ParsedFile f = parse_rule_file(
+        "# header\n"
+        "\n"
+        "matcher 1 dir rx ipv4-dst 10.0.0.0 action drop\n"
+        "matcher 1 ipv4-dst 10.0.0.999 action drop\n"
+        "   dev sg0 matcher 2 ip-proto udp action count queue 4   # trailing\n"
+        "matcher 1 action\n");
+    ASSERT_EQ(f.items.size(), 2U);
+    EXPECT_EQ(f.items[0].where, "line 3");
+    EXPECT_EQ(f.items[0].rule.directions, "rx");
+    EXPECT_EQ(f.items[1].where, "line 5");
+    EXPECT_EQ(f.items[1].rule.port, "sg0");
+    EXPECT_EQ(f.items[1].rule.actions, (std::vector<std::string>{"count", "queue 4"}));
+    ASSERT_EQ(f.failures.size(), 2U);
+    EXPECT_EQ(f.failures[0].where, "line 4");
+    EXPECT_NE(f.failures[0].reason.find("10.0.0.999"), std::string::npos) << f.failures[0].reason;
+    EXPECT_EQ(f.failures[1].where, "line 6");
+    EXPECT_NE(f.failures[1].reason.find("'action' needs an action"), std::string::npos);
+}
+
+TEST(CliLoad, json_form_array_or_object_and_list_output) {
+    const ParsedFile a = parse_rule_file(R"([
+        {"matcher": 1, "dir": "tx", "match": {"ip-proto": "tcp", "l4-dport": 443},
+         "actions": ["count", "mark 3"]},
+        {"port": "sg0", "matcher": 2, "directions": "both",
+         "match": [{"field": "ipv4-src", "value": "10.0.0.1"}], "actions": "drop",
+         "id": 77, "counters": null}
+    ])");
+    ASSERT_TRUE(a.failures.empty()) << a.failures[0].reason;
+    ASSERT_EQ(a.items.size(), 2U);
+    EXPECT_EQ(a.items[0].where, "rule 1");
+    EXPECT_EQ(a.items[0].rule.directions, "tx");
+    EXPECT_EQ(a.items[0].rule.match,
+              (std::vector<model::FieldText>{{"ip-proto", "tcp"}, {"l4-dport", "443"}}));
+    EXPECT_EQ(a.items[0].rule.actions, (std::vector<std::string>{"count", "mark 3"}));
+    EXPECT_EQ(a.items[1].rule.port, "sg0");
+    EXPECT_EQ(a.items[1].rule.matcher, 2U);
+
+    const ParsedFile o = parse_rule_file(R"({"rules": [
+        {"matcher": 1, "actions": ["drop"]},
+        {"matcher": "1", "actions": ["drop"]},
+        {"matcher": 1, "match": 5, "actions": ["drop"]},
+        {"matcher": 1, "actions": [3]},
+        {"actions": ["drop"]},
+        {"matcher": 1, "match": {"ip-proto": "tcpx"}, "actions": ["drop"]},
+        7
+    ]})");
+    ASSERT_EQ(o.items.size(), 1U);
+    ASSERT_EQ(o.failures.size(), 6U);
+    EXPECT_EQ(o.failures[0].where, "rule 2");
+    EXPECT_EQ(o.failures[0].reason, "\"matcher\" must be a number above 0, not \"1\"");
+    EXPECT_EQ(o.failures[1].reason, "\"match\" must be an object or an array");
+    EXPECT_EQ(o.failures[2].reason, "\"actions\" must hold strings, not 3");
+    EXPECT_EQ(o.failures[3].reason, "a rule needs \"matcher\"");
+    EXPECT_NE(o.failures[4].reason.find("tcpx"), std::string::npos);
+    EXPECT_EQ(o.failures[5].reason, "a rule must be a JSON object");
+
+    const ParsedFile broken = parse_rule_file("[{\"matcher\": 1,");
+    ASSERT_EQ(broken.failures.size(), 1U);
+    EXPECT_EQ(broken.failures[0].where, "file");
+    EXPECT_NE(broken.failures[0].reason.find("not valid JSON"), std::string::npos);
+    EXPECT_EQ(parse_rule_file(R"({"rule": []})").failures.size(), 1U);
+}
+
+TEST(CliLoad, failing_index_reads_the_daemons_prefix) {
+    std::string rest;
+    EXPECT_EQ(failing_index("rule #12: ipv4-dst: bad", &rest), 12U);
+    EXPECT_EQ(rest, "ipv4-dst: bad");
+    EXPECT_FALSE(failing_index("store rules: disk full", &rest));
+    EXPECT_FALSE(failing_index("rule #: x", &rest));
+}
+
+std::vector<LoadItem> items(int n) {
+    std::vector<LoadItem> out;
+    for (int i = 0; i < n; ++i) {
+        RuleText r;
+        r.matcher = 1;
+        r.actions = {"drop"};
+        out.push_back({"line " + std::to_string(i + 1), r});
+    }
+    return out;
+}
+
+TEST(CliLoad, a_named_failure_drops_that_rule_and_resends_the_rest) {
+    const auto all = items(10);
+    std::vector<std::vector<std::string>> calls;
+    // Rules "line 3" and "line 8" are refused; the batch is all or nothing.
+    auto send = [&](std::span<const LoadItem> batch) {
+        std::vector<std::string> names;
+        for (const auto& it : batch) {
+            names.push_back(it.where);
+        }
+        calls.push_back(names);
+        BatchResult r;
+        for (std::size_t i = 0; i < batch.size(); ++i) {
+            if (batch[i].where == "line 3" || batch[i].where == "line 8") {
+                r.index = i;
+                r.message = batch[i].where + " is bad";
+                return r;
+            }
+        }
+        r.ok = true;
+        r.ids.resize(batch.size());
+        return r;
+    };
+    std::vector<std::uint64_t> progress;
+    const LoadReport rep =
+        send_in_chunks(all, 4, send, [&](std::uint64_t d) { progress.push_back(d); });
+    EXPECT_EQ(rep.loaded, 8U);
+    ASSERT_EQ(rep.failures.size(), 2U);
+    EXPECT_EQ(rep.failures[0].where, "line 3");
+    EXPECT_EQ(rep.failures[0].reason, "line 3 is bad");
+    EXPECT_EQ(rep.failures[1].where, "line 8");
+    EXPECT_FALSE(rep.aborted);
+    // Chunk 1: 1-4 refused at 3, then 1,2,4; chunk 2: 5-8 refused at 8,
+    // then 5-7; chunk 3: 9,10.
+    ASSERT_EQ(calls.size(), 5U);
+    EXPECT_EQ(calls[1], (std::vector<std::string>{"line 1", "line 2", "line 4"}));
+    EXPECT_EQ(calls[3], (std::vector<std::string>{"line 5", "line 6", "line 7"}));
+    EXPECT_EQ(progress.back(), 10U);
+}
+
+TEST(CliLoad, an_unnamed_failure_fails_the_chunk_and_a_fatal_one_everything) {
+    const auto all = items(6);
+    int call = 0;
+    auto send = [&](std::span<const LoadItem> batch) {
+        BatchResult r;
+        if (++call == 1) {
+            r.message = "store rules: disk full";
+            return r;
+        }
+        r.ok = true;
+        r.ids.resize(batch.size());
+        return r;
+    };
+    const LoadReport rep = send_in_chunks(all, 4, send, [](std::uint64_t) {});
+    EXPECT_EQ(rep.loaded, 2U);
+    ASSERT_EQ(rep.failures.size(), 4U);
+    EXPECT_EQ(rep.failures[3].reason, "store rules: disk full");
+
+    auto denied = [](std::span<const LoadItem>) {
+        return BatchResult{.ok = false, .ids = {}, .index = {}, .message = "denied", .fatal = true};
+    };
+    const LoadReport d = send_in_chunks(all, 4, denied, [](std::uint64_t) {});
+    EXPECT_TRUE(d.aborted);
+    EXPECT_EQ(d.loaded, 0U);
+    EXPECT_EQ(d.failures.size(), 6U);
+    EXPECT_EQ(d.failures[5].where, "line 6");
+}
+
+TEST(CliLoad, summary_shows_the_first_reasons_and_counts_the_rest) {
+    LoadReport r;
+    r.loaded = 5;
+    for (int i = 0; i < 4; ++i) {
+        r.failures.push_back({"line " + std::to_string(i), "bad"});
+    }
+    EXPECT_EQ(load_summary(r, 2),
+              "loaded 5, failed 4\n  line 0: bad\n  line 1: bad\n  ... and 2 more\n");
+    EXPECT_EQ(load_summary(LoadReport{.loaded = 3, .failures = {}, .aborted = false}, 2),
+              "loaded 3, failed 0\n");
+}
+
+}  // namespace
+}  // namespace sgnic::cli

@@ -1,0 +1,70 @@
+// A dbus-daemon of the test's own on a private address, and a client
+// connection to it: the bus tests and sgnicctl's end-to-end tests share it.
+#pragma once
+
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <csignal>
+#include <string>
+
+#include "bus/sd.hpp"
+
+namespace sgnic::bus::testing {
+
+// dbus-daemon --session on a private address, stopped by the test.
+class PrivateBus {
+public:
+    PrivateBus() {
+        std::array<int, 2> fds{};
+        if (pipe(fds.data()) != 0) {
+            return;
+        }
+        pid_ = fork();
+        if (pid_ == 0) {
+            close(fds[0]);
+            const std::string print = "--print-address=" + std::to_string(fds[1]);
+            execlp("dbus-daemon", "dbus-daemon", "--session", "--nofork", "--nopidfile",
+                   print.c_str(), nullptr);
+            _exit(127);
+        }
+        close(fds[1]);
+        std::string line;
+        char c = 0;
+        while (read(fds[0], &c, 1) == 1 && c != '\n') {
+            line += c;
+        }
+        close(fds[0]);
+        address_ = line;
+    }
+    ~PrivateBus() {
+        if (pid_ > 0) {
+            kill(pid_, SIGTERM);
+            waitpid(pid_, nullptr, 0);
+        }
+    }
+    PrivateBus(const PrivateBus&) = delete;
+    PrivateBus& operator=(const PrivateBus&) = delete;
+    PrivateBus(PrivateBus&&) = delete;
+    PrivateBus& operator=(PrivateBus&&) = delete;
+
+    const std::string& address() const { return address_; }
+
+private:
+    pid_t pid_ = -1;
+    std::string address_;
+};
+
+inline sd::Bus connect(const std::string& address) {
+    sd_bus* raw = nullptr;
+    EXPECT_GE(sd_bus_new(&raw), 0);
+    sd::Bus bus(raw);
+    EXPECT_GE(sd_bus_set_address(bus.get(), address.c_str()), 0);
+    EXPECT_GE(sd_bus_set_bus_client(bus.get(), 1), 0);
+    EXPECT_GE(sd_bus_start(bus.get()), 0);
+    return bus;
+}
+
+}  // namespace sgnic::bus::testing
