@@ -6,9 +6,14 @@
  * check them with the kernel's own byte-order and bit helpers.
  */
 #include <kunit/test.h>
+#include <linux/jhash.h>
 #include <linux/module.h>
+#include <linux/tcp.h>
+#include <linux/udp.h>
 
 #include "sgnic_fd.h"
+#include "sgnic_steer_frame.h"
+#include "sgnic_steer_geom.h"
 
 static void sgnic_fd_contig_bytes(struct kunit *test)
 {
@@ -104,6 +109,281 @@ static struct kunit_suite sgnic_fd_suite = {
 };
 
 kunit_test_suite(sgnic_fd_suite);
+
+/* ---- steering table geometry, pages and the row hash ---- */
+
+struct sgnic_geom_case {
+	u32 size_log;
+	u32 depth;
+	u32 col_rows;
+	u32 col_depth;
+	u64 stes;
+	u64 pages;
+};
+
+/* Capacity and pages per size_log: main range plus collision range, each rounded up. */
+static const struct sgnic_geom_case sgnic_geom_cases[] = {
+	{ 0, 1, 0, 0, 1, 1 },
+	{ 1, 2, 0, 0, 4, 1 },
+	{ 4, 16, 0, 0, 256, 4 },
+	{ 10, 16, 0, 0, 16384, 256 },
+	{ 11, 4, 64, 16, 9216, 144 },
+	{ 14, 4, 512, 16, 73728, 1152 },
+	{ 20, 4, 32768, 16, 4718592, 73728 },
+	{ 24, 4, 524288, 16, 75497472, 1179648 },
+};
+
+static void sgnic_geom_desc(const struct sgnic_geom_case *c, char *desc)
+{
+	snprintf(desc, KUNIT_PARAM_DESC_SIZE, "size_log_%u", c->size_log);
+}
+
+KUNIT_ARRAY_PARAM(sgnic_geom, sgnic_geom_cases, sgnic_geom_desc);
+
+static void sgnic_steer_geom_sizes(struct kunit *test)
+{
+	const struct sgnic_geom_case *c = test->param_value;
+	struct sgnic_steer_geom g;
+
+	KUNIT_ASSERT_TRUE(test, sgnic_steer_size_log_valid(c->size_log));
+	sgnic_steer_geom_init(&g, c->size_log);
+	KUNIT_EXPECT_EQ(test, sgnic_steer_rows(&g), 1U << c->size_log);
+	KUNIT_EXPECT_EQ(test, sgnic_steer_depth(&g), c->depth);
+	KUNIT_EXPECT_EQ(test, sgnic_steer_col_rows(&g), c->col_rows);
+	KUNIT_EXPECT_EQ(test, sgnic_steer_col_depth(&g), c->col_depth);
+	KUNIT_EXPECT_EQ(test, sgnic_steer_stes(&g), c->stes);
+	KUNIT_EXPECT_EQ(test, sgnic_steer_pages(&g), c->pages);
+}
+
+static void sgnic_steer_geom_caps(struct kunit *test)
+{
+	u32 size_log;
+
+	KUNIT_EXPECT_EQ(test, SGNIC_STEER_SIZE_LOG_MAX, 24);
+	for (size_log = 0; size_log <= SGNIC_STEER_SIZE_LOG_MAX; size_log++)
+		KUNIT_EXPECT_TRUE(test, sgnic_steer_size_log_valid(size_log));
+	for (; size_log <= 32; size_log++)
+		KUNIT_EXPECT_FALSE(test, sgnic_steer_size_log_valid(size_log));
+	/* A device with shallower rows refuses the collision table's depth. */
+	KUNIT_EXPECT_TRUE(test, sgnic_steer_size_log_fits(10, 26, 4));
+	KUNIT_EXPECT_FALSE(test, sgnic_steer_size_log_fits(11, 26, 3));
+	KUNIT_EXPECT_FALSE(test, sgnic_steer_size_log_fits(20, 21, 4));
+}
+
+/* The row hash is the kernel's jhash2(), word count 0 to 16, any seed. */
+static void sgnic_steer_hash_is_jhash2(struct kunit *test)
+{
+	u32 words[16], seed, state = 0x2545f491, n, i;
+
+	for (n = 0; n <= ARRAY_SIZE(words); n++) {
+		for (i = 0; i < ARRAY_SIZE(words); i++) {
+			state = state * 1664525 + 1013904223;
+			words[i] = state;
+		}
+		seed = n * 0x9e3779b9;
+		KUNIT_EXPECT_EQ_MSG(test, sgnic_steer_hash(words, n, seed), jhash2(words, n, seed),
+				    "%u words", n);
+	}
+}
+
+/* Rows stay in range; collision rows come from the hash's high bits. */
+static void sgnic_steer_rows_in_range(struct kunit *test)
+{
+	struct sgnic_steer_geom small, large;
+
+	sgnic_steer_geom_init(&small, 4);
+	sgnic_steer_geom_init(&large, 16);
+	KUNIT_EXPECT_EQ(test, sgnic_steer_row(&small, 0xffffffff), 15U);
+	KUNIT_EXPECT_EQ(test, sgnic_steer_col_row(&small, 0xffffffff), 0U);
+	KUNIT_EXPECT_EQ(test, sgnic_steer_row(&large, 0x12345678), 0x5678U);
+	KUNIT_EXPECT_EQ(test, sgnic_steer_col_row(&large, 0x12345678), 0x12345678U >> 21);
+	KUNIT_EXPECT_LT(test, sgnic_steer_col_row(&large, 0xffffffff),
+			sgnic_steer_col_rows(&large));
+}
+
+static struct kunit_case sgnic_steer_geom_test_cases[] = {
+	KUNIT_CASE_PARAM(sgnic_steer_geom_sizes, sgnic_geom_gen_params),
+	KUNIT_CASE(sgnic_steer_geom_caps),
+	KUNIT_CASE(sgnic_steer_hash_is_jhash2),
+	KUNIT_CASE(sgnic_steer_rows_in_range),
+	{}
+};
+
+static struct kunit_suite sgnic_steer_geom_suite = {
+	.name = "sgnic_steer_geom",
+	.test_cases = sgnic_steer_geom_test_cases,
+};
+
+/* ---- the match key of frames ---- */
+
+static const u8 sgnic_test_dmac[ETH_ALEN] = { 0x02, 0, 0, 0, 0, 0x01 };
+static const u8 sgnic_test_smac[ETH_ALEN] = { 0x02, 0, 0, 0, 0, 0x02 };
+
+static struct sk_buff *sgnic_test_frame(struct kunit *test, __be16 proto)
+{
+	struct sk_buff *skb = alloc_skb(256, GFP_KERNEL);
+	struct ethhdr *eth;
+
+	KUNIT_ASSERT_NOT_NULL(test, skb);
+	eth = skb_put(skb, sizeof(*eth));
+	memcpy(eth->h_dest, sgnic_test_dmac, ETH_ALEN);
+	memcpy(eth->h_source, sgnic_test_smac, ETH_ALEN);
+	eth->h_proto = proto;
+	return skb;
+}
+
+static void sgnic_test_ipv4(struct sk_buff *skb, u8 proto, __be16 frag_off)
+{
+	struct iphdr *ip = skb_put_zero(skb, sizeof(*ip));
+
+	ip->version = 4;
+	ip->ihl = 5;
+	ip->protocol = proto;
+	ip->frag_off = frag_off;
+	ip->saddr = htonl(0x0a000001);
+	ip->daddr = htonl(0x0a000002);
+}
+
+static void sgnic_test_ports(struct sk_buff *skb, u16 sport, u16 dport)
+{
+	struct udphdr *uh = skb_put_zero(skb, sizeof(*uh));
+
+	uh->source = htons(sport);
+	uh->dest = htons(dport);
+}
+
+static u16 sgnic_key_be16(struct sgnic_steer_key *key, unsigned int off)
+{
+	__be16 v;
+
+	memcpy(&v, sgnic_steer_key_bytes(key) + off, sizeof(v));
+	return ntohs(v);
+}
+
+static u32 sgnic_key_be32(struct sgnic_steer_key *key, unsigned int off)
+{
+	__be32 v;
+
+	memcpy(&v, sgnic_steer_key_bytes(key) + off, sizeof(v));
+	return ntohl(v);
+}
+
+static void sgnic_frame_key_ipv4_udp(struct kunit *test)
+{
+	struct sk_buff *skb = sgnic_test_frame(test, htons(ETH_P_IP));
+	struct sgnic_steer_key key;
+	u8 *k = sgnic_steer_key_bytes(&key);
+
+	sgnic_test_ipv4(skb, IPPROTO_UDP, 0);
+	sgnic_test_ports(skb, 1234, 6000);
+	sgnic_steer_frame_key(skb, 0, &key);
+	KUNIT_EXPECT_EQ(test, memcmp(k + SGNIC_STEER_KEY_DMAC, sgnic_test_dmac, ETH_ALEN), 0);
+	KUNIT_EXPECT_EQ(test, memcmp(k + SGNIC_STEER_KEY_SMAC, sgnic_test_smac, ETH_ALEN), 0);
+	KUNIT_EXPECT_EQ(test, sgnic_key_be16(&key, SGNIC_STEER_KEY_ETHERTYPE), ETH_P_IP);
+	KUNIT_EXPECT_EQ(test, sgnic_key_be32(&key, SGNIC_STEER_KEY_IPV4_SRC), 0x0a000001U);
+	KUNIT_EXPECT_EQ(test, sgnic_key_be32(&key, SGNIC_STEER_KEY_IPV4_DST), 0x0a000002U);
+	KUNIT_EXPECT_EQ(test, k[SGNIC_STEER_KEY_IP_PROTO], IPPROTO_UDP);
+	KUNIT_EXPECT_EQ(test, sgnic_key_be16(&key, SGNIC_STEER_KEY_L4_SPORT), 1234);
+	KUNIT_EXPECT_EQ(test, sgnic_key_be16(&key, SGNIC_STEER_KEY_L4_DPORT), 6000);
+	KUNIT_EXPECT_EQ(test, sgnic_key_be16(&key, SGNIC_STEER_KEY_VLAN_ID), 0);
+	kfree_skb(skb);
+}
+
+/* Rx builds the key after eth_type_trans(): the header lies before data. */
+static void sgnic_frame_key_rx_offset(struct kunit *test)
+{
+	struct sk_buff *skb = sgnic_test_frame(test, htons(ETH_P_IP));
+	struct sgnic_steer_key key;
+
+	sgnic_test_ipv4(skb, IPPROTO_TCP, 0);
+	sgnic_test_ports(skb, 80, 443);
+	skb_pull(skb, ETH_HLEN);
+	sgnic_steer_frame_key(skb, -ETH_HLEN, &key);
+	KUNIT_EXPECT_EQ(test, sgnic_key_be16(&key, SGNIC_STEER_KEY_ETHERTYPE), ETH_P_IP);
+	KUNIT_EXPECT_EQ(test, sgnic_key_be16(&key, SGNIC_STEER_KEY_L4_DPORT), 443);
+	kfree_skb(skb);
+}
+
+static void sgnic_frame_key_vlan_ipv6_tcp(struct kunit *test)
+{
+	struct sk_buff *skb = sgnic_test_frame(test, htons(ETH_P_8021Q));
+	struct vlan_hdr *vh = skb_put(skb, sizeof(*vh));
+	struct sgnic_steer_key key;
+	struct ipv6hdr *ip6;
+	u8 *k = sgnic_steer_key_bytes(&key);
+
+	vh->h_vlan_TCI = htons(0xe000 | 100);	/* priority bits are not the id */
+	vh->h_vlan_encapsulated_proto = htons(ETH_P_IPV6);
+	ip6 = skb_put_zero(skb, sizeof(*ip6));
+	ip6->version = 6;
+	ip6->nexthdr = IPPROTO_TCP;
+	ip6->saddr.s6_addr[15] = 1;
+	ip6->daddr.s6_addr[0] = 0xfd;
+	ip6->daddr.s6_addr[15] = 2;
+	sgnic_test_ports(skb, 40000, 22);
+	sgnic_steer_frame_key(skb, 0, &key);
+	KUNIT_EXPECT_EQ(test, sgnic_key_be16(&key, SGNIC_STEER_KEY_VLAN_ID), 100);
+	KUNIT_EXPECT_EQ(test, sgnic_key_be16(&key, SGNIC_STEER_KEY_ETHERTYPE), ETH_P_IPV6);
+	KUNIT_EXPECT_EQ(test, k[SGNIC_STEER_KEY_IPV6_SRC + 15], 1);
+	KUNIT_EXPECT_EQ(test, k[SGNIC_STEER_KEY_IPV6_DST], 0xfd);
+	KUNIT_EXPECT_EQ(test, k[SGNIC_STEER_KEY_IPV6_DST + 15], 2);
+	KUNIT_EXPECT_EQ(test, k[SGNIC_STEER_KEY_IP_PROTO], IPPROTO_TCP);
+	KUNIT_EXPECT_EQ(test, sgnic_key_be16(&key, SGNIC_STEER_KEY_L4_SPORT), 40000);
+	KUNIT_EXPECT_EQ(test, sgnic_key_be16(&key, SGNIC_STEER_KEY_L4_DPORT), 22);
+	kfree_skb(skb);
+}
+
+/* A later fragment has no L4 header: ports stay zero, the protocol is kept. */
+static void sgnic_frame_key_ipv4_fragment(struct kunit *test)
+{
+	struct sk_buff *skb = sgnic_test_frame(test, htons(ETH_P_IP));
+	struct sgnic_steer_key key;
+
+	sgnic_test_ipv4(skb, IPPROTO_UDP, htons(185));
+	sgnic_test_ports(skb, 1234, 6000);
+	sgnic_steer_frame_key(skb, 0, &key);
+	KUNIT_EXPECT_EQ(test, sgnic_steer_key_bytes(&key)[SGNIC_STEER_KEY_IP_PROTO], IPPROTO_UDP);
+	KUNIT_EXPECT_EQ(test, sgnic_key_be16(&key, SGNIC_STEER_KEY_L4_SPORT), 0);
+	KUNIT_EXPECT_EQ(test, sgnic_key_be16(&key, SGNIC_STEER_KEY_L4_DPORT), 0);
+	kfree_skb(skb);
+}
+
+/* Truncated headers leave the fields they would carry at zero. */
+static void sgnic_frame_key_truncated(struct kunit *test)
+{
+	struct sk_buff *skb = alloc_skb(64, GFP_KERNEL);
+	struct sgnic_steer_key key, zero;
+
+	KUNIT_ASSERT_NOT_NULL(test, skb);
+	skb_put_data(skb, sgnic_test_dmac, ETH_ALEN);
+	sgnic_steer_frame_key(skb, 0, &key);
+	sgnic_steer_key_clear(&zero);
+	KUNIT_EXPECT_TRUE(test, sgnic_steer_key_equal(&key, &zero));
+	kfree_skb(skb);
+
+	skb = sgnic_test_frame(test, htons(ETH_P_IP));
+	skb_put_zero(skb, 8);	/* less than an IPv4 header */
+	sgnic_steer_frame_key(skb, 0, &key);
+	KUNIT_EXPECT_EQ(test, sgnic_key_be16(&key, SGNIC_STEER_KEY_ETHERTYPE), ETH_P_IP);
+	KUNIT_EXPECT_EQ(test, sgnic_key_be32(&key, SGNIC_STEER_KEY_IPV4_SRC), 0U);
+	kfree_skb(skb);
+}
+
+static struct kunit_case sgnic_steer_frame_test_cases[] = {
+	KUNIT_CASE(sgnic_frame_key_ipv4_udp),
+	KUNIT_CASE(sgnic_frame_key_rx_offset),
+	KUNIT_CASE(sgnic_frame_key_vlan_ipv6_tcp),
+	KUNIT_CASE(sgnic_frame_key_ipv4_fragment),
+	KUNIT_CASE(sgnic_frame_key_truncated),
+	{}
+};
+
+static struct kunit_suite sgnic_steer_frame_suite = {
+	.name = "sgnic_steer_frame",
+	.test_cases = sgnic_steer_frame_test_cases,
+};
+
+kunit_test_suites(&sgnic_steer_geom_suite, &sgnic_steer_frame_suite);
 
 MODULE_LICENSE("GPL");
 MODULE_DESCRIPTION("KUnit tests of sgnic's pure pieces");

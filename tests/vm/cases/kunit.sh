@@ -9,10 +9,12 @@ ko="$(dirname "$SGNIC_KMOD")/sgnic_kunit.ko"
 
 step "insmod sgnic_kunit.ko runs the suites"
 insmod "$ko"
-results=$(cat /sys/kernel/debug/kunit/sgnic_fd/results)
-printf '%s\n' "$results" | sed 's/^/    /'
+for suite in sgnic_fd sgnic_steer_geom sgnic_steer_frame; do
+	results=$(cat "/sys/kernel/debug/kunit/$suite/results")
+	printf '%s\n' "$results" | sed 's/^/    /'
+	if grep -q 'not ok' <<<"$results"; then
+		fail "a KUnit case of $suite failed"
+	fi
+	expect_match "suite $suite" "(^|[[:space:]])ok [0-9]+ $suite" "$results"
+done
 rmmod sgnic_kunit
-if grep -q 'not ok' <<<"$results"; then
-	fail "a KUnit case failed"
-fi
-expect_match "suite sgnic_fd" '(^|[[:space:]])ok [0-9]+ sgnic_fd' "$results"
