@@ -21,7 +21,13 @@
 #include "sgnic_steer.h"
 #include "sgnic_steer_frame.h"
 
+/*
+ * Rules and matchers come from caches of their own, so that the robustness
+ * tier can fail exactly these allocations (failslab's cache filter, set per
+ * cache in /sys/kernel/slab/<cache>/failslab).
+ */
 static struct kmem_cache *sgnic_steer_rule_cache;
+static struct kmem_cache *sgnic_steer_matcher_cache;
 
 static const struct rhashtable_params sgnic_steer_ht_params[SGNIC_STEER_DIRS] = {
 	[SGNIC_STEER_RX] = {
@@ -267,7 +273,7 @@ sgnic_steer_matcher_create(struct sgnic_steer *st, u32 id, u32 priority,
 		NL_SET_ERR_MSG_MOD(extack, "matcher id already in use on the port");
 		return ERR_PTR(-EEXIST);
 	}
-	m = kzalloc(sizeof(*m), GFP_KERNEL);
+	m = kmem_cache_zalloc(sgnic_steer_matcher_cache, GFP_KERNEL);
 	if (!m)
 		return ERR_PTR(-ENOMEM);
 	m->st = st;
@@ -287,7 +293,7 @@ sgnic_steer_matcher_create(struct sgnic_steer *st, u32 id, u32 priority,
 table_init_failed:
 	while (dir--)
 		sgnic_steer_table_fini(&m->tbl[dir]);
-	kfree(m);
+	kmem_cache_free(sgnic_steer_matcher_cache, m);
 	return ERR_PTR(err);
 }
 
@@ -319,7 +325,7 @@ int sgnic_steer_matcher_destroy(struct sgnic_steer_matcher *m,
 	synchronize_rcu();
 	for (dir = 0; dir < SGNIC_STEER_DIRS; dir++)
 		sgnic_steer_table_fini(&m->tbl[dir]);
-	kfree(m);
+	kmem_cache_free(sgnic_steer_matcher_cache, m);
 	return 0;
 }
 
@@ -911,11 +917,19 @@ void sgnic_steer_port_fini(struct sgnic_port *port)
 int sgnic_steer_init(void)
 {
 	sgnic_steer_rule_cache = KMEM_CACHE(sgnic_steer_rule, 0);
-	return sgnic_steer_rule_cache ? 0 : -ENOMEM;
+	if (!sgnic_steer_rule_cache)
+		return -ENOMEM;
+	sgnic_steer_matcher_cache = KMEM_CACHE(sgnic_steer_matcher, 0);
+	if (!sgnic_steer_matcher_cache) {
+		kmem_cache_destroy(sgnic_steer_rule_cache);
+		return -ENOMEM;
+	}
+	return 0;
 }
 
 void sgnic_steer_fini(void)
 {
 	rcu_barrier();	/* rules and action templates freed after a grace period */
+	kmem_cache_destroy(sgnic_steer_matcher_cache);
 	kmem_cache_destroy(sgnic_steer_rule_cache);
 }
