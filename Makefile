@@ -89,7 +89,7 @@ test-debug: deps
 		-DSGNIC_SELFTEST_KMOD_DIR=$(CURDIR)/$(DEBUG_BUILD)/src/tests/vm/selftest-module \
 		-DSGNIC_VM_KERNEL_DIR=$$kdir -DSGNIC_VM_TEST_TIMEOUT=3600; \
 	cmake --build $(DEBUG_BUILD) -j$(shell nproc); \
-	SGNIC_VM_TIMEOUT=1800 ctest --test-dir $(DEBUG_BUILD) --output-on-failure -j1 $(CTEST_ARGS)
+	SGNIC_STEER_FUZZ=100000 SGNIC_VM_TIMEOUT=1800 ctest --test-dir $(DEBUG_BUILD) --output-on-failure -j1 $(CTEST_ARGS)
 
 clean:
 	for d in $(MODULE_DIRS); do $(MAKE) -C "$(KDIR)" M="$(CURDIR)/$$d" clean || true; done

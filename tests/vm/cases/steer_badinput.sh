@@ -135,5 +135,11 @@ echo "    answers: $(jget "$r" .answers)"
 expect_eq "messages" "$FUZZ" "$(jget "$r" .messages)"
 nl - rules >/dev/null
 nl - matchers >/dev/null
+step "fuzz without CAP_NET_ADMIN: $((FUZZ / 4)) messages, every change refused"
+r=$(setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all -- \
+	env ASAN_OPTIONS=detect_leaks=0 "$SGNIC_NL" fuzz sgnic1 $((FUZZ / 4)) 11)
+echo "    answers: $(jget "$r" .answers)"
+expect_eq "unprivileged messages" $((FUZZ / 4)) "$(jget "$r" .messages)"
+expect_ge "unprivileged EPERM answers" 1 "$(jget "$r" '.answers.EPERM // 0')"
 out=$(in_ns - ping -c 1 -W 1 127.0.0.1) || fail "system unwell after fuzzing"
 rmmod sgnic
