@@ -366,7 +366,9 @@ bool Fuzzer::call_one(std::uint64_t timeout_usec, json& errors, std::uint64_t& r
 
 }  // namespace
 
-int main(int argc, char** argv) {
+namespace {
+
+int run(int argc, char** argv) {
     std::uint64_t calls = 5000;
     std::uint64_t seed =
         static_cast<std::uint64_t>(std::chrono::system_clock::now().time_since_epoch().count());
@@ -417,4 +419,15 @@ int main(int argc, char** argv) {
                       {"alive", r >= 0}};
     std::printf("%s\n", out.dump().c_str());
     return r >= 0 ? 0 : 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    try {
+        return run(argc, argv);
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "sgnic-bus-fuzz: %s\n", e.what());
+    }
+    return 2;
 }
