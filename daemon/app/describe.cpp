@@ -65,7 +65,16 @@ json port_json(const Service& svc, const PortInfo& p, bool with_matchers) {
                 {"caps",
                  {{"ste_alloc_log_max", p.caps.ste_alloc_log_max},
                   {"rtc_log_depth_max", p.caps.rtc_log_depth_max},
-                  {"max_action_templates", p.caps.max_action_templates}}}};
+                  {"max_action_templates", p.caps.max_action_templates}}},
+                // The netdev as rtnetlink saw it at the last reconcile.
+                {"link",
+                 {{"oper_state", p.link.oper_state},
+                  {"admin_up", p.link.admin_up},
+                  {"mtu", p.link.mtu},
+                  {"rx_packets", p.link.rx_packets},
+                  {"rx_bytes", p.link.rx_bytes},
+                  {"tx_packets", p.link.tx_packets},
+                  {"tx_bytes", p.link.tx_bytes}}}};
     std::uint64_t rx = 0;
     std::uint64_t tx = 0;
     std::uint64_t pages = 0;

@@ -20,6 +20,9 @@ ports=$(bus_call "" Manager ListPorts)
 expect_eq "ports sgnicd sees" '[["sgnic1","/org/sgnic/Steering1/port/sgnic1"]]' \
 	"$(jq -c '.data[0]' <<<"$ports")"
 
+port=$(bus_call port/sgnic1 Port Describe | jq -r '.data[0]')
+expect_eq "sgnic1 link state (rtnetlink)" "up 1500" "$(jq -r '"\(.link.oper_state) \(.link.mtu)"' <<<"$port")"
+
 step "matcher on sgnic1 (ip-proto, l4-dport), a drop rule for UDP 6000"
 m=$(bus_call port/sgnic1 Port CreateMatcher 'ua(ss)' 1 2 ip-proto 0xff l4-dport 0xffff |
 	jq -r '.data[0]')
