@@ -100,7 +100,7 @@ test-debug: deps
 	SGNIC_VM_TIMEOUT=1800 ctest --test-dir $(DEBUG_BUILD) --output-on-failure -j1 $(CTEST_ARGS)
 
 bench: kmod
-	cmake -S . -B $(BENCH_BUILD) -DCMAKE_BUILD_TYPE=Release -DSGNIC_SANITIZE=OFF -DSGNIC_TESTS=ON
+	cmake -S . -B $(BENCH_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSGNIC_SANITIZE=OFF -DSGNIC_TESTS=ON
 	cmake --build $(BENCH_BUILD) -j$(shell nproc) --target sgnicd sgnicctl sgnic-nl
 	time SGNIC_KMOD=$(CURDIR)/kmod/sgnic.ko SGNIC_BUILD_DIR=$(CURDIR)/$(BENCH_BUILD) \
 		tests/bench/run $(BUILD)/bench
