@@ -13,7 +13,14 @@ MODULE_DIRS := kmod tests/vm/selftest-module tests/kheaders
 
 DEBUG_BUILD ?= build-debug
 
-.PHONY: all help deps kmod user test unit test-vm test-service lint deb demo shell clean debug-kernel test-debug
+# Benchmarks measure a non-sanitized daemon, CLI and netlink tool built in
+# their own tree; the smoke run uses the (sanitized) main tree.
+BENCH_BUILD ?= build-bench
+BENCH_RULES ?= 1000000
+export BENCH_RULES BENCH_CHUNK BENCH_SECS BENCH_PROBES BENCH_LAT_RULES
+
+.PHONY: all help deps kmod user test unit test-vm test-service lint deb demo shell clean debug-kernel test-debug \
+	bench bench-smoke
 
 all: kmod user
 
@@ -29,6 +36,8 @@ help:
 	@echo "make shell     root shell in the VM with sgnic.ko loaded"
 	@echo "make debug-kernel  build (once, cached) the KASAN/lockdep/kmemleak kernel"
 	@echo "make test-debug    the VM suite on the debug kernel, kmemleak-scanned"
+	@echo "make bench     benchmarks vs tc flower and veth in the VM (BENCH_RULES=$(BENCH_RULES)) -> $(BUILD)/bench/"
+	@echo "make bench-smoke   the same with tiny sizes -> $(BUILD)/bench-smoke/ (part of make test)"
 
 deps:
 	scripts/deps
@@ -91,6 +100,16 @@ test-debug: deps
 	cmake --build $(DEBUG_BUILD) -j$(shell nproc); \
 	SGNIC_STEER_FUZZ=100000 SGNIC_VM_TIMEOUT=1800 ctest --test-dir $(DEBUG_BUILD) --output-on-failure -j1 $(CTEST_ARGS)
 
+bench: kmod
+	cmake -S . -B $(BENCH_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSGNIC_SANITIZE=OFF -DSGNIC_TESTS=ON
+	cmake --build $(BENCH_BUILD) -j$(shell nproc) --target sgnicd sgnicctl sgnic-nl
+	time SGNIC_KMOD=$(CURDIR)/kmod/sgnic.ko SGNIC_BUILD_DIR=$(CURDIR)/$(BENCH_BUILD) \
+		tests/bench/run $(BUILD)/bench
+
+bench-smoke: all
+	time SGNIC_KMOD=$(CURDIR)/kmod/sgnic.ko SGNIC_BUILD_DIR=$(CURDIR)/$(BUILD) \
+		BENCH_RULES= tests/bench/run --smoke $(BUILD)/bench-smoke
+
 clean:
 	for d in $(MODULE_DIRS); do $(MAKE) -C "$(KDIR)" M="$(CURDIR)/$$d" clean || true; done
-	rm -rf $(BUILD) $(DEBUG_BUILD)
+	rm -rf $(BUILD) $(DEBUG_BUILD) $(BENCH_BUILD)
