@@ -4,6 +4,7 @@
 # real sgnicd from the build tree, driven with busctl.
 
 SGNICD=${SGNICD:-${SGNIC_BUILD_DIR:-$PWD/build}/daemon/app/sgnicd}
+SGNICCTL=${SGNICCTL:-${SGNIC_BUILD_DIR:-$PWD/build}/cli/sgnicctl}
 SGNIC_SRC=${SGNIC_SRC:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 SGNICD_LOG=/tmp/sgnicd.log
 SGNICD_STATE=/var/lib/sgnic
@@ -13,6 +14,31 @@ SGNICD_PID=
 
 need_sgnicd() {
 	[ -x "$SGNICD" ] || fail "sgnicd not found at '$SGNICD': run 'make' first"
+}
+
+need_sgnicctl() {
+	[ -x "$SGNICCTL" ] || fail "sgnicctl not found at '$SGNICCTL': run 'make' first"
+}
+
+# ctl ARGS...: sgnicctl, which must succeed; prints its stdout.
+ctl() {
+	"$SGNICCTL" "$@" || fail "sgnicctl $* exited $?, expected 0"
+}
+
+# ctl_try ARGS...: sgnicctl that may fail; sets CTL_RC, CTL_OUT and CTL_ERR.
+ctl_try() {
+	CTL_RC=0
+	CTL_OUT=$("$SGNICCTL" "$@" 2>/tmp/sgnicctl.err) || CTL_RC=$?
+	CTL_ERR=$(cat /tmp/sgnicctl.err)
+}
+
+# ctl_exit RC ARGS...: sgnicctl must exit RC (checked and printed); its
+# output stays in CTL_OUT and CTL_ERR.
+ctl_exit() {
+	local want=$1
+	shift
+	ctl_try "$@"
+	expect_eq "exit status of 'sgnicctl $*'" "$want" "$CTL_RC"
 }
 
 # The system bus as Debian runs it, with sgnicd's policy installed.
