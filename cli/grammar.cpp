@@ -75,6 +75,15 @@ std::variant<std::uint64_t, UsageError> id_arg(std::string_view text, std::strin
     return *v;
 }
 
+// `matcher ID`: the id after the keyword.
+std::variant<std::uint64_t, UsageError> matcher_arg(Words words, std::size_t& i) {
+    auto v = value_of(words, i, "matcher", "ID");
+    if (auto* e = std::get_if<UsageError>(&v)) {
+        return *e;
+    }
+    return id_arg(std::get<std::string>(v), "matcher");
+}
+
 // What a value of the field looks like, for hints.
 std::string value_hint(const model::FieldInfo& f) {
     switch (f.kind) {
@@ -308,11 +317,7 @@ std::variant<Command, UsageError> parse_rule(Words w) {
                 }
                 port = std::get<std::string>(p);
             } else if (w[i] == "matcher" && verb == "list") {
-                auto v = value_of(w, i, "matcher", "ID");
-                if (auto* e = std::get_if<UsageError>(&v)) {
-                    return *e;
-                }
-                auto id = id_arg(std::get<std::string>(v), "matcher");
+                auto id = matcher_arg(w, i);
                 if (auto* e = std::get_if<UsageError>(&id)) {
                     return *e;
                 }
@@ -407,11 +412,7 @@ std::variant<RuleText, UsageError> parse_rule_words(std::span<const std::string>
             }
             r.port = std::get<std::string>(p);
         } else if (word == "matcher") {
-            auto v = value_of(w, i, "matcher", "ID");
-            if (auto* e = std::get_if<UsageError>(&v)) {
-                return *e;
-            }
-            auto id = id_arg(std::get<std::string>(v), "matcher");
+            auto id = matcher_arg(w, i);
             if (auto* e = std::get_if<UsageError>(&id)) {
                 return *e;
             }

@@ -26,8 +26,7 @@ constexpr int kRcvBufBytes = 1 << 20;
 
 // The id of nlctrl's "notify" group, asked of nlctrl itself.
 std::uint32_t notify_group(mnl_socket* sock) {
-    nl::Message req(GENL_ID_CTRL, CTRL_CMD_GETFAMILY, NLM_F_ACK, 1);
-    req.put_string(CTRL_ATTR_FAMILY_NAME, "nlctrl");
+    const nl::Message req = nl::build_get_family(1, "nlctrl");
     if (mnl_socket_sendto(sock, req.data(), req.size()) < 0) {
         fail("ask nlctrl");
     }
@@ -53,25 +52,7 @@ std::uint32_t notify_group(mnl_socket* sock) {
                 }
                 return group;
             }
-            nl::for_each_attr(nlh, sizeof(genlmsghdr), [&](const nlattr* a) {
-                if (mnl_attr_get_type(a) != CTRL_ATTR_MCAST_GROUPS) {
-                    return;
-                }
-                nl::for_each_nested(a, [&](const nlattr* grp) {
-                    std::string name;
-                    std::uint32_t id = 0;
-                    nl::for_each_nested(grp, [&](const nlattr* g) {
-                        if (mnl_attr_get_type(g) == CTRL_ATTR_MCAST_GRP_NAME) {
-                            name = mnl_attr_get_str(g);
-                        } else if (mnl_attr_get_type(g) == CTRL_ATTR_MCAST_GRP_ID) {
-                            id = mnl_attr_get_u32(g);
-                        }
-                    });
-                    if (name == "notify") {
-                        group = id;
-                    }
-                });
-            });
+            group = nl::parse_family(nlh).group("notify");
         }
     }
 }
@@ -171,14 +152,7 @@ void GenlWatch::parse(const std::uint8_t* buf, std::size_t len, std::vector<Even
             if (genl->cmd != CTRL_CMD_NEWFAMILY && genl->cmd != CTRL_CMD_DELFAMILY) {
                 continue;
             }
-            bool sgnic = false;
-            nl::for_each_attr(nlh, sizeof(genlmsghdr), [&](const nlattr* a) {
-                if (mnl_attr_get_type(a) == CTRL_ATTR_FAMILY_NAME &&
-                    mnl_attr_validate(a, MNL_TYPE_NUL_STRING) == 0) {
-                    sgnic = std::strcmp(mnl_attr_get_str(a), SGNIC_FAMILY_NAME) == 0;
-                }
-            });
-            if (sgnic) {
+            if (nl::parse_family(nlh).name == SGNIC_FAMILY_NAME) {
                 out.push_back(genl->cmd == CTRL_CMD_NEWFAMILY ? Event::family_new
                                                               : Event::family_del);
             }

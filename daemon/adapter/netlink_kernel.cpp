@@ -37,6 +37,15 @@ std::uint32_t to_nl_action(policy::ActionType t) {
     return SGNIC_ACTION_TYPE_ACCEPT;
 }
 
+// The family's rule ids are u32 from 1: the policy's 64-bit id, if it fits.
+policy::Expected<std::uint32_t> device_rule_id(policy::RuleId id) {
+    if (id == 0 || id > std::numeric_limits<std::uint32_t>::max()) {
+        return Error(Errc::invalid_argument,
+                     "rule id " + std::to_string(id) + " does not fit the device's 32-bit ids");
+    }
+    return static_cast<std::uint32_t>(id);
+}
+
 // Deletes are idempotent: an object the kernel no longer has is deleted.
 bool gone(const nl::Error& e) { return e.err() == ENOENT; }
 
@@ -76,11 +85,11 @@ Error to_policy_error(const nl::Error& e, const std::string& context) {
 
 policy::Expected<nl::RuleSpec> to_nl_rule(const policy::MatchTemplate& tmpl, policy::RuleId id,
                                           const policy::RuleSpec& rule) {
-    if (id == 0 || id > std::numeric_limits<std::uint32_t>::max()) {
-        return Error(Errc::invalid_argument,
-                     "rule id " + std::to_string(id) + " does not fit the device's 32-bit ids");
+    const auto device_id = device_rule_id(id);
+    if (!device_id) {
+        return device_id.error();
     }
-    nl::RuleSpec out{.id = static_cast<std::uint32_t>(id),
+    nl::RuleSpec out{.id = *device_id,
                      .direction = (rule.directions.rx ? std::uint32_t{SGNIC_DIRECTION_RX} : 0U) |
                                   (rule.directions.tx ? std::uint32_t{SGNIC_DIRECTION_TX} : 0U),
                      .match = {},
@@ -384,17 +393,16 @@ policy::Status NetlinkKernel::delete_rule(policy::DeviceMatcherId matcher, polic
     if (m == nullptr) {
         return not_ours(matcher, "delete rule");
     }
-    if (id == 0 || id > std::numeric_limits<std::uint32_t>::max()) {
-        return Error(Errc::invalid_argument,
-                     "rule id " + std::to_string(id) + " does not fit the device's 32-bit ids");
+    const auto rule = device_rule_id(id);
+    if (!rule) {
+        return rule.error();
     }
     auto c = client();
     if (!c) {
         return c.error();
     }
-    const auto rule = static_cast<std::uint32_t>(id);
     try {
-        (*c)->rules_del(m->port, 0, std::span(&rule, 1));
+        (*c)->rules_del(m->port, 0, std::span(&*rule, 1));
     } catch (const nl::Error& e) {
         if (!gone(e)) {
             return to_policy_error(
@@ -454,12 +462,12 @@ app::KernelState::Removal NetlinkKernel::remove_rules(std::span<const model::Act
     }
     std::map<policy::PortId, std::vector<std::uint32_t>> by_port;
     for (const model::ActualRule& r : rules) {
-        if (r.id == 0 || r.id > std::numeric_limits<std::uint32_t>::max()) {
-            out.errors.emplace_back(Errc::invalid_argument,
-                                    "rule id " + std::to_string(r.id) + " is not a device id");
+        const auto id = device_rule_id(r.id);
+        if (!id) {
+            out.errors.push_back(id.error());
             continue;
         }
-        by_port[r.ifindex].push_back(static_cast<std::uint32_t>(r.id));
+        by_port[r.ifindex].push_back(*id);
     }
     for (const auto& [port, ids] : by_port) {
         try {

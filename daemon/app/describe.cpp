@@ -145,7 +145,7 @@ Result<std::string> Service::describe_rules(const std::string& port, model::Matc
     json errors = json::array();
     json next = nullptr;
     // Counters are read once per matcher the page touches.
-    std::map<model::MatcherKey, std::optional<std::map<model::RuleKey, RuleCounters>>> counters;
+    std::map<model::MatcherKey, std::optional<std::map<policy::RuleId, RuleCounters>>> counters;
     for (auto it = desired_.rules.upper_bound(after); it != desired_.rules.end(); ++it) {
         const model::DesiredRule& r = it->second;
         const model::DesiredMatcher& m = desired_.matchers.at(r.matcher);
@@ -167,8 +167,9 @@ Result<std::string> Service::describe_rules(const std::string& port, model::Matc
                     .first;
         }
         json cj = nullptr;
-        if (c->second) {
-            if (const auto rc = c->second->find(r.id); rc != c->second->end()) {
+        const auto device_id = rule_ids_.find(r.id);
+        if (c->second && device_id != rule_ids_.end()) {
+            if (const auto rc = c->second->find(device_id->second); rc != c->second->end()) {
                 cj = {{"rx_packets", rc->second.rx_packets},
                       {"rx_bytes", rc->second.rx_bytes},
                       {"tx_packets", rc->second.tx_packets},

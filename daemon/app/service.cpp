@@ -579,15 +579,14 @@ Result<void> Service::delete_rules_by_id(std::span<const model::RuleKey> rules) 
     return {};
 }
 
-policy::Expected<std::map<model::RuleKey, RuleCounters>> Service::counters_of(
+policy::Expected<std::map<policy::RuleId, RuleCounters>> Service::counters_of(
     model::MatcherKey matcher) {
-    std::map<model::RuleKey, RuleCounters> out;
+    std::map<policy::RuleId, RuleCounters> out;
     const policy::MatcherState* s = matcher_state(matcher);
     if (s == nullptr) {
         return out;
     }
-    std::map<policy::RuleId, RuleCounters> by_id;
-    // While a resize is under way some rules still sit in the old matcher.
+    // A rollback that could not finish leaves some rules in a stray matcher.
     std::vector<policy::DeviceMatcherId> devices = {s->device};
     if (s->stray) {
         devices.push_back(s->stray->device);
@@ -598,19 +597,7 @@ policy::Expected<std::map<model::RuleKey, RuleCounters>> Service::counters_of(
             return counters.error();
         }
         for (const RuleCounters& c : *counters) {
-            by_id[c.id] = c;
-        }
-    }
-    for (const auto& [key, r] : desired_.rules) {
-        if (r.matcher != matcher) {
-            continue;
-        }
-        const auto id = rule_ids_.find(key);
-        if (id == rule_ids_.end()) {
-            continue;
-        }
-        if (const auto c = by_id.find(id->second); c != by_id.end()) {
-            out[key] = c->second;
+            out[c.id] = c;
         }
     }
     return out;

@@ -114,9 +114,8 @@ private:
     model::Installed installed() const;
     void reset_policy();
     void publish_rehashes();
-    // Per rule of `matcher`: counters from the device (policy rule id mapped
-    // back to the rule key).  An error leaves the map empty.
-    policy::Expected<std::map<model::RuleKey, RuleCounters>> counters_of(model::MatcherKey matcher);
+    // The device's counters of every rule of `matcher`, by policy rule id.
+    policy::Expected<std::map<policy::RuleId, RuleCounters>> counters_of(model::MatcherKey matcher);
 
     policy::Device& device_;
     PortSource& port_source_;

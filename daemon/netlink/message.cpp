@@ -815,4 +815,56 @@ Ack parse_ack(const nlmsghdr* nlh) {
     return ack;
 }
 
+Message build_get_family(uint32_t seq, const std::string& name) {
+    Message req(GENL_ID_CTRL, CTRL_CMD_GETFAMILY, NLM_F_ACK, seq);
+    req.put_string(CTRL_ATTR_FAMILY_NAME, name);
+    return req;
+}
+
+uint32_t FamilyInfo::group(std::string_view group_name) const {
+    for (const auto& [name, gid] : groups) {
+        if (name == group_name) {
+            return gid;
+        }
+    }
+    return 0;
+}
+
+FamilyInfo parse_family(const nlmsghdr* nlh) {
+    FamilyInfo f;
+    for_each_attr(nlh, sizeof(genlmsghdr), [&](const nlattr* a) {
+        switch (mnl_attr_get_type(a)) {
+            case CTRL_ATTR_FAMILY_ID:
+                if (mnl_attr_validate(a, MNL_TYPE_U16) == 0) {
+                    f.id = mnl_attr_get_u16(a);
+                }
+                break;
+            case CTRL_ATTR_FAMILY_NAME:
+                if (mnl_attr_validate(a, MNL_TYPE_NUL_STRING) == 0) {
+                    f.name = mnl_attr_get_str(a);
+                }
+                break;
+            case CTRL_ATTR_MCAST_GROUPS:
+                for_each_nested(a, [&](const nlattr* grp) {
+                    std::string name;
+                    uint32_t gid = 0;
+                    for_each_nested(grp, [&](const nlattr* g) {
+                        if (mnl_attr_get_type(g) == CTRL_ATTR_MCAST_GRP_NAME &&
+                            mnl_attr_validate(g, MNL_TYPE_NUL_STRING) == 0) {
+                            name = mnl_attr_get_str(g);
+                        } else if (mnl_attr_get_type(g) == CTRL_ATTR_MCAST_GRP_ID &&
+                                   mnl_attr_validate(g, MNL_TYPE_U32) == 0) {
+                            gid = mnl_attr_get_u32(g);
+                        }
+                    });
+                    f.groups.emplace_back(std::move(name), gid);
+                });
+                break;
+            default:
+                break;
+        }
+    });
+    return f;
+}
+
 }  // namespace sgnic::nl

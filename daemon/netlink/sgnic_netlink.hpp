@@ -255,6 +255,19 @@ struct Ack {
 };
 Ack parse_ack(const nlmsghdr* nlh);
 
+// nlctrl: asking for a family by name, and what it answers (or announces
+// in its notify group): the family's id, name and multicast groups.
+Message build_get_family(uint32_t seq, const std::string& name);
+struct FamilyInfo {
+    uint16_t id = 0;
+    std::string name;
+    std::vector<std::pair<std::string, uint32_t>> groups;  // name, id
+
+    // The id of the group of that name, 0 if there is none.
+    uint32_t group(std::string_view group_name) const;
+};
+FamilyInfo parse_family(const nlmsghdr* nlh);
+
 // ---- the socket ----
 
 // A generic netlink socket with extended acks, the sgnic family resolved.

@@ -69,36 +69,15 @@ void Socket::send(const void* data, size_t len) {
 
 // nlctrl: the family id and the events group; asking loads the module.
 uint16_t Socket::resolve() {
-    Message req(GENL_ID_CTRL, CTRL_CMD_GETFAMILY, NLM_F_ACK, next_seq());
-    req.put_string(CTRL_ATTR_FAMILY_NAME, SGNIC_FAMILY_NAME);
-    uint16_t id = 0;
+    FamilyInfo info;
     family_ = GENL_ID_CTRL;
-    transact(req, [&](const nlmsghdr* nlh) {
-        for_each_attr(nlh, sizeof(genlmsghdr), [&](const nlattr* a) {
-            if (mnl_attr_get_type(a) == CTRL_ATTR_FAMILY_ID) {
-                id = mnl_attr_get_u16(a);
-            } else if (mnl_attr_get_type(a) == CTRL_ATTR_MCAST_GROUPS) {
-                for_each_nested(a, [&](const nlattr* grp) {
-                    std::string name;
-                    uint32_t gid = 0;
-                    for_each_nested(grp, [&](const nlattr* g) {
-                        if (mnl_attr_get_type(g) == CTRL_ATTR_MCAST_GRP_NAME) {
-                            name = mnl_attr_get_str(g);
-                        } else if (mnl_attr_get_type(g) == CTRL_ATTR_MCAST_GRP_ID) {
-                            gid = mnl_attr_get_u32(g);
-                        }
-                    });
-                    if (name == SGNIC_MCGRP_EVENTS) {
-                        events_group_ = gid;
-                    }
-                });
-            }
-        });
-    });
-    if (!id) {
+    transact(build_get_family(next_seq(), SGNIC_FAMILY_NAME),
+             [&](const nlmsghdr* nlh) { info = parse_family(nlh); });
+    if (!info.id) {
         throw Error(ENOENT, "", "sgnic family not found");
     }
-    return id;
+    events_group_ = info.group(SGNIC_MCGRP_EVENTS);
+    return info.id;
 }
 
 void Socket::transact(const Message& req, const std::function<void(const nlmsghdr*)>& on_msg) {

@@ -282,37 +282,36 @@ BatchInsert Policy::insert_rules(MatcherId id, std::span<const RuleSpec> rules) 
         }
     }
 
-    // Rules counted and given an id but not yet known to be in the device.
+    // Rules counted and given an id, sent (or to be sent) in one request.
     struct Pending {
         std::size_t index = 0;
         RuleId id = 0;
         ActionTemplateIndex at = 0;
-        bool in = false;
     };
     std::vector<Pending> run;
-    std::vector<RuleId> ids;  // in the device and recorded, this call's
-    ids.reserve(rules.size());
-    std::vector<RuleId> by_index(rules.size());
+    // The id of each rule once it is in the device and recorded (ids start
+    // at 1): the result, and what an undo deletes.
+    std::vector<RuleId> in(rules.size(), 0);
 
-    auto commit = [&](Pending& p) {
-        p.in = true;
+    auto commit = [&](const Pending& p) {
         m->rules.insert(p.id);
         rules_.emplace(p.id, RuleRecord{.matcher = id,
                                         .directions = rules[p.index].directions,
                                         .action_template = p.at});
-        ids.push_back(p.id);
-        by_index[p.index] = p.id;
+        in[p.index] = p.id;
     };
     // Undo everything this call did and report rule `index`.
     auto fail = [&](std::size_t index, Error e) {
         for (const Pending& p : run) {
-            if (!p.in) {
+            if (in[p.index] == 0) {
                 uncount_rule(*m, rules[p.index].directions);
             }
         }
         reevaluate_rehash_required(*m);
-        for (const RuleId r : ids) {
-            (void)delete_rule(r);
+        for (const RuleId r : in) {
+            if (r != 0) {
+                (void)delete_rule(r);
+            }
         }
         out.error = std::move(e.with_context(context));
         out.failed = index;
@@ -338,7 +337,7 @@ BatchInsert Policy::insert_rules(MatcherId id, std::span<const RuleSpec> rules) 
             commit(run[i]);
         }
         for (InsertFailure& failure : failures) {
-            Pending& p = run.at(failure.index);
+            const Pending& p = run.at(failure.index);
             const RuleSpec& rule = rules[p.index];
             if (failure.error.code() != Errc::collision) {
                 return std::pair{p.index, std::move(failure.error)};
@@ -390,7 +389,7 @@ BatchInsert Policy::insert_rules(MatcherId id, std::span<const RuleSpec> rules) 
                 return fail(k, grown.error());
             }
         }
-        run.push_back({.index = k, .id = next_rule_++, .at = *at, .in = false});
+        run.push_back({.index = k, .id = next_rule_++, .at = *at});
         if (run.size() >= kMaxRun) {
             if (auto failed = flush()) {
                 return fail(failed->first, std::move(failed->second));
@@ -400,7 +399,7 @@ BatchInsert Policy::insert_rules(MatcherId id, std::span<const RuleSpec> rules) 
     if (auto failed = flush()) {
         return fail(failed->first, std::move(failed->second));
     }
-    out.ids = std::move(by_index);
+    out.ids = std::move(in);
     return out;
 }
 

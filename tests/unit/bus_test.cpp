@@ -11,12 +11,10 @@
 #include <csignal>
 #include <cstring>
 #include <fstream>
-#include <future>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "app/service.hpp"
@@ -33,6 +31,7 @@ using app::testing::FakeKernel;
 using policy::testing::FakeDevice;
 using testing::connect;
 using testing::PrivateBus;
+using testing::ServiceThread;
 
 struct Rule {
     std::string matcher;
@@ -55,36 +54,16 @@ protected:
         service_.emplace(device_, kernel_, kernel_, std::nullopt, model::DesiredState{},
                          policy::PolicyConfig{});
         ASSERT_TRUE(service_->reconcile());
-        std::promise<bool> ready;
-        auto started = ready.get_future();
-        thread_ = std::thread([this, &ready] { serve(ready); });
-        ASSERT_TRUE(started.get()) << "the service did not come up";
+        served_.emplace(dbus_.address(), *service_, [this](sd_bus_message* m) {
+            return real_check_ ? has_net_admin(m) : allow_.load();
+        });
+        ASSERT_TRUE(served_->started()) << "the service did not come up";
         client_ = connect(dbus_.address());
     }
 
     void TearDown() override {
         client_.reset();
-        stop_ = true;
-        if (thread_.joinable()) {
-            thread_.join();
-        }
-    }
-
-    void serve(std::promise<bool>& ready) {
-        sd::Bus bus = connect(dbus_.address());
-        auto server = Server::start(bus.get(), *service_, [this](sd_bus_message* m) {
-            return real_check_ ? has_net_admin(m) : allow_.load();
-        });
-        ready.set_value(static_cast<bool>(server));
-        if (!server) {
-            return;
-        }
-        while (!stop_) {
-            if (sd_bus_process(bus.get(), nullptr) > 0) {
-                continue;
-            }
-            sd_bus_wait(bus.get(), 20000);
-        }
+        served_.reset();
     }
 
     Reply finish(sd_bus_message* call) {
@@ -195,8 +174,7 @@ protected:
     std::optional<app::Service> service_;
     std::atomic<bool> allow_{true};
     std::atomic<bool> real_check_{false};
-    std::atomic<bool> stop_{false};
-    std::thread thread_;
+    std::optional<ServiceThread> served_;
     sd::Bus client_;
 };
 

@@ -17,11 +17,9 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <future>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "app/service.hpp"
@@ -36,6 +34,7 @@ namespace {
 using app::testing::FakeKernel;
 using bus::testing::connect;
 using bus::testing::PrivateBus;
+using bus::testing::ServiceThread;
 using nlohmann::json;
 using policy::testing::FakeDevice;
 
@@ -52,6 +51,17 @@ std::string slurp(const std::filesystem::path& p) {
     return s.str();
 }
 
+// execv()'s argument vector over `words` (which must outlive it).
+std::vector<char*> exec_argv(std::vector<std::string>& words) {
+    std::vector<char*> argv;
+    argv.reserve(words.size() + 1);
+    for (auto& w : words) {
+        argv.push_back(w.data());
+    }
+    argv.push_back(nullptr);
+    return argv;
+}
+
 // sgnicctl ARGS with the system bus at `address`, stdin from `input`.
 Outcome sgnicctl(const std::string& address, const std::vector<std::string>& args,
                  const std::string& input = "") {
@@ -66,12 +76,7 @@ Outcome sgnicctl(const std::string& address, const std::vector<std::string>& arg
     const std::string env = "DBUS_SYSTEM_BUS_ADDRESS=" + address;
     std::vector<std::string> argv_s = {SGNICCTL};
     argv_s.insert(argv_s.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    argv.reserve(argv_s.size() + 1);
-    for (auto& a : argv_s) {
-        argv.push_back(a.data());
-    }
-    argv.push_back(nullptr);
+    std::vector<char*> argv = exec_argv(argv_s);
     const pid_t pid = fork();
     if (pid == 0) {
         const int i = open(in.c_str(), O_RDONLY);
@@ -101,34 +106,12 @@ protected:
         service_.emplace(device_, kernel_, kernel_, std::nullopt, model::DesiredState{},
                          policy::PolicyConfig{});
         ASSERT_TRUE(service_->reconcile());
-        std::promise<bool> ready;
-        auto started = ready.get_future();
-        thread_ = std::thread([this, &ready] { serve(ready); });
-        ASSERT_TRUE(started.get()) << "the service did not come up";
+        served_.emplace(dbus_.address(), *service_,
+                        [this](sd_bus_message* /*m*/) { return allow_.load(); });
+        ASSERT_TRUE(served_->started()) << "the service did not come up";
     }
 
-    void TearDown() override {
-        stop_ = true;
-        if (thread_.joinable()) {
-            thread_.join();
-        }
-    }
-
-    void serve(std::promise<bool>& ready) {
-        sd::Bus bus = connect(dbus_.address());
-        auto server = bus::Server::start(bus.get(), *service_,
-                                         [this](sd_bus_message* /*m*/) { return allow_.load(); });
-        ready.set_value(static_cast<bool>(server));
-        if (!server) {
-            return;
-        }
-        while (!stop_) {
-            if (sd_bus_process(bus.get(), nullptr) > 0) {
-                continue;
-            }
-            sd_bus_wait(bus.get(), 20000);
-        }
-    }
+    void TearDown() override { served_.reset(); }
 
     Outcome ctl(const std::vector<std::string>& args, const std::string& input = "") {
         return sgnicctl(dbus_.address(), args, input);
@@ -156,8 +139,7 @@ protected:
     FakeKernel kernel_{device_};
     std::optional<app::Service> service_;
     std::atomic<bool> allow_{true};
-    std::atomic<bool> stop_{false};
-    std::thread thread_;
+    std::optional<ServiceThread> served_;
 };
 
 TEST_F(Sgnicctl, port_list_and_show_in_columns_and_json) {
@@ -416,12 +398,7 @@ TEST_F(Sgnicctl, rule_load_draws_a_progress_bar_on_a_terminal) {
     ASSERT_EQ(openpty(&master, &slave, nullptr, nullptr, nullptr), 0);
     const std::string env = "DBUS_SYSTEM_BUS_ADDRESS=" + dbus_.address();
     std::vector<std::string> argv_s = {SGNICCTL, "rule", "load", file.string(), "chunk", "100"};
-    std::vector<char*> argv;
-    argv.reserve(argv_s.size() + 1);
-    for (auto& a : argv_s) {
-        argv.push_back(a.data());
-    }
-    argv.push_back(nullptr);
+    std::vector<char*> argv = exec_argv(argv_s);
     const pid_t pid = fork();
     if (pid == 0) {
         const int null = open("/dev/null", O_WRONLY);

@@ -154,6 +154,39 @@ TEST(NetlinkParse, BulkReplyWithResults) {
     EXPECT_EQ(b.results[0].msg, "collision: TX table row full");
 }
 
+TEST(NetlinkControl, GetFamilyAsksNlctrlByName) {
+    const nl::Message req = nl::build_get_family(3, "sgnic");
+    EXPECT_EQ(req.header()->nlmsg_type, GENL_ID_CTRL);
+    const auto* genl = static_cast<const genlmsghdr*>(mnl_nlmsg_get_payload(req.header()));
+    EXPECT_EQ(genl->cmd, CTRL_CMD_GETFAMILY);
+    EXPECT_EQ(top_types(req), std::vector<uint16_t>{CTRL_ATTR_FAMILY_NAME});
+    EXPECT_EQ(nl::parse_family(req.header()).name, "sgnic");
+}
+
+TEST(NetlinkControl, FamilyAnswerGivesIdNameAndGroups) {
+    nl::Message m(GENL_ID_CTRL, CTRL_CMD_NEWFAMILY, 0, 1);
+    const uint16_t id = 0x1b;
+    m.put_bytes(CTRL_ATTR_FAMILY_ID, &id, sizeof(id));
+    m.put_string(CTRL_ATTR_FAMILY_NAME, "sgnic");
+    const auto groups = m.start_nest(CTRL_ATTR_MCAST_GROUPS);
+    const std::pair<const char*, uint32_t> want[] = {{"events", 9}, {"other", 12}};
+    uint16_t index = 1;
+    for (const auto& [name, gid] : want) {
+        const auto g = m.start_nest(index++);
+        m.put_u32(CTRL_ATTR_MCAST_GRP_ID, gid);
+        m.put_string(CTRL_ATTR_MCAST_GRP_NAME, name);
+        m.end_nest(g);
+    }
+    m.end_nest(groups);
+    const nl::FamilyInfo f = nl::parse_family(m.header());
+    EXPECT_EQ(f.id, 0x1b);
+    EXPECT_EQ(f.name, "sgnic");
+    ASSERT_EQ(f.groups.size(), 2U);
+    EXPECT_EQ(f.group("events"), 9U);
+    EXPECT_EQ(f.group("other"), 12U);
+    EXPECT_EQ(f.group("notify"), 0U);
+}
+
 TEST(NetlinkParse, RuleWithCountersPerDirection) {
     nl::Message m(kFamily, SGNIC_CMD_RULE_GET, 0, 1);
     m.put_u32(SGNIC_A_RULE_ID, 11);

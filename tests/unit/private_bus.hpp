@@ -7,10 +7,15 @@
 #include <unistd.h>
 
 #include <array>
+#include <atomic>
 #include <csignal>
+#include <future>
 #include <string>
+#include <thread>
 
+#include "app/service.hpp"
 #include "bus/sd.hpp"
+#include "bus/server.hpp"
 
 namespace sgnic::bus::testing {
 
@@ -66,5 +71,42 @@ inline sd::Bus connect(const std::string& address) {
     EXPECT_GE(sd_bus_start(bus.get()), 0);
     return bus;
 }
+
+// The service on a bus, served from a thread of the test as sgnicd serves
+// it, with the test's authorizer; stopped and joined on destruction.
+class ServiceThread {
+public:
+    ServiceThread(const std::string& address, app::Service& service, Authorizer authorizer) {
+        std::promise<bool> ready;
+        auto started = ready.get_future();
+        thread_ = std::thread([&, this] {
+            sd::Bus bus = connect(address);
+            auto server = Server::start(bus.get(), service, std::move(authorizer));
+            ready.set_value(static_cast<bool>(server));
+            while (server && !stop_) {
+                if (sd_bus_process(bus.get(), nullptr) > 0) {
+                    continue;
+                }
+                sd_bus_wait(bus.get(), 20000);
+            }
+        });
+        started_ = started.get();
+    }
+    ~ServiceThread() {
+        stop_ = true;
+        thread_.join();
+    }
+    ServiceThread(const ServiceThread&) = delete;
+    ServiceThread& operator=(const ServiceThread&) = delete;
+    ServiceThread(ServiceThread&&) = delete;
+    ServiceThread& operator=(ServiceThread&&) = delete;
+
+    bool started() const { return started_; }
+
+private:
+    std::atomic<bool> stop_{false};
+    bool started_ = false;
+    std::thread thread_;
+};
 
 }  // namespace sgnic::bus::testing

@@ -46,11 +46,23 @@ check_summary nobody "$out"
 expect_ge "nobody: AccessDenied errors" 1 \
 	"$(jq '.errors["org.freedesktop.DBus.Error.AccessDenied"] // 0' <<<"$out")"
 
+# same_picture WHAT: the daemon's counts equal the kernel's.
+same_picture() {
+	local desc
+	desc=$(bus_call "" Manager Describe | jq -r '.data[0]')
+	expect_eq "$1: rules daemon = kernel" "$(jq .rules <<<"$desc")" "$(nl - rules --count | jq .rules)"
+	expect_eq "$1: matchers daemon = kernel" "$(jq .matchers <<<"$desc")" "$(nl - matchers | jq length)"
+}
+
 step "the daemon's picture equals the kernel's"
-desc=$(bus_call "" Manager Describe | jq -r '.data[0]')
-kernel_rules=$(nl - rules --count | jq .rules)
-kernel_matchers=$(nl - matchers | jq length)
-expect_eq "rules: daemon = kernel" "$(jq .rules <<<"$desc")" "$kernel_rules"
-expect_eq "matchers: daemon = kernel" "$(jq .matchers <<<"$desc")" "$kernel_matchers"
+same_picture "after fuzzing"
+
+step "and it still steers: a new matcher with 3 rules reaches the kernel"
+m=$(bus_call port/sgnic1 Port CreateMatcher 'ua(ss)' 9 1 l4-sport 0xffff | jq -r '.data[0]')
+ids=$(bus_call port/sgnic1 Port AddRules 'a(osa(ss)as)' 3 "$m" rx 1 l4-sport 1 1 drop \
+	"$m" rx 1 l4-sport 2 1 drop "$m" rx 1 l4-sport 3 1 drop | jq -c '.data[0] | length')
+expect_eq "rule ids returned" 3 "$ids"
+expect_ge "kernel rules on sgnic1" 3 "$(nl - rules sgnic1 --count | jq .rules)"
+same_picture "after new rules"
 stop_sgnicd
 rmmod sgnic

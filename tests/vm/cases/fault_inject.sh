@@ -16,13 +16,14 @@ need_nl
 FS=/sys/kernel/debug/failslab
 [ -d "$FS" ] || skip "kernel $(uname -r) has no failslab (run make test-debug)"
 
-# faults PERCENT: sgnic's cache allocations fail that often (0: never).
+# faults PERCENT [INTERVAL]: sgnic's cache allocations fail that often (of
+# every INTERVAL-th allocation; 100 and N: exactly every N-th).
 faults() {
 	echo Y >"$FS/cache-filter"
 	echo N >"$FS/task-filter"
 	echo N >"$FS/ignore-gfp-wait"
 	echo 0 >"$FS/verbose"
-	echo 1 >"$FS/interval"
+	echo "${2:-1}" >"$FS/interval"
 	echo -1 >"$FS/times"
 	echo "$1" >"$FS/probability"
 }
@@ -78,16 +79,19 @@ expect_eq "every failure ENOMEM" "$failed" "$(jq '[.results[] | select(.errno ==
 expect_eq "rules in the dump" "$applied" "$(nl - rules sgnic1 --count | jq .rules)"
 consistent "after rule faults"
 
-step "resize under faults: failed move batches leave every rule in one place"
+step "resize under faults: the batch that fails moves nothing, earlier ones stay moved"
 nl - matcher-new sgnic1 id 2 prio 1 rx-log 12 ipv4-dst >/dev/null
 nl - matcher-resize sgnic1 1 2 >/dev/null
-faults 2
-moved=$(nl - rules-move sgnic1 1 --all --batch 50 2>&1) || true
+# Every 120th rule copy fails: batches of 50 succeed twice, the third fails.
+faults 100 120
+out=$(nl - rules-move sgnic1 1 --all --batch 50 2>&1) && fail "the move did not meet its fault: $out"
+expect_match "failed move batch" "ENOMEM|Cannot allocate memory" "$out"
 no_faults
 total=$(nl - rules sgnic1 --count | jq .rules)
 in1=$(nl - rules sgnic1 1 --count | jq .rules)
 in2=$(nl - rules sgnic1 2 --count | jq .rules)
 echo "    after the faulty move: $in1 in matcher 1, $in2 in matcher 2"
+expect_eq "rules moved before the failing batch" 100 "$in2"
 expect_eq "every rule in exactly one matcher" "$total" $((in1 + in2))
 expect_eq "no rule lost" "$applied" "$total"
 nl - rules-move sgnic1 1 --all >/dev/null
