@@ -32,7 +32,6 @@ namespace sgnic::cli {
 namespace {
 
 using app::testing::FakeKernel;
-using bus::testing::connect;
 using bus::testing::PrivateBus;
 using bus::testing::ServiceThread;
 using nlohmann::json;
