@@ -280,6 +280,18 @@ policy::Status NetlinkKernel::set_resize_target(policy::DeviceMatcherId from,
     return {};
 }
 
+namespace {
+
+// One rule's failure in a bulk reply, mapped as a whole-request error would be.
+Error bulk_error(const nl::RuleResult& r, const std::string& context) {
+    const nl::Error e(
+        static_cast<int>(r.err), r.msg,
+        std::string(std::strerror(static_cast<int>(r.err))) + (r.msg.empty() ? "" : ": " + r.msg));
+    return to_policy_error(e, context + " (rule " + std::to_string(r.id) + ")");
+}
+
+}  // namespace
+
 policy::MoveResult NetlinkKernel::move_rules(policy::DeviceMatcherId from,
                                              policy::DeviceMatcherId to,
                                              std::span<const policy::RuleId> rules) {
@@ -335,9 +347,9 @@ policy::Status NetlinkKernel::insert_rule(policy::DeviceMatcherId matcher, polic
     return {};
 }
 
-std::vector<policy::InsertFailure> NetlinkKernel::insert_rules(
+std::vector<policy::RuleFailure> NetlinkKernel::insert_rules(
     policy::DeviceMatcherId matcher, std::span<const policy::RuleInsert> rules) {
-    std::vector<policy::InsertFailure> failures;
+    std::vector<policy::RuleFailure> failures;
     auto all_fail = [&](const Error& e) {
         failures.clear();
         for (std::size_t i = 0; i < rules.size(); ++i) {
@@ -376,12 +388,7 @@ std::vector<policy::InsertFailure> NetlinkKernel::insert_rules(
         if (r.index >= index.size()) {
             continue;
         }
-        const nl::Error e(static_cast<int>(r.err), r.msg,
-                          std::string(std::strerror(static_cast<int>(r.err))) +
-                              (r.msg.empty() ? "" : ": " + r.msg));
-        failures.push_back(
-            {.index = index[r.index],
-             .error = to_policy_error(e, context + " (rule " + std::to_string(r.id) + ")")});
+        failures.push_back({.index = index[r.index], .error = bulk_error(r, context)});
     }
     std::sort(failures.begin(), failures.end(),
               [](const auto& a, const auto& b) { return a.index < b.index; });
@@ -410,6 +417,54 @@ policy::Status NetlinkKernel::delete_rule(policy::DeviceMatcherId matcher, polic
         }
     }
     return {};
+}
+
+std::vector<policy::RuleFailure> NetlinkKernel::delete_rules(policy::DeviceMatcherId matcher,
+                                                             std::span<const policy::RuleId> ids) {
+    std::vector<policy::RuleFailure> failures;
+    auto all_fail = [&](const Error& e) {
+        failures.clear();
+        for (std::size_t i = 0; i < ids.size(); ++i) {
+            failures.push_back({.index = i, .error = e});
+        }
+        return failures;
+    };
+    const Matcher* m = find(matcher);
+    if (m == nullptr) {
+        return all_fail(not_ours(matcher, "delete rules"));
+    }
+    std::vector<std::uint32_t> rules;
+    std::vector<std::size_t> index;  // rules[i] is ids[index[i]]
+    rules.reserve(ids.size());
+    for (std::size_t i = 0; i < ids.size(); ++i) {
+        const auto rule = device_rule_id(ids[i]);
+        if (!rule) {
+            failures.push_back({.index = i, .error = rule.error()});
+            continue;
+        }
+        rules.push_back(*rule);
+        index.push_back(i);
+    }
+    auto c = client();
+    if (!c) {
+        return all_fail(c.error());
+    }
+    const std::string context = "delete rules of " + matcher_name(matcher, m->port);
+    nl::BulkReply reply;
+    try {
+        reply = (*c)->rules_del(m->port, 0, rules, SGNIC_BULK_FLAGS_CONTINUE);
+    } catch (const nl::Error& e) {
+        return all_fail(to_policy_error(e, context));
+    }
+    for (const nl::RuleResult& r : reply.results) {
+        if (r.index >= index.size() || r.err == ENOENT) {
+            continue;  // ENOENT: already gone, which is what was asked
+        }
+        failures.push_back({.index = index[r.index], .error = bulk_error(r, context)});
+    }
+    std::sort(failures.begin(), failures.end(),
+              [](const auto& a, const auto& b) { return a.index < b.index; });
+    return failures;
 }
 
 // The kernel keeps a matcher's action templates itself: a rule's action list

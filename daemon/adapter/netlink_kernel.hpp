@@ -56,8 +56,11 @@ public:
                                policy::ActionTemplateIndex at,
                                const policy::RuleSpec& rule) override;
     policy::Status delete_rule(policy::DeviceMatcherId matcher, policy::RuleId id) override;
+    // rule-del with the continue flag, many rules per request.
+    std::vector<policy::RuleFailure> delete_rules(policy::DeviceMatcherId matcher,
+                                                  std::span<const policy::RuleId> ids) override;
     // rule-new with the continue flag, many rules per request.
-    std::vector<policy::InsertFailure> insert_rules(
+    std::vector<policy::RuleFailure> insert_rules(
         policy::DeviceMatcherId matcher, std::span<const policy::RuleInsert> rules) override;
     policy::Status add_action_template(policy::DeviceMatcherId matcher,
                                        const policy::ActionTypes& types) override;

@@ -332,25 +332,28 @@ Result<model::MatcherKey> Service::create_matcher(const std::string& port, std::
 // longer has them.  A rule the device failed to delete stays with the policy
 // and the first error is reported.
 Result<void> Service::remove_rules(std::span<const model::RuleKey> rules) {
-    Result<void> result;
+    std::vector<model::RuleKey> keys;
+    std::vector<policy::RuleId> ids;
     for (const model::RuleKey key : rules) {
         desired_.rules.erase(key);
-        const auto it = rule_ids_.find(key);
-        if (it == rule_ids_.end()) {
-            continue;
+        if (const auto it = rule_ids_.find(key); it != rule_ids_.end()) {
+            keys.push_back(key);
+            ids.push_back(it->second);
+            rule_ids_.erase(it);
         }
-        auto out = policy_->delete_rule(it->second);
-        if (!out) {
-            if (result) {
-                result =
-                    with_context(ServiceError(out.error()), "delete rule " + std::to_string(key));
-            }
-            continue;
+    }
+    const policy::BatchDelete batch = policy_->delete_rules(ids);
+    for (const policy::Error& e : batch.shrink_errors) {
+        spdlog::warn("delete rules: shrink failed: {}", e.message());
+    }
+    Result<void> result;
+    for (const policy::RuleFailure& f : batch.failures) {
+        // Still in the device: the policy keeps it, and so must the map.
+        rule_ids_.emplace(keys[f.index], ids[f.index]);
+        if (result) {
+            result =
+                with_context(ServiceError(f.error), "delete rule " + std::to_string(keys[f.index]));
         }
-        if (out->shrink_error) {
-            spdlog::warn("delete rule {}: shrink failed: {}", key, out->shrink_error->message());
-        }
-        rule_ids_.erase(it);
     }
     return result;
 }
@@ -416,10 +419,12 @@ Result<std::vector<model::RuleKey>> Service::add_rules(const std::string& port,
     // Apply; on the first failure undo this batch's rules.
     std::vector<model::RuleKey> keys;
     auto undo = [&] {
+        std::vector<policy::RuleId> ids;
         for (const model::RuleKey k : keys) {
-            (void)policy_->delete_rule(rule_ids_.at(k));
+            ids.push_back(rule_ids_.at(k));
             rule_ids_.erase(k);
         }
+        (void)policy_->delete_rules(ids);
     };
     // Consecutive rules of one matcher go to the policy as one bulk insert.
     for (std::size_t start = 0, end = 0; start < records.size(); start = end) {

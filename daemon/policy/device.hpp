@@ -28,8 +28,8 @@ struct RuleInsert {
     const RuleSpec* rule = nullptr;
 };
 
-// A rule of a bulk insert that the device refused; index into the request.
-struct InsertFailure {
+// A rule of a bulk request that the device refused; index into the request.
+struct RuleFailure {
     std::size_t index = 0;
     Error error;
 };
@@ -64,11 +64,26 @@ public:
     // Inserts each rule independently (a failure leaves the others in) and
     // returns the failures in request order.  The default sends one rule
     // at a time; a device with bulk requests overrides it.
-    virtual std::vector<InsertFailure> insert_rules(DeviceMatcherId matcher,
-                                                    std::span<const RuleInsert> rules) {
-        std::vector<InsertFailure> failures;
+    virtual std::vector<RuleFailure> insert_rules(DeviceMatcherId matcher,
+                                                  std::span<const RuleInsert> rules) {
+        std::vector<RuleFailure> failures;
         for (std::size_t i = 0; i < rules.size(); ++i) {
             auto st = insert_rule(matcher, rules[i].id, rules[i].at, *rules[i].rule);
+            if (!st) {
+                failures.push_back({.index = i, .error = std::move(st.error())});
+            }
+        }
+        return failures;
+    }
+
+    // Deletes each rule independently (a failure leaves the others out) and
+    // returns the failures in request order.  A rule already gone counts as
+    // deleted.  The default sends one rule at a time.
+    virtual std::vector<RuleFailure> delete_rules(DeviceMatcherId matcher,
+                                                  std::span<const RuleId> ids) {
+        std::vector<RuleFailure> failures;
+        for (std::size_t i = 0; i < ids.size(); ++i) {
+            auto st = delete_rule(matcher, ids[i]);
             if (!st) {
                 failures.push_back({.index = i, .error = std::move(st.error())});
             }

@@ -308,11 +308,8 @@ BatchInsert Policy::insert_rules(MatcherId id, std::span<const RuleSpec> rules) 
             }
         }
         reevaluate_rehash_required(*m);
-        for (const RuleId r : in) {
-            if (r != 0) {
-                (void)delete_rule(r);
-            }
-        }
+        std::erase(in, RuleId{0});
+        (void)delete_rules(in);
         out.error = std::move(e.with_context(context));
         out.failed = index;
         return std::move(out);
@@ -327,7 +324,7 @@ BatchInsert Policy::insert_rules(MatcherId id, std::span<const RuleSpec> rules) 
         for (const Pending& p : run) {
             request.push_back({.id = p.id, .at = p.at, .rule = &rules[p.index]});
         }
-        std::vector<InsertFailure> failures = device_.insert_rules(m->device, request);
+        std::vector<RuleFailure> failures = device_.insert_rules(m->device, request);
         std::size_t f = 0;
         for (std::size_t i = 0; i < run.size(); ++i) {
             if (f < failures.size() && failures[f].index == i) {
@@ -336,7 +333,7 @@ BatchInsert Policy::insert_rules(MatcherId id, std::span<const RuleSpec> rules) 
             }
             commit(run[i]);
         }
-        for (InsertFailure& failure : failures) {
+        for (RuleFailure& failure : failures) {
             const Pending& p = run.at(failure.index);
             const RuleSpec& rule = rules[p.index];
             if (failure.error.code() != Errc::collision) {
@@ -404,40 +401,87 @@ BatchInsert Policy::insert_rules(MatcherId id, std::span<const RuleSpec> rules) 
 }
 
 Expected<DeleteOutcome> Policy::delete_rule(RuleId id) {
-    const auto it = rules_.find(id);
-    if (it == rules_.end()) {
-        return Error(Errc::not_found, "delete rule " + std::to_string(id) + ": no such rule");
+    BatchDelete batch = delete_rules(std::span(&id, 1));
+    if (!batch.failures.empty()) {
+        return std::move(batch.failures.front().error);
     }
-    const RuleRecord record = it->second;
-    MatcherState& m = *lookup(record.matcher);
-    const bool in_stray = m.stray && m.stray->rules.contains(id);
-    const DeviceMatcherId where = in_stray ? m.stray->device : m.device;
-
-    auto st = device_.delete_rule(where, id);
-    if (!st) {
-        return st.error().with_context("delete rule " + std::to_string(id) + " from " +
-                                       matcher_name(m));
-    }
-    if (in_stray) {
-        m.stray->rules.erase(id);
-    }
-    m.rules.erase(id);
-    rules_.erase(it);
-    uncount_rule(m, record.directions);
-
     DeleteOutcome outcome;
-    const int init = config_.init_size_log;
-    const bool empty = m.rx.rules == 0 && m.tx.rules == 0;
-    const bool grown = m.rx.size_log != init || m.tx.size_log != init;
-    if (empty && grown && !m.stray) {
-        m.rx.rehash_required = false;
-        m.tx.rehash_required = false;
-        auto shrunk = resize(m, init, init, RehashReason::shrink);
-        if (!shrunk) {
-            outcome.shrink_error = shrunk.error();
-        }
+    if (!batch.shrink_errors.empty()) {
+        outcome.shrink_error = std::move(batch.shrink_errors.front());
     }
     return outcome;
+}
+
+BatchDelete Policy::delete_rules(std::span<const RuleId> ids) {
+    BatchDelete out;
+    // Request indexes grouped by the device matcher holding the rule (the
+    // matcher's current one, or the stray of an unfinished rollback).
+    std::map<DeviceMatcherId, std::vector<std::size_t>> by_device;
+    std::set<RuleId> seen;
+    for (std::size_t i = 0; i < ids.size(); ++i) {
+        const auto it = rules_.find(ids[i]);
+        if (it == rules_.end() || !seen.insert(ids[i]).second) {
+            out.failures.push_back(
+                {.index = i,
+                 .error = Error(Errc::not_found,
+                                "delete rule " + std::to_string(ids[i]) + ": no such rule")});
+            continue;
+        }
+        const MatcherState& m = *lookup(it->second.matcher);
+        const bool in_stray = m.stray && m.stray->rules.contains(ids[i]);
+        by_device[in_stray ? m.stray->device : m.device].push_back(i);
+    }
+
+    std::set<MatcherId> touched;
+    std::vector<RuleId> request;
+    for (const auto& [device, indexes] : by_device) {
+        request.clear();
+        for (const std::size_t i : indexes) {
+            request.push_back(ids[i]);
+        }
+        std::vector<RuleFailure> failures = device_.delete_rules(device, request);
+        std::size_t f = 0;
+        for (std::size_t k = 0; k < indexes.size(); ++k) {
+            const RuleId id = request[k];
+            const auto it = rules_.find(id);
+            MatcherState& m = *lookup(it->second.matcher);
+            if (f < failures.size() && failures[f].index == k) {
+                out.failures.push_back(
+                    {.index = indexes[k],
+                     .error = std::move(failures[f].error.with_context(
+                         "delete rule " + std::to_string(id) + " from " + matcher_name(m)))});
+                ++f;
+                continue;
+            }
+            if (m.stray) {
+                m.stray->rules.erase(id);
+            }
+            m.rules.erase(id);
+            uncount_rule(m, it->second.directions);
+            rules_.erase(it);
+            touched.insert(m.id);
+            ++out.deleted;
+        }
+    }
+    std::sort(out.failures.begin(), out.failures.end(),
+              [](const RuleFailure& a, const RuleFailure& b) { return a.index < b.index; });
+
+    // An emptied matcher goes back to the initial size, once.
+    const int init = config_.init_size_log;
+    for (const MatcherId id : touched) {
+        MatcherState& m = *lookup(id);
+        const bool empty = m.rx.rules == 0 && m.tx.rules == 0;
+        const bool grown = m.rx.size_log != init || m.tx.size_log != init;
+        if (empty && grown && !m.stray) {
+            m.rx.rehash_required = false;
+            m.tx.rehash_required = false;
+            auto shrunk = resize(m, init, init, RehashReason::shrink);
+            if (!shrunk) {
+                out.shrink_errors.push_back(std::move(shrunk.error()));
+            }
+        }
+    }
+    return out;
 }
 
 Expected<bool> Policy::rehash(MatcherState& m, RehashReason reason) {

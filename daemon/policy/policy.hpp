@@ -102,6 +102,14 @@ struct BatchInsert {
     std::size_t failed = 0;  // index of the failing rule when error is set
 };
 
+// The outcome of a bulk delete: each rule goes or stays on its own.
+struct BatchDelete {
+    std::size_t deleted = 0;
+    std::vector<RuleFailure> failures;  // index into the request, in order
+    // Matchers emptied by the delete but left at their grown size.
+    std::vector<Error> shrink_errors;
+};
+
 class Policy {
 public:
     using Clock = std::function<std::chrono::steady_clock::time_point()>;
@@ -120,6 +128,9 @@ public:
     // two rehashes reach the device in one bulk request.  All or nothing.
     BatchInsert insert_rules(MatcherId id, std::span<const RuleSpec> rules);
     Expected<DeleteOutcome> delete_rule(RuleId id);
+    // One bulk device request per device matcher; a matcher left empty is
+    // shrunk once, at the end.  Unknown and repeated ids are failures.
+    BatchDelete delete_rules(std::span<const RuleId> ids);
 
     // Finishes an interrupted rollback (see StrayMatcher).  insert_rule()
     // calls it first; the daemon may call it from a timer.

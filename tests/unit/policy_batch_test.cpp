@@ -192,5 +192,133 @@ TEST(BatchInsert, unknown_matcher) {
     EXPECT_EQ(b.error->code(), Errc::not_found);
 }
 
+// Bulk delete: one device request per device matcher, one shrink per
+// emptied matcher, and each rule goes or stays on its own.
+TEST(BatchDelete, emptying_a_grown_matcher_is_one_request_and_one_shrink) {
+    FakeDevice dev;
+    Policy policy(dev);
+    const MatcherId m = *policy.create_matcher(1, 0, {});
+    const std::vector<RuleSpec> rules(200, rule_in(Directions::rx_only()));
+    const BatchInsert in = policy.insert_rules(m, rules);
+    ASSERT_FALSE(in.error);
+    ASSERT_GT(policy.find_matcher(m)->rx.size_log, 1);
+    (void)policy.take_rehash_reports();
+
+    const BatchDelete out = policy.delete_rules(in.ids);
+    EXPECT_EQ(out.deleted, 200U);
+    EXPECT_TRUE(out.failures.empty());
+    EXPECT_TRUE(out.shrink_errors.empty());
+    EXPECT_EQ(dev.bulk_deletes, 1U);
+    EXPECT_TRUE(dev.rules.empty());
+    EXPECT_EQ(policy.rule_count(), 0U);
+    const MatcherState* s = policy.find_matcher(m);
+    EXPECT_EQ(s->rx.size_log, 1);
+    EXPECT_EQ(s->rx.rules, 0U);
+    const std::vector<RehashReport> reports = policy.take_rehash_reports();
+    ASSERT_EQ(reports.size(), 1U);
+    EXPECT_EQ(reports[0].reason, RehashReason::shrink);
+    EXPECT_EQ(reports[0].rules_moved, 0U);
+    EXPECT_TRUE(testing::consistent(policy, dev));
+}
+
+TEST(BatchDelete, a_refused_rule_stays_counted_and_the_others_go) {
+    FakeDevice dev;
+    Policy policy(dev);
+    const MatcherId m = *policy.create_matcher(1, 0, {});
+    const std::vector<RuleSpec> rules(20, rule_in(Directions::both()));
+    const BatchInsert in = policy.insert_rules(m, rules);
+    ASSERT_FALSE(in.error);
+    const int size_log = policy.find_matcher(m)->rx.size_log;
+    (void)policy.take_rehash_reports();
+    dev.fail({.op = Op::delete_rule, .code = Errc::busy, .skip = 7});
+
+    const BatchDelete out = policy.delete_rules(in.ids);
+    EXPECT_EQ(out.deleted, 19U);
+    ASSERT_EQ(out.failures.size(), 1U);
+    EXPECT_EQ(out.failures[0].index, 7U);
+    EXPECT_EQ(out.failures[0].error.code(), Errc::busy);
+    EXPECT_NE(out.failures[0].error.message().find("delete rule " + std::to_string(in.ids[7])),
+              std::string::npos)
+        << out.failures[0].error.message();
+    EXPECT_EQ(policy.rule_count(), 1U);
+    ASSERT_NE(policy.find_rule(in.ids[7]), nullptr);
+    const MatcherState* s = policy.find_matcher(m);
+    EXPECT_EQ(s->rx.rules, 1U);
+    EXPECT_EQ(s->tx.rules, 1U);
+    EXPECT_EQ(s->rx.size_log, size_log) << "not empty: no shrink";
+    EXPECT_TRUE(policy.take_rehash_reports().empty());
+    EXPECT_TRUE(testing::consistent(policy, dev));
+}
+
+TEST(BatchDelete, unknown_and_repeated_ids_fail_by_index) {
+    FakeDevice dev;
+    Policy policy(dev);
+    const MatcherId m = *policy.create_matcher(1, 0, {});
+    const RuleId a = *policy.insert_rule(m, rule_in(Directions::rx_only()));
+    const RuleId b = *policy.insert_rule(m, rule_in(Directions::rx_only()));
+    const RuleId c = *policy.insert_rule(m, rule_in(Directions::rx_only()));
+    const std::vector<RuleId> ids = {a, 999, b, a};
+
+    const BatchDelete out = policy.delete_rules(ids);
+    EXPECT_EQ(out.deleted, 2U);
+    ASSERT_EQ(out.failures.size(), 2U);
+    EXPECT_EQ(out.failures[0].index, 1U);
+    EXPECT_EQ(out.failures[0].error.code(), Errc::not_found);
+    EXPECT_EQ(out.failures[1].index, 3U);
+    EXPECT_EQ(out.failures[1].error.code(), Errc::not_found);
+    EXPECT_EQ(policy.rule_count(), 1U);
+    EXPECT_NE(policy.find_rule(c), nullptr);
+    EXPECT_TRUE(testing::consistent(policy, dev));
+}
+
+TEST(BatchDelete, one_request_per_matcher_and_each_emptied_matcher_shrinks) {
+    FakeDevice dev;
+    Policy policy(dev);
+    const MatcherId m1 = *policy.create_matcher(1, 0, {});
+    const MatcherId m2 = *policy.create_matcher(2, 0, {});
+    const std::vector<RuleSpec> rules(40, rule_in(Directions::tx_only()));
+    const BatchInsert in1 = policy.insert_rules(m1, rules);
+    const BatchInsert in2 = policy.insert_rules(m2, rules);
+    ASSERT_FALSE(in1.error);
+    ASSERT_FALSE(in2.error);
+    (void)policy.take_rehash_reports();
+    // Interleaved: the policy groups them by the matcher that holds them.
+    std::vector<RuleId> ids;
+    for (std::size_t i = 0; i < rules.size(); ++i) {
+        ids.push_back(in1.ids[i]);
+        ids.push_back(in2.ids[i]);
+    }
+
+    const BatchDelete out = policy.delete_rules(ids);
+    EXPECT_EQ(out.deleted, 80U);
+    EXPECT_TRUE(out.failures.empty());
+    EXPECT_EQ(dev.bulk_deletes, 2U);
+    EXPECT_EQ(policy.find_matcher(m1)->tx.size_log, 1);
+    EXPECT_EQ(policy.find_matcher(m2)->tx.size_log, 1);
+    const std::vector<RehashReport> reports = policy.take_rehash_reports();
+    ASSERT_EQ(reports.size(), 2U);
+    EXPECT_EQ(reports[0].reason, RehashReason::shrink);
+    EXPECT_EQ(reports[1].reason, RehashReason::shrink);
+    EXPECT_TRUE(testing::consistent(policy, dev));
+}
+
+TEST(BatchDelete, a_failed_shrink_is_reported_and_the_rules_are_gone) {
+    FakeDevice dev;
+    Policy policy(dev);
+    const MatcherId m = *policy.create_matcher(1, 0, {});
+    const std::vector<RuleSpec> rules(30, rule_in(Directions::rx_only()));
+    const BatchInsert in = policy.insert_rules(m, rules);
+    ASSERT_FALSE(in.error);
+    const int size_log = policy.find_matcher(m)->rx.size_log;
+    dev.fail({.op = Op::create_matcher});
+
+    const BatchDelete out = policy.delete_rules(in.ids);
+    EXPECT_EQ(out.deleted, 30U);
+    ASSERT_EQ(out.shrink_errors.size(), 1U);
+    EXPECT_EQ(policy.rule_count(), 0U);
+    EXPECT_EQ(policy.find_matcher(m)->rx.size_log, size_log);
+    EXPECT_TRUE(testing::consistent(policy, dev));
+}
+
 }  // namespace
 }  // namespace sgnic::policy

@@ -158,8 +158,8 @@ public:
 
     // Bulk requests are counted, then applied rule by rule (faults included).
     std::size_t bulk_inserts = 0;
-    std::vector<InsertFailure> insert_rules(DeviceMatcherId matcher,
-                                            std::span<const RuleInsert> batch) override {
+    std::vector<RuleFailure> insert_rules(DeviceMatcherId matcher,
+                                          std::span<const RuleInsert> batch) override {
         ++bulk_inserts;
         return Device::insert_rules(matcher, batch);
     }
@@ -175,6 +175,13 @@ public:
         }
         rules.erase(id);
         return {};
+    }
+
+    std::size_t bulk_deletes = 0;
+    std::vector<RuleFailure> delete_rules(DeviceMatcherId matcher,
+                                          std::span<const RuleId> ids) override {
+        ++bulk_deletes;
+        return Device::delete_rules(matcher, ids);
     }
 
     Status add_action_template(DeviceMatcherId matcher, const ActionTypes& types) override {
