@@ -319,4 +319,19 @@ Outcome<bool> Client::delete_rules(std::span<const std::uint64_t> ids) {
     return true;
 }
 
+Outcome<std::uint64_t> Client::flush_rules(const std::string& port) {
+    auto reply = call(kRoot, kManager, "FlushRules", [&](sd_bus_message* m) {
+        return sd_bus_message_append(m, "s", port.c_str());
+    });
+    if (auto* e = std::get_if<CallError>(&reply)) {
+        return *e;
+    }
+    std::uint64_t deleted = 0;
+    if (const int r = sd_bus_message_read(std::get<sd::Message>(reply).get(), "t", &deleted);
+        r < 0) {
+        return from_errno("FlushRules", r);
+    }
+    return deleted;
+}
+
 }  // namespace sgnic::cli

@@ -235,21 +235,12 @@ int delete_ids(Client& c, const std::vector<std::uint64_t>& ids, std::uint64_t& 
 }
 
 int run_flush(Client& c, const RuleFlush& f) {
-    std::optional<CallError> error;
-    auto doc = all_rules(c, f.port.value_or(""), 0, error);
-    if (!doc) {
-        return error ? fail(*error) : kFailed;
+    auto r = c.flush_rules(f.port.value_or(""));
+    if (auto* e = std::get_if<CallError>(&r)) {
+        return fail(*e);
     }
-    std::vector<std::uint64_t> ids;
-    for (const Json& r : doc->value("rules", Json::array())) {
-        ids.push_back(r.value("id", 0ULL));
-    }
-    std::uint64_t deleted = 0;
-    const int rc = delete_ids(c, ids, deleted);
-    if (rc == kOk) {
-        out("deleted " + std::to_string(deleted) + " rules\n");
-    }
-    return rc;
+    out("deleted " + std::to_string(*value(r)) + " rules\n");
+    return kOk;
 }
 
 class Progress {

@@ -476,14 +476,20 @@ Result<void> Service::delete_rules(const std::string& port, std::span<const mode
         return ServiceError(Fault::invalid_argument,
                             "at most " + std::to_string(kMaxBatch) + " rules per call");
     }
-    std::set<model::MatcherKey> touched;
     for (const model::RuleKey key : rules) {
         const auto it = desired_.rules.find(key);
         if (it == desired_.rules.end() || desired_.matchers.at(it->second.matcher).port != port) {
             return ServiceError(Fault::no_such_rule,
                                 "no rule " + std::to_string(key) + " on port '" + port + "'");
         }
-        touched.insert(it->second.matcher);
+    }
+    return erase_rules(port, rules);
+}
+
+Result<void> Service::erase_rules(const std::string& port, std::span<const model::RuleKey> rules) {
+    std::set<model::MatcherKey> touched;
+    for (const model::RuleKey key : rules) {
+        touched.insert(desired_.rules.at(key).matcher);
     }
     // The store first: a rule the caller asked to delete must not come back
     // after a crash, and a device delete that fails is retried by reconcile.
@@ -619,6 +625,28 @@ Result<void> Service::flush(const std::string& port) {
         }
     }
     return {};
+}
+
+Result<std::size_t> Service::flush_rules(const std::string& port) {
+    if (!port.empty() && find_port(port) == nullptr) {
+        return ServiceError(Fault::no_such_port, "no sgnic port '" + port + "'");
+    }
+    // Also the rules of a port that is absent now: they would come back.
+    std::map<std::string, std::vector<model::RuleKey>> by_port;
+    for (const auto& [key, r] : desired_.rules) {
+        const std::string& p = desired_.matchers.at(r.matcher).port;
+        if (port.empty() || p == port) {
+            by_port[p].push_back(key);
+        }
+    }
+    std::size_t deleted = 0;
+    for (const auto& [p, keys] : by_port) {
+        if (auto st = erase_rules(p, keys); !st) {
+            return st.error();
+        }
+        deleted += keys.size();
+    }
+    return deleted;
 }
 
 }  // namespace sgnic::app

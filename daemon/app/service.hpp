@@ -82,6 +82,9 @@ public:
                                                   std::uint32_t uid);
     Result<void> delete_rules(const std::string& port, std::span<const model::RuleKey> rules);
     Result<void> flush(const std::string& port);
+    // Every rule of the port, or of every port for "", in bulk; the matchers
+    // stay.  Returns how many rules were deleted.
+    Result<std::size_t> flush_rules(const std::string& port);
     // Rules by id alone, on any ports: every id is checked before any is
     // deleted, so an unknown id changes nothing.
     Result<void> delete_rules_by_id(std::span<const model::RuleKey> rules);
@@ -111,6 +114,9 @@ private:
     Result<policy::RuleSpec> rule_spec(const model::DesiredMatcher& m,
                                        const model::DesiredRule& r) const;
     Result<void> remove_rules(std::span<const model::RuleKey> rules);
+    // Deletes rules already checked to be the port's: the store first, then
+    // the device; listeners hear of every matcher touched.
+    Result<void> erase_rules(const std::string& port, std::span<const model::RuleKey> rules);
     model::Installed installed() const;
     void reset_policy();
     void publish_rehashes();

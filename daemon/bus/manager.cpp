@@ -1,5 +1,6 @@
 // /org/sgnic/Steering1, org.sgnic.Steering1.Manager: the whole surface of
 // the manager object in one table.
+#include <cstdint>
 #include <cstring>
 
 #include "app/version.hpp"
@@ -94,6 +95,22 @@ int method_delete_rules(sd_bus_message* m, void* userdata, sd_bus_error* error) 
     return sd_bus_reply_method_return(m, "");
 }
 
+int method_flush_rules(sd_bus_message* m, void* userdata, sd_bus_error* error) {
+    auto& server = *static_cast<Server*>(userdata);
+    if (const int r = server.authorize(m, error); r < 0) {
+        return r;
+    }
+    const char* port = nullptr;
+    if (const int r = sd_bus_message_read(m, "s", &port); r < 0) {
+        return r;
+    }
+    auto deleted = server.service().flush_rules(port);
+    if (!deleted) {
+        return reply_error(error, deleted.error());
+    }
+    return sd_bus_reply_method_return(m, "t", static_cast<std::uint64_t>(*deleted));
+}
+
 int method_stats(sd_bus_message* m, void* userdata, sd_bus_error* /*error*/) {
     auto& server = *static_cast<Server*>(userdata);
     return sd_bus_reply_method_return(m, "s", server.service().stats().c_str());
@@ -112,6 +129,8 @@ const sd_bus_vtable kManagerVtable[] = {
         SD_BUS_RESULT("s", json), method_describe_rules, SD_BUS_VTABLE_UNPRIVILEGED),
     SD_BUS_METHOD_WITH_ARGS("DeleteRules", SD_BUS_ARGS("at", ids), SD_BUS_NO_RESULT,
                             method_delete_rules, SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD_WITH_ARGS("FlushRules", SD_BUS_ARGS("s", port), SD_BUS_RESULT("t", deleted),
+                            method_flush_rules, SD_BUS_VTABLE_UNPRIVILEGED),
     SD_BUS_METHOD_WITH_ARGS("Stats", SD_BUS_NO_ARGS, SD_BUS_RESULT("s", json), method_stats,
                             SD_BUS_VTABLE_UNPRIVILEGED),
     SD_BUS_METHOD_WITH_ARGS("Version", SD_BUS_NO_ARGS, SD_BUS_RESULT("s", version), method_version,

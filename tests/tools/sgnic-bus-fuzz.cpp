@@ -42,6 +42,7 @@ const Method kMethods[] = {
     {"org.sgnic.Steering1.Manager", "Version", ""},
     {"org.sgnic.Steering1.Manager", "DescribeRules", "sttu"},
     {"org.sgnic.Steering1.Manager", "DeleteRules", "at"},
+    {"org.sgnic.Steering1.Manager", "FlushRules", "s"},
     {"org.sgnic.Steering1.Manager", "Stats", ""},
     {"org.sgnic.Steering1.Port", "CreateMatcher", "ua(ss)"},
     {"org.sgnic.Steering1.Port", "AddRules", "a(osa(ss)as)"},

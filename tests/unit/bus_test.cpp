@@ -608,6 +608,57 @@ TEST_F(SteeringBus, manager_describes_rules_with_counters_deletes_by_id_and_sums
     EXPECT_EQ(property(a, kMatcherInterface, "RxRules", 't'), 1U);
 }
 
+TEST_F(SteeringBus, flush_rules_deletes_a_ports_rules_or_all_and_keeps_the_matchers) {
+    Reply m0 = create_matcher("sg0", 0, {{"ip-proto", "0xff"}});
+    Reply m1 = create_matcher("sg-1", 0, {{"ip-proto", "0xff"}});
+    ASSERT_TRUE(m0.ok() && m1.ok());
+    const std::string a = matcher_of(m0);
+    const std::string b = matcher_of(m1);
+    std::vector<Rule> rules;
+    for (int p = 1; p <= 60; ++p) {
+        rules.push_back({a, "rx", {{"ip-proto", std::to_string(p)}}, {"drop"}});
+    }
+    ASSERT_TRUE(add_rules("sg0", rules).ok());
+    ASSERT_TRUE(add_rules("sg-1", {{b, "tx", {{"ip-proto", "udp"}}, {"count"}}}).ok());
+    ASSERT_GT(property(a, kMatcherInterface, "RxSizeLog", 'u'), 1U);
+
+    auto flush_rules = [&](const std::string& port) {
+        sd_bus_message* call = method(kManagerPath, kManagerInterface, "FlushRules");
+        sd_bus_message_append(call, "s", port.c_str());
+        return finish(call);
+    };
+    auto deleted = [](Reply& r) {
+        std::uint64_t n = 0;
+        EXPECT_GE(sd_bus_message_read(r.message.get(), "t", &n), 0);
+        return n;
+    };
+    EXPECT_EQ(flush_rules("sg9").error_name, "org.sgnic.Steering1.NoSuchPort");
+    allow_ = false;
+    EXPECT_EQ(flush_rules("").error_name, "org.freedesktop.DBus.Error.AccessDenied");
+    allow_ = true;
+    EXPECT_EQ(service_->desired().rules.size(), 61U);
+
+    const std::size_t requests = device_.bulk_deletes;
+    Reply one = flush_rules("sg0");
+    ASSERT_TRUE(one.ok()) << one.error_message;
+    EXPECT_EQ(deleted(one), 60U);
+    EXPECT_EQ(device_.bulk_deletes - requests, 1U) << "60 rules in one device request";
+    EXPECT_EQ(property(a, kMatcherInterface, "RxRules", 't'), 0U);
+    EXPECT_EQ(property(a, kMatcherInterface, "RxSizeLog", 'u'), 1U) << "emptied: shrunk";
+    EXPECT_EQ(property(b, kMatcherInterface, "TxRules", 't'), 1U) << "the other port's stay";
+    EXPECT_EQ(service_->desired().matchers.size(), 2U);
+
+    Reply all = flush_rules("");
+    ASSERT_TRUE(all.ok()) << all.error_message;
+    EXPECT_EQ(deleted(all), 1U);
+    Reply none = flush_rules("");
+    ASSERT_TRUE(none.ok()) << none.error_message;
+    EXPECT_EQ(deleted(none), 0U);
+    EXPECT_TRUE(service_->desired().rules.empty());
+    EXPECT_TRUE(device_.rules.empty());
+    EXPECT_EQ(device_.matchers.size(), 2U);
+}
+
 TEST_F(SteeringBus, matchers_appear_and_go_in_the_object_manager_signals) {
     std::vector<std::string> seen;
     sd_bus_slot* raw = nullptr;

@@ -133,7 +133,13 @@ expect_eq "kernel rules on sgnic1" "$N" "$(kernel_rules)"
 expect_eq "matcher show -j: rx rules" "$N" "$(ctl -j matcher show "$M2" | jq .rx.rules)"
 expect_eq "kernel: RX size_log = sgnicctl's" "$(nl - matchers sgnic1 | jq '.[0].rx.size_log')" \
 	"$(ctl -j matcher list | jq ".matchers[] | select(.id == $M2) | .rx.size_log")"
-# Not flushed: deleting 100k rules through sgnicd takes 140 s in TCG; the
-# flush is covered above and in cli_basic.
+
+step "flush the $N rules (bulk deletes, one shrink)"
+t0=$(date +%s)
+expect_eq "rule flush" "deleted $N rules" "$(ctl rule flush)"
+echo "    flushed in $(($(date +%s) - t0)) s"
+expect_eq "kernel rules after the flush" 0 "$(kernel_rules)"
+expect_eq "matcher show -j: rx rules after the flush" 0 "$(ctl -j matcher show "$M2" | jq .rx.rules)"
+expect_eq "kernel: RX size_log back to the initial 1" 1 "$(nl - matchers sgnic1 | jq '.[0].rx.size_log')"
 stop_sgnicd
 rmmod sgnic
