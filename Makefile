@@ -98,7 +98,8 @@ test-debug: deps
 		-DSGNIC_SELFTEST_KMOD_DIR=$(CURDIR)/$(DEBUG_BUILD)/src/tests/vm/selftest-module \
 		-DSGNIC_VM_KERNEL_DIR=$$kdir -DSGNIC_VM_TEST_TIMEOUT=3600; \
 	cmake --build $(DEBUG_BUILD) -j$(shell nproc); \
-	SGNIC_STEER_FUZZ=100000 SGNIC_VM_TIMEOUT=1800 ctest --test-dir $(DEBUG_BUILD) --output-on-failure -j1 $(CTEST_ARGS)
+	SGNIC_STEER_FUZZ=100000 SGNIC_VM_TIMEOUT=1800 ctest --test-dir $(DEBUG_BUILD) --output-on-failure -j1 \
+		-L '^(unit|vm)$$' $(CTEST_ARGS)
 
 bench: kmod
 	cmake -S . -B $(BENCH_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSGNIC_SANITIZE=OFF -DSGNIC_TESTS=ON
