@@ -565,31 +565,31 @@ Status Policy::resize(MatcherState& m, int rx_size_log, int tx_size_log, RehashR
 }
 
 // Moves `moved` back from `fresh` to the live matcher and destroys `fresh`.
+// The resize is turned around first, even with nothing to move: the device
+// refuses to destroy the target of a resize but lets an empty source go.
 // What cannot be undone now is recorded as a stray for heal().  Returns a
 // sentence for the error message.
 std::string Policy::undo_resize(MatcherState& m, DeviceMatcherId fresh, std::vector<RuleId> moved) {
     const std::string fresh_name = "device matcher " + std::to_string(fresh);
-    if (!moved.empty()) {
-        std::optional<Error> failure;
-        std::size_t back = 0;
-        auto st = device_.set_resize_target(fresh, m.device);
-        if (!st) {
-            failure = st.error();
-        } else {
-            const MoveResult result = device_.move_rules(fresh, m.device, moved);
-            back = std::min(result.moved, moved.size());
-            failure = result.error;
-        }
-        if (failure) {
-            StrayMatcher stray{.device = fresh, .rules = {}};
-            stray.rules.insert(moved.begin() + static_cast<long>(back), moved.end());
-            const std::size_t left = stray.rules.size();
-            m.stray = std::move(stray);
-            return "rollback incomplete: " + std::to_string(left) + " rules stay in " + fresh_name +
-                   " until healed (" + failure->message() + ")";
-        }
+    std::optional<Error> failure;
+    std::size_t back = 0;
+    auto st = device_.set_resize_target(fresh, m.device);
+    if (!st) {
+        failure = st.error();
+    } else if (!moved.empty()) {
+        const MoveResult result = device_.move_rules(fresh, m.device, moved);
+        back = std::min(result.moved, moved.size());
+        failure = result.error;
     }
-    auto st = device_.destroy_matcher(fresh);
+    if (failure) {
+        StrayMatcher stray{.device = fresh, .rules = {}};
+        stray.rules.insert(moved.begin() + static_cast<long>(back), moved.end());
+        const std::size_t left = stray.rules.size();
+        m.stray = std::move(stray);
+        return "rollback incomplete: " + std::to_string(left) + " rules stay in " + fresh_name +
+               " until healed (" + failure->message() + ")";
+    }
+    st = device_.destroy_matcher(fresh);
     if (!st) {
         m.stray = StrayMatcher{.device = fresh, .rules = {}};
         return "rolled back, but the empty " + fresh_name + " is left until healed (" +
@@ -610,11 +610,11 @@ Status Policy::heal(MatcherId id) {
     const std::string context = "heal " + matcher_name(*m) + ": stray device matcher " +
                                 std::to_string(stray.device) + " with " +
                                 std::to_string(stray.rules.size()) + " rules";
+    // As in undo_resize(): the stray must be the source, not the target.
+    if (auto st = device_.set_resize_target(stray.device, m->device); !st) {
+        return st.error().with_context(context + ": set resize target");
+    }
     if (!stray.rules.empty()) {
-        auto st = device_.set_resize_target(stray.device, m->device);
-        if (!st) {
-            return st.error().with_context(context + ": set resize target");
-        }
         const std::vector<RuleId> rules(stray.rules.begin(), stray.rules.end());
         const MoveResult moved = device_.move_rules(stray.device, m->device, rules);
         const std::size_t n = std::min(moved.moved, rules.size());

@@ -82,6 +82,13 @@ public:
         if (it == matchers.end()) {
             return Error(Errc::not_found, "no device matcher " + std::to_string(id));
         }
+        // As sgnic.ko: the target of a resize cannot go (its source can,
+        // which ends the resize).
+        for (const auto& [other, m] : matchers) {
+            if (m.resize_target == id) {
+                return Error(Errc::busy, "matcher is the target of a resize in progress");
+            }
+        }
         for (const RuleId r : it->second.rules) {
             rules.erase(r);
             ++rules_lost;

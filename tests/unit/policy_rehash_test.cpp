@@ -133,13 +133,14 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(
         StepFailure{
             "create", {.op = Op::create_matcher, .code = Errc::no_space}, {"create rx=4 tx=4"}},
-        StepFailure{"set_target",
-                    {.op = Op::set_resize_target, .code = Errc::device},
-                    {"create rx=4 tx=4", "target {old}->{new}", "destroy {new}"}},
         StepFailure{
-            "move_none_moved",
-            {.op = Op::move_rules, .code = Errc::timeout, .moved = 0},
-            {"create rx=4 tx=4", "target {old}->{new}", "move {old}->{new} n=5", "destroy {new}"}},
+            "set_target",
+            {.op = Op::set_resize_target, .code = Errc::device},
+            {"create rx=4 tx=4", "target {old}->{new}", "target {new}->{old}", "destroy {new}"}},
+        StepFailure{"move_none_moved",
+                    {.op = Op::move_rules, .code = Errc::timeout, .moved = 0},
+                    {"create rx=4 tx=4", "target {old}->{new}", "move {old}->{new} n=5",
+                     "target {new}->{old}", "destroy {new}"}},
         StepFailure{"move_three_moved",
                     {.op = Op::move_rules, .code = Errc::busy, .moved = 3},
                     {"create rx=4 tx=4", "target {old}->{new}", "move {old}->{new} n=5",
@@ -165,6 +166,34 @@ TEST(PolicyRehash, failed_collision_rehash_rolls_back_and_names_both_causes) {
         << id.error().message();
     EXPECT_EQ(policy.find_matcher(m)->rx.size_log, 1);
     EXPECT_EQ(policy.find_matcher(m)->rx.rules, 0U);
+    EXPECT_TRUE(testing::consistent(policy, dev));
+}
+
+// Found by daemon_faults on the real module: a rehash whose first move
+// failed left the fresh matcher as the resize target, which the device
+// will not destroy, and heal() retried that destroy forever.
+TEST(PolicyRehash, an_empty_stray_is_turned_around_before_heal_destroys_it) {
+    FakeDevice dev;
+    Policy policy(dev);
+    const MatcherId m = matcher_with_five_rules(policy);
+    const DeviceMatcherId old = policy.find_matcher(m)->device;
+    dev.fail({.op = Op::move_rules, .code = Errc::busy, .moved = 0});
+    // Turning the resize around fails too: the empty stray is still the
+    // target of the live matcher.
+    dev.fail({.op = Op::set_resize_target, .code = Errc::timeout, .skip = 1});
+
+    ASSERT_FALSE(policy.insert_rule(m, rule_in(Directions::both())));
+    ASSERT_TRUE(policy.find_matcher(m)->stray);
+    EXPECT_TRUE(policy.find_matcher(m)->stray->rules.empty());
+    dev.calls.clear();
+
+    ASSERT_TRUE(policy.heal(m));
+    const std::vector<std::string> expected = {
+        "target " + std::to_string(old + 1) + "->" + std::to_string(old),
+        "destroy " + std::to_string(old + 1)};
+    EXPECT_EQ(dev.calls, expected);
+    EXPECT_FALSE(policy.find_matcher(m)->stray);
+    EXPECT_EQ(dev.matchers.size(), 1U);
     EXPECT_TRUE(testing::consistent(policy, dev));
 }
 

@@ -21,14 +21,15 @@ FS=/sys/kernel/debug/failslab
 N=400
 ENOMEM_TEXT="Cannot allocate memory"
 
-# faults PERCENT: that share of sgnic's cache allocations fails.
+# faults PERCENT [INTERVAL TIMES]: that share of sgnic's cache allocations
+# fails; with 100 INTERVAL TIMES exactly every INTERVAL-th does, TIMES times.
 faults() {
 	echo Y >"$FS/cache-filter"
 	echo N >"$FS/task-filter"
 	echo N >"$FS/ignore-gfp-wait"
 	echo 0 >"$FS/verbose"
-	echo 1 >"$FS/interval"
-	echo -1 >"$FS/times"
+	echo "${2:-1}" >"$FS/interval"
+	echo "${3:--1}" >"$FS/times"
 	echo "$1" >"$FS/probability"
 }
 no_faults() { echo 0 >"$FS/probability"; }
@@ -84,18 +85,25 @@ for m in $(ctl -j matcher list | jq '.matchers[].id'); do
 done
 expect_eq "kernel's matchers after deleting them" 0 "$(nl - matchers sgnic1 | jq length)"
 
-step "$N RX rules loaded while 1% of allocations fail (inserts and rehash copies)"
+# AddRules is all or nothing, and a load of N rules makes about 3N
+# allocations (inserts and the copies of 8 rehashes): a steady fault rate
+# would fail every attempt.  So a fixed number of faults, spread out.
+FAULTS=12
+step "$N RX rules loaded while every 41st allocation fails, $FAULTS times (inserts and rehash copies)"
 M=$(ctl matcher create dev sgnic1 match ipv4-src)
 awk -v m="$M" -v n="$N" 'BEGIN { for (i = 0; i < n; i++)
 	printf "matcher %d dir rx ipv4-src 10.1.%d.%d action drop\n", m, i / 256, i % 256 }' >/tmp/rules.txt
-faults 1
+faults 100 41 "$FAULTS"
 ctl_exit 2 -j rule load /tmp/rules.txt
 no_faults
 loaded=$(jget "$CTL_OUT" .loaded)
 failed=$(jget "$CTL_OUT" .failed)
-echo "    loaded $loaded, failed $failed"
+echo "    loaded $loaded, failed $failed; reasons:"
+jq -r '.failures[].reason' <<<"$CTL_OUT" | sort | uniq -c | sed 's/^/    /'
+expect_eq "faults left unused" 0 "$(cat "$FS/times")"
 expect_eq "loaded + failed" "$N" $((loaded + failed))
 expect_ge "failed" 1 "$failed"
+expect_ge "loaded" $((N - FAULTS)) "$loaded"
 expect_eq "every failure names the kernel's reason" "$failed" \
 	"$(jq --arg t "$ENOMEM_TEXT" '[.failures[] | select(.reason | contains($t))] | length' <<<"$CTL_OUT")"
 rehashes=$(ctl -j matcher show "$M" | jq .rehashes)
