@@ -168,6 +168,12 @@ std::string human_count(std::uint64_t n) {
     return fixed1(v) + kUnits.at(u);
 }
 
+std::string counted(std::uint64_t n, std::string_view noun) {
+    std::string out = std::to_string(n) + " ";
+    out += noun;
+    return n == 1 ? out : out + "s";
+}
+
 std::string human_duration(double seconds) {
     if (!std::isfinite(seconds) || seconds < 0) {
         return "?";
@@ -259,7 +265,7 @@ std::string format_matcher_show(const Json& m) {
         out += table({"DIR", "SIZE_LOG", "RULES", "PAGES", "MEMORY", "REHASH_REQUIRED"}, rows);
     }
     const Json rules = m.value("rules", Json::array());
-    out += "\n" + std::to_string(rules.size()) + " rules";
+    out += "\n" + counted(rules.size(), "rule");
     if (!rules.empty()) {
         out += " (sgnicctl rule list matcher " + u64(m, "id") + ")";
     }
@@ -301,8 +307,9 @@ std::string format_stats(const Json& stats) {
         row(str(p, "name"), p);
     }
     row("total", stats.value("total", Json::object()));
-    std::string out = "sgnicd " + str(stats, "version") + ": " + u64(stats, "matchers") +
-                      " matchers, " + u64(stats, "rules") + " rules\n\n";
+    std::string out = "sgnicd " + str(stats, "version") + ": " +
+                      counted(num(stats, "matchers"), "matcher") + ", " +
+                      counted(num(stats, "rules"), "rule") + "\n\n";
     out += table({"PORT", "MATCHERS", "RX_RULES", "TX_RULES", "PAGES", "REHASHES", "RX_PKTS",
                   "RX_BYTES", "TX_PKTS", "TX_BYTES"},
                  rows);

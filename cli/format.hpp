@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace sgnic::cli {
@@ -19,6 +20,8 @@ std::string table(const std::vector<std::string>& header,
 std::string human_bytes(std::uint64_t bytes);
 // 1500000 -> "1.5M"; below 1000 the number itself.
 std::string human_count(std::uint64_t n);
+// 1, "rule" -> "1 rule"; any other count takes the plural "N rules".
+std::string counted(std::uint64_t n, std::string_view noun);
 // Seconds as "4s", "2m05s", "1h02m".
 std::string human_duration(double seconds);
 

@@ -239,7 +239,7 @@ int run_flush(Client& c, const RuleFlush& f) {
     if (auto* e = std::get_if<CallError>(&r)) {
         return fail(*e);
     }
-    out("deleted " + std::to_string(*value(r)) + " rules\n");
+    out("deleted " + counted(*value(r), "rule") + "\n");
     return kOk;
 }
 
@@ -566,8 +566,8 @@ int on_signal(sd_bus_message* m, void* userdata, sd_bus_error* /*error*/) {
              "rehashed matcher " + std::to_string(matcher_id_of(path)) + ": rx " +
                  std::to_string(rx_old) + "->" + std::to_string(rx_new) + ", tx " +
                  std::to_string(tx_old) + "->" + std::to_string(tx_new) + ", " +
-                 std::to_string(moved) + " rules moved in " + std::to_string(usec) + " us (" +
-                 reason + ")");
+                 counted(moved, "rule") + " moved in " + std::to_string(usec) + " us (" + reason +
+                 ")");
         return 0;
     }
     if (iface == "org.freedesktop.DBus.Properties" && member == "PropertiesChanged") {

@@ -250,7 +250,7 @@ TEST_F(Sgnicctl, rules_are_added_listed_with_counters_and_deleted) {
 
     const Outcome flush = ctl({"rule", "flush", "dev", "sg0"});
     ASSERT_EQ(flush.status, 0) << flush.err;
-    EXPECT_EQ(flush.out, "deleted 1 rules\n");
+    EXPECT_EQ(flush.out, "deleted 1 rule\n");
     EXPECT_TRUE(service_->desired().rules.empty());
     EXPECT_EQ(service_->desired().matchers.size(), 1U) << "flush keeps matchers";
 }

@@ -15,6 +15,9 @@ TEST(CliFormat, human_units) {
     EXPECT_EQ(human_count(999), "999");
     EXPECT_EQ(human_count(1500000), "1.5M");
     EXPECT_EQ(human_count(2000000000), "2.0G");
+    EXPECT_EQ(counted(0, "rule"), "0 rules");
+    EXPECT_EQ(counted(1, "rule"), "1 rule");
+    EXPECT_EQ(counted(2, "matcher"), "2 matchers");
     EXPECT_EQ(human_duration(4.4), "4s");
     EXPECT_EQ(human_duration(125), "2m05s");
     EXPECT_EQ(human_duration(3720), "1h02m");
