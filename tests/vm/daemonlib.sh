@@ -104,12 +104,12 @@ check_sgnicd_log() {
 
 # bus_call OBJECT IFACE METHOD [SIG ARGS...]: OBJECT is "" for the manager,
 # "port/NAME" or "matcher/ID"; IFACE is Manager, Port or Matcher.  Prints the
-# reply as busctl's short JSON.
+# reply as busctl's short JSON.  BUS_TIMEOUT (seconds) replaces busctl's 25 s.
 bus_call() {
 	local obj=$1 iface=$2 method=$3
 	shift 3
-	busctl --system --json=short call "$BUS_NAME" "$BUS_ROOT${obj:+/$obj}" \
-		"$BUS_NAME.$iface" "$method" "$@"
+	busctl --system --json=short ${BUS_TIMEOUT:+--timeout="$BUS_TIMEOUT"} \
+		call "$BUS_NAME" "$BUS_ROOT${obj:+/$obj}" "$BUS_NAME.$iface" "$method" "$@"
 }
 
 bus_call_quiet() { bus_call "" "$@" >/dev/null 2>&1; }
