@@ -34,6 +34,13 @@ skip() {
 	exit 77
 }
 
+# memory_debug_kernel: true on a kernel whose checkers add per-object memory
+# (kmemleak's tracking objects, KASAN's redzones), as make test-debug's does;
+# memory budgets are meaningless there.
+memory_debug_kernel() {
+	[ -e /sys/kernel/debug/kmemleak ] || [[ $(dmesg) == *'KernelAddressSanitizer initialized'* ]]
+}
+
 expect_ge() { # what minimum actual
 	[ "$3" -ge "$2" ] 2>/dev/null || fail "$1: expected >= $2, got '$3'"
 	printf '    ok: %s = %s (>= %s)\n' "$1" "$3" "$2"
