@@ -47,6 +47,22 @@ for _ in range(count):
 PY
 }
 
+# udp_stream NS DST PORT GAP STOPFILE: like udp_send, but sends until
+# STOPFILE exists, then prints how many datagrams it sent.
+udp_stream() {
+	in_ns "$1" python3 - "$2" "$3" "$4" "$5" <<'PY'
+import os, socket, sys, time
+dst, port, gap, stop = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), sys.argv[4]
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+sent = 0
+while not os.path.exists(stop):
+    s.sendto(b"x" * 100, (dst, port))
+    sent += 1
+    time.sleep(gap)
+print(sent)
+PY
+}
+
 # tc_ingress_counters NS DEV: an ingress qdisc with counting filters that
 # let everything through: prio 1 counts skb->mark 77 (fw), prio 2+N counts
 # UDP destination port PORT for each PORT given.
