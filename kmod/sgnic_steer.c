@@ -898,8 +898,13 @@ void sgnic_steer_port_fini(struct sgnic_port *port)
 	if (!st)
 		return;
 	mutex_lock(&st->lock);
-	xa_for_each(&st->rules, id, rule)
+	/* A port may hold millions of rules: yield between them (a debug
+	 * kernel's rmmod of 1M rules tripped the soft-lockup watchdog).
+	 */
+	xa_for_each(&st->rules, id, rule) {
 		sgnic_steer_rule_delete(rule);
+		cond_resched();
+	}
 	list_for_each_entry_safe(m, tmp, &st->matchers, node) {
 		WRITE_ONCE(m->resize_target, NULL);
 		WRITE_ONCE(m->resize_source, NULL);
