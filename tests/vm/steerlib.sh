@@ -34,32 +34,22 @@ jget() { jq -r "$2" <<<"$1"; }
 # rule_pkts NS DEV ID DIR: packets counted by a rule in direction rx or tx.
 rule_pkts() { jget "$(nl "$1" rule-get "$2" "$3")" ".$4.packets"; }
 
-# udp_send NS DST PORT COUNT [GAP_S]: COUNT datagrams of 100 bytes.
+# udp_send NS DST PORT COUNT [GAP_S [STOPFILE]]: COUNT datagrams of 100
+# bytes; with STOPFILE (COUNT 0) it sends until STOPFILE exists, then prints
+# how many it sent.
 udp_send() {
-	in_ns "$1" python3 - "$2" "$3" "$4" "${5:-0}" <<'PY'
-import socket, sys, time
-dst, port, count, gap = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-for _ in range(count):
-    s.sendto(b"x" * 100, (dst, port))
-    if gap:
-        time.sleep(gap)
-PY
-}
-
-# udp_stream NS DST PORT GAP STOPFILE: like udp_send, but sends until
-# STOPFILE exists, then prints how many datagrams it sent.
-udp_stream() {
-	in_ns "$1" python3 - "$2" "$3" "$4" "$5" <<'PY'
+	in_ns "$1" python3 - "$2" "$3" "$4" "${5:-0}" "${6:-}" <<'PY'
 import os, socket, sys, time
-dst, port, gap, stop = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), sys.argv[4]
+dst, port, count, gap, stop = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4]), sys.argv[5]
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 sent = 0
-while not os.path.exists(stop):
+while (not os.path.exists(stop)) if stop else sent < count:
     s.sendto(b"x" * 100, (dst, port))
     sent += 1
-    time.sleep(gap)
-print(sent)
+    if gap:
+        time.sleep(gap)
+if stop:
+    print(sent)
 PY
 }
 

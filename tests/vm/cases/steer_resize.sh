@@ -31,7 +31,7 @@ sleep 0.5
 # slow kernel finishes the move); SENT is what the sender reports.
 step "stream of datagrams to UDP 6000 until the resize is done"
 rm -f /tmp/stream.stop
-udp_stream a 10.10.0.2 6000 0.002 /tmp/stream.stop >/tmp/stream.sent &
+udp_send a 10.10.0.2 6000 0 0.002 /tmp/stream.stop >/tmp/stream.sent &
 sender=$!
 for _ in $(seq 50); do
 	before=$(rule_pkts b sgnic1 1 rx)
