@@ -46,6 +46,11 @@ expect_ge() { # what minimum actual
 	printf '    ok: %s = %s (>= %s)\n' "$1" "$3" "$2"
 }
 
+expect_le() { # what maximum actual
+	[ "$3" -le "$2" ] 2>/dev/null || fail "$1: expected <= $2, got '$3'"
+	printf '    ok: %s = %s (<= %s)\n' "$1" "$3" "$2"
+}
+
 # in_ns NS CMD...: runs CMD in network namespace NS ("-" is the initial one).
 in_ns() {
 	local ns=$1

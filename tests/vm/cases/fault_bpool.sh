@@ -47,7 +47,10 @@ echo 1 >"$deplete"
 expect_eq "sgnic1 pool avail" 0 "$(pool_field avail)"
 out=$(ip netns exec a ping -c 5 -i 0.2 -W 1 10.10.0.2 || true)
 expect_match "ping into an empty pool" " 100% packet loss" "$out"
-expect_ge "sgnic1 rx_nobuf grew" $((nobuf0 + 5)) "$(sgnic_stat b sgnic1 rx_nobuf)"
+nobuf=$(sgnic_stat b sgnic1 rx_nobuf)
+expect_ge "sgnic1 rx_nobuf grew" $((nobuf0 + 5)) "$nobuf"
+expect_eq "sgnic1 rx_missed_errors (ip -s -s link) = rx_nobuf" "$nobuf" \
+	"$(ip -n b -j -s -s link show sgnic1 | jq '.[0].stats64.rx.missed_errors')"
 
 step "knob cleared: traffic recovers, no buffer lost"
 echo 0 >"$deplete"

@@ -29,7 +29,14 @@ step "counters: jumbo frames arrived as S/G frames"
 rxsg=$(sgnic_stat b sgnic1 rx_sg)
 expect_ge "sgnic1 rx_sg grew" $((rxsg0 + 900)) "$rxsg"
 expect_eq "sgnic1 rx_errors" 0 "$(sgnic_stat b sgnic1 rx_errors)"
-expect_eq "sgnic1 rx_nobuf" 0 "$(sgnic_stat b sgnic1 rx_nobuf)"
+# The pool seeds 128 buffers per CPU (upstream DPAA's count) and refills in
+# the receiver's NAPI poll.  A jumbo frame takes ten 1 KiB buffers, so a
+# CPU's share backs 12 frames while the Rx FQ holds 256: segments released by
+# one batch of ACKs can empty it before the receiver polls (seen once in CI,
+# two guests on two cores).  Those frames are dropped and counted, and TCP
+# resends them.  A few are the design; a refill bug would drop most.
+expect_le "sgnic1 rx_nobuf (at most 2% of S/G frames)" $(((rxsg - rxsg0) / 50)) \
+	"$(sgnic_stat b sgnic1 rx_nobuf)"
 expect_eq "sgnic1 rx_sg_ext" 0 "$(sgnic_stat b sgnic1 rx_sg_ext)"
 
 step "the other way, into default-sized (2048) buffers: still S/G, still intact"
