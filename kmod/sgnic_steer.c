@@ -297,6 +297,30 @@ table_init_failed:
 	return ERR_PTR(err);
 }
 
+/*
+ * Resize links change under lookups that read them one matcher at a time, in
+ * list order, and a resize target may come before or after its source.  A
+ * lookup that skipped a target must still find it through its source, and
+ * one that read a source's link as empty must not skip the target later, so
+ * a grace period separates the step that stops (or starts) skipping the
+ * target from the one that removes (or follows) the source's link.
+ */
+static void sgnic_steer_resize_link(struct sgnic_steer_matcher *m,
+				    struct sgnic_steer_matcher *t)
+{
+	WRITE_ONCE(m->resize_target, t);
+	synchronize_rcu();	/* every lookup that reaches m runs t */
+	WRITE_ONCE(t->resize_source, m);
+}
+
+static void sgnic_steer_resize_unlink(struct sgnic_steer_matcher *m,
+				      struct sgnic_steer_matcher *t)
+{
+	WRITE_ONCE(t->resize_source, NULL);
+	synchronize_rcu();	/* no lookup still skips t */
+	WRITE_ONCE(m->resize_target, NULL);
+}
+
 int sgnic_steer_matcher_destroy(struct sgnic_steer_matcher *m,
 				struct netlink_ext_ack *extack)
 {
@@ -316,8 +340,7 @@ int sgnic_steer_matcher_destroy(struct sgnic_steer_matcher *m,
 	/* The empty source of a resize: its deletion ends the resize. */
 	t = m->resize_target;
 	if (t) {
-		WRITE_ONCE(t->resize_source, NULL);
-		WRITE_ONCE(m->resize_target, NULL);
+		sgnic_steer_resize_unlink(m, t);
 		t->moved_in = 0;
 	}
 	list_del_rcu(&m->node);
@@ -332,16 +355,17 @@ int sgnic_steer_matcher_destroy(struct sgnic_steer_matcher *m,
 /*
  * Turns the resize from @src into @m around: @m becomes the source and @src
  * its target, so that rules moved into @m can move back (a rolled-back
- * rehash).  Every intermediate state lets a lookup reach both matchers:
- * each step leaves at most one of them skipped, and the other then runs it.
+ * rehash).  Lookups reach both matchers throughout: @m runs @src before @m
+ * stops being skipped, no lookup still skips @m when @src starts being
+ * skipped, and @src is skipped before it stops running @m.
  */
 static void sgnic_steer_matcher_reverse_resize(struct sgnic_steer_matcher *m,
 					       struct sgnic_steer_matcher *src)
 {
 	WRITE_ONCE(m->resize_target, src);
-	smp_wmb();	/* m runs src itself before m stops being skipped */
+	smp_wmb();	/* m runs src before m stops being skipped */
 	WRITE_ONCE(m->resize_source, NULL);
-	smp_wmb();	/* both run each other before src starts being skipped */
+	synchronize_rcu();	/* no lookup still skips m */
 	WRITE_ONCE(src->resize_source, m);
 	smp_wmb();	/* src is skipped before it stops running m */
 	WRITE_ONCE(src->resize_target, NULL);
@@ -350,11 +374,9 @@ static void sgnic_steer_matcher_reverse_resize(struct sgnic_steer_matcher *m,
 }
 
 /*
- * Sets (target_id != 0) or clears the resize target of @m.  Publication
- * order: the source's target before the target's source, cleared in the
- * reverse order, so that a lookup skipping a target (it runs before its
- * source instead) never misses it.  Naming the current target again is a
- * no-op; naming the current source reverses the resize.
+ * Sets (target_id != 0) or clears the resize target of @m (see
+ * sgnic_steer_resize_link for the publication order).  Naming the current
+ * target again is a no-op; naming the current source reverses the resize.
  */
 int sgnic_steer_matcher_set_resize(struct sgnic_steer_matcher *m, u32 target_id,
 				   struct netlink_ext_ack *extack)
@@ -371,8 +393,7 @@ int sgnic_steer_matcher_set_resize(struct sgnic_steer_matcher *m, u32 target_id,
 					   "the resize target holds rules moved from this matcher");
 			return -EBUSY;
 		}
-		WRITE_ONCE(t->resize_source, NULL);
-		WRITE_ONCE(m->resize_target, NULL);
+		sgnic_steer_resize_unlink(m, t);
 		return 0;
 	}
 	if (m->resize_target && m->resize_target->id == target_id)
@@ -403,9 +424,7 @@ int sgnic_steer_matcher_set_resize(struct sgnic_steer_matcher *m, u32 target_id,
 		return -EINVAL;
 	}
 	t->moved_in = 0;
-	WRITE_ONCE(m->resize_target, t);
-	smp_wmb();	/* the target is found through its source first */
-	WRITE_ONCE(t->resize_source, m);
+	sgnic_steer_resize_link(m, t);
 	return 0;
 }
 
