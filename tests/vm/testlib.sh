@@ -51,6 +51,20 @@ expect_le() { # what maximum actual
 	printf '    ok: %s = %s (<= %s)\n' "$1" "$3" "$2"
 }
 
+# wait_ready WHAT FILE REGEX: waits (up to 60 s) until a listener started in
+# the background wrote a line matching REGEX to FILE, the sign that it has
+# subscribed; a loaded debug-kernel guest took 10 s to start one.
+wait_ready() {
+	local t0
+	t0=$(cut -d' ' -f1 /proc/uptime)
+	for _ in $(seq 300); do
+		grep -Eq "$3" "$2" 2>/dev/null && break
+		sleep 0.2
+	done
+	grep -Eq "$3" "$2" 2>/dev/null || fail "$1 not ready after 60 s: $(head -c 500 "$2" 2>&1)"
+	printf '    %s ready after %s s\n' "$1" "$(awk -v t0="$t0" '{ printf "%.1f", $1 - t0 }' /proc/uptime)"
+}
+
 # in_ns NS CMD...: runs CMD in network namespace NS ("-" is the initial one).
 in_ns() {
 	local ns=$1

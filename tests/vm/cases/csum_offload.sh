@@ -21,7 +21,8 @@ tcp_udp_traffic() {
 # capture_check WHAT: the capture of sgnic1 saw TCP and UDP, none bad.
 capture_check() {
 	touch /tmp/capture.stop
-	wait "$cpid" || fail "capture failed"
+	wait "$cpid" || fail "capture failed: $(cat /tmp/capture.err)"
+	grep -v "^capturing" /tmp/capture.err >&2 || true
 	rm -f /tmp/capture.stop
 	local res
 	res=$(cat /tmp/capture.txt)
@@ -42,9 +43,9 @@ head -c $((2 << 20)) /dev/urandom >/tmp/src.bin
 
 step "Tx offload: checksums completed by the frame manager are valid on the wire"
 ok0=$(sgnic_stat b sgnic1 rx_csum_ok)
-ip netns exec b python3 "$net" capture sgnic1 100000 60 /tmp/capture.stop >/tmp/capture.txt &
+ip netns exec b python3 "$net" capture sgnic1 100000 60 /tmp/capture.stop >/tmp/capture.txt 2>/tmp/capture.err &
 cpid=$!
-sleep 1
+wait_ready capture /tmp/capture.err "^capturing"
 tcp_udp_traffic
 capture_check "offloaded"
 expect_ge "sgnic1 rx_csum_ok grew (the Rx parser verified them)" $((ok0 + 1000)) "$(sgnic_stat b sgnic1 rx_csum_ok)"
@@ -61,9 +62,9 @@ ip netns exec b ethtool -K sgnic1 rx on
 step "Tx offload off on sgnic0: software checksums verified by the Rx parser"
 ip netns exec a ethtool -K sgnic0 tx off
 ok2=$(sgnic_stat b sgnic1 rx_csum_ok)
-ip netns exec b python3 "$net" capture sgnic1 100000 60 /tmp/capture.stop >/tmp/capture.txt &
+ip netns exec b python3 "$net" capture sgnic1 100000 60 /tmp/capture.stop >/tmp/capture.txt 2>/tmp/capture.err &
 cpid=$!
-sleep 1
+wait_ready capture /tmp/capture.err "^capturing"
 tcp_udp_traffic
 capture_check "software"
 expect_ge "sgnic1 rx_csum_ok grew" $((ok2 + 1000)) "$(sgnic_stat b sgnic1 rx_csum_ok)"

@@ -48,7 +48,7 @@ expect_eq "ethtool: steering drops" 20 \
 step "Rehashed signal monitor; 40 RX-only rules in one AddRules call"
 in_ns b gdbus monitor --system --dest "$BUS_NAME" --object-path "$m" >/tmp/signals 2>&1 &
 monitor=$!
-sleep 1
+wait_ready "signal monitor" /tmp/signals "is owned by"
 args=()
 for i in $(seq 40); do
 	args+=("$m" rx 2 ip-proto udp l4-dport $((7000 + i)) 1 count)

@@ -9,7 +9,8 @@
                              at most TIMEOUT s, or until STOPFILE exists and
                              0.5 s pass without a frame) and verify the IPv4 header and
                              TCP/UDP checksums of each; prints
-                             "frames=.. tcp=.. udp=.. bad=.."
+                             "frames=.. tcp=.. udp=.. bad=.." (and "capturing
+                             on IFACE" to stderr once the socket is bound)
 """
 import os
 import socket
@@ -108,6 +109,7 @@ def capture(iface, n, timeout, stopfile):
     s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0003))
     s.bind((iface, 0))
     s.settimeout(0.5)
+    print("capturing on %s" % iface, file=sys.stderr, flush=True)
     counts = {"frames": 0, "tcp": 0, "udp": 0, "bad": 0}
     end = time.time() + float(timeout)
     while counts["frames"] < int(n) and time.time() < end:
