@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Resize under a continuous counted stream: the rules of a small matcher move
-# in bulk to a larger resize target while UDP flows; the rule's count equals
-# the datagrams sent, the source's deletion ends the resize (event sent).
-# Then a resize turned around, as a rolled-back rehash does it: rules moved
-# to a third matcher move back, and keep matching throughout.
+# in bulk to a larger resize target while UDP flows; the rule counts every
+# datagram that reaches the stack once (any other is a counted drop), the
+# source's deletion ends the resize (event sent).  Then a resize turned
+# around, as a rolled-back rehash does it: rules moved to a third matcher
+# move back, and keep matching throughout.  Last, the same streamed resize
+# with the target before its source in the matcher list.
 . "$(dirname "$0")/../testlib.sh"
 . "$(dirname "$0")/../steerlib.sh"
 need_kmod
@@ -19,7 +21,7 @@ pair_drops() {
 }
 
 # counted_once WHAT SENT RULE0 TC0 DROPS0: after SENT datagrams to UDP 6000
-# (RULE0, TC0, DROPS0 read before them), rule 1 counted each datagram that
+# (RULE0, TC0, DROPS0 read before them: `counters`), rule 1 counted each datagram that
 # reached sgnic1's stack exactly once, and each that did not is a counted
 # drop.  The last ones may still be on their way in a slow guest: wait for
 # them (a lost one costs the 10 s of the wait, nothing else).
@@ -39,6 +41,40 @@ counted_once() {
 		"$((tc - tc0))" "$((rule - rule0))"
 	expect_le "$what: datagrams that did not reach the stack (each a counted drop)" \
 		"$((drops - drops0))" "$((sent - tc + tc0))"
+}
+
+# counters: rule 1's RX count, tc's UDP 6000 count, the pair's drops (the
+# last three arguments of counted_once).
+counters() { echo "$(rule_pkts b sgnic1 1 rx) $(tc_count b sgnic1 2) $(pair_drops)"; }
+
+# stream_start: datagrams to UDP 6000 every 2 ms until stream_stop; returns
+# once rule 1 counted one of them (python starts slowly in a loaded guest).
+stream_start() {
+	local first
+	rm -f /tmp/stream.stop
+	first=$(rule_pkts b sgnic1 1 rx)
+	udp_send a 10.10.0.2 6000 0 0.002 /tmp/stream.stop >/tmp/stream.sent &
+	sender=$!
+	for _ in $(seq 100); do
+		[ "$(rule_pkts b sgnic1 1 rx)" -gt "$first" ] && return
+		sleep 0.2
+	done
+	fail "no datagram of the stream counted after 20 s"
+}
+
+# stream_stop: stops the stream; sets SENT to how many datagrams it sent
+# (not a command substitution: the sender is this shell's child).
+stream_stop() {
+	touch /tmp/stream.stop
+	wait "$sender" || fail "the stream's sender failed"
+	SENT=$(cat /tmp/stream.sent)
+}
+
+# overlapped BEGIN END: rule 1 counted datagrams between two reads taken
+# when the move began and when it ended, so the stream ran through it.
+overlapped() {
+	echo "    rule 1 had $1 packets when the move began, $2 when it ended"
+	[ "$2" -gt "$1" ] || fail "the move did not overlap the stream"
 }
 
 step "pair in namespaces; tc counts UDP 6000 reaching sgnic1's stack"
@@ -62,15 +98,8 @@ wait_ready "events listener" /tmp/events '^listening$'
 # The stream runs until the move is over (a fixed count may end before a
 # slow kernel finishes the move); SENT is what the sender reports.
 step "stream of datagrams to UDP 6000 until the resize is done"
-rm -f /tmp/stream.stop
-drops0=$(pair_drops)
-udp_send a 10.10.0.2 6000 0 0.002 /tmp/stream.stop >/tmp/stream.sent &
-sender=$!
-for _ in $(seq 50); do
-	before=$(rule_pkts b sgnic1 1 rx)
-	[ "$before" -gt 0 ] && break
-	sleep 0.2
-done
+read -ra counts <<<"$(counters)"
+stream_start
 nl b matcher-new sgnic1 id 2 prio 5 rx-log 6 ip-proto l4-dport >/dev/null
 nl b matcher-resize sgnic1 1 2 >/dev/null
 m=$(nl b matcher-get sgnic1 2)
@@ -78,20 +107,14 @@ expect_eq "matcher 2 resize_source" 1 "$(jget "$m" .resize_source)"
 begin=$(rule_pkts b sgnic1 1 rx)
 moved=$(nl b rules-move sgnic1 1 --all --batch 3 --pause-ms 100)
 nl b matcher-del sgnic1 1 >/dev/null
-after=$(rule_pkts b sgnic1 1 rx)
-touch /tmp/stream.stop
-wait "$sender"
-SENT=$(cat /tmp/stream.sent)
-echo "    rule 1 had $before packets when the stream was seen, $begin when the move began," \
-	"$after when it ended; $SENT sent"
+overlapped "$begin" "$(rule_pkts b sgnic1 1 rx)"
+stream_stop
 expect_eq "rules moved" "$(jget "$r" ".applied + 1")" "$(jget "$moved" .applied)"
-sleep 1
-[ "$before" -gt 0 ] && [ "$after" -gt "$begin" ] || fail "the move did not overlap the stream"
 
 step "every datagram counted once, on the rule now in matcher 2"
 rule=$(nl b rule-get sgnic1 1)
 expect_eq "rule 1 matcher" 2 "$(jget "$rule" .matcher)"
-counted_once "stream during the resize" "$SENT" 0 0 "$drops0"
+counted_once "stream during the resize" "$SENT" "${counts[@]}"
 m=$(nl b matcher-get sgnic1 2)
 expect_eq "matcher 2 resize_source after the source's deletion" 0 "$(jget "$m" .resize_source)"
 expect_eq "matcher 2 rx rules" "$(jget "$moved" .applied)" "$(jget "$m" .rx.rules)"
@@ -117,7 +140,7 @@ m2=$(nl b matcher-get sgnic1 2)
 expect_eq "matcher 3 resize_target after the turn" 2 "$(jget "$m3" .resize_target)"
 expect_eq "matcher 3 resize_source after the turn" 0 "$(jget "$m3" .resize_source)"
 expect_eq "matcher 2 resize_source after the turn" 3 "$(jget "$m2" .resize_source)"
-counts=("$(rule_pkts b sgnic1 1 rx)" "$(tc_count b sgnic1 2)" "$(pair_drops)")
+read -ra counts <<<"$(counters)"
 udp_send a 10.10.0.2 6000 100 0.002
 counted_once "while turned around" 100 "${counts[@]}"
 back=$(nl b rules-move sgnic1 3 --all)
@@ -127,7 +150,7 @@ expect_eq "rule 1 matcher after moving back" 2 "$(jget "$(nl b rule-get sgnic1 1
 m2=$(nl b matcher-get sgnic1 2)
 expect_eq "matcher 2 rx rules" "$(jget "$moved" .applied)" "$(jget "$m2" .rx.rules)"
 expect_eq "matcher 2 resize_source at the end" 0 "$(jget "$m2" .resize_source)"
-counts=("$(rule_pkts b sgnic1 1 rx)" "$(tc_count b sgnic1 2)" "$(pair_drops)")
+read -ra counts <<<"$(counters)"
 udp_send a 10.10.0.2 6000 100 0.002
 counted_once "after moving back" 100 "${counts[@]}"
 
@@ -136,18 +159,15 @@ counted_once "after moving back" 100 "${counts[@]}"
 # links must be set and cleared so that such a lookup never misses it.
 step "resize 2 -> 1 (the target before its source in the list) under a stream"
 nl b matcher-new sgnic1 id 1 prio 5 rx-log 7 ip-proto l4-dport >/dev/null
-counts=("$(rule_pkts b sgnic1 1 rx)" "$(tc_count b sgnic1 2)" "$(pair_drops)")
-rm -f /tmp/stream.stop
-udp_send a 10.10.0.2 6000 0 0.002 /tmp/stream.stop >/tmp/stream.sent &
-sender=$!
-sleep 0.5
+read -ra counts <<<"$(counters)"
+stream_start
 nl b matcher-resize sgnic1 2 1 >/dev/null
-moved=$(nl b rules-move sgnic1 2 --all --batch 3 --pause-ms 50)
+begin=$(rule_pkts b sgnic1 1 rx)
+moved=$(nl b rules-move sgnic1 2 --all --batch 3 --pause-ms 100)
 nl b matcher-del sgnic1 2 >/dev/null
-sleep 0.5
-touch /tmp/stream.stop
-wait "$sender"
+overlapped "$begin" "$(rule_pkts b sgnic1 1 rx)"
+stream_stop
 expect_eq "rules moved to 1" "$(jget "$r" ".applied + 1")" "$(jget "$moved" .applied)"
 expect_eq "rule 1 matcher" 1 "$(jget "$(nl b rule-get sgnic1 1)" .matcher)"
-counted_once "stream during the resize to a lower id" "$(cat /tmp/stream.sent)" "${counts[@]}"
+counted_once "stream during the resize to a lower id" "$SENT" "${counts[@]}"
 rmmod sgnic
