@@ -15,7 +15,7 @@
 #ifndef _SGNIC_H
 #define _SGNIC_H
 
-#include <linux/dma-direct.h>
+#include <linux/dma-mapping.h>
 #include <linux/netdevice.h>
 #include <linux/platform_device.h>
 #include <linux/spinlock.h>
@@ -66,11 +66,37 @@ struct sgnic_fq {
 	u64 cgr_entered;
 };
 
-/* The three FQs of one port on one CPU. */
+/*
+ * What the driver handed the hardware with one Tx FD.  The driver never
+ * turns a bus address back into a pointer (with bounce buffering that would
+ * be the bounce slot, not its buffer): it keeps this record instead.
+ */
+struct sgnic_tx_shadow {
+	dma_addr_t addr;	/* the FD's address: the frame or the S/G table */
+	struct sk_buff *skb;
+	void *sgt_buf;		/* S/G FDs: the table buffer; else NULL */
+};
+
+/*
+ * The records of one Tx FQ in FD order.  The frame manager confirms a Tx
+ * FQ's frames in order, on the Tx-confirm FQ of the same CPU, so the oldest
+ * record is the next confirmation's.  Single producer: ndo_start_xmit under
+ * the netdev queue's xmit lock.  Single consumer: the portal's NAPI poll, or
+ * the port's stop with the portals quiesced and Tx disabled.  @prod is
+ * published with release semantics after the slot is written.
+ */
+struct sgnic_tx_shadow_ring {
+	struct sgnic_tx_shadow *slot;	/* SGNIC_TX_SHADOW_SLOTS entries */
+	u32 prod;
+	u32 cons;
+};
+
+/* The three FQs of one port on one CPU, and the Tx FQ's records. */
 struct sgnic_port_fqs {
 	struct sgnic_fq tx;
 	struct sgnic_fq conf;
 	struct sgnic_fq rx;
+	struct sgnic_tx_shadow_ring tx_shadow;
 };
 
 int sgnic_fq_init(struct sgnic_fq *fq, struct sgnic_port *port,
@@ -87,8 +113,22 @@ const char *sgnic_fq_type_name(enum sgnic_fq_type type);
 /* ---- buffer pools (sgnic_bpool.c) ---- */
 
 /*
+ * The driver's record of one Rx buffer it gave the pool: its bus address
+ * and its own pointer to it.  In @shadow_hash while the buffer belongs to
+ * the pool (in the stack, held by the fault knob, or in a received FD not
+ * yet processed), on @shadow_free otherwise.
+ */
+struct sgnic_bpool_buf {
+	struct hlist_node node;
+	dma_addr_t addr;
+	void *va;
+};
+
+/*
  * A buffer pool as the BMan holds it: a stack of DMA addresses of Rx
- * buffers, each mapped DMA_FROM_DEVICE for @map_size bytes.
+ * buffers, each mapped DMA_FROM_DEVICE for @map_size bytes.  Beside it the
+ * driver's shadow of those buffers (bus address -> its pointer), because
+ * the driver never translates a bus address itself.
  *
  * Locking: @lock protects @stack/@avail (the "hardware" pool, used by the
  * frame manager on any portal and by the driver's refill), @held/@nheld
@@ -96,6 +136,8 @@ const char *sgnic_fq_type_name(enum sgnic_fq_type type);
  * pool minus the pool buffers its portal consumed; only that CPU writes it
  * (BH disabled), except in process context while the port is down.
  * @buf_len and the sizes change only while the port is down.
+ * @shadow_lock protects @shadow_hash, @shadow_free and @shadow_live; the
+ * records themselves (@shadow, @capacity entries) are fixed at init.
  */
 struct sgnic_bpool {
 	u8 bpid;
@@ -114,6 +156,12 @@ struct sgnic_bpool {
 	u64 acquired;
 	u64 released;
 	u64 acquire_failed;
+	spinlock_t shadow_lock;		/* the shadow, see above */
+	struct sgnic_bpool_buf *shadow;
+	struct hlist_head *shadow_hash;
+	u32 shadow_bits;
+	struct hlist_head shadow_free;
+	u32 shadow_live;
 };
 
 int sgnic_bpool_init(struct sgnic_bpool *pool, struct sgnic_dev *sd, u8 bpid);
@@ -124,7 +172,8 @@ void sgnic_bpool_drain(struct sgnic_bpool *pool);
 int sgnic_bpool_acquire(struct sgnic_bpool *pool, dma_addr_t *bufs, u32 n);
 int sgnic_bpool_release(struct sgnic_bpool *pool, const dma_addr_t *bufs, u32 n);
 void sgnic_bpool_refill(struct sgnic_bpool *pool);
-void sgnic_bpool_buf_consumed(struct sgnic_bpool *pool);
+void *sgnic_bpool_buf_va(struct sgnic_bpool *pool, dma_addr_t addr);
+void *sgnic_bpool_buf_claim(struct sgnic_bpool *pool, dma_addr_t addr);
 void sgnic_bpool_set_depleted(struct sgnic_bpool *pool, bool depleted);
 u32 sgnic_bpool_avail(struct sgnic_bpool *pool);
 int sgnic_bpool_count_sum(struct sgnic_bpool *pool);
@@ -134,11 +183,11 @@ int sgnic_bpool_count_sum(struct sgnic_bpool *pool);
 /*
  * The Tx annotation: at the start of every Tx buffer the FD points at (the
  * frame's headroom, or the S/G table buffer), SGNIC_FD offset bytes before
- * the frame or table.  The checksum request is for the frame manager, valid
- * when the FD carries SGNIC_FD_CMD_CSUM; the skb pointer is the driver's.
+ * the frame or table.  It is for the frame manager: the checksum request,
+ * valid when the FD carries SGNIC_FD_CMD_CSUM.  (What the driver needs back
+ * at confirmation is in its own Tx shadow, not in the buffer.)
  */
 struct sgnic_tx_annot {
-	struct sk_buff *skb;
 	__be16 csum_start;	/* from the first byte of the frame */
 	__be16 csum_offset;	/* from csum_start */
 };
@@ -221,8 +270,8 @@ void sgnic_port_unregister(struct sgnic_port *port);
 void sgnic_port_destroy(struct sgnic_port *port);
 void sgnic_port_rx(struct sgnic_portal *portal, struct sgnic_port *port,
 		   const struct sgnic_fd *fd);
-void sgnic_port_tx_confirm(struct sgnic_port *port, const struct sgnic_fd *fd,
-			   int budget);
+void sgnic_port_tx_confirm(struct sgnic_port *port, unsigned int q,
+			   const struct sgnic_fd *fd, int budget);
 int sgnic_port_set_rx_buf_len(struct sgnic_port *port, u32 buf_len);
 
 /* ---- portals (sgnic_portal.c) ---- */
@@ -279,17 +328,5 @@ struct sgnic_dev {
 	atomic_t next_fqid;
 	struct dentry *ddir;
 };
-
-/*
- * The simulated hardware reaches memory only through the bus addresses it
- * was handed; with dma-direct (no IOMMU, no bounce buffering for a 40-bit
- * mask below 1 TiB of RAM) that is dma -> phys -> the kernel's linear map.
- * The driver uses the same translation to find its buffers from an FD, as
- * upstream DPAA does.
- */
-static inline void *sgnic_dma_to_virt(struct sgnic_dev *sd, dma_addr_t addr)
-{
-	return phys_to_virt(dma_to_phys(sd->dma_dev, addr));
-}
 
 #endif /* _SGNIC_H */

@@ -7,6 +7,8 @@
  * low-water mark.
  */
 #include <linux/dma-mapping.h>
+#include <linux/hash.h>
+#include <linux/log2.h>
 #include <linux/skbuff.h>
 #include <linux/slab.h>
 
@@ -19,6 +21,113 @@ static_assert(DIV_ROUND_UP(SGNIC_FRAME_MAX, SGNIC_RX_BUF_LEN_MIN) <
 static_assert(SGNIC_RX_BUF_ALLOC(SGNIC_RX_BUF_LEN_MAX) <= PAGE_SIZE);
 /* The Rx headroom must be expressible as an FD and S/G entry offset. */
 static_assert(SGNIC_RX_HEADROOM <= SGNIC_FD_OFFSET_MAX);
+
+/*
+ * The shadow: one record per buffer the pool can own (its capacity bounds
+ * the live buffers: every CPU's count stays at or below the seed), hashed by
+ * bus address, twice as many buckets as records.
+ */
+static int sgnic_bpool_shadow_init(struct sgnic_bpool *pool)
+{
+	u32 i;
+
+	spin_lock_init(&pool->shadow_lock);
+	pool->shadow = kvcalloc(pool->capacity, sizeof(*pool->shadow), GFP_KERNEL);
+	if (!pool->shadow)
+		goto shadow_alloc_failed;
+	pool->shadow_bits = order_base_2(pool->capacity) + 1;
+	pool->shadow_hash = kvcalloc(BIT(pool->shadow_bits),
+				     sizeof(*pool->shadow_hash), GFP_KERNEL);
+	if (!pool->shadow_hash)
+		goto hash_alloc_failed;
+	INIT_HLIST_HEAD(&pool->shadow_free);
+	for (i = 0; i < pool->capacity; i++)
+		hlist_add_head(&pool->shadow[i].node, &pool->shadow_free);
+	return 0;
+
+hash_alloc_failed:
+	kvfree(pool->shadow);
+shadow_alloc_failed:
+	return -ENOMEM;
+}
+
+static void sgnic_bpool_shadow_fini(struct sgnic_bpool *pool)
+{
+	WARN_ON_ONCE(pool->shadow_live);
+	kvfree(pool->shadow_hash);
+	kvfree(pool->shadow);
+}
+
+static struct hlist_head *sgnic_bpool_shadow_bucket(struct sgnic_bpool *pool,
+						    dma_addr_t addr)
+{
+	return &pool->shadow_hash[hash_64(addr, pool->shadow_bits)];
+}
+
+/* Records a new buffer; false when every record is in use. */
+static bool sgnic_bpool_shadow_add(struct sgnic_bpool *pool, dma_addr_t addr,
+				   void *va)
+{
+	struct sgnic_bpool_buf *buf = NULL;
+
+	spin_lock_bh(&pool->shadow_lock);
+	if (!hlist_empty(&pool->shadow_free)) {
+		buf = hlist_entry(pool->shadow_free.first, struct sgnic_bpool_buf, node);
+		hlist_del(&buf->node);
+		buf->addr = addr;
+		buf->va = va;
+		hlist_add_head(&buf->node, sgnic_bpool_shadow_bucket(pool, addr));
+		pool->shadow_live++;
+	}
+	spin_unlock_bh(&pool->shadow_lock);
+	return buf;
+}
+
+static struct sgnic_bpool_buf *
+sgnic_bpool_shadow_find(struct sgnic_bpool *pool, dma_addr_t addr)
+{
+	struct sgnic_bpool_buf *buf;
+
+	hlist_for_each_entry(buf, sgnic_bpool_shadow_bucket(pool, addr), node)
+		if (buf->addr == addr)
+			return buf;
+	return NULL;
+}
+
+/*
+ * The driver's pointer to the pool buffer at bus address @addr, which stays
+ * the pool's; NULL if the pool never had such a buffer.
+ */
+void *sgnic_bpool_buf_va(struct sgnic_bpool *pool, dma_addr_t addr)
+{
+	struct sgnic_bpool_buf *buf;
+	void *va = NULL;
+
+	spin_lock_bh(&pool->shadow_lock);
+	buf = sgnic_bpool_shadow_find(pool, addr);
+	if (buf)
+		va = buf->va;
+	spin_unlock_bh(&pool->shadow_lock);
+	return va;
+}
+
+/* Forgets the buffer at @addr; returns the driver's pointer to it or NULL. */
+static void *sgnic_bpool_shadow_take(struct sgnic_bpool *pool, dma_addr_t addr)
+{
+	struct sgnic_bpool_buf *buf;
+	void *va = NULL;
+
+	spin_lock_bh(&pool->shadow_lock);
+	buf = sgnic_bpool_shadow_find(pool, addr);
+	if (buf) {
+		va = buf->va;
+		hlist_del(&buf->node);
+		hlist_add_head(&buf->node, &pool->shadow_free);
+		pool->shadow_live--;
+	}
+	spin_unlock_bh(&pool->shadow_lock);
+	return va;
+}
 
 int sgnic_bpool_init(struct sgnic_bpool *pool, struct sgnic_dev *sd, u8 bpid)
 {
@@ -43,9 +152,14 @@ int sgnic_bpool_init(struct sgnic_bpool *pool, struct sgnic_dev *sd, u8 bpid)
 		err = -ENOMEM;
 		goto count_alloc_failed;
 	}
+	err = sgnic_bpool_shadow_init(pool);
+	if (err)
+		goto shadow_init_failed;
 	sgnic_bpool_set_buf_len(pool, SGNIC_RX_BUF_LEN_DEFAULT);
 	return 0;
 
+shadow_init_failed:
+	free_percpu(pool->count);
 count_alloc_failed:
 	kvfree(pool->held);
 held_alloc_failed:
@@ -57,6 +171,7 @@ stack_alloc_failed:
 void sgnic_bpool_fini(struct sgnic_bpool *pool)
 {
 	WARN_ON_ONCE(pool->avail || pool->nheld);
+	sgnic_bpool_shadow_fini(pool);
 	free_percpu(pool->count);
 	kvfree(pool->held);
 	kvfree(pool->stack);
@@ -117,13 +232,39 @@ int sgnic_bpool_release(struct sgnic_bpool *pool, const dma_addr_t *bufs, u32 n)
 	return err;
 }
 
+/* Unmaps and frees a buffer the pool owned. */
 static void sgnic_bpool_buf_free(struct sgnic_bpool *pool, dma_addr_t addr)
 {
-	struct device *dev = pool->sd->dma_dev;
-	void *vaddr = sgnic_dma_to_virt(pool->sd, addr);
+	void *va = sgnic_bpool_shadow_take(pool, addr);
 
-	dma_unmap_single(dev, addr, pool->map_size, DMA_FROM_DEVICE);
-	skb_free_frag(vaddr);
+	if (WARN_ON_ONCE(!va))
+		return;
+	dma_unmap_single(pool->sd->dma_dev, addr, pool->map_size, DMA_FROM_DEVICE);
+	skb_free_frag(va);
+}
+
+/* Allocates, maps and records one Rx buffer. */
+static int sgnic_bpool_buf_new(struct sgnic_bpool *pool, dma_addr_t *addr)
+{
+	struct device *dev = pool->sd->dma_dev;
+	void *va;
+
+	va = netdev_alloc_frag(pool->alloc_size);
+	if (unlikely(!va))
+		goto alloc_failed;
+	*addr = dma_map_single(dev, va, pool->map_size, DMA_FROM_DEVICE);
+	if (unlikely(dma_mapping_error(dev, *addr)))
+		goto map_failed;
+	if (unlikely(!sgnic_bpool_shadow_add(pool, *addr, va)))
+		goto shadow_full;
+	return 0;
+
+shadow_full:
+	dma_unmap_single(dev, *addr, pool->map_size, DMA_FROM_DEVICE);
+map_failed:
+	skb_free_frag(va);
+alloc_failed:
+	return -ENOMEM;
 }
 
 /*
@@ -132,22 +273,12 @@ static void sgnic_bpool_buf_free(struct sgnic_bpool *pool, dma_addr_t addr)
  */
 static int sgnic_bpool_add_batch(struct sgnic_bpool *pool, int want)
 {
-	struct device *dev = pool->sd->dma_dev;
 	dma_addr_t bufs[SGNIC_BPOOL_CMD_MAX];
-	void *vaddr;
 	int i, n;
 
-	for (n = 0; n < min(want, SGNIC_BPOOL_CMD_MAX); n++) {
-		vaddr = netdev_alloc_frag(pool->alloc_size);
-		if (unlikely(!vaddr))
+	for (n = 0; n < min(want, SGNIC_BPOOL_CMD_MAX); n++)
+		if (sgnic_bpool_buf_new(pool, &bufs[n]))
 			break;
-		bufs[n] = dma_map_single(dev, vaddr, pool->map_size,
-					 DMA_FROM_DEVICE);
-		if (unlikely(dma_mapping_error(dev, bufs[n]))) {
-			skb_free_frag(vaddr);
-			break;
-		}
-	}
 	if (n && sgnic_bpool_release(pool, bufs, n)) {
 		for (i = 0; i < n; i++)
 			sgnic_bpool_buf_free(pool, bufs[i]);
@@ -181,10 +312,21 @@ void sgnic_bpool_refill(struct sgnic_bpool *pool)
 	sgnic_bpool_fill_cpu(pool, count);
 }
 
-/* A buffer left the pool for good: it became part of a received skb. */
-void sgnic_bpool_buf_consumed(struct sgnic_bpool *pool)
+/*
+ * A received buffer leaves the pool for good (it becomes part of an skb):
+ * unmapped for the CPU, forgotten by the shadow, uncounted on this CPU.
+ * Returns the driver's pointer to it, or NULL if the pool never had a
+ * buffer at @addr (nothing was done then).  NAPI context.
+ */
+void *sgnic_bpool_buf_claim(struct sgnic_bpool *pool, dma_addr_t addr)
 {
+	void *va = sgnic_bpool_shadow_take(pool, addr);
+
+	if (unlikely(!va))
+		return NULL;
+	dma_unmap_single(pool->sd->dma_dev, addr, pool->map_size, DMA_FROM_DEVICE);
 	this_cpu_dec(*pool->count);
+	return va;
 }
 
 /* Process context, port down: every online CPU gets its share. */

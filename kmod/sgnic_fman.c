@@ -10,13 +10,25 @@
  * over further ones.  It then verifies the L3/L4 checksums of what it
  * delivered (the Rx parser) and hands the Tx FD back on the confirm FQ.
  */
-#include <linux/dma-mapping.h>
+#include <linux/dma-direct.h>
 #include <linux/ip.h>
 #include <linux/ipv6.h>
 #include <net/checksum.h>
 #include <net/ip6_checksum.h>
 
 #include "sgnic.h"
+
+/*
+ * The simulated hardware reaches memory only through the bus addresses it
+ * was handed.  With dma-direct a bus address is a physical address (of the
+ * buffer, or of its bounce slot when swiotlb bounces), reached through the
+ * kernel's linear map.  Only the frame manager translates: the driver keeps
+ * its own records of what it mapped.
+ */
+static void *sgnic_fman_bus_to_virt(struct sgnic_dev *sd, dma_addr_t addr)
+{
+	return phys_to_virt(dma_to_phys(sd->dma_dev, addr));
+}
 
 /* A frame as a list of virtually contiguous pieces. */
 struct sgnic_fman_seg {
@@ -128,7 +140,7 @@ static bool sgnic_fman_tx_frame(struct sgnic_dev *sd, const struct sgnic_fd *fd,
 				struct sgnic_fman_frame *f)
 {
 	const struct sgnic_sg_entry *sgt;
-	u8 *va = sgnic_dma_to_virt(sd, sgnic_fd_addr(fd)) + sgnic_fd_offset(fd);
+	u8 *va = sgnic_fman_bus_to_virt(sd, sgnic_fd_addr(fd)) + sgnic_fd_offset(fd);
 	unsigned int i;
 	u32 len = 0;
 
@@ -149,7 +161,7 @@ static bool sgnic_fman_tx_frame(struct sgnic_dev *sd, const struct sgnic_fd *fd,
 		/* Extension tables are not supported by this frame manager. */
 		if (sgnic_sg_is_extension(&sgt[i]))
 			return false;
-		f->seg[i].va = (u8 *)sgnic_dma_to_virt(sd, sgnic_sg_addr(&sgt[i])) +
+		f->seg[i].va = (u8 *)sgnic_fman_bus_to_virt(sd, sgnic_sg_addr(&sgt[i])) +
 			       sgnic_sg_offset(&sgt[i]);
 		f->seg[i].len = sgnic_sg_length(&sgt[i]);
 		len += f->seg[i].len;
@@ -290,7 +302,7 @@ static void sgnic_fman_deliver(struct sgnic_port *rx, unsigned int cpu,
 	sgnic_fd_clear(&fd);
 	fd.bpid = pool->bpid;
 	sgnic_fd_set_addr(&fd, bufs[0]);
-	va = sgnic_dma_to_virt(rx->sd, bufs[0]) + SGNIC_RX_HEADROOM;
+	va = sgnic_fman_bus_to_virt(rx->sd, bufs[0]) + SGNIC_RX_HEADROOM;
 	if (nbufs == 1) {
 		sgnic_fd_set_format(&fd, SGNIC_FD_CONTIG, SGNIC_RX_HEADROOM, src->len);
 		dst.seg[0].va = va;
@@ -305,7 +317,7 @@ static void sgnic_fman_deliver(struct sgnic_port *rx, unsigned int cpu,
 			left -= len;
 			sgnic_sg_set(&sgt[i - 1], bufs[i], len, SGNIC_RX_HEADROOM,
 				     pool->bpid, i == nbufs - 1);
-			dst.seg[i - 1].va = (u8 *)sgnic_dma_to_virt(rx->sd, bufs[i]) +
+			dst.seg[i - 1].va = (u8 *)sgnic_fman_bus_to_virt(rx->sd, bufs[i]) +
 					    SGNIC_RX_HEADROOM;
 			dst.seg[i - 1].len = len;
 		}
@@ -338,7 +350,7 @@ static u32 sgnic_fman_tx_one(struct sgnic_port *port, unsigned int cpu,
 	if (!sgnic_fman_tx_frame(port->sd, fd, &src))
 		return SGNIC_FD_STATUS_ERR;
 	if (be32_to_cpu(fd->cmd_status) & SGNIC_FD_CMD_CSUM)
-		annot = sgnic_dma_to_virt(port->sd, sgnic_fd_addr(fd));
+		annot = sgnic_fman_bus_to_virt(port->sd, sgnic_fd_addr(fd));
 	sgnic_fman_deliver(port->peer, cpu, &src, annot);
 	return 0;
 }

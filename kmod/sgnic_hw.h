@@ -45,9 +45,9 @@
 					 SKB_DATA_ALIGN(sizeof(struct skb_shared_info)))
 
 /*
- * Tx buffer layout: the driver keeps a small annotation (skb back-pointer
- * and checksum request) in front of the frame, at least this far before it,
- * aligned for the pointer.  S/G frames carry it in the S/G table buffer.
+ * Tx buffer layout: the driver writes a small annotation (the checksum
+ * request) for the frame manager in front of the frame, at least this far
+ * before it, aligned.  S/G frames carry it in the S/G table buffer.
  */
 #define SGNIC_TX_HEADROOM		64
 #define SGNIC_TX_ANNOT_ALIGN		8
@@ -58,6 +58,12 @@
 #define SGNIC_FQ_HW_DEPTH		256	/* Rx and Tx-confirm FQ ring slots */
 #define SGNIC_DQRR_SIZE			16	/* upstream DQRR: 16 entries */
 #define SGNIC_ENQUEUE_RETRIES		3	/* tries on "busy" before a drop */
+/*
+ * The driver's record of the frames it handed one Tx FQ: a frame is in
+ * flight from its enqueue until its confirmation, so at most a full Tx FQ
+ * plus a full Tx-confirm FQ (a power of two, for the ring index).
+ */
+#define SGNIC_TX_SHADOW_SLOTS		2048
 /* Congestion group of a Tx FQ: stop the queue at enter, wake below exit. */
 #define SGNIC_CGR_ENTER			512
 #define SGNIC_CGR_EXIT			256

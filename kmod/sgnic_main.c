@@ -65,6 +65,22 @@ port_create_failed:
 	return err;
 }
 
+/*
+ * The frame manager is the CPU: it reads and writes memory through the CPU
+ * caches, so the simulated device is cache-coherent (like an FMan on a
+ * coherent interconnect).  Said where the architecture keeps track of it
+ * (arm64 and others without coherent DMA by default), so that unmapping a
+ * received buffer never invalidates what the frame manager wrote into it.
+ */
+static void sgnic_dev_set_dma_coherent(struct device *dev)
+{
+#if defined(CONFIG_ARCH_HAS_SYNC_DMA_FOR_DEVICE) || \
+	defined(CONFIG_ARCH_HAS_SYNC_DMA_FOR_CPU) || \
+	defined(CONFIG_ARCH_HAS_SYNC_DMA_FOR_CPU_ALL)
+	dev->dma_coherent = true;
+#endif
+}
+
 static int __init sgnic_init(void)
 {
 	struct sgnic_dev *sd;
@@ -87,6 +103,7 @@ static int __init sgnic_init(void)
 		goto pdev_register_failed;
 	}
 	sd->dma_dev = &sd->pdev->dev;
+	sgnic_dev_set_dma_coherent(sd->dma_dev);
 	/* The FD and S/G entries carry 40 address bits: so does the "hardware". */
 	err = dma_set_mask_and_coherent(sd->dma_dev, DMA_BIT_MASK(SGNIC_ADDR_BITS));
 	if (err)

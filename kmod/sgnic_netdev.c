@@ -35,7 +35,6 @@ static void sgnic_port_tx_annotate(struct sk_buff *skb,
 				   struct sgnic_tx_annot *annot,
 				   struct sgnic_fd *fd)
 {
-	annot->skb = skb;
 	annot->csum_start = 0;
 	annot->csum_offset = 0;
 	if (skb->ip_summed != CHECKSUM_PARTIAL)
@@ -46,7 +45,7 @@ static void sgnic_port_tx_annotate(struct sk_buff *skb,
 }
 
 static int sgnic_port_tx_contig(struct sgnic_port *port, struct sk_buff *skb,
-				struct sgnic_fd *fd)
+				struct sgnic_fd *fd, struct sgnic_tx_shadow *shadow)
 {
 	struct device *dev = port->sd->dma_dev;
 	u8 *start = PTR_ALIGN_DOWN(skb->data - SGNIC_TX_HEADROOM,
@@ -60,11 +59,14 @@ static int sgnic_port_tx_contig(struct sgnic_port *port, struct sk_buff *skb,
 		return -ENOMEM;
 	sgnic_fd_set_addr(fd, addr);
 	sgnic_fd_set_format(fd, SGNIC_FD_CONTIG, offset, skb->len);
+	shadow->addr = addr;
+	shadow->skb = skb;
+	shadow->sgt_buf = NULL;
 	return 0;
 }
 
 static int sgnic_port_tx_sg(struct sgnic_port *port, struct sk_buff *skb,
-			    struct sgnic_fd *fd)
+			    struct sgnic_fd *fd, struct sgnic_tx_shadow *shadow)
 {
 	struct device *dev = port->sd->dma_dev;
 	int nr_frags = skb_shinfo(skb)->nr_frags;
@@ -102,6 +104,9 @@ static int sgnic_port_tx_sg(struct sgnic_port *port, struct sk_buff *skb,
 		goto sgt_map_failed;
 	sgnic_fd_set_addr(fd, sgt_addr);
 	sgnic_fd_set_format(fd, SGNIC_FD_SG, SGNIC_TX_HEADROOM, skb->len);
+	shadow->addr = sgt_addr;
+	shadow->skb = skb;
+	shadow->sgt_buf = buf;
 	return 0;
 
 sgt_map_failed:
@@ -117,26 +122,27 @@ sgt_alloc_failed:
 	return err;
 }
 
-/* Undoes what sgnic_port_tx_contig/_sg mapped; returns the skb. */
+/*
+ * Undoes what sgnic_port_tx_contig/_sg mapped, from the driver's own record
+ * of it (the table it wrote, never the hardware's view); returns the skb.
+ */
 static struct sk_buff *sgnic_port_tx_unmap(struct sgnic_port *port,
-					   const struct sgnic_fd *fd)
+					   const struct sgnic_fd *fd,
+					   const struct sgnic_tx_shadow *shadow)
 {
 	struct device *dev = port->sd->dma_dev;
-	dma_addr_t addr = sgnic_fd_addr(fd);
-	void *va = sgnic_dma_to_virt(port->sd, addr);
 	const struct sgnic_sg_entry *sgt;
-	struct sk_buff *skb;
+	struct sk_buff *skb = shadow->skb;
 	int i, nr_frags;
 
-	if (sgnic_fd_format(fd) == SGNIC_FD_CONTIG) {
-		dma_unmap_single(dev, addr, sgnic_fd_offset(fd) + sgnic_fd_length(fd),
-				 DMA_TO_DEVICE);
-		return ((struct sgnic_tx_annot *)va)->skb;
+	if (!shadow->sgt_buf) {
+		dma_unmap_single(dev, shadow->addr,
+				 sgnic_fd_offset(fd) + sgnic_fd_length(fd), DMA_TO_DEVICE);
+		return skb;
 	}
 
-	dma_unmap_single(dev, addr, SGNIC_TX_SGT_BUF_SIZE, DMA_TO_DEVICE);
-	skb = ((struct sgnic_tx_annot *)va)->skb;
-	sgt = va + sgnic_fd_offset(fd);
+	dma_unmap_single(dev, shadow->addr, SGNIC_TX_SGT_BUF_SIZE, DMA_TO_DEVICE);
+	sgt = shadow->sgt_buf + SGNIC_TX_HEADROOM;
 	/* The skb, not the table's final bit, says what was mapped. */
 	nr_frags = skb_shinfo(skb)->nr_frags;
 	dma_unmap_single(dev, sgnic_sg_addr(&sgt[0]), sgnic_sg_length(&sgt[0]),
@@ -144,19 +150,79 @@ static struct sk_buff *sgnic_port_tx_unmap(struct sgnic_port *port,
 	for (i = 1; i <= nr_frags; i++)
 		dma_unmap_page(dev, sgnic_sg_addr(&sgt[i]), sgnic_sg_length(&sgt[i]),
 			       DMA_TO_DEVICE);
-	skb_free_frag(va);
+	skb_free_frag(shadow->sgt_buf);
 	return skb;
 }
 
-void sgnic_port_tx_confirm(struct sgnic_port *port, const struct sgnic_fd *fd,
-			   int budget)
+/* ---- the Tx shadow ring (see struct sgnic_tx_shadow_ring) ---- */
+
+static int sgnic_tx_shadow_init(struct sgnic_tx_shadow_ring *ring)
 {
-	struct sk_buff *skb = sgnic_port_tx_unmap(port, fd);
+	ring->slot = kvcalloc(SGNIC_TX_SHADOW_SLOTS, sizeof(*ring->slot), GFP_KERNEL);
+	ring->prod = 0;
+	ring->cons = 0;
+	return ring->slot ? 0 : -ENOMEM;
+}
+
+/* The producer's next slot, or NULL when the ring is full. */
+static struct sgnic_tx_shadow *sgnic_tx_shadow_next(struct sgnic_tx_shadow_ring *ring)
+{
+	if (unlikely(ring->prod - READ_ONCE(ring->cons) >= SGNIC_TX_SHADOW_SLOTS))
+		return NULL;
+	return &ring->slot[ring->prod & (SGNIC_TX_SHADOW_SLOTS - 1)];
+}
+
+/* Publishes the slot sgnic_tx_shadow_next() returned, before its FD. */
+static void sgnic_tx_shadow_push(struct sgnic_tx_shadow_ring *ring)
+{
+	/* Pairs with the acquire in pop: the slot is written before it is seen. */
+	smp_store_release(&ring->prod, ring->prod + 1);
+}
+
+/* Withdraws the newest record: its FD never reached the hardware. */
+static void sgnic_tx_shadow_unpush(struct sgnic_tx_shadow_ring *ring)
+{
+	WRITE_ONCE(ring->prod, ring->prod - 1);
+}
+
+/*
+ * The record of the oldest unconfirmed FD, which must be @fd; NULL if the
+ * hardware handed back an FD the driver has no record of.
+ */
+static struct sgnic_tx_shadow *sgnic_tx_shadow_pop(struct sgnic_tx_shadow_ring *ring,
+						   const struct sgnic_fd *fd)
+{
+	struct sgnic_tx_shadow *shadow;
+
+	/* Pairs with the release in push: the slot is read after its index. */
+	if (WARN_ON_ONCE(ring->cons == smp_load_acquire(&ring->prod)))
+		return NULL;
+	shadow = &ring->slot[ring->cons & (SGNIC_TX_SHADOW_SLOTS - 1)];
+	if (WARN_ON_ONCE(shadow->addr != sgnic_fd_addr(fd)))
+		return NULL;
+	WRITE_ONCE(ring->cons, ring->cons + 1);
+	return shadow;
+}
+
+/* A Tx FD of FQ @q came back (confirmed, or flushed): unmaps, returns the skb. */
+static struct sk_buff *sgnic_port_tx_done(struct sgnic_port *port, unsigned int q,
+					  const struct sgnic_fd *fd)
+{
+	struct sgnic_tx_shadow *shadow = sgnic_tx_shadow_pop(&port->fqs[q].tx_shadow, fd);
+
+	return shadow ? sgnic_port_tx_unmap(port, fd, shadow) : NULL;
+}
+
+void sgnic_port_tx_confirm(struct sgnic_port *port, unsigned int q,
+			   const struct sgnic_fd *fd, int budget)
+{
+	struct sk_buff *skb = sgnic_port_tx_done(port, q, fd);
 
 	sgnic_stats_add(port, SGNIC_STAT_TX_CONFIRM, 1);
-	if (unlikely(be32_to_cpu(fd->cmd_status) & SGNIC_FD_STATUS_ERR))
+	if (unlikely(!skb || be32_to_cpu(fd->cmd_status) & SGNIC_FD_STATUS_ERR))
 		sgnic_stats_add(port, SGNIC_STAT_TX_ERRORS, 1);
-	napi_consume_skb(skb, budget);
+	if (skb)
+		napi_consume_skb(skb, budget);
 }
 
 /* Consumes one "busy" the fault knob still owes. */
@@ -187,7 +253,9 @@ static netdev_tx_t sgnic_port_xmit(struct sk_buff *skb, struct net_device *netde
 	struct sgnic_port *port = netdev_priv(netdev);
 	u16 q = skb_get_queue_mapping(skb);
 	struct netdev_queue *txq = netdev_get_tx_queue(netdev, q);
+	struct sgnic_tx_shadow_ring *ring = &port->fqs[q].tx_shadow;
 	struct sgnic_fq *fq = &port->fqs[q].tx;
+	struct sgnic_tx_shadow *shadow;
 	unsigned int len;
 	struct sgnic_fd fd;
 	bool sg = false;
@@ -208,17 +276,24 @@ static netdev_tx_t sgnic_port_xmit(struct sk_buff *skb, struct net_device *netde
 	if (skb_cow_head(skb, SGNIC_TX_HEADROOM + SGNIC_TX_ANNOT_ALIGN))
 		goto drop;
 
+	/* Cannot be full while the Tx and confirm FQs bound what is in flight. */
+	shadow = sgnic_tx_shadow_next(ring);
+	if (WARN_ON_ONCE(!shadow))
+		goto drop;
 	sgnic_fd_clear(&fd);
 	fd.bpid = SGNIC_BPID_INVALID;
-	err = sg ? sgnic_port_tx_sg(port, skb, &fd) :
-		   sgnic_port_tx_contig(port, skb, &fd);
+	err = sg ? sgnic_port_tx_sg(port, skb, &fd, shadow) :
+		   sgnic_port_tx_contig(port, skb, &fd, shadow);
 	if (err)
 		goto drop;
 
 	len = skb->len;
 	skb_tx_timestamp(skb);
+	/* The record first: the confirmation may come before enqueue returns. */
+	sgnic_tx_shadow_push(ring);
 	if (sgnic_port_tx_enqueue(port, fq, &fd, txq)) {
-		sgnic_port_tx_unmap(port, &fd);
+		sgnic_tx_shadow_unpush(ring);
+		sgnic_port_tx_unmap(port, &fd, shadow);
 		goto drop;
 	}
 	/* From here the skb belongs to the hardware until it is confirmed. */
@@ -257,15 +332,17 @@ static void sgnic_port_rx_recycle(struct sgnic_bpool *pool, dma_addr_t *bufs,
 	}
 }
 
+/* Takes a received buffer out of the pool and builds an skb on it. */
 static struct sk_buff *sgnic_port_rx_buf_skb(struct sgnic_port *port,
 					     dma_addr_t addr, u32 offset, u32 len)
 {
 	struct sgnic_bpool *pool = &port->bpool;
-	void *va = sgnic_dma_to_virt(port->sd, addr);
 	struct sk_buff *skb;
+	void *va;
 
-	dma_unmap_single(port->sd->dma_dev, addr, pool->map_size, DMA_FROM_DEVICE);
-	sgnic_bpool_buf_consumed(pool);
+	va = sgnic_bpool_buf_claim(pool, addr);
+	if (unlikely(!va))
+		return NULL;
 	skb = build_skb(va, pool->alloc_size);
 	if (unlikely(!skb)) {
 		skb_free_frag(va);
@@ -277,6 +354,46 @@ static struct sk_buff *sgnic_port_rx_buf_skb(struct sgnic_port *port,
 }
 
 /*
+ * Copies the S/G table the hardware wrote into pool buffer @sgt_addr to
+ * @ent, as far as it can be used: entries of this pool up to the final one.
+ * Returns the entries copied; *@ok says whether they end with a final entry
+ * and add up to the FD's length.  The table buffer stays the pool's.
+ */
+static u32 sgnic_port_rx_sgt_read(struct sgnic_port *port, const struct sgnic_fd *fd,
+				  struct sgnic_sg_entry *ent, bool *ok)
+{
+	struct device *dev = port->sd->dma_dev;
+	struct sgnic_bpool *pool = &port->bpool;
+	dma_addr_t sgt_addr = sgnic_fd_addr(fd);
+	const struct sgnic_sg_entry *sgt;
+	u32 n = 0, len = 0;
+	void *va;
+
+	*ok = false;
+	va = sgnic_bpool_buf_va(pool, sgt_addr);
+	if (unlikely(!va))
+		return 0;
+	dma_sync_single_for_cpu(dev, sgt_addr, pool->map_size, DMA_FROM_DEVICE);
+	sgt = va + sgnic_fd_offset(fd);
+	while (n < SGNIC_SGT_MAX_ENTRIES) {
+		ent[n] = sgt[n];
+		if (sgnic_sg_is_extension(&ent[n])) {
+			sgnic_stats_add(port, SGNIC_STAT_RX_SG_EXT, 1);
+			break;
+		}
+		if (ent[n].bpid != pool->bpid)
+			break;
+		len += sgnic_sg_length(&ent[n]);
+		if (sgnic_sg_is_final(&ent[n++])) {
+			*ok = len == sgnic_fd_length(fd);
+			break;
+		}
+	}
+	dma_sync_single_for_device(dev, sgt_addr, pool->map_size, DMA_FROM_DEVICE);
+	return n;
+}
+
+/*
  * S/G FD: the table sits in one pool buffer that goes straight back to the
  * pool; the first entry becomes the skb head, the others page frags.
  */
@@ -285,33 +402,17 @@ static struct sk_buff *sgnic_port_rx_sg(struct sgnic_port *port,
 {
 	struct sgnic_sg_entry ent[SGNIC_SGT_MAX_ENTRIES];
 	dma_addr_t bufs[SGNIC_SGT_MAX_ENTRIES];
-	struct device *dev = port->sd->dma_dev;
 	struct sgnic_bpool *pool = &port->bpool;
 	dma_addr_t sgt_addr = sgnic_fd_addr(fd);
-	u32 n = 0, i, len = 0, off;
 	struct sk_buff *skb = NULL;
 	struct page *page;
-	bool ok = false;
+	u32 n, i, off;
+	bool ok;
 	void *va;
 
-	dma_sync_single_for_cpu(dev, sgt_addr, pool->map_size, DMA_FROM_DEVICE);
-	va = sgnic_dma_to_virt(port->sd, sgt_addr) + sgnic_fd_offset(fd);
-	for (i = 0; i < SGNIC_SGT_MAX_ENTRIES; i++) {
-		ent[i] = ((struct sgnic_sg_entry *)va)[i];
-		if (sgnic_sg_is_extension(&ent[i])) {
-			sgnic_stats_add(port, SGNIC_STAT_RX_SG_EXT, 1);
-			break;
-		}
-		if (ent[i].bpid != pool->bpid)
-			break;
-		bufs[n++] = sgnic_sg_addr(&ent[i]);
-		len += sgnic_sg_length(&ent[i]);
-		if (sgnic_sg_is_final(&ent[i])) {
-			ok = len == sgnic_fd_length(fd);
-			break;
-		}
-	}
-	dma_sync_single_for_device(dev, sgt_addr, pool->map_size, DMA_FROM_DEVICE);
+	n = sgnic_port_rx_sgt_read(port, fd, ent, &ok);
+	for (i = 0; i < n; i++)
+		bufs[i] = sgnic_sg_addr(&ent[i]);
 	sgnic_port_rx_recycle(pool, &sgt_addr, 1);
 	if (!ok)
 		goto bad_table;
@@ -321,9 +422,9 @@ static struct sk_buff *sgnic_port_rx_sg(struct sgnic_port *port,
 	if (!skb)
 		goto skb_alloc_failed;
 	for (i = 1; i < n; i++) {
-		dma_unmap_single(dev, bufs[i], pool->map_size, DMA_FROM_DEVICE);
-		sgnic_bpool_buf_consumed(pool);
-		va = sgnic_dma_to_virt(port->sd, bufs[i]);
+		va = sgnic_bpool_buf_claim(pool, bufs[i]);
+		if (unlikely(!va))
+			goto frag_unknown;
 		/* Caution: the buffer may live in a tail page of a compound page. */
 		page = virt_to_head_page(va);
 		off = va - page_address(page) + sgnic_sg_offset(&ent[i]);
@@ -333,6 +434,12 @@ static struct sk_buff *sgnic_port_rx_sg(struct sgnic_port *port,
 	sgnic_stats_add(port, SGNIC_STAT_RX_SG, 1);
 	return skb;
 
+frag_unknown:
+	/* Not a buffer of ours: nothing to give back for it. */
+	kfree_skb(skb);
+	sgnic_port_rx_recycle(pool, bufs + i + 1, n - i - 1);
+	sgnic_stats_add(port, SGNIC_STAT_RX_ERRORS, 1);
+	return NULL;
 skb_alloc_failed:
 	sgnic_port_rx_recycle(pool, bufs + 1, n - 1);
 	sgnic_stats_add(port, SGNIC_STAT_RX_DROPPED, 1);
@@ -347,22 +454,18 @@ bad_table:
 static void sgnic_port_rx_discard(struct sgnic_port *port,
 				  const struct sgnic_fd *fd)
 {
+	struct sgnic_sg_entry ent[SGNIC_SGT_MAX_ENTRIES];
 	struct sgnic_bpool *pool = &port->bpool;
 	dma_addr_t addr = sgnic_fd_addr(fd);
-	const struct sgnic_sg_entry *sgt;
 	dma_addr_t buf;
-	unsigned int i;
+	u32 i, n = 0;
+	bool ok;
 
-	if (sgnic_fd_format(fd) == SGNIC_FD_SG) {
-		sgt = sgnic_dma_to_virt(port->sd, addr) + sgnic_fd_offset(fd);
-		for (i = 0; i < SGNIC_SGT_MAX_ENTRIES; i++) {
-			if (sgt[i].bpid != pool->bpid || sgnic_sg_is_extension(&sgt[i]))
-				break;
-			buf = sgnic_sg_addr(&sgt[i]);
-			sgnic_port_rx_recycle(pool, &buf, 1);
-			if (sgnic_sg_is_final(&sgt[i]))
-				break;
-		}
+	if (sgnic_fd_format(fd) == SGNIC_FD_SG)
+		n = sgnic_port_rx_sgt_read(port, fd, ent, &ok);
+	for (i = 0; i < n; i++) {
+		buf = sgnic_sg_addr(&ent[i]);
+		sgnic_port_rx_recycle(pool, &buf, 1);
 	}
 	sgnic_port_rx_recycle(pool, &addr, 1);
 }
@@ -428,13 +531,14 @@ static void sgnic_port_flush(struct sgnic_port *port)
 	local_bh_disable();
 	for_each_possible_cpu(cpu) {
 		fqs = &port->fqs[cpu];
+		/* Oldest first, as the Tx shadow holds them: confirmed, then queued. */
+		while (sgnic_fq_pop(&fqs->conf, &fd))
+			sgnic_port_tx_confirm(port, cpu, &fd, 0);
 		while (sgnic_fq_pop(&fqs->tx, &fd)) {
-			dev_kfree_skb_any(sgnic_port_tx_unmap(port, &fd));
+			dev_kfree_skb_any(sgnic_port_tx_done(port, cpu, &fd));
 			sgnic_stats_add(port, SGNIC_STAT_TX_DROPPED, 1);
 		}
 		fqs->tx.congested = false;
-		while (sgnic_fq_pop(&fqs->conf, &fd))
-			sgnic_port_tx_confirm(port, &fd, 0);
 		while (sgnic_fq_pop(&fqs->rx, &fd)) {
 			sgnic_port_rx_discard(port, &fd);
 			sgnic_stats_add(port, SGNIC_STAT_RX_DROPPED, 1);
@@ -474,7 +578,8 @@ static int sgnic_port_stop(struct net_device *netdev)
 
 	netif_carrier_off(netdev);
 	netif_carrier_off(port->peer->netdev);
-	netif_tx_stop_all_queues(netdev);
+	/* Waits for a transmit in progress: it may not race the flush below. */
+	netif_tx_disable(netdev);
 	WRITE_ONCE(port->up, false);
 	sgnic_portals_quiesce(port->sd);
 	sgnic_port_flush(port);
@@ -562,6 +667,7 @@ static void sgnic_port_fqs_fini(struct sgnic_port *port)
 		sgnic_fq_fini(&port->fqs[cpu].tx);
 		sgnic_fq_fini(&port->fqs[cpu].conf);
 		sgnic_fq_fini(&port->fqs[cpu].rx);
+		kvfree(port->fqs[cpu].tx_shadow.slot);
 	}
 	kfree(port->fqs);
 }
@@ -582,7 +688,8 @@ static int sgnic_port_fqs_init(struct sgnic_port *port)
 		      sgnic_fq_init(&fqs->conf, port, SGNIC_FQ_TX_CONF, cpu,
 				    SGNIC_FQ_HW_DEPTH) ?:
 		      sgnic_fq_init(&fqs->rx, port, SGNIC_FQ_RX, cpu,
-				    SGNIC_FQ_HW_DEPTH);
+				    SGNIC_FQ_HW_DEPTH) ?:
+		      sgnic_tx_shadow_init(&fqs->tx_shadow);
 		if (err)
 			break;
 	}

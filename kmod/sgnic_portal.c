@@ -79,7 +79,8 @@ static int sgnic_portal_poll(struct napi_struct *napi, int budget)
 				sgnic_port_rx(portal, e->fq->port, &e->fd);
 				rx_done++;
 			} else {
-				sgnic_port_tx_confirm(e->fq->port, &e->fd, budget);
+				sgnic_port_tx_confirm(e->fq->port, e->fq->cpu, &e->fd,
+						      budget);
 			}
 		}
 		/* Every round: a jumbo frame may take 10 buffers at once. */
