@@ -2,6 +2,10 @@
 # Shared by tests/vm/fetch-kernel and tests/vm/run: where the VM kernel lives
 # and how its version is found.  Sourced, not executed.
 
+# Directories the guest mounts a fresh tmpfs on (tests/vm/init), hiding the
+# host's: a checkout or build tree below one of them is shared on its own.
+VM_GUEST_TMPFS_DIRS="/tmp /run /var/tmp /var/log /root"
+
 vm_cache_root() {
 	echo "${SGNIC_CACHE:-/var/cache/sgnic}/vm"
 }
