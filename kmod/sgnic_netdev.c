@@ -626,7 +626,8 @@ static void sgnic_port_get_stats64(struct net_device *netdev,
 		stats->tx_errors += s.v[SGNIC_STAT_TX_ERRORS];
 		stats->tx_dropped += s.v[SGNIC_STAT_TX_DROPPED];
 		stats->rx_errors += s.v[SGNIC_STAT_RX_ERRORS];
-		stats->rx_dropped += s.v[SGNIC_STAT_RX_DROPPED] + s.v[SGNIC_STAT_RX_NOBUF];
+		stats->rx_dropped += s.v[SGNIC_STAT_RX_DROPPED];
+		/* Not in rx_dropped too: /proc/net/dev adds the two. */
 		stats->rx_missed_errors += s.v[SGNIC_STAT_RX_NOBUF];
 	}
 }
