@@ -45,7 +45,9 @@ enum sgnic_nl_mcgrp {
 
 static __printf(1, 2) const char *sgnic_nl_fmt(const char *fmt, ...)
 {
-	unsigned int slot = atomic_inc_return(&sgnic_nl_msg_next) % SGNIC_NL_MSG_SLOTS;
+	/* Unsigned before the modulo: the counter wraps to negative values. */
+	unsigned int slot = (unsigned int)atomic_inc_return(&sgnic_nl_msg_next) %
+			    SGNIC_NL_MSG_SLOTS;
 	char *buf = sgnic_nl_msgs[slot];
 	va_list args;
 

@@ -551,8 +551,23 @@ link_failed:
 		sgnic_steer_ht_remove(&m->tbl[dir], dir, rule);
 		sgnic_steer_table_put(&m->tbl[dir], hash, rule->in_col & BIT(dir));
 	}
-	NL_SET_ERR_MSG_MOD(extack, "out of memory for the rule");
-	return err == -EEXIST ? err : -ENOMEM;
+	/* The host's table, not the modelled one: say which limit it hit. */
+	switch (err) {
+	case -EBUSY:
+		NL_SET_ERR_MSG_MOD(extack, "steering table busy growing, retry the rule");
+		break;
+	case -E2BIG:
+		NL_SET_ERR_MSG_MOD(extack, "steering table holds its maximum of entries");
+		break;
+	case -EEXIST:
+		NL_SET_ERR_MSG_MOD(extack,
+				   "a rule with the same direction and match is in the matcher");
+		break;
+	default:
+		NL_SET_ERR_MSG_MOD(extack, "out of memory for the rule");
+		err = -ENOMEM;
+	}
+	return err;
 }
 
 static void sgnic_steer_rule_unlink(struct sgnic_steer_rule *rule)
