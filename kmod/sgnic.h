@@ -156,6 +156,7 @@ struct sgnic_bpool {
 	u64 acquired;
 	u64 released;
 	u64 acquire_failed;
+	atomic64_t refills;		/* batches the refill added below low water */
 	spinlock_t shadow_lock;		/* the shadow, see above */
 	struct sgnic_bpool_buf *shadow;
 	struct hlist_head *shadow_hash;

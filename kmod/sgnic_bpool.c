@@ -287,29 +287,36 @@ static int sgnic_bpool_add_batch(struct sgnic_bpool *pool, int want)
 	return n;
 }
 
-/* Tops up this CPU's share to the seed count; caller has BH disabled. */
+/*
+ * Tops up this CPU's share to the seed count; caller has BH disabled.
+ * Returns the batches added, or -ENOMEM if it had to stop short.
+ */
 static int sgnic_bpool_fill_cpu(struct sgnic_bpool *pool, int *count)
 {
-	int added;
+	int added, batches = 0;
 
 	while (*count < SGNIC_BPOOL_SEED_PER_CPU) {
 		added = sgnic_bpool_add_batch(pool, SGNIC_BPOOL_SEED_PER_CPU - *count);
 		if (!added)
 			return -ENOMEM;
 		*count += added;
+		batches++;
 	}
-	return 0;
+	return batches;
 }
 
 /* NAPI context, at the end of a poll. */
 void sgnic_bpool_refill(struct sgnic_bpool *pool)
 {
 	int *count = this_cpu_ptr(pool->count);
+	int batches;
 
 	if (likely(*count >= SGNIC_BPOOL_LOW_WATER) || READ_ONCE(pool->depleted))
 		return;
 	/* Out of memory: the next poll tries again; Rx counts rx_nobuf. */
-	sgnic_bpool_fill_cpu(pool, count);
+	batches = sgnic_bpool_fill_cpu(pool, count);
+	if (batches > 0)
+		atomic64_add(batches, &pool->refills);
 }
 
 /*
@@ -338,8 +345,9 @@ int sgnic_bpool_seed(struct sgnic_bpool *pool)
 	local_bh_disable();
 	for_each_online_cpu(cpu) {
 		err = sgnic_bpool_fill_cpu(pool, per_cpu_ptr(pool->count, cpu));
-		if (err)
+		if (err < 0)
 			break;
+		err = 0;
 	}
 	local_bh_enable();
 	if (!err && pool->depleted)

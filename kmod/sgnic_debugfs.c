@@ -76,6 +76,7 @@ static int sgnic_debugfs_bpool_show(struct seq_file *m, void *v)
 	seq_printf(m, "acquired: %llu\n", READ_ONCE(pool->acquired));
 	seq_printf(m, "released: %llu\n", READ_ONCE(pool->released));
 	seq_printf(m, "acquire_failed: %llu\n", READ_ONCE(pool->acquire_failed));
+	seq_printf(m, "refills: %lld\n", atomic64_read(&pool->refills));
 	for_each_possible_cpu(cpu)
 		seq_printf(m, "cpu%u_count: %d\n", cpu,
 			   READ_ONCE(*per_cpu_ptr(pool->count, cpu)));

@@ -581,14 +581,14 @@ static int sgnic_nl_fill_pool(struct sk_buff *skb, struct sgnic_port *port, u32 
 	if (nla_put_u32(skb, SGNIC_A_POOL_BPID, pool->bpid) ||
 	    nla_put_u32(skb, SGNIC_A_POOL_IFINDEX, port->netdev->ifindex) ||
 	    nla_put_u32(skb, SGNIC_A_POOL_BUFFER_SIZE, READ_ONCE(pool->buf_len)) ||
-	    nla_put_u32(skb, SGNIC_A_POOL_COUNT, max(sgnic_bpool_count_sum(pool), 0)) ||
+	    nla_put_u32(skb, SGNIC_A_POOL_COUNT, sgnic_bpool_avail(pool)) ||
 	    nla_put_u32(skb, SGNIC_A_POOL_REFILL_THRESHOLD, SGNIC_BPOOL_LOW_WATER) ||
 	    nla_put_u64_64bit(skb, SGNIC_A_POOL_ACQUIRED, READ_ONCE(pool->acquired),
 			      SGNIC_A_POOL_PAD) ||
 	    nla_put_u64_64bit(skb, SGNIC_A_POOL_RELEASED, READ_ONCE(pool->released),
 			      SGNIC_A_POOL_PAD) ||
-	    /* The pool does not count its refills separately. */
-	    nla_put_u64_64bit(skb, SGNIC_A_POOL_REFILLS, 0, SGNIC_A_POOL_PAD) ||
+	    nla_put_u64_64bit(skb, SGNIC_A_POOL_REFILLS, atomic64_read(&pool->refills),
+			      SGNIC_A_POOL_PAD) ||
 	    nla_put_u64_64bit(skb, SGNIC_A_POOL_DEPLETED, nobuf, SGNIC_A_POOL_PAD))
 		goto cancel;
 	for_each_possible_cpu(cpu) {

@@ -71,6 +71,8 @@ ip netns exec a python3 "$net" send 10.10.0.2 5001 /tmp/src.bin
 wait $rpid
 expect_eq "sha256 of 4 MiB" "$(sha256sum </tmp/src.bin)" "$(sha256sum </tmp/dst.bin)"
 expect_ge "pool buffers handed out" 2000 "$(pool_field acquired)"
+# 2000 buffers from a pool of 128 per CPU: refilled many times, in batches of 8.
+expect_ge "sgnic1 pool refills (batches)" $((2000 / 8 - ncpu * 128 / 8)) "$(pool_field refills)"
 pool_whole "after traffic"
 
 step "fault_enqueue_busy=5 on sgnic0: 3 tries per frame, then a drop"
