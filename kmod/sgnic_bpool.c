@@ -96,7 +96,8 @@ sgnic_bpool_shadow_find(struct sgnic_bpool *pool, dma_addr_t addr)
 
 /*
  * The driver's pointer to the pool buffer at bus address @addr, which stays
- * the pool's; NULL if the pool never had such a buffer.
+ * the pool's; NULL (and a warning: the hardware broke the contract) if the
+ * pool has no such buffer.
  */
 void *sgnic_bpool_buf_va(struct sgnic_bpool *pool, dma_addr_t addr)
 {
@@ -108,10 +109,14 @@ void *sgnic_bpool_buf_va(struct sgnic_bpool *pool, dma_addr_t addr)
 	if (buf)
 		va = buf->va;
 	spin_unlock_bh(&pool->shadow_lock);
+	WARN_ON_ONCE(!va);
 	return va;
 }
 
-/* Forgets the buffer at @addr; returns the driver's pointer to it or NULL. */
+/*
+ * Forgets the buffer at @addr; returns the driver's pointer to it, or NULL
+ * (and a warning) if the pool has no such buffer.
+ */
 static void *sgnic_bpool_shadow_take(struct sgnic_bpool *pool, dma_addr_t addr)
 {
 	struct sgnic_bpool_buf *buf;
@@ -126,6 +131,7 @@ static void *sgnic_bpool_shadow_take(struct sgnic_bpool *pool, dma_addr_t addr)
 		pool->shadow_live--;
 	}
 	spin_unlock_bh(&pool->shadow_lock);
+	WARN_ON_ONCE(!va);
 	return va;
 }
 
@@ -237,7 +243,7 @@ static void sgnic_bpool_buf_free(struct sgnic_bpool *pool, dma_addr_t addr)
 {
 	void *va = sgnic_bpool_shadow_take(pool, addr);
 
-	if (WARN_ON_ONCE(!va))
+	if (!va)
 		return;
 	dma_unmap_single(pool->sd->dma_dev, addr, pool->map_size, DMA_FROM_DEVICE);
 	skb_free_frag(va);
@@ -322,8 +328,8 @@ void sgnic_bpool_refill(struct sgnic_bpool *pool)
 /*
  * A received buffer leaves the pool for good (it becomes part of an skb):
  * unmapped for the CPU, forgotten by the shadow, uncounted on this CPU.
- * Returns the driver's pointer to it, or NULL if the pool never had a
- * buffer at @addr (nothing was done then).  NAPI context.
+ * Returns the driver's pointer to it, or NULL if the pool has no buffer
+ * at @addr (nothing was done then).  NAPI context.
  */
 void *sgnic_bpool_buf_claim(struct sgnic_bpool *pool, dma_addr_t addr)
 {

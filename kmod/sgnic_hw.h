@@ -60,8 +60,8 @@
 #define SGNIC_ENQUEUE_RETRIES		3	/* tries on "busy" before a drop */
 /*
  * The driver's record of the frames it handed one Tx FQ: a frame is in
- * flight from its enqueue until its confirmation, so at most a full Tx FQ
- * plus a full Tx-confirm FQ (a power of two, for the ring index).
+ * flight from its enqueue until its confirmation, so at most a full Tx FQ,
+ * a full Tx-confirm FQ and a full DQRR (a power of two, for the ring index).
  */
 #define SGNIC_TX_SHADOW_SLOTS		2048
 /* Congestion group of a Tx FQ: stop the queue at enter, wake below exit. */

@@ -156,6 +156,11 @@ static struct sk_buff *sgnic_port_tx_unmap(struct sgnic_port *port,
 
 /* ---- the Tx shadow ring (see struct sgnic_tx_shadow_ring) ---- */
 
+/* Room for every FD in flight: queued, confirmed, or in the DQRR. */
+static_assert(SGNIC_FQ_TX_DEPTH + SGNIC_FQ_HW_DEPTH + SGNIC_DQRR_SIZE <=
+	      SGNIC_TX_SHADOW_SLOTS);
+static_assert((SGNIC_TX_SHADOW_SLOTS & (SGNIC_TX_SHADOW_SLOTS - 1)) == 0);
+
 static int sgnic_tx_shadow_init(struct sgnic_tx_shadow_ring *ring)
 {
 	ring->slot = kvcalloc(SGNIC_TX_SHADOW_SLOTS, sizeof(*ring->slot), GFP_KERNEL);
@@ -356,23 +361,25 @@ static struct sk_buff *sgnic_port_rx_buf_skb(struct sgnic_port *port,
 /*
  * Copies the S/G table the hardware wrote into pool buffer @sgt_addr to
  * @ent, as far as it can be used: entries of this pool up to the final one.
- * Returns the entries copied; *@ok says whether they end with a final entry
- * and add up to the FD's length.  The table buffer stays the pool's.
+ * Returns the entries copied, or -ENOENT if the table is in no buffer of
+ * the pool; *@ok says whether they end with a final entry and add up to the
+ * FD's length.  The table buffer stays the pool's.
  */
-static u32 sgnic_port_rx_sgt_read(struct sgnic_port *port, const struct sgnic_fd *fd,
+static int sgnic_port_rx_sgt_read(struct sgnic_port *port, const struct sgnic_fd *fd,
 				  struct sgnic_sg_entry *ent, bool *ok)
 {
 	struct device *dev = port->sd->dma_dev;
 	struct sgnic_bpool *pool = &port->bpool;
 	dma_addr_t sgt_addr = sgnic_fd_addr(fd);
 	const struct sgnic_sg_entry *sgt;
-	u32 n = 0, len = 0;
+	u32 len = 0;
+	int n = 0;
 	void *va;
 
 	*ok = false;
 	va = sgnic_bpool_buf_va(pool, sgt_addr);
 	if (unlikely(!va))
-		return 0;
+		return -ENOENT;
 	dma_sync_single_for_cpu(dev, sgt_addr, pool->map_size, DMA_FROM_DEVICE);
 	sgt = va + sgnic_fd_offset(fd);
 	while (n < SGNIC_SGT_MAX_ENTRIES) {
@@ -406,11 +413,14 @@ static struct sk_buff *sgnic_port_rx_sg(struct sgnic_port *port,
 	dma_addr_t sgt_addr = sgnic_fd_addr(fd);
 	struct sk_buff *skb = NULL;
 	struct page *page;
-	u32 n, i, off;
+	int n, i;
 	bool ok;
 	void *va;
+	u32 off;
 
 	n = sgnic_port_rx_sgt_read(port, fd, ent, &ok);
+	if (n < 0)
+		goto table_unknown;
 	for (i = 0; i < n; i++)
 		bufs[i] = sgnic_sg_addr(&ent[i]);
 	sgnic_port_rx_recycle(pool, &sgt_addr, 1);
@@ -446,6 +456,7 @@ skb_alloc_failed:
 	return NULL;
 bad_table:
 	sgnic_port_rx_recycle(pool, bufs, n);
+table_unknown:
 	sgnic_stats_add(port, SGNIC_STAT_RX_ERRORS, 1);
 	return NULL;
 }
@@ -458,11 +469,14 @@ static void sgnic_port_rx_discard(struct sgnic_port *port,
 	struct sgnic_bpool *pool = &port->bpool;
 	dma_addr_t addr = sgnic_fd_addr(fd);
 	dma_addr_t buf;
-	u32 i, n = 0;
+	int i, n = 0;
 	bool ok;
 
-	if (sgnic_fd_format(fd) == SGNIC_FD_SG)
+	if (sgnic_fd_format(fd) == SGNIC_FD_SG) {
 		n = sgnic_port_rx_sgt_read(port, fd, ent, &ok);
+		if (n < 0)
+			return;	/* not a buffer of ours */
+	}
 	for (i = 0; i < n; i++) {
 		buf = sgnic_sg_addr(&ent[i]);
 		sgnic_port_rx_recycle(pool, &buf, 1);
