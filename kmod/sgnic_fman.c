@@ -13,6 +13,8 @@
 #include <linux/dma-direct.h>
 #include <linux/ip.h>
 #include <linux/ipv6.h>
+#include <linux/tcp.h>
+#include <linux/udp.h>
 #include <net/checksum.h>
 #include <net/ip6_checksum.h>
 
@@ -188,8 +190,14 @@ static bool sgnic_fman_tx_csum(const struct sgnic_fman_frame *f,
 	return true;
 }
 
-/* The Rx parser: true when the IPv4 header and the TCP/UDP checksum verify. */
-static bool sgnic_fman_rx_csum_ok(const struct sgnic_fman_frame *f)
+/*
+ * The Rx parser: true when the IPv4 header and the TCP/UDP checksum verify.
+ * @annot is the Tx checksum request the frame manager has just completed on
+ * this frame, if any: when it was the very checksum the parser finds, over
+ * the whole L4 segment, the sum is right by construction and not redone.
+ */
+static bool sgnic_fman_rx_csum_ok(const struct sgnic_fman_frame *f,
+				  const struct sgnic_tx_annot *annot)
 {
 	u8 hdr[SGNIC_FMAN_PARSE_LEN];
 	u32 plen = min_t(u32, f->len, sizeof(hdr));
@@ -237,6 +245,11 @@ static bool sgnic_fman_rx_csum_ok(const struct sgnic_fman_frame *f)
 		return false;
 	if (proto == IPPROTO_UDP && !((const struct udphdr *)(hdr + l4off))->check)
 		return false;
+	if (annot && be16_to_cpu(annot->csum_start) == l4off && l4off + l4len == f->len &&
+	    be16_to_cpu(annot->csum_offset) == (proto == IPPROTO_TCP ?
+						offsetof(struct tcphdr, check) :
+						offsetof(struct udphdr, check)))
+		return true;
 	csum = sgnic_fman_csum(f, l4off, l4len);
 	if (eth->h_proto == htons(ETH_P_IP))
 		return !csum_tcpudp_magic(iph->saddr, iph->daddr, l4len, proto, csum);
@@ -327,7 +340,7 @@ static void sgnic_fman_deliver(struct sgnic_port *rx, unsigned int cpu,
 	sgnic_fman_copy(&dst, src);
 	if (annot && !sgnic_fman_tx_csum(&dst, annot))
 		goto frame_error;
-	if (sgnic_fman_rx_csum_ok(&dst))
+	if (sgnic_fman_rx_csum_ok(&dst, annot))
 		fd.cmd_status = cpu_to_be32(SGNIC_FD_STATUS_CSUM_OK);
 	/* Checked above; the portal is the only producer of this FQ. */
 	sgnic_fq_push(fq, &fd);
