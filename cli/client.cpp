@@ -2,19 +2,21 @@
 
 #include <charconv>
 #include <cstring>
+#include <string>
 #include <string_view>
+
+#include "sgnic/proto/dbus.hpp"
 
 namespace sgnic::cli {
 
 namespace {
 
-constexpr const char* kService = "org.sgnic.Steering1";
-constexpr const char* kRoot = "/org/sgnic/Steering1";
-constexpr const char* kPortPrefix = "/org/sgnic/Steering1/port";
-constexpr std::string_view kMatcherPrefix = "/org/sgnic/Steering1/matcher/";
-constexpr const char* kManager = "org.sgnic.Steering1.Manager";
-constexpr const char* kPort = "org.sgnic.Steering1.Port";
-constexpr const char* kMatcher = "org.sgnic.Steering1.Matcher";
+using proto::dbus::kPortPrefix;
+constexpr const char* kService = proto::dbus::kServiceName;
+constexpr const char* kRoot = proto::dbus::kManagerPath;
+constexpr const char* kManager = proto::dbus::kManagerInterface;
+constexpr const char* kPort = proto::dbus::kPortInterface;
+constexpr const char* kMatcher = proto::dbus::kMatcherInterface;
 // A big AddRules call takes a while in the daemon: far above the 25 s default.
 constexpr std::uint64_t kCallTimeoutUsec = 300ULL * 1000 * 1000;
 
@@ -40,7 +42,7 @@ CallError from_bus_error(const sd::Error& error, int r) {
     return e;
 }
 
-int append_fields(sd_bus_message* m, std::span<const model::FieldText> fields) {
+int append_fields(sd_bus_message* m, std::span<const proto::FieldText> fields) {
     int r = sd_bus_message_open_container(m, 'a', "(ss)");
     for (const auto& f : fields) {
         if (r >= 0) {
@@ -102,14 +104,15 @@ std::string port_object(const std::string& port) {
 }
 
 std::string matcher_object(std::uint64_t id) {
-    return std::string(kMatcherPrefix) + std::to_string(id);
+    return std::string(proto::dbus::kMatcherPrefix) + "/" + std::to_string(id);
 }
 
 std::uint64_t matcher_id_of(std::string_view path) {
-    if (!path.starts_with(kMatcherPrefix)) {
+    const std::string prefix = std::string(proto::dbus::kMatcherPrefix) + "/";
+    if (!path.starts_with(prefix)) {
         return 0;
     }
-    const std::string_view digits = path.substr(kMatcherPrefix.size());
+    const std::string_view digits = path.substr(prefix.size());
     std::uint64_t id = 0;
     const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), id);
     return ec == std::errc() && end == digits.data() + digits.size() ? id : 0;
@@ -120,7 +123,8 @@ std::string describe_error(const CallError& e) {
         return "sgnicd is not running and could not be started: " + e.message;
     }
     if (e.not_running) {
-        return "sgnicd is not running (org.sgnic.Steering1 has no owner on the system bus)";
+        return std::string("sgnicd is not running (") + kService +
+               " has no owner on the system bus)";
     }
     return e.message.empty() ? e.name : e.message;
 }
@@ -258,7 +262,7 @@ Outcome<std::vector<MatcherRef>> Client::list_matchers() {
 }
 
 Outcome<std::uint64_t> Client::create_matcher(const std::string& port, std::uint32_t priority,
-                                              std::span<const model::FieldText> fields) {
+                                              std::span<const proto::FieldText> fields) {
     auto reply = call(port_object(port), kPort, "CreateMatcher", [&](sd_bus_message* m) {
         const int r = sd_bus_message_append(m, "u", priority);
         return r < 0 ? r : append_fields(m, fields);

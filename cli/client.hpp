@@ -10,9 +10,9 @@
 #include <variant>
 #include <vector>
 
-#include "bus/sd.hpp"
 #include "cli/grammar.hpp"
 #include "cli/load.hpp"
+#include "sgnic/proto/sd.hpp"
 
 namespace sgnic::cli {
 
@@ -49,7 +49,7 @@ public:
     Outcome<std::vector<MatcherRef>> list_matchers();
 
     Outcome<std::uint64_t> create_matcher(const std::string& port, std::uint32_t priority,
-                                          std::span<const model::FieldText> fields);
+                                          std::span<const proto::FieldText> fields);
     Outcome<bool> delete_matcher(std::uint64_t id);
     Outcome<std::vector<std::uint64_t>> add_rules(const std::string& port,
                                                   std::span<const RuleText> rules);

@@ -5,6 +5,8 @@
 #include <cmath>
 #include <cstdio>
 
+#include "sgnic/proto/limits.hpp"
+
 namespace sgnic::cli {
 
 namespace {
@@ -199,7 +201,7 @@ std::string format_port_list(const Json& describe) {
     for (const Json& p : describe.value("ports", Json::array())) {
         rows.push_back({str(p, "name"), u64(p, "ifindex"), u64(p, "rx_rules"), u64(p, "tx_rules"),
                         u64(p, "device_pages"),
-                        human_bytes(num(p, "device_pages") * 4096)});  // 4 KiB device pages
+                        human_bytes(num(p, "device_pages") * proto::kDevicePageBytes)});
     }
     if (rows.empty()) {
         return "no sgnic ports\n";
@@ -216,7 +218,7 @@ std::string format_port_show(const Json& port, const Json& stats_port) {
            u64(caps, "max_action_templates") + "\n";
     out += "  rules: rx " + u64(port, "rx_rules") + ", tx " + u64(port, "tx_rules") +
            "; device pages " + u64(port, "device_pages") + " (" +
-           human_bytes(num(port, "device_pages") * 4096) + ")\n";
+           human_bytes(num(port, "device_pages") * proto::kDevicePageBytes) + ")\n";
     if (stats_port.is_object()) {
         out += "  hits: rx " + human_count(num(stats_port, "rx_packets")) + " packets, " +
                human_bytes(num(stats_port, "rx_bytes")) + "; tx " +
@@ -257,7 +259,7 @@ std::string format_matcher_show(const Json& m) {
         for (const char* dir : {"rx", "tx"}) {
             const Json d = m.value(dir, Json::object());
             rows.push_back({dir, u64(d, "size_log"), u64(d, "rules"), u64(d, "pages"),
-                            human_bytes(num(d, "pages") * 4096),
+                            human_bytes(num(d, "pages") * proto::kDevicePageBytes),
                             d.value("rehash_required", false) ? "yes" : "no"});
         }
         out += "  rehashes " + u64(m, "rehashes") + ", action templates " +

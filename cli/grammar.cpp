@@ -5,7 +5,7 @@
 #include <charconv>
 #include <limits>
 
-#include "model/fields.hpp"
+#include "sgnic/proto/fields.hpp"
 
 namespace sgnic::cli {
 
@@ -85,39 +85,37 @@ std::variant<std::uint64_t, UsageError> matcher_arg(Words words, std::size_t& i)
 }
 
 // What a value of the field looks like, for hints.
-std::string value_hint(const model::FieldInfo& f) {
+std::string value_hint(const proto::FieldInfo& f) {
     switch (f.kind) {
-        case model::FieldKind::mac:
+        case proto::FieldKind::mac:
             return std::string(f.name) + " takes a MAC address such as 02:00:00:00:00:01";
-        case model::FieldKind::ipv4:
+        case proto::FieldKind::ipv4:
             return std::string(f.name) + " takes an IPv4 address such as 10.0.0.0 or 10.0.0.0/24";
-        case model::FieldKind::ipv6:
+        case proto::FieldKind::ipv6:
             return std::string(f.name) + " takes an IPv6 address such as 2001:db8::/64";
-        case model::FieldKind::number:
+        case proto::FieldKind::number:
             break;
     }
     std::string hint = std::string(f.name) + " takes a number from 0 to " + std::to_string(f.max) +
                        " (decimal or 0x hex)";
-    if (f.name == "ethertype") {
-        hint += " or ipv4, ipv6, arp, vlan, qinq, lldp";
-    } else if (f.name == "ip-proto") {
-        hint += " or icmp, tcp, udp, gre, esp, icmpv6, sctp";
+    if (const std::string names = proto::value_names(f); !names.empty()) {
+        hint += " or " + names;
     }
     return hint;
 }
 
 // `FIELD[/MASK]`: no mask is the full width; a decimal after '/' is a prefix
 // length, anything else a mask in the field's own form.
-std::variant<model::FieldText, UsageError> template_field(std::string_view word) {
+std::variant<proto::FieldText, UsageError> template_field(std::string_view word) {
     const std::size_t slash = word.find('/');
     const std::string_view name = word.substr(0, slash);
-    const model::FieldInfo* f = model::find_field(name);
+    const proto::FieldInfo* f = proto::find_field(name);
     if (f == nullptr) {
-        return usage("unknown field " + quoted(name), "fields are " + model::field_names());
+        return usage("unknown field " + quoted(name), "fields are " + proto::field_names());
     }
     std::string mask;
     if (slash == std::string_view::npos) {
-        const int bits = f->kind == model::FieldKind::number
+        const int bits = f->kind == proto::FieldKind::number
                              ? static_cast<int>(std::bit_width(f->max))
                              : static_cast<int>(f->length) * std::numeric_limits<uint8_t>::digits;
         mask = "/" + std::to_string(bits);
@@ -128,17 +126,17 @@ std::variant<model::FieldText, UsageError> template_field(std::string_view word)
         });
         mask = prefix ? "/" + std::string(rest) : std::string(rest);
     }
-    auto parsed = model::parse_mask(*f, mask);
+    auto parsed = proto::parse_mask(*f, mask);
     if (!parsed) {
         return usage(parsed.error().message(),
                      "a mask is /PREFIX or the field's form (ff:ff:ff:00:00:00, 255.255.0.0, "
                      "ffff::, 0xfff)");
     }
-    return model::FieldText{std::string(name), mask};
+    return proto::FieldText{std::string(name), mask};
 }
 
-std::variant<std::vector<model::FieldText>, UsageError> template_fields(std::string_view list) {
-    std::vector<model::FieldText> out;
+std::variant<std::vector<proto::FieldText>, UsageError> template_fields(std::string_view list) {
+    std::vector<proto::FieldText> out;
     std::size_t start = 0;
     for (;;) {
         const std::size_t comma = list.find(',', start);
@@ -151,9 +149,9 @@ std::variant<std::vector<model::FieldText>, UsageError> template_fields(std::str
         if (auto* e = std::get_if<UsageError>(&f)) {
             return *e;
         }
-        auto& ft = std::get<model::FieldText>(f);
+        auto& ft = std::get<proto::FieldText>(f);
         if (std::any_of(out.begin(), out.end(),
-                        [&](const model::FieldText& o) { return o.field == ft.field; })) {
+                        [&](const proto::FieldText& o) { return o.field == ft.field; })) {
             return usage("field " + quoted(ft.field) + " is given twice",
                          "name each field once in a template");
         }
@@ -225,10 +223,10 @@ std::variant<Command, UsageError> parse_matcher(Words w) {
                 if (auto* e = std::get_if<UsageError>(&fields)) {
                     return *e;
                 }
-                for (auto& f : std::get<std::vector<model::FieldText>>(fields)) {
+                for (auto& f : std::get<std::vector<proto::FieldText>>(fields)) {
                     if (std::any_of(
                             c.fields.begin(), c.fields.end(),
-                            [&](const model::FieldText& o) { return o.field == f.field; })) {
+                            [&](const proto::FieldText& o) { return o.field == f.field; })) {
                         return usage("field " + quoted(f.field) + " is given twice",
                                      "name each field once in a template");
                     }
@@ -346,7 +344,8 @@ std::variant<Command, UsageError> parse_rule(Words w) {
                 if (!n || *n == 0 || *n > kMaxChunk) {
                     return usage("chunk " + quoted(std::get<std::string>(v)) +
                                      " is not a number from 1 to " + std::to_string(kMaxChunk),
-                                 "the daemon takes at most 65536 rules per call");
+                                 "the daemon takes at most " + std::to_string(kMaxChunk) +
+                                     " rules per call");
                 }
                 l.chunk = *n;
             } else if (!have_file) {
@@ -424,22 +423,23 @@ std::variant<RuleText, UsageError> parse_rule_words(std::span<const std::string>
                 return *e;
             }
             const std::string& d = std::get<std::string>(v);
-            auto dirs = model::parse_directions(d);
+            auto dirs = proto::parse_directions(d);
             if (!dirs) {
                 return usage(dirs.error().message(), "dir takes rx, tx or both");
             }
-            r.directions = model::format_directions(*dirs);
+            r.directions = proto::format_directions(*dirs);
             have_dir = true;
         } else if (word == "action") {
             if (i + 1 >= w.size()) {
                 return usage("'action' needs an action after it",
-                             "actions are drop, count, accept, mark N, queue N");
+                             "actions are " + proto::action_forms(", "));
             }
             // Everything up to the next `action` (which may repeat) is one list.
             while (i + 1 < w.size() && w[i + 1] != "action") {
                 ++i;
                 std::string a = w[i];
-                if ((a == "mark" || a == "queue")) {
+                const proto::spec::Action* known = proto::find_action(a);
+                if (known != nullptr && known->takes_arg) {
                     if (i + 1 >= w.size() || w[i + 1] == "action") {
                         return usage("action " + quoted(a) + " needs a number after it",
                                      a + " N, N from 0 to 4294967295");
@@ -447,31 +447,31 @@ std::variant<RuleText, UsageError> parse_rule_words(std::span<const std::string>
                     ++i;
                     a += " " + w[i];
                 }
-                auto parsed = model::parse_action(a);
+                auto parsed = proto::parse_action(a);
                 if (!parsed) {
                     return usage(parsed.error().message(), "for example: action count queue 3");
                 }
-                actions.push_back(model::format_action(*parsed));
+                actions.push_back(proto::format_action(*parsed));
             }
-        } else if (const model::FieldInfo* f = model::find_field(word)) {
+        } else if (const proto::FieldInfo* f = proto::find_field(word)) {
             if (i + 1 >= w.size()) {
                 return usage("field " + quoted(word) + " needs a VALUE after it",
                              "for example: ipv4-dst 10.0.0.0/24, ip-proto tcp");
             }
             ++i;
-            auto v = model::parse_value(*f, w[i]);
+            auto v = proto::parse_value(*f, w[i]);
             if (!v) {
                 return usage(v.error().message(), value_hint(*f));
             }
             if (std::any_of(r.match.begin(), r.match.end(),
-                            [&](const model::FieldText& o) { return o.field == word; })) {
+                            [&](const proto::FieldText& o) { return o.field == word; })) {
                 return usage("field " + quoted(word) + " is given twice",
                              "give each field one value");
             }
             r.match.push_back({word, w[i]});
         } else {
             return usage("unexpected word " + quoted(word) + " in a rule",
-                         "fields are " + model::field_names() + "; a rule is " + kSyntax);
+                         "fields are " + proto::field_names() + "; a rule is " + kSyntax);
         }
     }
     (void)have_dir;  // both directions unless told
@@ -480,10 +480,9 @@ std::variant<RuleText, UsageError> parse_rule_words(std::span<const std::string>
     }
     if (actions.empty()) {
         return usage("a rule needs an action",
-                     "end the rule with action drop|count|accept|mark "
-                     "N|queue N");
+                     "end the rule with action " + proto::action_forms("|"));
     }
-    auto checked = model::parse_actions(actions);
+    auto checked = proto::parse_actions(actions);
     if (!checked) {
         return usage(checked.error().message(), "for example: action count queue 3");
     }
@@ -591,7 +590,9 @@ std::string help_text(std::string_view object) {
         "  the full width.\n";
     static const std::string kRule =
         "sgnicctl rule add [dev PORT] matcher ID [dir rx|tx|both] FIELD VALUE...\n"
-        "                  action drop|count|accept|mark N|queue N...\n"
+        "                  action " +
+        proto::action_forms("|") +
+        "...\n"
         "                                   prints the new rule's id (dir: both by default)\n"
         "sgnicctl rule delete ID...         deletes rules by id, whatever their port\n"
         "sgnicctl rule list [dev PORT] [matcher ID]\n"
@@ -604,7 +605,7 @@ std::string help_text(std::string_view object) {
         "sgnicctl stats                     totals per port: rules, pages, hits\n"
         "sgnicctl version                   sgnicctl's and sgnicd's versions\n";
     static const std::string kFields =
-        "fields: " + model::field_names() +
+        "fields: " + proto::field_names() +
         "\nvalues: MAC, IPv4/IPv6 address (/N allowed when it equals the matcher's mask),\n"
         "        numbers in decimal or 0x hex, names for ethertype (ipv4 ipv6 arp vlan qinq\n"
         "        lldp) and ip-proto (icmp tcp udp gre esp icmpv6 sctp)\n";

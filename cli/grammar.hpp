@@ -13,12 +13,13 @@
 #include <variant>
 #include <vector>
 
-#include "model/parse.hpp"
+#include "sgnic/proto/codec.hpp"
+#include "sgnic/proto/limits.hpp"
 
 namespace sgnic::cli {
 
-inline constexpr std::size_t kDefaultChunk = 4096;  // rules per AddRules call in `rule load`
-inline constexpr std::size_t kMaxChunk = 65536;     // the daemon's batch limit
+inline constexpr std::size_t kDefaultChunk = proto::kDefaultLoadChunk;
+inline constexpr std::size_t kMaxChunk = proto::kMaxRulesPerCall;
 
 struct Options {
     bool json = false;
@@ -37,7 +38,7 @@ struct RuleText {
     std::optional<std::string> port;  // else the matcher's port
     std::uint64_t matcher = 0;
     std::string directions = "both";
-    std::vector<model::FieldText> match;
+    std::vector<proto::FieldText> match;
     std::vector<std::string> actions;  // canonical ("mark 5")
     friend bool operator==(const RuleText&, const RuleText&) = default;
 };
@@ -52,7 +53,7 @@ struct PortShow {
 struct MatcherCreate {
     std::string port;
     std::uint32_t priority = 0;
-    std::vector<model::FieldText> fields;  // field, mask text
+    std::vector<proto::FieldText> fields;  // field, mask text
 };
 struct MatcherList {
     std::optional<std::string> port;

@@ -12,12 +12,13 @@
 #include <set>
 #include <sstream>
 
-#include "app/version.hpp"
 #include "cli/client.hpp"
 #include "cli/format.hpp"
 #include "cli/grammar.hpp"
 #include "cli/load.hpp"
-#include "model/parse.hpp"
+#include "sgnic/proto/codec.hpp"
+#include "sgnic/proto/dbus.hpp"
+#include "sgnic/proto/version.hpp"
 
 namespace sgnic::cli {
 namespace {
@@ -209,10 +210,10 @@ int run_version(const Options& opt) {
         error = std::get<CallError>(c);
     }
     if (opt.json) {
-        out(dump({{"sgnicctl", app::kVersion}, {"sgnicd", error ? Json(nullptr) : Json(daemon)}},
+        out(dump({{"sgnicctl", proto::kVersion}, {"sgnicd", error ? Json(nullptr) : Json(daemon)}},
                  opt.pretty));
     } else {
-        out(std::string("sgnicctl ") + app::kVersion + "\n");
+        out(std::string("sgnicctl ") + proto::kVersion + "\n");
         if (!error) {
             out("sgnicd " + daemon + "\n");
         }
@@ -220,11 +221,11 @@ int run_version(const Options& opt) {
     return error ? fail(*error) : kOk;
 }
 
-// Deletes in calls of at most kMaxChunk ids; returns how many were deleted.
+// Deletes in calls of at most proto::kMaxRulesPerCall ids; returns how many were deleted.
 int delete_ids(Client& c, const std::vector<std::uint64_t>& ids, std::uint64_t& deleted) {
-    for (std::size_t i = 0; i < ids.size(); i += kMaxChunk) {
-        const std::span<const std::uint64_t> part(ids.data() + i,
-                                                  std::min(kMaxChunk, ids.size() - i));
+    for (std::size_t i = 0; i < ids.size(); i += proto::kMaxRulesPerCall) {
+        const std::span<const std::uint64_t> part(
+            ids.data() + i, std::min(proto::kMaxRulesPerCall, ids.size() - i));
         auto r = c.delete_rules(part);
         if (auto* e = std::get_if<CallError>(&r)) {
             return fail(*e);
@@ -308,20 +309,20 @@ int run_load(Client& c, const Options& opt, const RuleLoad& load, const std::str
     }
     // Templates from Port.Describe (matchers without their rules), one call
     // per port; a matcher whose template cannot be read is left to the daemon.
-    std::map<std::uint64_t, std::optional<policy::MatchTemplate>> templates;
+    std::map<std::uint64_t, std::optional<proto::MatchTemplate>> templates;
     std::set<std::string> described;
     auto template_of = [&](std::uint64_t id,
-                           const std::string& port) -> const std::optional<policy::MatchTemplate>& {
+                           const std::string& port) -> const std::optional<proto::MatchTemplate>& {
         if (described.insert(port).second) {
             auto d = c.describe_port(port);
             const Json doc = value(d) != nullptr ? Json::parse(*value(d), nullptr, false) : Json();
             for (const Json& m :
                  doc.is_object() ? doc.value("matchers", Json::array()) : Json::array()) {
-                std::vector<model::FieldText> fields;
+                std::vector<proto::FieldText> fields;
                 for (const Json& f : m.value("template", Json::array())) {
                     fields.push_back({f.value("field", ""), f.value("mask", "")});
                 }
-                if (auto t = model::parse_template(fields)) {
+                if (auto t = proto::parse_template(fields)) {
                     templates[m.value("id", std::uint64_t{0})] = t->match;
                 }
             }
@@ -346,7 +347,7 @@ int run_load(Client& c, const Options& opt, const RuleLoad& load, const std::str
             continue;
         }
         if (const auto& t = template_of(item.rule.matcher, p->second)) {
-            if (auto m = model::parse_match(*t, item.rule.match); !m) {
+            if (auto m = proto::parse_match(*t, item.rule.match); !m) {
                 report.failures.push_back({item.where, m.error().message(), item.position});
                 continue;
             }
@@ -517,7 +518,7 @@ Json object_of(const char* path) {
         return {{"matcher", id}};
     }
     char* name = nullptr;
-    if (sd_bus_path_decode(path, "/org/sgnic/Steering1/port", &name) > 0 && name != nullptr) {
+    if (sd_bus_path_decode(path, proto::dbus::kPortPrefix, &name) > 0 && name != nullptr) {
         const sd::CString n(name);
         return {{"port", n.get()}};
     }
@@ -543,7 +544,7 @@ int on_signal(sd_bus_message* m, void* userdata, sd_bus_error* /*error*/) {
     const std::string_view iface = sd_bus_message_get_interface(m);
     const std::string_view member = sd_bus_message_get_member(m);
     const char* path = sd_bus_message_get_path(m);
-    if (iface == "org.sgnic.Steering1.Matcher" && member == "Rehashed") {
+    if (iface == proto::dbus::kMatcherInterface && member == "Rehashed") {
         std::uint32_t rx_old = 0;
         std::uint32_t rx_new = 0;
         std::uint32_t tx_old = 0;
@@ -624,10 +625,9 @@ int on_quit(sd_event_source* s, const struct signalfd_siginfo* /*si*/, void* /*u
 int run_monitor(Client& c, const Options& opt) {
     MonitorState st{opt};
     sd_bus_slot* raw_slot = nullptr;
-    int r = sd_bus_add_match(c.bus(), &raw_slot,
-                             "type='signal',sender='org.sgnic.Steering1',"
-                             "path_namespace='/org/sgnic/Steering1'",
-                             on_signal, &st);
+    const std::string match = std::string("type='signal',sender='") + proto::dbus::kServiceName +
+                              "',path_namespace='" + proto::dbus::kManagerPath + "'";
+    int r = sd_bus_add_match(c.bus(), &raw_slot, match.c_str(), on_signal, &st);
     const sd::Slot slot(raw_slot);
     if (r < 0) {
         std::cerr << "sgnicctl: monitor: cannot subscribe: " << strerror(-r) << "\n";

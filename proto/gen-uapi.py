@@ -5,6 +5,8 @@
     gen-uapi.py SPEC                 print the header
     gen-uapi.py SPEC -o HEADER       write it
     gen-uapi.py SPEC --check HEADER  exit 1 with a diff if HEADER differs
+    gen-uapi.py --cpp SPEC ...       the same for the C++ binding's tables
+                                     (proto/cpp/include/sgnic/proto/spec.hpp)
 
 Names follow the kernel's YNL conventions, so the header reads like the ones
 the kernel generates for its own families: FAMILY_NAME/FAMILY_VERSION,
@@ -13,10 +15,16 @@ attribute ids <FAMILY>_A_<SET>_<ATTR> closed by __<FAMILY>_A_<SET>_MAX, the
 command enum <FAMILY>_CMD_<OP>, and <FAMILY>_MCGRP_<GROUP> names.  Only the
 parts of the spec language that proto/sgnic.yaml uses are supported; the
 rest is refused rather than rendered wrongly.
+
+With --cpp it renders the one C++ home of the match-field and action names:
+each match field's name, uAPI id, length in bytes and bits used (from its
+doc: "N bytes", "M bits used"), and each action's name, id and whether it
+carries an argument (an attribute of the same name in the "action" set).
 """
 
 import argparse
 import difflib
+import re
 import sys
 import textwrap
 
@@ -188,9 +196,89 @@ def render(spec, spec_path):
     return w.text()
 
 
+def definition(spec, name):
+    for d in spec.get("definitions", []):
+        if d["name"] == name:
+            return d
+    raise SystemExit(f"gen-uapi: the spec has no definition {name}")
+
+
+def field_length(entry):
+    """(bytes, bits used) from a match-field doc: "N bytes[, M bits used]"."""
+    doc = entry.get("doc", "")
+    length = re.search(r"\b(\d+) bytes?\b", doc)
+    if not length:
+        raise SystemExit(f"gen-uapi: match field {entry['name']}: its doc names no length "
+                         "('N bytes')")
+    bits = re.search(r"\b(\d+) bits used\b", doc)
+    n = int(length.group(1))
+    return n, int(bits.group(1)) if bits else 8 * n
+
+
+def render_cpp(spec, spec_path):
+    fam = spec["name"]
+    up = c_upper(fam)
+    fields = entry_dicts(definition(spec, "match-field"))
+    actions = entry_dicts(definition(spec, "action-type"))
+    action_set = next((s for s in spec["attribute-sets"] if s["name"] == "action"), None)
+    if action_set is None:
+        raise SystemExit("gen-uapi: the spec has no attribute set 'action'")
+    with_arg = {a["name"] for a in action_set["attributes"] if a["name"] != "type"}
+    w = Writer()
+    w.p(f"// Generated from {spec_path} by proto/gen-uapi.py --cpp: do not edit.")
+    w.p("// The one C++ home of the match-field and action names: fields.hpp and")
+    w.p("// codec.hpp build on these tables.")
+    w.p("#pragma once")
+    w.p("")
+    w.p(f"#include <linux/{c_lower(fam)}.h>")
+    w.p("")
+    w.p("#include <array>")
+    w.p("#include <cstddef>")
+    w.p("#include <cstdint>")
+    w.p("#include <string_view>")
+    w.p("")
+    w.p("namespace sgnic::proto::spec {")
+    w.p("")
+    w.p("struct MatchField {")
+    w.p("    std::string_view name;")
+    w.p("    std::uint32_t id;    // enum sgnic_match_field")
+    w.p("    std::size_t length;  // bytes, network byte order")
+    w.p("    std::size_t bits;    // bits used, from the low end (vlan-id: 12 of 16)")
+    w.p("};")
+    w.p("")
+    w.p(f"inline constexpr std::array<MatchField, {up}_MATCH_FIELD_MAX + 1> kMatchFields = {{{{")
+    for f in fields:
+        n, bits = field_length(f)
+        w.p(f'    {{"{f["name"]}", {up}_MATCH_FIELD_{c_upper(f["name"])}, {n}, {bits}}},')
+    w.p("}};")
+    w.p("")
+    w.p("// enum sgnic_action_type.")
+    w.p("enum class ActionType : std::uint8_t {")
+    for a in actions:
+        w.p(f"    {c_lower(a['name'])} = {up}_ACTION_TYPE_{c_upper(a['name'])},")
+    w.p("};")
+    w.p("")
+    w.p("struct Action {")
+    w.p("    std::string_view name;")
+    w.p("    ActionType type;")
+    w.p("    bool takes_arg;  // mark N, queue N: an attribute of its name in the action set")
+    w.p("};")
+    w.p("")
+    w.p(f"inline constexpr std::array<Action, {up}_ACTION_TYPE_MAX + 1> kActions = {{{{")
+    for a in actions:
+        arg = "true" if a["name"] in with_arg else "false"
+        w.p(f'    {{"{a["name"]}", ActionType::{c_lower(a["name"])}, {arg}}},')
+    w.p("}};")
+    w.p("")
+    w.p("}  // namespace sgnic::proto::spec")
+    return w.text()
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("spec")
+    ap.add_argument("--cpp", action="store_true",
+                    help="the C++ tables instead of the uAPI header")
     group = ap.add_mutually_exclusive_group()
     group.add_argument("-o", "--output", help="write the header here")
     group.add_argument("--check", metavar="HEADER",
@@ -201,7 +289,8 @@ def main():
 
     with open(args.spec, encoding="utf-8") as f:
         spec = yaml.safe_load(f)
-    text = render(spec, args.spec_name)
+    text = (render_cpp if args.cpp else render)(spec, args.spec_name)
+    how = "--cpp " if args.cpp else ""
 
     if args.check:
         with open(args.check, encoding="utf-8") as f:
@@ -213,7 +302,7 @@ def main():
             have.splitlines(keepends=True), text.splitlines(keepends=True),
             fromfile=args.check, tofile=f"generated from {args.spec}"))
         print(f"gen-uapi: {args.check} is stale: run "
-              f"'proto/gen-uapi.py {args.spec} -o {args.check}'", file=sys.stderr)
+              f"'proto/gen-uapi.py {how}{args.spec} -o {args.check}'", file=sys.stderr)
         return 1
     if args.output:
         with open(args.output, "w", encoding="utf-8") as f:

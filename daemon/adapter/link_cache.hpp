@@ -7,7 +7,7 @@
 #include <optional>
 #include <string>
 
-#include "app/kernel.hpp"
+#include "service/kernel.hpp"
 
 struct nl_sock;
 struct nl_cache;
@@ -16,7 +16,7 @@ namespace sgnic::adapter {
 
 struct Link {
     std::string name;
-    app::LinkState state;
+    service::LinkState state;
 };
 
 class LinkCache {

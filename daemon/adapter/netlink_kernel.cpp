@@ -12,9 +12,6 @@ namespace sgnic::adapter {
 
 namespace {
 
-using policy::Errc;
-using policy::Error;
-
 std::string port_name(policy::PortId port) { return "port " + std::to_string(port); }
 
 std::string matcher_name(policy::DeviceMatcherId id, policy::PortId port) {
@@ -38,7 +35,7 @@ std::uint32_t to_nl_action(policy::ActionType t) {
 }
 
 // The family's rule ids are u32 from 1: the policy's 64-bit id, if it fits.
-policy::Expected<std::uint32_t> device_rule_id(policy::RuleId id) {
+Expected<std::uint32_t> device_rule_id(policy::RuleId id) {
     if (id == 0 || id > std::numeric_limits<std::uint32_t>::max()) {
         return Error(Errc::invalid_argument,
                      "rule id " + std::to_string(id) + " does not fit the device's 32-bit ids");
@@ -83,8 +80,8 @@ Error to_policy_error(const nl::Error& e, const std::string& context) {
     return {code, context + ": " + e.what()};
 }
 
-policy::Expected<nl::RuleSpec> to_nl_rule(const policy::MatchTemplate& tmpl, policy::RuleId id,
-                                          const policy::RuleSpec& rule) {
+Expected<nl::RuleSpec> to_nl_rule(const policy::MatchTemplate& tmpl, policy::RuleId id,
+                                  const policy::RuleSpec& rule) {
     const auto device_id = device_rule_id(id);
     if (!device_id) {
         return device_id.error();
@@ -126,7 +123,7 @@ policy::Expected<nl::RuleSpec> to_nl_rule(const policy::MatchTemplate& tmpl, pol
 
 NetlinkKernel::NetlinkKernel() = default;
 
-policy::Expected<nl::Client*> NetlinkKernel::client() {
+Expected<nl::Client*> NetlinkKernel::client() {
     if (client_) {
         return client_.get();
     }
@@ -162,11 +159,11 @@ Error NetlinkKernel::not_ours(policy::DeviceMatcherId id, const char* what) cons
 
 policy::Caps NetlinkKernel::caps() const { return caps_.value_or(policy::Caps{}); }
 
-policy::Expected<std::vector<app::PortInfo>> NetlinkKernel::list_ports() {
+Expected<std::vector<service::PortInfo>> NetlinkKernel::list_ports() {
     auto c = client();
     if (!c) {
         if (!family_present_) {
-            return std::vector<app::PortInfo>{};  // no module, no ports
+            return std::vector<service::PortInfo>{};  // no module, no ports
         }
         return c.error();
     }
@@ -177,9 +174,9 @@ policy::Expected<std::vector<app::PortInfo>> NetlinkKernel::list_ports() {
         return to_policy_error(e, "list sgnic ports");
     }
     (void)links_.refill();
-    std::vector<app::PortInfo> out;
+    std::vector<service::PortInfo> out;
     for (const nl::DevInfo& d : devs) {
-        app::PortInfo p{
+        service::PortInfo p{
             .ifindex = d.ifindex,
             .name = d.name,
             .caps = {.ste_alloc_log_max = static_cast<int>(d.caps.ste_alloc_log_max),
@@ -198,8 +195,7 @@ policy::Expected<std::vector<app::PortInfo>> NetlinkKernel::list_ports() {
     return out;
 }
 
-policy::Expected<policy::DeviceMatcherId> NetlinkKernel::create_matcher(
-    const policy::MatcherSpec& spec) {
+Expected<policy::DeviceMatcherId> NetlinkKernel::create_matcher(const policy::MatcherSpec& spec) {
     auto c = client();
     if (!c) {
         return c.error();
@@ -234,7 +230,7 @@ policy::Expected<policy::DeviceMatcherId> NetlinkKernel::create_matcher(
     }
 }
 
-policy::Status NetlinkKernel::destroy_matcher(policy::DeviceMatcherId matcher) {
+Status NetlinkKernel::destroy_matcher(policy::DeviceMatcherId matcher) {
     const Matcher* m = find(matcher);
     if (m == nullptr) {
         return not_ours(matcher, "destroy matcher");
@@ -254,8 +250,7 @@ policy::Status NetlinkKernel::destroy_matcher(policy::DeviceMatcherId matcher) {
     return {};
 }
 
-policy::Status NetlinkKernel::set_resize_target(policy::DeviceMatcherId from,
-                                                policy::DeviceMatcherId to) {
+Status NetlinkKernel::set_resize_target(policy::DeviceMatcherId from, policy::DeviceMatcherId to) {
     const Matcher* src = find(from);
     const Matcher* dst = find(to);
     if (src == nullptr || dst == nullptr) {
@@ -323,9 +318,9 @@ policy::MoveResult NetlinkKernel::move_rules(policy::DeviceMatcherId from,
     return result;
 }
 
-policy::Status NetlinkKernel::insert_rule(policy::DeviceMatcherId matcher, policy::RuleId id,
-                                          policy::ActionTemplateIndex /*at*/,
-                                          const policy::RuleSpec& rule) {
+Status NetlinkKernel::insert_rule(policy::DeviceMatcherId matcher, policy::RuleId id,
+                                  policy::ActionTemplateIndex /*at*/,
+                                  const policy::RuleSpec& rule) {
     const Matcher* m = find(matcher);
     if (m == nullptr) {
         return not_ours(matcher, "insert rule");
@@ -395,7 +390,7 @@ std::vector<policy::RuleFailure> NetlinkKernel::insert_rules(
     return failures;
 }
 
-policy::Status NetlinkKernel::delete_rule(policy::DeviceMatcherId matcher, policy::RuleId id) {
+Status NetlinkKernel::delete_rule(policy::DeviceMatcherId matcher, policy::RuleId id) {
     const Matcher* m = find(matcher);
     if (m == nullptr) {
         return not_ours(matcher, "delete rule");
@@ -470,15 +465,15 @@ std::vector<policy::RuleFailure> NetlinkKernel::delete_rules(policy::DeviceMatch
 // The kernel keeps a matcher's action templates itself: a rule's action list
 // finds or adds one, and EDQUOT says the matcher has too many.  The policy's
 // templates are its own bookkeeping of the same lists.
-policy::Status NetlinkKernel::add_action_template(policy::DeviceMatcherId matcher,
-                                                  const policy::ActionTypes& /*types*/) {
+Status NetlinkKernel::add_action_template(policy::DeviceMatcherId matcher,
+                                          const policy::ActionTypes& /*types*/) {
     if (find(matcher) == nullptr) {
         return not_ours(matcher, "add action template");
     }
     return {};
 }
 
-policy::Expected<model::ActualState> NetlinkKernel::dump() {
+Expected<model::ActualState> NetlinkKernel::dump() {
     auto c = client();
     if (!c) {
         if (!family_present_) {
@@ -508,7 +503,8 @@ policy::Expected<model::ActualState> NetlinkKernel::dump() {
     return out;
 }
 
-app::KernelState::Removal NetlinkKernel::remove_rules(std::span<const model::ActualRule> rules) {
+service::KernelState::Removal NetlinkKernel::remove_rules(
+    std::span<const model::ActualRule> rules) {
     Removal out;
     auto c = client();
     if (!c) {
@@ -546,7 +542,7 @@ app::KernelState::Removal NetlinkKernel::remove_rules(std::span<const model::Act
     return out;
 }
 
-policy::Status NetlinkKernel::remove_matcher(const model::ActualMatcher& matcher) {
+Status NetlinkKernel::remove_matcher(const model::ActualMatcher& matcher) {
     auto c = client();
     if (!c) {
         return c.error();
@@ -573,13 +569,13 @@ policy::Status NetlinkKernel::remove_matcher(const model::ActualMatcher& matcher
     return {};
 }
 
-policy::Expected<std::vector<app::RuleCounters>> NetlinkKernel::rule_counters(
+Expected<std::vector<service::RuleCounters>> NetlinkKernel::rule_counters(
     policy::PortId port, policy::DeviceMatcherId matcher) {
     auto c = client();
     if (!c) {
         return c.error();
     }
-    std::vector<app::RuleCounters> out;
+    std::vector<service::RuleCounters> out;
     try {
         (*c)->rules_dump(port, matcher, [&](const nl::RuleInfo& r) {
             out.push_back({.id = r.id,
@@ -594,7 +590,7 @@ policy::Expected<std::vector<app::RuleCounters>> NetlinkKernel::rule_counters(
     return out;
 }
 
-app::KernelWatch::News NetlinkKernel::read() {
+service::KernelWatch::News NetlinkKernel::read() {
     News news;
     auto note = [&](GenlWatch::Event e) {
         news.reconcile = true;

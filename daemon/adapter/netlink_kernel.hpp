@@ -1,5 +1,5 @@
-// sgnic.ko as sgnicd sees it: policy::Device, app::PortSource,
-// app::KernelState and app::KernelWatch over the sgnic generic netlink family
+// sgnic.ko as sgnicd sees it: policy::Device, service::PortSource,
+// service::KernelState and service::KernelWatch over the sgnic generic netlink family
 // (daemon/netlink, libmnl), with port names and link state from
 // libnl-route-3's link cache.
 //
@@ -25,16 +25,16 @@
 
 #include "adapter/genl_watch.hpp"
 #include "adapter/link_cache.hpp"
-#include "app/kernel.hpp"
+#include "netlink/sgnic_netlink.hpp"
 #include "policy/device.hpp"
-#include "sgnic_netlink.hpp"
+#include "service/kernel.hpp"
 
 namespace sgnic::adapter {
 
 class NetlinkKernel final : public policy::Device,
-                            public app::PortSource,
-                            public app::KernelState,
-                            public app::KernelWatch {
+                            public service::PortSource,
+                            public service::KernelState,
+                            public service::KernelWatch {
 public:
     // Rules per rule-move or rule-del request.
     static constexpr std::size_t kBatch = 4096;
@@ -45,37 +45,34 @@ public:
 
     // policy::Device
     policy::Caps caps() const override;
-    policy::Expected<policy::DeviceMatcherId> create_matcher(
-        const policy::MatcherSpec& spec) override;
-    policy::Status destroy_matcher(policy::DeviceMatcherId matcher) override;
-    policy::Status set_resize_target(policy::DeviceMatcherId from,
-                                     policy::DeviceMatcherId to) override;
+    Expected<policy::DeviceMatcherId> create_matcher(const policy::MatcherSpec& spec) override;
+    Status destroy_matcher(policy::DeviceMatcherId matcher) override;
+    Status set_resize_target(policy::DeviceMatcherId from, policy::DeviceMatcherId to) override;
     policy::MoveResult move_rules(policy::DeviceMatcherId from, policy::DeviceMatcherId to,
                                   std::span<const policy::RuleId> rules) override;
-    policy::Status insert_rule(policy::DeviceMatcherId matcher, policy::RuleId id,
-                               policy::ActionTemplateIndex at,
-                               const policy::RuleSpec& rule) override;
-    policy::Status delete_rule(policy::DeviceMatcherId matcher, policy::RuleId id) override;
+    Status insert_rule(policy::DeviceMatcherId matcher, policy::RuleId id,
+                       policy::ActionTemplateIndex at, const policy::RuleSpec& rule) override;
+    Status delete_rule(policy::DeviceMatcherId matcher, policy::RuleId id) override;
     // rule-del with the continue flag, many rules per request.
     std::vector<policy::RuleFailure> delete_rules(policy::DeviceMatcherId matcher,
                                                   std::span<const policy::RuleId> ids) override;
     // rule-new with the continue flag, many rules per request.
     std::vector<policy::RuleFailure> insert_rules(
         policy::DeviceMatcherId matcher, std::span<const policy::RuleInsert> rules) override;
-    policy::Status add_action_template(policy::DeviceMatcherId matcher,
-                                       const policy::ActionTypes& types) override;
+    Status add_action_template(policy::DeviceMatcherId matcher,
+                               const policy::ActionTypes& types) override;
 
-    // app::PortSource
-    policy::Expected<std::vector<app::PortInfo>> list_ports() override;
+    // service::PortSource
+    Expected<std::vector<service::PortInfo>> list_ports() override;
 
-    // app::KernelState
-    policy::Expected<model::ActualState> dump() override;
+    // service::KernelState
+    Expected<model::ActualState> dump() override;
     Removal remove_rules(std::span<const model::ActualRule> rules) override;
-    policy::Status remove_matcher(const model::ActualMatcher& matcher) override;
-    policy::Expected<std::vector<app::RuleCounters>> rule_counters(
+    Status remove_matcher(const model::ActualMatcher& matcher) override;
+    Expected<std::vector<service::RuleCounters>> rule_counters(
         policy::PortId port, policy::DeviceMatcherId matcher) override;
 
-    // app::KernelWatch
+    // service::KernelWatch
     int fd() const override { return watch_.fd(); }
     News read() override;
 
@@ -86,9 +83,9 @@ private:
     };
 
     // The client, connected on first use while the family is present.
-    policy::Expected<nl::Client*> client();
+    Expected<nl::Client*> client();
     const Matcher* find(policy::DeviceMatcherId id) const;
-    policy::Error not_ours(policy::DeviceMatcherId id, const char* what) const;
+    Error not_ours(policy::DeviceMatcherId id, const char* what) const;
 
     GenlWatch watch_;
     LinkCache links_;
@@ -103,12 +100,12 @@ private:
 // collision, EBUSY and ETIMEDOUT what they say, EINVAL/ERANGE/EOPNOTSUPP
 // invalid arguments, EDQUOT no space, ENOENT/ENODEV not found; the message
 // is the kernel's extack.
-policy::Error to_policy_error(const nl::Error& e, const std::string& context);
+Error to_policy_error(const nl::Error& e, const std::string& context);
 
 // A rule in the family's terms: the policy's match bytes cut per template
 // field, its actions and directions.  invalid_argument if the bytes do not
 // fit the template or the id does not fit the family's u32.
-policy::Expected<nl::RuleSpec> to_nl_rule(const policy::MatchTemplate& tmpl, policy::RuleId id,
-                                          const policy::RuleSpec& rule);
+Expected<nl::RuleSpec> to_nl_rule(const policy::MatchTemplate& tmpl, policy::RuleId id,
+                                  const policy::RuleSpec& rule);
 
 }  // namespace sgnic::adapter

@@ -10,12 +10,16 @@
 #include <string>
 #include <utility>
 
-#include "app/service.hpp"
-#include "bus/sd.hpp"
 #include "bus/server.hpp"
 #include "log/log.hpp"
+#include "service/service.hpp"
+#include "sgnic/proto/sd.hpp"
 
 namespace sgnic::app {
+
+using service::KernelWatch;
+using service::ReconcileReport;
+using service::Service;
 
 namespace {
 
@@ -47,7 +51,7 @@ int on_reconcile_timer(sd_event_source* /*source*/, std::uint64_t /*usec*/, void
     if (report) {
         log_reconcile(*report, why);
     } else {
-        log::error_limited("reconcile", "reconcile (" + why + "): " + report.error().message);
+        log::error_limited("reconcile", "reconcile (" + why + "): " + report.error().message());
     }
     return 0;
 }
@@ -107,7 +111,7 @@ int on_watchdog(sd_event_source* source, std::uint64_t /*usec*/, void* userdata)
     return r;
 }
 
-Result<sd::Bus> open_bus(const config::Options& options) {
+Expected<sd::Bus> open_bus(const config::Options& options) {
     sd_bus* raw = nullptr;
     int r = 0;
     if (options.bus_address) {
@@ -123,15 +127,14 @@ Result<sd::Bus> open_bus(const config::Options& options) {
             r = sd_bus_start(bus.get());
         }
         if (r < 0) {
-            return ServiceError(Fault::device,
-                                "connect to " + *options.bus_address + ": " + strerror(-r));
+            return Error(Errc::device, "connect to " + *options.bus_address + ": " + strerror(-r));
         }
         return bus;
     }
     r = options.bus == config::BusKind::system ? sd_bus_open_system(&raw) : sd_bus_open_user(&raw);
     sd::Bus bus(raw);
     if (r < 0) {
-        return ServiceError(Fault::device, std::string("connect to the bus: ") + strerror(-r));
+        return Error(Errc::device, std::string("connect to the bus: ") + strerror(-r));
     }
     return bus;
 }
@@ -183,7 +186,7 @@ int run_daemon(const config::Options& options, const config::Config& config, Ker
 
     auto bus = open_bus(options);
     if (!bus) {
-        spdlog::error("{}", bus.error().message);
+        spdlog::error("{}", bus.error().message());
         return 1;
     }
     r = sd_bus_attach_event(bus->get(), event.get(), SD_EVENT_PRIORITY_NORMAL);
@@ -196,14 +199,14 @@ int run_daemon(const config::Options& options, const config::Config& config, Ker
                     config.policy);
     auto report = service.reconcile();
     if (!report) {
-        spdlog::error("first reconcile: {}", report.error().message);
+        spdlog::error("first reconcile: {}", report.error().message());
         return 1;
     }
     log_reconcile(*report, "start");
 
     auto server = bus::Server::start(bus->get(), service);
     if (!server) {
-        spdlog::error("{}", server.error().message);
+        spdlog::error("{}", server.error().message());
         return 1;
     }
 

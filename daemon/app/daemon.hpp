@@ -2,19 +2,19 @@
 // D-Bus connection and (from the netlink adapter) the kernel's sockets.
 #pragma once
 
-#include "app/kernel.hpp"
 #include "config/config.hpp"
 #include "config/options.hpp"
 #include "policy/device.hpp"
+#include "service/kernel.hpp"
 
 namespace sgnic::app {
 
 // The kernel-facing adapters; the netlink adapter provides all four.
 struct Kernel {
     policy::Device& device;
-    PortSource& ports;
-    KernelState& state;
-    KernelWatch* watch = nullptr;  // none: reconcile only at start
+    service::PortSource& ports;
+    service::KernelState& state;
+    service::KernelWatch* watch = nullptr;  // none: reconcile only at start
 };
 
 // Runs until SIGTERM or SIGINT; returns the process exit code.

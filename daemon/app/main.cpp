@@ -7,10 +7,10 @@
 
 #include "adapter/netlink_kernel.hpp"
 #include "app/daemon.hpp"
-#include "app/version.hpp"
 #include "config/config.hpp"
 #include "config/options.hpp"
 #include "log/log.hpp"
+#include "sgnic/proto/version.hpp"
 
 namespace {
 
@@ -26,7 +26,7 @@ int run(int argc, char** argv) {
             std::fputs(config::usage().c_str(), stdout);
             return 0;
         case config::Options::Mode::version:
-            std::printf("sgnicd %s\n", app::kVersion);
+            std::printf("sgnicd %s\n", proto::kVersion);
             return 0;
         case config::Options::Mode::check_config: {
             auto c = config::load_config(options->config_path, true);

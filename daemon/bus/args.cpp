@@ -8,20 +8,20 @@ namespace sgnic::bus {
 
 namespace {
 
-app::ServiceError bad_message(int r) {
-    return {app::Fault::invalid_argument, std::string("malformed message: ") + strerror(-r)};
+Error bad_message(int r) {
+    return {Errc::invalid_argument, std::string("malformed message: ") + strerror(-r)};
 }
 
-app::ServiceError too_many(const char* what, std::size_t limit) {
-    return {app::Fault::invalid_argument,
+Error too_many(const char* what, std::size_t limit) {
+    return {Errc::invalid_argument,
             std::string(what) + ": more than " + std::to_string(limit) + " entries"};
 }
 
 }  // namespace
 
-app::Result<std::vector<model::FieldText>> read_field_texts(sd_bus_message* m, const char* what,
-                                                            std::size_t limit) {
-    std::vector<model::FieldText> out;
+Expected<std::vector<proto::FieldText>> read_field_texts(sd_bus_message* m, const char* what,
+                                                         std::size_t limit) {
+    std::vector<proto::FieldText> out;
     int r = sd_bus_message_enter_container(m, 'a', "(ss)");
     if (r < 0) {
         return bad_message(r);
@@ -48,8 +48,8 @@ app::Result<std::vector<model::FieldText>> read_field_texts(sd_bus_message* m, c
     return out;
 }
 
-app::Result<std::vector<std::string>> read_strings(sd_bus_message* m, const char* what,
-                                                   std::size_t limit) {
+Expected<std::vector<std::string>> read_strings(sd_bus_message* m, const char* what,
+                                                std::size_t limit) {
     std::vector<std::string> out;
     int r = sd_bus_message_enter_container(m, 'a', "s");
     if (r < 0) {
@@ -76,8 +76,8 @@ app::Result<std::vector<std::string>> read_strings(sd_bus_message* m, const char
     return out;
 }
 
-app::Result<std::vector<app::RuleRequest>> read_rules(sd_bus_message* m) {
-    std::vector<app::RuleRequest> out;
+Expected<std::vector<service::RuleRequest>> read_rules(sd_bus_message* m) {
+    std::vector<service::RuleRequest> out;
     int r = sd_bus_message_enter_container(m, 'a', "(osa(ss)as)");
     if (r < 0) {
         return bad_message(r);
@@ -90,8 +90,8 @@ app::Result<std::vector<app::RuleRequest>> read_rules(sd_bus_message* m) {
         if (r == 0) {
             break;
         }
-        if (out.size() == app::kMaxBatch) {
-            return too_many("rules", app::kMaxBatch);
+        if (out.size() == proto::kMaxRulesPerCall) {
+            return too_many("rules", proto::kMaxRulesPerCall);
         }
         const std::string index = "rule #" + std::to_string(out.size());
         const char* path = nullptr;
@@ -102,15 +102,15 @@ app::Result<std::vector<app::RuleRequest>> read_rules(sd_bus_message* m) {
         }
         const auto matcher = matcher_from_path(path);
         if (!matcher) {
-            return app::ServiceError(app::Fault::no_such_matcher,
-                                     index + ": '" + path + "' is not a matcher object path (" +
-                                         kMatcherPrefix + "/<id>)");
+            return Error(Errc::no_such_matcher, index + ": '" + path +
+                                                    "' is not a matcher object path (" +
+                                                    kMatcherPrefix + "/<id>)");
         }
         auto match = read_field_texts(m, "match", kMaxFields);
         if (!match) {
             return match.error();
         }
-        auto actions = read_strings(m, "actions", model::kMaxActions + 1);
+        auto actions = read_strings(m, "actions", proto::kMaxActions + 1);
         if (!actions) {
             return actions.error();
         }
@@ -130,7 +130,7 @@ app::Result<std::vector<app::RuleRequest>> read_rules(sd_bus_message* m) {
     return out;
 }
 
-app::Result<std::vector<model::RuleKey>> read_rule_ids(sd_bus_message* m) {
+Expected<std::vector<model::RuleKey>> read_rule_ids(sd_bus_message* m) {
     const void* data = nullptr;
     std::size_t size = 0;
     const int r = sd_bus_message_read_array(m, 't', &data, &size);
@@ -138,8 +138,8 @@ app::Result<std::vector<model::RuleKey>> read_rule_ids(sd_bus_message* m) {
         return bad_message(r);
     }
     const std::size_t n = size / sizeof(std::uint64_t);
-    if (n > app::kMaxBatch) {
-        return too_many("rule ids", app::kMaxBatch);
+    if (n > proto::kMaxRulesPerCall) {
+        return too_many("rule ids", proto::kMaxRulesPerCall);
     }
     std::vector<model::RuleKey> out(n);
     if (n > 0) {

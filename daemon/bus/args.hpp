@@ -7,25 +7,26 @@
 #include <string>
 #include <vector>
 
-#include "app/result.hpp"
-#include "app/service.hpp"
-#include "bus/sd.hpp"
-#include "model/parse.hpp"
+#include "service/service.hpp"
+#include "sgnic/proto/codec.hpp"
+#include "sgnic/proto/limits.hpp"
+#include "sgnic/proto/result.hpp"
+#include "sgnic/proto/sd.hpp"
 
 namespace sgnic::bus {
 
 inline constexpr std::size_t kMaxFields = 16;  // more than there are fields: a bad call
 
 // a(ss)
-app::Result<std::vector<model::FieldText>> read_field_texts(sd_bus_message* m, const char* what,
-                                                            std::size_t limit);
+Expected<std::vector<proto::FieldText>> read_field_texts(sd_bus_message* m, const char* what,
+                                                         std::size_t limit);
 // as
-app::Result<std::vector<std::string>> read_strings(sd_bus_message* m, const char* what,
-                                                   std::size_t limit);
+Expected<std::vector<std::string>> read_strings(sd_bus_message* m, const char* what,
+                                                std::size_t limit);
 // a(osa(ss)as): matcher path, directions, match, actions
-app::Result<std::vector<app::RuleRequest>> read_rules(sd_bus_message* m);
+Expected<std::vector<service::RuleRequest>> read_rules(sd_bus_message* m);
 // at
-app::Result<std::vector<model::RuleKey>> read_rule_ids(sd_bus_message* m);
+Expected<std::vector<model::RuleKey>> read_rule_ids(sd_bus_message* m);
 
 // NULL-terminated, malloc'd string vector for sd-bus node enumerators
 // (which free it).

@@ -3,9 +3,9 @@
 #include <cstdint>
 #include <cstring>
 
-#include "app/version.hpp"
 #include "bus/args.hpp"
 #include "bus/server.hpp"
+#include "sgnic/proto/version.hpp"
 
 namespace sgnic::bus {
 
@@ -20,7 +20,7 @@ int method_list_ports(sd_bus_message* m, void* userdata, sd_bus_error* /*error*/
     }
     const sd::Message reply(raw);
     r = sd_bus_message_open_container(reply.get(), 'a', "(so)");
-    for (const app::PortInfo& p : server.service().ports()) {
+    for (const service::PortInfo& p : server.service().ports()) {
         if (r >= 0) {
             r = sd_bus_message_append(reply.get(), "(so)", p.name.c_str(),
                                       port_path(p.name).c_str());
@@ -59,7 +59,7 @@ int method_describe(sd_bus_message* m, void* userdata, sd_bus_error* /*error*/) 
 }
 
 int method_version(sd_bus_message* m, void* /*userdata*/, sd_bus_error* /*error*/) {
-    return sd_bus_reply_method_return(m, "s", app::kVersion);
+    return sd_bus_reply_method_return(m, "s", proto::kVersion);
 }
 
 int method_describe_rules(sd_bus_message* m, void* userdata, sd_bus_error* error) {

@@ -11,7 +11,7 @@ namespace sgnic::bus {
 namespace {
 
 // The port of the object a call or property read addresses.
-const app::PortInfo* port_of(Server& server, const char* path) {
+const service::PortInfo* port_of(Server& server, const char* path) {
     const auto name = port_from_path(path);
     return name ? server.service().find_port(*name) : nullptr;
 }
@@ -23,7 +23,7 @@ struct Totals {
     std::uint32_t matchers = 0;
 };
 
-Totals totals(const app::Service& svc, const std::string& port) {
+Totals totals(const service::Service& svc, const std::string& port) {
     Totals t;
     for (const model::MatcherKey key : svc.matchers_of(port)) {
         ++t.matchers;
@@ -48,7 +48,7 @@ int find_port(sd_bus* /*bus*/, const char* path, const char* /*interface*/, void
 int enumerate_ports(sd_bus* /*bus*/, const char* /*prefix*/, void* userdata, char*** nodes,
                     sd_bus_error* /*error*/) {
     std::vector<std::string> paths;
-    for (const app::PortInfo& p : static_cast<Server*>(userdata)->service().ports()) {
+    for (const service::PortInfo& p : static_cast<Server*>(userdata)->service().ports()) {
         paths.push_back(port_path(p.name));
     }
     *nodes = to_strv(paths);
@@ -60,7 +60,7 @@ int method_create_matcher(sd_bus_message* m, void* userdata, sd_bus_error* error
     if (const int r = server.authorize(m, error); r < 0) {
         return r;
     }
-    const app::PortInfo* port = port_of(server, sd_bus_message_get_path(m));
+    const service::PortInfo* port = port_of(server, sd_bus_message_get_path(m));
     std::uint32_t priority = 0;
     const int r = sd_bus_message_read(m, "u", &priority);
     if (r < 0) {
@@ -83,7 +83,7 @@ int method_add_rules(sd_bus_message* m, void* userdata, sd_bus_error* error) {
     if (const int r = server.authorize(m, error); r < 0) {
         return r;
     }
-    const app::PortInfo* port = port_of(server, sd_bus_message_get_path(m));
+    const service::PortInfo* port = port_of(server, sd_bus_message_get_path(m));
     auto rules = read_rules(m);
     if (!rules) {
         return reply_error(error, rules.error());
@@ -108,7 +108,7 @@ int method_delete_rules(sd_bus_message* m, void* userdata, sd_bus_error* error) 
     if (const int r = server.authorize(m, error); r < 0) {
         return r;
     }
-    const app::PortInfo* port = port_of(server, sd_bus_message_get_path(m));
+    const service::PortInfo* port = port_of(server, sd_bus_message_get_path(m));
     auto ids = read_rule_ids(m);
     if (!ids) {
         return reply_error(error, ids.error());
@@ -125,7 +125,7 @@ int method_flush(sd_bus_message* m, void* userdata, sd_bus_error* error) {
     if (const int r = server.authorize(m, error); r < 0) {
         return r;
     }
-    const app::PortInfo* port = port_of(server, sd_bus_message_get_path(m));
+    const service::PortInfo* port = port_of(server, sd_bus_message_get_path(m));
     auto st = server.service().flush(port->name);
     if (!st) {
         return reply_error(error, st.error());
@@ -135,14 +135,14 @@ int method_flush(sd_bus_message* m, void* userdata, sd_bus_error* error) {
 
 int method_describe(sd_bus_message* m, void* userdata, sd_bus_error* /*error*/) {
     auto& server = *static_cast<Server*>(userdata);
-    const app::PortInfo* port = port_of(server, sd_bus_message_get_path(m));
+    const service::PortInfo* port = port_of(server, sd_bus_message_get_path(m));
     return sd_bus_reply_method_return(m, "s", server.service().describe_port(port->name).c_str());
 }
 
 int property_get(sd_bus* /*bus*/, const char* path, const char* /*interface*/, const char* property,
                  sd_bus_message* reply, void* userdata, sd_bus_error* /*error*/) {
     auto& server = *static_cast<Server*>(userdata);
-    const app::PortInfo* port = port_of(server, path);
+    const service::PortInfo* port = port_of(server, path);
     if (port == nullptr) {
         return -ENOENT;
     }

@@ -82,13 +82,13 @@ int Server::authorize(sd_bus_message* m, sd_bus_error* error) {
                              sd_bus_message_get_member(m));
 }
 
-int reply_error(sd_bus_error* error, const app::ServiceError& e) {
-    const std::string name = std::string(kServiceName) + "." + std::string(fault_name(e.fault));
-    return sd_bus_error_set(error, name.c_str(), e.message.c_str());
+int reply_error(sd_bus_error* error, const Error& e) {
+    const std::string name = proto::dbus::error_name(e.code());
+    return sd_bus_error_set(error, name.c_str(), e.message().c_str());
 }
 
-app::Result<std::unique_ptr<Server>> Server::start(sd_bus* bus, app::Service& service,
-                                                   Authorizer authorizer) {
+Expected<std::unique_ptr<Server>> Server::start(sd_bus* bus, service::Service& service,
+                                                Authorizer authorizer) {
     auto server = std::make_unique<Server>(Token{}, bus, service, std::move(authorizer));
     int r = add_manager_object(bus, *server, server->slots_);
     if (r >= 0) {
@@ -103,13 +103,12 @@ app::Result<std::unique_ptr<Server>> Server::start(sd_bus* bus, app::Service& se
         server->slots_.emplace_back(slot);
     }
     if (r < 0) {
-        return app::ServiceError(app::Fault::device,
-                                 std::string("register D-Bus objects: ") + strerror(-r));
+        return Error(Errc::device, std::string("register D-Bus objects: ") + strerror(-r));
     }
     r = sd_bus_request_name(bus, kServiceName, 0);
     if (r < 0) {
-        return app::ServiceError(
-            app::Fault::device, std::string("take the name ") + kServiceName + ": " + strerror(-r));
+        return Error(Errc::device,
+                     std::string("take the name ") + kServiceName + ": " + strerror(-r));
     }
     service.set_listener(server.get());
     return server;

@@ -12,19 +12,20 @@
 #include <string>
 #include <vector>
 
-#include "app/result.hpp"
-#include "app/service.hpp"
-#include "bus/sd.hpp"
+#include "service/service.hpp"
+#include "sgnic/proto/dbus.hpp"
+#include "sgnic/proto/result.hpp"
+#include "sgnic/proto/sd.hpp"
 
 namespace sgnic::bus {
 
-inline constexpr const char* kServiceName = "org.sgnic.Steering1";
-inline constexpr const char* kManagerPath = "/org/sgnic/Steering1";
-inline constexpr const char* kPortPrefix = "/org/sgnic/Steering1/port";
-inline constexpr const char* kMatcherPrefix = "/org/sgnic/Steering1/matcher";
-inline constexpr const char* kManagerInterface = "org.sgnic.Steering1.Manager";
-inline constexpr const char* kPortInterface = "org.sgnic.Steering1.Port";
-inline constexpr const char* kMatcherInterface = "org.sgnic.Steering1.Matcher";
+using proto::dbus::kManagerInterface;
+using proto::dbus::kManagerPath;
+using proto::dbus::kMatcherInterface;
+using proto::dbus::kMatcherPrefix;
+using proto::dbus::kPortInterface;
+using proto::dbus::kPortPrefix;
+using proto::dbus::kServiceName;
 inline constexpr const char* kAccessDenied = "org.freedesktop.DBus.Error.AccessDenied";
 
 std::string port_path(const std::string& port);
@@ -37,18 +38,18 @@ using Authorizer = std::function<bool(sd_bus_message*)>;
 // CAP_NET_ADMIN in the sender's effective set, or euid 0.
 bool has_net_admin(sd_bus_message* m);
 
-class Server final : public app::ServiceListener {
+class Server final : public service::ServiceListener {
 public:
     // Registers the objects on `bus` and takes the well-known name.
-    static app::Result<std::unique_ptr<Server>> start(sd_bus* bus, app::Service& service,
-                                                      Authorizer authorizer = has_net_admin);
+    static Expected<std::unique_ptr<Server>> start(sd_bus* bus, service::Service& service,
+                                                   Authorizer authorizer = has_net_admin);
     ~Server() override;
     Server(const Server&) = delete;
     Server& operator=(const Server&) = delete;
     Server(Server&&) = delete;
     Server& operator=(Server&&) = delete;
 
-    app::Service& service() { return service_; }
+    service::Service& service() { return service_; }
     sd_bus* bus() { return bus_; }
 
     // For method handlers: 0 when the sender may change state; otherwise
@@ -68,18 +69,18 @@ private:
     };
 
 public:
-    Server(Token /*only start()*/, sd_bus* bus, app::Service& service, Authorizer authorizer)
+    Server(Token /*only start()*/, sd_bus* bus, service::Service& service, Authorizer authorizer)
         : bus_(bus), service_(service), authorizer_(std::move(authorizer)) {}
 
 private:
     sd_bus* bus_;
-    app::Service& service_;
+    service::Service& service_;
     Authorizer authorizer_;
     std::vector<sd::Slot> slots_;
 };
 
-// Replies to a failed call with org.sgnic.Steering1.<Fault>.
-int reply_error(sd_bus_error* error, const app::ServiceError& e);
+// Replies to a failed call with proto::dbus::error_name(e.code()).
+int reply_error(sd_bus_error* error, const Error& e);
 
 // Each object kind's registration, in its own file.
 int add_manager_object(sd_bus* bus, Server& server, std::vector<sd::Slot>& slots);

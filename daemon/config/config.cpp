@@ -10,9 +10,6 @@
 namespace sgnic::config {
 
 using nlohmann::json;
-using policy::Errc;
-using policy::Error;
-using policy::Expected;
 
 namespace {
 
@@ -33,10 +30,10 @@ std::string type_name(const json& v) {
 // One key of an object: its name and how to read it into the config.
 struct Key {
     std::string_view name;
-    std::function<policy::Status(const json&, const std::string&, Config&)> read;
+    std::function<Status(const json&, const std::string&, Config&)> read;
 };
 
-policy::Status read_int(const json& v, const std::string& path, int min, int max, int& out) {
+Status read_int(const json& v, const std::string& path, int min, int max, int& out) {
     if (!v.is_number_integer()) {
         return bad(path, "expected an integer, got " + type_name(v));
     }
@@ -49,8 +46,7 @@ policy::Status read_int(const json& v, const std::string& path, int min, int max
     return {};
 }
 
-policy::Status read_object(const json& v, const std::string& path, std::span<const Key> keys,
-                           Config& c) {
+Status read_object(const json& v, const std::string& path, std::span<const Key> keys, Config& c) {
     if (!v.is_object()) {
         return bad(path.empty() ? "(top level)" : path, "expected an object, got " + type_name(v));
     }
@@ -92,7 +88,7 @@ Key int_key(std::string_view name, int min, int max, int policy::PolicyConfig::*
             }};
 }
 
-policy::Status read_policy(const json& v, const std::string& path, Config& c) {
+Status read_policy(const json& v, const std::string& path, Config& c) {
     using P = policy::PolicyConfig;
     const std::array keys = {
         int_key("init-size-log", 0, kMaxSizeLog, &P::init_size_log),
@@ -112,7 +108,7 @@ policy::Status read_policy(const json& v, const std::string& path, Config& c) {
     return st;
 }
 
-policy::Status read_log_level(const json& v, const std::string& path, Config& c) {
+Status read_log_level(const json& v, const std::string& path, Config& c) {
     if (!v.is_string()) {
         return bad(path, "expected a string, got " + type_name(v));
     }
@@ -127,7 +123,7 @@ policy::Status read_log_level(const json& v, const std::string& path, Config& c)
     return bad(path, "'" + s + "' is not one of trace, debug, info, warning, error");
 }
 
-policy::Status read_state_dir(const json& v, const std::string& path, Config& c) {
+Status read_state_dir(const json& v, const std::string& path, Config& c) {
     if (!v.is_string()) {
         return bad(path, "expected a string, got " + type_name(v));
     }
@@ -139,7 +135,7 @@ policy::Status read_state_dir(const json& v, const std::string& path, Config& c)
     return {};
 }
 
-policy::Status read_persistence(const json& v, const std::string& path, Config& c) {
+Status read_persistence(const json& v, const std::string& path, Config& c) {
     if (!v.is_boolean()) {
         return bad(path, "expected true or false, got " + type_name(v));
     }

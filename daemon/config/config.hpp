@@ -19,12 +19,13 @@
 #include <string>
 #include <string_view>
 
-#include "policy/expected.hpp"
+#include "log/log.hpp"
 #include "policy/sizing.hpp"
+#include "sgnic/proto/result.hpp"
 
 namespace sgnic::config {
 
-enum class LogLevel { trace, debug, info, warning, error };
+using LogLevel = log::Level;
 
 std::string_view to_string(LogLevel level);
 
@@ -38,9 +39,9 @@ struct Config {
     policy::PolicyConfig policy;
 };
 
-policy::Expected<Config> parse_config(std::string_view json_text);
+Expected<Config> parse_config(std::string_view json_text);
 // A missing file at the default path is not an error (all defaults); a
 // missing file named on the command line is.
-policy::Expected<Config> load_config(const std::filesystem::path& path, bool must_exist);
+Expected<Config> load_config(const std::filesystem::path& path, bool must_exist);
 
 }  // namespace sgnic::config

@@ -4,9 +4,6 @@
 
 namespace sgnic::config {
 
-using policy::Errc;
-using policy::Error;
-
 std::string usage() {
     return "Usage: sgnicd [OPTIONS]\n"
            "The sgnic steering policy daemon (D-Bus org.sgnic.Steering1).\n\n"
@@ -19,11 +16,11 @@ std::string usage() {
            "  --help                print this help\n";
 }
 
-policy::Expected<Options> parse_options(std::span<const char* const> args) {
+Expected<Options> parse_options(std::span<const char* const> args) {
     Options o;
     for (std::size_t i = 1; i < args.size(); ++i) {
         const std::string_view a = args[i];
-        auto value = [&]() -> policy::Expected<std::string> {
+        auto value = [&]() -> Expected<std::string> {
             if (i + 1 >= args.size()) {
                 return Error(Errc::invalid_argument, std::string(a) + " needs a value");
             }

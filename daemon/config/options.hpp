@@ -5,7 +5,7 @@
 #include <span>
 #include <string>
 
-#include "policy/expected.hpp"
+#include "sgnic/proto/result.hpp"
 
 namespace sgnic::config {
 
@@ -19,7 +19,7 @@ struct Options {
     std::optional<std::string> bus_address;  // overrides --bus
 };
 
-policy::Expected<Options> parse_options(std::span<const char* const> args);
+Expected<Options> parse_options(std::span<const char* const> args);
 std::string usage();
 
 }  // namespace sgnic::config

@@ -16,17 +16,17 @@ namespace {
 constexpr std::chrono::seconds kErrorInterval{30};
 constexpr std::size_t kErrorBurst = 5;
 
-spdlog::level::level_enum to_spdlog(config::LogLevel level) {
+spdlog::level::level_enum to_spdlog(Level level) {
     switch (level) {
-        case config::LogLevel::trace:
+        case Level::trace:
             return spdlog::level::trace;
-        case config::LogLevel::debug:
+        case Level::debug:
             return spdlog::level::debug;
-        case config::LogLevel::info:
+        case Level::info:
             return spdlog::level::info;
-        case config::LogLevel::warning:
+        case Level::warning:
             return spdlog::level::warn;
-        case config::LogLevel::error:
+        case Level::error:
             return spdlog::level::err;
     }
     return spdlog::level::info;
@@ -39,7 +39,7 @@ RateLimiter& error_limiter() {
 
 }  // namespace
 
-void setup(config::LogLevel level) {
+void setup(Level level) {
     std::shared_ptr<spdlog::logger> logger;
     if (std::getenv("JOURNAL_STREAM") != nullptr) {  // NOLINT(concurrency-mt-unsafe): at start
         logger = std::make_shared<spdlog::logger>(
@@ -54,7 +54,7 @@ void setup(config::LogLevel level) {
     set_level(level);
 }
 
-void set_level(config::LogLevel level) { spdlog::set_level(to_spdlog(level)); }
+void set_level(Level level) { spdlog::set_level(to_spdlog(level)); }
 
 void error_limited(const std::string& key, std::string_view message) {
     const auto v = error_limiter().check(key, RateLimiter::Clock::now());
@@ -64,16 +64,6 @@ void error_limited(const std::string& key, std::string_view message) {
     if (v.allow) {
         spdlog::error("{}", message);
     }
-}
-
-std::string format_rehash(const policy::RehashReport& r, std::uint64_t matcher,
-                          std::string_view port) {
-    const auto usec = std::chrono::duration_cast<std::chrono::microseconds>(r.duration).count();
-    return "rehash matcher " + std::to_string(matcher) + " on " + std::string(port) + " (" +
-           std::string(policy::to_string(r.reason)) + "): rx size_log " +
-           std::to_string(r.rx.from) + "->" + std::to_string(r.rx.to) + ", tx " +
-           std::to_string(r.tx.from) + "->" + std::to_string(r.tx.to) + ", " +
-           std::to_string(r.rules_moved) + " rules moved in " + std::to_string(usec) + " us";
 }
 
 }  // namespace sgnic::log

@@ -1,6 +1,6 @@
 // The desired state: what callers asked for, as plain values.  The store
 // persists it, the service changes it, reconcile compares it with the
-// kernel.  Texts are canonical (model/parse.hpp), so they round-trip.
+// kernel.  Texts are canonical (sgnic/proto/codec.hpp), so they round-trip.
 #pragma once
 
 #include <cstdint>
@@ -8,10 +8,12 @@
 #include <string>
 #include <vector>
 
-#include "model/parse.hpp"
 #include "policy/types.hpp"
+#include "sgnic/proto/codec.hpp"
 
 namespace sgnic::model {
+
+using proto::FieldText;
 
 using MatcherKey = std::uint64_t;  // stable across restarts: D-Bus paths use it
 using RuleKey = std::uint64_t;     // stable across restarts: returned by AddRules

@@ -55,20 +55,8 @@ private:
     std::string extack_;
 };
 
-// ---- fields, values, actions ----
-
-// Name of enum sgnic_match_field value `field` ("dmac", "ipv4-dst", ...).
-std::string_view field_name(uint32_t field);
-std::optional<uint32_t> field_by_name(std::string_view name);
-// Length of a field's value in bytes (0 for an unknown field).
-size_t field_len(uint32_t field);
-// Parses a value as written for the field: MAC "aa:bb:..", IPv4/IPv6
-// addresses, decimal or 0x-hex numbers for the others.  nullopt if malformed.
-std::optional<Bytes> parse_value(uint32_t field, std::string_view text);
-std::string format_value(uint32_t field, const Bytes& value);
-
-std::string_view action_name(uint32_t type);
-std::optional<uint32_t> action_by_name(std::string_view name);
+// Field and action ids are the uAPI's; their names and text forms are the
+// C++ binding's (sgnic/proto/fields.hpp, codec.hpp).
 
 struct TemplateEntry {
     uint32_t field = 0;

@@ -9,7 +9,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "sgnic_netlink.hpp"
+#include "netlink/sgnic_netlink.hpp"
 
 namespace sgnic::nl {
 

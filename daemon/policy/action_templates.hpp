@@ -7,8 +7,8 @@
 #include <optional>
 #include <vector>
 
-#include "policy/expected.hpp"
 #include "policy/types.hpp"
+#include "sgnic/proto/result.hpp"
 
 namespace sgnic::policy {
 

@@ -9,8 +9,8 @@
 #include <utility>
 #include <vector>
 
-#include "policy/expected.hpp"
 #include "policy/types.hpp"
+#include "sgnic/proto/result.hpp"
 
 namespace sgnic::policy {
 

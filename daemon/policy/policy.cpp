@@ -1,5 +1,7 @@
 #include "policy/policy.hpp"
 
+#include "sgnic/proto/codec.hpp"
+
 #include <algorithm>
 #include <iterator>
 #include <utility>
@@ -9,13 +11,12 @@ namespace sgnic::policy {
 namespace {
 
 std::string describe(const ActionTypes& types) {
-    static constexpr std::string_view kNames[] = {"drop", "count", "mark", "queue", "accept"};
     std::string out = "[";
     for (const ActionType t : types) {
         if (out.size() > 1) {
             out += ",";
         }
-        out += kNames[static_cast<std::size_t>(t)];
+        out += proto::action_name(t);
     }
     return out + "]";
 }
@@ -632,6 +633,15 @@ Status Policy::heal(MatcherId id) {
     }
     m->stray.reset();
     return {};
+}
+
+std::string format_rehash(const RehashReport& r, std::uint64_t matcher, std::string_view port) {
+    const auto usec = std::chrono::duration_cast<std::chrono::microseconds>(r.duration).count();
+    return "rehash matcher " + std::to_string(matcher) + " on " + std::string(port) + " (" +
+           std::string(to_string(r.reason)) + "): rx size_log " + std::to_string(r.rx.from) + "->" +
+           std::to_string(r.rx.to) + ", tx " + std::to_string(r.tx.from) + "->" +
+           std::to_string(r.tx.to) + ", " + std::to_string(r.rules_moved) + " rules moved in " +
+           std::to_string(usec) + " us";
 }
 
 }  // namespace sgnic::policy

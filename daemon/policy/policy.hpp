@@ -15,14 +15,15 @@
 #include <set>
 #include <span>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
 #include "policy/action_templates.hpp"
 #include "policy/device.hpp"
-#include "policy/expected.hpp"
 #include "policy/sizing.hpp"
 #include "policy/types.hpp"
+#include "sgnic/proto/result.hpp"
 
 namespace sgnic::policy {
 
@@ -48,6 +49,10 @@ struct RehashReport {
     RehashReason reason = RehashReason::threshold;
     std::chrono::nanoseconds duration{0};
 };
+
+// "rehash matcher 3 on eth0 (threshold): rx size_log 1->2, tx 1->1,
+//  5 rules moved in 120 us"
+std::string format_rehash(const RehashReport& r, std::uint64_t matcher, std::string_view port);
 
 // A device matcher left behind by a rollback that could not finish: it may
 // still hold some of the matcher's rules.  heal() moves them back.

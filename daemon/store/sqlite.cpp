@@ -4,9 +4,6 @@
 
 namespace sgnic::store {
 
-using policy::Errc;
-using policy::Error;
-
 namespace {
 
 Error db_error(sqlite3* db, std::string_view what) {
@@ -26,7 +23,7 @@ Statement& Statement::bind(int index, std::string_view value) {
     return *this;
 }
 
-policy::Expected<bool> Statement::step() {
+Expected<bool> Statement::step() {
     const int rc = sqlite3_step(stmt_.get());
     if (rc == SQLITE_ROW) {
         return true;
@@ -37,7 +34,7 @@ policy::Expected<bool> Statement::step() {
     return db_error(sqlite3_db_handle(stmt_.get()), "sqlite step");
 }
 
-policy::Status Statement::run() {
+Status Statement::run() {
     for (;;) {
         auto row = step();
         if (!row) {
@@ -65,7 +62,7 @@ std::string Statement::text(int column) const {
     return t == nullptr ? std::string() : std::string(reinterpret_cast<const char*>(t), n);
 }
 
-policy::Expected<Database> Database::open(const std::filesystem::path& file) {
+Expected<Database> Database::open(const std::filesystem::path& file) {
     sqlite3* raw = nullptr;
     const int rc =
         sqlite3_open_v2(file.c_str(), &raw,
@@ -78,7 +75,7 @@ policy::Expected<Database> Database::open(const std::filesystem::path& file) {
     return db;
 }
 
-policy::Status Database::exec(const std::string& sql) {
+Status Database::exec(const std::string& sql) {
     char* err = nullptr;
     const int rc = sqlite3_exec(db_.get(), sql.c_str(), nullptr, nullptr, &err);
     if (rc != SQLITE_OK) {
@@ -89,7 +86,7 @@ policy::Status Database::exec(const std::string& sql) {
     return {};
 }
 
-policy::Expected<Statement> Database::prepare(std::string_view sql) {
+Expected<Statement> Database::prepare(std::string_view sql) {
     sqlite3_stmt* stmt = nullptr;
     if (sqlite3_prepare_v2(db_.get(), sql.data(), static_cast<int>(sql.size()), &stmt, nullptr) !=
         SQLITE_OK) {
@@ -98,7 +95,7 @@ policy::Expected<Statement> Database::prepare(std::string_view sql) {
     return Statement(stmt);
 }
 
-policy::Expected<Transaction> Transaction::begin(Database& db) {
+Expected<Transaction> Transaction::begin(Database& db) {
     auto st = db.exec("BEGIN IMMEDIATE");
     if (!st) {
         return st.error();
@@ -112,7 +109,7 @@ Transaction::~Transaction() {
     }
 }
 
-policy::Status Transaction::commit() {
+Status Transaction::commit() {
     auto st = db_->exec("COMMIT");
     if (st) {
         db_ = nullptr;

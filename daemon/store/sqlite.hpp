@@ -1,5 +1,5 @@
 // The one place sqlite3 and sqlite3_stmt handles are owned.  Errors come
-// back as policy::Error with SQLite's own message.
+// back as Error with SQLite's own message.
 #pragma once
 
 #include <sqlite3.h>
@@ -10,7 +10,7 @@
 #include <string>
 #include <string_view>
 
-#include "policy/expected.hpp"
+#include "sgnic/proto/result.hpp"
 
 namespace sgnic::store {
 
@@ -28,8 +28,8 @@ public:
     Statement& bind(int index, std::int64_t value);
     Statement& bind(int index, std::string_view value);
     // true: a row is ready; false: done.  Errors carry SQLite's message.
-    policy::Expected<bool> step();
-    policy::Status run();  // step to the end, expecting no rows
+    Expected<bool> step();
+    Status run();  // step to the end, expecting no rows
     void reset();
 
     std::int64_t int64(int column) const;
@@ -41,10 +41,10 @@ private:
 
 class Database {
 public:
-    static policy::Expected<Database> open(const std::filesystem::path& file);
+    static Expected<Database> open(const std::filesystem::path& file);
 
-    policy::Status exec(const std::string& sql);
-    policy::Expected<Statement> prepare(std::string_view sql);
+    Status exec(const std::string& sql);
+    Expected<Statement> prepare(std::string_view sql);
     std::string message() const { return sqlite3_errmsg(db_.get()); }
 
 private:
@@ -55,14 +55,14 @@ private:
 // BEGIN IMMEDIATE; rolled back unless commit() succeeded.
 class Transaction {
 public:
-    static policy::Expected<Transaction> begin(Database& db);
+    static Expected<Transaction> begin(Database& db);
     Transaction(Transaction&& other) noexcept : db_(std::exchange(other.db_, nullptr)) {}
     Transaction(const Transaction&) = delete;
     Transaction& operator=(const Transaction&) = delete;
     Transaction& operator=(Transaction&&) = delete;
     ~Transaction();
 
-    policy::Status commit();
+    Status commit();
 
 private:
     explicit Transaction(Database& db) : db_(&db) {}

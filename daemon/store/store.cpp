@@ -6,10 +6,6 @@
 namespace sgnic::store {
 
 using nlohmann::json;
-using policy::Errc;
-using policy::Error;
-using policy::Expected;
-using policy::Status;
 
 namespace {
 
@@ -18,7 +14,7 @@ constexpr std::string_view kFileName = "state.db";
 constexpr int kDirRx = 1;  // SGNIC_DIRECTION_RX
 constexpr int kDirTx = 2;  // SGNIC_DIRECTION_TX
 
-std::string encode_fields(const std::vector<model::FieldText>& fields) {
+std::string encode_fields(const std::vector<proto::FieldText>& fields) {
     json out = json::array();
     for (const auto& f : fields) {
         out.push_back({f.field, f.text});
@@ -26,8 +22,8 @@ std::string encode_fields(const std::vector<model::FieldText>& fields) {
     return out.dump();
 }
 
-Expected<std::vector<model::FieldText>> decode_fields(const std::string& text) {
-    std::vector<model::FieldText> out;
+Expected<std::vector<proto::FieldText>> decode_fields(const std::string& text) {
+    std::vector<proto::FieldText> out;
     try {
         for (const auto& f : json::parse(text)) {
             out.push_back({f.at(0).get<std::string>(), f.at(1).get<std::string>()});

@@ -10,7 +10,7 @@
 #include <span>
 
 #include "model/desired.hpp"
-#include "policy/expected.hpp"
+#include "sgnic/proto/result.hpp"
 #include "store/sqlite.hpp"
 
 namespace sgnic::store {
@@ -19,15 +19,15 @@ inline constexpr int kSchemaVersion = 1;
 
 class Store {
 public:
-    static policy::Expected<Store> open(const std::filesystem::path& state_dir);
+    static Expected<Store> open(const std::filesystem::path& state_dir);
 
-    policy::Expected<model::DesiredState> load();
+    Expected<model::DesiredState> load();
 
     // Each is one transaction; the id counters are stored with the objects.
-    policy::Status add_matcher(const model::DesiredMatcher& m, model::MatcherKey next_matcher);
-    policy::Status add_rules(std::span<const model::DesiredRule> rules, model::RuleKey next_rule);
-    policy::Status delete_rules(std::span<const model::RuleKey> rules);
-    policy::Status delete_matcher(model::MatcherKey matcher);  // and its rules
+    Status add_matcher(const model::DesiredMatcher& m, model::MatcherKey next_matcher);
+    Status add_rules(std::span<const model::DesiredRule> rules, model::RuleKey next_rule);
+    Status delete_rules(std::span<const model::RuleKey> rules);
+    Status delete_matcher(model::MatcherKey matcher);  // and its rules
 
     // Tests: called after each rule row is written inside add_rules().
     void set_row_hook_for_testing(std::function<void(std::size_t)> hook) {
@@ -36,8 +36,8 @@ public:
 
 private:
     explicit Store(Database db) : db_(std::move(db)) {}
-    policy::Status migrate();
-    policy::Status set_meta(std::string_view key, std::uint64_t value);
+    Status migrate();
+    Status set_meta(std::string_view key, std::uint64_t value);
 
     Database db_;
     std::function<void(std::size_t)> row_hook_;

@@ -16,7 +16,8 @@
 #include <string>
 #include <vector>
 
-#include "bus/sd.hpp"
+#include "sgnic/proto/dbus.hpp"
+#include "sgnic/proto/sd.hpp"
 
 namespace {
 
@@ -25,8 +26,8 @@ using sgnic::sd::Bus;
 using sgnic::sd::Error;
 using sgnic::sd::Message;
 
-constexpr const char* kService = "org.sgnic.Steering1";
-constexpr const char* kRoot = "/org/sgnic/Steering1";
+constexpr const char* kService = sgnic::proto::dbus::kServiceName;
+constexpr const char* kRoot = sgnic::proto::dbus::kManagerPath;
 
 struct Method {
     const char* interface;

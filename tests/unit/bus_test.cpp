@@ -17,18 +17,19 @@
 #include <string>
 #include <vector>
 
-#include "app/service.hpp"
-#include "bus/sd.hpp"
 #include "bus/server.hpp"
 #include "fake_kernel.hpp"
 #include "policy_fake_device.hpp"
 #include "private_bus.hpp"
+#include "service/service.hpp"
+#include "sgnic/proto/sd.hpp"
+#include "sgnic/proto/version.hpp"
 
 namespace sgnic::bus {
 namespace {
 
-using app::testing::FakeKernel;
 using policy::testing::FakeDevice;
+using service::testing::FakeKernel;
 using testing::connect;
 using testing::PrivateBus;
 using testing::ServiceThread;
@@ -171,7 +172,7 @@ protected:
     PrivateBus dbus_;
     FakeDevice device_;
     FakeKernel kernel_{device_};
-    std::optional<app::Service> service_;
+    std::optional<service::Service> service_;
     std::atomic<bool> allow_{true};
     std::atomic<bool> real_check_{false};
     std::optional<ServiceThread> served_;
@@ -308,7 +309,7 @@ TEST_F(SteeringBus, manager_lists_ports_and_describes_itself) {
     ASSERT_TRUE(v.ok());
     const char* version = nullptr;
     ASSERT_GE(sd_bus_message_read(v.message.get(), "s", &version), 0);
-    EXPECT_STREQ(version, "0.1.0");
+    EXPECT_STREQ(version, proto::kVersion);
 
     Reply d = call0(kManagerPath, kManagerInterface, "Describe");
     ASSERT_TRUE(d.ok());

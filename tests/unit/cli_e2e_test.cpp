@@ -22,20 +22,21 @@
 #include <string>
 #include <vector>
 
-#include "app/service.hpp"
 #include "bus/server.hpp"
 #include "fake_kernel.hpp"
 #include "policy_fake_device.hpp"
 #include "private_bus.hpp"
+#include "service/service.hpp"
+#include "sgnic/proto/version.hpp"
 
 namespace sgnic::cli {
 namespace {
 
-using app::testing::FakeKernel;
 using bus::testing::PrivateBus;
 using bus::testing::ServiceThread;
 using nlohmann::json;
 using policy::testing::FakeDevice;
+using service::testing::FakeKernel;
 
 struct Outcome {
     int status = -1;
@@ -136,7 +137,7 @@ protected:
     PrivateBus dbus_;
     FakeDevice device_;
     FakeKernel kernel_{device_};
-    std::optional<app::Service> service_;
+    std::optional<service::Service> service_;
     std::atomic<bool> allow_{true};
     std::optional<ServiceThread> served_;
 };
@@ -317,7 +318,7 @@ TEST_F(Sgnicctl, rule_load_of_thousands_reports_each_failure_and_loads_the_rest)
     // The 1234th insert the device sees fails: the daemon names the rule and
     // sgnicctl sends the rest of that chunk again.
     device_.fail({.op = policy::testing::Op::insert_rule,
-                  .code = policy::Errc::device,
+                  .code = Errc::device,
                   .skip = 1233,
                   .times = 1,
                   .moved = 0});
@@ -466,7 +467,7 @@ TEST_F(Sgnicctl, monitor_prints_one_line_per_event_until_sigterm) {
         }
     };
     const json start = json::parse(next_line());
-    EXPECT_EQ(start, (json{{"event", "start"}, {"version", "0.1.0"}}));
+    EXPECT_EQ(start, (json{{"event", "start"}, {"version", proto::kVersion}}));
 
     const std::uint64_t m = matcher();
     std::vector<json> events;
@@ -514,8 +515,9 @@ TEST_F(Sgnicctl, monitor_prints_one_line_per_event_until_sigterm) {
 TEST_F(Sgnicctl, version_names_both_sides) {
     const Outcome r = ctl({"version", "-j"});
     ASSERT_EQ(r.status, 0) << r.err;
-    EXPECT_EQ(parsed(r), (json{{"sgnicctl", "0.1.0"}, {"sgnicd", "0.1.0"}}));
-    EXPECT_EQ(ctl({"version"}).out, "sgnicctl 0.1.0\nsgnicd 0.1.0\n");
+    const std::string v = proto::kVersion;
+    EXPECT_EQ(parsed(r), (json{{"sgnicctl", v}, {"sgnicd", v}}));
+    EXPECT_EQ(ctl({"version"}).out, "sgnicctl " + v + "\nsgnicd " + v + "\n");
 }
 
 // No service on the bus, or no bus at all.

@@ -68,7 +68,7 @@ TEST(CliGrammar, matcher_create_takes_fields_with_masks_prefixes_or_full_width) 
             .command);
     EXPECT_EQ(c.port, "sg0");
     EXPECT_EQ(c.priority, 7U);
-    const std::vector<model::FieldText> want = {{"ipv4-dst", "/24"},
+    const std::vector<proto::FieldText> want = {{"ipv4-dst", "/24"},
                                                 {"ip-proto", "/8"},
                                                 {"dmac", "ff:ff:ff:00:00:00"},
                                                 {"l4-dport", "0xff00"},
@@ -77,7 +77,7 @@ TEST(CliGrammar, matcher_create_takes_fields_with_masks_prefixes_or_full_width) 
     const auto d = std::get<MatcherCreate>(
         ok({"matcher", "create", "match", "ipv6-src", "dev", "sg-1"}).command);
     EXPECT_EQ(d.priority, 0U);
-    EXPECT_EQ(d.fields, (std::vector<model::FieldText>{{"ipv6-src", "/128"}}));
+    EXPECT_EQ(d.fields, (std::vector<proto::FieldText>{{"ipv6-src", "/128"}}));
 }
 
 TEST(CliGrammar, matcher_create_errors) {
@@ -131,7 +131,7 @@ TEST(CliGrammar, rule_add_reads_fields_direction_and_actions) {
     EXPECT_EQ(r.matcher, 4U);
     EXPECT_EQ(r.directions, "rx");
     EXPECT_EQ(r.match,
-              (std::vector<model::FieldText>{{"ipv4-dst", "10.0.0.0/24"}, {"ip-proto", "tcp"}}));
+              (std::vector<proto::FieldText>{{"ipv4-dst", "10.0.0.0/24"}, {"ip-proto", "tcp"}}));
     EXPECT_EQ(r.actions, (std::vector<std::string>{"count", "mark 16", "queue 2"}));
 
     // No dev, default direction, repeated `action`, a rule matching no field.
@@ -176,7 +176,7 @@ TEST(CliGrammar, rule_add_errors_name_the_word) {
               "unexpected word 'color' in a rule");
     EXPECT_EQ(msg({"matcher", "1", "action"}), "'action' needs an action after it");
     EXPECT_EQ(msg({"matcher", "1", "action", "jump"}),
-              "unknown action 'jump' (known: drop, count, accept, mark N, queue N)");
+              "unknown action 'jump' (known: drop, count, mark N, queue N, accept)");
     EXPECT_EQ(msg({"matcher", "1", "action", "queue"}), "action 'queue' needs a number after it");
     EXPECT_NE(msg({"matcher", "1", "action", "mark", "x"}).find("mark x"), std::string::npos);
     EXPECT_NE(msg({"matcher", "1", "action", "mark", "-1"}).find("mark -1"), std::string::npos);

@@ -44,7 +44,7 @@ TEST(CliLoad, json_form_array_or_object_and_list_output) {
     EXPECT_EQ(a.items[0].where, "rule 1");
     EXPECT_EQ(a.items[0].rule.directions, "tx");
     EXPECT_EQ(a.items[0].rule.match,
-              (std::vector<model::FieldText>{{"ip-proto", "tcp"}, {"l4-dport", "443"}}));
+              (std::vector<proto::FieldText>{{"ip-proto", "tcp"}, {"l4-dport", "443"}}));
     EXPECT_EQ(a.items[0].rule.actions, (std::vector<std::string>{"count", "mark 3"}));
     EXPECT_EQ(a.items[1].rule.port, "sg0");
     EXPECT_EQ(a.items[1].rule.matcher, 2U);

@@ -85,7 +85,7 @@ TEST(Config, a_missing_default_file_means_defaults_but_a_named_one_is_an_error) 
     EXPECT_NE(c.error().message().find("/nonexistent/sgnicd.json"), std::string::npos);
 }
 
-policy::Expected<Options> parse(std::vector<const char*> args) {
+Expected<Options> parse(std::vector<const char*> args) {
     args.insert(args.begin(), "sgnicd");
     return parse_options(args);
 }

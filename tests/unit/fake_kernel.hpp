@@ -6,10 +6,10 @@
 #include <string>
 #include <vector>
 
-#include "app/kernel.hpp"
 #include "policy_fake_device.hpp"
+#include "service/kernel.hpp"
 
-namespace sgnic::app::testing {
+namespace sgnic::service::testing {
 
 using policy::testing::FakeDevice;
 
@@ -21,9 +21,9 @@ public:
     std::vector<PortInfo> ports = {{.ifindex = 7, .name = "sg0", .caps = {}, .link = {}},
                                    {.ifindex = 8, .name = "sg-1", .caps = {}, .link = {}}};
 
-    policy::Expected<std::vector<PortInfo>> list_ports() override { return ports; }
+    Expected<std::vector<PortInfo>> list_ports() override { return ports; }
 
-    policy::Expected<model::ActualState> dump() override {
+    Expected<model::ActualState> dump() override {
         model::ActualState a;
         for (const auto& [id, m] : dev_.matchers) {
             a.matchers.push_back({.ifindex = m.spec.port, .id = id});
@@ -45,17 +45,16 @@ public:
         }
         return out;
     }
-    policy::Status remove_matcher(const model::ActualMatcher& m) override {
+    Status remove_matcher(const model::ActualMatcher& m) override {
         return dev_.destroy_matcher(m.id);
     }
     // Counters the test sets per rule id; rules without an entry count 0.
     std::map<policy::RuleId, RuleCounters> counters;
-    policy::Expected<std::vector<RuleCounters>> rule_counters(
-        policy::PortId /*port*/, policy::DeviceMatcherId matcher) override {
+    Expected<std::vector<RuleCounters>> rule_counters(policy::PortId /*port*/,
+                                                      policy::DeviceMatcherId matcher) override {
         const auto m = dev_.matchers.find(matcher);
         if (m == dev_.matchers.end()) {
-            return policy::Error(policy::Errc::not_found,
-                                 "no device matcher " + std::to_string(matcher));
+            return Error(Errc::not_found, "no device matcher " + std::to_string(matcher));
         }
         std::vector<RuleCounters> out;
         for (const policy::RuleId id : m->second.rules) {
@@ -69,4 +68,4 @@ private:
     FakeDevice& dev_;
 };
 
-}  // namespace sgnic::app::testing
+}  // namespace sgnic::service::testing

@@ -9,7 +9,7 @@
 #include <cstring>
 #include <vector>
 
-#include "sgnic_netlink.hpp"
+#include "netlink/sgnic_netlink.hpp"
 
 namespace {
 
@@ -235,52 +235,6 @@ TEST(NetlinkParse, PlainAckIsSuccess) {
     nlh->nlmsg_flags = NLM_F_CAPPED;
     mnl_nlmsg_put_extra_header(nlh, sizeof(nlmsgerr));
     EXPECT_EQ(nl::parse_ack(nlh).err, 0);
-}
-
-struct ValueCase {
-    const char* field;
-    const char* text;
-    nl::Bytes bytes;
-    const char* shown;
-};
-
-class NetlinkValue : public ::testing::TestWithParam<ValueCase> {};
-
-TEST_P(NetlinkValue, ParsesAndFormats) {
-    const auto& c = GetParam();
-    const auto f = nl::field_by_name(c.field);
-    ASSERT_TRUE(f);
-    const auto v = nl::parse_value(*f, c.text);
-    ASSERT_TRUE(v);
-    EXPECT_EQ(*v, c.bytes);
-    EXPECT_EQ(v->size(), nl::field_len(*f));
-    EXPECT_EQ(nl::format_value(*f, *v), c.shown);
-}
-
-INSTANTIATE_TEST_SUITE_P(
-    Fields, NetlinkValue,
-    ::testing::Values(
-        ValueCase{"dmac", "02:00:00:aa:bb:0c", {2, 0, 0, 0xaa, 0xbb, 0x0c}, "02:00:00:aa:bb:0c"},
-        ValueCase{"ipv4-dst", "10.10.0.2", {10, 10, 0, 2}, "10.10.0.2"},
-        ValueCase{
-            "ipv6-src", "fd00::1", {0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}, "fd00::1"},
-        ValueCase{"ethertype", "0x0800", {8, 0}, "2048"},
-        ValueCase{"l4-dport", "5201", {0x14, 0x51}, "5201"},
-        ValueCase{"ip-proto", "17", {17}, "17"}),
-    [](const auto& info) {
-        std::string n = info.param.field;
-        std::replace(n.begin(), n.end(), '-', '_');
-        return n;
-    });
-
-TEST(NetlinkValue, RejectsMalformedValues) {
-    EXPECT_FALSE(nl::parse_value(SGNIC_MATCH_FIELD_DMAC, "02:00:00:aa:bb"));
-    EXPECT_FALSE(nl::parse_value(SGNIC_MATCH_FIELD_IPV4_DST, "10.10.0"));
-    EXPECT_FALSE(nl::parse_value(SGNIC_MATCH_FIELD_L4_DPORT, "65536"));
-    EXPECT_FALSE(nl::parse_value(SGNIC_MATCH_FIELD_IP_PROTO, "256"));
-    EXPECT_FALSE(nl::parse_value(SGNIC_MATCH_FIELD_MAX + 1, "1"));
-    EXPECT_FALSE(nl::field_by_name("tos"));
-    EXPECT_EQ(nl::action_by_name("queue"), SGNIC_ACTION_TYPE_QUEUE);
 }
 
 }  // namespace

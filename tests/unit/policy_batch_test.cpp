@@ -320,5 +320,17 @@ TEST(BatchDelete, a_failed_shrink_is_reported_and_the_rules_are_gone) {
     EXPECT_TRUE(testing::consistent(policy, dev));
 }
 
+// Rehash log lines carry sizes per direction, rules moved and duration.
+TEST(RehashLine, names_sizes_per_direction_rules_moved_and_duration) {
+    RehashReport r;
+    r.rx = {1, 2};
+    r.tx = {1, 1};
+    r.rules_moved = 5;
+    r.duration = std::chrono::microseconds(120);
+    EXPECT_EQ(format_rehash(r, 3, "eth0"),
+              "rehash matcher 3 on eth0 (threshold): rx size_log 1->2, tx 1->1, "
+              "5 rules moved in 120 us");
+}
+
 }  // namespace
 }  // namespace sgnic::policy

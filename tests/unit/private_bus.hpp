@@ -13,9 +13,9 @@
 #include <string>
 #include <thread>
 
-#include "app/service.hpp"
-#include "bus/sd.hpp"
 #include "bus/server.hpp"
+#include "service/service.hpp"
+#include "sgnic/proto/sd.hpp"
 
 namespace sgnic::bus::testing {
 
@@ -76,7 +76,7 @@ inline sd::Bus connect(const std::string& address) {
 // it, with the test's authorizer; stopped and joined on destruction.
 class ServiceThread {
 public:
-    ServiceThread(const std::string& address, app::Service& service, Authorizer authorizer) {
+    ServiceThread(const std::string& address, service::Service& service, Authorizer authorizer) {
         std::promise<bool> ready;
         auto started = ready.get_future();
         thread_ = std::thread([&, this] {

@@ -6,10 +6,10 @@
 #include <filesystem>
 #include <string>
 
-#include "app/service.hpp"
 #include "fake_kernel.hpp"
+#include "service/service.hpp"
 
-namespace sgnic::app {
+namespace sgnic::service {
 namespace {
 
 using testing::FakeKernel;
@@ -36,9 +36,9 @@ protected:
 
     // One matcher on sg0 with `n` RX rules.
     static void populate(Service& s, int n) {
-        const std::vector<model::FieldText> fields = {{"l4-dport", "0xffff"}};
+        const std::vector<proto::FieldText> fields = {{"l4-dport", "0xffff"}};
         auto m = s.create_matcher("sg0", 0, fields, 0);
-        ASSERT_TRUE(m) << m.error().message;
+        ASSERT_TRUE(m) << m.error().message();
         std::vector<RuleRequest> rules;
         rules.reserve(static_cast<std::size_t>(n));
         for (int i = 0; i < n; ++i) {
@@ -48,7 +48,7 @@ protected:
                              .actions = {"drop"}});
         }
         auto ids = s.add_rules("sg0", rules, 1000);
-        ASSERT_TRUE(ids) << ids.error().message;
+        ASSERT_TRUE(ids) << ids.error().message();
     }
 
     std::filesystem::path dir_;
@@ -65,7 +65,7 @@ TEST_F(ServiceTest, a_restart_replaces_what_the_last_run_left_with_the_stored_st
     }  // the daemon exits; the kernel keeps its objects
     auto second = start();
     auto report = second->reconcile();
-    ASSERT_TRUE(report) << report.error().message;
+    ASSERT_TRUE(report) << report.error().message();
     EXPECT_EQ(report->deleted_rules, 5U);
     EXPECT_EQ(report->deleted_matchers, 1U);
     EXPECT_EQ(report->added_matchers, 1U);
@@ -88,7 +88,7 @@ TEST_F(ServiceTest, a_module_reload_brings_every_rule_back) {
     device_.matchers.clear();  // the module is unloaded and loaded again
     device_.rules.clear();
     auto report = s->reconcile();
-    ASSERT_TRUE(report) << report.error().message;
+    ASSERT_TRUE(report) << report.error().message();
     EXPECT_TRUE(report->policy_reset);
     EXPECT_EQ(report->added_matchers, 1U);
     EXPECT_EQ(report->added_rules, 4U);
@@ -131,7 +131,7 @@ TEST_F(ServiceTest, a_failed_batch_is_neither_in_the_device_nor_in_the_store) {
     populate(*s, 1);
     const model::MatcherKey m = s->desired().matchers.begin()->first;
     device_.fail({.op = policy::testing::Op::insert_rule,
-                  .code = policy::Errc::busy,
+                  .code = Errc::busy,
                   .skip = 1,
                   .times = 1,
                   .moved = 0});
@@ -140,8 +140,8 @@ TEST_F(ServiceTest, a_failed_batch_is_neither_in_the_device_nor_in_the_store) {
         {.matcher = m, .directions = "tx", .match = {{"l4-dport", "2"}}, .actions = {"drop"}}};
     auto ids = s->add_rules("sg0", rules, 0);
     ASSERT_FALSE(ids);
-    EXPECT_EQ(ids.error().fault, Fault::busy);
-    EXPECT_EQ(ids.error().message.rfind("rule #1: ", 0), 0U) << ids.error().message;
+    EXPECT_EQ(ids.error().code(), Errc::busy);
+    EXPECT_EQ(ids.error().message().rfind("rule #1: ", 0), 0U) << ids.error().message();
     EXPECT_EQ(device_.rules.size(), 1U);
     s.reset();
     auto reopened = store::Store::open(dir_);
@@ -161,7 +161,7 @@ TEST_F(ServiceTest, rules_deleted_by_id_alone_stay_deleted_after_a_restart) {
         ASSERT_EQ(keys.size(), 4U);
         auto unknown = s->delete_rules_by_id(std::vector<model::RuleKey>{keys[0], 999});
         ASSERT_FALSE(unknown);
-        EXPECT_EQ(unknown.error().fault, Fault::no_such_rule);
+        EXPECT_EQ(unknown.error().code(), Errc::no_such_rule);
         EXPECT_EQ(s->desired().rules.size(), 4U) << "nothing deleted";
         // Duplicates are harmless.
         ASSERT_TRUE(s->delete_rules_by_id(std::vector<model::RuleKey>{keys[1], keys[3], keys[1]}));
@@ -179,4 +179,4 @@ TEST_F(ServiceTest, rules_deleted_by_id_alone_stay_deleted_after_a_restart) {
 }
 
 }  // namespace
-}  // namespace sgnic::app
+}  // namespace sgnic::service

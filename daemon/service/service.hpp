@@ -16,21 +16,22 @@
 #include <string>
 #include <vector>
 
-#include "app/kernel.hpp"
-#include "app/result.hpp"
 #include "model/desired.hpp"
-#include "model/parse.hpp"
 #include "policy/policy.hpp"
+#include "service/kernel.hpp"
+#include "sgnic/proto/codec.hpp"
+#include "sgnic/proto/limits.hpp"
+#include "sgnic/proto/result.hpp"
 #include "store/store.hpp"
 
-namespace sgnic::app {
+namespace sgnic::service {
 
-inline constexpr std::size_t kMaxBatch = 65536;  // rules per AddRules/DeleteRules call
+inline constexpr std::size_t kMaxBatch = proto::kMaxRulesPerCall;  // rules per call
 
 struct RuleRequest {
     model::MatcherKey matcher = 0;
     std::string directions;
-    std::vector<model::FieldText> match;
+    std::vector<proto::FieldText> match;
     std::vector<std::string> actions;
 };
 
@@ -71,23 +72,23 @@ public:
     void set_listener(ServiceListener* listener) { listener_ = listener; }
 
     // Refreshes the ports, dumps the kernel and applies the delta.
-    Result<ReconcileReport> reconcile();
+    Expected<ReconcileReport> reconcile();
 
-    Result<model::MatcherKey> create_matcher(const std::string& port, std::uint32_t priority,
-                                             std::span<const model::FieldText> fields,
-                                             std::uint32_t uid);
-    Result<void> delete_matcher(model::MatcherKey matcher);
-    Result<std::vector<model::RuleKey>> add_rules(const std::string& port,
-                                                  std::span<const RuleRequest> rules,
-                                                  std::uint32_t uid);
-    Result<void> delete_rules(const std::string& port, std::span<const model::RuleKey> rules);
-    Result<void> flush(const std::string& port);
+    Expected<model::MatcherKey> create_matcher(const std::string& port, std::uint32_t priority,
+                                               std::span<const proto::FieldText> fields,
+                                               std::uint32_t uid);
+    Expected<void> delete_matcher(model::MatcherKey matcher);
+    Expected<std::vector<model::RuleKey>> add_rules(const std::string& port,
+                                                    std::span<const RuleRequest> rules,
+                                                    std::uint32_t uid);
+    Expected<void> delete_rules(const std::string& port, std::span<const model::RuleKey> rules);
+    Expected<void> flush(const std::string& port);
     // Every rule of the port, or of every port for "", in bulk; the matchers
     // stay.  Returns how many rules were deleted.
-    Result<std::size_t> flush_rules(const std::string& port);
+    Expected<std::size_t> flush_rules(const std::string& port);
     // Rules by id alone, on any ports: every id is checked before any is
     // deleted, so an unknown id changes nothing.
-    Result<void> delete_rules_by_id(std::span<const model::RuleKey> rules);
+    Expected<void> delete_rules_by_id(std::span<const model::RuleKey> rules);
 
     const std::vector<PortInfo>& ports() const { return ports_; }
     const PortInfo* find_port(const std::string& name) const;
@@ -103,25 +104,25 @@ public:
     // hit counters; a rule whose counters cannot be read has "counters": null.
     // One page: ids above `after`, at most `limit` (0: kMaxBatch) of them;
     // "next" is the id to pass as `after` for the following page, or null.
-    Result<std::string> describe_rules(const std::string& port, model::MatcherKey matcher,
-                                       model::RuleKey after = 0, std::size_t limit = 0);
+    Expected<std::string> describe_rules(const std::string& port, model::MatcherKey matcher,
+                                         model::RuleKey after = 0, std::size_t limit = 0);
     // Totals per port and overall, hit counters summed.
     std::string stats();
 
 private:
-    Result<void> install_matcher(const model::DesiredMatcher& m);
+    Expected<void> install_matcher(const model::DesiredMatcher& m);
     void install_rules(std::span<const model::RuleKey> keys, ReconcileReport& report);
-    Result<policy::RuleSpec> rule_spec(const model::DesiredMatcher& m,
-                                       const model::DesiredRule& r) const;
-    Result<void> remove_rules(std::span<const model::RuleKey> rules);
+    Expected<policy::RuleSpec> rule_spec(const model::DesiredMatcher& m,
+                                         const model::DesiredRule& r) const;
+    Expected<void> remove_rules(std::span<const model::RuleKey> rules);
     // Deletes rules already checked to be the port's: the store first, then
     // the device; listeners hear of every matcher touched.
-    Result<void> erase_rules(const std::string& port, std::span<const model::RuleKey> rules);
+    Expected<void> erase_rules(const std::string& port, std::span<const model::RuleKey> rules);
     model::Installed installed() const;
     void reset_policy();
     void publish_rehashes();
     // The device's counters of every rule of `matcher`, by policy rule id.
-    policy::Expected<std::map<policy::RuleId, RuleCounters>> counters_of(model::MatcherKey matcher);
+    Expected<std::map<policy::RuleId, RuleCounters>> counters_of(model::MatcherKey matcher);
 
     policy::Device& device_;
     PortSource& port_source_;
@@ -137,4 +138,4 @@ private:
     ServiceListener* listener_ = nullptr;
 };
 
-}  // namespace sgnic::app
+}  // namespace sgnic::service

@@ -1,6 +1,6 @@
-// The one place systemd's C handles are owned: sd_bus, sd_bus_slot,
-// sd_bus_message, sd_bus_creds, sd_bus_error, sd_event, sd_event_source, and
-// the malloc'd strings sd-bus hands out.
+// RAII for systemd's C handles, the one place sgnicd and sgnicctl own them:
+// sd_bus, sd_bus_slot, sd_bus_message, sd_bus_creds, sd_bus_error, sd_event,
+// sd_event_source, and the malloc'd strings sd-bus hands out.
 #pragma once
 
 #include <systemd/sd-bus.h>

@@ -5,17 +5,17 @@
 #include <map>
 #include <optional>
 
-#include "app/service.hpp"
-#include "app/version.hpp"
 #include "model/geometry.hpp"
+#include "service/service.hpp"
+#include "sgnic/proto/version.hpp"
 
-namespace sgnic::app {
+namespace sgnic::service {
 
 using nlohmann::json;
 
 namespace {
 
-json fields_json(const std::vector<model::FieldText>& fields, const char* what) {
+json fields_json(const std::vector<proto::FieldText>& fields, const char* what) {
     json out = json::array();
     for (const auto& f : fields) {
         out.push_back({{"field", f.field}, {what, f.text}});
@@ -48,7 +48,7 @@ json matcher_json(const Service& svc, const model::DesiredMatcher& m, bool with_
         for (const auto& [key, r] : svc.desired().rules) {
             if (r.matcher == m.id) {
                 rules.push_back({{"id", r.id},
-                                 {"directions", model::format_directions(r.directions)},
+                                 {"directions", proto::format_directions(r.directions)},
                                  {"match", fields_json(r.match, "value")},
                                  {"actions", r.actions},
                                  {"uid", r.uid}});
@@ -105,7 +105,7 @@ std::string Service::describe() const {
     for (const PortInfo& p : ports_) {
         ports.push_back(port_json(*this, p, false));
     }
-    return json{{"version", kVersion},
+    return json{{"version", proto::kVersion},
                 {"ports", std::move(ports)},
                 {"matchers", desired_.matchers.size()},
                 {"rules", desired_.rules.size()},
@@ -118,25 +118,24 @@ std::string Service::describe_port(const std::string& port) const {
     return p == nullptr ? "{}" : port_json(*this, *p, true).dump();
 }
 
-Result<std::string> Service::describe_rules(const std::string& port, model::MatcherKey matcher,
-                                            model::RuleKey after, std::size_t limit) {
+Expected<std::string> Service::describe_rules(const std::string& port, model::MatcherKey matcher,
+                                              model::RuleKey after, std::size_t limit) {
     if (!port.empty() && find_port(port) == nullptr) {
-        return ServiceError(Fault::no_such_port, "no sgnic port '" + port + "'");
+        return Error(Errc::no_such_port, "no sgnic port '" + port + "'");
     }
     if (matcher != 0) {
         const auto it = desired_.matchers.find(matcher);
         if (it == desired_.matchers.end()) {
-            return ServiceError(Fault::no_such_matcher, "no matcher " + std::to_string(matcher));
+            return Error(Errc::no_such_matcher, "no matcher " + std::to_string(matcher));
         }
         if (!port.empty() && it->second.port != port) {
-            return ServiceError(Fault::no_such_matcher, "no matcher " + std::to_string(matcher) +
-                                                            " on port '" + port + "'");
+            return Error(Errc::no_such_matcher,
+                         "no matcher " + std::to_string(matcher) + " on port '" + port + "'");
         }
     }
     if (limit > kMaxBatch) {
-        return ServiceError(Fault::invalid_argument, "limit " + std::to_string(limit) +
-                                                         ": at most " + std::to_string(kMaxBatch) +
-                                                         " rules per page");
+        return Error(Errc::invalid_argument, "limit " + std::to_string(limit) + ": at most " +
+                                                 std::to_string(kMaxBatch) + " rules per page");
     }
     if (limit == 0) {
         limit = kMaxBatch;
@@ -179,7 +178,7 @@ Result<std::string> Service::describe_rules(const std::string& port, model::Matc
         rules.push_back({{"id", r.id},
                          {"matcher", r.matcher},
                          {"port", m.port},
-                         {"directions", model::format_directions(r.directions)},
+                         {"directions", proto::format_directions(r.directions)},
                          {"match", fields_json(r.match, "value")},
                          {"actions", r.actions},
                          {"uid", r.uid},
@@ -234,12 +233,9 @@ std::string Service::stats() {
         }
         ports.push_back(std::move(port));
     }
-    return json{{"version", kVersion},
-                {"ports", std::move(ports)},
-                {"total", std::move(total)},
-                {"matchers", desired_.matchers.size()},
-                {"rules", desired_.rules.size()},
-                {"errors", std::move(errors)}}
+    return json{{"version", proto::kVersion},     {"ports", std::move(ports)},
+                {"total", std::move(total)},      {"matchers", desired_.matchers.size()},
+                {"rules", desired_.rules.size()}, {"errors", std::move(errors)}}
         .dump();
 }
 
@@ -248,4 +244,4 @@ std::string Service::describe_matcher(model::MatcherKey matcher) const {
     return it == desired_.matchers.end() ? "{}" : matcher_json(*this, it->second, true).dump();
 }
 
-}  // namespace sgnic::app
+}  // namespace sgnic::service

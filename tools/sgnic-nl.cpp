@@ -1,6 +1,7 @@
-// sgnic-nl: a small command-line client of the sgnic netlink family, for the
-// VM tests.  Prints JSON on stdout; on a failed request prints
-// "sgnic-nl: ENAME: extack" on stderr and exits 1 (2 for usage errors).
+// sgnic-nl: the low-level command-line client of the sgnic netlink family,
+// for operators, developers and the VM tests (sgnic-nl(8)).  Prints JSON on
+// stdout; on a failed request prints "sgnic-nl: ENAME: extack" on stderr and
+// exits 1 (2 for usage errors).
 #include <linux/sgnic.h>
 #include <net/if.h>
 
@@ -17,26 +18,34 @@
 #include <thread>
 #include <vector>
 
-#include "sgnic_netlink.hpp"
+#include "netlink/sgnic_netlink.hpp"
+#include "sgnic/proto/codec.hpp"
+#include "sgnic/proto/fields.hpp"
+#include "sgnic/proto/spec.hpp"
+#include "sgnic/proto/version.hpp"
 
 namespace {
 
 using json = nlohmann::json;
 namespace nl = sgnic::nl;
+namespace proto = sgnic::proto;
 using Args = std::vector<std::string>;
+
+// The option --count and the pools' "count": not the action.
+constexpr const char* kCount = "count";  // layering: an option and a key, not the action
 
 class UsageError : public std::runtime_error {
 public:
     using std::runtime_error::runtime_error;
 };
 
-constexpr const char* kUsage = R"(usage: sgnic-nl COMMAND ...
+std::string usage() {
+    return R"(usage: sgnic-nl COMMAND ...
   dev [IFNAME] | portals | pools [IFNAME]
   matcher-new IFNAME [id N] [prio N] [rx-log N] [tx-log N] FIELD[/MASK]...
   matcher-del IFNAME ID | matcher-get IFNAME ID | matchers [IFNAME]
   matcher-resize IFNAME ID TARGET          (TARGET 0 clears)
   rule-add IFNAME MATCHER ID rx|tx|both [FIELD=VALUE]... ACTION...
-           ACTION: drop | count | accept | mark=N | queue=N
   rules-add IFNAME MATCHER --file F [--continue]   (lines: ID DIR FIELD=VALUE... ACTION...)
   rules-gen IFNAME MATCHER --count N [--first-id I] [--dir D] [--vary FIELD=BASE]
             [--set FIELD=VALUE]... [--action A]... [--continue] [--batch BYTES]
@@ -50,7 +59,24 @@ constexpr const char* kUsage = R"(usage: sgnic-nl COMMAND ...
   script FILE                    one command per line, in one process; stops at a failure
   raw COMMAND [--dump] TOKEN...   hand-made request; TOKEN: u32:TYPE=V | bytes:TYPE=HEX |
             str:TYPE=S | nest:TYPE{ ... }   (V may be @IFNAME); prints the answer
-)";
+  help | --help | -h             this text;  version | --version
+FIELD: )" + proto::field_names() +
+           R"(
+VALUE, MASK: as sgnicctl takes them (MAC, IPv4, IPv6 address, decimal or 0x number)
+ACTION: )" +
+           proto::action_forms(" | ") + " (as ACTION=N)\n";
+}
+
+// --help: the usage and what a user needs around it.
+std::string help() {
+    return "sgnic-nl talks to the sgnic generic-netlink family of sgnic.ko directly, without\n"
+           "sgnicd: it prints the kernel's own view as JSON on stdout and sends requests as\n"
+           "given.  Requests that change anything need CAP_NET_ADMIN.  Matchers and rules\n"
+           "made here are not sgnicd's: its next reconcile deletes them.\n\n" +
+           usage() +
+           "\nExit status: 0 done; 1 the kernel refused (stderr: \"sgnic-nl: ENAME: "
+           "extack\"); 2 usage error.\nSee sgnic-nl(8).\n";
+}
 
 uint32_t to_u32(const std::string& s) {
     try {
@@ -110,33 +136,56 @@ std::string hex(const nl::Bytes& b) {
     return out;
 }
 
-uint32_t field_of(const std::string& name) {
-    auto f = nl::field_by_name(name);
-    if (!f) {
-        throw UsageError("unknown field: " + name);
+const proto::FieldInfo& field_of(const std::string& name) {
+    const proto::FieldInfo* f = proto::find_field(name);
+    if (f == nullptr) {
+        throw UsageError("unknown field: " + name + " (known: " + proto::field_names() + ")");
     }
     return *f;
 }
 
-nl::Bytes value_of(uint32_t field, const std::string& text) {
-    auto v = nl::parse_value(field, text);
+const proto::FieldInfo& field_of(uint32_t id) {
+    static const proto::FieldInfo kUnknown{.name = "?"};
+    const proto::FieldInfo* f = proto::find_field_by_id(id);
+    return f != nullptr ? *f : kUnknown;
+}
+
+// A value in sgnicctl's forms (sgnic/proto/codec.hpp), without a mask.
+nl::Bytes value_of(const proto::FieldInfo& f, const std::string& text) {
+    auto v = proto::parse_value(f, text);
     if (!v) {
-        throw UsageError("bad value for " + std::string(nl::field_name(field)) + ": " + text);
+        throw UsageError(v.error().message());
     }
-    return *v;
+    if (v->mask) {
+        throw UsageError(std::string(f.name) + ": no /MASK in a value here: " + text);
+    }
+    return std::move(v->value);
+}
+
+nl::Bytes mask_of(const proto::FieldInfo& f, const std::string& text) {
+    auto m = proto::parse_mask(f, text);
+    if (!m) {
+        throw UsageError(m.error().message());
+    }
+    return std::move(*m);
+}
+
+std::string_view action_name(uint32_t type) {
+    return proto::action_name(static_cast<proto::ActionType>(type));
 }
 
 // FIELD=VALUE into a match entry, or an action word into an action.
 bool parse_rule_word(const std::string& w, nl::RuleSpec& r) {
     const auto eq = w.find('=');
     const std::string key = w.substr(0, eq);
-    if (auto a = nl::action_by_name(key)) {
-        nl::Action act{*a, std::nullopt, std::nullopt};
-        if (*a == SGNIC_ACTION_TYPE_MARK || *a == SGNIC_ACTION_TYPE_QUEUE) {
+    if (const proto::spec::Action* a = proto::find_action(key)) {
+        const auto type = static_cast<uint32_t>(a->type);
+        nl::Action act{type, std::nullopt, std::nullopt};
+        if (a->takes_arg) {
             if (eq == std::string::npos) {
                 throw UsageError(key + " needs =N");
             }
-            (*a == SGNIC_ACTION_TYPE_MARK ? act.mark : act.queue) = to_u32(w.substr(eq + 1));
+            (type == SGNIC_ACTION_TYPE_MARK ? act.mark : act.queue) = to_u32(w.substr(eq + 1));
         }
         r.actions.push_back(act);
         return true;
@@ -144,8 +193,8 @@ bool parse_rule_word(const std::string& w, nl::RuleSpec& r) {
     if (eq == std::string::npos) {
         return false;
     }
-    const uint32_t f = field_of(key);
-    r.match.push_back({f, value_of(f, w.substr(eq + 1))});
+    const proto::FieldInfo& f = field_of(key);
+    r.match.push_back({f.id, value_of(f, w.substr(eq + 1))});
     return true;
 }
 
@@ -190,7 +239,7 @@ json dev_json(const nl::DevInfo& d) {
 json matcher_json(const nl::MatcherInfo& m) {
     json tmpl = json::array();
     for (const auto& t : m.tmpl) {
-        tmpl.push_back({{"field", nl::field_name(t.field)}, {"mask", hex(t.mask)}});
+        tmpl.push_back({{"field", field_of(t.field).name}, {"mask", hex(t.mask)}});
     }
     return {{"id", m.id},
             {"ifindex", m.ifindex},
@@ -206,16 +255,17 @@ json matcher_json(const nl::MatcherInfo& m) {
 json rule_json(const nl::RuleInfo& r) {
     json match = json::object();
     for (const auto& e : r.match) {
-        match[std::string(nl::field_name(e.field))] = nl::format_value(e.field, e.value);
+        const proto::FieldInfo& f = field_of(e.field);
+        match[std::string(f.name)] = proto::format_value(f, e.value);
     }
     json actions = json::array();
     for (const auto& a : r.actions) {
-        json j = {{"type", nl::action_name(a.type)}};
+        json j = {{"type", action_name(a.type)}};
         if (a.mark) {
-            j["mark"] = *a.mark;
+            j["mark"] = *a.mark;  // layering: the attribute, not the action
         }
         if (a.queue) {
-            j["queue"] = *a.queue;
+            j["queue"] = *a.queue;  // layering: the attribute, not the action
         }
         actions.push_back(j);
     }
@@ -318,26 +368,21 @@ int cmd_matcher_new(nl::Client& c, const Args& a) {
             continue;
         }
         const auto slash = w.find('/');
-        const uint32_t f = field_of(w.substr(0, slash));
-        nl::Bytes mask(nl::field_len(f), 0xff);
-        if (f == SGNIC_MATCH_FIELD_VLAN_ID) {
-            mask[0] = 0x0f;
-        }
-        if (slash != std::string::npos) {
-            mask = value_of(f, w.substr(slash + 1));
-        }
-        spec.tmpl.push_back({f, mask});
+        const proto::FieldInfo& f = field_of(w.substr(0, slash));
+        // No mask: the field's full width.
+        spec.tmpl.push_back({f.id, slash == std::string::npos ? proto::full_mask(f)
+                                                              : mask_of(f, w.substr(slash + 1))});
     }
     print(matcher_json(c.matcher_new(spec)));
     return 0;
 }
 
 int cmd_rules_gen(nl::Client& c, const Args& a) {
-    const Options o(a, 1, {"count", "first-id", "dir", "vary", "set", "action", "batch"});
+    const Options o(a, 1, {kCount, "first-id", "dir", "vary", "set", "action", "batch"});
     if (o.rest.size() != 2) {
         throw UsageError("rules-gen IFNAME MATCHER --count N ...");
     }
-    const uint32_t count = to_u32(o.get("count").value_or("1"));
+    const uint32_t count = to_u32(o.get(kCount).value_or("1"));
     const uint32_t first = to_u32(o.get("first-id").value_or("1"));
     nl::RuleSpec base;
     base.direction = direction_of(o.get("dir").value_or("rx"));
@@ -352,7 +397,7 @@ int cmd_rules_gen(nl::Client& c, const Args& a) {
     }
     const auto vary = o.get("vary").value_or("ipv4-dst=10.0.0.0");
     const auto eq = vary.find('=');
-    const uint32_t vf = field_of(vary.substr(0, eq));
+    const proto::FieldInfo& vf = field_of(vary.substr(0, eq));
     const nl::Bytes vbase = value_of(vf, eq == std::string::npos ? "0" : vary.substr(eq + 1));
     const size_t batch = o.get("batch") ? to_u32(*o.get("batch")) : nl::Client::kDefaultBatchBytes;
     const uint32_t flags = o.flag("continue") ? SGNIC_BULK_FLAGS_CONTINUE : 0;
@@ -368,7 +413,7 @@ int cmd_rules_gen(nl::Client& c, const Args& a) {
         std::vector<nl::RuleSpec> rules(n, base);
         for (uint32_t i = 0; i < n; i++) {
             rules[i].id = first + done + i;
-            rules[i].match.push_back({vf, add_to_value(vbase, done + i)});
+            rules[i].match.push_back({vf.id, add_to_value(vbase, done + i)});
         }
         auto part = c.rules_new(ifindex, matcher, rules, flags, batch);
         total.applied += part.applied;
@@ -581,6 +626,14 @@ int run(const Args& a) {
         throw UsageError("no command");
     }
     const auto& cmd = a[0];
+    if (cmd == "help" || cmd == "--help" || cmd == "-h") {
+        std::cout << help();
+        return 0;
+    }
+    if (cmd == "version" || cmd == "--version") {
+        std::cout << "sgnic-nl " << proto::kVersion << '\n';
+        return 0;
+    }
     nl::Client c;
     if (cmd == "dev") {
         if (a.size() > 1) {
@@ -610,7 +663,7 @@ int run(const Args& a) {
             j.push_back({{"bpid", p.bpid},
                          {"ifindex", p.ifindex},
                          {"buffer_size", p.buffer_size},
-                         {"count", p.count},
+                         {kCount, p.count},
                          {"refill_threshold", p.refill_threshold},
                          {"acquired", p.acquired},
                          {"released", p.released},
@@ -688,19 +741,19 @@ int run(const Args& a) {
             count++;
             ordered = ordered && (count == 1 || r.id > last_id || r.ifindex != ifindex);
             last_id = r.id;
-            if (!o.flag("count")) {
+            if (!o.flag(kCount)) {
                 j.push_back(rule_json(r));
             }
         });
-        if (o.flag("count")) {
+        if (o.flag(kCount)) {
             print({{"rules", count}, {"ordered", ordered}});
         } else {
             print(j);
         }
     } else if (cmd == "monitor") {
-        const Options o(a, 1, {"timeout-ms", "count"});
+        const Options o(a, 1, {"timeout-ms", kCount});
         const int timeout = static_cast<int>(to_u32(o.get("timeout-ms").value_or("2000")));
-        const uint32_t want = to_u32(o.get("count").value_or("1"));
+        const uint32_t want = to_u32(o.get(kCount).value_or("1"));
         c.socket().join_events();
         uint32_t got = 0;
         std::cout << "listening" << std::endl;
@@ -757,7 +810,7 @@ int main(int argc, char** argv) {
     try {
         return run(args);
     } catch (const UsageError& e) {
-        std::cerr << "sgnic-nl: " << e.what() << '\n' << kUsage;
+        std::cerr << "sgnic-nl: " << e.what() << '\n' << usage();
         return 2;
     } catch (const nl::Error& e) {
         const char* name = strerrorname_np(e.err());

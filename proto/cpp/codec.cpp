@@ -1,4 +1,4 @@
-#include "model/parse.hpp"
+#include "sgnic/proto/codec.hpp"
 
 #include <arpa/inet.h>
 
@@ -8,11 +8,9 @@
 #include <cstdio>
 #include <utility>
 
-namespace sgnic::model {
+#include "sgnic/proto/limits.hpp"
 
-using policy::Errc;
-using policy::Error;
-using policy::Expected;
+namespace sgnic::proto {
 
 namespace {
 
@@ -26,8 +24,8 @@ struct NamedNumber {
 };
 
 constexpr std::array kEthertypes = {
-    NamedNumber{"ipv4", 0x0800}, NamedNumber{"arp", 0x0806},  NamedNumber{"vlan", 0x8100},
-    NamedNumber{"ipv6", 0x86dd}, NamedNumber{"qinq", 0x88a8}, NamedNumber{"lldp", 0x88cc},
+    NamedNumber{"ipv4", 0x0800}, NamedNumber{"ipv6", 0x86dd}, NamedNumber{"arp", 0x0806},
+    NamedNumber{"vlan", 0x8100}, NamedNumber{"qinq", 0x88a8}, NamedNumber{"lldp", 0x88cc},
 };
 constexpr std::array kProtocols = {
     NamedNumber{"icmp", 1},   NamedNumber{"tcp", 6},  NamedNumber{"udp", 17},
@@ -38,6 +36,24 @@ constexpr std::array kProtocols = {
 Error invalid(std::string message) { return {Errc::invalid_argument, std::move(message)}; }
 
 std::string quoted(std::string_view text) { return "'" + std::string(text) + "'"; }
+
+// "drop, queue and accept"
+std::string terminal_names() {
+    std::vector<std::string_view> names;
+    for (const spec::Action& a : spec::kActions) {
+        if (is_terminal(a.type)) {
+            names.push_back(a.name);
+        }
+    }
+    std::string out;
+    for (std::size_t i = 0; i < names.size(); ++i) {
+        out += std::string(i == 0                  ? ""
+                           : i + 1 == names.size() ? " and "
+                                                   : ", ") +
+               std::string(names[i]);
+    }
+    return out;
+}
 
 // Decimal, or hex with 0x; nothing else, no sign, no spaces.
 std::optional<std::uint64_t> parse_uint(std::string_view text) {
@@ -133,14 +149,18 @@ std::optional<Bytes> parse_inet(int family, std::size_t length, std::string_view
     return out;
 }
 
-std::optional<std::uint64_t> named_number(const FieldInfo& f, std::string_view text) {
-    std::span<const NamedNumber> names;
-    if (f.name == "ethertype") {
-        names = kEthertypes;
-    } else if (f.name == "ip-proto") {
-        names = kProtocols;
+std::span<const NamedNumber> names_of(const FieldInfo& f) {
+    if (f.id == SGNIC_MATCH_FIELD_ETHERTYPE) {
+        return kEthertypes;
     }
-    for (const NamedNumber& n : names) {
+    if (f.id == SGNIC_MATCH_FIELD_IP_PROTO) {
+        return kProtocols;
+    }
+    return {};
+}
+
+std::optional<std::uint64_t> named_number(const FieldInfo& f, std::string_view text) {
+    for (const NamedNumber& n : names_of(f)) {
         if (n.name == text) {
             return n.value;
         }
@@ -148,7 +168,7 @@ std::optional<std::uint64_t> named_number(const FieldInfo& f, std::string_view t
     return std::nullopt;
 }
 
-std::string_view form_of(const FieldInfo& f) {
+std::string form_of(const FieldInfo& f) {
     switch (f.kind) {
         case FieldKind::mac:
             return "a MAC address (aa:bb:cc:dd:ee:ff)";
@@ -159,11 +179,11 @@ std::string_view form_of(const FieldInfo& f) {
         case FieldKind::number:
             break;
     }
-    if (f.name == "ethertype") {
-        return "an ethertype (0x0800 or ipv4, ipv6, arp, vlan, qinq, lldp)";
+    if (f.id == SGNIC_MATCH_FIELD_ETHERTYPE) {
+        return "an ethertype (0x0800 or " + value_names(f) + ")";
     }
-    if (f.name == "ip-proto") {
-        return "a protocol (0-255 or icmp, tcp, udp, gre, esp, icmpv6, sctp)";
+    if (f.id == SGNIC_MATCH_FIELD_IP_PROTO) {
+        return "a protocol (0-255 or " + value_names(f) + ")";
     }
     return "a number";
 }
@@ -199,7 +219,7 @@ Expected<Bytes> parse_plain(const FieldInfo& f, std::string_view text, std::stri
     }
     if (!out) {
         return invalid(std::string(f.name) + ": " + std::string(what) + " " + quoted(text) +
-                       " is not " + std::string(form_of(f)));
+                       " is not " + form_of(f));
     }
     return std::move(*out);
 }
@@ -266,6 +286,14 @@ std::string format_address(const FieldInfo& f, std::span<const std::uint8_t> byt
 
 }  // namespace
 
+std::string value_names(const FieldInfo& f) {
+    std::string out;
+    for (const NamedNumber& n : names_of(f)) {
+        out += (out.empty() ? "" : ", ") + std::string(n.name);
+    }
+    return out;
+}
+
 Expected<Bytes> parse_mask(const FieldInfo& f, std::string_view text) {
     Expected<Bytes> mask = text.starts_with('/') ? parse_prefix(f, text.substr(1))
                                                  : parse_plain(f, text, "mask", false);
@@ -278,6 +306,8 @@ Expected<Bytes> parse_mask(const FieldInfo& f, std::string_view text) {
     }
     return mask;
 }
+
+Bytes full_mask(const FieldInfo& f) { return prefix_bytes(f, field_bits(f)); }
 
 Expected<ParsedValue> parse_value(const FieldInfo& f, std::string_view text) {
     const std::size_t slash = text.find('/');
@@ -313,7 +343,7 @@ Expected<ParsedValue> parse_value(const FieldInfo& f, std::string_view text) {
 
 std::string format_value(const FieldInfo& f, std::span<const std::uint8_t> bytes) {
     if (f.kind == FieldKind::number) {
-        return format_number(f, bytes, f.name == "ethertype");
+        return format_number(f, bytes, f.id == SGNIC_MATCH_FIELD_ETHERTYPE);
     }
     return format_address(f, bytes);
 }
@@ -336,7 +366,7 @@ Expected<Template> parse_template(std::span<const FieldText> fields) {
             return invalid("unknown field " + quoted(ft.field) + " (known: " + field_names() + ")");
         }
         const bool dup = std::any_of(out.match.fields.begin(), out.match.fields.end(),
-                                     [&](const policy::MatchField& m) { return m.field == f->id; });
+                                     [&](const MatchField& m) { return m.field == f->id; });
         if (dup) {
             return invalid("field " + quoted(ft.field) + " is given twice");
         }
@@ -350,11 +380,11 @@ Expected<Template> parse_template(std::span<const FieldText> fields) {
     return out;
 }
 
-Expected<Match> parse_match(const policy::MatchTemplate& tmpl, std::span<const FieldText> values) {
+Expected<Match> parse_match(const MatchTemplate& tmpl, std::span<const FieldText> values) {
     Match out;
     std::vector<std::size_t> offsets;
     std::string names;
-    for (const policy::MatchField& m : tmpl.fields) {
+    for (const MatchField& m : tmpl.fields) {
         offsets.push_back(out.bytes.size());
         out.bytes.resize(out.bytes.size() + m.mask.size());
         const FieldInfo* f = find_field_by_id(m.field);
@@ -367,7 +397,7 @@ Expected<Match> parse_match(const policy::MatchTemplate& tmpl, std::span<const F
             return invalid("unknown field " + quoted(ft.field) + " (known: " + field_names() + ")");
         }
         const auto it = std::find_if(tmpl.fields.begin(), tmpl.fields.end(),
-                                     [&](const policy::MatchField& m) { return m.field == f->id; });
+                                     [&](const MatchField& m) { return m.field == f->id; });
         if (it == tmpl.fields.end()) {
             return invalid("field " + quoted(ft.field) + " is not in the matcher's template (" +
                            names + ")");
@@ -396,8 +426,32 @@ Expected<Match> parse_match(const policy::MatchTemplate& tmpl, std::span<const F
     return out;
 }
 
-Expected<policy::Action> parse_action(std::string_view text) {
-    using policy::ActionType;
+const spec::Action* find_action(std::string_view name) {
+    const auto* it = std::find_if(spec::kActions.begin(), spec::kActions.end(),
+                                  [&](const spec::Action& a) { return a.name == name; });
+    return it == spec::kActions.end() ? nullptr : &*it;
+}
+
+std::string action_forms(std::string_view separator) {
+    std::string out;
+    for (const spec::Action& a : spec::kActions) {
+        out += (out.empty() ? "" : std::string(separator)) + std::string(a.name) +
+               (a.takes_arg ? " N" : "");
+    }
+    return out;
+}
+
+std::string_view action_name(ActionType type) {
+    const auto* k = std::find_if(spec::kActions.begin(), spec::kActions.end(),
+                                 [&](const spec::Action& a) { return a.type == type; });
+    return k == spec::kActions.end() ? std::string_view("?") : k->name;
+}
+
+bool is_terminal(ActionType type) {
+    return type == ActionType::drop || type == ActionType::queue || type == ActionType::accept;
+}
+
+Expected<Action> parse_action(std::string_view text) {
     const std::size_t space = text.find(' ');
     const std::string_view word = text.substr(0, space);
     std::string_view arg =
@@ -405,39 +459,26 @@ Expected<policy::Action> parse_action(std::string_view text) {
     while (arg.starts_with(' ')) {
         arg.remove_prefix(1);
     }
-    struct Known {
-        std::string_view name;
-        ActionType type;
-        bool takes_arg;
-    };
-    static constexpr std::array kActions = {
-        Known{"drop", ActionType::drop, false},     Known{"count", ActionType::count, false},
-        Known{"accept", ActionType::accept, false}, Known{"mark", ActionType::mark, true},
-        Known{"queue", ActionType::queue, true},
-    };
-    const auto* k = std::find_if(kActions.begin(), kActions.end(),
-                                 [&](const Known& a) { return a.name == word; });
-    if (k == kActions.end()) {
-        return invalid("unknown action " + quoted(text) +
-                       " (known: drop, count, accept, mark N, queue N)");
+    const spec::Action* k = find_action(word);
+    if (k == nullptr) {
+        return invalid("unknown action " + quoted(text) + " (known: " + action_forms(", ") + ")");
     }
     if (!k->takes_arg) {
         if (space != std::string_view::npos) {
             return invalid("action " + quoted(text) + ": " + std::string(word) +
                            " takes no argument");
         }
-        return policy::Action{.type = k->type, .arg = 0};
+        return Action{.type = k->type, .arg = 0};
     }
     const std::optional<std::uint64_t> n = parse_uint(arg);
     if (!n || *n > UINT32_MAX) {
         return invalid("action " + quoted(text) + ": " + std::string(word) +
                        " needs a number from 0 to 4294967295");
     }
-    return policy::Action{.type = k->type, .arg = static_cast<std::uint32_t>(*n)};
+    return Action{.type = k->type, .arg = static_cast<std::uint32_t>(*n)};
 }
 
-Expected<std::vector<policy::Action>> parse_actions(std::span<const std::string> texts) {
-    using policy::ActionType;
+Expected<std::vector<Action>> parse_actions(std::span<const std::string> texts) {
     if (texts.empty()) {
         return invalid("a rule needs at least one action");
     }
@@ -445,23 +486,21 @@ Expected<std::vector<policy::Action>> parse_actions(std::span<const std::string>
         return invalid("a rule takes at most " + std::to_string(kMaxActions) + " actions, not " +
                        std::to_string(texts.size()));
     }
-    std::vector<policy::Action> out;
+    std::vector<Action> out;
     for (const std::string& t : texts) {
         auto a = parse_action(t);
         if (!a) {
             return a.error();
         }
         if (!out.empty()) {
-            const ActionType last = out.back().type;
-            if (last == ActionType::drop || last == ActionType::queue ||
-                last == ActionType::accept) {
+            if (is_terminal(out.back().type)) {
                 return invalid("action " + quoted(t) + " follows the terminal action " +
-                               quoted(format_action(out.back())) +
-                               " (drop, queue and accept must come last)");
+                               quoted(format_action(out.back())) + " (" + terminal_names() +
+                               " must come last)");
             }
         }
-        const bool dup = std::any_of(out.begin(), out.end(),
-                                     [&](const policy::Action& o) { return o.type == a->type; });
+        const bool dup =
+            std::any_of(out.begin(), out.end(), [&](const Action& o) { return o.type == a->type; });
         if (dup) {
             return invalid("action " + quoted(t) + " is given twice");
         }
@@ -470,40 +509,30 @@ Expected<std::vector<policy::Action>> parse_actions(std::span<const std::string>
     return out;
 }
 
-std::string format_action(const policy::Action& a) {
-    switch (a.type) {
-        case policy::ActionType::drop:
-            return "drop";
-        case policy::ActionType::count:
-            return "count";
-        case policy::ActionType::accept:
-            return "accept";
-        case policy::ActionType::mark:
-            return "mark " + std::to_string(a.arg);
-        case policy::ActionType::queue:
-            return "queue " + std::to_string(a.arg);
-    }
-    return "?";
+std::string format_action(const Action& a) {
+    const spec::Action* k = find_action(action_name(a.type));
+    const std::string name(action_name(a.type));
+    return k != nullptr && k->takes_arg ? name + " " + std::to_string(a.arg) : name;
 }
 
-Expected<policy::Directions> parse_directions(std::string_view text) {
+Expected<Directions> parse_directions(std::string_view text) {
     if (text == "rx") {
-        return policy::Directions::rx_only();
+        return Directions::rx_only();
     }
     if (text == "tx") {
-        return policy::Directions::tx_only();
+        return Directions::tx_only();
     }
     if (text == "both" || text == "rx,tx" || text == "tx,rx") {
-        return policy::Directions::both();
+        return Directions::both();
     }
     return invalid("direction " + quoted(text) + " is not one of rx, tx, both");
 }
 
-std::string format_directions(policy::Directions dirs) {
+std::string format_directions(Directions dirs) {
     if (dirs.rx && dirs.tx) {
         return "both";
     }
     return dirs.rx ? "rx" : dirs.tx ? "tx" : "none";
 }
 
-}  // namespace sgnic::model
+}  // namespace sgnic::proto

@@ -1,9 +1,11 @@
-// Errors as values for the policy core and the device interface.
+// The project's one error type: errors as values for every layer of sgnicd
+// (policy core, devices, store, service) and for sgnicctl's checks.
 //
-// g++ 12 has no std::expected; this is the small subset sgnicd needs.  An
+// g++ 12 has no std::expected; this is the small subset sgnic needs.  An
 // Error carries a code the caller can branch on (collision means "rehash
 // may help", busy/timeout mean "try later") and a message a person can read,
-// to which each layer prepends its own context.
+// to which each layer prepends its own context.  The code is also what a
+// D-Bus caller sees: org.sgnic.Steering1.<error_name(code)> (dbus.hpp).
 #pragma once
 
 #include <optional>
@@ -12,19 +14,24 @@
 #include <utility>
 #include <variant>
 
-namespace sgnic::policy {
+namespace sgnic {
 
 enum class Errc {
+    invalid_argument,  // the request itself is wrong
+    no_such_port,      // unknown port
+    no_such_matcher,   // unknown matcher
+    no_such_rule,      // unknown rule
+    not_found,         // an object the policy core or a device does not know (NoSuchRule)
     collision,         // a hash row is full: a larger table may take the rule
+    no_space,          // a limit is reached (table maxed out, action templates)
     busy,              // the device is busy: retry later, a rehash does not help
     timeout,           // the device did not answer in time: as busy
-    no_space,          // a limit is reached (table maxed out, action templates)
-    not_found,         // unknown matcher, rule or port
-    invalid_argument,  // the request itself is wrong
     degraded,          // an earlier rollback is incomplete; heal first
     device,            // any other device error; the message says which
+    store,             // the state database failed
 };
 
+// "collision", "no such port", ...: for log lines.
 std::string_view to_string(Errc code);
 
 class Error {
@@ -86,4 +93,4 @@ private:
 
 using Status = Expected<void>;
 
-}  // namespace sgnic::policy
+}  // namespace sgnic

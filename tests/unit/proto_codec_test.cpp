@@ -5,10 +5,11 @@
 #include <string>
 #include <vector>
 
-#include "model/fields.hpp"
-#include "model/parse.hpp"
+#include "sgnic/proto/codec.hpp"
+#include "sgnic/proto/fields.hpp"
+#include "sgnic/proto/limits.hpp"
 
-namespace sgnic::model {
+namespace sgnic::proto {
 namespace {
 
 struct Good {
@@ -109,7 +110,7 @@ TEST_P(MaskRefused, with_a_message_naming_field_and_text) {
     ASSERT_NE(f, nullptr);
     auto mask = parse_mask(*f, b.text);
     ASSERT_FALSE(mask) << "accepted " << b.text;
-    EXPECT_EQ(mask.error().code(), policy::Errc::invalid_argument);
+    EXPECT_EQ(mask.error().code(), Errc::invalid_argument);
     EXPECT_NE(mask.error().message().find(b.message), std::string::npos)
         << "message: " << mask.error().message();
     EXPECT_NE(mask.error().message().find(b.field), std::string::npos);
@@ -202,7 +203,7 @@ protected:
         const auto t = fields({{"ipv4-dst", "/24"}, {"ip-proto", "255"}, {"l4-dport", "0xff00"}});
         tmpl_ = parse_template(t)->match;
     }
-    policy::MatchTemplate tmpl_;
+    proto::MatchTemplate tmpl_;
 };
 
 TEST_F(MatchUnderTemplate, lays_values_out_in_template_order_with_zeroes_for_missing_fields) {
@@ -237,9 +238,9 @@ TEST(Actions, parse_every_kind_in_order) {
     auto a = parse_actions(texts);
     ASSERT_TRUE(a) << a.error().message();
     ASSERT_EQ(a->size(), 3U);
-    EXPECT_EQ((*a)[0], (policy::Action{policy::ActionType::count, 0}));
-    EXPECT_EQ((*a)[1], (policy::Action{policy::ActionType::mark, 7}));
-    EXPECT_EQ((*a)[2], (policy::Action{policy::ActionType::queue, 3}));
+    EXPECT_EQ((*a)[0], (proto::Action{proto::ActionType::count, 0}));
+    EXPECT_EQ((*a)[1], (proto::Action{proto::ActionType::mark, 7}));
+    EXPECT_EQ((*a)[2], (proto::Action{proto::ActionType::queue, 3}));
     EXPECT_EQ(format_action((*a)[2]), "queue 3");
     EXPECT_TRUE(parse_action("drop"));
     EXPECT_TRUE(parse_action("accept"));
@@ -269,11 +270,11 @@ TEST(Actions, refuse_malformed_lists_with_a_reason) {
 }
 
 TEST(Directions, parse_and_format) {
-    EXPECT_EQ(*parse_directions("rx"), policy::Directions::rx_only());
-    EXPECT_EQ(*parse_directions("tx"), policy::Directions::tx_only());
-    EXPECT_EQ(*parse_directions("both"), policy::Directions::both());
-    EXPECT_EQ(*parse_directions("rx,tx"), policy::Directions::both());
-    EXPECT_EQ(format_directions(policy::Directions::both()), "both");
+    EXPECT_EQ(*parse_directions("rx"), proto::Directions::rx_only());
+    EXPECT_EQ(*parse_directions("tx"), proto::Directions::tx_only());
+    EXPECT_EQ(*parse_directions("both"), proto::Directions::both());
+    EXPECT_EQ(*parse_directions("rx,tx"), proto::Directions::both());
+    EXPECT_EQ(format_directions(proto::Directions::both()), "both");
     EXPECT_NE(parse_directions("up").error().message().find("'up' is not one of rx, tx, both"),
               std::string::npos);
     EXPECT_FALSE(parse_directions(""));
@@ -288,4 +289,4 @@ TEST(Fields, every_uapi_field_has_a_name_that_finds_it) {
 }
 
 }  // namespace
-}  // namespace sgnic::model
+}  // namespace sgnic::proto

@@ -11,10 +11,10 @@
 #include <vector>
 
 #include "model/reconcile.hpp"
-#include "policy/expected.hpp"
 #include "policy/types.hpp"
+#include "sgnic/proto/result.hpp"
 
-namespace sgnic::app {
+namespace sgnic::service {
 
 // Hit counters of one installed rule, per direction.
 struct RuleCounters {
@@ -53,7 +53,7 @@ public:
     virtual ~PortSource() = default;
 
     // The sgnic ports present now (dev-get dump, names from the link cache).
-    virtual policy::Expected<std::vector<PortInfo>> list_ports() = 0;
+    virtual Expected<std::vector<PortInfo>> list_ports() = 0;
 };
 
 class KernelState {
@@ -66,18 +66,18 @@ public:
     virtual ~KernelState() = default;
 
     // matcher-get and rule-get dumps over every port.
-    virtual policy::Expected<model::ActualState> dump() = 0;
+    virtual Expected<model::ActualState> dump() = 0;
     // Objects reconcile found foreign: no policy owns them.  A matcher is
     // removed after its rules; a resize link it is part of is cleared first.
     struct Removal {
         std::size_t removed = 0;  // gone now, including rules already gone
-        std::vector<policy::Error> errors;
+        std::vector<Error> errors;
     };
     virtual Removal remove_rules(std::span<const model::ActualRule> rules) = 0;
-    virtual policy::Status remove_matcher(const model::ActualMatcher& matcher) = 0;
+    virtual Status remove_matcher(const model::ActualMatcher& matcher) = 0;
     // The counters of every rule in one device matcher (a rule-get dump).
-    virtual policy::Expected<std::vector<RuleCounters>> rule_counters(
-        policy::PortId port, policy::DeviceMatcherId matcher) = 0;
+    virtual Expected<std::vector<RuleCounters>> rule_counters(policy::PortId port,
+                                                              policy::DeviceMatcherId matcher) = 0;
 };
 
 // What the kernel tells sgnicd without being asked: the sgnic family going
@@ -103,4 +103,4 @@ public:
     virtual News read() = 0;
 };
 
-}  // namespace sgnic::app
+}  // namespace sgnic::service

@@ -1,4 +1,4 @@
-#include "app/service.hpp"
+#include "service/service.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -9,75 +9,18 @@
 
 #include "log/log.hpp"
 
-namespace sgnic::app {
+namespace sgnic::service {
 
 namespace {
 
 std::string rule_context(std::size_t index) { return "rule #" + std::to_string(index); }
 
-ServiceError with_context(ServiceError e, const std::string& context) {
-    e.message.insert(0, context + ": ");
+Error with_context(Error e, const std::string& context) {
+    e.with_context(context);
     return e;
 }
 
 }  // namespace
-
-std::string_view fault_name(Fault fault) {
-    switch (fault) {
-        case Fault::invalid_argument:
-            return "InvalidArgument";
-        case Fault::no_such_port:
-            return "NoSuchPort";
-        case Fault::no_such_matcher:
-            return "NoSuchMatcher";
-        case Fault::no_such_rule:
-            return "NoSuchRule";
-        case Fault::collision:
-            return "Collision";
-        case Fault::no_space:
-            return "NoSpace";
-        case Fault::busy:
-            return "Busy";
-        case Fault::timeout:
-            return "Timeout";
-        case Fault::degraded:
-            return "Degraded";
-        case Fault::device:
-            return "Device";
-        case Fault::store:
-            return "Store";
-    }
-    return "Device";
-}
-
-ServiceError::ServiceError(const policy::Error& e) : message(e.message()) {
-    switch (e.code()) {
-        case policy::Errc::collision:
-            fault = Fault::collision;
-            break;
-        case policy::Errc::busy:
-            fault = Fault::busy;
-            break;
-        case policy::Errc::timeout:
-            fault = Fault::timeout;
-            break;
-        case policy::Errc::no_space:
-            fault = Fault::no_space;
-            break;
-        case policy::Errc::not_found:
-            fault = Fault::no_such_rule;
-            break;
-        case policy::Errc::invalid_argument:
-            fault = Fault::invalid_argument;
-            break;
-        case policy::Errc::degraded:
-            fault = Fault::degraded;
-            break;
-        case policy::Errc::device:
-            fault = Fault::device;
-            break;
-    }
-}
 
 Service::Service(policy::Device& device, PortSource& ports, KernelState& kernel,
                  std::optional<store::Store> store, model::DesiredState desired,
@@ -146,25 +89,25 @@ void Service::publish_rehashes() {
             continue;
         }
         spdlog::info("{}",
-                     log::format_rehash(r, key->second, desired_.matchers.at(key->second).port));
+                     policy::format_rehash(r, key->second, desired_.matchers.at(key->second).port));
         if (listener_ != nullptr) {
             listener_->rehashed(key->second, r);
         }
     }
 }
 
-Result<policy::RuleSpec> Service::rule_spec(const model::DesiredMatcher& m,
-                                            const model::DesiredRule& r) const {
+Expected<policy::RuleSpec> Service::rule_spec(const model::DesiredMatcher& m,
+                                              const model::DesiredRule& r) const {
     const policy::MatcherState* state = matcher_state(m.id);
     if (state == nullptr) {
-        return ServiceError(Fault::no_such_matcher,
-                            "matcher " + std::to_string(m.id) + " is not in the device yet");
+        return Error(Errc::no_such_matcher,
+                     "matcher " + std::to_string(m.id) + " is not in the device yet");
     }
-    auto match = model::parse_match(state->match_template, r.match);
+    auto match = proto::parse_match(state->match_template, r.match);
     if (!match) {
         return match.error();
     }
-    auto actions = model::parse_actions(r.actions);
+    auto actions = proto::parse_actions(r.actions);
     if (!actions) {
         return actions.error();
     }
@@ -172,12 +115,12 @@ Result<policy::RuleSpec> Service::rule_spec(const model::DesiredMatcher& m,
         .directions = r.directions, .match = std::move(match->bytes), .actions = *actions};
 }
 
-Result<void> Service::install_matcher(const model::DesiredMatcher& m) {
+Expected<void> Service::install_matcher(const model::DesiredMatcher& m) {
     const PortInfo* port = find_port(m.port);
     if (port == nullptr) {
-        return ServiceError(Fault::no_such_port, "no sgnic port '" + m.port + "'");
+        return Error(Errc::no_such_port, "no sgnic port '" + m.port + "'");
     }
-    auto tmpl = model::parse_template(m.fields);
+    auto tmpl = proto::parse_template(m.fields);
     if (!tmpl) {
         return tmpl.error();
     }
@@ -212,7 +155,7 @@ void Service::install_rules(std::span<const model::RuleKey> keys, ReconcileRepor
         for (const model::RuleKey key : rules) {
             auto spec = rule_spec(desired_.matchers.at(matcher), desired_.rules.at(key));
             if (!spec) {
-                one_failed(key, spec.error().message);
+                one_failed(key, spec.error().message());
                 continue;
             }
             ok.push_back(key);
@@ -238,7 +181,7 @@ void Service::install_rules(std::span<const model::RuleKey> keys, ReconcileRepor
     }
 }
 
-Result<ReconcileReport> Service::reconcile() {
+Expected<ReconcileReport> Service::reconcile() {
     auto ports = port_source_.list_ports();
     if (!ports) {
         return ports.error();
@@ -265,7 +208,7 @@ Result<ReconcileReport> Service::reconcile() {
     const KernelState::Removal removal = kernel_.remove_rules(delta.delete_rules);
     report.deleted_rules += removal.removed;
     report.failed += removal.errors.size();
-    for (const policy::Error& e : removal.errors) {
+    for (const Error& e : removal.errors) {
         log::error_limited("reconcile", "reconcile: remove foreign rule: " + e.message());
     }
     for (const model::ActualMatcher& m : delta.delete_matchers) {
@@ -283,7 +226,7 @@ Result<ReconcileReport> Service::reconcile() {
         } else {
             ++report.failed;
             log::error_limited("reconcile", "reconcile: matcher " + std::to_string(key) + ": " +
-                                                st.error().message);
+                                                st.error().message());
         }
     }
     install_rules(delta.add_rules, report);
@@ -292,14 +235,14 @@ Result<ReconcileReport> Service::reconcile() {
     return report;
 }
 
-Result<model::MatcherKey> Service::create_matcher(const std::string& port, std::uint32_t priority,
-                                                  std::span<const model::FieldText> fields,
-                                                  std::uint32_t uid) {
+Expected<model::MatcherKey> Service::create_matcher(const std::string& port, std::uint32_t priority,
+                                                    std::span<const proto::FieldText> fields,
+                                                    std::uint32_t uid) {
     (void)uid;  // matchers are shared; rules record who asked
     if (find_port(port) == nullptr) {
-        return ServiceError(Fault::no_such_port, "no sgnic port '" + port + "'");
+        return Error(Errc::no_such_port, "no sgnic port '" + port + "'");
     }
-    auto tmpl = model::parse_template(fields);
+    auto tmpl = proto::parse_template(fields);
     if (!tmpl) {
         return tmpl.error();
     }
@@ -316,7 +259,7 @@ Result<model::MatcherKey> Service::create_matcher(const std::string& port, std::
             (void)policy_->destroy_matcher(id);
             matcher_ids_.erase(m.id);
             matcher_keys_.erase(id);
-            return ServiceError(Fault::store, "store matcher: " + stored.error().message());
+            return Error(Errc::store, "store matcher: " + stored.error().message());
         }
     }
     desired_.next_matcher = m.id + 1;
@@ -331,7 +274,7 @@ Result<model::MatcherKey> Service::create_matcher(const std::string& port, std::
 // The rules leave the desired state whatever the device says: the store no
 // longer has them.  A rule the device failed to delete stays with the policy
 // and the first error is reported.
-Result<void> Service::remove_rules(std::span<const model::RuleKey> rules) {
+Expected<void> Service::remove_rules(std::span<const model::RuleKey> rules) {
     std::vector<model::RuleKey> keys;
     std::vector<policy::RuleId> ids;
     for (const model::RuleKey key : rules) {
@@ -343,34 +286,33 @@ Result<void> Service::remove_rules(std::span<const model::RuleKey> rules) {
         }
     }
     const policy::BatchDelete batch = policy_->delete_rules(ids);
-    for (const policy::Error& e : batch.shrink_errors) {
+    for (const Error& e : batch.shrink_errors) {
         spdlog::warn("delete rules: shrink failed: {}", e.message());
     }
-    Result<void> result;
+    Expected<void> result;
     for (const policy::RuleFailure& f : batch.failures) {
         // Still in the device: the policy keeps it, and so must the map.
         rule_ids_.emplace(keys[f.index], ids[f.index]);
         if (result) {
-            result =
-                with_context(ServiceError(f.error), "delete rule " + std::to_string(keys[f.index]));
+            result = with_context(f.error, "delete rule " + std::to_string(keys[f.index]));
         }
     }
     return result;
 }
 
-Result<std::vector<model::RuleKey>> Service::add_rules(const std::string& port,
-                                                       std::span<const RuleRequest> rules,
-                                                       std::uint32_t uid) {
+Expected<std::vector<model::RuleKey>> Service::add_rules(const std::string& port,
+                                                         std::span<const RuleRequest> rules,
+                                                         std::uint32_t uid) {
     if (find_port(port) == nullptr) {
-        return ServiceError(Fault::no_such_port, "no sgnic port '" + port + "'");
+        return Error(Errc::no_such_port, "no sgnic port '" + port + "'");
     }
     if (rules.empty()) {
-        return ServiceError(Fault::invalid_argument, "the batch holds no rules");
+        return Error(Errc::invalid_argument, "the batch holds no rules");
     }
     if (rules.size() > kMaxBatch) {
-        return ServiceError(Fault::invalid_argument,
-                            "the batch holds " + std::to_string(rules.size()) + " rules; at most " +
-                                std::to_string(kMaxBatch) + " per call");
+        return Error(Errc::invalid_argument, "the batch holds " + std::to_string(rules.size()) +
+                                                 " rules; at most " + std::to_string(kMaxBatch) +
+                                                 " per call");
     }
     // Validate the whole batch before the device sees any of it.
     std::vector<model::DesiredRule> records;
@@ -380,31 +322,31 @@ Result<std::vector<model::RuleKey>> Service::add_rules(const std::string& port,
         const RuleRequest& req = rules[i];
         const auto m = desired_.matchers.find(req.matcher);
         if (m == desired_.matchers.end() || m->second.port != port) {
-            return ServiceError(Fault::no_such_matcher, rule_context(i) + ": no matcher " +
-                                                            std::to_string(req.matcher) +
-                                                            " on port '" + port + "'");
+            return Error(Errc::no_such_matcher, rule_context(i) + ": no matcher " +
+                                                    std::to_string(req.matcher) + " on port '" +
+                                                    port + "'");
         }
-        auto dirs = model::parse_directions(req.directions);
+        auto dirs = proto::parse_directions(req.directions);
         if (!dirs) {
-            return with_context(ServiceError(dirs.error()), rule_context(i));
+            return with_context(dirs.error(), rule_context(i));
         }
         const policy::MatcherState* state = matcher_state(req.matcher);
         if (state == nullptr) {
-            return ServiceError(Fault::no_such_matcher, rule_context(i) + ": matcher " +
-                                                            std::to_string(req.matcher) +
-                                                            " is not in the device yet");
+            return Error(Errc::no_such_matcher, rule_context(i) + ": matcher " +
+                                                    std::to_string(req.matcher) +
+                                                    " is not in the device yet");
         }
-        auto match = model::parse_match(state->match_template, req.match);
+        auto match = proto::parse_match(state->match_template, req.match);
         if (!match) {
-            return with_context(ServiceError(match.error()), rule_context(i));
+            return with_context(match.error(), rule_context(i));
         }
-        auto actions = model::parse_actions(req.actions);
+        auto actions = proto::parse_actions(req.actions);
         if (!actions) {
-            return with_context(ServiceError(actions.error()), rule_context(i));
+            return with_context(actions.error(), rule_context(i));
         }
         std::vector<std::string> canonical_actions;
         for (const policy::Action& a : *actions) {
-            canonical_actions.push_back(model::format_action(a));
+            canonical_actions.push_back(proto::format_action(a));
         }
         records.push_back({.id = next++,
                            .matcher = req.matcher,
@@ -437,7 +379,7 @@ Result<std::vector<model::RuleKey>> Service::add_rules(const std::string& port,
         if (batch.error) {
             undo();
             publish_rehashes();
-            return with_context(ServiceError(*batch.error), rule_context(start + batch.failed));
+            return with_context(*batch.error, rule_context(start + batch.failed));
         }
         for (std::size_t k = 0; k < batch.ids.size(); ++k) {
             rule_ids_[records[start + k].id] = batch.ids[k];
@@ -449,7 +391,7 @@ Result<std::vector<model::RuleKey>> Service::add_rules(const std::string& port,
         if (!stored) {
             undo();
             publish_rehashes();
-            return ServiceError(Fault::store, "store rules: " + stored.error().message());
+            return Error(Errc::store, "store rules: " + stored.error().message());
         }
     }
     desired_.next_rule = next;
@@ -468,25 +410,27 @@ Result<std::vector<model::RuleKey>> Service::add_rules(const std::string& port,
     return keys;
 }
 
-Result<void> Service::delete_rules(const std::string& port, std::span<const model::RuleKey> rules) {
+Expected<void> Service::delete_rules(const std::string& port,
+                                     std::span<const model::RuleKey> rules) {
     if (find_port(port) == nullptr) {
-        return ServiceError(Fault::no_such_port, "no sgnic port '" + port + "'");
+        return Error(Errc::no_such_port, "no sgnic port '" + port + "'");
     }
     if (rules.size() > kMaxBatch) {
-        return ServiceError(Fault::invalid_argument,
-                            "at most " + std::to_string(kMaxBatch) + " rules per call");
+        return Error(Errc::invalid_argument,
+                     "at most " + std::to_string(kMaxBatch) + " rules per call");
     }
     for (const model::RuleKey key : rules) {
         const auto it = desired_.rules.find(key);
         if (it == desired_.rules.end() || desired_.matchers.at(it->second.matcher).port != port) {
-            return ServiceError(Fault::no_such_rule,
-                                "no rule " + std::to_string(key) + " on port '" + port + "'");
+            return Error(Errc::no_such_rule,
+                         "no rule " + std::to_string(key) + " on port '" + port + "'");
         }
     }
     return erase_rules(port, rules);
 }
 
-Result<void> Service::erase_rules(const std::string& port, std::span<const model::RuleKey> rules) {
+Expected<void> Service::erase_rules(const std::string& port,
+                                    std::span<const model::RuleKey> rules) {
     std::set<model::MatcherKey> touched;
     for (const model::RuleKey key : rules) {
         touched.insert(desired_.rules.at(key).matcher);
@@ -496,7 +440,7 @@ Result<void> Service::erase_rules(const std::string& port, std::span<const model
     if (store_) {
         auto stored = store_->delete_rules(rules);
         if (!stored) {
-            return ServiceError(Fault::store, "store: " + stored.error().message());
+            return Error(Errc::store, "store: " + stored.error().message());
         }
     }
     auto st = remove_rules(rules);
@@ -510,10 +454,10 @@ Result<void> Service::erase_rules(const std::string& port, std::span<const model
     return st;
 }
 
-Result<void> Service::delete_matcher(model::MatcherKey matcher) {
+Expected<void> Service::delete_matcher(model::MatcherKey matcher) {
     const auto it = desired_.matchers.find(matcher);
     if (it == desired_.matchers.end()) {
-        return ServiceError(Fault::no_such_matcher, "no matcher " + std::to_string(matcher));
+        return Error(Errc::no_such_matcher, "no matcher " + std::to_string(matcher));
     }
     const std::string port = it->second.port;
     std::vector<model::RuleKey> rules;
@@ -525,7 +469,7 @@ Result<void> Service::delete_matcher(model::MatcherKey matcher) {
     if (store_) {
         auto stored = store_->delete_matcher(matcher);
         if (!stored) {
-            return ServiceError(Fault::store, "store: " + stored.error().message());
+            return Error(Errc::store, "store: " + stored.error().message());
         }
     }
     auto st = remove_rules(rules);
@@ -551,10 +495,10 @@ Result<void> Service::delete_matcher(model::MatcherKey matcher) {
     return st;
 }
 
-Result<void> Service::delete_rules_by_id(std::span<const model::RuleKey> rules) {
+Expected<void> Service::delete_rules_by_id(std::span<const model::RuleKey> rules) {
     if (rules.size() > kMaxBatch) {
-        return ServiceError(Fault::invalid_argument,
-                            "at most " + std::to_string(kMaxBatch) + " rules per call");
+        return Error(Errc::invalid_argument,
+                     "at most " + std::to_string(kMaxBatch) + " rules per call");
     }
     // Grouped by port in first-seen order; delete_rules() does the rest.
     std::vector<std::pair<std::string, std::vector<model::RuleKey>>> by_port;
@@ -562,7 +506,7 @@ Result<void> Service::delete_rules_by_id(std::span<const model::RuleKey> rules) 
     for (const model::RuleKey key : rules) {
         const auto it = desired_.rules.find(key);
         if (it == desired_.rules.end()) {
-            return ServiceError(Fault::no_such_rule, "no rule " + std::to_string(key));
+            return Error(Errc::no_such_rule, "no rule " + std::to_string(key));
         }
         if (!seen.insert(key).second) {
             continue;
@@ -578,8 +522,8 @@ Result<void> Service::delete_rules_by_id(std::span<const model::RuleKey> rules) 
     }
     for (const auto& [port, keys] : by_port) {
         if (find_port(port) == nullptr) {
-            return ServiceError(Fault::no_such_port, "rule " + std::to_string(keys.front()) +
-                                                         ": port '" + port + "' is not present");
+            return Error(Errc::no_such_port, "rule " + std::to_string(keys.front()) + ": port '" +
+                                                 port + "' is not present");
         }
     }
     for (const auto& [port, keys] : by_port) {
@@ -590,8 +534,7 @@ Result<void> Service::delete_rules_by_id(std::span<const model::RuleKey> rules) 
     return {};
 }
 
-policy::Expected<std::map<policy::RuleId, RuleCounters>> Service::counters_of(
-    model::MatcherKey matcher) {
+Expected<std::map<policy::RuleId, RuleCounters>> Service::counters_of(model::MatcherKey matcher) {
     std::map<policy::RuleId, RuleCounters> out;
     const policy::MatcherState* s = matcher_state(matcher);
     if (s == nullptr) {
@@ -614,9 +557,9 @@ policy::Expected<std::map<policy::RuleId, RuleCounters>> Service::counters_of(
     return out;
 }
 
-Result<void> Service::flush(const std::string& port) {
+Expected<void> Service::flush(const std::string& port) {
     if (find_port(port) == nullptr) {
-        return ServiceError(Fault::no_such_port, "no sgnic port '" + port + "'");
+        return Error(Errc::no_such_port, "no sgnic port '" + port + "'");
     }
     for (const model::MatcherKey m : matchers_of(port)) {
         auto st = delete_matcher(m);
@@ -627,9 +570,9 @@ Result<void> Service::flush(const std::string& port) {
     return {};
 }
 
-Result<std::size_t> Service::flush_rules(const std::string& port) {
+Expected<std::size_t> Service::flush_rules(const std::string& port) {
     if (!port.empty() && find_port(port) == nullptr) {
-        return ServiceError(Fault::no_such_port, "no sgnic port '" + port + "'");
+        return Error(Errc::no_such_port, "no sgnic port '" + port + "'");
     }
     // Also the rules of a port that is absent now: they would come back.
     std::map<std::string, std::vector<model::RuleKey>> by_port;
@@ -649,4 +592,4 @@ Result<std::size_t> Service::flush_rules(const std::string& port) {
     return deleted;
 }
 
-}  // namespace sgnic::app
+}  // namespace sgnic::service

@@ -1,7 +1,8 @@
 // Text forms of steering arguments, as sgnicctl and the D-Bus API take them,
 // parsed into the bytes the device wants and formatted back canonically.
 // Every error is Errc::invalid_argument with a message naming the field and
-// the text at fault.  No I/O, no D-Bus: the CLI links this too.
+// the text at fault.  No I/O, no D-Bus: sgnicctl, sgnicd and sgnic-nl all
+// use these codecs, so a value means the same to each of them.
 //
 //   masks   dmac/smac     ff:ff:ff:00:00:00 or /24 (prefix length)
 //           ipv4-*        255.255.255.0 or /24
@@ -23,11 +24,12 @@
 #include <string_view>
 #include <vector>
 
-#include "model/fields.hpp"
-#include "policy/expected.hpp"
-#include "policy/types.hpp"
+#include "sgnic/proto/fields.hpp"
+#include "sgnic/proto/result.hpp"
+#include "sgnic/proto/spec.hpp"
+#include "sgnic/proto/types.hpp"
 
-namespace sgnic::model {
+namespace sgnic::proto {
 
 using Bytes = std::vector<std::uint8_t>;
 
@@ -38,15 +40,18 @@ struct FieldText {
     friend bool operator==(const FieldText&, const FieldText&) = default;
 };
 
-inline constexpr std::size_t kMaxActions = 16;
-
 struct ParsedValue {
     Bytes value;
     std::optional<Bytes> mask;
 };
 
-policy::Expected<Bytes> parse_mask(const FieldInfo& field, std::string_view text);
-policy::Expected<ParsedValue> parse_value(const FieldInfo& field, std::string_view text);
+Expected<Bytes> parse_mask(const FieldInfo& field, std::string_view text);
+// Every bit the field uses (vlan-id: 0x0fff): a template field without a mask.
+Bytes full_mask(const FieldInfo& field);
+Expected<ParsedValue> parse_value(const FieldInfo& field, std::string_view text);
+// The names a number field also takes ("ipv4, ipv6, arp, ..." for
+// ethertype), "" for a field without names.
+std::string value_names(const FieldInfo& field);
 // Canonical text: MACs as aa:bb:.., addresses as inet_ntop writes them,
 // ethertypes and every mask of a number field in hex, other numbers decimal.
 std::string format_value(const FieldInfo& field, std::span<const std::uint8_t> bytes);
@@ -55,10 +60,10 @@ std::string format_mask(const FieldInfo& field, std::span<const std::uint8_t> by
 // A matcher's template: known fields, each once, each with a valid mask.
 // The result keeps the order given; canonical() gives the texts to store.
 struct Template {
-    policy::MatchTemplate match;
+    MatchTemplate match;
     std::vector<FieldText> canonical;
 };
-policy::Expected<Template> parse_template(std::span<const FieldText> fields);
+Expected<Template> parse_template(std::span<const FieldText> fields);
 
 // A rule's match values under a template: the bytes of every template field
 // in template order (fields left out match zero), and the canonical texts.
@@ -66,14 +71,23 @@ struct Match {
     Bytes bytes;
     std::vector<FieldText> canonical;
 };
-policy::Expected<Match> parse_match(const policy::MatchTemplate& tmpl,
-                                    std::span<const FieldText> values);
+Expected<Match> parse_match(const MatchTemplate& tmpl, std::span<const FieldText> values);
 
-policy::Expected<policy::Action> parse_action(std::string_view text);
-policy::Expected<std::vector<policy::Action>> parse_actions(std::span<const std::string> texts);
-std::string format_action(const policy::Action& action);
+// The action of that name (spec.hpp), or null.
+const spec::Action* find_action(std::string_view name);
+// Every action as written, "mark N" for those with an argument, joined by
+// `separator`: "drop, count, mark N, queue N, accept" for help and errors.
+std::string action_forms(std::string_view separator);
+// "drop", "mark", ...
+std::string_view action_name(ActionType type);
+// drop, queue and accept end a rule's action list.
+bool is_terminal(ActionType type);
 
-policy::Expected<policy::Directions> parse_directions(std::string_view text);
-std::string format_directions(policy::Directions dirs);
+Expected<Action> parse_action(std::string_view text);
+Expected<std::vector<Action>> parse_actions(std::span<const std::string> texts);
+std::string format_action(const Action& action);
 
-}  // namespace sgnic::model
+Expected<Directions> parse_directions(std::string_view text);
+std::string format_directions(Directions dirs);
+
+}  // namespace sgnic::proto

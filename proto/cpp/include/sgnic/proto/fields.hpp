@@ -1,5 +1,7 @@
 // The match fields a template can name, by their user-facing names, with
-// the uAPI id and the length the kernel expects (network byte order).
+// the uAPI id and the length the kernel expects (network byte order).  Names,
+// ids and lengths come from proto/sgnic.yaml (spec.hpp); the text form of
+// each field is decided here.
 #pragma once
 
 #include <cstddef>
@@ -8,7 +10,7 @@
 #include <string>
 #include <string_view>
 
-namespace sgnic::model {
+namespace sgnic::proto {
 
 // How a field's text is written: it decides the parser and the formatter.
 enum class FieldKind { mac, ipv4, ipv6, number };
@@ -27,4 +29,4 @@ const FieldInfo* find_field_by_id(std::uint32_t id);
 // "dmac, smac, ..." for error messages.
 std::string field_names();
 
-}  // namespace sgnic::model
+}  // namespace sgnic::proto
