@@ -73,7 +73,9 @@ in_ns b iperf3 -s -D -1 -B 10.10.0.2 --logfile /tmp/iperf-s.log
 in_ns a iperf3 -c 10.10.0.2 -t 3 -J >/tmp/iperf.json || fail "iperf3: $(tail -n 5 /tmp/iperf.json)"
 bytes=$(jq '.end.sum_received.bytes' /tmp/iperf.json)
 echo "    iperf3: $(jq '.end.sum_received.bits_per_second / 1e6 | floor' /tmp/iperf.json) Mbit/s"
-expect_ge "iperf3 bytes received" 1000000 "$bytes"
+# That it flows: speed is the benchmark's business (a KASAN guest beside two
+# others moved 0.5 MB in these 3 s).
+expect_ge "iperf3 bytes received" 100000 "$bytes"
 in_ns b iperf3 -s -D -1 -B 10.10.0.2 --logfile /tmp/iperf-s2.log
 in_ns a iperf3 -c 10.10.0.2 -t 30 >/tmp/iperf-c.log 2>&1 &
 ipid=$!
