@@ -124,7 +124,9 @@ awk -v m="$M2" -v n="$N" 'BEGIN { for (i = 0; i < n; i++)
 	>/tmp/big.txt
 expect_eq "lines in the file" "$N" "$(wc -l </tmp/big.txt)"
 t0=$(date +%s)
-out=$(ctl -j rule load /tmp/big.txt 2>/tmp/load.err)
+# A failed load says why (its JSON report and stderr), not just that it failed.
+out=$(ctl -j rule load /tmp/big.txt 2>/tmp/load.err) ||
+	fail "rule load of $N rules exited $?: $(jq -c '{loaded, failed, failures: .failures[:5]}' <<<"$out" 2>&1) $(head -c 2000 /tmp/load.err)"
 echo "    loaded in $(($(date +%s) - t0)) s"
 expect_eq "rule load -j: loaded, failed, failures" "{\"failed\":0,\"failures\":[],\"loaded\":$N}" \
 	"$(jq -cS . <<<"$out")"
