@@ -136,7 +136,7 @@ struct sgnic_bpool_buf {
  * pool minus the pool buffers its portal consumed; only that CPU writes it
  * (BH disabled), except in process context while the port is down.
  * @buf_len and the sizes change only while the port is down.
- * @shadow_lock protects @shadow_hash, @shadow_free and @shadow_live; the
+ * @shadow_lock protects @shadow_hash and @shadow_free; the
  * records themselves (@shadow, @capacity entries) are fixed at init.
  */
 struct sgnic_bpool {
@@ -156,13 +156,12 @@ struct sgnic_bpool {
 	u64 acquired;
 	u64 released;
 	u64 acquire_failed;
-	atomic64_t refills;		/* batches the refill added below low water */
+	atomic64_t refills;		/* top-ups of a CPU's share below low water */
 	spinlock_t shadow_lock;		/* the shadow, see above */
 	struct sgnic_bpool_buf *shadow;
 	struct hlist_head *shadow_hash;
 	u32 shadow_bits;
 	struct hlist_head shadow_free;
-	u32 shadow_live;
 };
 
 int sgnic_bpool_init(struct sgnic_bpool *pool, struct sgnic_dev *sd, u8 bpid);

@@ -53,7 +53,11 @@ shadow_alloc_failed:
 
 static void sgnic_bpool_shadow_fini(struct sgnic_bpool *pool)
 {
-	WARN_ON_ONCE(pool->shadow_live);
+	u32 i;
+
+	/* Every buffer was freed (drained) or handed to the stack (claimed). */
+	for (i = 0; i < BIT(pool->shadow_bits); i++)
+		WARN_ON_ONCE(!hlist_empty(&pool->shadow_hash[i]));
 	kvfree(pool->shadow_hash);
 	kvfree(pool->shadow);
 }
@@ -77,7 +81,6 @@ static bool sgnic_bpool_shadow_add(struct sgnic_bpool *pool, dma_addr_t addr,
 		buf->addr = addr;
 		buf->va = va;
 		hlist_add_head(&buf->node, sgnic_bpool_shadow_bucket(pool, addr));
-		pool->shadow_live++;
 	}
 	spin_unlock_bh(&pool->shadow_lock);
 	return buf;
@@ -128,7 +131,6 @@ static void *sgnic_bpool_shadow_take(struct sgnic_bpool *pool, dma_addr_t addr)
 		va = buf->va;
 		hlist_del(&buf->node);
 		hlist_add_head(&buf->node, &pool->shadow_free);
-		pool->shadow_live--;
 	}
 	spin_unlock_bh(&pool->shadow_lock);
 	WARN_ON_ONCE(!va);
@@ -293,36 +295,33 @@ static int sgnic_bpool_add_batch(struct sgnic_bpool *pool, int want)
 	return n;
 }
 
-/*
- * Tops up this CPU's share to the seed count; caller has BH disabled.
- * Returns the batches added, or -ENOMEM if it had to stop short.
- */
+/* Tops up this CPU's share to the seed count; caller has BH disabled. */
 static int sgnic_bpool_fill_cpu(struct sgnic_bpool *pool, int *count)
 {
-	int added, batches = 0;
+	int added;
 
 	while (*count < SGNIC_BPOOL_SEED_PER_CPU) {
 		added = sgnic_bpool_add_batch(pool, SGNIC_BPOOL_SEED_PER_CPU - *count);
 		if (!added)
 			return -ENOMEM;
 		*count += added;
-		batches++;
 	}
-	return batches;
+	return 0;
 }
 
 /* NAPI context, at the end of a poll. */
 void sgnic_bpool_refill(struct sgnic_bpool *pool)
 {
 	int *count = this_cpu_ptr(pool->count);
-	int batches;
+	int before;
 
 	if (likely(*count >= SGNIC_BPOOL_LOW_WATER) || READ_ONCE(pool->depleted))
 		return;
 	/* Out of memory: the next poll tries again; Rx counts rx_nobuf. */
-	batches = sgnic_bpool_fill_cpu(pool, count);
-	if (batches > 0)
-		atomic64_add(batches, &pool->refills);
+	before = *count;
+	sgnic_bpool_fill_cpu(pool, count);
+	if (*count > before)
+		atomic64_inc(&pool->refills);
 }
 
 /*
@@ -351,9 +350,8 @@ int sgnic_bpool_seed(struct sgnic_bpool *pool)
 	local_bh_disable();
 	for_each_online_cpu(cpu) {
 		err = sgnic_bpool_fill_cpu(pool, per_cpu_ptr(pool->count, cpu));
-		if (err < 0)
+		if (err)
 			break;
-		err = 0;
 	}
 	local_bh_enable();
 	if (!err && pool->depleted)
