@@ -46,8 +46,10 @@ kmod:
 	@test -d "$(KDIR)" || { echo "no kernel build tree at $(KDIR): run 'make deps' or set KDIR=" >&2; exit 1; }
 	for d in $(MODULE_DIRS); do $(MAKE) -C "$(KDIR)" M="$(CURDIR)/$$d" modules || exit 1; done
 
+CONFIGURE := cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo
+
 user:
-	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo
+	$(CONFIGURE)
 	cmake --build $(BUILD) -j$(shell nproc)
 
 # Every tier: unit, VM, and the service tier (the .deb files in a systemd
@@ -76,7 +78,7 @@ lint: user
 # Only what the demo runs: the module, sgnicd and sgnicctl (no test binaries).
 demo: deps
 	$(MAKE) kmod
-	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo
+	$(CONFIGURE)
 	cmake --build $(BUILD) -j$(shell nproc) --target sgnicd sgnicctl
 	SGNIC_KMOD=$(CURDIR)/kmod/sgnic.ko SGNIC_BUILD_DIR=$(CURDIR)/$(BUILD) tests/vm/run -- tests/vm/demo
 
