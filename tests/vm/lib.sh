@@ -1,6 +1,7 @@
 # shellcheck shell=bash
-# Shared by tests/vm/fetch-kernel and tests/vm/run: where the VM kernel lives
-# and how its version is found.  Sourced, not executed.
+# Shared by tests/vm/fetch-kernel, tests/vm/run and tests/service/run: where
+# the VM kernel lives, how its version is found, how a boot is watched.
+# Sourced, not executed.
 
 # Directories the guest mounts a fresh tmpfs on (tests/vm/init), hiding the
 # host's: a checkout or build tree below one of them is shared on its own.
@@ -66,4 +67,28 @@ vm_build_initramfs() {
 	# Pad to 4 bytes so an uncompressed cpio may be appended (tests/vm/run).
 	head -c $(((4 - $(stat -c %s "$output") % 4) % 4)) /dev/zero >>"$output"
 	rm -rf "$ird"
+}
+
+# vm_watch_boot QPID STATUS_LOG START_REGEX CONSOLE_LOG QUIET_S
+# Returns 0 once the guest has started its test (a line of STATUS_LOG matches
+# START_REGEX) or QEMU's process QPID has ended.  A guest that has not started
+# its test and has written nothing to CONSOLE_LOG for QUIET_S seconds is hung in
+# its boot: QPID is killed and the return is 1, so that the caller can boot
+# again.  Seen once in CI: a TCG guest silent for ten minutes after 5 s of
+# kernel boot, before anything of the project had run.
+vm_watch_boot() {
+	local qpid=$1 log=$2 re=$3 console=$4 quiet=$5 size=-1 now changed=$SECONDS
+	while kill -0 "$qpid" 2>/dev/null; do
+		grep -aqE "$re" "$log" 2>/dev/null && return 0
+		now=$(stat -c %s "$console" 2>/dev/null || echo 0)
+		if [ "$now" != "$size" ]; then
+			size=$now
+			changed=$SECONDS
+		elif [ $((SECONDS - changed)) -ge "$quiet" ]; then
+			kill "$qpid" 2>/dev/null || true
+			return 1
+		fi
+		sleep 1
+	done
+	return 0
 }
