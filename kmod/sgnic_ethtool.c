@@ -149,9 +149,14 @@ static int sgnic_ethtool_set_ringparam(struct net_device *netdev,
 static void sgnic_ethtool_get_channels(struct net_device *netdev,
 				       struct ethtool_channels *ch)
 {
-	/* One portal per CPU, each serving Tx, Tx confirm and Rx. */
-	ch->max_combined = num_online_cpus();
-	ch->combined_count = num_online_cpus();
+	/*
+	 * One Tx queue per CPU but one Rx queue: the stack sees queue 0 as a
+	 * combined channel and the other Tx queues as Tx-only ones.
+	 */
+	ch->max_combined = 1;
+	ch->combined_count = 1;
+	ch->max_tx = netdev->real_num_tx_queues - 1;
+	ch->tx_count = netdev->real_num_tx_queues - 1;
 }
 
 const struct ethtool_ops sgnic_ethtool_ops = {

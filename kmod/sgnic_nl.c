@@ -511,26 +511,32 @@ static int sgnic_nl_fill_portal(struct sk_buff *skb, struct sgnic_portal *portal
 				u32 portid, u32 seq)
 {
 	struct sgnic_dev *sd = sgnic_nl_dev;
-	u64 enqueued = 0, busy = 0;
+	u64 enqueued = 0, busy = 0, waiting = 0;
 	struct sgnic_fq *fq;
 	unsigned int i;
 	void *hdr;
 
-	/* What the CPU's Tx FQs took in and refused, over all ports. */
+	/*
+	 * What the CPU's Tx FQs took in and refused, over all ports; what its
+	 * Rx and Tx-confirm FQs hold for the DQRR, which like the hardware's
+	 * shows at most its size of them.
+	 */
 	for (i = 0; i < sd->nports; i++) {
 		fq = &sd->ports[i]->fqs[portal->cpu].tx;
 		enqueued += READ_ONCE(fq->enqueued);
 		busy += READ_ONCE(fq->busy);
+		waiting += READ_ONCE(sd->ports[i]->fqs[portal->cpu].rx.count);
+		waiting += READ_ONCE(sd->ports[i]->fqs[portal->cpu].conf.count);
 	}
 	hdr = genlmsg_put(skb, portid, seq, &sgnic_nl_family, NLM_F_MULTI,
 			  SGNIC_CMD_PORTAL_GET);
 	if (!hdr)
 		return -EMSGSIZE;
-	/* The DQRR is filled and drained within one poll: nothing waits between. */
 	if (nla_put_u32(skb, SGNIC_A_PORTAL_ID, portal->cpu) ||
 	    nla_put_u32(skb, SGNIC_A_PORTAL_CPU, portal->cpu) ||
 	    nla_put_u32(skb, SGNIC_A_PORTAL_DQRR_SIZE, SGNIC_DQRR_SIZE) ||
-	    nla_put_u32(skb, SGNIC_A_PORTAL_DQRR_FILL, 0) ||
+	    nla_put_u32(skb, SGNIC_A_PORTAL_DQRR_FILL,
+			min_t(u32, waiting, SGNIC_DQRR_SIZE)) ||
 	    nla_put_u64_64bit(skb, SGNIC_A_PORTAL_ENQUEUED, enqueued, SGNIC_A_PORTAL_PAD) ||
 	    nla_put_u64_64bit(skb, SGNIC_A_PORTAL_ENQUEUE_BUSY, busy, SGNIC_A_PORTAL_PAD) ||
 	    nla_put_u64_64bit(skb, SGNIC_A_PORTAL_DEQUEUED, READ_ONCE(portal->dequeued),

@@ -29,11 +29,18 @@ done
 expect_eq "peer of sgnic2" "$(cat /sys/class/net/sgnic3/ifindex)" "$(cat /sys/class/net/sgnic2/iflink)"
 expect_eq "peer of sgnic1" "$(cat /sys/class/net/sgnic0/ifindex)" "$(cat /sys/class/net/sgnic1/iflink)"
 
-step "ethtool views: -i, -l (one portal per CPU), -g, -S totals and per CPU"
+step "ethtool views: -i, -l (one Rx queue, a Tx queue per CPU), -g, -S totals and per CPU"
 ncpu=$(nproc)
 expect_match "ethtool -i" "driver: sgnic" "$(ethtool -i sgnic2)"
 expect_match "ethtool -i bus-info" "bus-info: sgnic" "$(ethtool -i sgnic2)"
-expect_match "ethtool -l" "Combined:[[:space:]]+$ncpu" "$(ethtool -l sgnic2)"
+# Current and maximum alike: one combined channel, the other Tx queues Tx-only.
+chan=$(ethtool -l sgnic2)
+expect_eq "ethtool -l combined (max, current)" "1 1" \
+	"$(awk '/^Combined:/ { printf "%s%s", sep, $2; sep = " " }' <<<"$chan")"
+expect_eq "ethtool -l tx (max, current)" "$((ncpu - 1)) $((ncpu - 1))" \
+	"$(awk '/^TX:/ { printf "%s%s", sep, ($2 == "n/a" ? 0 : $2); sep = " " }' <<<"$chan")"
+expect_eq "ethtool -l rx (max, current)" "0 0" \
+	"$(awk '/^RX:/ { printf "%s%s", sep, ($2 == "n/a" ? 0 : $2); sep = " " }' <<<"$chan")"
 expect_match "ethtool -g" "RX Buf Len:[[:space:]]+2048" "$(ethtool -g sgnic2)"
 stats=$(ethtool -S sgnic2)
 for s in rx_packets tx_packets rx_bytes tx_bytes tx_sg tx_linearized rx_sg rx_nobuf \
