@@ -10,7 +10,7 @@
  *                 instance; it runs the frame manager for the FQs of its CPU.
  *   sgnic_port    one per netdev (sgnic0, sgnic1, ...), wired to its peer;
  *                 owns a buffer pool and, per CPU, a Tx, a Tx-confirm and an
- *                 Rx frame queue.
+ *                 Rx frame queue; a devlink port with two health reporters.
  */
 #ifndef _SGNIC_H
 #define _SGNIC_H
@@ -20,6 +20,8 @@
 #include <linux/platform_device.h>
 #include <linux/spinlock.h>
 #include <linux/u64_stats_sync.h>
+#include <linux/workqueue.h>
+#include <net/devlink.h>
 
 #include "sgnic_fd.h"
 #include "sgnic_hw.h"
@@ -237,6 +239,42 @@ struct sgnic_port_faults {
 	atomic_t enqueue_busy;	/* Tx: enqueues still to fail with "busy" */
 };
 
+/* Why the frame manager refused a Tx frame descriptor (fman health reporter). */
+enum sgnic_fman_err {
+	SGNIC_FMAN_OK,
+	SGNIC_FMAN_ERR_FORMAT,		/* a format it does not handle */
+	SGNIC_FMAN_ERR_SG_EXTENSION,	/* an extension entry: not supported */
+	SGNIC_FMAN_ERR_SG_NO_FINAL,	/* no final bit within the table */
+	SGNIC_FMAN_ERR_SG_LENGTH,	/* entries do not add up to the FD's length */
+};
+
+/* Data-path problems a port reports through devlink health. */
+enum sgnic_health_event {
+	SGNIC_HEALTH_BPOOL,		/* Rx frames dropped: no buffer in the pool */
+	SGNIC_HEALTH_FMAN,		/* the frame manager refused a Tx FD */
+};
+
+/*
+ * A port's devlink health state.  devlink_health_report() sleeps, the data
+ * path runs in NAPI: the data path sets an event's bit in @pending and
+ * schedules @work, which reports it.  An event is reported once, then
+ * @latched until its reporter recovers, so a burst of drops is one report.
+ * @lock protects the record of the last refused FD (written by any portal,
+ * read by the fman reporter's dump).
+ */
+struct sgnic_port_health {
+	struct devlink_health_reporter *bpool;
+	struct devlink_health_reporter *fman;
+	struct work_struct work;
+	unsigned long pending;
+	unsigned long latched;
+	spinlock_t lock;		/* the last refused FD, see above */
+	u64 fman_errors;
+	struct sgnic_fd bad_fd;
+	enum sgnic_fman_err bad_reason;
+	unsigned int bad_cpu;
+};
+
 struct sgnic_port {
 	struct net_device *netdev;
 	struct sgnic_dev *sd;
@@ -252,6 +290,8 @@ struct sgnic_port {
 	struct dentry *ddir;
 	void *knob_files;		/* owned by sgnic_debugfs.c */
 	struct sgnic_steer *steer;	/* owned by sgnic_steer.c */
+	struct devlink_port dl_port;
+	struct sgnic_port_health health;	/* owned by sgnic_devlink.c */
 };
 
 /* Adds to a counter of this CPU; caller runs with BH disabled. */
@@ -262,6 +302,16 @@ static inline void sgnic_stats_add(struct sgnic_port *port, enum sgnic_stat stat
 	u64_stats_update_begin(&s->syncp);
 	s->v[stat] += n;
 	u64_stats_update_end(&s->syncp);
+}
+
+/* Called by the data path (any context) when it meets @event. */
+static inline void sgnic_health_note(struct sgnic_port *port, enum sgnic_health_event event)
+{
+	if (test_bit(event, &port->health.latched) ||
+	    test_and_set_bit(event, &port->health.latched))
+		return;
+	set_bit(event, &port->health.pending);
+	schedule_work(&port->health.work);
 }
 
 struct sgnic_port *sgnic_port_create(struct sgnic_dev *sd, unsigned int index);
@@ -327,6 +377,18 @@ struct sgnic_dev {
 	struct sgnic_portal **portals;	/* nr_cpu_ids entries, NULL if impossible */
 	atomic_t next_fqid;
 	struct dentry *ddir;
+	struct devlink *devlink;
 };
+
+/* ---- devlink (sgnic_devlink.c) ---- */
+
+int sgnic_devlink_create(struct sgnic_dev *sd);
+void sgnic_devlink_destroy(struct sgnic_dev *sd);
+void sgnic_devlink_register(struct sgnic_dev *sd);
+void sgnic_devlink_unregister(struct sgnic_dev *sd);
+int sgnic_devlink_port_add(struct sgnic_port *port);
+void sgnic_devlink_port_del(struct sgnic_port *port);
+void sgnic_devlink_fman_error(struct sgnic_port *port, unsigned int cpu,
+			      const struct sgnic_fd *fd, enum sgnic_fman_err reason);
 
 #endif /* _SGNIC_H */

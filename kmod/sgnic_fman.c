@@ -138,8 +138,8 @@ static void sgnic_fman_copy(const struct sgnic_fman_frame *dst,
 }
 
 /* Maps a Tx FD to the frame it describes; false if the FD is malformed. */
-static bool sgnic_fman_tx_frame(struct sgnic_dev *sd, const struct sgnic_fd *fd,
-				struct sgnic_fman_frame *f)
+static enum sgnic_fman_err sgnic_fman_tx_frame(struct sgnic_dev *sd, const struct sgnic_fd *fd,
+					       struct sgnic_fman_frame *f)
 {
 	const struct sgnic_sg_entry *sgt;
 	u8 *va = sgnic_fman_bus_to_virt(sd, sgnic_fd_addr(fd)) + sgnic_fd_offset(fd);
@@ -152,27 +152,27 @@ static bool sgnic_fman_tx_frame(struct sgnic_dev *sd, const struct sgnic_fd *fd,
 		f->seg[0].va = va;
 		f->seg[0].len = f->len;
 		f->nseg = 1;
-		return true;
+		return SGNIC_FMAN_OK;
 	case SGNIC_FD_SG:
 		break;
 	default:
-		return false;
+		return SGNIC_FMAN_ERR_FORMAT;
 	}
 	sgt = (const struct sgnic_sg_entry *)va;
 	for (i = 0; i < SGNIC_SGT_MAX_ENTRIES; i++) {
 		/* Extension tables are not supported by this frame manager. */
 		if (sgnic_sg_is_extension(&sgt[i]))
-			return false;
+			return SGNIC_FMAN_ERR_SG_EXTENSION;
 		f->seg[i].va = (u8 *)sgnic_fman_bus_to_virt(sd, sgnic_sg_addr(&sgt[i])) +
 			       sgnic_sg_offset(&sgt[i]);
 		f->seg[i].len = sgnic_sg_length(&sgt[i]);
 		len += f->seg[i].len;
 		if (sgnic_sg_is_final(&sgt[i])) {
 			f->nseg = i + 1;
-			return len == f->len;
+			return len == f->len ? SGNIC_FMAN_OK : SGNIC_FMAN_ERR_SG_LENGTH;
 		}
 	}
-	return false;	/* no final bit within the table */
+	return SGNIC_FMAN_ERR_SG_NO_FINAL;
 }
 
 /* Completes a CHECKSUM_PARTIAL request, as skb_checksum_help() would. */
@@ -309,6 +309,7 @@ static void sgnic_fman_deliver(struct sgnic_port *rx, unsigned int cpu,
 		return;
 	if (sgnic_fman_acquire(pool, bufs, nbufs)) {
 		sgnic_stats_add(rx, SGNIC_STAT_RX_NOBUF, 1);
+		sgnic_health_note(rx, SGNIC_HEALTH_BPOOL);
 		return;
 	}
 
@@ -359,9 +360,13 @@ static u32 sgnic_fman_tx_one(struct sgnic_port *port, unsigned int cpu,
 {
 	const struct sgnic_tx_annot *annot = NULL;
 	struct sgnic_fman_frame src;
+	enum sgnic_fman_err err;
 
-	if (!sgnic_fman_tx_frame(port->sd, fd, &src))
+	err = sgnic_fman_tx_frame(port->sd, fd, &src);
+	if (err) {
+		sgnic_devlink_fman_error(port, cpu, fd, err);
 		return SGNIC_FD_STATUS_ERR;
+	}
 	if (be32_to_cpu(fd->cmd_status) & SGNIC_FD_CMD_CSUM)
 		annot = sgnic_fman_bus_to_virt(port->sd, sgnic_fd_addr(fd));
 	sgnic_fman_deliver(port->peer, cpu, &src, annot);

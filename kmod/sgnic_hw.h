@@ -79,4 +79,8 @@
 /* How much of a received frame the frame manager parses for checksums. */
 #define SGNIC_FMAN_PARSE_LEN		128
 
+/* devlink: the instance's serial number and its health reporters' grace period. */
+#define SGNIC_DEVLINK_SERIAL		"SGNIC-FM-0001"
+#define SGNIC_HEALTH_GRACE_MS		500
+
 #endif /* _SGNIC_HW_H */

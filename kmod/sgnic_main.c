@@ -2,7 +2,8 @@
 /*
  * sgnic: module entry points.  The module registers one platform device,
  * the "bus" the simulated hardware sits on and the device every DMA mapping
- * is made for, builds a portal per CPU and then the port pairs.
+ * is made for, builds a portal per CPU and then the port pairs, and shows
+ * the whole as one devlink instance, registered last.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -112,6 +113,9 @@ static int __init sgnic_init(void)
 	err = sgnic_steer_init();
 	if (err)
 		goto steer_init_failed;
+	err = sgnic_devlink_create(sd);
+	if (err)
+		goto devlink_create_failed;
 	err = sgnic_portals_create(sd);
 	if (err)
 		goto portals_create_failed;
@@ -122,6 +126,7 @@ static int __init sgnic_init(void)
 	if (err)
 		goto nl_init_failed;
 
+	sgnic_devlink_register(sd);
 	sgnic_the_dev = sd;
 	pr_info("version %s loaded, %u pair(s), %u portal(s)\n", SGNIC_DRV_VERSION,
 		pairs, num_possible_cpus());
@@ -132,6 +137,8 @@ nl_init_failed:
 ports_create_failed:
 	sgnic_portals_destroy(sd);
 portals_create_failed:
+	sgnic_devlink_destroy(sd);
+devlink_create_failed:
 	sgnic_steer_fini();
 steer_init_failed:
 	sgnic_debugfs_fini(sd);
@@ -148,6 +155,7 @@ static void __exit sgnic_exit(void)
 	struct sgnic_dev *sd = sgnic_the_dev;
 	unsigned int i;
 
+	sgnic_devlink_unregister(sd);
 	sgnic_nl_fini();
 	/* Unregistering closes each port, which flushes its queues. */
 	for (i = 0; i < sd->nports; i++)
@@ -155,6 +163,7 @@ static void __exit sgnic_exit(void)
 	sgnic_portals_destroy(sd);
 	for (i = 0; i < sd->nports; i++)
 		sgnic_port_destroy(sd->ports[i]);
+	sgnic_devlink_destroy(sd);
 	sgnic_steer_fini();
 	sgnic_debugfs_fini(sd);
 	platform_device_unregister(sd->pdev);

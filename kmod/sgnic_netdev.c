@@ -660,6 +660,13 @@ static int sgnic_port_get_iflink(const struct net_device *netdev)
 	return port->peer->netdev->ifindex;
 }
 
+static struct devlink_port *sgnic_port_get_devlink_port(struct net_device *netdev)
+{
+	struct sgnic_port *port = netdev_priv(netdev);
+
+	return &port->dl_port;
+}
+
 static const struct net_device_ops sgnic_port_netdev_ops = {
 	.ndo_open		= sgnic_port_open,
 	.ndo_stop		= sgnic_port_stop,
@@ -668,6 +675,7 @@ static const struct net_device_ops sgnic_port_netdev_ops = {
 	.ndo_get_stats64	= sgnic_port_get_stats64,
 	.ndo_change_mtu		= sgnic_port_change_mtu,
 	.ndo_get_iflink		= sgnic_port_get_iflink,
+	.ndo_get_devlink_port	= sgnic_port_get_devlink_port,
 	.ndo_set_mac_address	= eth_mac_addr,
 	.ndo_validate_addr	= eth_validate_addr,
 };
@@ -759,8 +767,13 @@ struct sgnic_port *sgnic_port_create(struct sgnic_dev *sd, unsigned int index)
 	err = sgnic_steer_port_init(port);
 	if (err)
 		goto steer_init_failed;
+	err = sgnic_devlink_port_add(port);
+	if (err)
+		goto devlink_port_failed;
 	return port;
 
+devlink_port_failed:
+	sgnic_steer_port_fini(port);
 steer_init_failed:
 	sgnic_bpool_fini(&port->bpool);
 bpool_init_failed:
@@ -781,6 +794,7 @@ int sgnic_port_register(struct sgnic_port *port)
 	err = register_netdev(port->netdev);
 	if (err)
 		return err;
+	devlink_port_type_eth_set(&port->dl_port, port->netdev);
 	sgnic_debugfs_port_add(port);
 	return 0;
 }
@@ -788,11 +802,13 @@ int sgnic_port_register(struct sgnic_port *port)
 void sgnic_port_unregister(struct sgnic_port *port)
 {
 	sgnic_debugfs_port_del(port);
+	devlink_port_type_clear(&port->dl_port);
 	unregister_netdev(port->netdev);
 }
 
 void sgnic_port_destroy(struct sgnic_port *port)
 {
+	sgnic_devlink_port_del(port);
 	sgnic_steer_port_fini(port);
 	sgnic_bpool_fini(&port->bpool);
 	sgnic_port_fqs_fini(port);

@@ -1,0 +1,300 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * sgnic: the device as devlink shows it.  One devlink instance for the
+ * module's one device (platform/sgnic): the frame manager, the portals and
+ * the DMA device are shared by every port pair, as the FMan of a DPAA SoC is
+ * shared by its MACs, so the instance is the device and each netdev is a
+ * physical devlink port of it (numbered as the netdevs are).
+ *
+ * Each port has two health reporters:
+ *   bpool  Rx frames dropped because the buffer pool was empty.  The dump
+ *          shows the pool; recover puts back the buffers a fault took out
+ *          (the model's re-seed of the pool).
+ *   fman   the frame manager refused a Tx frame descriptor (a bad S/G
+ *          table).  The dump shows the last refused FD and why; the frame
+ *          was already confirmed with an error, so recover only re-arms.
+ */
+#include <linux/bitops.h>
+
+#include "sgnic.h"
+
+static int sgnic_devlink_info_get(struct devlink *devlink, struct devlink_info_req *req,
+				  struct netlink_ext_ack *extack)
+{
+	return devlink_info_driver_name_put(req, SGNIC_DRV_NAME) ?:
+	       devlink_info_serial_number_put(req, SGNIC_DEVLINK_SERIAL) ?:
+	       devlink_info_version_running_put(req, DEVLINK_INFO_VERSION_GENERIC_FW,
+						SGNIC_DRV_VERSION);
+}
+
+static const struct devlink_ops sgnic_devlink_ops = {
+	.info_get = sgnic_devlink_info_get,
+};
+
+/* ---- bpool reporter ---- */
+
+struct sgnic_bpool_state {
+	u32 buf_len;
+	u32 capacity;
+	u32 avail;
+	u32 held;
+	bool fault_deplete;
+	u64 acquired;
+	u64 released;
+	u64 acquire_failed;
+};
+
+static void sgnic_bpool_state_read(struct sgnic_bpool *pool, struct sgnic_bpool_state *st)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&pool->lock, flags);
+	st->buf_len = pool->buf_len;
+	st->capacity = pool->capacity;
+	st->avail = pool->avail;
+	st->held = pool->nheld;
+	st->fault_deplete = pool->depleted;
+	st->acquired = pool->acquired;
+	st->released = pool->released;
+	st->acquire_failed = pool->acquire_failed;
+	spin_unlock_irqrestore(&pool->lock, flags);
+}
+
+/* Dump and diagnose alike: the pool as it is now. */
+static int sgnic_bpool_reporter_show(struct devlink_health_reporter *reporter,
+				     struct devlink_fmsg *fmsg,
+				     struct netlink_ext_ack *extack)
+{
+	struct sgnic_port *port = devlink_health_reporter_priv(reporter);
+	struct sgnic_bpool *pool = &port->bpool;
+	struct sgnic_bpool_state st;
+
+	sgnic_bpool_state_read(pool, &st);
+	return devlink_fmsg_string_pair_put(fmsg, "netdev", netdev_name(port->netdev)) ?:
+	       devlink_fmsg_u8_pair_put(fmsg, "bpid", pool->bpid) ?:
+	       devlink_fmsg_u32_pair_put(fmsg, "buf_len", st.buf_len) ?:
+	       devlink_fmsg_u32_pair_put(fmsg, "capacity", st.capacity) ?:
+	       devlink_fmsg_u32_pair_put(fmsg, "avail", st.avail) ?:
+	       devlink_fmsg_u32_pair_put(fmsg, "held", st.held) ?:
+	       devlink_fmsg_bool_pair_put(fmsg, "fault_deplete", st.fault_deplete) ?:
+	       devlink_fmsg_u64_pair_put(fmsg, "acquired", st.acquired) ?:
+	       devlink_fmsg_u64_pair_put(fmsg, "released", st.released) ?:
+	       devlink_fmsg_u64_pair_put(fmsg, "acquire_failed", st.acquire_failed) ?:
+	       devlink_fmsg_u64_pair_put(fmsg, "refills", atomic64_read(&pool->refills));
+}
+
+static int sgnic_bpool_reporter_dump(struct devlink_health_reporter *reporter,
+				     struct devlink_fmsg *fmsg, void *priv_ctx,
+				     struct netlink_ext_ack *extack)
+{
+	return sgnic_bpool_reporter_show(reporter, fmsg, extack);
+}
+
+static int sgnic_bpool_reporter_recover(struct devlink_health_reporter *reporter,
+					void *priv_ctx, struct netlink_ext_ack *extack)
+{
+	struct sgnic_port *port = devlink_health_reporter_priv(reporter);
+
+	mutex_lock(&port->knob_lock);
+	sgnic_bpool_set_depleted(&port->bpool, false);
+	mutex_unlock(&port->knob_lock);
+	clear_bit(SGNIC_HEALTH_BPOOL, &port->health.latched);
+	return 0;
+}
+
+static const struct devlink_health_reporter_ops sgnic_bpool_reporter_ops = {
+	.name = "bpool",
+	.recover = sgnic_bpool_reporter_recover,
+	.dump = sgnic_bpool_reporter_dump,
+	.diagnose = sgnic_bpool_reporter_show,
+};
+
+/* ---- fman reporter ---- */
+
+static const char *const sgnic_fman_err_names[] = {
+	[SGNIC_FMAN_OK]			= "none",
+	[SGNIC_FMAN_ERR_FORMAT]		= "unsupported FD format",
+	[SGNIC_FMAN_ERR_SG_EXTENSION]	= "S/G extension entry",
+	[SGNIC_FMAN_ERR_SG_NO_FINAL]	= "S/G table without a final entry",
+	[SGNIC_FMAN_ERR_SG_LENGTH]	= "S/G entries do not add up to the FD length",
+};
+
+static const char *sgnic_fd_format_name(enum sgnic_fd_format format)
+{
+	switch (format) {
+	case SGNIC_FD_CONTIG:
+		return "contig";
+	case SGNIC_FD_CONTIG_BIG:
+		return "contig-big";
+	case SGNIC_FD_SG:
+		return "sg";
+	case SGNIC_FD_SG_BIG:
+		return "sg-big";
+	}
+	return "?";
+}
+
+/* Any context: records the refused FD and raises the fman event. */
+void sgnic_devlink_fman_error(struct sgnic_port *port, unsigned int cpu,
+			      const struct sgnic_fd *fd, enum sgnic_fman_err reason)
+{
+	struct sgnic_port_health *health = &port->health;
+	unsigned long flags;
+
+	spin_lock_irqsave(&health->lock, flags);
+	health->fman_errors++;
+	health->bad_fd = *fd;
+	health->bad_reason = reason;
+	health->bad_cpu = cpu;
+	spin_unlock_irqrestore(&health->lock, flags);
+	sgnic_health_note(port, SGNIC_HEALTH_FMAN);
+}
+
+static int sgnic_fman_reporter_show(struct devlink_health_reporter *reporter,
+				    struct devlink_fmsg *fmsg,
+				    struct netlink_ext_ack *extack)
+{
+	struct sgnic_port *port = devlink_health_reporter_priv(reporter);
+	struct sgnic_port_health *health = &port->health;
+	enum sgnic_fman_err reason;
+	unsigned long flags;
+	struct sgnic_fd fd;
+	unsigned int cpu;
+	u64 errors;
+	int err;
+
+	spin_lock_irqsave(&health->lock, flags);
+	errors = health->fman_errors;
+	fd = health->bad_fd;
+	reason = health->bad_reason;
+	cpu = health->bad_cpu;
+	spin_unlock_irqrestore(&health->lock, flags);
+
+	err = devlink_fmsg_string_pair_put(fmsg, "netdev", netdev_name(port->netdev)) ?:
+	      devlink_fmsg_u64_pair_put(fmsg, "refused_fds", errors) ?:
+	      devlink_fmsg_string_pair_put(fmsg, "last_reason", sgnic_fman_err_names[reason]);
+	if (err || reason == SGNIC_FMAN_OK)
+		return err;
+	return devlink_fmsg_u32_pair_put(fmsg, "last_cpu", cpu) ?:
+	       devlink_fmsg_pair_nest_start(fmsg, "last_fd") ?:
+	       devlink_fmsg_obj_nest_start(fmsg) ?:
+	       devlink_fmsg_string_pair_put(fmsg, "format",
+					    sgnic_fd_format_name(sgnic_fd_format(&fd))) ?:
+	       devlink_fmsg_u64_pair_put(fmsg, "addr", sgnic_fd_addr(&fd)) ?:
+	       devlink_fmsg_u32_pair_put(fmsg, "offset", sgnic_fd_offset(&fd)) ?:
+	       devlink_fmsg_u32_pair_put(fmsg, "length", sgnic_fd_length(&fd)) ?:
+	       devlink_fmsg_u8_pair_put(fmsg, "bpid", fd.bpid) ?:
+	       devlink_fmsg_u32_pair_put(fmsg, "cmd_status", be32_to_cpu(fd.cmd_status)) ?:
+	       devlink_fmsg_obj_nest_end(fmsg) ?:
+	       devlink_fmsg_pair_nest_end(fmsg);
+}
+
+static int sgnic_fman_reporter_dump(struct devlink_health_reporter *reporter,
+				    struct devlink_fmsg *fmsg, void *priv_ctx,
+				    struct netlink_ext_ack *extack)
+{
+	return sgnic_fman_reporter_show(reporter, fmsg, extack);
+}
+
+static int sgnic_fman_reporter_recover(struct devlink_health_reporter *reporter,
+				       void *priv_ctx, struct netlink_ext_ack *extack)
+{
+	struct sgnic_port *port = devlink_health_reporter_priv(reporter);
+
+	clear_bit(SGNIC_HEALTH_FMAN, &port->health.latched);
+	return 0;
+}
+
+static const struct devlink_health_reporter_ops sgnic_fman_reporter_ops = {
+	.name = "fman",
+	.recover = sgnic_fman_reporter_recover,
+	.dump = sgnic_fman_reporter_dump,
+	.diagnose = sgnic_fman_reporter_show,
+};
+
+/* ---- ports ---- */
+
+static void sgnic_health_work(struct work_struct *work)
+{
+	struct sgnic_port_health *health = container_of(work, struct sgnic_port_health, work);
+
+	if (test_and_clear_bit(SGNIC_HEALTH_BPOOL, &health->pending))
+		devlink_health_report(health->bpool,
+				      "buffer pool empty: received frames dropped", NULL);
+	if (test_and_clear_bit(SGNIC_HEALTH_FMAN, &health->pending))
+		devlink_health_report(health->fman,
+				      "frame manager refused a Tx frame descriptor", NULL);
+}
+
+/* Before the netdev is registered. */
+int sgnic_devlink_port_add(struct sgnic_port *port)
+{
+	struct sgnic_port_health *health = &port->health;
+	struct devlink_port_attrs attrs = {
+		.flavour = DEVLINK_PORT_FLAVOUR_PHYSICAL,
+		.phys.port_number = port->index,
+	};
+	const struct devlink_health_reporter_ops *bpool_ops = &sgnic_bpool_reporter_ops;
+	const struct devlink_health_reporter_ops *fman_ops = &sgnic_fman_reporter_ops;
+	u64 grace = SGNIC_HEALTH_GRACE_MS;
+	int err;
+
+	spin_lock_init(&health->lock);
+	INIT_WORK(&health->work, sgnic_health_work);
+	devlink_port_attrs_set(&port->dl_port, &attrs);
+	err = devlink_port_register(port->sd->devlink, &port->dl_port, port->index);
+	if (err)
+		return err;
+	health->bpool = devlink_port_health_reporter_create(&port->dl_port, bpool_ops,
+							    grace, port);
+	if (IS_ERR(health->bpool)) {
+		err = PTR_ERR(health->bpool);
+		goto bpool_failed;
+	}
+	health->fman = devlink_port_health_reporter_create(&port->dl_port, fman_ops,
+							   grace, port);
+	if (IS_ERR(health->fman)) {
+		err = PTR_ERR(health->fman);
+		goto fman_failed;
+	}
+	return 0;
+
+fman_failed:
+	devlink_port_health_reporter_destroy(health->bpool);
+bpool_failed:
+	devlink_port_unregister(&port->dl_port);
+	return err;
+}
+
+/* After the netdev is unregistered: the data path no longer raises events. */
+void sgnic_devlink_port_del(struct sgnic_port *port)
+{
+	cancel_work_sync(&port->health.work);
+	devlink_port_health_reporter_destroy(port->health.fman);
+	devlink_port_health_reporter_destroy(port->health.bpool);
+	devlink_port_unregister(&port->dl_port);
+}
+
+/* ---- the instance ---- */
+
+int sgnic_devlink_create(struct sgnic_dev *sd)
+{
+	sd->devlink = devlink_alloc(&sgnic_devlink_ops, 0, &sd->pdev->dev);
+	return sd->devlink ? 0 : -ENOMEM;
+}
+
+void sgnic_devlink_destroy(struct sgnic_dev *sd)
+{
+	devlink_free(sd->devlink);
+}
+
+/* Last step of the module's init: user space sees a complete device. */
+void sgnic_devlink_register(struct sgnic_dev *sd)
+{
+	devlink_register(sd->devlink);
+}
+
+void sgnic_devlink_unregister(struct sgnic_dev *sd)
+{
+	devlink_unregister(sd->devlink);
+}

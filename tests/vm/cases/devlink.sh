@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# The device as iproute2's devlink shows it (JSON parsed): dev info, one
+# physical port per netdev, and each port's health reporters: bpool counts
+# and dumps an empty pool, stays in error without auto-recover until
+# `devlink health recover` puts the buffers back, and recovers by itself
+# with auto-recover; fman records the Tx FD the frame manager refused.
+# rmmod with a reporter in error is clean (the harness reads the kernel log).
+. "$(dirname "$0")/../testlib.sh"
+need_kmod
+command -v devlink >/dev/null || fail "devlink (iproute2) not installed"
+net=$(cd "$(dirname "$0")/../helpers" && pwd)/sgnic_net.py
+DEV=platform/sgnic
+
+# health PORT REPORTER JQ: a field of the reporter's `health show`.
+health() { devlink -j health show "$DEV/$1" reporter "$2" | jq -r ".health[\"$DEV/$1\"][0]$3"; }
+dump() { devlink -j health dump show "$DEV/$1" reporter "$2"; }
+ping_b() { ip netns exec a ping -c "$1" -i 0.2 -W 1 10.10.0.2 || true; }
+
+step "pairs=2: dev info and a physical devlink port per netdev"
+insmod "$SGNIC_KMOD" pairs=2
+expect_eq "devlink dev show" "[\"$DEV\"]" "$(devlink -j dev show | jq -c '.dev | keys')"
+info=$(devlink -j dev info "$DEV" | jq -c ".info[\"$DEV\"]")
+expect_eq "driver" sgnic "$(jq -r .driver <<<"$info")"
+expect_eq "serial number" SGNIC-FM-0001 "$(jq -r .serial_number <<<"$info")"
+expect_eq "running fw = the module's version" "$(modinfo -F version "$SGNIC_KMOD")" \
+	"$(jq -r .versions.running.fw <<<"$info")"
+ports=$(devlink -j port show | jq -c '[.port | to_entries[] | select(.key | startswith("'"$DEV"'/")) |
+	[.key, .value.netdev, .value.flavour, .value.port, .value.type]]')
+expect_eq "ports" "[[\"$DEV/0\",\"sgnic0\",\"physical\",0,\"eth\"],[\"$DEV/1\",\"sgnic1\",\"physical\",1,\"eth\"],[\"$DEV/2\",\"sgnic2\",\"physical\",2,\"eth\"],[\"$DEV/3\",\"sgnic3\",\"physical\",3,\"eth\"]]" "$ports"
+expect_eq "phys_port_name of sgnic3" p3 "$(cat /sys/class/net/sgnic3/phys_port_name)"
+expect_eq "reporters of every port, all healthy" \
+	'[["bpool","healthy",0],["fman","healthy",0]]' \
+	"$(devlink -j health show | jq -c "[.health[\"$DEV/0\"], .health[\"$DEV/3\"]] | add |
+		map([.reporter, .state, .error]) | unique")"
+
+step "bpool without auto-recover: an empty pool is reported once, dumped, and stays"
+sgnic_pair_netns 9000
+ping_b 1 >/dev/null
+devlink health set "$DEV/1" reporter bpool auto_recover false
+expect_eq "auto_recover" false "$(health 1 bpool .auto_recover)"
+echo 1 >"$(sgnic_debugfs sgnic1 fault_bpool_deplete)"
+expect_match "ping into the empty pool" " 100% packet loss" "$(ping_b 3)"
+expect_eq "bpool: state, errors, recoveries" '["error",1,0]' \
+	"$(devlink -j health show "$DEV/1" reporter bpool | jq -c ".health[\"$DEV/1\"][0] | [.state, .error, .recover]")"
+d=$(dump 1 bpool)
+expect_eq "dump: netdev, avail, fault_deplete" '["sgnic1",0,true]' "$(jq -c '[.netdev, .avail, .fault_deplete]' <<<"$d")"
+expect_ge "dump: buffers held by the fault" 1 "$(jq .held <<<"$d")"
+expect_ge "dump: failed acquires" 1 "$(jq .acquire_failed <<<"$d")"
+expect_match "still dropping: one report per burst" " 100% packet loss" "$(ping_b 2)"
+expect_eq "bpool errors after more drops" 1 "$(health 1 bpool .error)"
+expect_eq "the other port's bpool" healthy "$(health 0 bpool .state)"
+
+step "devlink health recover: the buffers are back, traffic flows"
+devlink health recover "$DEV/1" reporter bpool
+expect_eq "bpool: state, recoveries" '["healthy",1]' \
+	"$(devlink -j health show "$DEV/1" reporter bpool | jq -c ".health[\"$DEV/1\"][0] | [.state, .recover]")"
+expect_eq "fault knob cleared by the recovery" 0 "$(cat "$(sgnic_debugfs sgnic1 fault_bpool_deplete)")"
+expect_eq "held after recovery" 0 "$(devlink -j health diagnose "$DEV/1" reporter bpool | jq .held)"
+expect_match "ping after recovery" " 0% packet loss" "$(ping_b 3)"
+
+step "bpool with auto-recover (grace period 0): it reports and recovers by itself"
+devlink health set "$DEV/1" reporter bpool auto_recover true grace_period 0
+echo 1 >"$(sgnic_debugfs sgnic1 fault_bpool_deplete)"
+ip netns exec a ping -c 1 -W 1 10.10.0.2 >/dev/null || true
+for _ in $(seq 50); do
+	[ "$(health 1 bpool .recover)" = 2 ] && break
+	sleep 0.1
+done
+expect_eq "bpool: state, errors, recoveries" '["healthy",2,2]' \
+	"$(devlink -j health show "$DEV/1" reporter bpool | jq -c ".health[\"$DEV/1\"][0] | [.state, .error, .recover]")"
+expect_eq "fault knob cleared by the auto-recovery" 0 "$(cat "$(sgnic_debugfs sgnic1 fault_bpool_deplete)")"
+expect_match "ping after auto-recovery" " 0% packet loss" "$(ping_b 3)"
+
+step "fman: S/G tables without a final entry are refused; the dump shows the last FD"
+echo 1 >"$(sgnic_debugfs sgnic0 fault_sgt_no_final)"
+head -c $((1 << 20)) /dev/urandom >/tmp/src.bin
+err0=$(sgnic_stat a sgnic0 tx_errors)
+ip netns exec b timeout 120 python3 "$net" recv 5003 /tmp/dst.bin &
+rpid=$!
+ip netns exec a timeout 120 python3 "$net" send 10.10.0.2 5003 /tmp/src.bin &
+spid=$!
+for _ in $(seq 600); do
+	[ "$(sgnic_stat a sgnic0 tx_errors)" -gt "$err0" ] && break
+	kill -0 "$spid" 2>/dev/null || break
+	sleep 0.1
+done
+kill "$spid" "$rpid" 2>/dev/null || true
+wait "$spid" "$rpid" 2>/dev/null || true
+echo 0 >"$(sgnic_debugfs sgnic0 fault_sgt_no_final)"
+ip netns exec a ss -K dst 10.10.0.2 >/dev/null 2>&1 || true
+expect_ge "sgnic0 tx_errors" $((err0 + 1)) "$(sgnic_stat a sgnic0 tx_errors)"
+expect_ge "fman errors" 1 "$(health 0 fman .error)"
+d=$(dump 0 fman)
+expect_eq "dump: netdev, reason, FD format" \
+	'["sgnic0","S/G table without a final entry","sg"]' \
+	"$(jq -c '[.netdev, .last_reason, .last_fd.format]' <<<"$d")"
+expect_ge "dump: refused FDs" 1 "$(jq .refused_fds <<<"$d")"
+expect_ge "dump: FD length" 60 "$(jq .last_fd.length <<<"$d")"
+# Auto-recovered at the first report; a second one within the grace period stays.
+devlink health recover "$DEV/0" reporter fman
+expect_eq "fman after recovery" healthy "$(health 0 fman .state)"
+expect_eq "the receiving port's fman" 0 "$(health 1 fman .error)"
+
+step "rmmod with a reporter in error"
+devlink health set "$DEV/1" reporter bpool auto_recover false
+echo 1 >"$(sgnic_debugfs sgnic1 fault_bpool_deplete)"
+ping_b 1 >/dev/null
+expect_eq "bpool state" error "$(health 1 bpool .state)"
+ip netns del a
+ip netns del b
+rmmod sgnic
+expect_eq "devlink dev show after rmmod" "[]" "$(devlink -j dev show | jq -c '.dev | keys')"
