@@ -378,6 +378,7 @@ struct sgnic_dev {
 	atomic_t next_fqid;
 	struct dentry *ddir;
 	struct devlink *devlink;
+	bool devlink_live;	/* registered: health reports may be sent */
 };
 
 /* ---- devlink (sgnic_devlink.c) ---- */

@@ -214,16 +214,28 @@ static const struct devlink_health_reporter_ops sgnic_fman_reporter_ops = {
 
 /* ---- ports ---- */
 
+static void sgnic_health_report(struct sgnic_port *port, enum sgnic_health_event event,
+				struct devlink_health_reporter *reporter, const char *msg)
+{
+	struct sgnic_port_health *health = &port->health;
+
+	if (!test_and_clear_bit(event, &health->pending))
+		return;
+	/* devlink warns of a report while the instance is not registered. */
+	if (READ_ONCE(port->sd->devlink_live))
+		devlink_health_report(reporter, msg, NULL);
+	else
+		clear_bit(event, &health->latched);
+}
+
 static void sgnic_health_work(struct work_struct *work)
 {
-	struct sgnic_port_health *health = container_of(work, struct sgnic_port_health, work);
+	struct sgnic_port *port = container_of(work, struct sgnic_port, health.work);
 
-	if (test_and_clear_bit(SGNIC_HEALTH_BPOOL, &health->pending))
-		devlink_health_report(health->bpool,
-				      "buffer pool empty: received frames dropped", NULL);
-	if (test_and_clear_bit(SGNIC_HEALTH_FMAN, &health->pending))
-		devlink_health_report(health->fman,
-				      "frame manager refused a Tx frame descriptor", NULL);
+	sgnic_health_report(port, SGNIC_HEALTH_BPOOL, port->health.bpool,
+			    "buffer pool empty: received frames dropped");
+	sgnic_health_report(port, SGNIC_HEALTH_FMAN, port->health.fman,
+			    "frame manager refused a Tx frame descriptor");
 }
 
 /* Before the netdev is registered. */
@@ -292,9 +304,17 @@ void sgnic_devlink_destroy(struct sgnic_dev *sd)
 void sgnic_devlink_register(struct sgnic_dev *sd)
 {
 	devlink_register(sd->devlink);
+	WRITE_ONCE(sd->devlink_live, true);
 }
 
+/* First step of the module's exit, while the data path still runs. */
 void sgnic_devlink_unregister(struct sgnic_dev *sd)
 {
+	unsigned int i;
+
+	WRITE_ONCE(sd->devlink_live, false);
+	/* A report already running finishes; later ones see !devlink_live. */
+	for (i = 0; i < sd->nports; i++)
+		cancel_work_sync(&sd->ports[i]->health.work);
 	devlink_unregister(sd->devlink);
 }
