@@ -1,6 +1,7 @@
 #include "adapter/genl_watch.hpp"
 
 #include <fcntl.h>
+#include <linux/devlink.h>
 #include <linux/genetlink.h>
 #include <linux/netlink.h>
 #include <linux/sgnic.h>
@@ -8,6 +9,8 @@
 
 #include <cerrno>
 #include <cstring>
+#include <optional>
+#include <utility>
 
 #include "netlink/sgnic_netlink.hpp"
 
@@ -16,6 +19,11 @@ namespace sgnic::adapter {
 namespace {
 
 constexpr std::size_t kBufBytes = std::size_t{1} << 16;
+// sgnic.ko's devlink instance is platform/sgnic (its platform device).
+constexpr std::string_view kDevlinkBus = "platform";
+constexpr std::string_view kDevlinkDev = "sgnic";
+// DEVLINK_ATTR_HEALTH_REPORTER_STATE: 0 healthy, 1 error (the enum is not uapi).
+constexpr std::uint8_t kReporterStateError = 1;
 // Room for a burst of notifications (a module load announces every port).
 constexpr int kRcvBufBytes = 1 << 20;
 
@@ -24,35 +32,32 @@ constexpr int kRcvBufBytes = 1 << 20;
     throw nl::Error(err, "", "netlink watch: " + what + ": " + std::strerror(err));
 }
 
-// The id of nlctrl's "notify" group, asked of nlctrl itself.
-std::uint32_t notify_group(mnl_socket* sock) {
-    const nl::Message req = nl::build_get_family(1, "nlctrl");
+// A family and its groups as nlctrl describes them; id 0 if there is no
+// family of that name.
+nl::FamilyInfo ask_family(mnl_socket* sock, std::uint32_t seq, const std::string& name) {
+    const nl::Message req = nl::build_get_family(seq, name);
     if (mnl_socket_sendto(sock, req.data(), req.size()) < 0) {
-        fail("ask nlctrl");
+        fail("ask nlctrl for " + name);
     }
     std::vector<std::uint8_t> buf(kBufBytes);
-    std::uint32_t group = 0;
+    nl::FamilyInfo family;
     for (;;) {
         const ssize_t n = mnl_socket_recvfrom(sock, buf.data(), buf.size());
         if (n < 0) {
-            fail("nlctrl's answer");
+            fail("nlctrl's answer for " + name);
         }
         auto len = static_cast<int>(n);
         for (const auto* nlh = reinterpret_cast<const nlmsghdr*>(buf.data());
              mnl_nlmsg_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len)) {
             if (nlh->nlmsg_type == NLMSG_ERROR || nlh->nlmsg_type == NLMSG_DONE) {
                 const nl::Ack ack = nl::parse_ack(nlh);
-                if (ack.err != 0) {
+                if (ack.err != 0 && ack.err != ENOENT) {
                     errno = ack.err;
-                    fail("nlctrl");
+                    fail("nlctrl, family " + name);
                 }
-                if (group == 0) {
-                    errno = ENOENT;
-                    fail("nlctrl has no notify group");
-                }
-                return group;
+                return family;
             }
-            group = nl::parse_family(nlh).group("notify");
+            family = nl::parse_family(nlh);
         }
     }
 }
@@ -96,7 +101,18 @@ GenlWatch::GenlWatch() : buf_(kBufBytes) {
             fail("bind");
         }
         setsockopt(fd(), SOL_SOCKET, SO_RCVBUF, &kRcvBufBytes, sizeof(kRcvBufBytes));
-        join(sock_, notify_group(sock_), true);
+        const std::uint32_t notify = ask_family(sock_, 1, "nlctrl").group("notify");
+        if (notify == 0) {
+            errno = ENOENT;
+            fail("nlctrl has no notify group");
+        }
+        join(sock_, notify, true);
+        // devlink is built into the kernel or absent: asked once.
+        const nl::FamilyInfo devlink = ask_family(sock_, 2, DEVLINK_GENL_NAME);
+        if (devlink.id != 0 && devlink.group(DEVLINK_GENL_MCGRP_CONFIG_NAME) != 0) {
+            devlink_family_ = devlink.id;
+            join(sock_, devlink.group(DEVLINK_GENL_MCGRP_CONFIG_NAME), true);
+        }
         if (fcntl(fd(), F_SETFL, fcntl(fd(), F_GETFL) | O_NONBLOCK) < 0) {
             fail("O_NONBLOCK");
         }
@@ -156,6 +172,10 @@ void GenlWatch::parse(const std::uint8_t* buf, std::size_t len, std::vector<Even
                 out.push_back(genl->cmd == CTRL_CMD_NEWFAMILY ? Event::family_new
                                                               : Event::family_del);
             }
+        } else if (devlink_family_ != 0 && nlh->nlmsg_type == devlink_family_) {
+            if (genl->cmd == DEVLINK_CMD_HEALTH_REPORTER_RECOVER) {
+                parse_health(nlh);
+            }
         } else if (family_ != 0 && nlh->nlmsg_type == family_) {
             switch (genl->cmd) {
                 case SGNIC_CMD_DEV_ADD_NTF:
@@ -171,5 +191,76 @@ void GenlWatch::parse(const std::uint8_t* buf, std::size_t len, std::vector<Even
         }
     }
 }
+
+// A reporter's state notification: the device's handle, the port index and
+// the reporter nest.  Only sgnic's device is kept; a malformed attribute is
+// skipped (the kernel's own message: never expected).
+void GenlWatch::parse_health(const nlmsghdr* nlh) {
+    std::string bus;
+    std::string dev;
+    std::optional<std::uint32_t> port;
+    const nlattr* nest = nullptr;
+    nl::for_each_attr(nlh, sizeof(genlmsghdr), [&](const nlattr* a) {
+        switch (mnl_attr_get_type(a)) {
+            case DEVLINK_ATTR_BUS_NAME:
+                if (mnl_attr_validate(a, MNL_TYPE_NUL_STRING) == 0) {
+                    bus = mnl_attr_get_str(a);
+                }
+                break;
+            case DEVLINK_ATTR_DEV_NAME:
+                if (mnl_attr_validate(a, MNL_TYPE_NUL_STRING) == 0) {
+                    dev = mnl_attr_get_str(a);
+                }
+                break;
+            case DEVLINK_ATTR_PORT_INDEX:
+                if (mnl_attr_validate(a, MNL_TYPE_U32) == 0) {
+                    port = mnl_attr_get_u32(a);
+                }
+                break;
+            case DEVLINK_ATTR_HEALTH_REPORTER:
+                nest = a;
+                break;
+            default:
+                break;
+        }
+    });
+    if (bus != kDevlinkBus || dev != kDevlinkDev || nest == nullptr) {
+        return;
+    }
+    Health h;
+    h.handle = bus + "/" + dev;
+    if (port) {
+        h.handle += "/" + std::to_string(*port);
+    }
+    nl::for_each_nested(nest, [&](const nlattr* a) {
+        switch (mnl_attr_get_type(a)) {
+            case DEVLINK_ATTR_HEALTH_REPORTER_NAME:
+                if (mnl_attr_validate(a, MNL_TYPE_NUL_STRING) == 0) {
+                    h.reporter = mnl_attr_get_str(a);
+                }
+                break;
+            case DEVLINK_ATTR_HEALTH_REPORTER_STATE:
+                if (mnl_attr_validate(a, MNL_TYPE_U8) == 0) {
+                    h.error = mnl_attr_get_u8(a) == kReporterStateError;
+                }
+                break;
+            case DEVLINK_ATTR_HEALTH_REPORTER_ERR_COUNT:
+                if (mnl_attr_validate(a, MNL_TYPE_U64) == 0) {
+                    h.errors = mnl_attr_get_u64(a);
+                }
+                break;
+            case DEVLINK_ATTR_HEALTH_REPORTER_RECOVER_COUNT:
+                if (mnl_attr_validate(a, MNL_TYPE_U64) == 0) {
+                    h.recoveries = mnl_attr_get_u64(a);
+                }
+                break;
+            default:
+                break;
+        }
+    });
+    health_.push_back(std::move(h));
+}
+
+std::vector<GenlWatch::Health> GenlWatch::take_health() { return std::exchange(health_, {}); }
 
 }  // namespace sgnic::adapter

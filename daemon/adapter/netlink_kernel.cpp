@@ -623,6 +623,7 @@ service::KernelWatch::News NetlinkKernel::read() {
                 break;  // mostly our own; an overrun or a reconcile covers the rest
         }
     }
+    news.health = watch_.take_health();
     return news;
 }
 

@@ -66,6 +66,15 @@ int on_kernel_news(sd_event_source* /*source*/, int /*fd*/, std::uint32_t /*reve
         log::error_limited("watch", std::string("kernel notifications: ") + e.what());
         return 0;
     }
+    for (const KernelWatch::Health& h : news.health) {
+        if (h.error) {
+            spdlog::warn("health: {} reporter {}: error (errors {}, recoveries {})", h.handle,
+                         h.reporter, h.errors, h.recoveries);
+        } else {
+            spdlog::info("health: {} reporter {}: healthy (errors {}, recoveries {})", h.handle,
+                         h.reporter, h.errors, h.recoveries);
+        }
+    }
     if (!news.reconcile) {
         return 0;
     }

@@ -93,9 +93,21 @@ public:
     KernelWatch& operator=(KernelWatch&&) = delete;
     virtual ~KernelWatch() = default;
 
+    // A devlink health reporter of sgnic's device changed state: a report
+    // (error) or a recovery (healthy).  Logged, never acted on: the kernel's
+    // reporter recovers by itself or by `devlink health recover`.
+    struct Health {
+        std::string handle;  // "platform/sgnic/1": the device and the port index
+        std::string reporter;
+        bool error = false;
+        std::uint64_t errors = 0;
+        std::uint64_t recoveries = 0;
+    };
+
     struct News {
         bool reconcile = false;  // the kernel's picture may differ from ours
         std::string why;         // for the log: "sgnic.ko loaded", "overrun", ...
+        std::vector<Health> health;
     };
 
     virtual int fd() const = 0;

@@ -4,9 +4,12 @@
 # and dumps an empty pool, stays in error without auto-recover until
 # `devlink health recover` puts the buffers back, and recovers by itself
 # with auto-recover; fman records the Tx FD the frame manager refused.
-# rmmod with a reporter in error is clean (the harness reads the kernel log).
+# sgnicd logs each report and recovery. rmmod with a reporter in error is
+# clean (the harness reads the kernel log).
 . "$(dirname "$0")/../testlib.sh"
+. "$(dirname "$0")/../daemonlib.sh"
 need_kmod
+need_sgnicd
 command -v devlink >/dev/null || fail "devlink (iproute2) not installed"
 net=$(cd "$(dirname "$0")/../helpers" && pwd)/sgnic_net.py
 DEV=platform/sgnic
@@ -35,6 +38,8 @@ expect_eq "reporters of every port, all healthy" \
 
 step "bpool without auto-recover: an empty pool is reported once, dumped, and stays"
 sgnic_pair_netns 9000
+start_system_bus
+start_sgnicd
 ping_b 1 >/dev/null
 devlink health set "$DEV/1" reporter bpool auto_recover false
 expect_eq "auto_recover" false "$(health 1 bpool .auto_recover)"
@@ -100,6 +105,15 @@ expect_ge "dump: FD length" 60 "$(jq .last_fd.length <<<"$d")"
 devlink health recover "$DEV/0" reporter fman
 expect_eq "fman after recovery" healthy "$(health 0 fman .state)"
 expect_eq "the receiving port's fman" 0 "$(health 1 fman .error)"
+
+step "sgnicd logged every report and recovery"
+stop_sgnicd
+grep "health:" "$SGNICD_LOG" | sed 's/^/      /'
+expect_eq "bpool of port 1: errors and recoveries logged, in order" \
+	"$(printf '%s\n' 'error 1 0' 'healthy 1 1' 'error 2 1' 'healthy 2 2')" \
+	"$(sed -n 's/.*health: platform\/sgnic\/1 reporter bpool: \([a-z]*\) (errors \([0-9]*\), recoveries \([0-9]*\)).*/\1 \2 \3/p' "$SGNICD_LOG")"
+expect_match "fman of port 0: a report logged" "health: platform/sgnic/0 reporter fman: error" \
+	"$(cat "$SGNICD_LOG")"
 
 step "rmmod with a reporter in error"
 devlink health set "$DEV/1" reporter bpool auto_recover false
