@@ -291,6 +291,7 @@ struct sgnic_port {
 	void *knob_files;		/* owned by sgnic_debugfs.c */
 	struct sgnic_steer *steer;	/* owned by sgnic_steer.c */
 	struct devlink_port dl_port;
+	char dl_name[8];		/* "pN", its resources' parent: devlink keeps the pointer */
 	struct sgnic_port_health health;	/* owned by sgnic_devlink.c */
 };
 

@@ -13,10 +13,36 @@
  *   fman   the frame manager refused a Tx frame descriptor (a bad S/G
  *          table).  The dump shows the last refused FD and why; the frame
  *          was already confirmed with an error, so recover only re-arms.
+ *
+ * Resources, per port N under /pN: rules (the port's rule limit, set with
+ * `devlink resource set` and applied by `devlink dev reload`), rx_pages and
+ * tx_pages (device pages of the port's tables, sized by the most its
+ * matchers can take) and pool_buffers (the receive buffer pool).
  */
 #include <linux/bitops.h>
 
 #include "sgnic.h"
+#include "sgnic_steer.h"
+#include "sgnic_steer_geom.h"
+
+struct sgnic_devlink {
+	struct sgnic_dev *sd;
+};
+
+/* Resource ids: a block per port, the port's parent first (id 0 is the top). */
+enum {
+	SGNIC_RES_PORT = 1,
+	SGNIC_RES_RULES,
+	SGNIC_RES_RX_PAGES,
+	SGNIC_RES_TX_PAGES,
+	SGNIC_RES_POOL_BUFFERS,
+	SGNIC_RES_PER_PORT,
+};
+
+static u64 sgnic_res_id(const struct sgnic_port *port, unsigned int res)
+{
+	return (u64)port->index * SGNIC_RES_PER_PORT + res;
+}
 
 static int sgnic_devlink_info_get(struct devlink *devlink, struct devlink_info_req *req,
 				  struct netlink_ext_ack *extack)
@@ -27,9 +53,168 @@ static int sgnic_devlink_info_get(struct devlink *devlink, struct devlink_info_r
 						SGNIC_DRV_VERSION);
 }
 
+static int sgnic_devlink_reload_down(struct devlink *devlink, bool netns_change,
+				     enum devlink_reload_action action,
+				     enum devlink_reload_limit limit,
+				     struct netlink_ext_ack *extack)
+{
+	if (netns_change) {
+		NL_SET_ERR_MSG_MOD(extack, "the device stays in the initial network namespace");
+		return -EOPNOTSUPP;
+	}
+	return 0;
+}
+
+/* Applies the sizes set with `devlink resource set`: the ports' rule limits. */
+static int sgnic_devlink_reload_up(struct devlink *devlink, enum devlink_reload_action action,
+				   enum devlink_reload_limit limit, u32 *actions_performed,
+				   struct netlink_ext_ack *extack)
+{
+	struct sgnic_devlink *priv = devlink_priv(devlink);
+	struct sgnic_dev *sd = priv->sd;
+	struct sgnic_port *port;
+	unsigned int i;
+	u64 size;
+	int err;
+
+	for (i = 0; i < sd->nports; i++) {
+		port = sd->ports[i];
+		err = devl_resource_size_get(devlink, sgnic_res_id(port, SGNIC_RES_RULES), &size);
+		if (err)
+			return err;
+		sgnic_steer_set_rule_limit(port->steer, size);
+	}
+	*actions_performed = BIT(DEVLINK_RELOAD_ACTION_DRIVER_REINIT);
+	return 0;
+}
+
 static const struct devlink_ops sgnic_devlink_ops = {
+	.reload_actions = BIT(DEVLINK_RELOAD_ACTION_DRIVER_REINIT),
+	.reload_down = sgnic_devlink_reload_down,
+	.reload_up = sgnic_devlink_reload_up,
 	.info_get = sgnic_devlink_info_get,
 };
+
+/* ---- resources ---- */
+
+static u64 sgnic_res_rules_occ(void *priv)
+{
+	struct sgnic_port *port = priv;
+
+	return READ_ONCE(port->steer->n_rules);
+}
+
+static u64 sgnic_res_pages_occ(struct sgnic_port *port, enum sgnic_steer_dir dir)
+{
+	struct sgnic_steer *st = port->steer;
+	u32 rules[SGNIC_STEER_DIRS];
+	u64 pages[SGNIC_STEER_DIRS];
+
+	mutex_lock(&st->lock);
+	sgnic_steer_usage(st, rules, pages);
+	mutex_unlock(&st->lock);
+	return pages[dir];
+}
+
+static u64 sgnic_res_rx_pages_occ(void *priv)
+{
+	return sgnic_res_pages_occ(priv, SGNIC_STEER_RX);
+}
+
+static u64 sgnic_res_tx_pages_occ(void *priv)
+{
+	return sgnic_res_pages_occ(priv, SGNIC_STEER_TX);
+}
+
+static u64 sgnic_res_pool_occ(void *priv)
+{
+	struct sgnic_port *port = priv;
+
+	return sgnic_bpool_avail(&port->bpool);
+}
+
+struct sgnic_res_desc {
+	unsigned int id;
+	const char *name;
+	devlink_resource_occ_get_t *occ_get;
+};
+
+static const struct sgnic_res_desc sgnic_port_resources[] = {
+	{ SGNIC_RES_RULES, "rules", sgnic_res_rules_occ },
+	{ SGNIC_RES_RX_PAGES, "rx_pages", sgnic_res_rx_pages_occ },
+	{ SGNIC_RES_TX_PAGES, "tx_pages", sgnic_res_tx_pages_occ },
+	{ SGNIC_RES_POOL_BUFFERS, "pool_buffers", sgnic_res_pool_occ },
+};
+
+/* The most device pages one direction of a port can take: every matcher at its largest. */
+static u64 sgnic_res_pages_max(void)
+{
+	struct sgnic_steer_geom g;
+
+	sgnic_steer_geom_init(&g, SGNIC_STEER_SIZE_LOG_MAX);
+	return SGNIC_STEER_MAX_MATCHERS * sgnic_steer_pages(&g);
+}
+
+/*
+ * Stops the first @n occupancy callbacks of the port (they read it); the
+ * resources themselves go with the instance.
+ */
+static void sgnic_devlink_port_resources_del(struct sgnic_port *port, unsigned int n)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		devlink_resource_occ_get_unregister(port->sd->devlink,
+						    sgnic_res_id(port, sgnic_port_resources[i].id));
+}
+
+static int sgnic_devlink_port_resources(struct sgnic_port *port)
+{
+	struct devlink *devlink = port->sd->devlink;
+	struct devlink_resource_size_params params;
+	const struct sgnic_res_desc *r;
+	unsigned int i;
+	u64 size;
+	int err;
+
+	snprintf(port->dl_name, sizeof(port->dl_name), "p%u", port->index);
+	devlink_resource_size_params_init(&params, 0, U64_MAX, 1, DEVLINK_RESOURCE_UNIT_ENTRY);
+	err = devlink_resource_register(devlink, port->dl_name, U64_MAX,
+					sgnic_res_id(port, SGNIC_RES_PORT),
+					DEVLINK_RESOURCE_ID_PARENT_TOP, &params);
+	if (err)
+		return err;
+	for (i = 0; i < ARRAY_SIZE(sgnic_port_resources); i++) {
+		r = &sgnic_port_resources[i];
+		switch (r->id) {
+		case SGNIC_RES_RULES:
+			size = SGNIC_STEER_PORT_RULES_DEFAULT;
+			devlink_resource_size_params_init(&params, 0, SGNIC_STEER_PORT_RULES_MAX, 1,
+							  DEVLINK_RESOURCE_UNIT_ENTRY);
+			break;
+		case SGNIC_RES_POOL_BUFFERS:
+			size = port->bpool.capacity;
+			devlink_resource_size_params_init(&params, size, size, 1,
+							  DEVLINK_RESOURCE_UNIT_ENTRY);
+			break;
+		default:
+			size = sgnic_res_pages_max();
+			devlink_resource_size_params_init(&params, size, size, 1,
+							  DEVLINK_RESOURCE_UNIT_ENTRY);
+			break;
+		}
+		err = devlink_resource_register(devlink, r->name, size,
+						sgnic_res_id(port, r->id),
+						sgnic_res_id(port, SGNIC_RES_PORT), &params);
+		if (err) {
+			sgnic_devlink_port_resources_del(port, i);
+			return err;
+		}
+		devlink_resource_occ_get_register(devlink, sgnic_res_id(port, r->id), r->occ_get,
+						  port);
+	}
+	return 0;
+}
 
 /* ---- bpool reporter ---- */
 
@@ -269,8 +454,13 @@ int sgnic_devlink_port_add(struct sgnic_port *port)
 		err = PTR_ERR(health->fman);
 		goto fman_failed;
 	}
+	err = sgnic_devlink_port_resources(port);
+	if (err)
+		goto resources_failed;
 	return 0;
 
+resources_failed:
+	devlink_port_health_reporter_destroy(health->fman);
 fman_failed:
 	devlink_port_health_reporter_destroy(health->bpool);
 bpool_failed:
@@ -281,6 +471,7 @@ bpool_failed:
 /* After the netdev is unregistered: the data path no longer raises events. */
 void sgnic_devlink_port_del(struct sgnic_port *port)
 {
+	sgnic_devlink_port_resources_del(port, ARRAY_SIZE(sgnic_port_resources));
 	cancel_work_sync(&port->health.work);
 	devlink_port_health_reporter_destroy(port->health.fman);
 	devlink_port_health_reporter_destroy(port->health.bpool);
@@ -291,12 +482,20 @@ void sgnic_devlink_port_del(struct sgnic_port *port)
 
 int sgnic_devlink_create(struct sgnic_dev *sd)
 {
-	sd->devlink = devlink_alloc(&sgnic_devlink_ops, 0, &sd->pdev->dev);
-	return sd->devlink ? 0 : -ENOMEM;
+	struct sgnic_devlink *priv;
+
+	sd->devlink = devlink_alloc(&sgnic_devlink_ops, sizeof(*priv), &sd->pdev->dev);
+	if (!sd->devlink)
+		return -ENOMEM;
+	priv = devlink_priv(sd->devlink);
+	priv->sd = sd;
+	devlink_set_features(sd->devlink, DEVLINK_F_RELOAD);
+	return 0;
 }
 
 void sgnic_devlink_destroy(struct sgnic_dev *sd)
 {
+	devlink_resources_unregister(sd->devlink);
 	devlink_free(sd->devlink);
 }
 

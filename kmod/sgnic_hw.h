@@ -79,6 +79,10 @@
 /* How much of a received frame the frame manager parses for checksums. */
 #define SGNIC_FMAN_PARSE_LEN		128
 
+/* Rules of one port (devlink resource /pN/rules): the default, the most. */
+#define SGNIC_STEER_PORT_RULES_DEFAULT	BIT(22)
+#define SGNIC_STEER_PORT_RULES_MAX	BIT(24)
+
 /* devlink: the instance's serial number and its health reporters' grace period. */
 #define SGNIC_DEVLINK_SERIAL		"SGNIC-FM-0001"
 #define SGNIC_HEALTH_GRACE_MS		500

@@ -230,21 +230,14 @@ static int sgnic_nl_fill_dev(struct sk_buff *skb, struct sgnic_port *port, u8 cm
 			     u32 portid, u32 seq, int flags)
 {
 	struct sgnic_steer *st = port->steer;
-	struct sgnic_steer_matcher *m;
-	u32 rules[SGNIC_STEER_DIRS] = {};
-	u64 pages[SGNIC_STEER_DIRS] = {};
-	unsigned int dir;
+	u32 rules[SGNIC_STEER_DIRS];
+	u64 pages[SGNIC_STEER_DIRS];
 	void *hdr;
 
 	hdr = genlmsg_put(skb, portid, seq, &sgnic_nl_family, flags, cmd);
 	if (!hdr)
 		return -EMSGSIZE;
-	list_for_each_entry(m, &st->matchers, node) {
-		for (dir = 0; dir < SGNIC_STEER_DIRS; dir++) {
-			rules[dir] += m->tbl[dir].rules;
-			pages[dir] += sgnic_steer_table_pages(&m->tbl[dir]);
-		}
-	}
+	sgnic_steer_usage(st, rules, pages);
 	if (nla_put_u32(skb, SGNIC_A_DEV_IFINDEX, port->netdev->ifindex) ||
 	    nla_put_string(skb, SGNIC_A_DEV_NAME, port->netdev->name) ||
 	    nla_put_u32(skb, SGNIC_A_DEV_PEER_IFINDEX, port->peer->netdev->ifindex) ||

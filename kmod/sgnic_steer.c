@@ -585,6 +585,37 @@ static void sgnic_steer_rule_unlink(struct sgnic_steer_rule *rule)
 	m->rules--;
 }
 
+/* Rules and device pages per direction over the port's matchers. */
+void sgnic_steer_usage(struct sgnic_steer *st, u32 rules[SGNIC_STEER_DIRS],
+		       u64 pages[SGNIC_STEER_DIRS])
+{
+	struct sgnic_steer_matcher *m;
+	unsigned int dir;
+
+	lockdep_assert_held(&st->lock);
+	for (dir = 0; dir < SGNIC_STEER_DIRS; dir++) {
+		rules[dir] = 0;
+		pages[dir] = 0;
+	}
+	list_for_each_entry(m, &st->matchers, node) {
+		for (dir = 0; dir < SGNIC_STEER_DIRS; dir++) {
+			rules[dir] += m->tbl[dir].rules;
+			pages[dir] += sgnic_steer_table_pages(&m->tbl[dir]);
+		}
+	}
+}
+
+/*
+ * A limit below the rules already there refuses new rules until enough
+ * are deleted; the rules stay (like a quota lowered below the usage).
+ */
+void sgnic_steer_set_rule_limit(struct sgnic_steer *st, u32 limit)
+{
+	mutex_lock(&st->lock);
+	st->rule_limit = limit;
+	mutex_unlock(&st->lock);
+}
+
 int sgnic_steer_rule_insert(struct sgnic_steer_matcher *m,
 			    const struct sgnic_steer_rule_spec *spec,
 			    u8 *full_dirs, struct netlink_ext_ack *extack)
@@ -597,6 +628,11 @@ int sgnic_steer_rule_insert(struct sgnic_steer_matcher *m,
 	if (xa_load(&st->rules, spec->id)) {
 		NL_SET_ERR_MSG_MOD(extack, "rule id already in use on the port");
 		return -EEXIST;
+	}
+	if (st->n_rules >= st->rule_limit) {
+		NL_SET_ERR_MSG_MOD(extack,
+				   "the port's rule limit is reached (devlink resource rules)");
+		return -EDQUOT;
 	}
 	err = sgnic_steer_rule_check(m, spec, extack);
 	if (err)
@@ -914,6 +950,7 @@ int sgnic_steer_port_init(struct sgnic_port *port)
 		return -ENOMEM;
 	}
 	st->port = port;
+	st->rule_limit = SGNIC_STEER_PORT_RULES_DEFAULT;
 	mutex_init(&st->lock);
 	INIT_LIST_HEAD(&st->matchers);
 	xa_init(&st->rules);

@@ -135,6 +135,7 @@ struct sgnic_steer {
 	struct list_head matchers;	/* by priority, then id; RCU readers */
 	u32 n_matchers;
 	u32 n_rules;			/* read by the data path: nothing to do */
+	u32 rule_limit;			/* devlink resource /pN/rules; under @lock */
 	struct xarray rules;		/* rules by id, written under @lock */
 	struct sgnic_steer_stats __percpu *stats;
 };
@@ -178,6 +179,9 @@ int sgnic_steer_matcher_set_resize(struct sgnic_steer_matcher *m, u32 target_id,
 				   struct netlink_ext_ack *extack);
 u64 sgnic_steer_table_pages(const struct sgnic_steer_table *t);
 
+void sgnic_steer_usage(struct sgnic_steer *st, u32 rules[SGNIC_STEER_DIRS],
+		       u64 pages[SGNIC_STEER_DIRS]);
+void sgnic_steer_set_rule_limit(struct sgnic_steer *st, u32 limit);
 int sgnic_steer_rule_check(struct sgnic_steer_matcher *m,
 			   const struct sgnic_steer_rule_spec *spec,
 			   struct netlink_ext_ack *extack);

@@ -4,11 +4,15 @@
 # and dumps an empty pool, stays in error without auto-recover until
 # `devlink health recover` puts the buffers back, and recovers by itself
 # with auto-recover; fman records the Tx FD the frame manager refused.
-# sgnicd logs each report and recovery. rmmod with a reporter in error is
-# clean (the harness reads the kernel log).
+# sgnicd logs each report and recovery. Resources: occupancy equals the
+# family's dev dump as matchers are created, grown and deleted; a rule limit
+# set and reloaded is enforced. rmmod with a reporter in error is clean (the
+# harness reads the kernel log).
 . "$(dirname "$0")/../testlib.sh"
+. "$(dirname "$0")/../steerlib.sh"
 . "$(dirname "$0")/../daemonlib.sh"
 need_kmod
+need_nl
 need_sgnicd
 command -v devlink >/dev/null || fail "devlink (iproute2) not installed"
 net=$(cd "$(dirname "$0")/../helpers" && pwd)/sgnic_net.py
@@ -35,6 +39,60 @@ expect_eq "reporters of every port, all healthy" \
 	'[["bpool","healthy",0],["fman","healthy",0]]' \
 	"$(devlink -j health show | jq -c "[.health[\"$DEV/0\"], .health[\"$DEV/3\"]] | add |
 		map([.reporter, .state, .error]) | unique")"
+
+# res PORT NAME [FIELD]: a resource of port PORT (default field: occ).
+res() {
+	devlink -j resource show "$DEV" | jq -r --arg p "p$1" --arg n "$2" \
+		".resources[\"$DEV\"][] | select(.name == \$p) | .resources[] | select(.name == \$n) | .${3:-occ}"
+}
+# dev_pages PORT DIR: the family's dev dump of port PORT, pages of direction DIR.
+dev_pages() { nl - dev "sgnic$1" | jq ".$2.pages"; }
+
+step "resources: rules, pages per direction and pool buffers per port, as the family counts them"
+expect_eq "port resources" '["p0","p1","p2","p3"]' \
+	"$(devlink -j resource show "$DEV" | jq -c "[.resources[\"$DEV\"][].name]")"
+expect_eq "p2's resources" '["pool_buffers","rules","rx_pages","tx_pages"]' \
+	"$(devlink -j resource show "$DEV" | jq -c "[.resources[\"$DEV\"][] | select(.name == \"p2\") | .resources[].name] | sort")"
+expect_eq "rules: default limit" 4194304 "$(res 2 rules size)"
+expect_eq "rules: occupancy" 0 "$(res 2 rules)"
+expect_eq "pool_buffers of p2: size = the pool's capacity" \
+	"$(awk '$1 == "capacity:" { print $2 }' "$(sgnic_debugfs sgnic2 bpool)")" "$(res 2 pool_buffers size)"
+nl - matcher-new sgnic2 id 1 prio 1 rx-log 4 tx-log 0 ip-proto l4-dport >/dev/null
+nl - rules-gen sgnic2 1 --count 10 --dir rx --vary l4-dport=1000 --set ip-proto=17 --action count >/dev/null
+expect_eq "rules: occupancy = 10" 10 "$(res 2 rules)"
+expect_eq "rx_pages = the dev dump's" "$(dev_pages 2 rx)" "$(res 2 rx_pages)"
+expect_eq "tx_pages = the dev dump's" "$(dev_pages 2 tx)" "$(res 2 tx_pages)"
+rx0=$(res 2 rx_pages)
+nl - matcher-new sgnic2 id 2 prio 2 rx-log 12 tx-log 12 ip-proto >/dev/null
+expect_eq "rx_pages with a second, larger matcher" "$(dev_pages 2 rx)" "$(res 2 rx_pages)"
+expect_ge "rx_pages grew" $((rx0 + 1)) "$(res 2 rx_pages)"
+expect_eq "tx_pages with it" "$(dev_pages 2 tx)" "$(res 2 tx_pages)"
+nl - matcher-new sgnic2 id 3 prio 3 rx-log 14 tx-log 0 ip-proto l4-dport >/dev/null
+nl - matcher-resize sgnic2 1 3 >/dev/null
+nl - rules-move sgnic2 1 --all >/dev/null
+nl - matcher-del sgnic2 1 >/dev/null
+expect_eq "rx_pages after growing matcher 1 into 3" "$(dev_pages 2 rx)" "$(res 2 rx_pages)"
+expect_eq "rules after the move" 10 "$(res 2 rules)"
+nl - matcher-del sgnic2 2 >/dev/null
+expect_eq "rx_pages after deleting matcher 2" "$(dev_pages 2 rx)" "$(res 2 rx_pages)"
+expect_eq "another port untouched" 0 "$(res 3 rx_pages)"
+
+step "the rule limit: resource set, dev reload, enforced with a clear error"
+devlink resource set "$DEV" path /p2/rules size 12
+expect_eq "size_new before the reload" 12 "$(res 2 rules size_new)"
+nl - rule-add sgnic2 3 100 rx ip-proto=6 l4-dport=1 count >/dev/null # the old limit still applies
+devlink dev reload "$DEV"
+expect_eq "size after the reload" 12 "$(res 2 rules size)"
+nl - rule-add sgnic2 3 101 rx ip-proto=6 l4-dport=2 count >/dev/null
+err=$(nl_err - rule-add sgnic2 3 102 rx ip-proto=6 l4-dport=3 count)
+expect_match "the 13th rule refused" "EDQUOT: .*rule limit" "$err"
+expect_eq "rules at the limit" 12 "$(res 2 rules)"
+expect_eq "the other ports keep the default" 4194304 "$(res 3 rules size)"
+err=$(devlink resource set "$DEV" path /p2/rules size $((1 << 25)) 2>&1) && fail "a size above the most accepted"
+echo "      $err"
+nl - rules-del sgnic2 --matcher 3 $(nl - rules sgnic2 3 | jq -r '.[].id') >/dev/null
+nl - matcher-del sgnic2 3 >/dev/null
+expect_eq "nothing left" '[0,0]' "$(jq -nc "[$(res 2 rules), $(res 2 rx_pages)]")"
 
 step "bpool without auto-recover: an empty pool is reported once, dumped, and stays"
 sgnic_pair_netns 9000
