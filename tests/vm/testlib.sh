@@ -102,3 +102,28 @@ sgnic_pair_netns() {
 
 # sgnic_debugfs DEV FILE: path of a debugfs file of DEV.
 sgnic_debugfs() { echo "/sys/kernel/debug/sgnic/$1/$2"; }
+
+# sgnic_send_until_tx_error FILE PORT: sends FILE from namespace a to b
+# (sgnic_pair_netns) on TCP PORT while sgnic0 refuses its frames, until
+# sgnic0 counts a Tx error (up to 60 s); the transfer must not complete.
+# Then both ends are stopped and the connection reset.  It waits for the
+# error rather than a fixed time: python took 10 s to start in a loaded
+# debug-kernel guest, and a fixed 6 s once ended before anything was sent.
+sgnic_send_until_tx_error() {
+	local net err0 rpid spid
+	net=$(cd "$(dirname "${BASH_SOURCE[0]}")/helpers" && pwd)/sgnic_net.py
+	err0=$(sgnic_stat a sgnic0 tx_errors)
+	ip netns exec b timeout 120 python3 "$net" recv "$2" /tmp/dst.bin &
+	rpid=$!
+	ip netns exec a timeout 120 python3 "$net" send 10.10.0.2 "$2" "$1" &
+	spid=$!
+	for _ in $(seq 600); do
+		[ "$(sgnic_stat a sgnic0 tx_errors)" -gt "$err0" ] && break
+		kill -0 "$spid" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill "$spid" "$rpid" 2>/dev/null || true
+	wait "$spid" && fail "the transfer completed although sgnic0 refused its frames"
+	wait "$rpid" || true
+	ip netns exec a ss -K dst 10.10.0.2 >/dev/null 2>&1 || true
+}

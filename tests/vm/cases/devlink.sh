@@ -15,7 +15,6 @@ need_kmod
 need_nl
 need_sgnicd
 command -v devlink >/dev/null || fail "devlink (iproute2) not installed"
-net=$(cd "$(dirname "$0")/../helpers" && pwd)/sgnic_net.py
 DEV=platform/sgnic
 
 # health PORT REPORTER JQ: a field of the reporter's `health show`.
@@ -138,19 +137,8 @@ step "fman: S/G tables without a final entry are refused; the dump shows the las
 echo 1 >"$(sgnic_debugfs sgnic0 fault_sgt_no_final)"
 head -c $((1 << 20)) /dev/urandom >/tmp/src.bin
 err0=$(sgnic_stat a sgnic0 tx_errors)
-ip netns exec b timeout 120 python3 "$net" recv 5003 /tmp/dst.bin &
-rpid=$!
-ip netns exec a timeout 120 python3 "$net" send 10.10.0.2 5003 /tmp/src.bin &
-spid=$!
-for _ in $(seq 600); do
-	[ "$(sgnic_stat a sgnic0 tx_errors)" -gt "$err0" ] && break
-	kill -0 "$spid" 2>/dev/null || break
-	sleep 0.1
-done
-kill "$spid" "$rpid" 2>/dev/null || true
-wait "$spid" "$rpid" 2>/dev/null || true
+sgnic_send_until_tx_error /tmp/src.bin 5003
 echo 0 >"$(sgnic_debugfs sgnic0 fault_sgt_no_final)"
-ip netns exec a ss -K dst 10.10.0.2 >/dev/null 2>&1 || true
 expect_ge "sgnic0 tx_errors" $((err0 + 1)) "$(sgnic_stat a sgnic0 tx_errors)"
 expect_ge "fman errors" 1 "$(health 0 fman .error)"
 d=$(dump 0 fman)
