@@ -380,6 +380,7 @@ struct sgnic_dev {
 	struct dentry *ddir;
 	struct devlink *devlink;
 	bool devlink_live;	/* registered: health reports may be sent */
+	u32 rx_buf_len;		/* devlink param, under the devlink lock */
 };
 
 /* ---- devlink (sgnic_devlink.c) ---- */

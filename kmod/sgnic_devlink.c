@@ -14,12 +14,16 @@
  *          table).  The dump shows the last refused FD and why; the frame
  *          was already confirmed with an error, so recover only re-arms.
  *
+ * Param rx_buf_len (runtime): the receive buffer length of every port, as
+ * ethtool's rx-buf-len sets it for one.
+ *
  * Resources, per port N under /pN: rules (the port's rule limit, set with
  * `devlink resource set` and applied by `devlink dev reload`), rx_pages and
  * tx_pages (device pages of the port's tables, sized by the most its
  * matchers can take) and pool_buffers (the receive buffer pool).
  */
 #include <linux/bitops.h>
+#include <linux/rtnetlink.h>
 
 #include "sgnic.h"
 #include "sgnic_steer.h"
@@ -93,6 +97,67 @@ static const struct devlink_ops sgnic_devlink_ops = {
 	.reload_down = sgnic_devlink_reload_down,
 	.reload_up = sgnic_devlink_reload_up,
 	.info_get = sgnic_devlink_info_get,
+};
+
+/* ---- params ---- */
+
+enum sgnic_devlink_param_id {
+	SGNIC_DEVLINK_PARAM_RX_BUF_LEN = DEVLINK_PARAM_GENERIC_ID_MAX + 1,
+};
+
+static int sgnic_param_rx_buf_len_get(struct devlink *devlink, u32 id,
+				      struct devlink_param_gset_ctx *ctx)
+{
+	struct sgnic_devlink *priv = devlink_priv(devlink);
+
+	ctx->val.vu32 = priv->sd->rx_buf_len;
+	return 0;
+}
+
+/* Every port's pool gets buffers of the new length; all or none of them. */
+static int sgnic_param_rx_buf_len_set(struct devlink *devlink, u32 id,
+				      struct devlink_param_gset_ctx *ctx)
+{
+	struct sgnic_devlink *priv = devlink_priv(devlink);
+	struct sgnic_dev *sd = priv->sd;
+	u32 old[SGNIC_PORTS_MAX];
+	unsigned int i;
+	int err = 0;
+
+	rtnl_lock();
+	for (i = 0; i < sd->nports; i++) {
+		old[i] = sd->ports[i]->bpool.buf_len;
+		err = sgnic_port_set_rx_buf_len(sd->ports[i], ctx->val.vu32);
+		if (err)
+			break;
+	}
+	if (err) {
+		while (i--)
+			sgnic_port_set_rx_buf_len(sd->ports[i], old[i]);
+	} else {
+		sd->rx_buf_len = ctx->val.vu32;
+	}
+	rtnl_unlock();
+	return err;
+}
+
+static int sgnic_param_rx_buf_len_validate(struct devlink *devlink, u32 id,
+					   union devlink_param_value val,
+					   struct netlink_ext_ack *extack)
+{
+	if (val.vu32 < SGNIC_RX_BUF_LEN_MIN || val.vu32 > SGNIC_RX_BUF_LEN_MAX) {
+		NL_SET_ERR_MSG_MOD(extack, "rx_buf_len must be within "
+				   __stringify(SGNIC_RX_BUF_LEN_MIN) ".."
+				   __stringify(SGNIC_RX_BUF_LEN_MAX));
+		return -ERANGE;
+	}
+	return 0;
+}
+
+static const struct devlink_param sgnic_devlink_params[] = {
+	DEVLINK_PARAM_DRIVER(SGNIC_DEVLINK_PARAM_RX_BUF_LEN, "rx_buf_len", DEVLINK_PARAM_TYPE_U32,
+			     BIT(DEVLINK_PARAM_CMODE_RUNTIME), sgnic_param_rx_buf_len_get,
+			     sgnic_param_rx_buf_len_set, sgnic_param_rx_buf_len_validate),
 };
 
 /* ---- resources ---- */
@@ -483,18 +548,28 @@ void sgnic_devlink_port_del(struct sgnic_port *port)
 int sgnic_devlink_create(struct sgnic_dev *sd)
 {
 	struct sgnic_devlink *priv;
+	int err;
 
 	sd->devlink = devlink_alloc(&sgnic_devlink_ops, sizeof(*priv), &sd->pdev->dev);
 	if (!sd->devlink)
 		return -ENOMEM;
 	priv = devlink_priv(sd->devlink);
 	priv->sd = sd;
+	sd->rx_buf_len = SGNIC_RX_BUF_LEN_DEFAULT;
 	devlink_set_features(sd->devlink, DEVLINK_F_RELOAD);
+	err = devlink_params_register(sd->devlink, sgnic_devlink_params,
+				      ARRAY_SIZE(sgnic_devlink_params));
+	if (err) {
+		devlink_free(sd->devlink);
+		return err;
+	}
 	return 0;
 }
 
 void sgnic_devlink_destroy(struct sgnic_dev *sd)
 {
+	devlink_params_unregister(sd->devlink, sgnic_devlink_params,
+				  ARRAY_SIZE(sgnic_devlink_params));
 	devlink_resources_unregister(sd->devlink);
 	devlink_free(sd->devlink);
 }

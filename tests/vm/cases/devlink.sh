@@ -6,8 +6,9 @@
 # with auto-recover; fman records the Tx FD the frame manager refused.
 # sgnicd logs each report and recovery. Resources: occupancy equals the
 # family's dev dump as matchers are created, grown and deleted; a rule limit
-# set and reloaded is enforced. rmmod with a reporter in error is clean (the
-# harness reads the kernel log).
+# set and reloaded is enforced; the rx_buf_len param sets every port's
+# receive buffers and refuses a bad value. rmmod with a reporter in error is
+# clean (the harness reads the kernel log).
 . "$(dirname "$0")/../testlib.sh"
 . "$(dirname "$0")/../steerlib.sh"
 . "$(dirname "$0")/../daemonlib.sh"
@@ -151,6 +152,22 @@ expect_ge "dump: FD length" 60 "$(jq .last_fd.length <<<"$d")"
 devlink health recover "$DEV/0" reporter fman
 expect_eq "fman after recovery" healthy "$(health 0 fman .state)"
 expect_eq "the receiving port's fman" 0 "$(health 1 fman .error)"
+
+step "param rx_buf_len: every port's receive buffers, as ethtool sets them for one"
+param() { devlink -j dev param show "$DEV" name rx_buf_len | jq -r ".param[\"$DEV\"][0].values[0].value"; }
+rxbuf() { in_ns "$1" ethtool -g "$2" | awk '/^RX Buf Len:/ { print $4 }' | tail -n 1; }
+expect_eq "rx_buf_len" 2048 "$(param)"
+devlink dev param set "$DEV" name rx_buf_len value 3072 cmode runtime
+expect_eq "rx_buf_len after the set" 3072 "$(param)"
+expect_eq "ethtool -g of sgnic0, sgnic1, sgnic3" "3072 3072 3072" "$(rxbuf a sgnic0) $(rxbuf b sgnic1) $(rxbuf - sgnic3)"
+expect_match "ping at MTU 9000 over 3 KiB buffers" " 0% packet loss" \
+	"$(ip netns exec a ping -c 3 -i 0.2 -W 1 -s 8000 10.10.0.2 || true)"
+err=$(devlink dev param set "$DEV" name rx_buf_len value 512 cmode runtime 2>&1) &&
+	fail "rx_buf_len 512 accepted"
+expect_match "rx_buf_len 512 refused, the range named" "1024\.\.3584" "$err"
+expect_eq "rx_buf_len unchanged" "3072 3072" "$(param) $(rxbuf - sgnic2)"
+ethtool -G sgnic2 rx-buf-len 1024
+expect_eq "ethtool still sets one port" "1024 3072" "$(rxbuf - sgnic2) $(rxbuf - sgnic3)"
 
 step "sgnicd logged every report and recovery"
 stop_sgnicd
