@@ -97,6 +97,8 @@ static const struct nla_policy sgnic_nl_rule_req_policy[SGNIC_A_RULE_MAX + 1] = 
 	[SGNIC_A_RULE_DIRECTION] = NLA_POLICY_MASK(NLA_U32, SGNIC_DIRECTION_MASK),
 	[SGNIC_A_RULE_MATCH] = NLA_POLICY_NESTED(sgnic_nl_match_entry_policy),
 	[SGNIC_A_RULE_ACTION] = NLA_POLICY_NESTED(sgnic_nl_action_policy),
+	[SGNIC_A_RULE_COOKIE] = { .type = NLA_U64 },
+	[SGNIC_A_RULE_OWNER] = NLA_POLICY_MAX(NLA_U32, 255),
 };
 
 static const struct nla_policy sgnic_nl_dev_get_policy[SGNIC_A_DEV_IFINDEX + 1] = {
@@ -107,13 +109,15 @@ static const struct nla_policy sgnic_nl_pool_get_policy[SGNIC_A_POOL_IFINDEX + 1
 	[SGNIC_A_POOL_IFINDEX] = NLA_POLICY_MIN(NLA_U32, 1),
 };
 
-static const struct nla_policy sgnic_nl_matcher_new_policy[SGNIC_A_MATCHER_TX_TABLE + 1] = {
+static const struct nla_policy sgnic_nl_matcher_new_policy[SGNIC_A_MATCHER_OWNER + 1] = {
 	[SGNIC_A_MATCHER_ID] = NLA_POLICY_MIN(NLA_U32, 1),
 	[SGNIC_A_MATCHER_IFINDEX] = NLA_POLICY_MIN(NLA_U32, 1),
 	[SGNIC_A_MATCHER_PRIORITY] = { .type = NLA_U32 },
 	[SGNIC_A_MATCHER_TEMPLATE] = NLA_POLICY_NESTED(sgnic_nl_template_entry_policy),
 	[SGNIC_A_MATCHER_RX_TABLE] = NLA_POLICY_NESTED(sgnic_nl_table_req_policy),
 	[SGNIC_A_MATCHER_TX_TABLE] = NLA_POLICY_NESTED(sgnic_nl_table_req_policy),
+	[SGNIC_A_MATCHER_COOKIE] = { .type = NLA_U64 },
+	[SGNIC_A_MATCHER_OWNER] = NLA_POLICY_MAX(NLA_U32, 255),
 };
 
 static const struct nla_policy sgnic_nl_matcher_id_policy[SGNIC_A_MATCHER_IFINDEX + 1] = {
@@ -246,7 +250,9 @@ static int sgnic_nl_fill_dev(struct sk_buff *skb, struct sgnic_port *port, u8 cm
 			       pages[SGNIC_STEER_RX]) ||
 	    sgnic_nl_put_table(skb, SGNIC_A_DEV_TX, -1, rules[SGNIC_STEER_TX],
 			       pages[SGNIC_STEER_TX]) ||
-	    nla_put_u32(skb, SGNIC_A_DEV_MATCHERS, st->n_matchers)) {
+	    nla_put_u32(skb, SGNIC_A_DEV_MATCHERS, st->n_matchers) ||
+	    nla_put_u32(skb, SGNIC_A_DEV_RULE_LIMIT, st->rule_limit) ||
+	    nla_put_u64_64bit(skb, SGNIC_A_DEV_RULE_OPS, st->rule_ops, SGNIC_A_DEV_PAD)) {
 		genlmsg_cancel(skb, hdr);
 		return -EMSGSIZE;
 	}
@@ -277,7 +283,8 @@ static int sgnic_nl_put_template(struct sk_buff *skb, const struct sgnic_steer_t
 
 /* Caller holds the port's steering lock. */
 static int sgnic_nl_fill_matcher(struct sk_buff *skb, struct sgnic_steer_matcher *m,
-				 u8 cmd, u32 portid, u32 seq, int flags)
+				 u8 cmd, u32 portid, u32 seq, int flags,
+				 struct netlink_callback *cb)
 {
 	const struct sgnic_steer_table *rx = &m->tbl[SGNIC_STEER_RX];
 	const struct sgnic_steer_table *tx = &m->tbl[SGNIC_STEER_TX];
@@ -286,6 +293,8 @@ static int sgnic_nl_fill_matcher(struct sk_buff *skb, struct sgnic_steer_matcher
 	hdr = genlmsg_put(skb, portid, seq, &sgnic_nl_family, flags, cmd);
 	if (!hdr)
 		return -EMSGSIZE;
+	if (cb)
+		genl_dump_check_consistent(cb, hdr);
 	if (nla_put_u32(skb, SGNIC_A_MATCHER_ID, m->id) ||
 	    nla_put_u32(skb, SGNIC_A_MATCHER_IFINDEX, m->st->port->netdev->ifindex) ||
 	    nla_put_u32(skb, SGNIC_A_MATCHER_PRIORITY, m->priority) ||
@@ -298,7 +307,9 @@ static int sgnic_nl_fill_matcher(struct sk_buff *skb, struct sgnic_steer_matcher
 			m->resize_target ? m->resize_target->id : 0) ||
 	    nla_put_u32(skb, SGNIC_A_MATCHER_RESIZE_SOURCE,
 			m->resize_source ? m->resize_source->id : 0) ||
-	    nla_put_u32(skb, SGNIC_A_MATCHER_ACTION_TEMPLATES, m->n_acts)) {
+	    nla_put_u32(skb, SGNIC_A_MATCHER_ACTION_TEMPLATES, m->n_acts) ||
+	    nla_put_u64_64bit(skb, SGNIC_A_MATCHER_COOKIE, m->cookie, SGNIC_A_MATCHER_PAD) ||
+	    nla_put_u32(skb, SGNIC_A_MATCHER_OWNER, m->owner)) {
 		genlmsg_cancel(skb, hdr);
 		return -EMSGSIZE;
 	}
@@ -360,20 +371,24 @@ static int sgnic_nl_put_rule_body(struct sk_buff *skb, const struct sgnic_steer_
 
 /* Caller holds the port's steering lock. */
 static int sgnic_nl_fill_rule(struct sk_buff *skb, const struct sgnic_steer_rule *rule,
-			      u32 portid, u32 seq, int flags)
+			      u32 portid, u32 seq, int flags, struct netlink_callback *cb)
 {
 	void *hdr;
 
 	hdr = genlmsg_put(skb, portid, seq, &sgnic_nl_family, flags, SGNIC_CMD_RULE_GET);
 	if (!hdr)
 		return -EMSGSIZE;
+	if (cb)
+		genl_dump_check_consistent(cb, hdr);
 	if (nla_put_u32(skb, SGNIC_A_RULE_ID, rule->id) ||
 	    nla_put_u32(skb, SGNIC_A_RULE_IFINDEX, rule->matcher->st->port->netdev->ifindex) ||
 	    nla_put_u32(skb, SGNIC_A_RULE_MATCHER_ID, rule->matcher->id) ||
 	    nla_put_u32(skb, SGNIC_A_RULE_DIRECTION, rule->dirs) ||
 	    sgnic_nl_put_rule_body(skb, rule) ||
 	    sgnic_nl_put_counters(skb, SGNIC_A_RULE_RX_COUNTERS, rule, SGNIC_STEER_RX) ||
-	    sgnic_nl_put_counters(skb, SGNIC_A_RULE_TX_COUNTERS, rule, SGNIC_STEER_TX)) {
+	    sgnic_nl_put_counters(skb, SGNIC_A_RULE_TX_COUNTERS, rule, SGNIC_STEER_TX) ||
+	    nla_put_u64_64bit(skb, SGNIC_A_RULE_COOKIE, rule->cookie, SGNIC_A_RULE_PAD) ||
+	    nla_put_u32(skb, SGNIC_A_RULE_OWNER, rule->owner)) {
 		genlmsg_cancel(skb, hdr);
 		return -EMSGSIZE;
 	}
@@ -393,7 +408,7 @@ static void sgnic_nl_notify_matcher(struct sgnic_steer_matcher *m, u8 cmd)
 	skb = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
 	if (!skb)
 		return;
-	if (sgnic_nl_fill_matcher(skb, m, cmd, 0, 0, 0)) {
+	if (sgnic_nl_fill_matcher(skb, m, cmd, 0, 0, 0, NULL)) {
 		nlmsg_free(skb);
 		return;
 	}
@@ -712,6 +727,8 @@ static int sgnic_nl_matcher_new_doit(struct sk_buff *skb, struct genl_info *info
 	struct sgnic_port *port = sgnic_nl_info_port(info, SGNIC_A_MATCHER_IFINDEX);
 	u32 size_log[SGNIC_STEER_DIRS], id = 0, prio = 0;
 	struct sgnic_steer_template tmpl;
+	u64 cookie = 0;
+	u8 owner = 0;
 	struct sgnic_steer_matcher *m;
 	struct sk_buff *msg;
 	int err;
@@ -727,12 +744,17 @@ static int sgnic_nl_matcher_new_doit(struct sk_buff *skb, struct genl_info *info
 		id = nla_get_u32(info->attrs[SGNIC_A_MATCHER_ID]);
 	if (info->attrs[SGNIC_A_MATCHER_PRIORITY])
 		prio = nla_get_u32(info->attrs[SGNIC_A_MATCHER_PRIORITY]);
+	if (info->attrs[SGNIC_A_MATCHER_COOKIE])
+		cookie = nla_get_u64(info->attrs[SGNIC_A_MATCHER_COOKIE]);
+	if (info->attrs[SGNIC_A_MATCHER_OWNER])
+		owner = nla_get_u32(info->attrs[SGNIC_A_MATCHER_OWNER]);
 	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
 	if (!msg)
 		return -ENOMEM;
 
 	mutex_lock(&port->steer->lock);
-	m = sgnic_steer_matcher_create(port->steer, id, prio, &tmpl, size_log, info->extack);
+	m = sgnic_steer_matcher_create(port->steer, id, prio, cookie, owner, &tmpl, size_log,
+				       info->extack);
 	if (IS_ERR(m)) {
 		err = PTR_ERR(m);
 		if (err == -EEXIST || err == -EDQUOT)
@@ -740,7 +762,7 @@ static int sgnic_nl_matcher_new_doit(struct sk_buff *skb, struct genl_info *info
 		goto unlock;
 	}
 	err = sgnic_nl_fill_matcher(msg, m, SGNIC_CMD_MATCHER_NEW, info->snd_portid,
-				    info->snd_seq, 0);
+				    info->snd_seq, 0, NULL);
 	if (WARN_ON_ONCE(err)) {
 		sgnic_steer_matcher_destroy(m, NULL);
 		goto unlock;
@@ -795,7 +817,7 @@ static int sgnic_nl_matcher_del_doit(struct sk_buff *skb, struct genl_info *info
 	target = m->resize_target;
 	/* The notification describes the matcher as it was. */
 	ntf = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
-	if (ntf && sgnic_nl_fill_matcher(ntf, m, SGNIC_CMD_MATCHER_DEL_NTF, 0, 0, 0)) {
+	if (ntf && sgnic_nl_fill_matcher(ntf, m, SGNIC_CMD_MATCHER_DEL_NTF, 0, 0, 0, NULL)) {
 		nlmsg_free(ntf);
 		ntf = NULL;
 	}
@@ -829,7 +851,7 @@ static int sgnic_nl_matcher_get_doit(struct sk_buff *skb, struct genl_info *info
 		return PTR_ERR(m);
 	}
 	err = sgnic_nl_fill_matcher(msg, m, SGNIC_CMD_MATCHER_GET, info->snd_portid,
-				    info->snd_seq, 0);
+				    info->snd_seq, 0, NULL);
 	mutex_unlock(&m->st->lock);
 	if (err) {
 		nlmsg_free(msg);
@@ -867,10 +889,11 @@ static int sgnic_nl_matcher_get_dumpit(struct sk_buff *skb, struct netlink_callb
 		if (ifattr && port->netdev->ifindex != nla_get_u32(ifattr))
 			goto next_port;
 		mutex_lock(&port->steer->lock);
+		cb->seq = atomic_read(&sgnic_steer_generation);
 		while ((m = sgnic_nl_next_matcher(port->steer, cb->args[1]))) {
 			err = sgnic_nl_fill_matcher(skb, m, SGNIC_CMD_MATCHER_GET,
 						    NETLINK_CB(cb->skb).portid,
-						    cb->nlh->nlmsg_seq, NLM_F_MULTI);
+						    cb->nlh->nlmsg_seq, NLM_F_MULTI, cb);
 			if (err)
 				break;
 			cb->args[1] = (long)m->id + 1;
@@ -1048,6 +1071,10 @@ static int sgnic_nl_parse_rule(struct sgnic_steer_matcher *m, struct nlattr **tb
 
 	memset(spec, 0, sizeof(*spec));
 	spec->id = nla_get_u32(tb[SGNIC_A_RULE_ID]);
+	if (tb[SGNIC_A_RULE_COOKIE])
+		spec->cookie = nla_get_u64(tb[SGNIC_A_RULE_COOKIE]);
+	if (tb[SGNIC_A_RULE_OWNER])
+		spec->owner = nla_get_u32(tb[SGNIC_A_RULE_OWNER]);
 	if (!tb[SGNIC_A_RULE_DIRECTION] || !nla_get_u32(tb[SGNIC_A_RULE_DIRECTION])) {
 		NL_SET_ERR_MSG_MOD(extack, "missing or empty direction");
 		return -EINVAL;
@@ -1098,7 +1125,7 @@ static int sgnic_nl_bulk_one(struct sgnic_nl_bulk *b, struct nlattr *nest, u32 *
 		return err;
 	case SGNIC_NL_BULK_DEL:
 		if (tb[SGNIC_A_RULE_DIRECTION] || tb[SGNIC_A_RULE_MATCH] ||
-		    tb[SGNIC_A_RULE_ACTION]) {
+		    tb[SGNIC_A_RULE_ACTION] || tb[SGNIC_A_RULE_COOKIE] || tb[SGNIC_A_RULE_OWNER]) {
 			NL_SET_ERR_MSG_MOD(extack, "rule-del takes the rule id only");
 			return -EINVAL;
 		}
@@ -1120,7 +1147,7 @@ static int sgnic_nl_bulk_one(struct sgnic_nl_bulk *b, struct nlattr *nest, u32 *
 		return 0;
 	case SGNIC_NL_BULK_MOVE:
 		if (tb[SGNIC_A_RULE_DIRECTION] || tb[SGNIC_A_RULE_MATCH] ||
-		    tb[SGNIC_A_RULE_ACTION]) {
+		    tb[SGNIC_A_RULE_ACTION] || tb[SGNIC_A_RULE_COOKIE] || tb[SGNIC_A_RULE_OWNER]) {
 			NL_SET_ERR_MSG_MOD(extack, "rule-move takes the rule id only");
 			return -EINVAL;
 		}
@@ -1365,7 +1392,7 @@ static int sgnic_nl_rule_get_doit(struct sk_buff *skb, struct genl_info *info)
 				    "sgnic: no such rule on the port");
 		err = -ENOENT;
 	} else {
-		err = sgnic_nl_fill_rule(msg, rule, info->snd_portid, info->snd_seq, 0);
+		err = sgnic_nl_fill_rule(msg, rule, info->snd_portid, info->snd_seq, 0, NULL);
 	}
 	mutex_unlock(&port->steer->lock);
 	if (err) {
@@ -1405,11 +1432,12 @@ static int sgnic_nl_rule_get_dumpit(struct sk_buff *skb, struct netlink_callback
 			NL_SET_ERR_MSG_ATTR(cb->extack, mattr, "sgnic: unknown matcher id");
 			return -ENOENT;
 		}
+		cb->seq = atomic_read(&sgnic_steer_generation);
 		xa_for_each_start(&port->steer->rules, id, rule, cb->args[1]) {
 			if (mattr && rule->matcher->id != nla_get_u32(mattr))
 				continue;
 			err = sgnic_nl_fill_rule(skb, rule, NETLINK_CB(cb->skb).portid,
-						 cb->nlh->nlmsg_seq, NLM_F_MULTI);
+						 cb->nlh->nlmsg_seq, NLM_F_MULTI, cb);
 			if (err)
 				break;
 			cb->args[1] = id + 1;

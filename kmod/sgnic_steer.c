@@ -29,6 +29,8 @@
 static struct kmem_cache *sgnic_steer_rule_cache;
 static struct kmem_cache *sgnic_steer_matcher_cache;
 
+atomic_t sgnic_steer_generation = ATOMIC_INIT(1);
+
 static const struct rhashtable_params sgnic_steer_ht_params[SGNIC_STEER_DIRS] = {
 	[SGNIC_STEER_RX] = {
 		.head_offset = offsetof(struct sgnic_steer_rule, node[SGNIC_STEER_RX]),
@@ -256,6 +258,7 @@ static void sgnic_steer_matcher_link(struct sgnic_steer *st, struct sgnic_steer_
 
 struct sgnic_steer_matcher *
 sgnic_steer_matcher_create(struct sgnic_steer *st, u32 id, u32 priority,
+			   u64 cookie, u8 owner,
 			   const struct sgnic_steer_template *tmpl,
 			   const u32 size_log[SGNIC_STEER_DIRS],
 			   struct netlink_ext_ack *extack)
@@ -279,6 +282,8 @@ sgnic_steer_matcher_create(struct sgnic_steer *st, u32 id, u32 priority,
 	m->st = st;
 	m->id = id ?: sgnic_steer_matcher_free_id(st);
 	m->priority = priority;
+	m->cookie = cookie;
+	m->owner = owner;
 	m->tmpl = *tmpl;
 	INIT_LIST_HEAD(&m->acts);
 	for (dir = 0; dir < SGNIC_STEER_DIRS; dir++) {
@@ -288,6 +293,7 @@ sgnic_steer_matcher_create(struct sgnic_steer *st, u32 id, u32 priority,
 	}
 	sgnic_steer_matcher_link(st, m);
 	st->n_matchers++;
+	atomic_inc(&sgnic_steer_generation);
 	return m;
 
 table_init_failed:
@@ -345,6 +351,7 @@ int sgnic_steer_matcher_destroy(struct sgnic_steer_matcher *m,
 	}
 	list_del_rcu(&m->node);
 	st->n_matchers--;
+	atomic_inc(&sgnic_steer_generation);
 	synchronize_rcu();
 	for (dir = 0; dir < SGNIC_STEER_DIRS; dir++)
 		sgnic_steer_table_fini(&m->tbl[dir]);
@@ -394,12 +401,14 @@ int sgnic_steer_matcher_set_resize(struct sgnic_steer_matcher *m, u32 target_id,
 			return -EBUSY;
 		}
 		sgnic_steer_resize_unlink(m, t);
+		atomic_inc(&sgnic_steer_generation);
 		return 0;
 	}
 	if (m->resize_target && m->resize_target->id == target_id)
 		return 0;
 	if (m->resize_source && m->resize_source->id == target_id && !m->resize_target) {
 		sgnic_steer_matcher_reverse_resize(m, m->resize_source);
+		atomic_inc(&sgnic_steer_generation);
 		return 0;
 	}
 	if (m->resize_target || m->resize_source) {
@@ -425,6 +434,7 @@ int sgnic_steer_matcher_set_resize(struct sgnic_steer_matcher *m, u32 target_id,
 	}
 	t->moved_in = 0;
 	sgnic_steer_resize_link(m, t);
+	atomic_inc(&sgnic_steer_generation);
 	return 0;
 }
 
@@ -641,6 +651,8 @@ int sgnic_steer_rule_insert(struct sgnic_steer_matcher *m,
 	if (!rule)
 		return -ENOMEM;
 	rule->id = spec->id;
+	rule->cookie = spec->cookie;
+	rule->owner = spec->owner;
 	rule->dirs = spec->dirs;
 	rule->mark = spec->mark;
 	rule->queue = spec->queue;
@@ -657,6 +669,8 @@ int sgnic_steer_rule_insert(struct sgnic_steer_matcher *m,
 	if (err)
 		goto link_failed;
 	WRITE_ONCE(st->n_rules, st->n_rules + 1);
+	st->rule_ops++;
+	atomic_inc(&sgnic_steer_generation);
 	return 0;
 
 link_failed:
@@ -680,6 +694,8 @@ void sgnic_steer_rule_delete(struct sgnic_steer_rule *rule)
 	xa_erase(&st->rules, rule->id);
 	sgnic_steer_acts_put(m, rule->acts);
 	WRITE_ONCE(st->n_rules, st->n_rules - 1);
+	st->rule_ops++;
+	atomic_inc(&sgnic_steer_generation);
 	call_rcu(&rule->rcu, sgnic_steer_rule_free_rcu);
 }
 
@@ -706,6 +722,8 @@ struct sgnic_steer_rule *sgnic_steer_rule_stage_move(struct sgnic_steer_rule *ru
 	if (!copy)
 		return ERR_PTR(-ENOMEM);
 	copy->id = rule->id;
+	copy->cookie = rule->cookie;
+	copy->owner = rule->owner;
 	copy->dirs = rule->dirs;
 	copy->mark = rule->mark;
 	copy->queue = rule->queue;
@@ -743,6 +761,8 @@ void sgnic_steer_rule_commit_moves(struct sgnic_steer *st,
 		copies[i] = old;
 		sgnic_steer_rule_unlink(old);
 	}
+	st->rule_ops += n;
+	atomic_inc(&sgnic_steer_generation);
 	synchronize_rcu();	/* no reader counts on the originals any more */
 	for (i = 0; i < n; i++) {
 		old = copies[i];

@@ -75,12 +75,14 @@ struct sgnic_steer_rule {
 	struct rhash_head node[SGNIC_STEER_DIRS];
 	struct sgnic_steer_matcher *matcher;
 	struct sgnic_steer_acts *acts;
+	u64 cookie;			/* the creator's, kept by moves */
 	u32 id;
 	u32 mark;
 	u16 queue;
 	u8 dirs;			/* SGNIC_DIRECTION_* mask */
 	u8 in_col;
 	u8 busy;			/* claimed by the bulk request running */
+	u8 owner;			/* the creator's owner tag */
 	struct sgnic_steer_counters cnt[SGNIC_STEER_DIRS];
 	struct rcu_head rcu;
 	struct sgnic_steer_key key;
@@ -98,8 +100,10 @@ struct sgnic_steer_table {
 struct sgnic_steer_matcher {
 	struct list_head node;		/* sgnic_steer.matchers, RCU */
 	struct sgnic_steer *st;
+	u64 cookie;			/* the creator's */
 	u32 id;
 	u32 priority;
+	u8 owner;			/* the creator's owner tag */
 	struct sgnic_steer_template tmpl;
 	struct sgnic_steer_table tbl[SGNIC_STEER_DIRS];
 	/* Resize links, set under the port lock, read by the data path. */
@@ -136,13 +140,16 @@ struct sgnic_steer {
 	u32 n_matchers;
 	u32 n_rules;			/* read by the data path: nothing to do */
 	u32 rule_limit;			/* devlink resource /pN/rules; under @lock */
+	u64 rule_ops;			/* rules inserted, deleted, moved; under @lock */
 	struct xarray rules;		/* rules by id, written under @lock */
 	struct sgnic_steer_stats __percpu *stats;
 };
 
 /* A rule as a request describes it. */
 struct sgnic_steer_rule_spec {
+	u64 cookie;
 	u32 id;
+	u8 owner;
 	u8 dirs;
 	u8 n_acts;
 	u8 types[SGNIC_STEER_ACTIONS_MAX];
@@ -166,10 +173,18 @@ int sgnic_steer_ethtool_count(void);
 void sgnic_steer_ethtool_strings(u8 **data);
 void sgnic_steer_ethtool_stats(struct sgnic_port *port, u64 *data);
 
+/*
+ * Bumped by every change to any port's matchers or rules (under that port's
+ * lock), so that a dump spanning several messages can tell it was
+ * interrupted (NLM_F_DUMP_INTR).
+ */
+extern atomic_t sgnic_steer_generation;
+
 /* Control operations: caller holds st->lock. */
 struct sgnic_steer_matcher *sgnic_steer_matcher_find(struct sgnic_steer *st, u32 id);
 struct sgnic_steer_matcher *
 sgnic_steer_matcher_create(struct sgnic_steer *st, u32 id, u32 priority,
+			   u64 cookie, u8 owner,
 			   const struct sgnic_steer_template *tmpl,
 			   const u32 size_log[SGNIC_STEER_DIRS],
 			   struct netlink_ext_ack *extack);

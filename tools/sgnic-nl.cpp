@@ -42,10 +42,10 @@ public:
 std::string usage() {
     return R"(usage: sgnic-nl COMMAND ...
   dev [IFNAME] | portals | pools [IFNAME]
-  matcher-new IFNAME [id N] [prio N] [rx-log N] [tx-log N] FIELD[/MASK]...
+  matcher-new IFNAME [id N] [prio N] [rx-log N] [tx-log N] [cookie N] [owner N] FIELD[/MASK]...
   matcher-del IFNAME ID | matcher-get IFNAME ID | matchers [IFNAME]
   matcher-resize IFNAME ID TARGET          (TARGET 0 clears)
-  rule-add IFNAME MATCHER ID rx|tx|both [FIELD=VALUE]... ACTION...
+  rule-add IFNAME MATCHER ID rx|tx|both [FIELD=VALUE]... [cookie=N] [owner=N] ACTION...
   rules-add IFNAME MATCHER --file F [--continue]   (lines: ID DIR FIELD=VALUE... ACTION...)
   rules-gen IFNAME MATCHER --count N [--first-id I] [--dir D] [--vary FIELD=BASE]
             [--set FIELD=VALUE]... [--action A]... [--continue] [--batch BYTES]
@@ -86,6 +86,19 @@ uint32_t to_u32(const std::string& s) {
             throw UsageError("bad number: " + s);
         }
         return static_cast<uint32_t>(v);
+    } catch (const std::logic_error&) {
+        throw UsageError("bad number: " + s);
+    }
+}
+
+uint64_t to_u64(const std::string& s) {
+    try {
+        size_t pos = 0;
+        const unsigned long long v = std::stoull(s, &pos, 0);
+        if (pos != s.size() || s.starts_with('-')) {
+            throw UsageError("bad number: " + s);
+        }
+        return v;
     } catch (const std::logic_error&) {
         throw UsageError("bad number: " + s);
     }
@@ -178,6 +191,14 @@ std::string_view action_name(uint32_t type) {
 bool parse_rule_word(const std::string& w, nl::RuleSpec& r) {
     const auto eq = w.find('=');
     const std::string key = w.substr(0, eq);
+    if ((key == "cookie" || key == "owner") && eq != std::string::npos) {
+        if (key == "cookie") {
+            r.cookie = to_u64(w.substr(eq + 1));
+        } else {
+            r.owner = to_u32(w.substr(eq + 1));
+        }
+        return true;
+    }
     if (const proto::spec::Action* a = proto::find_action(key)) {
         const auto type = static_cast<uint32_t>(a->type);
         nl::Action act{type, std::nullopt, std::nullopt};
@@ -233,7 +254,9 @@ json dev_json(const nl::DevInfo& d) {
               {"supported_fields", d.caps.supported_fields}}},
             {"rx", table_json(d.rx)},
             {"tx", table_json(d.tx)},
-            {"matchers", d.matchers}};
+            {"matchers", d.matchers},
+            {"rule_limit", d.rule_limit},
+            {"rule_ops", d.rule_ops}};
 }
 
 json matcher_json(const nl::MatcherInfo& m) {
@@ -249,7 +272,9 @@ json matcher_json(const nl::MatcherInfo& m) {
             {"tx", table_json(m.tx)},
             {"resize_target", m.resize_target},
             {"resize_source", m.resize_source},
-            {"action_templates", m.action_templates}};
+            {"action_templates", m.action_templates},
+            {"cookie", m.cookie},
+            {"owner", m.owner}};
 }
 
 json rule_json(const nl::RuleInfo& r) {
@@ -276,7 +301,9 @@ json rule_json(const nl::RuleInfo& r) {
             {"match", match},
             {"actions", actions},
             {"rx", {{"packets", r.rx.packets}, {"bytes", r.rx.bytes}}},
-            {"tx", {{"packets", r.tx.packets}, {"bytes", r.tx.bytes}}}};
+            {"tx", {{"packets", r.tx.packets}, {"bytes", r.tx.bytes}}},
+            {"cookie", r.cookie},
+            {"owner", r.owner}};
 }
 
 json bulk_json(const nl::BulkReply& b) {
@@ -354,12 +381,19 @@ int cmd_matcher_new(nl::Client& c, const Args& a) {
     spec.ifindex = ifindex_of(a[1]);
     for (size_t i = 2; i < a.size(); i++) {
         const auto& w = a[i];
-        if ((w == "id" || w == "prio" || w == "rx-log" || w == "tx-log") && i + 1 < a.size()) {
+        if (w == "cookie" && i + 1 < a.size()) {
+            spec.cookie = to_u64(a[++i]);
+            continue;
+        }
+        if ((w == "id" || w == "prio" || w == "rx-log" || w == "tx-log" || w == "owner") &&
+            i + 1 < a.size()) {
             const uint32_t v = to_u32(a[++i]);
             if (w == "id") {
                 spec.id = v;
             } else if (w == "prio") {
                 spec.priority = v;
+            } else if (w == "owner") {
+                spec.owner = v;
             } else if (w == "rx-log") {
                 spec.rx_size_log = v;
             } else {

@@ -18,6 +18,62 @@ std::string matcher_name(policy::DeviceMatcherId id, policy::PortId port) {
     return "device matcher " + std::to_string(id) + " (" + port_name(port) + ")";
 }
 
+policy::ActionType from_nl_action(std::uint32_t t) {
+    switch (t) {
+        case SGNIC_ACTION_TYPE_DROP:
+            return policy::ActionType::drop;
+        case SGNIC_ACTION_TYPE_COUNT:
+            return policy::ActionType::count;
+        case SGNIC_ACTION_TYPE_MARK:
+            return policy::ActionType::mark;
+        case SGNIC_ACTION_TYPE_QUEUE:
+            return policy::ActionType::queue;
+        default:
+            return policy::ActionType::accept;
+    }
+}
+
+policy::Directions from_nl_directions(std::uint32_t d) {
+    return {.rx = (d & SGNIC_DIRECTION_RX) != 0, .tx = (d & SGNIC_DIRECTION_TX) != 0};
+}
+
+// A dump's matcher and rule in the model's terms.
+model::ActualMatcher to_actual(const nl::MatcherInfo& m) {
+    model::ActualMatcher out{.ifindex = m.ifindex,
+                             .id = m.id,
+                             .owner = static_cast<std::uint8_t>(m.owner),
+                             .cookie = m.cookie,
+                             .priority = m.priority,
+                             .match_template = {},
+                             .rx_size_log = static_cast<int>(m.rx.size_log.value_or(0)),
+                             .tx_size_log = static_cast<int>(m.tx.size_log.value_or(0)),
+                             .resize_target = m.resize_target,
+                             .resize_source = m.resize_source};
+    for (const nl::TemplateEntry& t : m.tmpl) {
+        out.match_template.fields.push_back({.field = t.field, .mask = t.mask});
+    }
+    return out;
+}
+
+model::ActualRule to_actual(const nl::RuleInfo& r) {
+    model::ActualRule out{.ifindex = r.ifindex,
+                          .matcher = r.matcher_id,
+                          .id = r.id,
+                          .owner = static_cast<std::uint8_t>(r.owner),
+                          .cookie = r.cookie,
+                          .directions = from_nl_directions(r.direction),
+                          .match = {},
+                          .actions = {}};
+    for (const nl::MatchEntry& e : r.match) {
+        out.match[e.field] = e.value;
+    }
+    for (const nl::Action& a : r.actions) {
+        out.actions.push_back(
+            {.type = from_nl_action(a.type), .arg = a.mark.value_or(a.queue.value_or(0))});
+    }
+    return out;
+}
+
 std::uint32_t to_nl_action(policy::ActionType t) {
     switch (t) {
         case policy::ActionType::drop:
@@ -89,6 +145,8 @@ Expected<nl::RuleSpec> to_nl_rule(const policy::MatchTemplate& tmpl, policy::Rul
     nl::RuleSpec out{.id = *device_id,
                      .direction = (rule.directions.rx ? std::uint32_t{SGNIC_DIRECTION_RX} : 0U) |
                                   (rule.directions.tx ? std::uint32_t{SGNIC_DIRECTION_TX} : 0U),
+                     .cookie = rule.cookie,
+                     .owner = SGNIC_OWNER_SGNICD,
                      .match = {},
                      .actions = {}};
     std::size_t offset = 0;
@@ -205,7 +263,9 @@ Expected<policy::DeviceMatcherId> NetlinkKernel::create_matcher(const policy::Ma
                         .priority = spec.priority,
                         .tmpl = {},
                         .rx_size_log = static_cast<std::uint32_t>(spec.rx_size_log),
-                        .tx_size_log = static_cast<std::uint32_t>(spec.tx_size_log)};
+                        .tx_size_log = static_cast<std::uint32_t>(spec.tx_size_log),
+                        .cookie = spec.cookie,
+                        .owner = SGNIC_OWNER_SGNICD};
     for (const policy::MatchField& f : spec.match_template.fields) {
         req.tmpl.push_back({.field = f.field, .mask = f.mask});
     }
@@ -228,6 +288,19 @@ Expected<policy::DeviceMatcherId> NetlinkKernel::create_matcher(const policy::Ma
             }
         }
     }
+}
+
+Status NetlinkKernel::adopt_matcher(const policy::MatcherSpec& spec,
+                                    policy::DeviceMatcherId matcher) {
+    const auto known = matchers_.find(matcher);
+    if (known != matchers_.end() && known->second.port != spec.port) {
+        return Error(Errc::invalid_argument, "adopt " + matcher_name(matcher, spec.port) +
+                                                 ": the id is taken on " +
+                                                 port_name(known->second.port));
+    }
+    matchers_[matcher] = Matcher{.port = spec.port, .match_template = spec.match_template};
+    next_matcher_ = std::max(next_matcher_, matcher + 1);
+    return {};
 }
 
 Status NetlinkKernel::destroy_matcher(policy::DeviceMatcherId matcher) {
@@ -483,16 +556,23 @@ Expected<model::ActualState> NetlinkKernel::dump() {
         return c.error();
     }
     model::ActualState out;
-    try {
-        for (const nl::MatcherInfo& m : (*c)->matchers(0)) {
-            out.matchers.push_back({.ifindex = m.ifindex, .id = m.id});
-            next_matcher_ = std::max(next_matcher_, m.id + 1);
+    // A dump that a change interrupted is read again: a picture half before
+    // and half after a change would make adoption delete or add wrongly.
+    for (int attempt = 1;; ++attempt) {
+        out = {};
+        try {
+            for (const nl::MatcherInfo& m : (*c)->matchers(0)) {
+                out.matchers.push_back(to_actual(m));
+                next_matcher_ = std::max(next_matcher_, m.id + 1);
+            }
+            (*c)->rules_dump(0, 0,
+                             [&](const nl::RuleInfo& r) { out.rules.push_back(to_actual(r)); });
+            break;
+        } catch (const nl::Error& e) {
+            if (e.err() != EINTR || attempt >= kDumpAttempts) {
+                return to_policy_error(e, "dump the kernel's steering state");
+            }
         }
-        (*c)->rules_dump(0, 0, [&](const nl::RuleInfo& r) {
-            out.rules.push_back({.ifindex = r.ifindex, .matcher = r.matcher_id, .id = r.id});
-        });
-    } catch (const nl::Error& e) {
-        return to_policy_error(e, "dump the kernel's steering state");
     }
     // Forget matchers the kernel no longer has (the module was reloaded).
     std::erase_if(matchers_, [&](const auto& entry) {
@@ -540,6 +620,44 @@ service::KernelState::Removal NetlinkKernel::remove_rules(
         }
     }
     return out;
+}
+
+Status NetlinkKernel::settle_resize(const model::UnfinishedResize& resize) {
+    auto c = client();
+    if (!c) {
+        return c.error();
+    }
+    const policy::PortId port = resize.source.ifindex;
+    const policy::DeviceMatcherId source = resize.source.id;
+    const policy::DeviceMatcherId target = resize.target.id;
+    const std::string context =
+        "settle the resize of " + matcher_name(source, port) + " into " + std::to_string(target);
+    std::vector<std::uint32_t> ids;
+    for (const policy::RuleId id : resize.source_rules) {
+        ids.push_back(static_cast<std::uint32_t>(id));
+    }
+    try {
+        try {
+            // Forward: the rules left in the source move on; the source goes.
+            (*c)->rules_move(port, source, ids);
+            (*c)->matcher_del(port, source);
+            return {};
+        } catch (const nl::Error& e) {
+            if (e.err() != ENOSPC) {
+                throw;
+            }
+        }
+        // The target is too small for them (a shrink): turn the resize
+        // around, move back what had moved, and drop the target instead.
+        (*c)->matcher_resize(port, target, source);
+        std::vector<std::uint32_t> moved;
+        (*c)->rules_dump(port, target, [&](const nl::RuleInfo& r) { moved.push_back(r.id); });
+        (*c)->rules_move(port, target, moved);
+        (*c)->matcher_del(port, target);
+    } catch (const nl::Error& e) {
+        return to_policy_error(e, context);
+    }
+    return {};
 }
 
 Status NetlinkKernel::remove_matcher(const model::ActualMatcher& matcher) {

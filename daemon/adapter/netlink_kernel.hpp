@@ -38,6 +38,8 @@ class NetlinkKernel final : public policy::Device,
 public:
     // Rules per rule-move or rule-del request.
     static constexpr std::size_t kBatch = 4096;
+    // Reads of a dump that changes under them before giving up.
+    static constexpr int kDumpAttempts = 5;
 
     // Opens the watch first so that nothing between it and the first
     // resolve goes unseen; throws nl::Error if netlink is unusable.
@@ -46,6 +48,8 @@ public:
     // policy::Device
     policy::Caps caps() const override;
     Expected<policy::DeviceMatcherId> create_matcher(const policy::MatcherSpec& spec) override;
+    Status adopt_matcher(const policy::MatcherSpec& spec,
+                         policy::DeviceMatcherId matcher) override;
     Status destroy_matcher(policy::DeviceMatcherId matcher) override;
     Status set_resize_target(policy::DeviceMatcherId from, policy::DeviceMatcherId to) override;
     policy::MoveResult move_rules(policy::DeviceMatcherId from, policy::DeviceMatcherId to,
@@ -69,6 +73,7 @@ public:
     Expected<model::ActualState> dump() override;
     Removal remove_rules(std::span<const model::ActualRule> rules) override;
     Status remove_matcher(const model::ActualMatcher& matcher) override;
+    Status settle_resize(const model::UnfinishedResize& resize) override;
     Expected<std::vector<service::RuleCounters>> rule_counters(
         policy::PortId port, policy::DeviceMatcherId matcher) override;
 

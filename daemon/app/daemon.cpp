@@ -37,8 +37,20 @@ struct Loop {
 };
 
 void log_reconcile(const ReconcileReport& r, const std::string& why) {
+    if (r.adoption) {
+        spdlog::info(
+            "adopted ({}): {} matchers and {} rules taken over as the kernel holds them; {} "
+            "resizes settled, {} rules replaced, {} rules and {} matchers deleted, {} matchers and "
+            "{} rules added; {} matchers and {} rules of other owners left alone; {} matchers "
+            "waiting for their port, {} failures{}",
+            why, r.adopted_matchers, r.adopted_rules, r.settled_resizes, r.replaced_rules,
+            r.deleted_rules, r.deleted_matchers, r.added_matchers, r.added_rules,
+            r.foreign_matchers, r.foreign_rules, r.waiting, r.failed,
+            r.policy_reset ? "; policy restarted" : "");
+        return;
+    }
     spdlog::info(
-        "reconciled ({}): {} foreign rules and {} matchers deleted, {} matchers and {} rules "
+        "reconciled ({}): {} stray rules and {} matchers deleted, {} matchers and {} rules "
         "added, {} matchers waiting for their port, {} failures{}",
         why, r.deleted_rules, r.deleted_matchers, r.added_matchers, r.added_rules, r.waiting,
         r.failed, r.policy_reset ? "; policy restarted" : "");

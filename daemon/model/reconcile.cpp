@@ -62,4 +62,20 @@ Delta reconcile(const DesiredState& desired, const Installed& installed, const A
     return delta;
 }
 
+std::pair<std::size_t, std::size_t> leave_foreign(Delta& delta, const ActualState& actual,
+                                                  std::uint8_t owner) {
+    std::set<ActualMatcher> ours;
+    for (const ActualMatcher& m : actual.matchers) {
+        if (m.owner == owner) {
+            ours.insert(m);
+        }
+    }
+    const auto matchers = std::erase_if(delta.delete_matchers,
+                                        [&](const ActualMatcher& m) { return !ours.contains(m); });
+    const auto rules = std::erase_if(delta.delete_rules, [&](const ActualRule& r) {
+        return r.owner != owner && !ours.contains({.ifindex = r.ifindex, .id = r.matcher});
+    });
+    return {matchers, rules};
+}
+
 }  // namespace sgnic::model

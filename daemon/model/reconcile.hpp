@@ -4,10 +4,12 @@
 // wait rather than fail.
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <set>
 #include <string>
 #include <tuple>
+#include <utility>
 #include <vector>
 
 #include "model/desired.hpp"
@@ -15,11 +17,24 @@
 
 namespace sgnic::model {
 
-// Kernel objects, as a dump lists them.  Matcher and rule ids are per port.
+// Kernel objects, as a dump lists them.  Matcher and rule ids are per port;
+// ordered and compared by where they are (port, matcher, id) alone.  The
+// rest is what adoption compares with the desired state: the creator's
+// owner tag and cookie, and the contents.
 struct ActualMatcher {
     policy::PortId ifindex = 0;
     policy::DeviceMatcherId id = 0;
-    friend bool operator==(const ActualMatcher&, const ActualMatcher&) = default;
+    std::uint8_t owner = 0;
+    std::uint64_t cookie = 0;
+    std::uint32_t priority = 0;
+    policy::MatchTemplate match_template{};  // in field id order
+    int rx_size_log = 0;
+    int tx_size_log = 0;
+    policy::DeviceMatcherId resize_target = 0;
+    policy::DeviceMatcherId resize_source = 0;
+    friend bool operator==(const ActualMatcher& a, const ActualMatcher& b) {
+        return a.ifindex == b.ifindex && a.id == b.id;
+    }
     friend bool operator<(const ActualMatcher& a, const ActualMatcher& b) {
         return std::tie(a.ifindex, a.id) < std::tie(b.ifindex, b.id);
     }
@@ -29,7 +44,14 @@ struct ActualRule {
     policy::PortId ifindex = 0;
     policy::DeviceMatcherId matcher = 0;
     policy::RuleId id = 0;
-    friend bool operator==(const ActualRule&, const ActualRule&) = default;
+    std::uint8_t owner = 0;
+    std::uint64_t cookie = 0;
+    policy::Directions directions{};
+    std::map<std::uint32_t, std::vector<std::uint8_t>> match{};  // field id -> value
+    std::vector<policy::Action> actions{};
+    friend bool operator==(const ActualRule& a, const ActualRule& b) {
+        return a.ifindex == b.ifindex && a.matcher == b.matcher && a.id == b.id;
+    }
     friend bool operator<(const ActualRule& a, const ActualRule& b) {
         return std::tie(a.ifindex, a.matcher, a.id) < std::tie(b.ifindex, b.matcher, b.id);
     }
@@ -67,5 +89,12 @@ struct Delta {
 // `ports`: the ports present now, name to ifindex.
 Delta reconcile(const DesiredState& desired, const Installed& installed, const ActualState& actual,
                 const std::map<std::string, policy::PortId>& ports);
+
+// Takes another owner's matchers and their rules out of the delta's deletes
+// (a rule of another owner inside one of `owner`'s matchers stays in: it
+// would keep that matcher from being rehashed).  Returns how many matchers
+// and rules it left alone.
+std::pair<std::size_t, std::size_t> leave_foreign(Delta& delta, const ActualState& actual,
+                                                  std::uint8_t owner);
 
 }  // namespace sgnic::model

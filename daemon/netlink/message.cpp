@@ -39,6 +39,11 @@ void Message::put_u32(uint16_t type, uint32_t v) {
     mnl_attr_put_u32(header(), type, v);
 }
 
+void Message::put_u64(uint16_t type, uint64_t v) {
+    reserve_more(sizeof(v));
+    mnl_attr_put_u64(header(), type, v);
+}
+
 void Message::put_bytes(uint16_t type, const void* data, size_t len) {
     reserve_more(len);
     mnl_attr_put(header(), type, len, data);
@@ -121,6 +126,12 @@ Message build_matcher_new(uint16_t family, uint32_t seq, const MatcherSpec& spec
     }
     put_table(m, SGNIC_A_MATCHER_RX_TABLE, spec.rx_size_log);
     put_table(m, SGNIC_A_MATCHER_TX_TABLE, spec.tx_size_log);
+    if (spec.cookie) {
+        m.put_u64(SGNIC_A_MATCHER_COOKIE, spec.cookie);
+    }
+    if (spec.owner) {
+        m.put_u32(SGNIC_A_MATCHER_OWNER, spec.owner);
+    }
     return m;
 }
 
@@ -155,6 +166,12 @@ void put_rule(Message& m, const RuleSpec& rule) {
     auto nest = m.start_nest(SGNIC_A_RULES_RULE);
     m.put_u32(SGNIC_A_RULE_ID, rule.id);
     m.put_u32(SGNIC_A_RULE_DIRECTION, rule.direction);
+    if (rule.cookie) {
+        m.put_u64(SGNIC_A_RULE_COOKIE, rule.cookie);
+    }
+    if (rule.owner) {
+        m.put_u32(SGNIC_A_RULE_OWNER, rule.owner);
+    }
     for (const auto& e : rule.match) {
         auto me = m.start_nest(SGNIC_A_RULE_MATCH);
         m.put_u32(SGNIC_A_MATCH_ENTRY_FIELD, e.field);
@@ -360,6 +377,12 @@ DevInfo parse_dev(const nlmsghdr* nlh) {
             case SGNIC_A_DEV_MATCHERS:
                 d.matchers = get_u32(a);
                 break;
+            case SGNIC_A_DEV_RULE_LIMIT:
+                d.rule_limit = get_u32(a);
+                break;
+            case SGNIC_A_DEV_RULE_OPS:
+                d.rule_ops = get_u64(a);
+                break;
             default:
                 break;
         }
@@ -408,6 +431,12 @@ MatcherInfo parse_matcher(const nlmsghdr* nlh) {
                 break;
             case SGNIC_A_MATCHER_ACTION_TEMPLATES:
                 m.action_templates = get_u32(a);
+                break;
+            case SGNIC_A_MATCHER_COOKIE:
+                m.cookie = get_u64(a);
+                break;
+            case SGNIC_A_MATCHER_OWNER:
+                m.owner = get_u32(a);
                 break;
             default:
                 break;
@@ -469,6 +498,12 @@ RuleInfo parse_rule(const nlmsghdr* nlh) {
                 break;
             case SGNIC_A_RULE_TX_COUNTERS:
                 r.tx = parse_counters(a);
+                break;
+            case SGNIC_A_RULE_COOKIE:
+                r.cookie = get_u64(a);
+                break;
+            case SGNIC_A_RULE_OWNER:
+                r.owner = get_u32(a);
                 break;
             default:
                 break;

@@ -101,6 +101,8 @@ struct DevInfo {
     TableInfo rx;
     TableInfo tx;
     uint32_t matchers = 0;
+    uint32_t rule_limit = 0;
+    uint64_t rule_ops = 0;  // rules inserted, deleted and moved since load
 };
 
 struct MatcherSpec {
@@ -110,6 +112,8 @@ struct MatcherSpec {
     std::vector<TemplateEntry> tmpl;
     uint32_t rx_size_log = 0;
     uint32_t tx_size_log = 0;
+    uint64_t cookie = 0;  // 0 and owner 0 are left out of the request
+    uint32_t owner = 0;
 };
 
 struct MatcherInfo {
@@ -123,11 +127,15 @@ struct MatcherInfo {
     uint32_t resize_target = 0;
     uint32_t resize_source = 0;
     uint32_t action_templates = 0;
+    uint64_t cookie = 0;
+    uint32_t owner = 0;
 };
 
 struct RuleSpec {
     uint32_t id = 0;
     uint32_t direction = 0;  // SGNIC_DIRECTION_* mask
+    uint64_t cookie = 0;     // 0 and owner 0 are left out of the request
+    uint32_t owner = 0;
     std::vector<MatchEntry> match;
     std::vector<Action> actions;
 };
@@ -141,6 +149,8 @@ struct RuleInfo {
     std::vector<Action> actions;
     Counters rx;
     Counters tx;
+    uint64_t cookie = 0;
+    uint32_t owner = 0;
 };
 
 struct RuleResult {
@@ -187,6 +197,7 @@ class Message {
 public:
     Message(uint16_t family, uint8_t cmd, uint16_t flags, uint32_t seq, size_t capacity = 4096);
     void put_u32(uint16_t type, uint32_t v);
+    void put_u64(uint16_t type, uint64_t v);
     void put_bytes(uint16_t type, const void* data, size_t len);
     void put_string(uint16_t type, const std::string& s);
     // Returns the nest's offset for end_nest.
@@ -274,7 +285,8 @@ public:
 
     // Sends a request; each reply message goes to `on_msg` (if any).  Returns
     // once the request is answered (ack or dump done); throws Error on a
-    // netlink error.
+    // netlink error, and Error(EINTR) for a dump that a change interrupted
+    // (NLM_F_DUMP_INTR): its messages are not a consistent picture.
     void transact(const Message& req, const std::function<void(const nlmsghdr*)>& on_msg);
     // Sends raw bytes and reads the answer, returning the errno (0 if ok):
     // for fuzzing.

@@ -83,6 +83,7 @@ uint16_t Socket::resolve() {
 void Socket::transact(const Message& req, const std::function<void(const nlmsghdr*)>& on_msg) {
     const uint32_t seq = req.header()->nlmsg_seq;
     send(req.data(), req.size());
+    bool interrupted = false;
     for (;;) {
         const ssize_t n = mnl_socket_recvfrom(sock_, rxbuf_.data(), rxbuf_.size());
         if (n < 0) {
@@ -94,10 +95,14 @@ void Socket::transact(const Message& req, const std::function<void(const nlmsghd
             if (nlh->nlmsg_seq != seq || nlh->nlmsg_pid != portid_) {
                 continue;  // a stale answer or an event
             }
+            interrupted = interrupted || (nlh->nlmsg_flags & NLM_F_DUMP_INTR) != 0;
             if (nlh->nlmsg_type == NLMSG_ERROR || nlh->nlmsg_type == NLMSG_DONE) {
                 const Ack ack = parse_ack(nlh);
                 if (ack.err) {
                     throw Error(ack.err, ack.msg, describe(ack.err, ack.msg));
+                }
+                if (interrupted) {
+                    throw Error(EINTR, "", "the dump was interrupted by a change; read it again");
                 }
                 return;
             }

@@ -46,6 +46,10 @@ public:
     virtual Caps caps() const = 0;
 
     virtual Expected<DeviceMatcherId> create_matcher(const MatcherSpec& spec) = 0;
+    // Takes over a matcher the device already holds (made by an earlier run)
+    // as if create_matcher(spec) had returned `matcher`; changes nothing in
+    // the device.
+    virtual Status adopt_matcher(const MatcherSpec& spec, DeviceMatcherId matcher) = 0;
     virtual Status destroy_matcher(DeviceMatcherId matcher) = 0;
 
     // Makes `to` the resize target of `from` (lookups try `to` first, then

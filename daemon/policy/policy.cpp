@@ -49,6 +49,7 @@ std::string_view to_string(RehashReason reason) {
 MatcherSpec MatcherState::spec(int rx_size_log, int tx_size_log) const {
     return {.port = port,
             .priority = priority,
+            .cookie = cookie,
             .match_template = match_template,
             .rx_size_log = rx_size_log,
             .tx_size_log = tx_size_log,
@@ -85,7 +86,7 @@ std::vector<MatcherId> Policy::matcher_ids() const {
 std::vector<RehashReport> Policy::take_rehash_reports() { return std::exchange(reports_, {}); }
 
 Expected<MatcherId> Policy::create_matcher(PortId port, std::uint32_t priority,
-                                           MatchTemplate match_template) {
+                                           MatchTemplate match_template, std::uint64_t cookie) {
     const Caps caps = device_.caps();
     const Sizing sizing(config_, caps);
     const std::string context =
@@ -103,12 +104,76 @@ Expected<MatcherId> Policy::create_matcher(PortId port, std::uint32_t priority,
         ActionTemplateSet(static_cast<std::size_t>(config_.action_templates_initial), limit));
     m.rx.size_log = config_.init_size_log;
     m.tx.size_log = config_.init_size_log;
+    m.cookie = cookie;
 
     auto device = device_.create_matcher(m.spec(m.rx.size_log, m.tx.size_log));
     if (!device) {
         return device.error().with_context(context);
     }
     m.device = *device;
+    const MatcherId id = next_matcher_++;
+    matchers_.emplace(id, std::move(m));
+    return id;
+}
+
+Expected<MatcherId> Policy::adopt_matcher(const AdoptedMatcher& adopted) {
+    const Caps caps = device_.caps();
+    const Sizing sizing(config_, caps);
+    const std::string context = "adopt device matcher " + std::to_string(adopted.device) +
+                                " on port " + std::to_string(adopted.port);
+    for (const int size_log : {adopted.rx_size_log, adopted.tx_size_log}) {
+        if (size_log < 0 || size_log > sizing.cap()) {
+            return Error(Errc::invalid_argument,
+                         context + ": size_log " + std::to_string(size_log) +
+                             " is beyond the device's cap " + std::to_string(sizing.cap()));
+        }
+    }
+    std::set<RuleId> ids;
+    for (const AdoptedRule& r : adopted.rules) {
+        if (r.directions.empty() || rules_.contains(r.id) || !ids.insert(r.id).second) {
+            return Error(Errc::invalid_argument,
+                         context + ": rule " + std::to_string(r.id) +
+                             (r.directions.empty() ? " uses neither RX nor TX"
+                                                   : " is known already or given twice"));
+        }
+    }
+    const auto limit = static_cast<std::size_t>(
+        std::max(0, std::min(config_.action_templates_max, caps.max_action_templates)));
+    MatcherState m(
+        next_matcher_, adopted.port, adopted.priority, adopted.match_template,
+        ActionTemplateSet(static_cast<std::size_t>(config_.action_templates_initial), limit));
+    m.device = adopted.device;
+    m.cookie = adopted.cookie;
+    m.rx.size_log = adopted.rx_size_log;
+    m.tx.size_log = adopted.tx_size_log;
+    std::vector<ActionTemplateIndex> templates;
+    for (const AdoptedRule& r : adopted.rules) {
+        auto at = m.action_templates.find(r.action_types);
+        if (!at) {
+            if (auto room = m.action_templates.reserve_one(); !room) {
+                return room.error().with_context(context);
+            }
+            at = m.action_templates.append(r.action_types);
+        }
+        templates.push_back(*at);
+    }
+    if (auto st = device_.adopt_matcher(m.spec(m.rx.size_log, m.tx.size_log), m.device); !st) {
+        return st.error().with_context(context);
+    }
+    for (std::size_t i = 0; i < adopted.rules.size(); ++i) {
+        const AdoptedRule& r = adopted.rules[i];
+        for (const Direction d : kDirections) {
+            if (r.directions.uses(d)) {
+                ++m.size(d).rules;
+            }
+        }
+        m.rules.insert(r.id);
+        rules_.emplace(r.id, RuleRecord{.matcher = m.id,
+                                        .directions = r.directions,
+                                        .action_template = templates[i]});
+        next_rule_ = std::max(next_rule_, r.id + 1);
+    }
+    reevaluate_rehash_required(m);
     const MatcherId id = next_matcher_++;
     matchers_.emplace(id, std::move(m));
     return id;

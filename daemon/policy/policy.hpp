@@ -6,6 +6,7 @@
 // exactly one live device matcher, and the core knows which.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -74,6 +75,7 @@ struct MatcherState {
     PortId port;
     std::uint32_t priority;
     MatchTemplate match_template;
+    std::uint64_t cookie = 0;
     DeviceMatcherId device = 0;
     DirectionSize rx;
     DirectionSize tx;
@@ -91,6 +93,25 @@ struct RuleRecord {
     MatcherId matcher = 0;
     Directions directions;
     ActionTemplateIndex action_template = 0;
+};
+
+// A matcher the device already holds, made by an earlier run, taken over as
+// it is (no device call): its device matcher, sizes and rules.
+struct AdoptedRule {
+    RuleId id = 0;
+    Directions directions;
+    ActionTypes action_types;
+};
+
+struct AdoptedMatcher {
+    PortId port = 0;
+    std::uint32_t priority = 0;
+    MatchTemplate match_template;
+    std::uint64_t cookie = 0;
+    DeviceMatcherId device = 0;
+    int rx_size_log = 0;
+    int tx_size_log = 0;
+    std::vector<AdoptedRule> rules;
 };
 
 struct DeleteOutcome {
@@ -123,7 +144,13 @@ public:
                     Clock clock = std::chrono::steady_clock::now);
 
     Expected<MatcherId> create_matcher(PortId port, std::uint32_t priority,
-                                       MatchTemplate match_template);
+                                       MatchTemplate match_template, std::uint64_t cookie = 0);
+    // Takes over a matcher and its rules as the device holds them; later
+    // rule ids are above every adopted one.  All or nothing: a rule id the
+    // core already knows, a repeated one or an unknown size refuses it all.
+    Expected<MatcherId> adopt_matcher(const AdoptedMatcher& adopted);
+    // Rule ids up to `id` are taken by someone else: new rules go above.
+    void reserve_rule_ids(RuleId id) { next_rule_ = std::max(next_rule_, id + 1); }
     // Only an empty matcher can be destroyed: delete its rules first.
     Status destroy_matcher(MatcherId id);
 

@@ -26,6 +26,7 @@ using proto::MatchTemplate;
 
 struct RuleSpec {
     Directions directions;
+    std::uint64_t cookie = 0;  // the caller's name for the rule, kept by the device
     std::vector<std::uint8_t> match;  // values for the template's fields, opaque to the core
     std::vector<Action> actions;
 
@@ -37,6 +38,7 @@ struct RuleSpec {
 struct MatcherSpec {
     PortId port = 0;
     std::uint32_t priority = 0;
+    std::uint64_t cookie = 0;  // the caller's name for the matcher; a rehash keeps it
     MatchTemplate match_template;
     int rx_size_log = 0;
     int tx_size_log = 0;

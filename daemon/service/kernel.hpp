@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "model/adopt.hpp"
 #include "model/reconcile.hpp"
 #include "policy/types.hpp"
 #include "sgnic/proto/result.hpp"
@@ -75,6 +76,10 @@ public:
     };
     virtual Removal remove_rules(std::span<const model::ActualRule> rules) = 0;
     virtual Status remove_matcher(const model::ActualMatcher& matcher) = 0;
+    // Finishes a resize a previous run left half done: the source's rules
+    // move on and the source goes; if the target cannot hold them, the
+    // resize is turned around and the target goes.  No rule is lost.
+    virtual Status settle_resize(const model::UnfinishedResize& resize) = 0;
     // The counters of every rule in one device matcher (a rule-get dump).
     virtual Expected<std::vector<RuleCounters>> rule_counters(policy::PortId port,
                                                               policy::DeviceMatcherId matcher) = 0;

@@ -40,6 +40,7 @@ void Service::reset_policy() {
     matcher_ids_.clear();
     matcher_keys_.clear();
     rule_ids_.clear();
+    adopted_ = false;
 }
 
 const PortInfo* Service::find_port(const std::string& name) const {
@@ -111,8 +112,10 @@ Expected<policy::RuleSpec> Service::rule_spec(const model::DesiredMatcher& m,
     if (!actions) {
         return actions.error();
     }
-    return policy::RuleSpec{
-        .directions = r.directions, .match = std::move(match->bytes), .actions = *actions};
+    return policy::RuleSpec{.directions = r.directions,
+                            .cookie = r.id,
+                            .match = std::move(match->bytes),
+                            .actions = *actions};
 }
 
 Expected<void> Service::install_matcher(const model::DesiredMatcher& m) {
@@ -124,7 +127,7 @@ Expected<void> Service::install_matcher(const model::DesiredMatcher& m) {
     if (!tmpl) {
         return tmpl.error();
     }
-    auto id = policy_->create_matcher(port->ifindex, m.priority, tmpl->match);
+    auto id = policy_->create_matcher(port->ifindex, m.priority, tmpl->match, m.id);
     if (!id) {
         return id.error();
     }
@@ -195,31 +198,28 @@ Expected<ReconcileReport> Service::reconcile() {
     if (!actual) {
         return actual.error();
     }
+    if (!adopted_) {
+        return adopt(std::move(*actual), by_name);
+    }
     ReconcileReport report;
     model::Delta delta = model::reconcile(desired_, installed(), *actual, by_name);
     if (delta.installed_lost) {
         // The kernel lost objects the policy placed (module reload): the
-        // policy's picture is stale, so start afresh and re-add everything.
+        // policy's picture is stale, so start afresh from what is there.
         spdlog::warn("reconcile: objects sgnicd installed are gone from the kernel; reinstalling");
         reset_policy();
-        report.policy_reset = true;
-        delta = model::reconcile(desired_, installed(), *actual, by_name);
-    }
-    const KernelState::Removal removal = kernel_.remove_rules(delta.delete_rules);
-    report.deleted_rules += removal.removed;
-    report.failed += removal.errors.size();
-    for (const Error& e : removal.errors) {
-        log::error_limited("reconcile", "reconcile: remove foreign rule: " + e.message());
-    }
-    for (const model::ActualMatcher& m : delta.delete_matchers) {
-        if (auto st = kernel_.remove_matcher(m); st) {
-            ++report.deleted_matchers;
-        } else {
-            ++report.failed;
-            log::error_limited("reconcile",
-                               "reconcile: remove foreign matcher: " + st.error().message());
+        auto adopted = adopt(std::move(*actual), by_name);
+        if (adopted) {
+            adopted->policy_reset = true;
         }
+        return adopted;
     }
+    if (!manage_foreign_) {
+        const auto kept = model::leave_foreign(delta, *actual, kOwner);
+        report.foreign_matchers = kept.first;
+        report.foreign_rules = kept.second;
+    }
+    remove(delta.delete_rules, delta.delete_matchers, report);
     for (const model::MatcherKey key : delta.add_matchers) {
         if (auto st = install_matcher(desired_.matchers.at(key)); st) {
             ++report.added_matchers;
@@ -231,6 +231,138 @@ Expected<ReconcileReport> Service::reconcile() {
     }
     install_rules(delta.add_rules, report);
     report.waiting = delta.waiting.size();
+    publish_rehashes();
+    return report;
+}
+
+void Service::remove(std::span<const model::ActualRule> rules,
+                     std::span<const model::ActualMatcher> matchers, ReconcileReport& report) {
+    const KernelState::Removal removal = kernel_.remove_rules(rules);
+    report.deleted_rules += removal.removed;
+    report.failed += removal.errors.size();
+    for (const Error& e : removal.errors) {
+        log::error_limited("reconcile", "reconcile: remove a rule nobody wants: " + e.message());
+    }
+    for (const model::ActualMatcher& m : matchers) {
+        if (auto st = kernel_.remove_matcher(m); st) {
+            ++report.deleted_matchers;
+        } else {
+            ++report.failed;
+            log::error_limited("reconcile",
+                               "reconcile: remove a matcher nobody wants: " + st.error().message());
+        }
+    }
+}
+
+void Service::take_over(model::Adoption& plan, ReconcileReport& report) {
+    std::map<model::MatcherKey, std::vector<model::RuleKey>> rules_of;
+    for (const auto& [key, r] : plan.rules) {
+        rules_of[desired_.rules.at(key).matcher].push_back(key);
+    }
+    for (const auto& [key, m] : plan.matchers) {
+        const model::DesiredMatcher& want = desired_.matchers.at(key);
+        policy::AdoptedMatcher adopted{.port = m.ifindex,
+                                       .priority = m.priority,
+                                       .match_template = {},
+                                       .cookie = key,
+                                       .device = m.id,
+                                       .rx_size_log = m.rx_size_log,
+                                       .tx_size_log = m.tx_size_log,
+                                       .rules = {}};
+        // The policy keeps the template in the order the caller gave it:
+        // rule bytes follow that order.
+        if (auto tmpl = proto::parse_template(want.fields); tmpl) {
+            adopted.match_template = tmpl->match;
+        }
+        for (const model::RuleKey rk : rules_of[key]) {
+            const model::ActualRule& r = plan.rules.at(rk);
+            policy::ActionTypes types;
+            for (const policy::Action& a : r.actions) {
+                types.push_back(a.type);
+            }
+            adopted.rules.push_back(
+                {.id = r.id, .directions = r.directions, .action_types = std::move(types)});
+        }
+        auto id = policy_->adopt_matcher(adopted);
+        if (!id) {
+            // Not taken over: it goes, and is made again from the store.
+            ++report.failed;
+            log::error_limited("reconcile", "reconcile: matcher " + std::to_string(key) + ": " +
+                                                id.error().message());
+            for (const model::RuleKey rk : rules_of[key]) {
+                plan.delete_rules.push_back(plan.rules.at(rk));
+                plan.add_rules.push_back(rk);
+            }
+            plan.delete_matchers.push_back(m);
+            plan.add_matchers.push_back(key);
+            continue;
+        }
+        matcher_ids_[key] = *id;
+        matcher_keys_[*id] = key;
+        for (const model::RuleKey rk : rules_of[key]) {
+            rule_ids_[rk] = plan.rules.at(rk).id;
+        }
+        ++report.adopted_matchers;
+        report.adopted_rules += rules_of[key].size();
+    }
+}
+
+Expected<ReconcileReport> Service::adopt(model::ActualState actual,
+                                         const std::map<std::string, policy::PortId>& ports) {
+    ReconcileReport report;
+    report.adoption = true;
+    model::Adoption plan = model::plan_adoption(desired_, actual, ports, kOwner, manage_foreign_);
+    // Resizes an earlier run left half done are settled first; then the
+    // kernel is read again.  Each round settles every one it found.
+    for (int round = 0; !plan.resizes.empty(); ++round) {
+        if (round == 3) {
+            return Error(Errc::degraded, "reconcile: " + std::to_string(plan.resizes.size()) +
+                                             " resizes left half done could not be settled");
+        }
+        for (const model::UnfinishedResize& r : plan.resizes) {
+            if (auto st = kernel_.settle_resize(r); st) {
+                ++report.settled_resizes;
+            } else {
+                ++report.failed;
+                log::error_limited("reconcile", "reconcile: " + st.error().message());
+            }
+        }
+        auto again = kernel_.dump();
+        if (!again) {
+            return again.error();
+        }
+        actual = std::move(*again);
+        plan = model::plan_adoption(desired_, actual, ports, kOwner, manage_foreign_);
+    }
+    // Rule ids are per port and shared with other owners: new ones go above
+    // every id the kernel holds.
+    policy::RuleId highest = 0;
+    for (const model::ActualRule& r : actual.rules) {
+        highest = std::max(highest, r.id);
+    }
+    policy_->reserve_rule_ids(highest);
+    take_over(plan, report);
+    report.foreign_matchers = plan.foreign_matchers;
+    report.foreign_rules = plan.foreign_rules;
+    report.replaced_rules = plan.replaced.size();
+    // What goes, goes first: a changed rule's old version holds its match.
+    std::vector<model::ActualRule> gone = plan.replaced;
+    gone.insert(gone.end(), plan.delete_rules.begin(), plan.delete_rules.end());
+    remove(gone, plan.delete_matchers, report);
+    report.deleted_rules -= std::min(report.deleted_rules, plan.replaced.size());
+    for (const model::MatcherKey key : plan.add_matchers) {
+        if (auto st = install_matcher(desired_.matchers.at(key)); st) {
+            ++report.added_matchers;
+        } else {
+            ++report.failed;
+            log::error_limited("reconcile", "reconcile: matcher " + std::to_string(key) + ": " +
+                                                st.error().message());
+        }
+    }
+    install_rules(plan.add_rules, report);
+    report.added_rules -= std::min(report.added_rules, plan.replaced.size());
+    report.waiting = plan.waiting.size();
+    adopted_ = true;
     publish_rehashes();
     return report;
 }
@@ -354,8 +486,10 @@ Expected<std::vector<model::RuleKey>> Service::add_rules(const std::string& port
                            .match = std::move(match->canonical),
                            .actions = std::move(canonical_actions),
                            .uid = uid});
-        specs.push_back(
-            {.directions = *dirs, .match = std::move(match->bytes), .actions = *actions});
+        specs.push_back({.directions = *dirs,
+                         .cookie = records.back().id,
+                         .match = std::move(match->bytes),
+                         .actions = *actions});
     }
 
     // Apply; on the first failure undo this batch's rules.

@@ -54,14 +54,26 @@ public:
 };
 
 struct ReconcileReport {
+    // Adoption (a start, or after the policy's picture went stale) takes
+    // over what the kernel holds; a later reconcile only fills gaps.
+    bool adoption = false;
+    std::size_t adopted_matchers = 0;
+    std::size_t adopted_rules = 0;
+    std::size_t settled_resizes = 0;  // half done by an earlier run, now finished
+    std::size_t replaced_rules = 0;   // changed in the kernel: put back as stored
     std::size_t deleted_rules = 0;
     std::size_t deleted_matchers = 0;
     std::size_t added_matchers = 0;
     std::size_t added_rules = 0;
+    std::size_t foreign_matchers = 0;  // another owner's, left alone
+    std::size_t foreign_rules = 0;
     std::size_t waiting = 0;
     std::size_t failed = 0;
     bool policy_reset = false;
 };
+
+// The owner tag sgnicd puts on what it creates (proto/sgnic.yaml owner-sgnicd).
+inline constexpr std::uint8_t kOwner = 1;
 
 class Service {
 public:
@@ -70,6 +82,8 @@ public:
             policy::PolicyConfig config);
 
     void set_listener(ServiceListener* listener) { listener_ = listener; }
+    // Also delete other owners' matchers and rules (config ManageForeign=).
+    void set_manage_foreign(bool manage) { manage_foreign_ = manage; }
 
     // Refreshes the ports, dumps the kernel and applies the delta.
     Expected<ReconcileReport> reconcile();
@@ -110,6 +124,14 @@ public:
     std::string stats();
 
 private:
+    // Takes over what the kernel holds and applies only the difference.
+    Expected<ReconcileReport> adopt(model::ActualState actual,
+                                    const std::map<std::string, policy::PortId>& ports);
+    // Takes the adoption's matchers and rules into a fresh policy; a
+    // matcher the policy refuses goes to the plan's deletes and adds.
+    void take_over(model::Adoption& plan, ReconcileReport& report);
+    void remove(std::span<const model::ActualRule> rules,
+                std::span<const model::ActualMatcher> matchers, ReconcileReport& report);
     Expected<void> install_matcher(const model::DesiredMatcher& m);
     void install_rules(std::span<const model::RuleKey> keys, ReconcileReport& report);
     Expected<policy::RuleSpec> rule_spec(const model::DesiredMatcher& m,
@@ -136,6 +158,8 @@ private:
     std::map<policy::MatcherId, model::MatcherKey> matcher_keys_;
     std::map<model::RuleKey, policy::RuleId> rule_ids_;
     ServiceListener* listener_ = nullptr;
+    bool adopted_ = false;  // the policy knows what the kernel holds
+    bool manage_foreign_ = false;
 };
 
 }  // namespace sgnic::service

@@ -2,6 +2,8 @@
 // removal of foreign objects), over the policy tests' fake device.
 #pragma once
 
+#include <algorithm>
+#include <cstddef>
 #include <map>
 #include <string>
 #include <vector>
@@ -23,17 +25,64 @@ public:
 
     Expected<std::vector<PortInfo>> list_ports() override { return ports; }
 
+    // As the module dumps them: templates in field id order, match values
+    // by field id, owner tags and cookies.
     Expected<model::ActualState> dump() override {
+        ++dumps;
         model::ActualState a;
         for (const auto& [id, m] : dev_.matchers) {
-            a.matchers.push_back({.ifindex = m.spec.port, .id = id});
+            model::ActualMatcher am{.ifindex = m.spec.port,
+                                    .id = id,
+                                    .owner = m.owner,
+                                    .cookie = m.spec.cookie,
+                                    .priority = m.spec.priority,
+                                    .match_template = m.spec.match_template,
+                                    .rx_size_log = m.spec.rx_size_log,
+                                    .tx_size_log = m.spec.tx_size_log,
+                                    .resize_target = m.resize_target.value_or(0),
+                                    .resize_source = 0};
+            std::sort(am.match_template.fields.begin(), am.match_template.fields.end(),
+                      [](const auto& x, const auto& y) { return x.field < y.field; });
+            for (const auto& [other, o] : dev_.matchers) {
+                if (o.resize_target == id) {
+                    am.resize_source = other;
+                }
+            }
+            a.matchers.push_back(std::move(am));
         }
         for (const auto& [id, r] : dev_.rules) {
-            a.rules.push_back(
-                {.ifindex = dev_.matchers.at(r.matcher).spec.port, .matcher = r.matcher, .id = id});
+            const auto& m = dev_.matchers.at(r.matcher);
+            model::ActualRule ar{.ifindex = m.spec.port,
+                                 .matcher = r.matcher,
+                                 .id = id,
+                                 .owner = r.owner,
+                                 .cookie = r.spec.cookie,
+                                 .directions = r.directions,
+                                 .match = {},
+                                 .actions = r.spec.actions};
+            std::size_t offset = 0;
+            for (const policy::MatchField& f : m.spec.match_template.fields) {
+                if (offset + f.mask.size() <= r.spec.match.size()) {
+                    const auto first = r.spec.match.begin() + static_cast<std::ptrdiff_t>(offset);
+                    ar.match[f.field].assign(first,
+                                             first + static_cast<std::ptrdiff_t>(f.mask.size()));
+                }
+                offset += f.mask.size();
+            }
+            a.rules.push_back(std::move(ar));
         }
         return a;
     }
+    std::size_t dumps = 0;
+    Status settle_resize(const model::UnfinishedResize& r) override {
+        ++settled;
+        auto moved = dev_.move_rules(r.source.id, r.target.id, r.source_rules);
+        if (moved.error) {
+            return *moved.error;
+        }
+        return dev_.destroy_matcher(r.source.id);
+    }
+    std::size_t settled = 0;
     Removal remove_rules(std::span<const model::ActualRule> rules) override {
         Removal out;
         for (const model::ActualRule& r : rules) {

@@ -38,15 +38,19 @@ struct Fault {
     std::size_t moved = 0;
 };
 
+// Owner tags as sgnic.ko keeps them: what the policy creates is sgnicd's.
 struct FakeMatcher {
     MatcherSpec spec;
     std::set<RuleId> rules;
     std::optional<DeviceMatcherId> resize_target;
+    std::uint8_t owner = 1;
 };
 
 struct FakeRule {
     DeviceMatcherId matcher = 0;
     Directions directions;
+    RuleSpec spec;  // as inserted: cookie, match bytes in template order, actions
+    std::uint8_t owner = 1;
 };
 
 class FakeDevice final : public Device {
@@ -71,6 +75,19 @@ public:
         const DeviceMatcherId id = next_id_++;
         matchers[id] = FakeMatcher{.spec = spec, .rules = {}, .resize_target = {}};
         return id;
+    }
+
+    Status adopt_matcher(const MatcherSpec& spec, DeviceMatcherId id) override {
+        calls.push_back("adopt " + std::to_string(id));
+        const auto it = matchers.find(id);
+        if (it == matchers.end()) {
+            return Error(Errc::not_found, "adopt: no device matcher " + std::to_string(id));
+        }
+        // The caller's field order from now on (its rule bytes follow it).
+        it->second.spec.match_template = spec.match_template;
+        it->second.spec.action_templates = spec.action_templates;
+        next_id_ = std::max(next_id_, id + 1);
+        return {};
     }
 
     Status destroy_matcher(DeviceMatcherId id) override {
@@ -159,7 +176,7 @@ public:
             return Error(Errc::invalid_argument, "insert: duplicate rule id");
         }
         it->second.rules.insert(id);
-        rules[id] = FakeRule{.matcher = matcher, .directions = rule.directions};
+        rules[id] = FakeRule{.matcher = matcher, .directions = rule.directions, .spec = rule};
         return {};
     }
 

@@ -4,7 +4,11 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <map>
+#include <set>
+#include <span>
 #include <string>
+#include <vector>
 
 #include "fake_kernel.hpp"
 #include "service/service.hpp"
@@ -56,29 +60,180 @@ protected:
     FakeKernel kernel_{device_};
 };
 
-TEST_F(ServiceTest, a_restart_replaces_what_the_last_run_left_with_the_stored_state) {
+// Rule operations the device saw: inserts, deletes, moves and matcher changes.
+std::size_t table_operations(const policy::testing::FakeDevice& d) {
+    return d.count_calls("insert") + d.count_calls("delete") + d.count_calls("move") +
+           d.count_calls("create") + d.count_calls("destroy") + d.count_calls("target");
+}
+
+TEST_F(ServiceTest, a_restart_adopts_what_the_kernel_holds_without_touching_it) {
+    std::map<model::RuleKey, policy::RuleId> device_ids;
     {
         auto first = start();
         ASSERT_TRUE(first->reconcile());
         populate(*first, 5);
         ASSERT_EQ(device_.rules.size(), 5U);
+        for (const auto& [key, r] : first->desired().rules) {
+            device_ids[key] = 0;
+        }
     }  // the daemon exits; the kernel keeps its objects
+    for (const auto& [id, r] : device_.rules) {
+        ASSERT_TRUE(device_ids.contains(r.spec.cookie)) << "rule " << id << " carries its key";
+        device_ids[r.spec.cookie] = id;
+    }
+    const auto matchers_before = device_.matchers;
+    device_.calls.clear();
+
     auto second = start();
     auto report = second->reconcile();
     ASSERT_TRUE(report) << report.error().message();
-    EXPECT_EQ(report->deleted_rules, 5U);
-    EXPECT_EQ(report->deleted_matchers, 1U);
-    EXPECT_EQ(report->added_matchers, 1U);
-    EXPECT_EQ(report->added_rules, 5U);
+    EXPECT_TRUE(report->adoption);
+    EXPECT_EQ(report->adopted_matchers, 1U);
+    EXPECT_EQ(report->adopted_rules, 5U);
+    EXPECT_EQ(report->deleted_rules + report->deleted_matchers, 0U);
+    EXPECT_EQ(report->added_rules + report->added_matchers + report->replaced_rules, 0U);
     EXPECT_EQ(report->failed, 0U);
+    EXPECT_EQ(table_operations(device_), 0U) << "the tables were not touched";
     EXPECT_EQ(device_.rules.size(), 5U);
-    EXPECT_EQ(device_.matchers.size(), 1U);
-    EXPECT_EQ(second->desired().rules.size(), 5U);
+    EXPECT_EQ(device_.matchers.size(), matchers_before.size());
+    for (const auto& [key, id] : device_ids) {
+        EXPECT_EQ(device_.rules.at(id).spec.cookie, key) << "the same kernel rule, untouched";
+    }
     EXPECT_EQ(second->desired().rules.begin()->second.uid, 1000U);
+    const policy::MatcherState* m =
+        second->matcher_state(second->desired().matchers.begin()->first);
+    ASSERT_NE(m, nullptr);
+    EXPECT_EQ(m->rx.rules, 5U);
+    EXPECT_EQ(m->rx.size_log, matchers_before.begin()->second.spec.rx_size_log);
+
+    // The adopted matcher works as if this run had made it: more rules,
+    // with the rehash they need, and deletes.
+    std::vector<RuleRequest> more;
+    for (int i = 0; i < 20; ++i) {
+        more.push_back({.matcher = m == nullptr ? 0 : second->desired().matchers.begin()->first,
+                        .directions = "rx",
+                        .match = {{"l4-dport", std::to_string(5000 + i)}},
+                        .actions = {"count", "drop"}});
+    }
+    auto ids = second->add_rules("sg0", more, 0);
+    ASSERT_TRUE(ids) << ids.error().message();
+    EXPECT_EQ(device_.rules.size(), 25U);
+    ASSERT_TRUE(
+        second->delete_rules("sg0", std::vector<model::RuleKey>{device_ids.begin()->first}));
+    EXPECT_EQ(device_.rules.size(), 24U);
 
     auto again = second->reconcile();
     ASSERT_TRUE(again);
+    EXPECT_FALSE(again->adoption);
     EXPECT_EQ(again->added_rules + again->deleted_rules, 0U) << "a second pass finds nothing";
+}
+
+TEST_F(ServiceTest, a_start_applies_only_the_difference_and_leaves_other_owners_alone) {
+    {
+        auto first = start();
+        ASSERT_TRUE(first->reconcile());
+        populate(*first, 6);
+    }
+    ASSERT_EQ(device_.matchers.size(), 1U);
+    const policy::DeviceMatcherId ours = device_.matchers.begin()->first;
+    std::vector<policy::RuleId> ids;
+    for (const auto& [id, r] : device_.rules) {
+        ids.push_back(id);
+    }
+    // Made to disagree while sgnicd was down: one of its rules removed by
+    // hand, one changed (same cookie, another action), one stray of its own
+    // the store does not know (a crash between kernel and store), another
+    // owner's rule inside sgnicd's matcher, and another owner's matcher.
+    const std::uint64_t removed_key = device_.rules.at(ids[0]).spec.cookie;
+    ASSERT_TRUE(device_.delete_rule(ours, ids[0]));
+    device_.rules.at(ids[1]).spec.actions = {{.type = policy::ActionType::accept, .arg = 0}};
+    policy::RuleSpec stray = device_.rules.at(ids[2]).spec;
+    stray.cookie = 999;
+    stray.match = {0x27, 0x0f};
+    ASSERT_TRUE(device_.insert_rule(ours, 500, 0, stray));
+    policy::RuleSpec intruder = stray;
+    intruder.cookie = 0;
+    intruder.match = {0x27, 0x10};
+    ASSERT_TRUE(device_.insert_rule(ours, 501, 0, intruder));
+    device_.rules.at(501).owner = 0;
+    auto foreign = device_.create_matcher(device_.matchers.at(ours).spec);
+    ASSERT_TRUE(foreign);
+    device_.matchers.at(*foreign).owner = 0;
+    device_.matchers.at(*foreign).spec.cookie = 0;
+    ASSERT_TRUE(device_.insert_rule(*foreign, 600, 0, intruder));
+    device_.rules.at(600).owner = 0;
+    device_.calls.clear();
+
+    auto s = start();
+    auto report = s->reconcile();
+    ASSERT_TRUE(report) << report.error().message();
+    EXPECT_EQ(report->adopted_matchers, 1U);
+    EXPECT_EQ(report->adopted_rules, 4U) << "six stored, one gone, one changed";
+    EXPECT_EQ(report->added_rules, 1U) << "the one removed by hand";
+    EXPECT_EQ(report->replaced_rules, 1U);
+    EXPECT_EQ(report->deleted_rules, 2U) << "the stray and the intruder in sgnicd's matcher";
+    EXPECT_EQ(report->deleted_matchers, 0U);
+    EXPECT_EQ(report->foreign_matchers, 1U);
+    EXPECT_EQ(report->foreign_rules, 1U);
+    EXPECT_EQ(report->failed, 0U);
+    EXPECT_TRUE(device_.rules.contains(600)) << "another owner's rule is left alone";
+    EXPECT_TRUE(device_.matchers.contains(*foreign));
+    EXPECT_FALSE(device_.rules.contains(500));
+    EXPECT_FALSE(device_.rules.contains(501));
+    EXPECT_TRUE(device_.rules.contains(ids[2]) && device_.rules.contains(ids[3]) &&
+                device_.rules.contains(ids[4]) && device_.rules.contains(ids[5]))
+        << "unchanged rules stay as they are";
+    std::size_t with_removed_key = 0;
+    std::size_t added = 0;
+    const std::set<policy::RuleId> kept = {ids[2], ids[3], ids[4], ids[5], 600};
+    for (const auto& [id, r] : device_.rules) {
+        with_removed_key += r.spec.cookie == removed_key ? 1 : 0;
+        if (kept.contains(id)) {
+            continue;
+        }
+        ++added;
+        EXPECT_GT(id, 600U) << "new rules take ids above every id the kernel holds";
+        EXPECT_EQ(r.spec.actions.back().type, policy::ActionType::drop) << "as stored";
+    }
+    EXPECT_EQ(added, 2U) << "the removed rule and the changed one's new version";
+    EXPECT_EQ(with_removed_key, 1U);
+    EXPECT_EQ(device_.count_calls("insert"), 2U);
+    EXPECT_EQ(device_.count_calls("delete"), 3U);
+}
+
+TEST_F(ServiceTest, a_resize_left_half_done_is_finished_at_start) {
+    {
+        auto first = start();
+        ASSERT_TRUE(first->reconcile());
+        populate(*first, 6);
+    }
+    // The last run died in the middle of a rehash: a larger target with the
+    // same cookie, linked, holding half of the rules.
+    const policy::DeviceMatcherId source = device_.matchers.begin()->first;
+    policy::MatcherSpec bigger = device_.matchers.at(source).spec;
+    bigger.rx_size_log += 1;
+    auto target = device_.create_matcher(bigger);
+    ASSERT_TRUE(target);
+    ASSERT_TRUE(device_.set_resize_target(source, *target));
+    std::vector<policy::RuleId> ids(device_.matchers.at(source).rules.begin(),
+                                    device_.matchers.at(source).rules.end());
+    ASSERT_FALSE(device_.move_rules(source, *target, std::span(ids).first(3)).error);
+
+    auto s = start();
+    auto report = s->reconcile();
+    ASSERT_TRUE(report) << report.error().message();
+    EXPECT_EQ(report->settled_resizes, 1U);
+    EXPECT_EQ(report->adopted_rules, 6U);
+    EXPECT_EQ(report->added_rules + report->deleted_rules, 0U);
+    EXPECT_EQ(kernel_.settled, 1U);
+    ASSERT_EQ(device_.matchers.size(), 1U);
+    EXPECT_TRUE(device_.matchers.contains(*target)) << "the resize was finished, not undone";
+    EXPECT_EQ(device_.rules.size(), 6U);
+    EXPECT_EQ(device_.rules_lost, 0U);
+    const policy::MatcherState* m = s->matcher_state(s->desired().matchers.begin()->first);
+    ASSERT_NE(m, nullptr);
+    EXPECT_EQ(m->device, *target);
+    EXPECT_EQ(m->rx.size_log, bigger.rx_size_log);
 }
 
 TEST_F(ServiceTest, a_module_reload_brings_every_rule_back) {

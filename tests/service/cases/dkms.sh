@@ -66,7 +66,7 @@ case "$1" in
 	expect_eq "sgnicd active" active "$(systemctl is-active sgnicd.service)"
 	journal=$(journalctl -b -u sgnicd --no-pager -o cat)
 	echo "$journal"
-	grep -q 'reconciled (start)' <<<"$journal" || fail "no start reconcile in the journal"
+	grep -q 'adopted (start)' <<<"$journal" || fail "no start adoption in the journal"
 	grep -q 'serving org.sgnic.Steering1' <<<"$journal" || fail "no readiness line in the journal"
 	run sgnicctl version
 	run sgnicctl port list

@@ -9,6 +9,8 @@
 #define SGNIC_FAMILY_NAME	"sgnic"
 #define SGNIC_FAMILY_VERSION	1
 
+/* The owner tag sgnicd puts on the matchers and rules it creates. Owner tags are chosen by the caller (like a route's protocol): 0 means none given (objects made by hand), 1 is sgnicd, other values are free for other managers. The module only stores and reports them. */
+#define SGNIC_OWNER_SGNICD	1
 /* Longest match field value or mask, in bytes (an IPv6 address). */
 #define SGNIC_FIELD_MAX_LEN	16
 
@@ -130,6 +132,9 @@ enum {
 	SGNIC_A_DEV_RX,
 	SGNIC_A_DEV_TX,
 	SGNIC_A_DEV_MATCHERS,
+	SGNIC_A_DEV_RULE_LIMIT,
+	SGNIC_A_DEV_RULE_OPS,
+	SGNIC_A_DEV_PAD,
 
 	__SGNIC_A_DEV_MAX,
 	SGNIC_A_DEV_MAX = (__SGNIC_A_DEV_MAX - 1)
@@ -218,6 +223,9 @@ enum {
 	SGNIC_A_MATCHER_RESIZE_TARGET,
 	SGNIC_A_MATCHER_RESIZE_SOURCE,
 	SGNIC_A_MATCHER_ACTION_TEMPLATES,
+	SGNIC_A_MATCHER_COOKIE,
+	SGNIC_A_MATCHER_OWNER,
+	SGNIC_A_MATCHER_PAD,
 
 	__SGNIC_A_MATCHER_MAX,
 	SGNIC_A_MATCHER_MAX = (__SGNIC_A_MATCHER_MAX - 1)
@@ -232,6 +240,9 @@ enum {
 	SGNIC_A_RULE_ACTION,
 	SGNIC_A_RULE_RX_COUNTERS,
 	SGNIC_A_RULE_TX_COUNTERS,
+	SGNIC_A_RULE_COOKIE,
+	SGNIC_A_RULE_OWNER,
+	SGNIC_A_RULE_PAD,
 
 	__SGNIC_A_RULE_MAX,
 	SGNIC_A_RULE_MAX = (__SGNIC_A_RULE_MAX - 1)
