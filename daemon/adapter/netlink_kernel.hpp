@@ -48,8 +48,7 @@ public:
     // policy::Device
     policy::Caps caps() const override;
     Expected<policy::DeviceMatcherId> create_matcher(const policy::MatcherSpec& spec) override;
-    Status adopt_matcher(const policy::MatcherSpec& spec,
-                         policy::DeviceMatcherId matcher) override;
+    Status adopt_matcher(const policy::MatcherSpec& spec, policy::DeviceMatcherId matcher) override;
     Status destroy_matcher(policy::DeviceMatcherId matcher) override;
     Status set_resize_target(policy::DeviceMatcherId from, policy::DeviceMatcherId to) override;
     policy::MoveResult move_rules(policy::DeviceMatcherId from, policy::DeviceMatcherId to,

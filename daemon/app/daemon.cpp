@@ -218,6 +218,7 @@ int run_daemon(const config::Options& options, const config::Config& config, Ker
 
     Service service(kernel.device, kernel.ports, kernel.state, std::move(store), std::move(desired),
                     config.policy);
+    service.set_manage_foreign(config.manage_foreign);
     auto report = service.reconcile();
     if (!report) {
         spdlog::error("first reconcile: {}", report.error().message());

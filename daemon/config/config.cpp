@@ -143,6 +143,14 @@ Status read_persistence(const json& v, const std::string& path, Config& c) {
     return {};
 }
 
+Status read_manage_foreign(const json& v, const std::string& path, Config& c) {
+    if (!v.is_boolean()) {
+        return bad(path, "expected true or false, got " + type_name(v));
+    }
+    c.manage_foreign = v.get<bool>();
+    return {};
+}
+
 }  // namespace
 
 std::string_view to_string(LogLevel level) {
@@ -170,9 +178,8 @@ Expected<Config> parse_config(std::string_view json_text) {
                      "not valid JSON at byte " + std::to_string(e.byte) + ": " + e.what());
     }
     const std::array keys = {
-        Key{"log-level", read_log_level},
-        Key{"state-directory", read_state_dir},
-        Key{"persistence", read_persistence},
+        Key{"log-level", read_log_level},     Key{"state-directory", read_state_dir},
+        Key{"persistence", read_persistence}, Key{"manage-foreign", read_manage_foreign},
         Key{"policy", read_policy},
     };
     Config c;

@@ -4,6 +4,8 @@
 //     "log-level": "info",                 trace|debug|info|warning|error
 //     "state-directory": "/var/lib/sgnic", absolute
 //     "persistence": true,
+//     "manage-foreign": false,             also delete other owners' matchers
+//                                          and rules (default: leave them)
 //     "policy": {                          defaults: policy::PolicyConfig
 //       "init-size-log": 1, "size-log-step": 1, "rehash-percent-threshold": 70,
 //       "assured-main-table-depth": 2, "action-templates-initial": 8,
@@ -36,6 +38,7 @@ struct Config {
     LogLevel log_level = LogLevel::info;
     std::filesystem::path state_dir{kDefaultStateDir};
     bool persistence = true;
+    bool manage_foreign = false;
     policy::PolicyConfig policy;
 };
 

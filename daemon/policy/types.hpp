@@ -26,7 +26,7 @@ using proto::MatchTemplate;
 
 struct RuleSpec {
     Directions directions;
-    std::uint64_t cookie = 0;  // the caller's name for the rule, kept by the device
+    std::uint64_t cookie = 0;         // the caller's name for the rule, kept by the device
     std::vector<std::uint8_t> match;  // values for the template's fields, opaque to the core
     std::vector<Action> actions;
 

@@ -17,6 +17,7 @@ TEST(Config, empty_object_gives_the_policy_defaults) {
     EXPECT_EQ(c->log_level, LogLevel::info);
     EXPECT_EQ(c->state_dir, "/var/lib/sgnic");
     EXPECT_TRUE(c->persistence);
+    EXPECT_FALSE(c->manage_foreign) << "other owners' objects are left alone by default";
     const policy::PolicyConfig defaults;
     EXPECT_EQ(c->policy.init_size_log, defaults.init_size_log);
     EXPECT_EQ(c->policy.rehash_percent_threshold, defaults.rehash_percent_threshold);
@@ -26,6 +27,7 @@ TEST(Config, empty_object_gives_the_policy_defaults) {
 TEST(Config, reads_every_key) {
     auto c = parse_config(R"({
         "log-level": "debug", "state-directory": "/tmp/sg", "persistence": false,
+        "manage-foreign": true,
         "policy": {"init-size-log": 2, "size-log-step": 2, "rehash-percent-threshold": 50,
                    "assured-main-table-depth": 3, "action-templates-initial": 4,
                    "action-templates-max": 64}})");
@@ -33,6 +35,7 @@ TEST(Config, reads_every_key) {
     EXPECT_EQ(c->log_level, LogLevel::debug);
     EXPECT_EQ(c->state_dir, "/tmp/sg");
     EXPECT_FALSE(c->persistence);
+    EXPECT_TRUE(c->manage_foreign);
     EXPECT_EQ(c->policy.init_size_log, 2);
     EXPECT_EQ(c->policy.size_log_step, 2);
     EXPECT_EQ(c->policy.rehash_percent_threshold, 50);
@@ -75,6 +78,7 @@ INSTANTIATE_TEST_SUITE_P(
         Bad{R"({"log-level": 3})", "log-level: expected a string, got an integer"},
         Bad{R"({"state-directory": "var/lib"})", "state-directory: 'var/lib' is not an absolute"},
         Bad{R"({"persistence": "yes"})", "persistence: expected true or false, got a string"},
+        Bad{R"({"manage-foreign": 1})", "manage-foreign: expected true or false, got an integer"},
         Bad{R"([1])", "(top level): expected an object"},
         Bad{R"({"log-level": )", "not valid JSON at byte"}));
 

@@ -9,7 +9,7 @@
 #define SGNIC_FAMILY_NAME	"sgnic"
 #define SGNIC_FAMILY_VERSION	1
 
-/* The owner tag sgnicd puts on the matchers and rules it creates. Owner tags are chosen by the caller (like a route's protocol): 0 means none given (objects made by hand), 1 is sgnicd, other values are free for other managers. The module only stores and reports them. */
+/* The owner tag of what sgnicd creates (0 is none given, by hand). */
 #define SGNIC_OWNER_SGNICD	1
 /* Longest match field value or mask, in bytes (an IPv6 address). */
 #define SGNIC_FIELD_MAX_LEN	16

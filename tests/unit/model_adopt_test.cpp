@@ -1,0 +1,209 @@
+// Adoption as a pure function: the store's desired state + the kernel's dump
+// -> what is taken over, what goes, what is added, what is left alone.
+#include <gtest/gtest.h>
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "model/adopt.hpp"
+
+namespace sgnic::model {
+namespace {
+
+using policy::Action;
+using policy::ActionType;
+using policy::Directions;
+
+constexpr std::uint8_t kOurs = 1;
+const std::map<std::string, policy::PortId> kPorts = {{"eth0", 7}, {"eth1", 8}};
+
+// Matcher 1 on eth0 (ip-proto, l4-dport in that order) with rules 10, 11.
+DesiredState desired() {
+    DesiredState d;
+    d.matchers[1] = {.id = 1,
+                     .port = "eth0",
+                     .priority = 3,
+                     .fields = {{"l4-dport", "0xffff"}, {"ip-proto", "0xff"}}};
+    d.rules[10] = {.id = 10,
+                   .matcher = 1,
+                   .directions = Directions::rx_only(),
+                   .match = {{"ip-proto", "17"}, {"l4-dport", "53"}},
+                   .actions = {"count", "drop"},
+                   .uid = 0};
+    d.rules[11] = {.id = 11,
+                   .matcher = 1,
+                   .directions = Directions::both(),
+                   .match = {{"ip-proto", "6"}, {"l4-dport", "80"}},
+                   .actions = {"mark 7"},
+                   .uid = 0};
+    return d;
+}
+
+// The kernel as sgnicd left it: the same objects, templates in field id
+// order, values by field id.
+ActualState kernel() {
+    ActualState a;
+    policy::MatchTemplate t;
+    t.fields = {{.field = SGNIC_MATCH_FIELD_IP_PROTO, .mask = {0xff}},
+                {.field = SGNIC_MATCH_FIELD_L4_DPORT, .mask = {0xff, 0xff}}};
+    a.matchers.push_back({.ifindex = 7,
+                          .id = 40,
+                          .owner = kOurs,
+                          .cookie = 1,
+                          .priority = 3,
+                          .match_template = t,
+                          .rx_size_log = 2,
+                          .tx_size_log = 1});
+    a.rules.push_back(
+        {.ifindex = 7,
+         .matcher = 40,
+         .id = 100,
+         .owner = kOurs,
+         .cookie = 10,
+         .directions = Directions::rx_only(),
+         .match = {{SGNIC_MATCH_FIELD_IP_PROTO, {17}}, {SGNIC_MATCH_FIELD_L4_DPORT, {0, 53}}},
+         .actions = {{.type = ActionType::count, .arg = 0}, {.type = ActionType::drop, .arg = 0}}});
+    a.rules.push_back(
+        {.ifindex = 7,
+         .matcher = 40,
+         .id = 101,
+         .owner = kOurs,
+         .cookie = 11,
+         .directions = Directions::both(),
+         .match = {{SGNIC_MATCH_FIELD_IP_PROTO, {6}}, {SGNIC_MATCH_FIELD_L4_DPORT, {0, 80}}},
+         .actions = {{.type = ActionType::mark, .arg = 7}}});
+    return a;
+}
+
+TEST(Adopt, what_the_kernel_holds_as_stored_is_taken_over_and_nothing_changes) {
+    const Adoption plan = plan_adoption(desired(), kernel(), kPorts, kOurs, false);
+    EXPECT_TRUE(plan.changes_nothing());
+    ASSERT_EQ(plan.matchers.size(), 1U);
+    EXPECT_EQ(plan.matchers.at(1).id, 40U);
+    ASSERT_EQ(plan.rules.size(), 2U);
+    EXPECT_EQ(plan.rules.at(10).id, 100U);
+    EXPECT_EQ(plan.rules.at(11).id, 101U);
+}
+
+TEST(Adopt, a_changed_rule_is_replaced_and_a_missing_one_added) {
+    ActualState a = kernel();
+    a.rules[1].actions = {{.type = ActionType::mark, .arg = 8}};  // 11: mark 8, not 7
+    a.rules.erase(a.rules.begin());                               // 10: gone
+    const Adoption plan = plan_adoption(desired(), a, kPorts, kOurs, false);
+    EXPECT_TRUE(plan.rules.empty());
+    ASSERT_EQ(plan.replaced.size(), 1U);
+    EXPECT_EQ(plan.replaced[0].id, 101U);
+    EXPECT_EQ(plan.add_rules, (std::vector<RuleKey>{10, 11}));
+    EXPECT_TRUE(plan.delete_rules.empty());
+}
+
+TEST(Adopt, every_difference_in_a_rule_counts) {
+    for (int what = 0; what < 3; ++what) {
+        ActualState a = kernel();
+        ActualRule& r = a.rules[0];
+        if (what == 0) {
+            r.directions = Directions::both();
+        } else if (what == 1) {
+            r.match[SGNIC_MATCH_FIELD_L4_DPORT] = {0, 54};
+        } else {
+            r.actions.pop_back();
+        }
+        const Adoption plan = plan_adoption(desired(), a, kPorts, kOurs, false);
+        EXPECT_EQ(plan.replaced.size(), 1U) << "difference " << what;
+        EXPECT_EQ(plan.rules.size(), 1U) << "difference " << what;
+    }
+}
+
+TEST(Adopt, strays_of_ours_go_and_other_owners_stay) {
+    ActualState a = kernel();
+    ActualRule stray = a.rules[0];
+    stray.id = 102;
+    stray.cookie = 99;  // not in the store: a crash between kernel and store
+    stray.match[SGNIC_MATCH_FIELD_L4_DPORT] = {0, 99};
+    a.rules.push_back(stray);
+    ActualRule intruder = stray;
+    intruder.id = 103;
+    intruder.owner = 0;  // by hand, inside sgnicd's matcher
+    intruder.cookie = 10;
+    a.rules.push_back(intruder);
+    ActualMatcher theirs = a.matchers[0];
+    theirs.id = 41;
+    theirs.owner = 5;
+    a.matchers.push_back(theirs);
+    ActualRule their_rule = stray;
+    their_rule.matcher = 41;
+    their_rule.id = 104;
+    their_rule.owner = 5;
+    a.rules.push_back(their_rule);
+    ActualMatcher old_ours = a.matchers[0];
+    old_ours.id = 42;
+    old_ours.cookie = 77;  // a matcher deleted from the store
+    a.matchers.push_back(old_ours);
+
+    Adoption plan = plan_adoption(desired(), a, kPorts, kOurs, false);
+    EXPECT_EQ(plan.rules.size(), 2U);
+    ASSERT_EQ(plan.delete_rules.size(), 2U);
+    EXPECT_EQ(plan.delete_rules[0].id, 102U);
+    EXPECT_EQ(plan.delete_rules[1].id, 103U);
+    ASSERT_EQ(plan.delete_matchers.size(), 1U);
+    EXPECT_EQ(plan.delete_matchers[0].id, 42U);
+    EXPECT_EQ(plan.foreign_matchers, 1U);
+    EXPECT_EQ(plan.foreign_rules, 1U);
+
+    plan = plan_adoption(desired(), a, kPorts, kOurs, true);
+    EXPECT_EQ(plan.delete_rules.size(), 3U) << "managed: another owner's rule goes too";
+    EXPECT_EQ(plan.delete_matchers.size(), 2U);
+    EXPECT_EQ(plan.foreign_matchers + plan.foreign_rules, 0U);
+}
+
+TEST(Adopt, a_matcher_that_changed_is_made_again_with_its_rules) {
+    for (int what = 0; what < 4; ++what) {
+        ActualState a = kernel();
+        ActualMatcher& m = a.matchers[0];
+        if (what == 0) {
+            m.priority = 4;
+        } else if (what == 1) {
+            m.match_template.fields[1].mask = {0xff, 0x00};
+        } else if (what == 2) {
+            m.owner = 0;  // another owner's, with our cookie
+        } else {
+            m.ifindex = 8;  // the name eth0 now belongs to another port
+            for (ActualRule& r : a.rules) {
+                r.ifindex = 8;
+            }
+        }
+        const Adoption plan = plan_adoption(desired(), a, kPorts, kOurs, false);
+        EXPECT_TRUE(plan.matchers.empty()) << "difference " << what;
+        EXPECT_EQ(plan.add_matchers, (std::vector<MatcherKey>{1})) << "difference " << what;
+        EXPECT_EQ(plan.add_rules, (std::vector<RuleKey>{10, 11})) << "difference " << what;
+    }
+}
+
+TEST(Adopt, a_resize_left_half_done_is_settled_before_anything_else) {
+    ActualState a = kernel();
+    ActualMatcher target = a.matchers[0];
+    target.id = 41;
+    target.rx_size_log = 3;
+    target.resize_source = 40;
+    a.matchers[0].resize_target = 41;
+    a.matchers.push_back(target);
+    a.rules[1].matcher = 41;  // moved already
+    const Adoption plan = plan_adoption(desired(), a, kPorts, kOurs, false);
+    ASSERT_EQ(plan.resizes.size(), 1U);
+    EXPECT_EQ(plan.resizes[0].source.id, 40U);
+    EXPECT_EQ(plan.resizes[0].target.id, 41U);
+    EXPECT_EQ(plan.resizes[0].source_rules, (std::vector<policy::RuleId>{100}));
+    EXPECT_TRUE(plan.matchers.empty() && plan.delete_rules.empty() && plan.add_rules.empty())
+        << "nothing else is planned until the resize is settled";
+}
+
+TEST(Adopt, a_port_that_is_absent_makes_its_matcher_wait) {
+    const Adoption plan = plan_adoption(desired(), kernel(), {{"eth1", 8}}, kOurs, false);
+    EXPECT_EQ(plan.waiting, (std::vector<MatcherKey>{1}));
+    EXPECT_TRUE(plan.add_rules.empty());
+    EXPECT_EQ(plan.delete_matchers.size(), 1U) << "its old matcher is on a port under another name";
+}
+
+}  // namespace
+}  // namespace sgnic::model
