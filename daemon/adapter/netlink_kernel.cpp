@@ -725,11 +725,13 @@ service::KernelWatch::News NetlinkKernel::read() {
                 family_present_ = false;
                 watch_.follow(0, 0);
                 matchers_.clear();
+                news.module_gone = true;
                 note(e);
                 break;
             case GenlWatch::Event::family_new:
                 client_.reset();
                 family_present_ = true;
+                news.module_back = true;
                 note(e);
                 break;
             case GenlWatch::Event::port_add:

@@ -5,6 +5,7 @@
 
 #include <sys/epoll.h>
 
+#include <array>
 #include <csignal>
 #include <cstring>
 #include <string>
@@ -27,6 +28,12 @@ namespace {
 // all (a module load announces every port at once).
 constexpr std::uint64_t kReconcileDelayUsec = 200'000;
 
+// The start timeout asked for before the first reconcile: a start after a
+// reboot finds empty tables and adds every stored rule, which takes time in
+// proportion to them (systemd's TimeoutStartSec would end it otherwise).
+constexpr std::uint64_t kStartBaseUsec = 90'000'000;
+constexpr std::uint64_t kStartUsecPerRule = 1'000;
+
 struct Loop {
     Service& service;
     std::string status;
@@ -36,9 +43,9 @@ struct Loop {
     std::string reconcile_why;
 };
 
-void log_reconcile(const ReconcileReport& r, const std::string& why) {
+void log_reconcile(const ReconcileReport& r, const std::string& why, std::size_t rules) {
     if (r.adoption) {
-        spdlog::info(
+        const std::string text = fmt::format(
             "adopted ({}): {} matchers and {} rules taken over as the kernel holds them; {} "
             "resizes settled, {} rules replaced, {} rules and {} matchers deleted, {} matchers and "
             "{} rules added; {} matchers and {} rules of other owners left alone; {} matchers "
@@ -47,6 +54,23 @@ void log_reconcile(const ReconcileReport& r, const std::string& why) {
             r.deleted_rules, r.deleted_matchers, r.added_matchers, r.added_rules,
             r.foreign_matchers, r.foreign_rules, r.waiting, r.failed,
             r.policy_reset ? "; policy restarted" : "");
+        const std::array fields = {
+            log::Field{"SGNIC_REASON", why},
+            log::Field{"SGNIC_RULES", std::to_string(rules)},
+            log::Field{"SGNIC_ADOPTED_MATCHERS", std::to_string(r.adopted_matchers)},
+            log::Field{"SGNIC_ADOPTED_RULES", std::to_string(r.adopted_rules)},
+            log::Field{"SGNIC_SETTLED_RESIZES", std::to_string(r.settled_resizes)},
+            log::Field{"SGNIC_REPLACED_RULES", std::to_string(r.replaced_rules)},
+            log::Field{"SGNIC_DELETED_RULES", std::to_string(r.deleted_rules)},
+            log::Field{"SGNIC_DELETED_MATCHERS", std::to_string(r.deleted_matchers)},
+            log::Field{"SGNIC_ADDED_MATCHERS", std::to_string(r.added_matchers)},
+            log::Field{"SGNIC_ADDED_RULES", std::to_string(r.added_rules)},
+            log::Field{"SGNIC_FOREIGN_MATCHERS", std::to_string(r.foreign_matchers)},
+            log::Field{"SGNIC_FOREIGN_RULES", std::to_string(r.foreign_rules)},
+            log::Field{"SGNIC_FAILED", std::to_string(r.failed)},
+        };
+        log::event(r.failed == 0 ? log::Level::info : log::Level::warning, log::msgid::adopted,
+                   text, fields);
         return;
     }
     spdlog::info(
@@ -61,7 +85,7 @@ int on_reconcile_timer(sd_event_source* /*source*/, std::uint64_t /*usec*/, void
     const std::string why = std::exchange(loop.reconcile_why, {});
     auto report = loop.service.reconcile();
     if (report) {
-        log_reconcile(*report, why);
+        log_reconcile(*report, why, loop.service.desired().rules.size());
     } else {
         log::error_limited("reconcile", "reconcile (" + why + "): " + report.error().message());
     }
@@ -90,6 +114,20 @@ int on_kernel_news(sd_event_source* /*source*/, int /*fd*/, std::uint32_t /*reve
     if (!news.reconcile) {
         return 0;
     }
+    if (news.module_gone) {
+        const std::array fields = {
+            log::Field{"SGNIC_RULES", std::to_string(loop.service.desired().rules.size())}};
+        log::event(log::Level::warning, log::msgid::module_gone,
+                   "sgnic.ko is gone: its steering tables went with it; sgnicd keeps the "
+                   "desired state and puts it back when the module returns",
+                   fields);
+    }
+    if (news.module_back) {
+        const std::array fields = {
+            log::Field{"SGNIC_RULES", std::to_string(loop.service.desired().rules.size())}};
+        log::event(log::Level::info, log::msgid::module_back,
+                   "sgnic.ko is back: sgnicd puts the desired state into it", fields);
+    }
     spdlog::info("kernel: {}", news.why);
     if (!loop.reconcile_why.empty()) {
         loop.reconcile_why += ", ";
@@ -106,6 +144,9 @@ int on_kernel_news(sd_event_source* /*source*/, int /*fd*/, std::uint32_t /*reve
 }
 
 std::string status_line(const Service& s) {
+    if (s.read_only()) {
+        return "read-only: " + *s.read_only();
+    }
     return std::to_string(s.ports().size()) + " ports, " +
            std::to_string(s.desired().matchers.size()) + " matchers, " +
            std::to_string(s.desired().rules.size()) + " rules";
@@ -165,23 +206,30 @@ Expected<sd::Bus> open_bus(const config::Options& options) {
 int run_daemon(const config::Options& options, const config::Config& config, Kernel kernel) {
     std::optional<store::Store> store;
     model::DesiredState desired;
+    // A store that cannot be read (corrupt, a newer schema) must not look
+    // like an empty one: that would empty the kernel's tables, and exiting
+    // would make systemd restart sgnicd in a loop.  sgnicd serves read-only.
+    std::optional<std::string> read_only;
     if (config.persistence) {
         const std::filesystem::path dir =
             options.state_dir ? std::filesystem::path(*options.state_dir) : config.state_dir;
         auto opened = store::Store::open(dir);
-        if (!opened) {
-            spdlog::error("state: {}", opened.error().message());
-            return 1;
+        auto loaded = opened ? opened->load() : Expected<model::DesiredState>(opened.error());
+        if (loaded) {
+            desired = std::move(*loaded);
+            store.emplace(std::move(*opened));
+            spdlog::info("state: {} matchers, {} rules from {}", desired.matchers.size(),
+                         desired.rules.size(), dir.string());
+        } else {
+            read_only = "the state in " + dir.string() + " cannot be read (" +
+                        loaded.error().message() + ")";
+            const std::array fields = {log::Field{"SGNIC_STATE_DIRECTORY", dir.string()}};
+            log::event(log::Level::error, log::msgid::degraded,
+                       "state: " + loaded.error().message() +
+                           "; sgnicd runs read-only and leaves the kernel's steering tables as "
+                           "they are until the state is repaired or moved away",
+                       fields);
         }
-        auto loaded = opened->load();
-        if (!loaded) {
-            spdlog::error("state: {}", loaded.error().message());
-            return 1;
-        }
-        desired = std::move(*loaded);
-        store.emplace(std::move(*opened));
-        spdlog::info("state: {} matchers, {} rules from {}", desired.matchers.size(),
-                     desired.rules.size(), dir.string());
     }
 
     sd_event* raw_event = nullptr;
@@ -219,12 +267,21 @@ int run_daemon(const config::Options& options, const config::Config& config, Ker
     Service service(kernel.device, kernel.ports, kernel.state, std::move(store), std::move(desired),
                     config.policy);
     service.set_manage_foreign(config.manage_foreign);
+    if (read_only) {
+        service.set_read_only(*read_only);
+    }
+    const std::uint64_t extend =
+        kStartBaseUsec + kStartUsecPerRule * service.desired().rules.size();
+    (void)sd_notifyf(0, "EXTEND_TIMEOUT_USEC=%llu\nSTATUS=adopting the kernel's state",
+                     static_cast<unsigned long long>(extend));
     auto report = service.reconcile();
     if (!report) {
         spdlog::error("first reconcile: {}", report.error().message());
         return 1;
     }
-    log_reconcile(*report, "start");
+    if (!read_only) {
+        log_reconcile(*report, "start", service.desired().rules.size());
+    }
 
     auto server = bus::Server::start(bus->get(), service);
     if (!server) {

@@ -110,8 +110,10 @@ public:
     };
 
     struct News {
-        bool reconcile = false;  // the kernel's picture may differ from ours
-        std::string why;         // for the log: "sgnic.ko loaded", "overrun", ...
+        bool reconcile = false;    // the kernel's picture may differ from ours
+        bool module_gone = false;  // the sgnic family was unregistered
+        bool module_back = false;  // and registered again
+        std::string why;           // for the log: "sgnic.ko loaded", "overrun", ...
         std::vector<Health> health;
     };
 

@@ -3,6 +3,8 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <array>
+#include <chrono>
 #include <iterator>
 #include <set>
 #include <utility>
@@ -89,8 +91,21 @@ void Service::publish_rehashes() {
         if (key == matcher_keys_.end()) {
             continue;
         }
-        spdlog::info("{}",
-                     policy::format_rehash(r, key->second, desired_.matchers.at(key->second).port));
+        const std::string& port = desired_.matchers.at(key->second).port;
+        const std::array fields = {
+            log::Field{"SGNIC_PORT", port},
+            log::Field{"SGNIC_MATCHER", std::to_string(key->second)},
+            log::Field{"SGNIC_RULES", std::to_string(r.rules_moved)},
+            log::Field{"SGNIC_REASON", std::string(policy::to_string(r.reason))},
+            log::Field{"SGNIC_RX_SIZE_LOG", std::to_string(r.rx.to)},
+            log::Field{"SGNIC_TX_SIZE_LOG", std::to_string(r.tx.to)},
+            log::Field{
+                "SGNIC_DURATION_USEC",
+                std::to_string(
+                    std::chrono::duration_cast<std::chrono::microseconds>(r.duration).count())},
+        };
+        log::event(log::Level::info, log::msgid::rehashed,
+                   policy::format_rehash(r, key->second, port), fields);
         if (listener_ != nullptr) {
             listener_->rehashed(key->second, r);
         }
@@ -190,6 +205,9 @@ Expected<ReconcileReport> Service::reconcile() {
         return ports.error();
     }
     ports_ = std::move(*ports);
+    if (read_only_) {
+        return ReconcileReport{};  // the kernel stays as it is
+    }
     std::map<std::string, policy::PortId> by_name;
     for (const PortInfo& p : ports_) {
         by_name[p.name] = p.ifindex;
@@ -367,9 +385,19 @@ Expected<ReconcileReport> Service::adopt(model::ActualState actual,
     return report;
 }
 
+Expected<void> Service::writable() const {
+    if (read_only_) {
+        return Error(Errc::store, "sgnicd is read-only: " + *read_only_);
+    }
+    return {};
+}
+
 Expected<model::MatcherKey> Service::create_matcher(const std::string& port, std::uint32_t priority,
                                                     std::span<const proto::FieldText> fields,
                                                     std::uint32_t uid) {
+    if (auto ok = writable(); !ok) {
+        return ok.error();
+    }
     (void)uid;  // matchers are shared; rules record who asked
     if (find_port(port) == nullptr) {
         return Error(Errc::no_such_port, "no sgnic port '" + port + "'");
@@ -435,6 +463,9 @@ Expected<void> Service::remove_rules(std::span<const model::RuleKey> rules) {
 Expected<std::vector<model::RuleKey>> Service::add_rules(const std::string& port,
                                                          std::span<const RuleRequest> rules,
                                                          std::uint32_t uid) {
+    if (auto ok = writable(); !ok) {
+        return ok.error();
+    }
     if (find_port(port) == nullptr) {
         return Error(Errc::no_such_port, "no sgnic port '" + port + "'");
     }
@@ -546,6 +577,9 @@ Expected<std::vector<model::RuleKey>> Service::add_rules(const std::string& port
 
 Expected<void> Service::delete_rules(const std::string& port,
                                      std::span<const model::RuleKey> rules) {
+    if (auto ok = writable(); !ok) {
+        return ok.error();
+    }
     if (find_port(port) == nullptr) {
         return Error(Errc::no_such_port, "no sgnic port '" + port + "'");
     }
@@ -589,6 +623,9 @@ Expected<void> Service::erase_rules(const std::string& port,
 }
 
 Expected<void> Service::delete_matcher(model::MatcherKey matcher) {
+    if (auto ok = writable(); !ok) {
+        return ok.error();
+    }
     const auto it = desired_.matchers.find(matcher);
     if (it == desired_.matchers.end()) {
         return Error(Errc::no_such_matcher, "no matcher " + std::to_string(matcher));
@@ -630,6 +667,9 @@ Expected<void> Service::delete_matcher(model::MatcherKey matcher) {
 }
 
 Expected<void> Service::delete_rules_by_id(std::span<const model::RuleKey> rules) {
+    if (auto ok = writable(); !ok) {
+        return ok.error();
+    }
     if (rules.size() > kMaxBatch) {
         return Error(Errc::invalid_argument,
                      "at most " + std::to_string(kMaxBatch) + " rules per call");
@@ -692,6 +732,9 @@ Expected<std::map<policy::RuleId, RuleCounters>> Service::counters_of(model::Mat
 }
 
 Expected<void> Service::flush(const std::string& port) {
+    if (auto ok = writable(); !ok) {
+        return ok.error();
+    }
     if (find_port(port) == nullptr) {
         return Error(Errc::no_such_port, "no sgnic port '" + port + "'");
     }
@@ -705,6 +748,9 @@ Expected<void> Service::flush(const std::string& port) {
 }
 
 Expected<std::size_t> Service::flush_rules(const std::string& port) {
+    if (auto ok = writable(); !ok) {
+        return ok.error();
+    }
     if (!port.empty() && find_port(port) == nullptr) {
         return Error(Errc::no_such_port, "no sgnic port '" + port + "'");
     }

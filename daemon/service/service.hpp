@@ -82,8 +82,12 @@ public:
             policy::PolicyConfig config);
 
     void set_listener(ServiceListener* listener) { listener_ = listener; }
-    // Also delete other owners' matchers and rules (config ManageForeign=).
+    // Also delete other owners' matchers and rules (config manage-foreign).
     void set_manage_foreign(bool manage) { manage_foreign_ = manage; }
+    // The store could not be read: serve reads, refuse every change with
+    // `why`, and leave the kernel alone (no adoption, no reconcile).
+    void set_read_only(std::string why) { read_only_ = std::move(why); }
+    const std::optional<std::string>& read_only() const { return read_only_; }
 
     // Refreshes the ports, dumps the kernel and applies the delta.
     Expected<ReconcileReport> reconcile();
@@ -160,6 +164,8 @@ private:
     ServiceListener* listener_ = nullptr;
     bool adopted_ = false;  // the policy knows what the kernel holds
     bool manage_foreign_ = false;
+    std::optional<std::string> read_only_;
+    Expected<void> writable() const;
 };
 
 }  // namespace sgnic::service

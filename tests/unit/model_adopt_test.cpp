@@ -11,7 +11,6 @@
 namespace sgnic::model {
 namespace {
 
-using policy::Action;
 using policy::ActionType;
 using policy::Directions;
 

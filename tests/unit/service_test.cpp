@@ -236,6 +236,36 @@ TEST_F(ServiceTest, a_resize_left_half_done_is_finished_at_start) {
     EXPECT_EQ(m->rx.size_log, bigger.rx_size_log);
 }
 
+TEST_F(ServiceTest, a_read_only_start_leaves_the_kernel_alone_and_refuses_changes) {
+    {
+        auto first = start();
+        ASSERT_TRUE(first->reconcile());
+        populate(*first, 3);
+    }
+    device_.calls.clear();
+    kernel_.dumps = 0;
+    // As sgnicd starts when its store cannot be read: nothing desired.
+    Service s(device_, kernel_, kernel_, std::nullopt, model::DesiredState{},
+              policy::PolicyConfig{});
+    s.set_read_only("the state in /x cannot be read (damaged)");
+    auto report = s.reconcile();
+    ASSERT_TRUE(report) << report.error().message();
+    EXPECT_EQ(table_operations(device_), 0U);
+    EXPECT_EQ(kernel_.dumps, 0U) << "not even read: nothing is decided from it";
+    EXPECT_EQ(device_.rules.size(), 3U);
+    EXPECT_EQ(s.ports().size(), 2U) << "ports are still served";
+    const std::vector<proto::FieldText> fields = {{"l4-dport", "0xffff"}};
+    auto m = s.create_matcher("sg0", 0, fields, 0);
+    ASSERT_FALSE(m);
+    EXPECT_EQ(m.error().code(), Errc::store);
+    EXPECT_NE(m.error().message().find("read-only: the state in /x cannot be read"),
+              std::string::npos)
+        << m.error().message();
+    EXPECT_FALSE(s.flush_rules(""));
+    EXPECT_FALSE(s.delete_rules_by_id(std::vector<model::RuleKey>{1}));
+    EXPECT_EQ(table_operations(device_), 0U);
+}
+
 TEST_F(ServiceTest, a_module_reload_brings_every_rule_back) {
     auto s = start();
     ASSERT_TRUE(s->reconcile());
