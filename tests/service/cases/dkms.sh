@@ -102,12 +102,33 @@ case "$1" in
 	journalctl -u sgnicd --no-pager -o cat | grep 'rehash matcher' ||
 		fail "no rehash in the journal"
 
-	step "systemctl restart sgnicd keeps every rule"
+	step "systemctl restart sgnicd adopts every rule: no table operation, counters kept"
 	before=$(sgnicctl -j rule list | jq -c '[.rules[].id] | sort')
+	ops_before=$(sgnic-nl dev sgnic1 | jq .rule_ops)
 	run systemctl restart sgnicd
 	expect_eq "sgnicd active after restart" active "$(systemctl is-active sgnicd.service)"
 	after=$(sgnicctl -j rule list | jq -c '[.rules[] | select(.installed) | .id] | sort')
 	expect_eq "rules after restart" "$before" "$after"
+	expect_eq "rule operations on sgnic1 across the restart" "$ops_before" \
+		"$(sgnic-nl dev sgnic1 | jq .rule_ops)"
+	hits_after=$(sgnicctl -j rule list dev sgnic1 | jq ".rules[] | select(.id == $drop) | .counters.rx_packets")
+	[ "$hits_after" -ge "$hits" ] || fail "the drop rule's counter went from $hits to '$hits_after'"
+
+	step "the adoption is a journal entry of its own, explained by the catalog"
+	adopted=55715438c87545e99f640a8107f45f5f
+	entry=$(journalctl -u sgnicd MESSAGE_ID=$adopted -o json -n 1 --no-pager)
+	echo "$entry" | jq -c '{MESSAGE, SGNIC_ADOPTED_RULES, SGNIC_ADDED_RULES, SGNIC_DELETED_RULES}'
+	expect_eq "SGNIC_ADOPTED_RULES" 13 "$(jq -r .SGNIC_ADOPTED_RULES <<<"$entry")"
+	expect_eq "SGNIC_ADDED_RULES" 0 "$(jq -r .SGNIC_ADDED_RULES <<<"$entry")"
+	expect_eq "SGNIC_DELETED_RULES" 0 "$(jq -r .SGNIC_DELETED_RULES <<<"$entry")"
+	[ -f /usr/lib/systemd/catalog/sgnicd.catalog ] || fail "the message catalog is not installed"
+	explained=$(journalctl -x -u sgnicd MESSAGE_ID=$adopted -n 1 --no-pager)
+	echo "$explained"
+	grep -q "sgnicd adopted the kernel's steering state" <<<"$explained" ||
+		fail "journalctl -x does not explain the adoption (catalog not indexed?)"
+	by_matcher=$(journalctl -u sgnicd SGNIC_MATCHER="$m" -o cat --no-pager)
+	grep -q "rehash matcher $m" <<<"$by_matcher" ||
+		fail "journalctl SGNIC_MATCHER=$m does not find the matcher's rehash"
 	if ip netns exec a ping -c 2 -W 1 10.20.0.2; then
 		fail "ping passed the drop rule after the restart"
 	fi
