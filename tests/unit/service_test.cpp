@@ -109,8 +109,9 @@ TEST_F(ServiceTest, a_restart_adopts_what_the_kernel_holds_without_touching_it) 
     // The adopted matcher works as if this run had made it: more rules,
     // with the rehash they need, and deletes.
     std::vector<RuleRequest> more;
+    more.reserve(20);
     for (int i = 0; i < 20; ++i) {
-        more.push_back({.matcher = m == nullptr ? 0 : second->desired().matchers.begin()->first,
+        more.push_back({.matcher = second->desired().matchers.begin()->first,
                         .directions = "rx",
                         .match = {{"l4-dport", std::to_string(5000 + i)}},
                         .actions = {"count", "drop"}});
