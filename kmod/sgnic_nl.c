@@ -1327,6 +1327,8 @@ static int sgnic_nl_bulk_doit(struct genl_info *info, enum sgnic_nl_bulk_op op)
 		err = 0;
 	}
 	sgnic_nl_bulk_commit(&b);
+	/* Only what a request kept counts: an undone one changed nothing. */
+	b.st->rule_ops += b.applied;
 	mutex_unlock(&b.st->lock);
 
 	/* With the continue flag, failures are in the reply, not in the ack. */

@@ -669,7 +669,6 @@ int sgnic_steer_rule_insert(struct sgnic_steer_matcher *m,
 	if (err)
 		goto link_failed;
 	WRITE_ONCE(st->n_rules, st->n_rules + 1);
-	st->rule_ops++;
 	atomic_inc(&sgnic_steer_generation);
 	return 0;
 
@@ -694,7 +693,6 @@ void sgnic_steer_rule_delete(struct sgnic_steer_rule *rule)
 	xa_erase(&st->rules, rule->id);
 	sgnic_steer_acts_put(m, rule->acts);
 	WRITE_ONCE(st->n_rules, st->n_rules - 1);
-	st->rule_ops++;
 	atomic_inc(&sgnic_steer_generation);
 	call_rcu(&rule->rcu, sgnic_steer_rule_free_rcu);
 }
@@ -761,7 +759,6 @@ void sgnic_steer_rule_commit_moves(struct sgnic_steer *st,
 		copies[i] = old;
 		sgnic_steer_rule_unlink(old);
 	}
-	st->rule_ops += n;
 	atomic_inc(&sgnic_steer_generation);
 	synchronize_rcu();	/* no reader counts on the originals any more */
 	for (i = 0; i < n; i++) {

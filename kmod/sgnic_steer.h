@@ -140,7 +140,7 @@ struct sgnic_steer {
 	u32 n_matchers;
 	u32 n_rules;			/* read by the data path: nothing to do */
 	u32 rule_limit;			/* devlink resource /pN/rules; under @lock */
-	u64 rule_ops;			/* rules inserted, deleted, moved; under @lock */
+	u64 rule_ops;			/* rules a bulk request applied; under @lock */
 	struct xarray rules;		/* rules by id, written under @lock */
 	struct sgnic_steer_stats __percpu *stats;
 };
