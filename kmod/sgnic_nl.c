@@ -39,6 +39,19 @@ static atomic_t sgnic_nl_msg_next = ATOMIC_INIT(0);
 static struct sgnic_dev *sgnic_nl_dev;
 static struct genl_family sgnic_nl_family;
 
+/*
+ * Steering objects change only through this family's requests: each one
+ * that changed any matcher or rule bumps the generation (under its port's
+ * lock), so that a matcher or rule dump spanning several messages can say
+ * it was interrupted (NLM_F_DUMP_INTR, genl_dump_check_consistent).
+ */
+static atomic_t sgnic_nl_generation = ATOMIC_INIT(1);
+
+static void sgnic_nl_steer_changed(void)
+{
+	atomic_inc(&sgnic_nl_generation);
+}
+
 enum sgnic_nl_mcgrp {
 	SGNIC_NL_MCGRP_EVENTS,
 };
@@ -767,6 +780,7 @@ static int sgnic_nl_matcher_new_doit(struct sk_buff *skb, struct genl_info *info
 		sgnic_steer_matcher_destroy(m, NULL);
 		goto unlock;
 	}
+	sgnic_nl_steer_changed();
 	sgnic_nl_notify_matcher(m, SGNIC_CMD_MATCHER_NEW_NTF);
 	mutex_unlock(&port->steer->lock);
 	return genlmsg_reply(msg, info);
@@ -826,6 +840,7 @@ static int sgnic_nl_matcher_del_doit(struct sk_buff *skb, struct genl_info *info
 		NL_SET_BAD_ATTR(info->extack, info->attrs[SGNIC_A_MATCHER_ID]);
 		nlmsg_free(ntf);
 	} else {
+		sgnic_nl_steer_changed();
 		if (ntf)
 			genlmsg_multicast_netns(&sgnic_nl_family, dev_net(st->port->netdev),
 						ntf, 0, SGNIC_NL_MCGRP_EVENTS, GFP_KERNEL);
@@ -889,7 +904,7 @@ static int sgnic_nl_matcher_get_dumpit(struct sk_buff *skb, struct netlink_callb
 		if (ifattr && port->netdev->ifindex != nla_get_u32(ifattr))
 			goto next_port;
 		mutex_lock(&port->steer->lock);
-		cb->seq = atomic_read(&sgnic_steer_generation);
+		cb->seq = atomic_read(&sgnic_nl_generation);
 		while ((m = sgnic_nl_next_matcher(port->steer, cb->args[1]))) {
 			err = sgnic_nl_fill_matcher(skb, m, SGNIC_CMD_MATCHER_GET,
 						    NETLINK_CB(cb->skb).portid,
@@ -925,6 +940,8 @@ static int sgnic_nl_matcher_resize_doit(struct sk_buff *skb, struct genl_info *i
 	err = sgnic_steer_matcher_set_resize(m, target, info->extack);
 	if (err)
 		NL_SET_BAD_ATTR(info->extack, info->attrs[SGNIC_A_MATCHER_RESIZE_TARGET]);
+	else
+		sgnic_nl_steer_changed();
 	mutex_unlock(&m->st->lock);
 	return err;
 }
@@ -1329,6 +1346,8 @@ static int sgnic_nl_bulk_doit(struct genl_info *info, enum sgnic_nl_bulk_op op)
 	sgnic_nl_bulk_commit(&b);
 	/* Only what a request kept counts: an undone one changed nothing. */
 	b.st->rule_ops += b.applied;
+	if (b.applied)
+		sgnic_nl_steer_changed();
 	mutex_unlock(&b.st->lock);
 
 	/* With the continue flag, failures are in the reply, not in the ack. */
@@ -1434,7 +1453,7 @@ static int sgnic_nl_rule_get_dumpit(struct sk_buff *skb, struct netlink_callback
 			NL_SET_ERR_MSG_ATTR(cb->extack, mattr, "sgnic: unknown matcher id");
 			return -ENOENT;
 		}
-		cb->seq = atomic_read(&sgnic_steer_generation);
+		cb->seq = atomic_read(&sgnic_nl_generation);
 		xa_for_each_start(&port->steer->rules, id, rule, cb->args[1]) {
 			if (mattr && rule->matcher->id != nla_get_u32(mattr))
 				continue;

@@ -29,8 +29,6 @@
 static struct kmem_cache *sgnic_steer_rule_cache;
 static struct kmem_cache *sgnic_steer_matcher_cache;
 
-atomic_t sgnic_steer_generation = ATOMIC_INIT(1);
-
 static const struct rhashtable_params sgnic_steer_ht_params[SGNIC_STEER_DIRS] = {
 	[SGNIC_STEER_RX] = {
 		.head_offset = offsetof(struct sgnic_steer_rule, node[SGNIC_STEER_RX]),
@@ -293,7 +291,6 @@ sgnic_steer_matcher_create(struct sgnic_steer *st, u32 id, u32 priority,
 	}
 	sgnic_steer_matcher_link(st, m);
 	st->n_matchers++;
-	atomic_inc(&sgnic_steer_generation);
 	return m;
 
 table_init_failed:
@@ -351,7 +348,6 @@ int sgnic_steer_matcher_destroy(struct sgnic_steer_matcher *m,
 	}
 	list_del_rcu(&m->node);
 	st->n_matchers--;
-	atomic_inc(&sgnic_steer_generation);
 	synchronize_rcu();
 	for (dir = 0; dir < SGNIC_STEER_DIRS; dir++)
 		sgnic_steer_table_fini(&m->tbl[dir]);
@@ -401,14 +397,12 @@ int sgnic_steer_matcher_set_resize(struct sgnic_steer_matcher *m, u32 target_id,
 			return -EBUSY;
 		}
 		sgnic_steer_resize_unlink(m, t);
-		atomic_inc(&sgnic_steer_generation);
 		return 0;
 	}
 	if (m->resize_target && m->resize_target->id == target_id)
 		return 0;
 	if (m->resize_source && m->resize_source->id == target_id && !m->resize_target) {
 		sgnic_steer_matcher_reverse_resize(m, m->resize_source);
-		atomic_inc(&sgnic_steer_generation);
 		return 0;
 	}
 	if (m->resize_target || m->resize_source) {
@@ -434,7 +428,6 @@ int sgnic_steer_matcher_set_resize(struct sgnic_steer_matcher *m, u32 target_id,
 	}
 	t->moved_in = 0;
 	sgnic_steer_resize_link(m, t);
-	atomic_inc(&sgnic_steer_generation);
 	return 0;
 }
 
@@ -669,7 +662,6 @@ int sgnic_steer_rule_insert(struct sgnic_steer_matcher *m,
 	if (err)
 		goto link_failed;
 	WRITE_ONCE(st->n_rules, st->n_rules + 1);
-	atomic_inc(&sgnic_steer_generation);
 	return 0;
 
 link_failed:
@@ -693,7 +685,6 @@ void sgnic_steer_rule_delete(struct sgnic_steer_rule *rule)
 	xa_erase(&st->rules, rule->id);
 	sgnic_steer_acts_put(m, rule->acts);
 	WRITE_ONCE(st->n_rules, st->n_rules - 1);
-	atomic_inc(&sgnic_steer_generation);
 	call_rcu(&rule->rcu, sgnic_steer_rule_free_rcu);
 }
 
@@ -759,7 +750,6 @@ void sgnic_steer_rule_commit_moves(struct sgnic_steer *st,
 		copies[i] = old;
 		sgnic_steer_rule_unlink(old);
 	}
-	atomic_inc(&sgnic_steer_generation);
 	synchronize_rcu();	/* no reader counts on the originals any more */
 	for (i = 0; i < n; i++) {
 		old = copies[i];

@@ -173,13 +173,6 @@ int sgnic_steer_ethtool_count(void);
 void sgnic_steer_ethtool_strings(u8 **data);
 void sgnic_steer_ethtool_stats(struct sgnic_port *port, u64 *data);
 
-/*
- * Bumped by every change to any port's matchers or rules (under that port's
- * lock), so that a dump spanning several messages can tell it was
- * interrupted (NLM_F_DUMP_INTR).
- */
-extern atomic_t sgnic_steer_generation;
-
 /* Control operations: caller holds st->lock. */
 struct sgnic_steer_matcher *sgnic_steer_matcher_find(struct sgnic_steer *st, u32 id);
 struct sgnic_steer_matcher *

@@ -78,19 +78,6 @@ std::string help() {
            "extack\"); 2 usage error.\nSee sgnic-nl(8).\n";
 }
 
-uint32_t to_u32(const std::string& s) {
-    try {
-        size_t pos = 0;
-        const unsigned long v = std::stoul(s, &pos, 0);
-        if (pos != s.size() || v > UINT32_MAX) {
-            throw UsageError("bad number: " + s);
-        }
-        return static_cast<uint32_t>(v);
-    } catch (const std::logic_error&) {
-        throw UsageError("bad number: " + s);
-    }
-}
-
 uint64_t to_u64(const std::string& s) {
     try {
         size_t pos = 0;
@@ -102,6 +89,14 @@ uint64_t to_u64(const std::string& s) {
     } catch (const std::logic_error&) {
         throw UsageError("bad number: " + s);
     }
+}
+
+uint32_t to_u32(const std::string& s) {
+    const uint64_t v = to_u64(s);
+    if (v > UINT32_MAX) {
+        throw UsageError("bad number: " + s);
+    }
+    return static_cast<uint32_t>(v);
 }
 
 uint32_t ifindex_of(const std::string& name) {

@@ -18,21 +18,6 @@ std::string matcher_name(policy::DeviceMatcherId id, policy::PortId port) {
     return "device matcher " + std::to_string(id) + " (" + port_name(port) + ")";
 }
 
-policy::ActionType from_nl_action(std::uint32_t t) {
-    switch (t) {
-        case SGNIC_ACTION_TYPE_DROP:
-            return policy::ActionType::drop;
-        case SGNIC_ACTION_TYPE_COUNT:
-            return policy::ActionType::count;
-        case SGNIC_ACTION_TYPE_MARK:
-            return policy::ActionType::mark;
-        case SGNIC_ACTION_TYPE_QUEUE:
-            return policy::ActionType::queue;
-        default:
-            return policy::ActionType::accept;
-    }
-}
-
 policy::Directions from_nl_directions(std::uint32_t d) {
     return {.rx = (d & SGNIC_DIRECTION_RX) != 0, .tx = (d & SGNIC_DIRECTION_TX) != 0};
 }
@@ -64,12 +49,14 @@ model::ActualRule to_actual(const nl::RuleInfo& r) {
                           .directions = from_nl_directions(r.direction),
                           .match = {},
                           .actions = {}};
+    // The module dumps values in field id order, the order ActualRule keeps.
     for (const nl::MatchEntry& e : r.match) {
-        out.match[e.field] = e.value;
+        out.match.insert(out.match.end(), e.value.begin(), e.value.end());
     }
     for (const nl::Action& a : r.actions) {
-        out.actions.push_back(
-            {.type = from_nl_action(a.type), .arg = a.mark.value_or(a.queue.value_or(0))});
+        // ActionType's values are the uAPI's (spec.hpp); the module sends only known ones.
+        out.actions.push_back({.type = static_cast<policy::ActionType>(a.type),
+                               .arg = a.mark.value_or(a.queue.value_or(0))});
     }
     return out;
 }

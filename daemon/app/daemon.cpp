@@ -114,17 +114,15 @@ int on_kernel_news(sd_event_source* /*source*/, int /*fd*/, std::uint32_t /*reve
     if (!news.reconcile) {
         return 0;
     }
+    const std::array fields = {
+        log::Field{"SGNIC_RULES", std::to_string(loop.service.desired().rules.size())}};
     if (news.module_gone) {
-        const std::array fields = {
-            log::Field{"SGNIC_RULES", std::to_string(loop.service.desired().rules.size())}};
         log::event(log::Level::warning, log::msgid::module_gone,
                    "sgnic.ko is gone: its steering tables went with it; sgnicd keeps the "
                    "desired state and puts it back when the module returns",
                    fields);
     }
     if (news.module_back) {
-        const std::array fields = {
-            log::Field{"SGNIC_RULES", std::to_string(loop.service.desired().rules.size())}};
         log::event(log::Level::info, log::msgid::module_back,
                    "sgnic.ko is back: sgnicd puts the desired state into it", fields);
     }

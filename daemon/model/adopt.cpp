@@ -38,17 +38,8 @@ bool same_rule(const DesiredRule& want, const policy::MatchTemplate& tmpl, const
     }
     auto match = proto::parse_match(tmpl, want.match);
     auto actions = proto::parse_actions(want.actions);
-    if (!match || !actions || *actions != have.actions) {
-        return false;
-    }
-    std::map<std::uint32_t, std::vector<std::uint8_t>> values;
-    std::size_t offset = 0;
-    for (const policy::MatchField& f : tmpl.fields) {
-        const auto first = match->bytes.begin() + static_cast<std::ptrdiff_t>(offset);
-        values[f.field].assign(first, first + static_cast<std::ptrdiff_t>(f.mask.size()));
-        offset += f.mask.size();
-    }
-    return values == have.match;
+    return match && actions && *actions == have.actions &&
+           proto::in_field_id_order(tmpl, match->bytes) == have.match;
 }
 
 }  // namespace
@@ -145,8 +136,8 @@ Adoption plan_adoption(const DesiredState& desired, const ActualState& actual,
     for (const auto& [key, r] : desired.rules) {
         const auto m = desired.matchers.find(r.matcher);
         if (m == desired.matchers.end() || !ports.contains(m->second.port) ||
-            plan.rules.contains(key)) {
-            continue;  // waits with its matcher, or adopted
+            claimed.contains(key)) {
+            continue;  // waits with its matcher, adopted, or replaced
         }
         plan.add_rules.push_back(key);
     }

@@ -35,11 +35,13 @@ struct Adoption {
     // Desired objects the kernel holds as they are: taken over untouched.
     std::map<MatcherKey, ActualMatcher> matchers;
     std::map<RuleKey, ActualRule> rules;  // each in its matcher of `matchers`
-    // Desired objects to create: absent from the kernel, or changed there.
+    // Desired objects to create: absent from the kernel (a matcher that
+    // changed there counts as absent: its rules are made again with it).
     std::vector<MatcherKey> add_matchers;
     std::vector<RuleKey> add_rules;
-    // The kernel's version of a changed rule; removed before its new one
-    // goes in (the same match in the same matcher cannot be there twice).
+    // Rules changed in the kernel, by the kernel's version (its cookie is the
+    // desired rule's key): removed before the stored one goes in again (the
+    // same match cannot be in one matcher twice).
     std::vector<ActualRule> replaced;
     // Ours, not wanted (or duplicates); matchers after their rules.
     std::vector<ActualRule> delete_rules;
@@ -49,11 +51,6 @@ struct Adoption {
     std::vector<MatcherKey> waiting;   // desired, but the port is absent
     std::size_t foreign_matchers = 0;  // another owner's, left alone
     std::size_t foreign_rules = 0;
-
-    bool changes_nothing() const {
-        return add_matchers.empty() && add_rules.empty() && replaced.empty() &&
-               delete_rules.empty() && delete_matchers.empty() && resizes.empty();
-    }
 };
 
 // `ports`: the ports present now, name to ifindex.  `owner`: sgnicd's tag.

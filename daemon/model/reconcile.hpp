@@ -47,7 +47,7 @@ struct ActualRule {
     std::uint8_t owner = 0;
     std::uint64_t cookie = 0;
     policy::Directions directions{};
-    std::map<std::uint32_t, std::vector<std::uint8_t>> match{};  // field id -> value
+    std::vector<std::uint8_t> match{};  // the values in field id order, as dumped
     std::vector<policy::Action> actions{};
     friend bool operator==(const ActualRule& a, const ActualRule& b) {
         return a.ifindex == b.ifindex && a.matcher == b.matcher && a.id == b.id;

@@ -153,7 +153,8 @@ Expected<void> Service::install_matcher(const model::DesiredMatcher& m) {
 
 // Rules of one matcher in bulk; if a bulk insert fails, that matcher's
 // rules go one by one so that one bad rule does not keep the others out.
-void Service::install_rules(std::span<const model::RuleKey> keys, ReconcileReport& report) {
+std::size_t Service::install_rules(std::span<const model::RuleKey> keys, ReconcileReport& report) {
+    std::size_t added = 0;
     std::map<model::MatcherKey, std::vector<model::RuleKey>> by_matcher;
     for (const model::RuleKey key : keys) {
         by_matcher[desired_.rules.at(key).matcher].push_back(key);
@@ -184,19 +185,20 @@ void Service::install_rules(std::span<const model::RuleKey> keys, ReconcileRepor
             for (std::size_t k = 0; k < ok.size(); ++k) {
                 rule_ids_[ok[k]] = batch.ids[k];
             }
-            report.added_rules += ok.size();
+            added += ok.size();
             continue;
         }
         for (std::size_t k = 0; k < ok.size(); ++k) {
             auto rule_id = policy_->insert_rule(id->second, specs[k]);
             if (rule_id) {
                 rule_ids_[ok[k]] = *rule_id;
-                ++report.added_rules;
+                ++added;
             } else {
                 one_failed(ok[k], rule_id.error().message());
             }
         }
     }
+    return added;
 }
 
 Expected<ReconcileReport> Service::reconcile() {
@@ -237,37 +239,45 @@ Expected<ReconcileReport> Service::reconcile() {
         report.foreign_matchers = kept.first;
         report.foreign_rules = kept.second;
     }
-    remove(delta.delete_rules, delta.delete_matchers, report);
-    for (const model::MatcherKey key : delta.add_matchers) {
+    report.deleted_rules = remove_from_kernel(delta.delete_rules, report);
+    remove_from_kernel(delta.delete_matchers, report);
+    install_matchers(delta.add_matchers, report);
+    report.added_rules = install_rules(delta.add_rules, report);
+    report.waiting = delta.waiting.size();
+    publish_rehashes();
+    return report;
+}
+
+std::size_t Service::remove_from_kernel(std::span<const model::ActualRule> rules,
+                                        ReconcileReport& report) {
+    const KernelState::Removal removal = kernel_.remove_rules(rules);
+    report.failed += removal.errors.size();
+    for (const Error& e : removal.errors) {
+        log::error_limited("reconcile", "reconcile: remove a rule: " + e.message());
+    }
+    return removal.removed;
+}
+
+void Service::remove_from_kernel(std::span<const model::ActualMatcher> matchers,
+                                 ReconcileReport& report) {
+    for (const model::ActualMatcher& m : matchers) {
+        if (auto st = kernel_.remove_matcher(m); st) {
+            ++report.deleted_matchers;
+        } else {
+            ++report.failed;
+            log::error_limited("reconcile", "reconcile: remove a matcher: " + st.error().message());
+        }
+    }
+}
+
+void Service::install_matchers(std::span<const model::MatcherKey> keys, ReconcileReport& report) {
+    for (const model::MatcherKey key : keys) {
         if (auto st = install_matcher(desired_.matchers.at(key)); st) {
             ++report.added_matchers;
         } else {
             ++report.failed;
             log::error_limited("reconcile", "reconcile: matcher " + std::to_string(key) + ": " +
                                                 st.error().message());
-        }
-    }
-    install_rules(delta.add_rules, report);
-    report.waiting = delta.waiting.size();
-    publish_rehashes();
-    return report;
-}
-
-void Service::remove(std::span<const model::ActualRule> rules,
-                     std::span<const model::ActualMatcher> matchers, ReconcileReport& report) {
-    const KernelState::Removal removal = kernel_.remove_rules(rules);
-    report.deleted_rules += removal.removed;
-    report.failed += removal.errors.size();
-    for (const Error& e : removal.errors) {
-        log::error_limited("reconcile", "reconcile: remove a rule nobody wants: " + e.message());
-    }
-    for (const model::ActualMatcher& m : matchers) {
-        if (auto st = kernel_.remove_matcher(m); st) {
-            ++report.deleted_matchers;
-        } else {
-            ++report.failed;
-            log::error_limited("reconcile",
-                               "reconcile: remove a matcher nobody wants: " + st.error().message());
         }
     }
 }
@@ -362,23 +372,17 @@ Expected<ReconcileReport> Service::adopt(model::ActualState actual,
     take_over(plan, report);
     report.foreign_matchers = plan.foreign_matchers;
     report.foreign_rules = plan.foreign_rules;
-    report.replaced_rules = plan.replaced.size();
     // What goes, goes first: a changed rule's old version holds its match.
-    std::vector<model::ActualRule> gone = plan.replaced;
-    gone.insert(gone.end(), plan.delete_rules.begin(), plan.delete_rules.end());
-    remove(gone, plan.delete_matchers, report);
-    report.deleted_rules -= std::min(report.deleted_rules, plan.replaced.size());
-    for (const model::MatcherKey key : plan.add_matchers) {
-        if (auto st = install_matcher(desired_.matchers.at(key)); st) {
-            ++report.added_matchers;
-        } else {
-            ++report.failed;
-            log::error_limited("reconcile", "reconcile: matcher " + std::to_string(key) + ": " +
-                                                st.error().message());
-        }
+    remove_from_kernel(plan.replaced, report);
+    report.deleted_rules = remove_from_kernel(plan.delete_rules, report);
+    remove_from_kernel(plan.delete_matchers, report);
+    install_matchers(plan.add_matchers, report);
+    report.added_rules = install_rules(plan.add_rules, report);
+    std::vector<model::RuleKey> replaced;
+    for (const model::ActualRule& r : plan.replaced) {
+        replaced.push_back(r.cookie);
     }
-    install_rules(plan.add_rules, report);
-    report.added_rules -= std::min(report.added_rules, plan.replaced.size());
+    report.replaced_rules = install_rules(replaced, report);
     report.waiting = plan.waiting.size();
     adopted_ = true;
     publish_rehashes();

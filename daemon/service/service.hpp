@@ -134,10 +134,16 @@ private:
     // Takes the adoption's matchers and rules into a fresh policy; a
     // matcher the policy refuses goes to the plan's deletes and adds.
     void take_over(model::Adoption& plan, ReconcileReport& report);
-    void remove(std::span<const model::ActualRule> rules,
-                std::span<const model::ActualMatcher> matchers, ReconcileReport& report);
+    // Kernel objects nobody wants any more; failures are counted and logged.
+    // Returns how many rules went (including rules already gone).
+    std::size_t remove_from_kernel(std::span<const model::ActualRule> rules,
+                                   ReconcileReport& report);
+    void remove_from_kernel(std::span<const model::ActualMatcher> matchers,
+                            ReconcileReport& report);
+    void install_matchers(std::span<const model::MatcherKey> keys, ReconcileReport& report);
     Expected<void> install_matcher(const model::DesiredMatcher& m);
-    void install_rules(std::span<const model::RuleKey> keys, ReconcileReport& report);
+    // Returns how many went in; failures are counted in the report and logged.
+    std::size_t install_rules(std::span<const model::RuleKey> keys, ReconcileReport& report);
     Expected<policy::RuleSpec> rule_spec(const model::DesiredMatcher& m,
                                          const model::DesiredRule& r) const;
     Expected<void> remove_rules(std::span<const model::RuleKey> rules);

@@ -380,6 +380,29 @@ Expected<Template> parse_template(std::span<const FieldText> fields) {
     return out;
 }
 
+Bytes in_field_id_order(const MatchTemplate& tmpl, std::span<const std::uint8_t> bytes) {
+    std::vector<std::pair<std::uint32_t, std::span<const std::uint8_t>>> values;
+    std::size_t offset = 0;
+    for (const MatchField& f : tmpl.fields) {
+        if (offset + f.mask.size() > bytes.size()) {
+            return {};
+        }
+        values.emplace_back(f.field, bytes.subspan(offset, f.mask.size()));
+        offset += f.mask.size();
+    }
+    if (offset != bytes.size()) {
+        return {};
+    }
+    std::sort(values.begin(), values.end(),
+              [](const auto& a, const auto& b) { return a.first < b.first; });
+    Bytes out;
+    out.reserve(bytes.size());
+    for (const auto& v : values) {
+        out.insert(out.end(), v.second.begin(), v.second.end());
+    }
+    return out;
+}
+
 Expected<Match> parse_match(const MatchTemplate& tmpl, std::span<const FieldText> values) {
     Match out;
     std::vector<std::size_t> offsets;

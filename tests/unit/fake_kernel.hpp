@@ -10,6 +10,7 @@
 
 #include "policy_fake_device.hpp"
 #include "service/kernel.hpp"
+#include "sgnic/proto/codec.hpp"
 
 namespace sgnic::service::testing {
 
@@ -25,8 +26,8 @@ public:
 
     Expected<std::vector<PortInfo>> list_ports() override { return ports; }
 
-    // As the module dumps them: templates in field id order, match values
-    // by field id, owner tags and cookies.
+    // As the module dumps them: templates and match values in field id
+    // order, owner tags and cookies.
     Expected<model::ActualState> dump() override {
         ++dumps;
         model::ActualState a;
@@ -52,23 +53,15 @@ public:
         }
         for (const auto& [id, r] : dev_.rules) {
             const auto& m = dev_.matchers.at(r.matcher);
-            model::ActualRule ar{.ifindex = m.spec.port,
-                                 .matcher = r.matcher,
-                                 .id = id,
-                                 .owner = r.owner,
-                                 .cookie = r.spec.cookie,
-                                 .directions = r.directions,
-                                 .match = {},
-                                 .actions = r.spec.actions};
-            std::size_t offset = 0;
-            for (const policy::MatchField& f : m.spec.match_template.fields) {
-                if (offset + f.mask.size() <= r.spec.match.size()) {
-                    const auto first = r.spec.match.begin() + static_cast<std::ptrdiff_t>(offset);
-                    ar.match[f.field].assign(first,
-                                             first + static_cast<std::ptrdiff_t>(f.mask.size()));
-                }
-                offset += f.mask.size();
-            }
+            model::ActualRule ar{
+                .ifindex = m.spec.port,
+                .matcher = r.matcher,
+                .id = id,
+                .owner = r.owner,
+                .cookie = r.spec.cookie,
+                .directions = r.directions,
+                .match = proto::in_field_id_order(m.spec.match_template, r.spec.match),
+                .actions = r.spec.actions};
             a.rules.push_back(std::move(ar));
         }
         return a;

@@ -288,5 +288,16 @@ TEST(Fields, every_uapi_field_has_a_name_that_finds_it) {
     EXPECT_EQ(find_field("nope"), nullptr);
 }
 
+// The kernel dumps match values in field id order; a template may list its
+// fields in any order.
+TEST(Match, in_field_id_order_rearranges_by_field_id_and_refuses_a_misfit) {
+    const MatchTemplate tmpl{.fields = {{.field = SGNIC_MATCH_FIELD_L4_DPORT, .mask = {0xff, 0xff}},
+                                        {.field = SGNIC_MATCH_FIELD_IP_PROTO, .mask = {0xff}}}};
+    const Bytes template_order = {0, 53, 17};
+    EXPECT_EQ(in_field_id_order(tmpl, template_order), (Bytes{17, 0, 53}));
+    EXPECT_TRUE(in_field_id_order(tmpl, Bytes{0, 53}).empty()) << "too short";
+    EXPECT_TRUE(in_field_id_order(tmpl, Bytes{0, 53, 17, 1}).empty()) << "too long";
+}
+
 }  // namespace
 }  // namespace sgnic::proto

@@ -73,6 +73,11 @@ struct Match {
 };
 Expected<Match> parse_match(const MatchTemplate& tmpl, std::span<const FieldText> values);
 
+// A match's bytes (in template order) rearranged into field id order, the
+// order the kernel dumps values in: two matches then compare whatever order
+// their templates listed the fields in.  Empty if the bytes do not fit.
+Bytes in_field_id_order(const MatchTemplate& tmpl, std::span<const std::uint8_t> bytes);
+
 // The action of that name (spec.hpp), or null.
 const spec::Action* find_action(std::string_view name);
 // Every action as written, "mark N" for those with an argument, joined by
