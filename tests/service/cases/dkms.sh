@@ -115,13 +115,17 @@ case "$1" in
 	[ "$hits_after" -ge "$hits" ] || fail "the drop rule's counter went from $hits to '$hits_after'"
 
 	step "the adoption is a journal entry of its own, explained by the catalog"
-	adopted=55715438c87545e99f640a8107f45f5f
+	catalog=/usr/lib/systemd/catalog/sgnicd.catalog
+	[ -f $catalog ] || fail "the message catalog is not installed"
+	# The adoption's MESSAGE_ID, as the installed catalog names it (unit.Catalog
+	# ties the catalog to what sgnicd sends).
+	adopted=$(awk '/^-- / { id = $2 } /^Subject: sgnicd adopted/ { print id }' $catalog)
+	[ -n "$adopted" ] || fail "the catalog has no entry for the adoption"
 	entry=$(journalctl -u sgnicd MESSAGE_ID=$adopted -o json -n 1 --no-pager)
 	echo "$entry" | jq -c '{MESSAGE, SGNIC_ADOPTED_RULES, SGNIC_ADDED_RULES, SGNIC_DELETED_RULES}'
 	expect_eq "SGNIC_ADOPTED_RULES" 13 "$(jq -r .SGNIC_ADOPTED_RULES <<<"$entry")"
 	expect_eq "SGNIC_ADDED_RULES" 0 "$(jq -r .SGNIC_ADDED_RULES <<<"$entry")"
 	expect_eq "SGNIC_DELETED_RULES" 0 "$(jq -r .SGNIC_DELETED_RULES <<<"$entry")"
-	[ -f /usr/lib/systemd/catalog/sgnicd.catalog ] || fail "the message catalog is not installed"
 	explained=$(journalctl -x -u sgnicd MESSAGE_ID=$adopted -n 1 --no-pager)
 	echo "$explained"
 	grep -q "sgnicd adopted the kernel's steering state" <<<"$explained" ||
