@@ -85,6 +85,17 @@ std::vector<MatcherId> Policy::matcher_ids() const {
 
 std::vector<RehashReport> Policy::take_rehash_reports() { return std::exchange(reports_, {}); }
 
+MatcherState Policy::new_matcher(PortId port, std::uint32_t priority, MatchTemplate match_template,
+                                 std::uint64_t cookie) const {
+    const auto limit = static_cast<std::size_t>(
+        std::max(0, std::min(config_.action_templates_max, device_.caps().max_action_templates)));
+    MatcherState m(
+        next_matcher_, port, priority, std::move(match_template),
+        ActionTemplateSet(static_cast<std::size_t>(config_.action_templates_initial), limit));
+    m.cookie = cookie;
+    return m;
+}
+
 Expected<MatcherId> Policy::create_matcher(PortId port, std::uint32_t priority,
                                            MatchTemplate match_template, std::uint64_t cookie) {
     const Caps caps = device_.caps();
@@ -97,14 +108,9 @@ Expected<MatcherId> Policy::create_matcher(PortId port, std::uint32_t priority,
                          " exceeds the device's cap " + std::to_string(sizing.cap()) +
                          " (ste_alloc_log_max " + std::to_string(caps.ste_alloc_log_max) + ")");
     }
-    const auto limit = static_cast<std::size_t>(
-        std::max(0, std::min(config_.action_templates_max, caps.max_action_templates)));
-    MatcherState m(
-        next_matcher_, port, priority, std::move(match_template),
-        ActionTemplateSet(static_cast<std::size_t>(config_.action_templates_initial), limit));
+    MatcherState m = new_matcher(port, priority, std::move(match_template), cookie);
     m.rx.size_log = config_.init_size_log;
     m.tx.size_log = config_.init_size_log;
-    m.cookie = cookie;
 
     auto device = device_.create_matcher(m.spec(m.rx.size_log, m.tx.size_log));
     if (!device) {
@@ -137,13 +143,9 @@ Expected<MatcherId> Policy::adopt_matcher(const AdoptedMatcher& adopted) {
                                                    : " is known already or given twice"));
         }
     }
-    const auto limit = static_cast<std::size_t>(
-        std::max(0, std::min(config_.action_templates_max, caps.max_action_templates)));
-    MatcherState m(
-        next_matcher_, adopted.port, adopted.priority, adopted.match_template,
-        ActionTemplateSet(static_cast<std::size_t>(config_.action_templates_initial), limit));
+    MatcherState m =
+        new_matcher(adopted.port, adopted.priority, adopted.match_template, adopted.cookie);
     m.device = adopted.device;
-    m.cookie = adopted.cookie;
     m.rx.size_log = adopted.rx_size_log;
     m.tx.size_log = adopted.tx_size_log;
     std::vector<ActionTemplateIndex> templates;
@@ -162,18 +164,13 @@ Expected<MatcherId> Policy::adopt_matcher(const AdoptedMatcher& adopted) {
     }
     for (std::size_t i = 0; i < adopted.rules.size(); ++i) {
         const AdoptedRule& r = adopted.rules[i];
-        for (const Direction d : kDirections) {
-            if (r.directions.uses(d)) {
-                ++m.size(d).rules;
-            }
-        }
+        count_rule(m, r.directions);
         m.rules.insert(r.id);
         rules_.emplace(r.id, RuleRecord{.matcher = m.id,
                                         .directions = r.directions,
                                         .action_template = templates[i]});
-        next_rule_ = std::max(next_rule_, r.id + 1);
+        reserve_rule_ids(r.id);
     }
-    reevaluate_rehash_required(m);
     const MatcherId id = next_matcher_++;
     matchers_.emplace(id, std::move(m));
     return id;

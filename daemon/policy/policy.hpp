@@ -180,6 +180,10 @@ public:
 
 private:
     Sizing sizing() const { return {config_, device_.caps()}; }
+    // A matcher's state before it reaches the device: the next id, an empty
+    // action-template list of the configured capacity.
+    MatcherState new_matcher(PortId port, std::uint32_t priority, MatchTemplate match_template,
+                             std::uint64_t cookie) const;
     MatcherState* lookup(MatcherId id);
 
     Expected<ActionTemplateIndex> ensure_action_template(MatcherState& m, const ActionTypes& types);
