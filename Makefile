@@ -19,7 +19,7 @@ BENCH_BUILD ?= build-bench
 # Not exported: `make test` runs bench.smoke, whose sizes must not be these.
 BENCH_RULES ?= 1000000
 
-.PHONY: all help deps kmod user test unit test-vm test-service lint deb demo shell clean debug-kernel test-debug \
+.PHONY: all help deps kmod user test unit test-vm test-service lint lint-deep deb demo shell clean debug-kernel test-debug \
 	bench bench-smoke
 
 all: kmod user
@@ -31,6 +31,7 @@ help:
 	@echo "make unit      unit tests only;  make test-vm  VM tests only"
 	@echo "make test-service  the service tier: the .deb files in a guest booted with systemd"
 	@echo "make lint      checkpatch --strict, sparse, clang-format, clang-tidy"
+	@echo "make lint-deep the same with clang-tidy's analyzer on tests/ too (~5 min more)"
 	@echo "make deb       Debian packages sgnic-dkms and sgnicd into $(BUILD)/deb/ (lintian-checked)"
 	@echo "make demo      boot the VM and run a narrated demonstration"
 	@echo "make shell     root shell in the VM with sgnic.ko loaded"
@@ -74,6 +75,9 @@ deb:
 
 lint: user
 	KDIR="$(KDIR)" BUILD="$(BUILD)" scripts/lint
+
+lint-deep: user
+	LINT_DEEP=1 KDIR="$(KDIR)" BUILD="$(BUILD)" scripts/lint
 
 # Only what the demo runs: the module, sgnicd and sgnicctl (no test binaries).
 demo: deps
