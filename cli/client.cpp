@@ -338,4 +338,18 @@ Outcome<std::uint64_t> Client::flush_rules(const std::string& port) {
     return deleted;
 }
 
+Outcome<bool> Client::reserve(std::uint64_t matcher, std::uint64_t rx, std::uint64_t tx) {
+    auto reply = call(matcher_object(matcher), kMatcher, "Reserve",
+                      [&](sd_bus_message* m) { return sd_bus_message_append(m, "tt", rx, tx); });
+    if (auto* e = std::get_if<CallError>(&reply)) {
+        return *e;
+    }
+    int resized = 0;
+    if (const int r = sd_bus_message_read(std::get<sd::Message>(reply).get(), "b", &resized);
+        r < 0) {
+        return from_errno("Reserve", r);
+    }
+    return resized != 0;
+}
+
 }  // namespace sgnic::cli

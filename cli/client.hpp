@@ -57,6 +57,8 @@ public:
     Outcome<std::vector<std::uint64_t>> add_rules(const std::string& port,
                                                   std::span<const LoadItem> rules);
     Outcome<bool> delete_rules(std::span<const std::uint64_t> ids);
+    // Matcher.Reserve: room for rx and tx more rules; whether it resized.
+    Outcome<bool> reserve(std::uint64_t matcher, std::uint64_t rx, std::uint64_t tx);
     // Manager.FlushRules: every rule of the port ("" for all); how many went.
     Outcome<std::uint64_t> flush_rules(const std::string& port);
 

@@ -358,6 +358,25 @@ int run_load(Client& c, const Options& opt, const RuleLoad& load, const std::str
         by_port[p->second].push_back(std::move(item));
     }
 
+    // Each matcher grows once, to the size its rules need, before they are
+    // sent: one resize instead of one per threshold crossed.  A reservation
+    // is a hint: one the daemon refuses (more than a table takes, no room
+    // for the tables, a caller not allowed to change rules) leaves the rules
+    // to grow the matcher as they go in, or to fail there with their reason.
+    std::map<std::uint64_t, std::pair<std::uint64_t, std::uint64_t>> incoming;
+    for (const auto& [port, items] : by_port) {
+        for (const LoadItem& item : items) {
+            if (auto dirs = proto::parse_directions(item.rule.directions)) {
+                auto& [rx, tx] = incoming[item.rule.matcher];
+                rx += dirs->rx ? 1 : 0;
+                tx += dirs->tx ? 1 : 0;
+            }
+        }
+    }
+    for (const auto& [matcher, more] : incoming) {
+        (void)c.reserve(matcher, more.first, more.second);
+    }
+
     Progress progress(total);
     std::uint64_t base = report.failures.size();
     for (const std::string& port : order) {

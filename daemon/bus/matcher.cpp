@@ -53,6 +53,24 @@ int method_delete(sd_bus_message* m, void* userdata, sd_bus_error* error) {
     return sd_bus_reply_method_return(m, "");
 }
 
+int method_reserve(sd_bus_message* m, void* userdata, sd_bus_error* error) {
+    auto& server = *static_cast<Server*>(userdata);
+    if (const int r = server.authorize(m, error); r < 0) {
+        return r;
+    }
+    const model::DesiredMatcher* matcher = matcher_of(server, sd_bus_message_get_path(m));
+    std::uint64_t rx = 0;
+    std::uint64_t tx = 0;
+    if (const int r = sd_bus_message_read(m, "tt", &rx, &tx); r < 0) {
+        return r;
+    }
+    auto grown = server.service().reserve_rules(matcher->id, rx, tx);
+    if (!grown) {
+        return reply_error(error, grown.error());
+    }
+    return sd_bus_reply_method_return(m, "b", static_cast<int>(*grown));
+}
+
 int method_describe(sd_bus_message* m, void* userdata, sd_bus_error* /*error*/) {
     auto& server = *static_cast<Server*>(userdata);
     const model::DesiredMatcher* matcher = matcher_of(server, sd_bus_message_get_path(m));
@@ -114,6 +132,9 @@ const sd_bus_vtable kMatcherVtable[] = {
     SD_BUS_METHOD_WITH_ARGS("Delete", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_delete,
                             SD_BUS_VTABLE_UNPRIVILEGED),
     SD_BUS_METHOD_WITH_ARGS("Describe", SD_BUS_NO_ARGS, SD_BUS_RESULT("s", json), method_describe,
+                            SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD_WITH_ARGS("Reserve", SD_BUS_ARGS("t", rx_rules, "t", tx_rules),
+                            SD_BUS_RESULT("b", resized), method_reserve,
                             SD_BUS_VTABLE_UNPRIVILEGED),
     SD_BUS_SIGNAL_WITH_ARGS(
         "Rehashed",

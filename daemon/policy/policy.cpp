@@ -42,6 +42,8 @@ std::string_view to_string(RehashReason reason) {
             return "collision";
         case RehashReason::shrink:
             return "shrink";
+        case RehashReason::presize:
+            return "presize";
     }
     return "unknown";
 }
@@ -423,11 +425,27 @@ BatchInsert Policy::insert_rules(MatcherId id, std::span<const RuleSpec> rules) 
         return std::nullopt;
     };
 
+    // Grown once for the whole batch, to the sizes rule-by-rule growth would
+    // reach (a rule without directions is refused first: nothing changes).
+    // A presize that fails is left to that growth, which reports the rule it
+    // fails at; a rollback it could not finish fails the batch.
+    std::uint64_t more[2] = {0, 0};
     for (std::size_t k = 0; k < rules.size(); ++k) {
-        const RuleSpec& rule = rules[k];
-        if (rule.directions.empty()) {
+        if (rules[k].directions.empty()) {
             return fail(k, Error(Errc::invalid_argument, "the rule uses neither RX nor TX"));
         }
+        for (const Direction d : kDirections) {
+            more[static_cast<int>(d)] += rules[k].directions.uses(d) ? 1 : 0;
+        }
+    }
+    // One rule grows as insert_rule() would: a threshold crossed.
+    const RehashReason why = rules.size() == 1 ? RehashReason::threshold : RehashReason::presize;
+    if (auto grown = presize(*m, more[0], more[1], why); !grown && m->stray) {
+        return fail(0, std::move(grown.error()));
+    }
+
+    for (std::size_t k = 0; k < rules.size(); ++k) {
+        const RuleSpec& rule = rules[k];
         auto at = ensure_action_template(*m, rule.action_types());
         if (!at) {
             return fail(k, at.error());
@@ -569,6 +587,52 @@ Expected<bool> Policy::rehash(MatcherState& m, RehashReason reason) {
         return st.error();
     }
     return true;
+}
+
+Expected<bool> Policy::presize(MatcherState& m, std::uint64_t rx, std::uint64_t tx,
+                               RehashReason reason) {
+    const Sizing s = sizing();
+    const int to_rx = s.grown_for(m.rx, rx);
+    const int to_tx = s.grown_for(m.tx, tx);
+    if (to_rx == m.rx.size_log && to_tx == m.tx.size_log) {
+        return false;
+    }
+    auto st = resize(m, to_rx, to_tx, reason);
+    if (!st) {
+        return st.error();
+    }
+    reevaluate_rehash_required(m);
+    return true;
+}
+
+Expected<bool> Policy::reserve(MatcherId id, std::uint64_t rx, std::uint64_t tx) {
+    MatcherState* m = lookup(id);
+    if (m == nullptr) {
+        return Error(Errc::not_found, "reserve: no matcher " + std::to_string(id));
+    }
+    const std::string context = "reserve rules in " + matcher_name(*m);
+    for (const Direction d : kDirections) {
+        const std::uint64_t more = d == Direction::rx ? rx : tx;
+        const char* name = d == Direction::rx ? "RX" : "TX";
+        const std::uint64_t most = sizing().capacity(m->size(d).size_log);
+        const std::uint64_t has = m->size(d).rules;
+        if (more > most - std::min(most, has)) {
+            return Error(Errc::invalid_argument,
+                         context + ": " + std::to_string(more) + " more " + name +
+                             " rules do not fit: a table holds " + std::to_string(most) +
+                             " at most and this one has " + std::to_string(has));
+        }
+    }
+    if (m->stray) {
+        if (auto healed = heal(id); !healed) {
+            return Error(Errc::degraded, context + ": " + healed.error().message());
+        }
+    }
+    auto grown = presize(*m, rx, tx, RehashReason::presize);
+    if (!grown) {
+        return std::move(grown.error().with_context(context));
+    }
+    return *grown;
 }
 
 // create new → set it as resize target → move every rule → destroy old.

@@ -28,7 +28,9 @@
 
 namespace sgnic::policy {
 
-enum class RehashReason { threshold, collision, shrink };
+// presize: a batch or a caller's reservation grew the tables once, before
+// the rules went in, instead of one rehash per threshold crossed.
+enum class RehashReason { threshold, collision, shrink, presize };
 
 std::string_view to_string(RehashReason reason);
 
@@ -155,10 +157,15 @@ public:
     Status destroy_matcher(MatcherId id);
 
     Expected<RuleId> insert_rule(MatcherId id, const RuleSpec& rule);
-    // The same decisions as insert_rule() rule after rule (the same rehashes
-    // at the same counts, the same collision retry), but the rules between
-    // two rehashes reach the device in one bulk request.  All or nothing.
+    // The tables are first grown once (presize) to the size that inserting
+    // the rules one by one would reach; then the rules go in bulk requests,
+    // with insert_rule()'s collision cure.  All or nothing.
     BatchInsert insert_rules(MatcherId id, std::span<const RuleSpec> rules);
+    // Grows the matcher's tables once so that `rx` more RX rules and `tx`
+    // more TX rules fit without a rehash (a bulk load that knows its size).
+    // Returns whether it resized; more than the largest table holds is an
+    // error and changes nothing.
+    Expected<bool> reserve(MatcherId id, std::uint64_t rx, std::uint64_t tx);
     Expected<DeleteOutcome> delete_rule(RuleId id);
     // One bulk device request per device matcher; a matcher left empty is
     // shrunk once, at the end.  Unknown and repeated ids are failures.
@@ -195,6 +202,9 @@ private:
     // Grows the directions marked rehash-required.  Returns false when none
     // can grow (all maxed out) and nothing was done.
     Expected<bool> rehash(MatcherState& m, RehashReason reason);
+    // One resize to the sizes `rx`/`tx` more rules would grow the tables to.
+    Expected<bool> presize(MatcherState& m, std::uint64_t rx, std::uint64_t tx,
+                           RehashReason reason);
     Status resize(MatcherState& m, int rx_size_log, int tx_size_log, RehashReason reason);
     std::string undo_resize(MatcherState& m, DeviceMatcherId fresh, std::vector<RuleId> moved);
 

@@ -36,6 +36,11 @@ public:
     // The next size: one step up, never past the cap.
     int grown(int size_log) const;
     int cap() const;
+    // The size rule-by-rule growth reaches once `more` rules are added.
+    int grown_for(const DirectionSize& size, std::uint64_t more) const;
+    // The rules a table of `size_log` takes before it stops growing: the
+    // threshold of the largest size growth reaches from there.
+    std::uint64_t capacity(int size_log) const;
 
 private:
     const PolicyConfig& config_;

@@ -579,6 +579,30 @@ Expected<std::vector<model::RuleKey>> Service::add_rules(const std::string& port
     return keys;
 }
 
+Expected<bool> Service::reserve_rules(model::MatcherKey matcher, std::uint64_t rx,
+                                      std::uint64_t tx) {
+    if (auto ok = writable(); !ok) {
+        return ok.error();
+    }
+    const auto m = desired_.matchers.find(matcher);
+    if (m == desired_.matchers.end()) {
+        return Error(Errc::no_such_matcher, "no matcher " + std::to_string(matcher));
+    }
+    const auto id = matcher_ids_.find(matcher);
+    if (id == matcher_ids_.end()) {
+        return Error(Errc::no_such_matcher, "matcher " + std::to_string(matcher) +
+                                                " is not in the device yet (port '" +
+                                                m->second.port + "')");
+    }
+    auto grown = policy_->reserve(id->second, rx, tx);
+    publish_rehashes();
+    if (grown && *grown && listener_ != nullptr) {
+        listener_->matcher_changed(matcher);
+        listener_->port_changed(m->second.port);
+    }
+    return grown;
+}
+
 Expected<void> Service::delete_rules(const std::string& port,
                                      std::span<const model::RuleKey> rules) {
     if (auto ok = writable(); !ok) {

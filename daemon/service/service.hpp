@@ -99,6 +99,9 @@ public:
     Expected<std::vector<model::RuleKey>> add_rules(const std::string& port,
                                                     std::span<const RuleRequest> rules,
                                                     std::uint32_t uid);
+    // Grows the matcher's tables once so that `rx` and `tx` more rules fit
+    // without a rehash (a bulk load announcing its size); true if it resized.
+    Expected<bool> reserve_rules(model::MatcherKey matcher, std::uint64_t rx, std::uint64_t tx);
     Expected<void> delete_rules(const std::string& port, std::span<const model::RuleKey> rules);
     Expected<void> flush(const std::string& port);
     // Every rule of the port, or of every port for "", in bulk; the matchers

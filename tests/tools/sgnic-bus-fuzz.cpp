@@ -52,6 +52,7 @@ const Method kMethods[] = {
     {"org.sgnic.Steering1.Port", "Describe", ""},
     {"org.sgnic.Steering1.Matcher", "Delete", ""},
     {"org.sgnic.Steering1.Matcher", "Describe", ""},
+    {"org.sgnic.Steering1.Matcher", "Reserve", "tt"},
     {"org.freedesktop.DBus.Properties", "GetAll", "s"},
     {"org.freedesktop.DBus.Properties", "Get", "ss"},
     {"org.freedesktop.DBus.Properties", "Set", "ssv"},
@@ -287,6 +288,10 @@ int Fuzzer::append_valid(sd_bus_message* m, const Method& method) {
         if (r >= 0) {
             r = sd_bus_message_close_container(m);
         }
+    } else if (sig == "tt") {
+        // Mostly counts a table takes, sometimes far more than any does.
+        r = sd_bus_message_append(m, "tt", chance(10) ? rng_() : pick(20000),
+                                  chance(10) ? rng_() : pick(2000));
     } else if (sig == "s") {
         r = sd_bus_message_append(m, "s", chance(50) ? "org.sgnic.Steering1.Matcher" : "x.y");
     } else if (sig == "ss") {

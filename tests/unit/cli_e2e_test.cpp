@@ -478,7 +478,7 @@ TEST_F(Sgnicctl, monitor_prints_one_line_per_event_until_sigterm) {
     EXPECT_EQ(events[1]["port"], "sg0");
     EXPECT_EQ(events[1]["properties"]["Matchers"], 1);
 
-    // Two RX rules cross 70 % of two rows: one rehash.
+    // Two RX rules cross 70 % of two rows: the load grows RX once, first.
     ASSERT_EQ(ctl({"rule", "load", "-"},
                   "matcher 1 dir rx ipv4-dst 10.0.1.0 action drop\n"
                   "matcher 1 dir rx ipv4-dst 10.0.2.0 action drop\n")
@@ -491,7 +491,7 @@ TEST_F(Sgnicctl, monitor_prints_one_line_per_event_until_sigterm) {
             rehashed = true;
             EXPECT_EQ(ev["matcher"], m);
             EXPECT_EQ(ev["rx"], (json{{"from", 1}, {"to", 2}}));
-            EXPECT_EQ(ev["reason"], "threshold");
+            EXPECT_EQ(ev["reason"], "presize");
         }
     }
     EXPECT_TRUE(rehashed);

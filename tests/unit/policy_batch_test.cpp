@@ -56,7 +56,7 @@ Outcome outcome(Policy& policy, MatcherId m) {
 
 class BatchEquivalence : public ::testing::TestWithParam<Sequence> {};
 
-TEST_P(BatchEquivalence, same_sizes_and_rehashes_as_one_by_one_in_fewer_requests) {
+TEST_P(BatchEquivalence, the_sizes_of_one_by_one_in_one_presize_and_fewer_requests) {
     const std::vector<RuleSpec> rules = make_rules(GetParam());
 
     FakeDevice one_dev;
@@ -77,10 +77,28 @@ TEST_P(BatchEquivalence, same_sizes_and_rehashes_as_one_by_one_in_fewer_requests
         ASSERT_NE(rec, nullptr) << "rule #" << i;
         EXPECT_EQ(rec->directions, rules[i].directions) << "rule #" << i;
     }
-    EXPECT_EQ(outcome(bulk, m2), outcome(one, m1));
+    const Outcome o1 = outcome(one, m1);
+    const MatcherState* s = bulk.find_matcher(m2);
+    EXPECT_EQ(s->rx.size_log, o1.rx_size_log);
+    EXPECT_EQ(s->tx.size_log, o1.tx_size_log);
+    EXPECT_EQ(s->rx.rules, o1.rx_rules);
+    EXPECT_EQ(s->tx.rules, o1.tx_rules);
+    // One by one grows a step at a time; the batch grows once, before any
+    // rule is in, so it moves none.
+    const std::vector<RehashReport> reports = bulk.take_rehash_reports();
+    const std::uint64_t expected_rehashes = o1.rehashes == 0 ? 0 : 1;
+    EXPECT_EQ(s->rehashes, expected_rehashes);
+    ASSERT_EQ(reports.size(), expected_rehashes);
+    if (!reports.empty()) {
+        EXPECT_EQ(reports[0].reason, RehashReason::presize);
+        EXPECT_EQ(reports[0].rules_moved, 0U);
+        EXPECT_EQ(reports[0].rx, (SizeChange{1, o1.rx_size_log}));
+        EXPECT_EQ(reports[0].tx, (SizeChange{1, o1.tx_size_log}));
+    }
     EXPECT_EQ(bulk_dev.rules.size(), rules.size());
-    // One request per run between rehashes: far fewer than one per rule.
-    EXPECT_LE(bulk_dev.bulk_inserts, bulk.find_matcher(m2)->rehashes + 2);
+    EXPECT_EQ(bulk_dev.count_calls("move"), 0U);
+    // One request per kMaxRun rules: far fewer than one per rule.
+    EXPECT_LE(bulk_dev.bulk_inserts, 2U);
     EXPECT_TRUE(testing::consistent(bulk, bulk_dev));
 }
 
@@ -318,6 +336,110 @@ TEST(BatchDelete, a_failed_shrink_is_reported_and_the_rules_are_gone) {
     EXPECT_EQ(policy.rule_count(), 0U);
     EXPECT_EQ(policy.find_matcher(m)->rx.size_log, size_log);
     EXPECT_TRUE(testing::consistent(policy, dev));
+}
+
+// A batch that fails its presize still lands: step-by-step growth takes over.
+TEST(BatchInsert, a_failed_presize_falls_back_to_growth_rule_by_rule) {
+    FakeDevice dev;
+    Policy policy(dev);
+    const MatcherId m = *policy.create_matcher(1, 0, {});
+    dev.fail({.op = Op::create_matcher});
+    const std::vector<RuleSpec> rules(20, rule_in(Directions::rx_only()));
+    const BatchInsert in = policy.insert_rules(m, rules);
+    ASSERT_FALSE(in.error) << in.error->message();
+    EXPECT_EQ(in.ids.size(), 20U);
+    // 20 RX rules need 2^5 rows: 1->2->3->4->5, the presize having failed.
+    EXPECT_EQ(policy.find_matcher(m)->rx.size_log, 5);
+    EXPECT_EQ(policy.find_matcher(m)->rehashes, 4U);
+    EXPECT_TRUE(testing::consistent(policy, dev));
+}
+
+// A bulk load that knows its size grows each table once, to the size its
+// rules would reach, before they go in.
+TEST(Reserve, grows_each_direction_once_and_the_rules_then_go_in_without_a_rehash) {
+    FakeDevice dev;
+    Policy policy(dev);
+    const MatcherId m = *policy.create_matcher(1, 0, {});
+    ASSERT_TRUE(policy.insert_rule(m, rule_in(Directions::rx_only())));
+    (void)policy.take_rehash_reports();
+
+    auto grown = policy.reserve(m, 1000, 100);
+    ASSERT_TRUE(grown) << grown.error().message();
+    EXPECT_TRUE(*grown);
+    const std::vector<RehashReport> reports = policy.take_rehash_reports();
+    ASSERT_EQ(reports.size(), 1U);
+    EXPECT_EQ(reports[0].reason, RehashReason::presize);
+    EXPECT_EQ(reports[0].rules_moved, 1U);  // the rule already in
+    // 1001 rules: 2^11 rows (1001 * 100 / 70 = 1430 < 2048); 100: 2^8.
+    EXPECT_EQ(reports[0].rx, (SizeChange{1, 11}));
+    EXPECT_EQ(reports[0].tx, (SizeChange{1, 8}));
+
+    std::vector<RuleSpec> rules(1000, rule_in(Directions::rx_only()));
+    rules.resize(1100, rule_in(Directions::tx_only()));
+    const BatchInsert in = policy.insert_rules(m, rules);
+    ASSERT_FALSE(in.error) << in.error->message();
+    EXPECT_TRUE(policy.take_rehash_reports().empty());
+    EXPECT_EQ(policy.find_matcher(m)->rehashes, 1U);
+    EXPECT_TRUE(testing::consistent(policy, dev));
+}
+
+TEST(Reserve, what_already_fits_changes_nothing) {
+    FakeDevice dev;
+    Policy policy(dev);
+    const MatcherId m = *policy.create_matcher(1, 0, {});
+    const std::size_t calls = dev.calls.size();
+    auto grown = policy.reserve(m, 1, 0);  // 1 rule in 2 rows: below 70 %
+    ASSERT_TRUE(grown);
+    EXPECT_FALSE(*grown);
+    grown = policy.reserve(m, 0, 0);
+    ASSERT_TRUE(grown);
+    EXPECT_FALSE(*grown);
+    EXPECT_EQ(dev.calls.size(), calls);
+}
+
+TEST(Reserve, more_than_the_largest_table_takes_is_refused_and_changes_nothing) {
+    FakeDevice dev;  // ste_alloc_log_max 20: growth stops at 2^17 rows
+    Policy policy(dev);
+    const MatcherId m = *policy.create_matcher(1, 0, {});
+    const std::size_t calls = dev.calls.size();
+    const std::uint64_t most = (std::uint64_t{1} << 17) * 70 / 100 + 1;
+
+    auto refused = policy.reserve(m, 0, most + 1);
+    ASSERT_FALSE(refused);
+    EXPECT_EQ(refused.error().code(), Errc::invalid_argument);
+    EXPECT_NE(refused.error().message().find("more TX rules do not fit"), std::string::npos)
+        << refused.error().message();
+    refused = policy.reserve(m, UINT64_MAX, 0);
+    ASSERT_FALSE(refused);
+    EXPECT_EQ(dev.calls.size(), calls);
+    EXPECT_EQ(policy.find_matcher(m)->tx.size_log, 1);
+
+    auto grown = policy.reserve(m, 0, most);
+    ASSERT_TRUE(grown) << grown.error().message();
+    EXPECT_EQ(policy.find_matcher(m)->tx.size_log, 17);
+}
+
+TEST(Reserve, a_failed_resize_rolls_back_and_says_why) {
+    FakeDevice dev;
+    Policy policy(dev);
+    const MatcherId m = *policy.create_matcher(1, 0, {});
+    ASSERT_TRUE(policy.insert_rule(m, rule_in(Directions::both())));
+    dev.fail({.op = Op::move_rules, .code = Errc::no_space});
+    auto refused = policy.reserve(m, 500, 500);
+    ASSERT_FALSE(refused);
+    EXPECT_NE(refused.error().message().find("reserve rules in"), std::string::npos)
+        << refused.error().message();
+    EXPECT_EQ(policy.find_matcher(m)->rx.size_log, 1);
+    EXPECT_EQ(policy.find_matcher(m)->rehashes, 0U);
+    EXPECT_TRUE(testing::consistent(policy, dev));
+}
+
+TEST(Reserve, unknown_matcher) {
+    FakeDevice dev;
+    Policy policy(dev);
+    auto refused = policy.reserve(7, 10, 0);
+    ASSERT_FALSE(refused);
+    EXPECT_EQ(refused.error().code(), Errc::not_found);
 }
 
 // Rehash log lines carry sizes per direction, rules moved and duration.

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <gtest/gtest.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -29,6 +30,9 @@ public:
         }
         pid_ = fork();
         if (pid_ == 0) {
+            // Gone with the test even when it crashes: an orphan would hold
+            // ctest's output pipe open and hang the whole run.
+            prctl(PR_SET_PDEATHSIG, SIGTERM);
             close(fds[0]);
             const std::string print = "--print-address=" + std::to_string(fds[1]);
             execlp("dbus-daemon", "dbus-daemon", "--session", "--nofork", "--nopidfile",

@@ -58,20 +58,22 @@ expect_eq "rule ids returned" 40 "$(jq length <<<"$ids")"
 sleep 1
 kill "$monitor" 2>/dev/null || true
 rx_log=$(bus_prop "$M" Matcher RxSizeLog)
-expect_ge "RxSizeLog after 41 RX rules" 5 "$rx_log"
+# 41 * 100 / 70 = 58 rows needed: 2^6, grown once before the 40 go in.
+expect_eq "RxSizeLog after 41 RX rules" 6 "$rx_log"
 expect_eq "TxSizeLog after RX-only rules" 1 "$(bus_prop "$M" Matcher TxSizeLog)"
 expect_eq "RxRules" 41 "$(bus_prop "$M" Matcher RxRules)"
 expect_eq "TxRules" 0 "$(bus_prop "$M" Matcher TxRules)"
-expect_ge "Rehashes" 4 "$(bus_prop "$M" Matcher Rehashes)"
+expect_eq "Rehashes (one presize for the call, not one per threshold)" 1 \
+	"$(bus_prop "$M" Matcher Rehashes)"
 km=$(nl b matchers sgnic1)
 expect_eq "kernel: one matcher after the rehashes" 1 "$(jq length <<<"$km")"
 expect_eq "kernel: RX size_log" "$rx_log" "$(jq '.[0].rx.size_log' <<<"$km")"
 expect_eq "kernel: TX size_log" 1 "$(jq '.[0].tx.size_log' <<<"$km")"
 expect_eq "kernel: RX rules" 41 "$(jq '.[0].rx.rules' <<<"$km")"
 cat /tmp/signals | head -5
-expect_match "Rehashed signal" "Rehashed \(uint32 [0-9]+, uint32 [0-9]+, uint32 1, uint32 1," \
+expect_match "Rehashed signal" "Rehashed \(uint32 1, uint32 6, uint32 1, uint32 1, uint64 [0-9]+, uint64 1, 'presize'\)" \
 	"$(cat /tmp/signals)"
-expect_match "rehash in the log" "rehash matcher [0-9]+ on sgnic1 \(threshold\): rx size_log [0-9]+->[0-9]+, tx 1->1" "$(cat "$SGNICD_LOG")"
+expect_match "rehash in the log" "rehash matcher [0-9]+ on sgnic1 \(presize\): rx size_log 1->6, tx 1->1, 1 rule moved" "$(cat "$SGNICD_LOG")"
 
 step "the drop rule still drops after the rehashes moved it"
 udp_send a 10.10.0.2 6000 10
