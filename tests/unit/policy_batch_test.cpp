@@ -37,7 +37,6 @@ struct Outcome {
     std::uint64_t tx_rules = 0;
     std::uint64_t rehashes = 0;
     std::vector<std::pair<SizeChange, SizeChange>> reports;
-    friend bool operator==(const Outcome&, const Outcome&) = default;
 };
 
 Outcome outcome(Policy& policy, MatcherId m) {
