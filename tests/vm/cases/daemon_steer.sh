@@ -73,7 +73,7 @@ expect_eq "kernel: RX rules" 41 "$(jq '.[0].rx.rules' <<<"$km")"
 cat /tmp/signals | head -5
 expect_match "Rehashed signal" "Rehashed \(uint32 1, uint32 6, uint32 1, uint32 1, uint64 [0-9]+, uint64 1, 'presize'\)" \
 	"$(cat /tmp/signals)"
-expect_match "rehash in the log" "rehash matcher [0-9]+ on sgnic1 \(presize\): rx size_log 1->6, tx 1->1, 1 rule moved" "$(cat "$SGNICD_LOG")"
+expect_match "rehash in the log" "rehash matcher [0-9]+ on sgnic1 \(presize\): rx size_log 1->6, tx 1->1, 1 rules moved" "$(cat "$SGNICD_LOG")"
 
 step "the drop rule still drops after the rehashes moved it"
 udp_send a 10.10.0.2 6000 10
