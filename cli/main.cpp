@@ -331,6 +331,8 @@ int run_load(Client& c, const Options& opt, const RuleLoad& load, const std::str
     };
     std::vector<std::string> order;
     std::map<std::string, std::vector<LoadItem>> by_port;
+    // RX and TX rules per matcher, for Matcher.Reserve.
+    std::map<std::uint64_t, std::pair<std::uint64_t, std::uint64_t>> incoming;
     for (LoadItem& item : parsed.items) {
         const auto p = port_of.find(item.rule.matcher);
         if (p == port_of.end()) {
@@ -352,6 +354,11 @@ int run_load(Client& c, const Options& opt, const RuleLoad& load, const std::str
                 continue;
             }
         }
+        if (auto dirs = proto::parse_directions(item.rule.directions)) {
+            auto& [rx, tx] = incoming[item.rule.matcher];
+            rx += dirs->rx ? 1 : 0;
+            tx += dirs->tx ? 1 : 0;
+        }
         if (!by_port.contains(p->second)) {
             order.push_back(p->second);
         }
@@ -363,16 +370,6 @@ int run_load(Client& c, const Options& opt, const RuleLoad& load, const std::str
     // is a hint: one the daemon refuses (more than a table takes, no room
     // for the tables, a caller not allowed to change rules) leaves the rules
     // to grow the matcher as they go in, or to fail there with their reason.
-    std::map<std::uint64_t, std::pair<std::uint64_t, std::uint64_t>> incoming;
-    for (const auto& [port, items] : by_port) {
-        for (const LoadItem& item : items) {
-            if (auto dirs = proto::parse_directions(item.rule.directions)) {
-                auto& [rx, tx] = incoming[item.rule.matcher];
-                rx += dirs->rx ? 1 : 0;
-                tx += dirs->tx ? 1 : 0;
-            }
-        }
-    }
     for (const auto& [matcher, more] : incoming) {
         (void)c.reserve(matcher, more.first, more.second);
     }

@@ -270,11 +270,8 @@ Expected<RuleId> Policy::insert_rule(MatcherId id, const RuleSpec& rule) {
     if (rule.directions.empty()) {
         return Error(Errc::invalid_argument, context + ": the rule uses neither RX nor TX");
     }
-    if (m->stray) {
-        auto healed = heal(id);
-        if (!healed) {
-            return Error(Errc::degraded, context + ": " + healed.error().message());
-        }
+    if (auto healed = heal_first(*m, context); !healed) {
+        return healed.error();
     }
     auto at = ensure_action_template(*m, rule.action_types());
     if (!at) {
@@ -339,12 +336,9 @@ BatchInsert Policy::insert_rules(MatcherId id, std::span<const RuleSpec> rules) 
         return out;
     }
     const std::string context = "insert rule into " + matcher_name(*m);
-    if (m->stray) {
-        auto healed = heal(id);
-        if (!healed) {
-            out.error = Error(Errc::degraded, context + ": " + healed.error().message());
-            return out;
-        }
+    if (auto healed = heal_first(*m, context); !healed) {
+        out.error = std::move(healed.error());
+        return out;
     }
 
     // Rules counted and given an id, sent (or to be sent) in one request.
@@ -623,10 +617,8 @@ Expected<bool> Policy::reserve(MatcherId id, std::uint64_t rx, std::uint64_t tx)
                              " at most and this one has " + std::to_string(has));
         }
     }
-    if (m->stray) {
-        if (auto healed = heal(id); !healed) {
-            return Error(Errc::degraded, context + ": " + healed.error().message());
-        }
+    if (auto healed = heal_first(*m, context); !healed) {
+        return healed.error();
     }
     auto grown = presize(*m, rx, tx, RehashReason::presize);
     if (!grown) {
@@ -723,6 +715,17 @@ std::string Policy::undo_resize(MatcherState& m, DeviceMatcherId fresh, std::vec
                st.error().message() + ")";
     }
     return "rolled back, every rule is in device matcher " + std::to_string(m.device);
+}
+
+Status Policy::heal_first(MatcherState& m, const std::string& context) {
+    if (!m.stray) {
+        return {};
+    }
+    auto healed = heal(m.id);
+    if (!healed) {
+        return Error(Errc::degraded, context + ": " + healed.error().message());
+    }
+    return {};
 }
 
 Status Policy::heal(MatcherId id) {

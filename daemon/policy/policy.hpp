@@ -192,6 +192,9 @@ private:
     MatcherState new_matcher(PortId port, std::uint32_t priority, MatchTemplate match_template,
                              std::uint64_t cookie) const;
     MatcherState* lookup(MatcherId id);
+    // Finishes an interrupted rollback before a change; Errc::degraded if
+    // it cannot.
+    Status heal_first(MatcherState& m, const std::string& context);
 
     Expected<ActionTemplateIndex> ensure_action_template(MatcherState& m, const ActionTypes& types);
     void count_rule(MatcherState& m, Directions dirs);

@@ -355,10 +355,14 @@ TEST(BatchInsert, a_failed_presize_falls_back_to_growth_rule_by_rule) {
 
 // A bulk load that knows its size grows each table once, to the size its
 // rules would reach, before they go in.
-TEST(Reserve, grows_each_direction_once_and_the_rules_then_go_in_without_a_rehash) {
-    FakeDevice dev;
-    Policy policy(dev);
-    const MatcherId m = *policy.create_matcher(1, 0, {});
+class Reserve : public ::testing::Test {
+protected:
+    FakeDevice dev;  // ste_alloc_log_max 20: growth stops at 2^17 rows
+    Policy policy{dev};
+    MatcherId m = *policy.create_matcher(1, 0, {});
+};
+
+TEST_F(Reserve, grows_each_direction_once_and_the_rules_then_go_in_without_a_rehash) {
     ASSERT_TRUE(policy.insert_rule(m, rule_in(Directions::rx_only())));
     (void)policy.take_rehash_reports();
 
@@ -382,10 +386,7 @@ TEST(Reserve, grows_each_direction_once_and_the_rules_then_go_in_without_a_rehas
     EXPECT_TRUE(testing::consistent(policy, dev));
 }
 
-TEST(Reserve, what_already_fits_changes_nothing) {
-    FakeDevice dev;
-    Policy policy(dev);
-    const MatcherId m = *policy.create_matcher(1, 0, {});
+TEST_F(Reserve, what_already_fits_changes_nothing) {
     const std::size_t calls = dev.calls.size();
     auto grown = policy.reserve(m, 1, 0);  // 1 rule in 2 rows: below 70 %
     ASSERT_TRUE(grown);
@@ -396,10 +397,7 @@ TEST(Reserve, what_already_fits_changes_nothing) {
     EXPECT_EQ(dev.calls.size(), calls);
 }
 
-TEST(Reserve, more_than_the_largest_table_takes_is_refused_and_changes_nothing) {
-    FakeDevice dev;  // ste_alloc_log_max 20: growth stops at 2^17 rows
-    Policy policy(dev);
-    const MatcherId m = *policy.create_matcher(1, 0, {});
+TEST_F(Reserve, more_than_the_largest_table_takes_is_refused_and_changes_nothing) {
     const std::size_t calls = dev.calls.size();
     const std::uint64_t most = (std::uint64_t{1} << 17) * 70 / 100 + 1;
 
@@ -418,10 +416,7 @@ TEST(Reserve, more_than_the_largest_table_takes_is_refused_and_changes_nothing) 
     EXPECT_EQ(policy.find_matcher(m)->tx.size_log, 17);
 }
 
-TEST(Reserve, a_failed_resize_rolls_back_and_says_why) {
-    FakeDevice dev;
-    Policy policy(dev);
-    const MatcherId m = *policy.create_matcher(1, 0, {});
+TEST_F(Reserve, a_failed_resize_rolls_back_and_says_why) {
     ASSERT_TRUE(policy.insert_rule(m, rule_in(Directions::both())));
     dev.fail({.op = Op::move_rules, .code = Errc::no_space});
     auto refused = policy.reserve(m, 500, 500);
@@ -433,10 +428,8 @@ TEST(Reserve, a_failed_resize_rolls_back_and_says_why) {
     EXPECT_TRUE(testing::consistent(policy, dev));
 }
 
-TEST(Reserve, unknown_matcher) {
-    FakeDevice dev;
-    Policy policy(dev);
-    auto refused = policy.reserve(7, 10, 0);
+TEST_F(Reserve, unknown_matcher) {
+    auto refused = policy.reserve(m + 1, 10, 0);
     ASSERT_FALSE(refused);
     EXPECT_EQ(refused.error().code(), Errc::not_found);
 }

@@ -98,6 +98,7 @@ awk -v m="$M" -v n="$N" 'BEGIN { for (i = 0; i < n; i++)
 awk -v m="$M" -v n="$N" 'BEGIN { for (i = 0; i < n; i++)
 	printf "matcher %d dir rx ipv4-src 10.3.%d.%d action drop\n", m, i / 256, i % 256 }' >/tmp/rules.txt
 expect_eq "the first $N" "loaded $N, failed 0" "$(ctl rule load /tmp/first.txt)"
+before=$(ctl -j matcher show "$M" | jq -c '{rehashes, rx: .rx.size_log}')
 faults 100 41 "$FAULTS"
 ctl_exit 2 -j rule load /tmp/rules.txt
 no_faults
@@ -111,9 +112,13 @@ expect_ge "failed" 1 "$failed"
 expect_ge "loaded" $((N - FAULTS)) "$loaded"
 expect_eq "every failure names the kernel's reason" "$failed" \
 	"$(jq --arg t "$ENOMEM_TEXT" '[.failures[] | select(.reason | contains($t))] | length' <<<"$CTL_OUT")"
-rehashes=$(ctl -j matcher show "$M" | jq .rehashes)
-echo "    $rehashes rehashes completed under faults"
-expect_ge "rehashes completed (the first load's presize and more)" 1 "$rehashes"
+# The first N fit 2^10 rows, 2N need 2^11: at least one rehash moved the
+# first N under faults, whatever the faults made fail before it.
+after=$(ctl -j matcher show "$M" | jq -c '{rehashes, rx: .rx.size_log}')
+echo "    before the faulty load $before, after $after"
+expect_eq "RX size_log before the faulty load" 10 "$(jget "$before" .rx)"
+expect_eq "RX size_log after it" 11 "$(jget "$after" .rx)"
+expect_ge "rehashes completed under faults" 1 $(($(jget "$after" .rehashes) - $(jget "$before" .rehashes)))
 
 step "faults off: one more rule heals any stray; the daemon's view is the kernel's"
 ctl rule add matcher "$M" dir rx ipv4-src 10.2.0.1 action drop >/dev/null
