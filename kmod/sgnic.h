@@ -19,6 +19,7 @@
 #include <linux/netdevice.h>
 #include <linux/platform_device.h>
 #include <linux/spinlock.h>
+#include <linux/tcp.h>
 #include <linux/u64_stats_sync.h>
 #include <linux/workqueue.h>
 #include <net/devlink.h>
@@ -108,6 +109,7 @@ bool sgnic_fq_push(struct sgnic_fq *fq, const struct sgnic_fd *fd);
 bool sgnic_fq_pop(struct sgnic_fq *fq, struct sgnic_fd *fd);
 int sgnic_fq_tx_enqueue(struct sgnic_fq *fq, const struct sgnic_fd *fd,
 			struct netdev_queue *txq);
+bool sgnic_fq_tx_peek(struct sgnic_fq *fq, struct sgnic_fd *fd);
 bool sgnic_fq_tx_dequeue(struct sgnic_fq *fq, struct sgnic_fd *fd,
 			 struct netdev_queue *txq);
 const char *sgnic_fq_type_name(enum sgnic_fq_type type);
@@ -186,12 +188,15 @@ int sgnic_bpool_count_sum(struct sgnic_bpool *pool);
  * The Tx annotation: at the start of every Tx buffer the FD points at (the
  * frame's headroom, or the S/G table buffer), SGNIC_FD offset bytes before
  * the frame or table.  It is for the frame manager: the checksum request,
- * valid when the FD carries SGNIC_FD_CMD_CSUM.  (What the driver needs back
+ * valid when the FD carries SGNIC_FD_CMD_CSUM, and the MSS of a superframe
+ * to segment (SGNIC_FD_CMD_TSO).  (What the driver needs back
  * at confirmation is in its own Tx shadow, not in the buffer.)
  */
 struct sgnic_tx_annot {
 	__be16 csum_start;	/* from the first byte of the frame */
 	__be16 csum_offset;	/* from csum_start */
+	__be16 mss;		/* SGNIC_FD_CMD_TSO: TCP payload per segment */
+	__be16 reserved;
 };
 
 static_assert(sizeof(struct sgnic_tx_annot) <= SGNIC_TX_HEADROOM);
@@ -215,6 +220,7 @@ enum sgnic_stat {
 	SGNIC_STAT_RX_DROPPED,
 	SGNIC_STAT_RX_SG_EXT,
 	SGNIC_STAT_RX_CSUM_OK,
+	SGNIC_STAT_TX_TSO,
 	SGNIC_STAT_NUM
 };
 
@@ -226,6 +232,22 @@ struct sgnic_stats {
 
 void sgnic_stats_read(struct sgnic_port *port, unsigned int cpu,
 		      struct sgnic_stats *out);
+
+/*
+ * A Tx skb as the wire carries it: a TSO superframe is gso_segs frames,
+ * each with a copy of its headers; @len is the skb's bytes to count.
+ */
+static inline u32 sgnic_skb_wire_packets(const struct sk_buff *skb)
+{
+	return skb_is_gso(skb) ? skb_shinfo(skb)->gso_segs : 1;
+}
+
+static inline u64 sgnic_skb_wire_bytes(const struct sk_buff *skb, u32 len)
+{
+	if (!skb_is_gso(skb))
+		return len;
+	return len + (u64)(skb_shinfo(skb)->gso_segs - 1) * skb_tcp_all_headers(skb);
+}
 
 /* ---- ports (sgnic_netdev.c) ---- */
 
@@ -246,6 +268,7 @@ enum sgnic_fman_err {
 	SGNIC_FMAN_ERR_SG_EXTENSION,	/* an extension entry: not supported */
 	SGNIC_FMAN_ERR_SG_NO_FINAL,	/* no final bit within the table */
 	SGNIC_FMAN_ERR_SG_LENGTH,	/* entries do not add up to the FD's length */
+	SGNIC_FMAN_ERR_TSO,		/* TSO without checksum request or TCP headers */
 };
 
 /* Data-path problems a port reports through devlink health. */

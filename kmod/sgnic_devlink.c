@@ -367,6 +367,7 @@ static const char *const sgnic_fman_err_names[] = {
 	[SGNIC_FMAN_ERR_SG_EXTENSION]	= "S/G extension entry",
 	[SGNIC_FMAN_ERR_SG_NO_FINAL]	= "S/G table without a final entry",
 	[SGNIC_FMAN_ERR_SG_LENGTH]	= "S/G entries do not add up to the FD length",
+	[SGNIC_FMAN_ERR_TSO]		= "TSO frame it cannot segment",
 };
 
 static const char *sgnic_fd_format_name(enum sgnic_fd_format format)

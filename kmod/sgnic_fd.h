@@ -45,6 +45,7 @@ enum sgnic_fd_format {
 #define SGNIC_FD_CMD_CSUM	BIT(31)	/* Tx: compute the L3/L4 checksums */
 #define SGNIC_FD_STATUS_CSUM_OK	BIT(30)	/* Rx: checksums verified */
 #define SGNIC_FD_STATUS_ERR	BIT(29)	/* Tx confirm / Rx: frame error */
+#define SGNIC_FD_CMD_TSO	BIT(28)	/* Tx: cut into TCP segments (with CSUM) */
 
 struct sgnic_fd {
 	u8 reserved0;

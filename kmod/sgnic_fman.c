@@ -11,6 +11,7 @@
  * delivered (the Rx parser) and hands the Tx FD back on the confirm FQ.
  */
 #include <linux/dma-direct.h>
+#include <linux/if_vlan.h>
 #include <linux/ip.h>
 #include <linux/ipv6.h>
 #include <linux/tcp.h>
@@ -38,8 +39,12 @@ struct sgnic_fman_seg {
 	u32 len;
 };
 
+/*
+ * A table's entries, or a TSO segment's headers and a slice of its
+ * superframe's table.
+ */
 struct sgnic_fman_frame {
-	struct sgnic_fman_seg seg[SGNIC_SGT_MAX_ENTRIES];
+	struct sgnic_fman_seg seg[SGNIC_SGT_MAX_ENTRIES + 1];
 	unsigned int nseg;
 	u32 len;
 };
@@ -134,6 +139,23 @@ static void sgnic_fman_copy(const struct sgnic_fman_frame *dst,
 	for (i = 0; i < src->nseg; i++) {
 		sgnic_fman_write(dst, off, src->seg[i].va, src->seg[i].len);
 		off += src->seg[i].len;
+	}
+}
+
+/* Appends bytes [off, off + len) of @src to @dst as further pieces. */
+static void sgnic_fman_slice(struct sgnic_fman_frame *dst,
+			     const struct sgnic_fman_frame *src, u32 off, u32 len)
+{
+	struct sgnic_fman_cursor c;
+	u32 pos, l;
+	u8 *p;
+
+	sgnic_fman_cursor_init(&c, src, off, len);
+	while (dst->nseg < ARRAY_SIZE(dst->seg) &&
+	       sgnic_fman_next(&c, &p, &l, &pos)) {
+		dst->seg[dst->nseg].va = p;
+		dst->seg[dst->nseg++].len = l;
+		dst->len += l;
 	}
 }
 
@@ -354,23 +376,202 @@ frame_error:
 	sgnic_stats_add(rx, SGNIC_STAT_RX_ERRORS, 1);
 }
 
+/* ---- TSO ---- */
+
+/* The headers of a superframe, as its segments will carry them. */
+struct sgnic_fman_tso {
+	u8 hdr[SGNIC_TSO_HDR_MAX];
+	u32 l3off;		/* IP header */
+	u32 l4off;		/* TCP header */
+	u32 hlen;		/* payload */
+	u32 mss;
+	bool ipv6;
+};
+
+/*
+ * Parses the headers a TSO request must have: Ethernet (one VLAN tag at
+ * most), IPv4 or IPv6 without extension headers, TCP right after it, where
+ * the checksum request points, and a payload to cut.
+ */
+static bool sgnic_fman_tso_parse(const struct sgnic_fman_frame *f,
+				 const struct sgnic_tx_annot *annot,
+				 struct sgnic_fman_tso *t)
+{
+	u32 plen = min_t(u32, f->len, sizeof(t->hdr));
+	const struct ipv6hdr *ip6h;
+	const struct iphdr *iph;
+	const struct tcphdr *th;
+	__be16 proto;
+
+	if (plen < VLAN_ETH_HLEN)
+		return false;
+	sgnic_fman_read(f, 0, t->hdr, plen);
+	proto = ((const struct ethhdr *)t->hdr)->h_proto;
+	t->l3off = ETH_HLEN;
+	if (proto == htons(ETH_P_8021Q)) {
+		proto = ((const struct vlan_ethhdr *)t->hdr)->h_vlan_encapsulated_proto;
+		t->l3off = VLAN_ETH_HLEN;
+	}
+	t->l4off = be16_to_cpu(annot->csum_start);
+	t->mss = be16_to_cpu(annot->mss);
+	if (proto == htons(ETH_P_IP)) {
+		iph = (const struct iphdr *)(t->hdr + t->l3off);
+		if (t->l3off + sizeof(*iph) > plen || iph->version != 4 ||
+		    iph->protocol != IPPROTO_TCP || t->l3off + iph->ihl * 4 != t->l4off)
+			return false;
+		t->ipv6 = false;
+	} else if (proto == htons(ETH_P_IPV6)) {
+		ip6h = (const struct ipv6hdr *)(t->hdr + t->l3off);
+		if (t->l3off + sizeof(*ip6h) != t->l4off || ip6h->nexthdr != IPPROTO_TCP)
+			return false;
+		t->ipv6 = true;
+	} else {
+		return false;
+	}
+	if (t->l4off + sizeof(*th) > plen ||
+	    be16_to_cpu(annot->csum_offset) != offsetof(struct tcphdr, check))
+		return false;
+	th = (const struct tcphdr *)(t->hdr + t->l4off);
+	t->hlen = t->l4off + th->doff * 4;
+	return th->doff >= 5 && t->hlen <= plen && t->hlen < f->len && t->mss;
+}
+
+/*
+ * Segment @i, payload bytes [@off, @off + @len): fixes the headers in
+ * @t->hdr from the superframe's @orig, as tcp_gso_segment() does in
+ * software.  Lengths, IPv4 id and header checksum, sequence number; FIN and
+ * PSH on the @last segment only, CWR on the first only; the TCP checksum
+ * seeded with the pseudo header, completed when the segment is written.
+ */
+static void sgnic_fman_tso_headers(struct sgnic_fman_tso *t, const u8 *orig,
+				   u32 i, u32 off, u32 len, bool last)
+{
+	const struct tcphdr *oth = (const struct tcphdr *)(orig + t->l4off);
+	struct tcphdr *th = (struct tcphdr *)(t->hdr + t->l4off);
+	u32 tcplen = t->hlen - t->l4off + len;
+	struct ipv6hdr *ip6h;
+	struct iphdr *iph;
+
+	th->seq = htonl(ntohl(oth->seq) + off);
+	th->fin = last && oth->fin;
+	th->psh = last && oth->psh;
+	th->cwr = !i && oth->cwr;
+	if (t->ipv6) {
+		ip6h = (struct ipv6hdr *)(t->hdr + t->l3off);
+		ip6h->payload_len = htons(tcplen);
+		th->check = ~csum_ipv6_magic(&ip6h->saddr, &ip6h->daddr, tcplen,
+					     IPPROTO_TCP, 0);
+		return;
+	}
+	iph = (struct iphdr *)(t->hdr + t->l3off);
+	iph->tot_len = htons(t->hlen - t->l3off + len);
+	iph->id = htons(ntohs(((const struct iphdr *)(orig + t->l3off))->id) + i);
+	iph->check = 0;
+	iph->check = ip_fast_csum(iph, iph->ihl);
+	th->check = ~csum_tcpudp_magic(iph->saddr, iph->daddr, tcplen, IPPROTO_TCP, 0);
+}
+
+/*
+ * Cuts superframe @src into segments of at most t->mss payload bytes and
+ * delivers each to the peer as a frame of its own, its TCP checksum
+ * completed like any Tx checksum request (so the Rx parser trusts it).
+ */
+static void sgnic_fman_tso_deliver(struct sgnic_port *rx, unsigned int cpu,
+				   const struct sgnic_fman_frame *src,
+				   struct sgnic_fman_tso *t)
+{
+	struct sgnic_tx_annot l4 = {
+		.csum_start = cpu_to_be16(t->l4off),
+		.csum_offset = cpu_to_be16(offsetof(struct tcphdr, check)),
+	};
+	u32 payload = src->len - t->hlen, off, len, i;
+	u8 orig[SGNIC_TSO_HDR_MAX];
+	struct sgnic_fman_frame seg;
+
+	memcpy(orig, t->hdr, t->hlen);
+	for (i = 0, off = 0; off < payload; i++, off += len) {
+		len = min(t->mss, payload - off);
+		sgnic_fman_tso_headers(t, orig, i, off, len, off + len == payload);
+		seg.seg[0].va = t->hdr;
+		seg.seg[0].len = t->hlen;
+		seg.nseg = 1;
+		seg.len = t->hlen;
+		sgnic_fman_slice(&seg, src, t->hlen + off, len);
+		sgnic_fman_deliver(rx, cpu, &seg, &l4);
+	}
+}
+
 /* Moves one Tx frame onto the wire; returns the confirm status bits. */
 static u32 sgnic_fman_tx_one(struct sgnic_port *port, unsigned int cpu,
 			     const struct sgnic_fd *fd)
 {
+	u32 cmd = be32_to_cpu(fd->cmd_status);
 	const struct sgnic_tx_annot *annot = NULL;
 	struct sgnic_fman_frame src;
+	struct sgnic_fman_tso tso;
 	enum sgnic_fman_err err;
 
 	err = sgnic_fman_tx_frame(port->sd, fd, &src);
-	if (err) {
-		sgnic_devlink_fman_error(port, cpu, fd, err);
-		return SGNIC_FD_STATUS_ERR;
-	}
-	if (be32_to_cpu(fd->cmd_status) & SGNIC_FD_CMD_CSUM)
+	if (err)
+		goto refused;
+	if (cmd & SGNIC_FD_CMD_CSUM)
 		annot = sgnic_fman_bus_to_virt(port->sd, sgnic_fd_addr(fd));
-	sgnic_fman_deliver(port->peer, cpu, &src, annot);
+	if (!(cmd & SGNIC_FD_CMD_TSO)) {
+		sgnic_fman_deliver(port->peer, cpu, &src, annot);
+		return 0;
+	}
+	err = SGNIC_FMAN_ERR_TSO;
+	if (!annot || !sgnic_fman_tso_parse(&src, annot, &tso))
+		goto refused;
+	sgnic_fman_tso_deliver(port->peer, cpu, &src, &tso);
 	return 0;
+
+refused:
+	sgnic_devlink_fman_error(port, cpu, fd, err);
+	return SGNIC_FD_STATUS_ERR;
+}
+
+/*
+ * The most Rx FDs and pool buffers frame @fd can take at the peer @rx: one
+ * frame, or a superframe's segments (each at least a bare TCP header long).
+ */
+static void sgnic_fman_tx_need(struct sgnic_port *port, struct sgnic_port *rx,
+			       const struct sgnic_fd *fd, u32 *frames, u32 *bufs)
+{
+	u32 buf_len = rx->bpool.buf_len, len = sgnic_fd_length(fd), hlen, mss;
+	const struct sgnic_tx_annot *annot;
+
+	*frames = 1;
+	if (be32_to_cpu(fd->cmd_status) & SGNIC_FD_CMD_TSO) {
+		annot = sgnic_fman_bus_to_virt(port->sd, sgnic_fd_addr(fd));
+		hlen = be16_to_cpu(annot->csum_start) + sizeof(struct tcphdr);
+		mss = be16_to_cpu(annot->mss);
+		if (mss && hlen < len) {
+			*frames = DIV_ROUND_UP(len - hlen, mss);
+			len = min(len, SGNIC_TSO_HDR_MAX + mss);
+		}
+	}
+	*bufs = *frames * (len <= buf_len ? 1 : DIV_ROUND_UP(len, buf_len) + 1);
+}
+
+/*
+ * The wire pauses (as 802.3x would) while the receiver still has frames to
+ * take and too few free Rx FQ slots or pool buffers for the next frame: a
+ * superframe's segments arrive at once.  The portal drains that Rx FQ in the
+ * same poll, so a pause ends; a receiver with nothing queued gets the frame
+ * and counts whatever it cannot hold.
+ */
+static bool sgnic_fman_paused(struct sgnic_port *port, unsigned int cpu,
+			      const struct sgnic_fd *fd)
+{
+	struct sgnic_port *rx = port->peer;
+	struct sgnic_fq *fq = &rx->fqs[cpu].rx;
+	u32 frames, bufs;
+
+	if (!fq->count || !READ_ONCE(rx->up))
+		return false;
+	sgnic_fman_tx_need(port, rx, fd, &frames, &bufs);
+	return fq->depth - fq->count < frames || sgnic_bpool_avail(&rx->bpool) < bufs;
 }
 
 unsigned int sgnic_fman_run(struct sgnic_portal *portal)
@@ -391,10 +592,11 @@ unsigned int sgnic_fman_run(struct sgnic_portal *portal)
 			continue;
 		txq = netdev_get_tx_queue(port->netdev, cpu);
 		for (n = 0; n < SGNIC_FMAN_BURST; n++) {
-			/* No room to confirm: leave the frame queued. */
-			if (fqs->conf.count == fqs->conf.depth)
-				break;
-			if (!sgnic_fq_tx_dequeue(&fqs->tx, &fd, txq))
+			/* No room to confirm, or the wire paused: leave it queued. */
+			if (fqs->conf.count == fqs->conf.depth ||
+			    !sgnic_fq_tx_peek(&fqs->tx, &fd) ||
+			    sgnic_fman_paused(port, cpu, &fd) ||
+			    !sgnic_fq_tx_dequeue(&fqs->tx, &fd, txq))
 				break;
 			status = sgnic_fman_tx_one(port, cpu, &fd);
 			fd.cmd_status = cpu_to_be32(be32_to_cpu(fd.cmd_status) | status);

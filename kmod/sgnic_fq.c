@@ -109,3 +109,16 @@ bool sgnic_fq_tx_dequeue(struct sgnic_fq *fq, struct sgnic_fd *fd,
 	spin_unlock(&fq->lock);
 	return got;
 }
+
+/* The frame manager's look at the oldest FD of a Tx FQ, left queued. */
+bool sgnic_fq_tx_peek(struct sgnic_fq *fq, struct sgnic_fd *fd)
+{
+	bool got;
+
+	spin_lock(&fq->lock);
+	got = fq->count;
+	if (got)
+		*fd = fq->ring[fq->head];
+	spin_unlock(&fq->lock);
+	return got;
+}

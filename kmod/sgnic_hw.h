@@ -72,6 +72,16 @@
 /* A NAPI poll gives up the CPU after this many rounds even below budget. */
 #define SGNIC_PORTAL_MAX_ROUNDS		64
 
+/*
+ * TSO: the frame manager cuts a superframe (one FD with SGNIC_FD_CMD_TSO)
+ * into TCP segments of the MSS in its annotation.  At most this many per
+ * superframe (the stack segments bigger ones in software), so that they fit
+ * the peer's Rx FQ; headers (Ethernet with one VLAN tag, IPv4 with options or
+ * IPv6, TCP with options) of at most SGNIC_TSO_HDR_MAX bytes.
+ */
+#define SGNIC_TSO_MAX_SEGS		64
+#define SGNIC_TSO_HDR_MAX		(VLAN_ETH_HLEN + 60 + 60)
+
 /* Fault knob ranges. */
 #define SGNIC_SGT_MAX_MIN		2	/* S/G needs the head plus a frag */
 #define SGNIC_ENQUEUE_BUSY_MAX		1000000

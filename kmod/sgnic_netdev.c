@@ -9,6 +9,7 @@
 
 #include <linux/dma-mapping.h>
 #include <linux/etherdevice.h>
+#include <linux/ipv6.h>
 #include <linux/mm.h>
 #include <linux/rtnetlink.h>
 #include <linux/slab.h>
@@ -30,18 +31,27 @@ void sgnic_stats_read(struct sgnic_port *port, unsigned int cpu,
 
 /* ---- Tx ---- */
 
-/* Fills the annotation in front of the frame and the FD's checksum request. */
+/*
+ * Fills the annotation in front of the frame and the FD's commands: the
+ * checksum request, and for a TSO superframe (always CHECKSUM_PARTIAL) the
+ * MSS to cut it at.
+ */
 static void sgnic_port_tx_annotate(struct sk_buff *skb,
 				   struct sgnic_tx_annot *annot,
 				   struct sgnic_fd *fd)
 {
-	annot->csum_start = 0;
-	annot->csum_offset = 0;
+	u32 cmd = SGNIC_FD_CMD_CSUM;
+
+	memset(annot, 0, sizeof(*annot));
 	if (skb->ip_summed != CHECKSUM_PARTIAL)
 		return;
 	annot->csum_start = cpu_to_be16(skb_checksum_start_offset(skb));
 	annot->csum_offset = cpu_to_be16(skb->csum_offset);
-	fd->cmd_status = cpu_to_be32(SGNIC_FD_CMD_CSUM);
+	if (skb_is_gso(skb)) {
+		annot->mss = cpu_to_be16(skb_shinfo(skb)->gso_size);
+		cmd |= SGNIC_FD_CMD_TSO;
+	}
+	fd->cmd_status = cpu_to_be32(cmd);
 }
 
 static int sgnic_port_tx_contig(struct sgnic_port *port, struct sk_buff *skb,
@@ -261,9 +271,10 @@ static netdev_tx_t sgnic_port_xmit(struct sk_buff *skb, struct net_device *netde
 	struct sgnic_tx_shadow_ring *ring = &port->fqs[q].tx_shadow;
 	struct sgnic_fq *fq = &port->fqs[q].tx;
 	struct sgnic_tx_shadow *shadow;
-	unsigned int len;
+	u32 packets, tso;
 	struct sgnic_fd fd;
 	bool sg = false;
+	u64 bytes;
 	int err;
 
 	if (sgnic_steer_tx(port, skb))
@@ -292,7 +303,9 @@ static netdev_tx_t sgnic_port_xmit(struct sk_buff *skb, struct net_device *netde
 	if (err)
 		goto drop;
 
-	len = skb->len;
+	packets = sgnic_skb_wire_packets(skb);
+	bytes = sgnic_skb_wire_bytes(skb, skb->len);
+	tso = skb_is_gso(skb);
 	skb_tx_timestamp(skb);
 	/* The record first: the confirmation may come before enqueue returns. */
 	sgnic_tx_shadow_push(ring);
@@ -302,10 +315,12 @@ static netdev_tx_t sgnic_port_xmit(struct sk_buff *skb, struct net_device *netde
 		goto drop;
 	}
 	/* From here the skb belongs to the hardware until it is confirmed. */
-	sgnic_stats_add(port, SGNIC_STAT_TX_PACKETS, 1);
-	sgnic_stats_add(port, SGNIC_STAT_TX_BYTES, len);
+	sgnic_stats_add(port, SGNIC_STAT_TX_PACKETS, packets);
+	sgnic_stats_add(port, SGNIC_STAT_TX_BYTES, bytes);
 	if (sg)
 		sgnic_stats_add(port, SGNIC_STAT_TX_SG, 1);
+	if (tso)
+		sgnic_stats_add(port, SGNIC_STAT_TX_TSO, 1);
 	sgnic_portal_kick(port->sd, q);
 	return NETDEV_TX_OK;
 
@@ -313,6 +328,29 @@ drop:
 	sgnic_stats_add(port, SGNIC_STAT_TX_DROPPED, 1);
 	dev_kfree_skb_any(skb);
 	return NETDEV_TX_OK;
+}
+
+/*
+ * A superframe the frame manager cannot take is segmented by the stack: it
+ * must fit one S/G table (as the fault knob limits it), and its headers must
+ * be ones the frame manager replicates (TCP right after the IP header).
+ */
+static netdev_features_t sgnic_port_features_check(struct sk_buff *skb,
+						   struct net_device *netdev,
+						   netdev_features_t features)
+{
+	struct sgnic_port *port = netdev_priv(netdev);
+
+	features = vlan_features_check(skb, features);
+	if (!skb_is_gso(skb))
+		return features;
+	if (skb_has_frag_list(skb) ||
+	    skb_shinfo(skb)->nr_frags + 1 > READ_ONCE(port->faults.sgt_max) ||
+	    skb_tcp_all_headers(skb) > SGNIC_TSO_HDR_MAX ||
+	    ((skb_shinfo(skb)->gso_type & SKB_GSO_TCPV6) &&
+	     ipv6_hdr(skb)->nexthdr != IPPROTO_TCP))
+		features &= ~NETIF_F_GSO_MASK;
+	return features;
 }
 
 /* Tx FQs map 1:1 onto portals: keep a flow's frames on the sending CPU. */
@@ -672,6 +710,7 @@ static const struct net_device_ops sgnic_port_netdev_ops = {
 	.ndo_stop		= sgnic_port_stop,
 	.ndo_start_xmit		= sgnic_port_xmit,
 	.ndo_select_queue	= sgnic_port_select_queue,
+	.ndo_features_check	= sgnic_port_features_check,
 	.ndo_get_stats64	= sgnic_port_get_stats64,
 	.ndo_change_mtu		= sgnic_port_change_mtu,
 	.ndo_get_iflink		= sgnic_port_get_iflink,
@@ -740,9 +779,11 @@ struct sgnic_port *sgnic_port_create(struct sgnic_dev *sd, unsigned int index)
 	netdev->max_mtu = SGNIC_MTU_MAX;
 	netdev->needed_headroom = SGNIC_TX_HEADROOM + SGNIC_TX_ANNOT_ALIGN;
 	netdev->hw_features = NETIF_F_SG | NETIF_F_HIGHDMA | NETIF_F_IP_CSUM |
-			      NETIF_F_IPV6_CSUM | NETIF_F_RXCSUM;
+			      NETIF_F_IPV6_CSUM | NETIF_F_RXCSUM | NETIF_F_TSO |
+			      NETIF_F_TSO6 | NETIF_F_TSO_ECN;
 	netdev->features = netdev->hw_features | NETIF_F_GSO;
 	netdev->vlan_features = netdev->features;
+	netif_set_tso_max_segs(netdev, SGNIC_TSO_MAX_SEGS);
 	eth_hw_addr_random(netdev);
 
 	port = netdev_priv(netdev);

@@ -841,8 +841,9 @@ static bool sgnic_steer_frame(struct sgnic_steer *st, unsigned int dir,
 	rule = sgnic_steer_lookup(st, dir, &key);
 	if (!rule)
 		goto out;
-	atomic64_inc(&rule->cnt[dir].packets);
-	atomic64_add(skb->len - mac, &rule->cnt[dir].bytes);
+	/* A TSO superframe on Tx counts as the frames it becomes. */
+	atomic64_add(sgnic_skb_wire_packets(skb), &rule->cnt[dir].packets);
+	atomic64_add(sgnic_skb_wire_bytes(skb, skb->len - mac), &rule->cnt[dir].bytes);
 	a = rule->acts;
 	sgnic_steer_stat_add(st, dir == SGNIC_STEER_RX ? SGNIC_STEER_STAT_RX_HITS :
 			     SGNIC_STEER_STAT_TX_HITS, -1);

@@ -2,9 +2,10 @@
 # The data path under bounce buffering, as a confidential-computing guest
 # runs it: with swiotlb=force every mapping is a bounce slot, so a driver
 # that turned bus addresses back into pointers would build skbs on (and free)
-# swiotlb memory.  TCP transfers at MTU 1500 and 9000 (S/G into 2 KiB
-# buffers) arrive byte for byte, iperf3 runs, a steering rule counts, and the
-# module unloads under load; the kernel log stays clean.
+# swiotlb memory.  TCP transfers at MTU 1500 and 9000 (TSO superframes
+# from S/G FDs, S/G into 2 KiB buffers) arrive byte for byte, the same without
+# TSO, iperf3 runs, a steering rule counts, and the module unloads under load;
+# the kernel log stays clean.
 # vm-cmdline: swiotlb=force
 . "$(dirname "$0")/../testlib.sh"
 . "$(dirname "$0")/../steerlib.sh"
@@ -40,18 +41,31 @@ expect_match "ping a -> b" " 0% packet loss" "$out"
 out=$(in_ns b ping -c 3 -i 0.2 fd00::1) || fail "ping6: $out"
 expect_match "ping b -> a" " 0% packet loss" "$out"
 
-step "4 MiB over TCP at MTU 1500, SG on"
+step "4 MiB over TCP at MTU 1500, SG and TSO on: superframes as S/G FDs"
 transfer a 10.10.0.2 b 5001
-expect_ge "sgnic0 tx_sg" 100 "$(sgnic_stat a sgnic0 tx_sg)"
+expect_ge "sgnic0 tx_sg" 20 "$(sgnic_stat a sgnic0 tx_sg)"
+expect_ge "sgnic0 tx_tso" 20 "$(sgnic_stat a sgnic0 tx_tso)"
+expect_ge "sgnic0 tx_packets (4 MiB in segments of 1448)" 2897 "$(sgnic_stat a sgnic0 tx_packets)"
 expect_eq "sgnic0 tx_errors" 0 "$(sgnic_stat a sgnic0 tx_errors)"
 expect_eq "sgnic1 rx_errors" 0 "$(sgnic_stat b sgnic1 rx_errors)"
+
+step "4 MiB over TCP at MTU 1500, TSO off: one S/G FD per segment"
+ip netns exec a ethtool -K sgnic0 tso off
+tso0=$(sgnic_stat a sgnic0 tx_tso)
+sg0=$(sgnic_stat a sgnic0 tx_sg)
+transfer a 10.10.0.2 b 5003
+expect_eq "sgnic0 tx_tso unchanged" "$tso0" "$(sgnic_stat a sgnic0 tx_tso)"
+expect_ge "sgnic0 tx_sg grew" $((sg0 + 1000)) "$(sgnic_stat a sgnic0 tx_sg)"
+ip netns exec a ethtool -K sgnic0 tso on
 
 step "4 MiB over TCP at MTU 9000: S/G frames into 2 KiB pool buffers"
 ip -n a link set sgnic0 mtu 9000
 ip -n b link set sgnic1 mtu 9000
 expect_match "bpool of sgnic1" "buf_len: 2048" "$(cat "$(sgnic_debugfs sgnic1 bpool)")"
 rxsg0=$(sgnic_stat b sgnic1 rx_sg)
+tso0=$(sgnic_stat a sgnic0 tx_tso)
 transfer a fd00::2 b 5002
+expect_ge "sgnic0 tx_tso grew (IPv6 superframes)" $((tso0 + 20)) "$(sgnic_stat a sgnic0 tx_tso)"
 expect_ge "sgnic1 rx_sg grew (4 MiB in frames > 2 KiB)" $((rxsg0 + 400)) "$(sgnic_stat b sgnic1 rx_sg)"
 expect_eq "sgnic1 rx_errors" 0 "$(sgnic_stat b sgnic1 rx_errors)"
 expect_eq "sgnic1 rx_sg_ext" 0 "$(sgnic_stat b sgnic1 rx_sg_ext)"

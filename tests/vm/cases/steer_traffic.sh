@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Steering real traffic: RX and TX rules see ping, UDP and TCP that match and
 # leave alone what does not; per-rule counters, drops, marks (seen by a tc fw filter)
-# and queue selection (ethtool steer_rxqN); RX-only rules never touch TX.
+# and queue selection (ethtool steer_rxqN); RX-only rules never touch TX; a
+# TX rule counts a TSO superframe as the frames it becomes.
 . "$(dirname "$0")/../testlib.sh"
 . "$(dirname "$0")/../steerlib.sh"
 need_kmod
@@ -47,6 +48,11 @@ expect_eq "ethtool steer_rx_drops" $((drops0 + 15)) "$(sgnic_stat b sgnic1 steer
 expect_eq "ethtool steer_rx_marked" 20 "$(sgnic_stat b sgnic1 steer_rx_marked)"
 
 step "TCP to 5201 (iperf3, 1 s): selected queue 1, counted on steer_rxq1"
+# The same flow counted as it leaves sgnic0, sent as TSO superframes: a TX
+# rule counts the frames they become, as the receiver's RX rule does.
+nl a matcher-new sgnic0 id 1 prio 1 rx-log 0 tx-log 2 ipv4-src ip-proto l4-dport >/dev/null
+nl a rule-add sgnic0 1 40 tx ipv4-src=10.10.0.1 ip-proto=6 l4-dport=5201 count >/dev/null
+tso0=$(sgnic_stat a sgnic0 tx_tso)
 in_ns b iperf3 -s -D -1 -B 10.10.0.2 --logfile /tmp/iperf-s.log
 sleep 0.5
 in_ns a iperf3 -c 10.10.0.2 -t 1 >/dev/null || fail "iperf3 failed: $(tail -n 3 /tmp/iperf-s.log)"
@@ -55,6 +61,12 @@ tcp=$(rule_pkts b sgnic1 12 rx)
 expect_ge "rule 12 rx packets" 100 "$tcp"
 expect_eq "ethtool steer_rxq1 = rule 12 hits" "$tcp" "$(sgnic_stat b sgnic1 steer_rxq1)"
 expect_eq "ethtool steer_rxq0" 0 "$(sgnic_stat b sgnic1 steer_rxq0)"
+expect_ge "sgnic0 tx_tso grew (superframes)" $((tso0 + 10)) "$(sgnic_stat a sgnic0 tx_tso)"
+expect_eq "sgnic0 TX rule 40 packets = sgnic1 RX rule 12 packets" "$tcp" "$(rule_pkts a sgnic0 40 tx)"
+expect_eq "sgnic0 TX rule 40 bytes = sgnic1 RX rule 12 bytes" \
+	"$(jget "$(nl b rule-get sgnic1 12)" .rx.bytes)" "$(jget "$(nl a rule-get sgnic0 40)" .tx.bytes)"
+nl a rules-del sgnic0 40 >/dev/null
+nl a matcher-del sgnic0 1 >/dev/null
 
 step "TX table of size_log 0 holds one entry: a second TX rule collides (ENOSPC, tx)"
 nl b rule-add sgnic1 1 20 tx ipv4-src=10.10.0.2 ip-proto=1 count >/dev/null

@@ -8,9 +8,10 @@
                              read up to N frames from IFACE with AF_PACKET (for
                              at most TIMEOUT s, or until STOPFILE exists and
                              0.5 s pass without a frame) and verify the IPv4 header and
-                             TCP/UDP checksums of each; prints
-                             "frames=.. tcp=.. udp=.. bad=.." (and "capturing
-                             on IFACE" to stderr once the socket is bound)
+                             TCP/UDP checksums of each, and that it fits the
+                             MTU of IFACE; prints "frames=.. tcp=.. udp=..
+                             bad=.. big=.." (and "capturing on IFACE" to stderr
+                             once the socket is bound)
 """
 import os
 import socket
@@ -110,7 +111,9 @@ def capture(iface, n, timeout, stopfile):
     s.bind((iface, 0))
     s.settimeout(0.5)
     print("capturing on %s" % iface, file=sys.stderr, flush=True)
-    counts = {"frames": 0, "tcp": 0, "udp": 0, "bad": 0}
+    with open("/sys/class/net/%s/mtu" % iface) as f:
+        longest = int(f.read()) + 14  # a wire frame: MTU plus the Ethernet header
+    counts = {"frames": 0, "tcp": 0, "udp": 0, "bad": 0, "big": 0}
     end = time.time() + float(timeout)
     while counts["frames"] < int(n) and time.time() < end:
         try:
@@ -125,6 +128,9 @@ def capture(iface, n, timeout, stopfile):
         if res is None:
             continue
         counts["frames"] += 1
+        if len(frame) > longest:
+            counts["big"] += 1
+            print("frame of %d bytes, more than %d" % (len(frame), longest), file=sys.stderr)
         if res[0] in counts:
             counts[res[0]] += 1
         if not res[1]:
