@@ -108,7 +108,7 @@ void sgnic_fq_fini(struct sgnic_fq *fq);
 bool sgnic_fq_push(struct sgnic_fq *fq, const struct sgnic_fd *fd);
 bool sgnic_fq_pop(struct sgnic_fq *fq, struct sgnic_fd *fd);
 int sgnic_fq_tx_enqueue(struct sgnic_fq *fq, const struct sgnic_fd *fd,
-			struct netdev_queue *txq);
+			struct netdev_queue *txq, unsigned int bytes, bool *ring);
 bool sgnic_fq_tx_peek(struct sgnic_fq *fq, struct sgnic_fd *fd);
 bool sgnic_fq_tx_dequeue(struct sgnic_fq *fq, struct sgnic_fd *fd,
 			 struct netdev_queue *txq);
@@ -221,6 +221,7 @@ enum sgnic_stat {
 	SGNIC_STAT_RX_SG_EXT,
 	SGNIC_STAT_RX_CSUM_OK,
 	SGNIC_STAT_TX_TSO,
+	SGNIC_STAT_TX_DOORBELLS,
 	SGNIC_STAT_NUM
 };
 

@@ -29,6 +29,7 @@ static const char * const sgnic_ethtool_stat_names[SGNIC_STAT_NUM] = {
 	[SGNIC_STAT_RX_SG_EXT] = "rx_sg_ext",
 	[SGNIC_STAT_RX_CSUM_OK] = "rx_csum_ok",
 	[SGNIC_STAT_TX_TSO] = "tx_tso",
+	[SGNIC_STAT_TX_DOORBELLS] = "tx_doorbells",
 };
 
 static const char * const sgnic_ethtool_pool_names[] = {

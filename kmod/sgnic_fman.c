@@ -11,7 +11,6 @@
  * delivered (the Rx parser) and hands the Tx FD back on the confirm FQ.
  */
 #include <linux/dma-direct.h>
-#include <linux/if_vlan.h>
 #include <linux/ip.h>
 #include <linux/ipv6.h>
 #include <linux/tcp.h>
@@ -20,6 +19,7 @@
 #include <net/ip6_checksum.h>
 
 #include "sgnic.h"
+#include "sgnic_fman_tso.h"
 
 /*
  * The simulated hardware reaches memory only through the bus addresses it
@@ -378,99 +378,6 @@ frame_error:
 
 /* ---- TSO ---- */
 
-/* The headers of a superframe, as its segments will carry them. */
-struct sgnic_fman_tso {
-	u8 hdr[SGNIC_TSO_HDR_MAX];
-	u32 l3off;		/* IP header */
-	u32 l4off;		/* TCP header */
-	u32 hlen;		/* payload */
-	u32 mss;
-	bool ipv6;
-};
-
-/*
- * Parses the headers a TSO request must have: Ethernet (one VLAN tag at
- * most), IPv4 or IPv6 without extension headers, TCP right after it, where
- * the checksum request points, and a payload to cut.
- */
-static bool sgnic_fman_tso_parse(const struct sgnic_fman_frame *f,
-				 const struct sgnic_tx_annot *annot,
-				 struct sgnic_fman_tso *t)
-{
-	u32 plen = min_t(u32, f->len, sizeof(t->hdr));
-	const struct ipv6hdr *ip6h;
-	const struct iphdr *iph;
-	const struct tcphdr *th;
-	__be16 proto;
-
-	if (plen < VLAN_ETH_HLEN)
-		return false;
-	sgnic_fman_read(f, 0, t->hdr, plen);
-	proto = ((const struct ethhdr *)t->hdr)->h_proto;
-	t->l3off = ETH_HLEN;
-	if (proto == htons(ETH_P_8021Q)) {
-		proto = ((const struct vlan_ethhdr *)t->hdr)->h_vlan_encapsulated_proto;
-		t->l3off = VLAN_ETH_HLEN;
-	}
-	t->l4off = be16_to_cpu(annot->csum_start);
-	t->mss = be16_to_cpu(annot->mss);
-	if (proto == htons(ETH_P_IP)) {
-		iph = (const struct iphdr *)(t->hdr + t->l3off);
-		if (t->l3off + sizeof(*iph) > plen || iph->version != 4 ||
-		    iph->protocol != IPPROTO_TCP || t->l3off + iph->ihl * 4 != t->l4off)
-			return false;
-		t->ipv6 = false;
-	} else if (proto == htons(ETH_P_IPV6)) {
-		ip6h = (const struct ipv6hdr *)(t->hdr + t->l3off);
-		if (t->l3off + sizeof(*ip6h) != t->l4off || ip6h->nexthdr != IPPROTO_TCP)
-			return false;
-		t->ipv6 = true;
-	} else {
-		return false;
-	}
-	if (t->l4off + sizeof(*th) > plen ||
-	    be16_to_cpu(annot->csum_offset) != offsetof(struct tcphdr, check))
-		return false;
-	th = (const struct tcphdr *)(t->hdr + t->l4off);
-	t->hlen = t->l4off + th->doff * 4;
-	return th->doff >= 5 && t->hlen <= plen && t->hlen < f->len && t->mss;
-}
-
-/*
- * Segment @i, payload bytes [@off, @off + @len): fixes the headers in
- * @t->hdr from the superframe's @orig, as tcp_gso_segment() does in
- * software.  Lengths, IPv4 id and header checksum, sequence number; FIN and
- * PSH on the @last segment only, CWR on the first only; the TCP checksum
- * seeded with the pseudo header, completed when the segment is written.
- */
-static void sgnic_fman_tso_headers(struct sgnic_fman_tso *t, const u8 *orig,
-				   u32 i, u32 off, u32 len, bool last)
-{
-	const struct tcphdr *oth = (const struct tcphdr *)(orig + t->l4off);
-	struct tcphdr *th = (struct tcphdr *)(t->hdr + t->l4off);
-	u32 tcplen = t->hlen - t->l4off + len;
-	struct ipv6hdr *ip6h;
-	struct iphdr *iph;
-
-	th->seq = htonl(ntohl(oth->seq) + off);
-	th->fin = last && oth->fin;
-	th->psh = last && oth->psh;
-	th->cwr = !i && oth->cwr;
-	if (t->ipv6) {
-		ip6h = (struct ipv6hdr *)(t->hdr + t->l3off);
-		ip6h->payload_len = htons(tcplen);
-		th->check = ~csum_ipv6_magic(&ip6h->saddr, &ip6h->daddr, tcplen,
-					     IPPROTO_TCP, 0);
-		return;
-	}
-	iph = (struct iphdr *)(t->hdr + t->l3off);
-	iph->tot_len = htons(t->hlen - t->l3off + len);
-	iph->id = htons(ntohs(((const struct iphdr *)(orig + t->l3off))->id) + i);
-	iph->check = 0;
-	iph->check = ip_fast_csum(iph, iph->ihl);
-	th->check = ~csum_tcpudp_magic(iph->saddr, iph->daddr, tcplen, IPPROTO_TCP, 0);
-}
-
 /*
  * Cuts superframe @src into segments of at most t->mss payload bytes and
  * delivers each to the peer as a frame of its own, its TCP checksum
@@ -510,6 +417,7 @@ static u32 sgnic_fman_tx_one(struct sgnic_port *port, unsigned int cpu,
 	struct sgnic_fman_frame src;
 	struct sgnic_fman_tso tso;
 	enum sgnic_fman_err err;
+	u32 plen;
 
 	err = sgnic_fman_tx_frame(port->sd, fd, &src);
 	if (err)
@@ -521,7 +429,12 @@ static u32 sgnic_fman_tx_one(struct sgnic_port *port, unsigned int cpu,
 		return 0;
 	}
 	err = SGNIC_FMAN_ERR_TSO;
-	if (!annot || !sgnic_fman_tso_parse(&src, annot, &tso))
+	if (!annot)
+		goto refused;
+	plen = min_t(u32, src.len, sizeof(tso.hdr));
+	sgnic_fman_read(&src, 0, tso.hdr, plen);
+	if (!sgnic_fman_tso_parse(&tso, plen, src.len, be16_to_cpu(annot->csum_start),
+				  be16_to_cpu(annot->csum_offset), be16_to_cpu(annot->mss)))
 		goto refused;
 	sgnic_fman_tso_deliver(port->peer, cpu, &src, &tso);
 	return 0;

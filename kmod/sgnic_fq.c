@@ -73,12 +73,16 @@ bool sgnic_fq_pop(struct sgnic_fq *fq, struct sgnic_fd *fd)
 }
 
 /*
- * Enqueue from ndo_start_xmit.  Entering the congestion group stops @txq;
- * both that and the wake in sgnic_fq_tx_dequeue() happen under @fq->lock,
- * so a wake can never be lost between a full check and a stop.
+ * Enqueue from ndo_start_xmit of a frame of @bytes.  Entering the congestion
+ * group stops @txq; both that and the wake in sgnic_fq_tx_dequeue() happen
+ * under @fq->lock, so a wake can never be lost between a full check and a
+ * stop.  The bytes are accounted to @txq's byte queue limit under the lock
+ * too, before the frame manager can dequeue (and so confirm) the frame.
+ * *@ring says whether to ring the doorbell now: not while the stack has
+ * more frames for this queue (xmit_more) and the queue runs.
  */
 int sgnic_fq_tx_enqueue(struct sgnic_fq *fq, const struct sgnic_fd *fd,
-			struct netdev_queue *txq)
+			struct netdev_queue *txq, unsigned int bytes, bool *ring)
 {
 	int err = 0;
 
@@ -86,11 +90,16 @@ int sgnic_fq_tx_enqueue(struct sgnic_fq *fq, const struct sgnic_fd *fd,
 	if (!sgnic_fq_push(fq, fd)) {
 		fq->busy++;
 		err = -EBUSY;
-	} else if (fq->count >= SGNIC_CGR_ENTER && !fq->congested) {
+		goto out;
+	}
+	*ring = __netdev_tx_sent_queue(txq, bytes, netdev_xmit_more());
+	if (fq->count >= SGNIC_CGR_ENTER && !fq->congested) {
 		fq->congested = true;
 		fq->cgr_entered++;
 		netif_tx_stop_queue(txq);
+		*ring = true;
 	}
+out:
 	spin_unlock(&fq->lock);
 	return err;
 }

@@ -12,6 +12,7 @@
 #include <linux/udp.h>
 
 #include "sgnic_fd.h"
+#include "sgnic_fman_tso.h"
 #include "sgnic_steer_frame.h"
 #include "sgnic_steer_geom.h"
 
@@ -383,7 +384,184 @@ static struct kunit_suite sgnic_steer_frame_suite = {
 	.test_cases = sgnic_steer_frame_test_cases,
 };
 
-kunit_test_suites(&sgnic_steer_geom_suite, &sgnic_steer_frame_suite);
+/* ---- TSO headers (sgnic_fman_tso.h) ---- */
+
+static const u8 sgnic_tso_saddr6[16] = { 0xfd, [15] = 1 };
+static const u8 sgnic_tso_daddr6[16] = { 0xfd, [15] = 2 };
+
+/*
+ * Writes Ethernet (with a VLAN tag if @vlan), IPv4 or IPv6 and a TCP header
+ * with 12 bytes of options into @t->hdr, as the stack hands a superframe of
+ * 3 segments of 1000 bytes (plus 500): seq 1000, ACK, PSH, FIN and CWR set.
+ * Returns the headers' length.
+ */
+static u32 sgnic_tso_superframe(struct sgnic_fman_tso *t, bool ipv6, bool vlan)
+{
+	u32 l3off = vlan ? VLAN_ETH_HLEN : ETH_HLEN, l4off;
+	struct vlan_ethhdr *veth = (struct vlan_ethhdr *)t->hdr;
+	struct ethhdr *eth = (struct ethhdr *)t->hdr;
+	__be16 proto = htons(ipv6 ? ETH_P_IPV6 : ETH_P_IP);
+	struct ipv6hdr *ip6h;
+	struct iphdr *iph;
+	struct tcphdr *th;
+
+	memset(t, 0, sizeof(*t));
+	if (vlan) {
+		veth->h_vlan_proto = htons(ETH_P_8021Q);
+		veth->h_vlan_TCI = htons(100);
+		veth->h_vlan_encapsulated_proto = proto;
+	} else {
+		eth->h_proto = proto;
+	}
+	if (ipv6) {
+		ip6h = (struct ipv6hdr *)(t->hdr + l3off);
+		ip6h->version = 6;
+		ip6h->nexthdr = IPPROTO_TCP;
+		ip6h->hop_limit = 64;
+		memcpy(&ip6h->saddr, sgnic_tso_saddr6, 16);
+		memcpy(&ip6h->daddr, sgnic_tso_daddr6, 16);
+		l4off = l3off + sizeof(*ip6h);
+	} else {
+		iph = (struct iphdr *)(t->hdr + l3off);
+		iph->version = 4;
+		iph->ihl = 5;
+		iph->ttl = 64;
+		iph->id = htons(0xfffe);	/* wraps within the superframe */
+		iph->frag_off = htons(IP_DF);
+		iph->protocol = IPPROTO_TCP;
+		iph->saddr = htonl(0x0a0a0001);
+		iph->daddr = htonl(0x0a0a0002);
+		l4off = l3off + sizeof(*iph);
+	}
+	th = (struct tcphdr *)(t->hdr + l4off);
+	th->source = htons(40000);
+	th->dest = htons(5201);
+	th->seq = htonl(1000);
+	th->doff = 8;
+	th->ack = 1;
+	th->psh = 1;
+	th->fin = 1;
+	th->cwr = 1;
+	return l4off + th->doff * 4;
+}
+
+#define SGNIC_TSO_TEST_MSS	1000
+#define SGNIC_TSO_TEST_PAYLOAD	2500
+
+static bool sgnic_tso_test_parse(struct sgnic_fman_tso *t, u32 hlen)
+{
+	return sgnic_fman_tso_parse(t, hlen, hlen + SGNIC_TSO_TEST_PAYLOAD,
+				    hlen - 32, offsetof(struct tcphdr, check),
+				    SGNIC_TSO_TEST_MSS);
+}
+
+/* Each segment's headers, as software GSO would have made them. */
+static void sgnic_tso_check_segments(struct kunit *test, bool ipv6, bool vlan)
+{
+	static const u32 len[] = { 1000, 1000, 500 };
+	struct sgnic_fman_tso t;
+	u8 orig[SGNIC_TSO_HDR_MAX];
+	struct ipv6hdr *ip6h;
+	struct tcphdr *th;
+	struct iphdr *iph;
+	u32 hlen, i, tcplen;
+	__sum16 want;
+
+	hlen = sgnic_tso_superframe(&t, ipv6, vlan);
+	KUNIT_ASSERT_TRUE(test, sgnic_tso_test_parse(&t, hlen));
+	KUNIT_EXPECT_EQ(test, t.hlen, hlen);
+	KUNIT_EXPECT_EQ(test, t.l3off, vlan ? VLAN_ETH_HLEN : ETH_HLEN);
+	KUNIT_EXPECT_EQ(test, t.ipv6, ipv6);
+	memcpy(orig, t.hdr, hlen);
+	th = (struct tcphdr *)(t.hdr + t.l4off);
+	iph = (struct iphdr *)(t.hdr + t.l3off);
+	ip6h = (struct ipv6hdr *)(t.hdr + t.l3off);
+	for (i = 0; i < ARRAY_SIZE(len); i++) {
+		sgnic_fman_tso_headers(&t, orig, i, i * SGNIC_TSO_TEST_MSS, len[i],
+				       i == ARRAY_SIZE(len) - 1);
+		tcplen = 32 + len[i];
+		KUNIT_EXPECT_EQ(test, ntohl(th->seq), 1000 + i * SGNIC_TSO_TEST_MSS);
+		KUNIT_EXPECT_EQ(test, (bool)th->fin, i == 2);
+		KUNIT_EXPECT_EQ(test, (bool)th->psh, i == 2);
+		KUNIT_EXPECT_EQ(test, (bool)th->cwr, i == 0);
+		KUNIT_EXPECT_TRUE(test, th->ack);
+		if (ipv6) {
+			want = ~csum_ipv6_magic(&ip6h->saddr, &ip6h->daddr, tcplen,
+						IPPROTO_TCP, 0);
+			KUNIT_EXPECT_TRUE(test, ip6h->payload_len == htons(tcplen));
+			KUNIT_EXPECT_TRUE(test, th->check == want);
+			continue;
+		}
+		want = ~csum_tcpudp_magic(iph->saddr, iph->daddr, tcplen, IPPROTO_TCP, 0);
+		KUNIT_EXPECT_TRUE(test, iph->tot_len == htons(20 + tcplen));
+		KUNIT_EXPECT_TRUE(test, iph->id == htons((u16)(0xfffe + i)));
+		KUNIT_EXPECT_TRUE(test, !ip_fast_csum(iph, iph->ihl));
+		KUNIT_EXPECT_TRUE(test, iph->frag_off == htons(IP_DF));
+		KUNIT_EXPECT_TRUE(test, th->check == want);
+	}
+}
+
+static void sgnic_tso_ipv4(struct kunit *test)
+{
+	sgnic_tso_check_segments(test, false, false);
+}
+
+static void sgnic_tso_ipv6_vlan(struct kunit *test)
+{
+	sgnic_tso_check_segments(test, true, true);
+}
+
+/* What the frame manager cannot segment is refused, never guessed at. */
+static void sgnic_tso_refused(struct kunit *test)
+{
+	struct sgnic_fman_tso t;
+	struct iphdr *iph;
+	u32 hlen;
+
+	hlen = sgnic_tso_superframe(&t, true, false);
+	((struct ipv6hdr *)(t.hdr + ETH_HLEN))->nexthdr = NEXTHDR_HOP;
+	KUNIT_EXPECT_FALSE(test, sgnic_tso_test_parse(&t, hlen));	/* extension header */
+
+	hlen = sgnic_tso_superframe(&t, false, false);
+	iph = (struct iphdr *)(t.hdr + ETH_HLEN);
+	iph->protocol = IPPROTO_UDP;
+	KUNIT_EXPECT_FALSE(test, sgnic_tso_test_parse(&t, hlen));	/* not TCP */
+	iph->protocol = IPPROTO_TCP;
+	KUNIT_EXPECT_TRUE(test, sgnic_tso_test_parse(&t, hlen));
+	/* The checksum request points elsewhere than the TCP checksum. */
+	KUNIT_EXPECT_FALSE(test, sgnic_fman_tso_parse(&t, hlen, hlen + 100, hlen - 28,
+						      offsetof(struct tcphdr, check), 1000));
+	KUNIT_EXPECT_FALSE(test, sgnic_fman_tso_parse(&t, hlen, hlen + 100, hlen - 32,
+						      offsetof(struct udphdr, check), 1000));
+	/* No MSS, no payload, headers cut short, a frame that is all header. */
+	KUNIT_EXPECT_FALSE(test, sgnic_fman_tso_parse(&t, hlen, hlen + 100, hlen - 32,
+						      offsetof(struct tcphdr, check), 0));
+	KUNIT_EXPECT_FALSE(test, sgnic_fman_tso_parse(&t, hlen, hlen, hlen - 32,
+						      offsetof(struct tcphdr, check), 1000));
+	KUNIT_EXPECT_FALSE(test, sgnic_fman_tso_parse(&t, hlen - 1, hlen + 100, hlen - 32,
+						      offsetof(struct tcphdr, check), 1000));
+	((struct tcphdr *)(t.hdr + hlen - 32))->doff = 4;
+	KUNIT_EXPECT_FALSE(test, sgnic_tso_test_parse(&t, hlen));	/* doff < 5 */
+
+	hlen = sgnic_tso_superframe(&t, false, false);
+	((struct ethhdr *)t.hdr)->h_proto = htons(ETH_P_ARP);
+	KUNIT_EXPECT_FALSE(test, sgnic_tso_test_parse(&t, hlen));	/* not IP */
+}
+
+static struct kunit_case sgnic_fman_tso_test_cases[] = {
+	KUNIT_CASE(sgnic_tso_ipv4),
+	KUNIT_CASE(sgnic_tso_ipv6_vlan),
+	KUNIT_CASE(sgnic_tso_refused),
+	{}
+};
+
+static struct kunit_suite sgnic_fman_tso_suite = {
+	.name = "sgnic_fman_tso",
+	.test_cases = sgnic_fman_tso_test_cases,
+};
+
+kunit_test_suites(&sgnic_steer_geom_suite, &sgnic_steer_frame_suite,
+		  &sgnic_fman_tso_suite);
 
 MODULE_LICENSE("GPL");
 MODULE_DESCRIPTION("KUnit tests of sgnic's pure pieces");

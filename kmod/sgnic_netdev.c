@@ -236,8 +236,11 @@ void sgnic_port_tx_confirm(struct sgnic_port *port, unsigned int q,
 	sgnic_stats_add(port, SGNIC_STAT_TX_CONFIRM, 1);
 	if (unlikely(!skb || be32_to_cpu(fd->cmd_status) & SGNIC_FD_STATUS_ERR))
 		sgnic_stats_add(port, SGNIC_STAT_TX_ERRORS, 1);
-	if (skb)
-		napi_consume_skb(skb, budget);
+	if (!skb)
+		return;
+	/* Only this FQ's portal (or the stop, portals quiesced) completes @q. */
+	netdev_tx_completed_queue(netdev_get_tx_queue(port->netdev, q), 1, skb->len);
+	napi_consume_skb(skb, budget);
 }
 
 /* Consumes one "busy" the fault knob still owes. */
@@ -249,13 +252,14 @@ static bool sgnic_port_fault_busy(struct sgnic_port *port)
 
 static int sgnic_port_tx_enqueue(struct sgnic_port *port, struct sgnic_fq *fq,
 				 const struct sgnic_fd *fd,
-				 struct netdev_queue *txq)
+				 struct netdev_queue *txq, unsigned int bytes,
+				 bool *ring)
 {
 	int tries, err = -EBUSY;
 
 	for (tries = 0; tries < SGNIC_ENQUEUE_RETRIES; tries++) {
 		err = sgnic_port_fault_busy(port) ? -EBUSY :
-		      sgnic_fq_tx_enqueue(fq, fd, txq);
+		      sgnic_fq_tx_enqueue(fq, fd, txq, bytes, ring);
 		if (err != -EBUSY)
 			break;
 		sgnic_stats_add(port, SGNIC_STAT_TX_ENQ_BUSY, 1);
@@ -272,13 +276,13 @@ static netdev_tx_t sgnic_port_xmit(struct sk_buff *skb, struct net_device *netde
 	struct sgnic_fq *fq = &port->fqs[q].tx;
 	struct sgnic_tx_shadow *shadow;
 	u32 packets, tso;
+	bool sg = false, ring_bell;
 	struct sgnic_fd fd;
-	bool sg = false;
 	u64 bytes;
 	int err;
 
 	if (sgnic_steer_tx(port, skb))
-		return NETDEV_TX_OK;
+		goto done;
 	if (skb_is_nonlinear(skb)) {
 		sg = (netdev->features & NETIF_F_SG) && !skb_has_frag_list(skb) &&
 		     skb_headlen(skb) &&
@@ -309,7 +313,7 @@ static netdev_tx_t sgnic_port_xmit(struct sk_buff *skb, struct net_device *netde
 	skb_tx_timestamp(skb);
 	/* The record first: the confirmation may come before enqueue returns. */
 	sgnic_tx_shadow_push(ring);
-	if (sgnic_port_tx_enqueue(port, fq, &fd, txq)) {
+	if (sgnic_port_tx_enqueue(port, fq, &fd, txq, skb->len, &ring_bell)) {
 		sgnic_tx_shadow_unpush(ring);
 		sgnic_port_tx_unmap(port, &fd, shadow);
 		goto drop;
@@ -321,12 +325,19 @@ static netdev_tx_t sgnic_port_xmit(struct sk_buff *skb, struct net_device *netde
 		sgnic_stats_add(port, SGNIC_STAT_TX_SG, 1);
 	if (tso)
 		sgnic_stats_add(port, SGNIC_STAT_TX_TSO, 1);
-	sgnic_portal_kick(port->sd, q);
+	if (ring_bell) {
+		sgnic_stats_add(port, SGNIC_STAT_TX_DOORBELLS, 1);
+		sgnic_portal_kick(port->sd, q);
+	}
 	return NETDEV_TX_OK;
 
 drop:
 	sgnic_stats_add(port, SGNIC_STAT_TX_DROPPED, 1);
 	dev_kfree_skb_any(skb);
+done:
+	/* The last frame of a batch rings for those queued before it. */
+	if (!netdev_xmit_more())
+		sgnic_portal_kick(port->sd, q);
 	return NETDEV_TX_OK;
 }
 
@@ -577,8 +588,8 @@ void sgnic_port_rx(struct sgnic_portal *portal, struct sgnic_port *port,
 static void sgnic_port_flush(struct sgnic_port *port)
 {
 	struct sgnic_port_fqs *fqs;
+	unsigned int cpu, q;
 	struct sgnic_fd fd;
-	unsigned int cpu;
 
 	local_bh_disable();
 	for_each_possible_cpu(cpu) {
@@ -597,6 +608,9 @@ static void sgnic_port_flush(struct sgnic_port *port)
 		}
 	}
 	local_bh_enable();
+	/* Frames dropped from the Tx FQs were never completed. */
+	for (q = 0; q < port->netdev->num_tx_queues; q++)
+		netdev_tx_reset_queue(netdev_get_tx_queue(port->netdev, q));
 }
 
 static int sgnic_port_open(struct net_device *netdev)

@@ -32,7 +32,8 @@ tcp_udp_traffic() {
 	ip netns exec a python3 "$net" udp-send fd00::2 6000 60 1200
 }
 
-# capture_check WHAT: the capture of sgnic1 saw TCP and UDP, none bad.
+# capture_check WHAT: the capture of sgnic1 saw TCP and UDP, none bad.  (The
+# captures stop on /tmp/capture.stop; their 600 s limit is for one left behind.)
 capture_check() {
 	touch /tmp/capture.stop
 	wait "$cpid" || fail "capture failed: $(cat /tmp/capture.err)"
@@ -62,7 +63,7 @@ step "Tx offload: segments and checksums made by the frame manager are valid on 
 ok0=$(sgnic_stat b sgnic1 rx_csum_ok)
 tx0=$(sgnic_stat a sgnic0 tx_packets)
 rx0=$(sgnic_stat b sgnic1 rx_packets)
-ip netns exec b python3 "$net" capture sgnic1 100000 60 /tmp/capture.stop >/tmp/capture.txt 2>/tmp/capture.err &
+ip netns exec b python3 "$net" capture sgnic1 100000 600 /tmp/capture.stop >/tmp/capture.txt 2>/tmp/capture.err &
 cpid=$!
 wait_ready capture /tmp/capture.err "^capturing"
 tcp_udp_traffic
@@ -91,7 +92,7 @@ step "Tx offload off on sgnic0 (so TSO too): software segments and checksums"
 ip netns exec a ethtool -K sgnic0 tx off
 expect_match "ethtool -k sgnic0" "tx-tcp-segmentation: off" "$(ip netns exec a ethtool -k sgnic0)"
 ok2=$(sgnic_stat b sgnic1 rx_csum_ok)
-ip netns exec b python3 "$net" capture sgnic1 100000 60 /tmp/capture.stop >/tmp/capture.txt 2>/tmp/capture.err &
+ip netns exec b python3 "$net" capture sgnic1 100000 600 /tmp/capture.stop >/tmp/capture.txt 2>/tmp/capture.err &
 cpid=$!
 wait_ready capture /tmp/capture.err "^capturing"
 tcp_udp_traffic

@@ -32,6 +32,16 @@ expect_eq "sgnic0 tx_errors" 0 "$(sgnic_stat a sgnic0 tx_errors)"
 expect_eq "sgnic1 rx_errors" 0 "$(sgnic_stat b sgnic1 rx_errors)"
 
 expect_ge "sgnic0 tx_tso (superframes)" 100 "$(sgnic_stat a sgnic0 tx_tso)"
+# Byte queue limits: every byte sent was completed, and BQL sized a limit.
+bql=$(ip netns exec a sh -c 'cd /sys/class/net/sgnic0/queues &&
+	for q in tx-*; do echo "$(cat $q/byte_queue_limits/inflight) $(cat $q/byte_queue_limits/limit)"; done')
+echo "    BQL inflight/limit per Tx queue: $(tr '\n' ' ' <<<"$bql")"
+expect_eq "BQL bytes in flight, all Tx queues" 0 "$(awk '{ s += $1 } END { print s }' <<<"$bql")"
+expect_ge "BQL limit of the busiest Tx queue" 1 "$(awk '$2 > m { m = $2 } END { print m + 0 }' <<<"$bql")"
+# xmit_more: the doorbell rings at most once per frame, less when the stack batches.
+bells=$(sgnic_stat a sgnic0 tx_doorbells)
+echo "    doorbells $bells for $(sgnic_stat a sgnic0 tx_confirm) FDs"
+expect_le "sgnic0 tx_doorbells" "$(sgnic_stat a sgnic0 tx_confirm)" "$bells"
 
 step "ethtool -K sgnic0 sg off: contiguous Tx only, so no TSO"
 ip netns exec a ethtool -K sgnic0 sg off
@@ -57,4 +67,6 @@ sleep 0.5
 r=$(iperf_run 2); read -r bytes bps <<<"$r"
 expect_ge "sgnic0 tx_sg grew again" $((sg1 + 100)) "$(sgnic_stat a sgnic0 tx_sg)"
 expect_ge "sgnic0 tx_tso grew again" $((tso1 + 100)) "$(sgnic_stat a sgnic0 tx_tso)"
+bql=$(ip netns exec a sh -c 'cat /sys/class/net/sgnic0/queues/tx-*/byte_queue_limits/inflight')
+expect_eq "BQL bytes in flight after all runs" 0 "$(awk '{ s += $1 } END { print s }' <<<"$bql")"
 rmmod sgnic

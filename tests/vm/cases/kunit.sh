@@ -9,7 +9,7 @@ ko="$(dirname "$SGNIC_KMOD")/sgnic_kunit.ko"
 
 step "insmod sgnic_kunit.ko runs the suites"
 insmod "$ko"
-for suite in sgnic_fd sgnic_steer_geom sgnic_steer_frame; do
+for suite in sgnic_fd sgnic_steer_geom sgnic_steer_frame sgnic_fman_tso; do
 	results=$(cat "/sys/kernel/debug/kunit/$suite/results")
 	printf '%s\n' "$results" | sed 's/^/    /'
 	if grep -q 'not ok' <<<"$results"; then
