@@ -130,16 +130,37 @@ static __wsum sgnic_fman_csum(const struct sgnic_fman_frame *f, u32 off,
 	return csum;
 }
 
-static void sgnic_fman_copy(const struct sgnic_fman_frame *dst,
-			    const struct sgnic_fman_frame *src)
+/*
+ * Copies frame @src into @dst and returns the checksum of its bytes from
+ * @start on (a Tx checksum request's range), summed as they are copied
+ * rather than in a second pass over the frame.
+ */
+static __wsum sgnic_fman_copy_csum(const struct sgnic_fman_frame *dst,
+				   const struct sgnic_fman_frame *src, u32 start)
 {
-	u32 off = 0;
+	struct sgnic_fman_cursor c;
+	u32 off = 0, pos, l, at, skip;
+	__wsum csum = 0;
 	unsigned int i;
+	const u8 *s;
+	u8 *p;
 
 	for (i = 0; i < src->nseg; i++) {
-		sgnic_fman_write(dst, off, src->seg[i].va, src->seg[i].len);
+		s = src->seg[i].va;
+		sgnic_fman_cursor_init(&c, dst, off, src->seg[i].len);
+		while (sgnic_fman_next(&c, &p, &l, &pos)) {
+			at = off + pos;
+			skip = at < start ? min(start - at, l) : 0;
+			memcpy(p, s + pos, skip);
+			if (l > skip)
+				csum = csum_block_add(csum,
+						      csum_partial_copy_nocheck(s + pos + skip,
+										p + skip, l - skip),
+						      at + skip - start);
+		}
 		off += src->seg[i].len;
 	}
+	return csum;
 }
 
 /* Appends bytes [off, off + len) of @src to @dst as further pieces. */
@@ -197,9 +218,12 @@ static enum sgnic_fman_err sgnic_fman_tx_frame(struct sgnic_dev *sd, const struc
 	return SGNIC_FMAN_ERR_SG_NO_FINAL;
 }
 
-/* Completes a CHECKSUM_PARTIAL request, as skb_checksum_help() would. */
+/*
+ * Completes a CHECKSUM_PARTIAL request, as skb_checksum_help() would, with
+ * @csum, the sum of the frame from csum_start on.
+ */
 static bool sgnic_fman_tx_csum(const struct sgnic_fman_frame *f,
-			       const struct sgnic_tx_annot *annot)
+			       const struct sgnic_tx_annot *annot, __wsum csum)
 {
 	u32 start = be16_to_cpu(annot->csum_start);
 	u32 where = start + be16_to_cpu(annot->csum_offset);
@@ -207,7 +231,7 @@ static bool sgnic_fman_tx_csum(const struct sgnic_fman_frame *f,
 
 	if (start >= f->len || where + sizeof(sum) > f->len)
 		return false;
-	sum = csum_fold(sgnic_fman_csum(f, start, f->len - start)) ?: CSUM_MANGLED_0;
+	sum = csum_fold(csum) ?: CSUM_MANGLED_0;
 	sgnic_fman_write(f, where, &sum, sizeof(sum));
 	return true;
 }
@@ -315,6 +339,7 @@ static void sgnic_fman_deliver(struct sgnic_port *rx, unsigned int cpu,
 	struct sgnic_fman_frame dst;
 	u32 nbufs, i, left, len;
 	struct sgnic_fd fd;
+	__wsum csum;
 	u8 *va;
 
 	if (!READ_ONCE(rx->up) || fq->count == fq->depth) {
@@ -360,8 +385,9 @@ static void sgnic_fman_deliver(struct sgnic_port *rx, unsigned int cpu,
 		dst.nseg = nbufs - 1;
 	}
 	dst.len = src->len;
-	sgnic_fman_copy(&dst, src);
-	if (annot && !sgnic_fman_tx_csum(&dst, annot))
+	csum = sgnic_fman_copy_csum(&dst, src,
+				    annot ? be16_to_cpu(annot->csum_start) : dst.len);
+	if (annot && !sgnic_fman_tx_csum(&dst, annot, csum))
 		goto frame_error;
 	if (sgnic_fman_rx_csum_ok(&dst, annot))
 		fd.cmd_status = cpu_to_be32(SGNIC_FD_STATUS_CSUM_OK);
