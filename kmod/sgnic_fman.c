@@ -493,6 +493,9 @@ static void sgnic_fman_tx_need(struct sgnic_port *port, struct sgnic_port *rx,
 	*bufs = *frames * (len <= buf_len ? 1 : DIV_ROUND_UP(len, buf_len) + 1);
 }
 
+/* A superframe's segments fit the peer's Rx FQ once it is drained. */
+static_assert(SGNIC_TSO_MAX_SEGS <= SGNIC_FQ_HW_DEPTH);
+
 /*
  * The wire pauses (as 802.3x would) while the receiver still has frames to
  * take and too few free Rx FQ slots or pool buffers for the next frame: a

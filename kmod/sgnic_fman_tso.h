@@ -31,7 +31,8 @@ struct sgnic_fman_tso {
  * a frame of @len bytes already in @t->hdr: Ethernet (one VLAN tag at most),
  * IPv4 or IPv6 without extension headers, TCP right after it where the
  * checksum request (@csum_start, @csum_offset) points, a non-zero @mss and a
- * payload to cut.  False when the frame is not that.
+ * payload to cut into at most SGNIC_TSO_MAX_SEGS segments.  False when the
+ * frame is not that.
  */
 static inline bool sgnic_fman_tso_parse(struct sgnic_fman_tso *t, u32 plen, u32 len,
 					u16 csum_start, u16 csum_offset, u16 mss)
@@ -70,7 +71,8 @@ static inline bool sgnic_fman_tso_parse(struct sgnic_fman_tso *t, u32 plen, u32 
 		return false;
 	th = (const struct tcphdr *)(t->hdr + t->l4off);
 	t->hlen = t->l4off + th->doff * 4;
-	return th->doff >= 5 && t->hlen <= plen && t->hlen < len && t->mss;
+	return th->doff >= 5 && t->hlen <= plen && t->hlen < len && t->mss &&
+	       DIV_ROUND_UP(len - t->hlen, t->mss) <= SGNIC_TSO_MAX_SEGS;
 }
 
 /*

@@ -540,6 +540,11 @@ static void sgnic_tso_refused(struct kunit *test)
 						      offsetof(struct tcphdr, check), 1000));
 	KUNIT_EXPECT_FALSE(test, sgnic_fman_tso_parse(&t, hlen - 1, hlen + 100, hlen - 32,
 						      offsetof(struct tcphdr, check), 1000));
+	/* More segments than a superframe may have (the Rx FQ holds them). */
+	KUNIT_EXPECT_TRUE(test, sgnic_fman_tso_parse(&t, hlen, hlen + 6400, hlen - 32,
+						     offsetof(struct tcphdr, check), 100));
+	KUNIT_EXPECT_FALSE(test, sgnic_fman_tso_parse(&t, hlen, hlen + 6401, hlen - 32,
+						      offsetof(struct tcphdr, check), 100));
 	((struct tcphdr *)(t.hdr + hlen - 32))->doff = 4;
 	KUNIT_EXPECT_FALSE(test, sgnic_tso_test_parse(&t, hlen));	/* doff < 5 */
 
