@@ -269,7 +269,7 @@ enum sgnic_fman_err {
 	SGNIC_FMAN_ERR_SG_EXTENSION,	/* an extension entry: not supported */
 	SGNIC_FMAN_ERR_SG_NO_FINAL,	/* no final bit within the table */
 	SGNIC_FMAN_ERR_SG_LENGTH,	/* entries do not add up to the FD's length */
-	SGNIC_FMAN_ERR_TSO,		/* TSO without checksum request or TCP headers */
+	SGNIC_FMAN_ERR_TSO,		/* a TSO frame it cannot segment */
 };
 
 /* Data-path problems a port reports through devlink health. */

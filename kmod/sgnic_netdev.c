@@ -275,9 +275,9 @@ static netdev_tx_t sgnic_port_xmit(struct sk_buff *skb, struct net_device *netde
 	struct sgnic_tx_shadow_ring *ring = &port->fqs[q].tx_shadow;
 	struct sgnic_fq *fq = &port->fqs[q].tx;
 	struct sgnic_tx_shadow *shadow;
-	u32 packets, tso;
-	bool sg = false, ring_bell;
+	bool sg = false, tso, ring_bell;
 	struct sgnic_fd fd;
+	u32 packets;
 	u64 bytes;
 	int err;
 
