@@ -503,16 +503,18 @@ static_assert(SGNIC_TSO_MAX_SEGS <= SGNIC_FQ_HW_DEPTH);
  * same poll, so a pause ends; a receiver with nothing queued gets the frame
  * and counts whatever it cannot hold.
  */
-static bool sgnic_fman_paused(struct sgnic_port *port, unsigned int cpu,
-			      const struct sgnic_fd *fd)
+static bool sgnic_fman_paused(struct sgnic_port *port, unsigned int cpu)
 {
 	struct sgnic_port *rx = port->peer;
 	struct sgnic_fq *fq = &rx->fqs[cpu].rx;
 	u32 frames, bufs;
+	struct sgnic_fd fd;
 
-	if (!fq->count || !READ_ONCE(rx->up))
+	/* Only a receiver with frames queued can pause: no look at the FD else. */
+	if (!fq->count || !READ_ONCE(rx->up) ||
+	    !sgnic_fq_tx_peek(&port->fqs[cpu].tx, &fd))
 		return false;
-	sgnic_fman_tx_need(port, rx, fd, &frames, &bufs);
+	sgnic_fman_tx_need(port, rx, &fd, &frames, &bufs);
 	return fq->depth - fq->count < frames || sgnic_bpool_avail(&rx->bpool) < bufs;
 }
 
@@ -536,8 +538,7 @@ unsigned int sgnic_fman_run(struct sgnic_portal *portal)
 		for (n = 0; n < SGNIC_FMAN_BURST; n++) {
 			/* No room to confirm, or the wire paused: leave it queued. */
 			if (fqs->conf.count == fqs->conf.depth ||
-			    !sgnic_fq_tx_peek(&fqs->tx, &fd) ||
-			    sgnic_fman_paused(port, cpu, &fd) ||
+			    sgnic_fman_paused(port, cpu) ||
 			    !sgnic_fq_tx_dequeue(&fqs->tx, &fd, txq))
 				break;
 			status = sgnic_fman_tx_one(port, cpu, &fd);
