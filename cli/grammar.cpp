@@ -486,6 +486,12 @@ std::variant<RuleText, UsageError> parse_rule_words(std::span<const std::string>
     if (!checked) {
         return usage(checked.error().message(), "for example: action count queue 3");
     }
+    if (auto dirs = proto::parse_directions(r.directions); dirs) {
+        if (auto fits = proto::check_directions(*dirs, *checked); !fits) {
+            return usage(fits.error().message(),
+                         "add dir rx: mark and queue steer what the port receives");
+        }
+    }
     r.actions = std::move(actions);
     return r;
 }
@@ -593,7 +599,8 @@ std::string help_text(std::string_view object) {
         "                  action " +
         proto::action_forms("|") +
         "...\n"
-        "                                   prints the new rule's id (dir: both by default)\n"
+        "                                   prints the new rule's id (dir: both by default;\n"
+        "                                   mark and queue need dir rx)\n"
         "sgnicctl rule delete ID...         deletes rules by id, whatever their port\n"
         "sgnicctl rule list [dev PORT] [matcher ID]\n"
         "                                   rules with hit and byte counters\n"

@@ -127,6 +127,9 @@ Expected<policy::RuleSpec> Service::rule_spec(const model::DesiredMatcher& m,
     if (!actions) {
         return actions.error();
     }
+    if (auto fits = proto::check_directions(r.directions, *actions); !fits) {
+        return fits.error();
+    }
     return policy::RuleSpec{.directions = r.directions,
                             .cookie = r.id,
                             .match = std::move(match->bytes),
@@ -510,6 +513,9 @@ Expected<std::vector<model::RuleKey>> Service::add_rules(const std::string& port
         auto actions = proto::parse_actions(req.actions);
         if (!actions) {
             return with_context(actions.error(), rule_context(i));
+        }
+        if (auto fits = proto::check_directions(*dirs, *actions); !fits) {
+            return with_context(fits.error(), rule_context(i));
         }
         std::vector<std::string> canonical_actions;
         for (const policy::Action& a : *actions) {

@@ -532,6 +532,24 @@ Expected<std::vector<Action>> parse_actions(std::span<const std::string> texts) 
     return out;
 }
 
+bool acts_on_rx_only(ActionType type) {
+    return type == ActionType::mark || type == ActionType::queue;
+}
+
+Expected<void> check_directions(Directions dirs, std::span<const Action> actions) {
+    if (!dirs.tx) {
+        return {};
+    }
+    for (const Action& a : actions) {
+        if (acts_on_rx_only(a.type)) {
+            return invalid("action " + quoted(format_action(a)) +
+                           " acts on received frames: the rule's direction must be rx, not " +
+                           format_directions(dirs));
+        }
+    }
+    return {};
+}
+
 std::string format_action(const Action& a) {
     const spec::Action* k = find_action(action_name(a.type));
     const std::string name(action_name(a.type));

@@ -385,7 +385,7 @@ TEST_F(SteeringBus, rules_can_be_deleted_and_matchers_flushed) {
     ASSERT_TRUE(m.ok());
     const std::string matcher = matcher_of(m);
     Reply added = add_rules("sg0", {{matcher, "both", {{"l4-dport", "443"}}, {"drop"}},
-                                    {matcher, "tx", {{"l4-dport", "80"}}, {"mark 5"}}});
+                                    {matcher, "tx", {{"l4-dport", "80"}}, {"count"}}});
     ASSERT_TRUE(added.ok()) << added.error_message;
     const auto ids = ids_of(added);
 
@@ -456,6 +456,17 @@ TEST_F(SteeringBus, bad_arguments_get_named_errors_that_say_what_is_wrong) {
                      "org.sgnic.Steering1.InvalidArgument",
                      "rule #1: ipv4-src: value '10.1.2.3' has bits outside the matcher's mask "
                      "255.255.0.0"});
+    cases.push_back({"mark in a TX rule",
+                     add_rules("sg0", {{matcher, "rx", {{"ipv4-src", "10.1.0.0"}}, {"drop"}},
+                                       {matcher, "tx", {{"ipv4-src", "10.2.0.0"}}, {"mark 5"}}}),
+                     "org.sgnic.Steering1.InvalidArgument",
+                     "rule #1: action 'mark 5' acts on received frames: the rule's direction "
+                     "must be rx, not tx"});
+    cases.push_back({"queue in a rule of both directions",
+                     add_rules("sg0", {{matcher, "both", {{"ipv4-src", "10.1.0.0"}}, {"queue 1"}}}),
+                     "org.sgnic.Steering1.InvalidArgument",
+                     "rule #0: action 'queue 1' acts on received frames: the rule's direction "
+                     "must be rx, not both"});
     cases.push_back({"field not in template",
                      add_rules("sg0", {{matcher, "rx", {{"l4-dport", "80"}}, {"drop"}}}),
                      "org.sgnic.Steering1.InvalidArgument", "is not in the matcher's template"});
@@ -515,7 +526,7 @@ TEST_F(SteeringBus, manager_describes_rules_with_counters_deletes_by_id_and_sums
     const std::string b = matcher_of(m1);
     Reply r0 = add_rules("sg0", {{a, "rx", {{"ip-proto", "tcp"}}, {"count"}},
                                  {a, "tx", {{"ip-proto", "udp"}}, {"drop"}}});
-    Reply r1 = add_rules("sg-1", {{b, "both", {{"ip-proto", "gre"}}, {"mark 1", "accept"}}});
+    Reply r1 = add_rules("sg-1", {{b, "rx", {{"ip-proto", "gre"}}, {"mark 1", "accept"}}});
     ASSERT_TRUE(r0.ok() && r1.ok()) << r0.error_message << r1.error_message;
     const auto ids0 = ids_of(r0);
     const auto ids1 = ids_of(r1);
@@ -578,7 +589,7 @@ TEST_F(SteeringBus, manager_describes_rules_with_counters_deletes_by_id_and_sums
     const auto st = json_of(stats);
     EXPECT_EQ(st["total"]["matchers"], 2);
     EXPECT_EQ(st["total"]["rx_rules"], 2);
-    EXPECT_EQ(st["total"]["tx_rules"], 2);
+    EXPECT_EQ(st["total"]["tx_rules"], 1);
     EXPECT_EQ(st["total"]["rx_packets"], 6);
     EXPECT_EQ(st["total"]["tx_bytes"], 576);
     EXPECT_EQ(st["ports"][1]["name"], "sg-1");

@@ -344,7 +344,7 @@ TEST_F(Sgnicctl, rule_load_of_thousands_reports_each_failure_and_loads_the_rest)
     // JSON form, with the -j summary.
     const json doc = {{"rules",
                        {{{"matcher", m},
-                         {"dir", "tx"},
+                         {"dir", "rx"},
                          {"match", {{"ipv4-dst", "10.200.0.0"}}},
                          {"actions", {"mark 7", "accept"}}},
                         {{"dev", "sg0"},
@@ -366,7 +366,7 @@ TEST_F(Sgnicctl, rule_load_of_thousands_reports_each_failure_and_loads_the_rest)
 
 TEST_F(Sgnicctl, rule_list_output_loads_back) {
     const std::uint64_t m = matcher();
-    ASSERT_EQ(ctl({"rule", "add", "matcher", std::to_string(m), "dir", "tx", "ipv4-dst",
+    ASSERT_EQ(ctl({"rule", "add", "matcher", std::to_string(m), "dir", "rx", "ipv4-dst",
                    "192.168.1.0", "action", "mark", "9"})
                   .status,
               0);
@@ -378,7 +378,7 @@ TEST_F(Sgnicctl, rule_list_output_loads_back) {
     EXPECT_EQ(load.out, "loaded 1, failed 0\n");
     const json rules = parsed(ctl({"-j", "rule", "list"}))["rules"];
     ASSERT_EQ(rules.size(), 1U);
-    EXPECT_EQ(rules[0]["directions"], "tx");
+    EXPECT_EQ(rules[0]["directions"], "rx");
     EXPECT_EQ(rules[0]["actions"], (json{"mark 9"}));
     EXPECT_EQ(rules[0]["match"][0]["value"], "192.168.1.0");
 }

@@ -184,6 +184,11 @@ TEST(CliGrammar, rule_add_errors_name_the_word) {
               "action 'count' follows the terminal action 'drop' (drop, queue and accept must "
               "come last)");
     EXPECT_EQ(msg({"matcher", "1", "action", "count", "count"}), "action 'count' is given twice");
+    // No dir means both directions: mark and queue need dir rx.
+    EXPECT_EQ(msg({"matcher", "1", "ip-proto", "6", "action", "mark", "5"}),
+              "action 'mark 5' acts on received frames: the rule's direction must be rx, not both");
+    EXPECT_EQ(msg({"matcher", "1", "dir", "tx", "ip-proto", "6", "action", "count", "queue", "1"}),
+              "action 'queue 1' acts on received frames: the rule's direction must be rx, not tx");
     EXPECT_EQ(msg({"dev", "a b", "matcher", "1", "action", "drop"}),
               "port name 'a b' is not a valid netdev name");
 }

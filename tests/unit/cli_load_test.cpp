@@ -16,24 +16,29 @@ TEST(CliLoad, text_form_with_comments_blank_lines_and_bad_lines) {
         "\n"
         "matcher 1 dir rx ipv4-dst 10.0.0.0 action drop\n"
         "matcher 1 ipv4-dst 10.0.0.999 action drop\n"
-        "   dev sg0 matcher 2 ip-proto udp action count queue 4   # trailing\n"
-        "matcher 1 action\n");
+        "   dev sg0 matcher 2 dir rx ip-proto udp action count queue 4   # trailing\n"
+        "matcher 1 action\n"
+        "matcher 1 ipv4-dst 10.0.0.1 action mark 2\n");
     ASSERT_EQ(f.items.size(), 2U);
     EXPECT_EQ(f.items[0].where, "line 3");
     EXPECT_EQ(f.items[0].rule.directions, "rx");
     EXPECT_EQ(f.items[1].where, "line 5");
     EXPECT_EQ(f.items[1].rule.port, "sg0");
     EXPECT_EQ(f.items[1].rule.actions, (std::vector<std::string>{"count", "queue 4"}));
-    ASSERT_EQ(f.failures.size(), 2U);
+    ASSERT_EQ(f.failures.size(), 3U);
     EXPECT_EQ(f.failures[0].where, "line 4");
     EXPECT_NE(f.failures[0].reason.find("10.0.0.999"), std::string::npos) << f.failures[0].reason;
     EXPECT_EQ(f.failures[1].where, "line 6");
     EXPECT_NE(f.failures[1].reason.find("'action' needs an action"), std::string::npos);
+    // mark acts on received frames: a rule of both directions (the default) is refused.
+    EXPECT_EQ(f.failures[2].where, "line 7");
+    EXPECT_NE(f.failures[2].reason.find("direction must be rx, not both"), std::string::npos)
+        << f.failures[2].reason;
 }
 
 TEST(CliLoad, json_form_array_or_object_and_list_output) {
     const ParsedFile a = parse_rule_file(R"([
-        {"matcher": 1, "dir": "tx", "match": {"ip-proto": "tcp", "l4-dport": 443},
+        {"matcher": 1, "dir": "rx", "match": {"ip-proto": "tcp", "l4-dport": 443},
          "actions": ["count", "mark 3"]},
         {"port": "sg0", "matcher": 2, "directions": "both",
          "match": [{"field": "ipv4-src", "value": "10.0.0.1"}], "actions": "drop",
@@ -42,7 +47,7 @@ TEST(CliLoad, json_form_array_or_object_and_list_output) {
     ASSERT_TRUE(a.failures.empty()) << a.failures[0].reason;
     ASSERT_EQ(a.items.size(), 2U);
     EXPECT_EQ(a.items[0].where, "rule 1");
-    EXPECT_EQ(a.items[0].rule.directions, "tx");
+    EXPECT_EQ(a.items[0].rule.directions, "rx");
     EXPECT_EQ(a.items[0].rule.match,
               (std::vector<proto::FieldText>{{"ip-proto", "tcp"}, {"l4-dport", "443"}}));
     EXPECT_EQ(a.items[0].rule.actions, (std::vector<std::string>{"count", "mark 3"}));

@@ -247,6 +247,27 @@ TEST(Actions, parse_every_kind_in_order) {
     EXPECT_EQ(parse_action("mark  4294967295")->arg, 4294967295U);
 }
 
+TEST(Actions, mark_and_queue_belong_to_rx_rules) {
+    const std::vector<proto::Action> marked = {{proto::ActionType::count, 0},
+                                               {proto::ActionType::mark, 7}};
+    EXPECT_TRUE(check_directions(proto::Directions::rx_only(), marked));
+    auto tx = check_directions(proto::Directions::tx_only(), marked);
+    ASSERT_FALSE(tx);
+    EXPECT_EQ(tx.error().code(), Errc::invalid_argument);
+    EXPECT_EQ(tx.error().message(),
+              "action 'mark 7' acts on received frames: the rule's direction must be rx, not tx");
+    const std::vector<proto::Action> queued = {{proto::ActionType::queue, 2}};
+    auto both = check_directions(proto::Directions::both(), queued);
+    ASSERT_FALSE(both);
+    EXPECT_EQ(both.error().message(),
+              "action 'queue 2' acts on received frames: the rule's direction must be rx, not "
+              "both");
+    const std::vector<proto::Action> counted = {{proto::ActionType::count, 0},
+                                                {proto::ActionType::drop, 0}};
+    EXPECT_TRUE(check_directions(proto::Directions::both(), counted));
+    EXPECT_TRUE(check_directions(proto::Directions::tx_only(), counted));
+}
+
 TEST(Actions, refuse_malformed_lists_with_a_reason) {
     const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
         {{}, "at least one action"},

@@ -72,7 +72,7 @@ r1=$(ctl rule add matcher "$m1" dir rx ip-proto udp l4-dport 6000 action drop)
 expect_match "rule add prints the id" '^[0-9]+$' "$r1"
 r2=$(ctl -j rule add dev sgnic1 matcher "$m1" ip-proto udp l4-dport 6001 action count | jq .id)
 expect_match "rule add -j: id" '^[0-9]+$' "$r2"
-r3=$(ctl rule add matcher "$m2" ipv4-src 10.1.2.0 action count queue 1)
+r3=$(ctl rule add matcher "$m2" dir rx ipv4-src 10.1.2.0 action count queue 1)
 expect_eq "kernel rules on sgnic1" 3 "$(nl b rules sgnic1 | jq length)"
 # kernel_rule DPORT: the kernel's rule matching that UDP port (its ids are its own).
 kernel_rule() { nl b rules sgnic1 | jq -c ".[] | select(.match[\"l4-dport\"] | tostring == \"$1\")"; }

@@ -82,14 +82,15 @@ frobnicate everything
 matcher $M ipv4-dst 10.0.0.1 action drop
 matcher $M dir rx ip-proto udp l4-dport 7001 action count
 dev sgnic0 matcher $M ip-proto udp l4-dport 8003 action drop
-matcher $M ip-proto udp l4-dport 8004 action mark 7
+matcher $M dir rx ip-proto udp l4-dport 8004 action mark 7
+matcher $M ip-proto udp l4-dport 8005 action mark 7
 EOF
 before=$(kernel_rules)
 ctl_exit 2 -j rule load /tmp/bad.txt
 expect_eq "loaded" 3 "$(jq .loaded <<<"$CTL_OUT")"
-expect_eq "failed" 6 "$(jq .failed <<<"$CTL_OUT")"
+expect_eq "failed" 7 "$(jq .failed <<<"$CTL_OUT")"
 jq -r '.failures[] | "      \(.where): \(.reason)"' <<<"$CTL_OUT"
-expect_eq "failures: where" '["line 2","line 3","line 7","line 8","line 9","line 10"]' \
+expect_eq "failures: where" '["line 2","line 3","line 7","line 8","line 9","line 10","line 12"]' \
 	"$(jq -c '[.failures[].where]' <<<"$CTL_OUT")"
 reason() { jq -r ".failures[] | select(.where == \"line $1\") | .reason" <<<"$CTL_OUT"; }
 expect_match "line 2: the bad port number" "99999" "$(reason 2)"
@@ -98,11 +99,13 @@ expect_match "line 7: the unknown word" "frobnicate" "$(reason 7)"
 expect_match "line 8: a field not in the template" "ipv4-dst" "$(reason 8)"
 expect_match "line 9: a rule already there (the kernel's answer)" "same direction and match" "$(reason 9)"
 expect_eq "line 10: the wrong port" "matcher $M is on port 'sgnic1', not 'sgnic0'" "$(reason 10)"
+expect_match "line 12: mark in a rule of both directions (the default)" \
+	"action 'mark 7' acts on received frames: the rule's direction must be rx, not both" "$(reason 12)"
 expect_eq "kernel rules: + the 3 loaded" $((before + 3)) "$(kernel_rules)"
 expect_eq "kernel: the rule for l4-dport 8004 marks 7" '[7]' \
 	"$(nl - rules sgnic1 | jq -c '[.[] | select(.match["l4-dport"] == "8004") | .actions[].mark // empty]')"
 ctl_exit 2 rule load /tmp/bad.txt
-expect_match "human summary, loaded none the second time" "^loaded 0, failed 9"$'\n'"  line 1: " "$CTL_OUT"
+expect_match "human summary, loaded none the second time" "^loaded 0, failed 10"$'\n'"  line 1: " "$CTL_OUT"
 
 step "rule list -j output loads back (JSON form)"
 ctl -j rule list matcher "$M" >/tmp/rules.json

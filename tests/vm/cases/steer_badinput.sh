@@ -55,6 +55,10 @@ bad EINVAL "rule #0 \\(id 5\\): queue index beyond" \
 	rule-add sgnic1 1 5 rx ipv4-dst=10.0.0.5 queue=99
 bad EINVAL "rule #0 \\(id 5\\): the rule needs at least one action" \
 	rule-add sgnic1 1 5 rx ipv4-dst=10.0.0.5
+bad EINVAL "rule #0 \\(id 5\\): mark and queue are RX actions: not in a TX rule" \
+	rule-add sgnic1 1 5 tx ipv4-dst=10.0.0.5 count mark=7
+bad EINVAL "rule #0 \\(id 5\\): mark and queue are RX actions: not in a TX rule" \
+	rule-add sgnic1 1 5 both ipv4-dst=10.0.0.5 queue=0
 
 step "duplicates"
 bad EEXIST "rule #0 \\(id 1\\): rule id already in use" \

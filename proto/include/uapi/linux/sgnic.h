@@ -71,9 +71,10 @@ enum sgnic_match_field {
  * @SGNIC_ACTION_TYPE_DROP: Drop the frame; counted as a steering drop.
  * @SGNIC_ACTION_TYPE_COUNT: Count the frame (the rule's counters always count
  *   hits).
- * @SGNIC_ACTION_TYPE_MARK: Set skb->mark to the action's mark (RX).
+ * @SGNIC_ACTION_TYPE_MARK: Set skb->mark to the action's mark (RX only; refused
+ *   in a rule with direction tx).
  * @SGNIC_ACTION_TYPE_QUEUE: Deliver on the queue given by the action's queue
- *   (RX).
+ *   (RX only; refused in a rule with direction tx).
  * @SGNIC_ACTION_TYPE_ACCEPT: Stop steering and let the frame through.
  * @SGNIC_ACTION_TYPE_MAX: max valid value
  */

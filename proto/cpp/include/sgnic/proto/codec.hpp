@@ -95,4 +95,9 @@ std::string format_action(const Action& action);
 Expected<Directions> parse_directions(std::string_view text);
 std::string format_directions(Directions dirs);
 
+// mark and queue act on a frame the port receives: a rule with either takes
+// direction rx only (the kernel refuses them in a TX rule too).
+bool acts_on_rx_only(ActionType type);
+Expected<void> check_directions(Directions dirs, std::span<const Action> actions);
+
 }  // namespace sgnic::proto
