@@ -40,6 +40,7 @@ struct Loop {
     std::uint64_t watchdog_usec = 0;
     KernelWatch* watch = nullptr;
     sd_event_source* reconcile_timer = nullptr;  // owned by the sd::EventSource in run_daemon
+    sd_event_source* resize_steps = nullptr;     // likewise
     std::string reconcile_why;
 };
 
@@ -150,9 +151,23 @@ std::string status_line(const Service& s) {
            std::to_string(s.desired().rules.size()) + " rules";
 }
 
-// After every loop iteration (networkd's post hook): STATUS= when it changed.
+// One step of a rehash per loop iteration, at idle priority: D-Bus calls,
+// kernel news, signals and the watchdog all go first.
+int on_resize_step(sd_event_source* source, void* userdata) {
+    auto& loop = *static_cast<Loop*>(userdata);
+    if (!loop.service.resize_step()) {
+        return sd_event_source_set_enabled(source, SD_EVENT_OFF);
+    }
+    return 0;
+}
+
+// After every loop iteration (networkd's post hook): STATUS= when it
+// changed; rehash steps on while one is in progress.
 int on_post(sd_event_source* /*source*/, void* userdata) {
     auto& loop = *static_cast<Loop*>(userdata);
+    if (loop.resize_steps != nullptr && loop.service.resizing()) {
+        (void)sd_event_source_set_enabled(loop.resize_steps, SD_EVENT_ON);
+    }
     std::string status = status_line(loop.service);
     if (status != loop.status) {
         loop.status = std::move(status);
@@ -292,6 +307,7 @@ int run_daemon(const config::Options& options, const config::Config& config, Ker
               .watchdog_usec = 0,
               .watch = kernel.watch,
               .reconcile_timer = nullptr,
+              .resize_steps = nullptr,
               .reconcile_why = {}};
     sd::EventSource reconcile_timer;
     sd::EventSource kernel_news;
@@ -316,6 +332,20 @@ int run_daemon(const config::Options& options, const config::Config& config, Ker
         }
     }
     sd_event_source* raw_source = nullptr;
+    r = sd_event_add_defer(event.get(), &raw_source, on_resize_step, &loop);
+    const sd::EventSource resize_steps(raw_source);
+    if (r >= 0) {
+        r = sd_event_source_set_priority(raw_source, SD_EVENT_PRIORITY_IDLE);
+    }
+    if (r >= 0) {
+        r = sd_event_source_set_enabled(raw_source, SD_EVENT_OFF);
+    }
+    if (r < 0) {
+        spdlog::error("rehash steps: {}", strerror(-r));
+        return 1;
+    }
+    loop.resize_steps = raw_source;
+    raw_source = nullptr;
     r = sd_event_add_post(event.get(), &raw_source, on_post, &loop);
     const sd::EventSource post(raw_source);
     if (r < 0) {

@@ -2,6 +2,7 @@
 // per matcher, served by a fallback vtable.  The id is the daemon's, stable
 // across rehashes and restarts.
 #include <cstring>
+#include <optional>
 
 #include "bus/args.hpp"
 #include "bus/server.hpp"
@@ -114,6 +115,14 @@ int property_get(sd_bus* /*bus*/, const char* path, const char* /*interface*/, c
             s == nullptr ? 0 : model::table_pages(rx.size_log) + model::table_pages(tx.size_log);
         return sd_bus_message_append(reply, "t", pages);
     }
+    if (p == "Resizing") {
+        // Rules moved so far and rules to move; (0, 0) when no rehash runs.
+        const std::optional<policy::ResizeProgress>& resize =
+            s != nullptr ? s->resize : std::nullopt;
+        return sd_bus_message_append(
+            reply, "(tt)", static_cast<std::uint64_t>(resize ? resize->moved : 0),
+            static_cast<std::uint64_t>(resize ? resize->pending.size() : 0));
+    }
     return sd_bus_message_append(reply, "t", s != nullptr ? s->rehashes : 0);  // Rehashes
 }
 
@@ -129,6 +138,7 @@ const sd_bus_vtable kMatcherVtable[] = {
     SD_BUS_PROPERTY("TxRules", "t", property_get, 0, kChange),
     SD_BUS_PROPERTY("DevicePages", "t", property_get, 0, kChange),
     SD_BUS_PROPERTY("Rehashes", "t", property_get, 0, kChange),
+    SD_BUS_PROPERTY("Resizing", "(tt)", property_get, 0, kChange),
     SD_BUS_METHOD_WITH_ARGS("Delete", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_delete,
                             SD_BUS_VTABLE_UNPRIVILEGED),
     SD_BUS_METHOD_WITH_ARGS("Describe", SD_BUS_NO_ARGS, SD_BUS_RESULT("s", json), method_describe,

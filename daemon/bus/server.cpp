@@ -123,7 +123,7 @@ void Server::matcher_changed(model::MatcherKey matcher) {
     const std::string path = matcher_path(matcher);
     const int r = sd_bus_emit_properties_changed(bus_, path.c_str(), kMatcherInterface, "RxSizeLog",
                                                  "TxSizeLog", "RxRules", "TxRules", "DevicePages",
-                                                 "Rehashes", nullptr);
+                                                 "Rehashes", "Resizing", nullptr);
     if (r < 0) {
         spdlog::debug("PropertiesChanged on {}: {}", path, strerror(-r));
     }

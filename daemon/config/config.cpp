@@ -81,6 +81,7 @@ Status read_object(const json& v, const std::string& path, std::span<const Key> 
 constexpr int kMaxSizeLog = 31;
 constexpr int kMaxTemplates = 1 << 16;
 constexpr int kPercent = 100;
+constexpr int kMaxResizeStep = 1 << 20;
 
 Key int_key(std::string_view name, int min, int max, int policy::PolicyConfig::*field) {
     return {name, [min, max, field](const json& v, const std::string& path, Config& c) {
@@ -97,6 +98,7 @@ Status read_policy(const json& v, const std::string& path, Config& c) {
         int_key("assured-main-table-depth", 0, kMaxSizeLog, &P::assured_main_table_depth),
         int_key("action-templates-initial", 1, kMaxTemplates, &P::action_templates_initial),
         int_key("action-templates-max", 1, kMaxTemplates, &P::action_templates_max),
+        int_key("resize-step-rules", 0, kMaxResizeStep, &P::resize_step_rules),
     };
     auto st = read_object(v, path, keys, c);
     if (st && c.policy.action_templates_initial > c.policy.action_templates_max) {

@@ -9,8 +9,9 @@
 //     "policy": {                          defaults: policy::PolicyConfig
 //       "init-size-log": 1, "size-log-step": 1, "rehash-percent-threshold": 70,
 //       "assured-main-table-depth": 2, "action-templates-initial": 8,
-//       "action-templates-max": 128
-//     }
+//       "action-templates-max": 128,
+//       "resize-step-rules": 1024          rules one step of a rehash moves
+//     }                                    between D-Bus calls (0: all at once)
 //   }
 //
 // Every key is optional.  An unknown key or a wrong type is an error that
@@ -33,13 +34,16 @@ std::string_view to_string(LogLevel level);
 
 inline constexpr std::string_view kDefaultConfigPath = "/etc/sgnic/sgnicd.json";
 inline constexpr std::string_view kDefaultStateDir = "/var/lib/sgnic";
+inline constexpr int kDefaultResizeStepRules = 1024;
 
 struct Config {
     LogLevel log_level = LogLevel::info;
     std::filesystem::path state_dir{kDefaultStateDir};
     bool persistence = true;
     bool manage_foreign = false;
-    policy::PolicyConfig policy;
+    // A rehash moves its rules a step at a time between D-Bus calls, so no
+    // client waits behind one for long.
+    policy::PolicyConfig policy{.resize_step_rules = kDefaultResizeStepRules};
 };
 
 Expected<Config> parse_config(std::string_view json_text);

@@ -34,6 +34,7 @@ void event(Level level, std::string_view message_id, std::string_view message,
 namespace msgid {
 inline constexpr std::string_view adopted = "55715438c87545e99f640a8107f45f5f";
 inline constexpr std::string_view rehashed = "c9fe8a06ba0d422ebfbce9100feb1e05";
+inline constexpr std::string_view rehash_rolled_back = "7f0add3fac6b4ec7acccff51dfb79985";
 inline constexpr std::string_view module_gone = "f765e10a619e4ea79fbdc52636175400";
 inline constexpr std::string_view module_back = "eda7d2c50ab44027be54faddbceea6de";
 inline constexpr std::string_view degraded = "176670d5c80843368824b5b47ff2da9e";

@@ -189,6 +189,11 @@ Status Policy::destroy_matcher(MatcherId id) {
         return Error(Errc::invalid_argument,
                      context + ": it still holds " + std::to_string(m->rules.size()) + " rules");
     }
+    if (m->resize) {  // nothing left to move: this ends it
+        if (auto st = run_resize(*m); !st) {
+            return st.error().with_context(context);
+        }
+    }
     if (m->stray) {
         // Holds no rules: every rule it held is deleted.
         auto st = device_.destroy_matcher(m->stray->device);
@@ -503,8 +508,13 @@ BatchDelete Policy::delete_rules(std::span<const RuleId> ids) {
             continue;
         }
         const MatcherState& m = *lookup(it->second.matcher);
-        const bool in_stray = m.stray && m.stray->rules.contains(ids[i]);
-        by_device[in_stray ? m.stray->device : m.device].push_back(i);
+        DeviceMatcherId holder = m.device;
+        if (m.stray && m.stray->rules.contains(ids[i])) {
+            holder = m.stray->device;
+        } else if (m.resize && m.resize->in_source(ids[i])) {
+            holder = m.resize->source;
+        }
+        by_device[holder].push_back(i);
     }
 
     std::set<MatcherId> touched;
@@ -627,17 +637,43 @@ Expected<bool> Policy::reserve(MatcherId id, std::uint64_t rx, std::uint64_t tx)
     return *grown;
 }
 
-// create new → set it as resize target → move every rule → destroy old.
-// Until the last step succeeds the old device matcher keeps every rule that
-// has not moved, and lookups find moved ones in the new; any failure moves
-// them back, destroys the new one and leaves sizes as they were.
+namespace {
+
+std::string resize_context(const std::string& matcher, SizeChange rx, SizeChange tx) {
+    return "rehash " + matcher + " RX " + std::to_string(rx.from) + "->" + std::to_string(rx.to) +
+           " TX " + std::to_string(tx.from) + "->" + std::to_string(tx.to);
+}
+
+}  // namespace
+
 Status Policy::resize(MatcherState& m, int rx_size_log, int tx_size_log, RehashReason reason) {
+    if (m.resize) {
+        // One resize at a time: the one running ends first.
+        if (auto st = run_resize(m); !st) {
+            return st;
+        }
+    }
+    if (auto st = begin_resize(m, rx_size_log, tx_size_log, reason); !st) {
+        return st;
+    }
+    if (config_.resize_step_rules <= 0 || m.resize->pending.empty()) {
+        return run_resize(m);
+    }
+    return {};
+}
+
+// create new → set it as resize target → move the rules (one step, or a
+// step at a time) → destroy old.  Until the last step succeeds the old
+// device matcher keeps every rule that has not moved, and lookups find the
+// others in the new one; any failure moves them back, destroys the new one
+// and leaves sizes as they were.
+Status Policy::begin_resize(MatcherState& m, int rx_size_log, int tx_size_log,
+                            RehashReason reason) {
     const auto start = clock_();
     const DeviceMatcherId old = m.device;
-    const std::string context = "rehash " + matcher_name(m) + " RX " +
-                                std::to_string(m.rx.size_log) + "->" + std::to_string(rx_size_log) +
-                                " TX " + std::to_string(m.tx.size_log) + "->" +
-                                std::to_string(tx_size_log);
+    const SizeChange rx{m.rx.size_log, rx_size_log};
+    const SizeChange tx{m.tx.size_log, tx_size_log};
+    const std::string context = resize_context(matcher_name(m), rx, tx);
 
     auto fresh = device_.create_matcher(m.spec(rx_size_log, tx_size_log));
     if (!fresh) {
@@ -645,42 +681,114 @@ Status Policy::resize(MatcherState& m, int rx_size_log, int tx_size_log, RehashR
             fresh.error(), context, "create matcher",
             "nothing changed, every rule is in device matcher " + std::to_string(old));
     }
-    auto st = device_.set_resize_target(old, *fresh);
-    if (!st) {
+    if (auto st = device_.set_resize_target(old, *fresh); !st) {
         return step_failed(st.error(), context, "set resize target", undo_resize(m, *fresh, {}));
     }
-    const std::vector<RuleId> rules(m.rules.begin(), m.rules.end());
-    if (!rules.empty()) {
-        const MoveResult moved = device_.move_rules(old, *fresh, rules);
-        if (moved.error) {
-            const std::size_t n = std::min(moved.moved, rules.size());
-            std::vector<RuleId> prefix(rules.begin(), rules.begin() + static_cast<long>(n));
-            return step_failed(*moved.error, context,
-                               "move rules (" + std::to_string(n) + " of " +
-                                   std::to_string(rules.size()) + " moved)",
-                               undo_resize(m, *fresh, std::move(prefix)));
-        }
-    }
-    st = device_.destroy_matcher(old);
-    if (!st) {
-        return step_failed(st.error(), context, "destroy old matcher",
-                           undo_resize(m, *fresh, rules));
-    }
-
-    reports_.push_back(RehashReport{.matcher = m.id,
-                                    .port = m.port,
-                                    .old_device = old,
-                                    .new_device = *fresh,
-                                    .rx = {m.rx.size_log, rx_size_log},
-                                    .tx = {m.tx.size_log, tx_size_log},
-                                    .rules_moved = rules.size(),
-                                    .reason = reason,
-                                    .duration = clock_() - start});
+    m.resize = ResizeProgress{.source = old,
+                              .rx = rx,
+                              .tx = tx,
+                              .reason = reason,
+                              .pending = std::vector<RuleId>(m.rules.begin(), m.rules.end()),
+                              .next = 0,
+                              .moved = 0,
+                              .start = start};
     m.device = *fresh;
     m.rx.size_log = rx_size_log;
     m.tx.size_log = tx_size_log;
-    ++m.rehashes;
     return {};
+}
+
+Status Policy::advance_resize(MatcherState& m, std::size_t budget) {
+    ResizeProgress& p = *m.resize;
+    const std::string context = resize_context(matcher_name(m), p.rx, p.tx);
+    std::vector<RuleId> batch;
+    while (p.next < p.pending.size() && batch.size() < budget) {
+        const RuleId id = p.pending[p.next++];
+        if (rules_.contains(id)) {  // deleted since the start: nothing to move
+            batch.push_back(id);
+        }
+    }
+    if (!batch.empty()) {
+        const MoveResult moved = device_.move_rules(p.source, m.device, batch);
+        const std::size_t n = std::min(moved.moved, batch.size());
+        p.moved += n;
+        if (moved.error) {
+            if (n < batch.size()) {  // the rest of the batch is still in the source
+                p.next = static_cast<std::size_t>(
+                    std::lower_bound(p.pending.begin(), p.pending.end(), batch[n]) -
+                    p.pending.begin());
+            }
+            const std::string step = "move rules (" + std::to_string(p.moved) + " of " +
+                                     std::to_string(p.pending.size()) + " moved)";
+            return step_failed(*moved.error, context, step, abort_resize(m));
+        }
+    }
+    if (p.next < p.pending.size()) {
+        return {};
+    }
+    if (auto st = device_.destroy_matcher(p.source); !st) {
+        return step_failed(st.error(), context, "destroy old matcher", abort_resize(m));
+    }
+    reports_.push_back(RehashReport{.matcher = m.id,
+                                    .port = m.port,
+                                    .old_device = p.source,
+                                    .new_device = m.device,
+                                    .rx = p.rx,
+                                    .tx = p.tx,
+                                    .rules_moved = p.moved,
+                                    .reason = p.reason,
+                                    .duration = clock_() - p.start});
+    ++m.rehashes;
+    m.resize.reset();
+    return {};
+}
+
+// Turns the resize in progress around: the source is the matcher's device
+// again, at its old sizes, and every rule in the target goes back to it.
+std::string Policy::abort_resize(MatcherState& m) {
+    const ResizeProgress p = std::move(*m.resize);
+    m.resize.reset();
+    const DeviceMatcherId target = m.device;
+    std::vector<RuleId> in_target;
+    for (const RuleId id : m.rules) {
+        if (!p.in_source(id)) {
+            in_target.push_back(id);
+        }
+    }
+    m.device = p.source;
+    m.rx.size_log = p.rx.from;
+    m.tx.size_log = p.tx.from;
+    reevaluate_rehash_required(m);
+    return undo_resize(m, target, std::move(in_target));
+}
+
+Status Policy::step(MatcherId id) {
+    MatcherState* m = lookup(id);
+    if (m == nullptr) {
+        return Error(Errc::not_found, "resize step: no matcher " + std::to_string(id));
+    }
+    if (!m->resize) {
+        return {};
+    }
+    return advance_resize(*m, static_cast<std::size_t>(std::max(1, config_.resize_step_rules)));
+}
+
+Status Policy::finish_resize(MatcherId id) {
+    MatcherState* m = lookup(id);
+    if (m == nullptr) {
+        return Error(Errc::not_found, "finish resize: no matcher " + std::to_string(id));
+    }
+    return m->resize ? run_resize(*m) : Status{};
+}
+
+std::vector<MatcherId> Policy::resizing() const {
+    std::vector<MatcherId> ids;
+    for (const auto& [id, m] : matchers_) {
+        if (m.resize) {
+            ids.push_back(id);
+        }
+    }
+    return ids;
 }
 
 // Moves `moved` back from `fresh` to the live matcher and destroys `fresh`.

@@ -64,6 +64,27 @@ struct StrayMatcher {
     std::set<RuleId> rules;
 };
 
+// A resize in progress (PolicyConfig::resize_step_rules > 0).  The target
+// is the matcher's device now: new rules go there, at the new sizes.  The
+// rules the source held at the start move over a step at a time; until they
+// have, lookups in the device try the target first, then the source.
+struct ResizeProgress {
+    DeviceMatcherId source = 0;
+    SizeChange rx;
+    SizeChange tx;
+    RehashReason reason = RehashReason::threshold;
+    std::vector<RuleId> pending;  // sorted: the source's rules at the start
+    std::size_t next = 0;         // pending[0, next) have moved or are gone
+    std::size_t moved = 0;
+    std::chrono::steady_clock::time_point start;
+
+    // Whether rule `id` (a live rule of the matcher) is still in the source.
+    bool in_source(RuleId id) const {
+        return std::binary_search(pending.begin() + static_cast<std::ptrdiff_t>(next),
+                                  pending.end(), id);
+    }
+};
+
 struct MatcherState {
     MatcherState(MatcherId id, PortId port, std::uint32_t priority, MatchTemplate match_template,
                  ActionTemplateSet templates)
@@ -84,6 +105,7 @@ struct MatcherState {
     ActionTemplateSet action_templates;
     std::set<RuleId> rules;  // ordered, so bulk moves are deterministic
     std::optional<StrayMatcher> stray;
+    std::optional<ResizeProgress> resize;
     std::uint64_t rehashes = 0;
 
     DirectionSize& size(Direction d) { return d == Direction::rx ? rx : tx; }
@@ -175,6 +197,17 @@ public:
     // calls it first; the daemon may call it from a timer.
     Status heal(MatcherId id);
 
+    // Moves up to resize_step_rules rules of the matcher's resize in
+    // progress; the step that moves the last one destroys the source and
+    // reports the rehash.  A step that fails turns the resize around (the
+    // rules go back to the source, the target is destroyed) and returns
+    // why.  Nothing to do when no resize is in progress.
+    Status step(MatcherId id);
+    // Runs the matcher's resize in progress to its end.
+    Status finish_resize(MatcherId id);
+    // Matchers with a resize in progress, in id order.
+    std::vector<MatcherId> resizing() const;
+
     const MatcherState* find_matcher(MatcherId id) const;
     const RuleRecord* find_rule(RuleId id) const;
     std::vector<MatcherId> matcher_ids() const;
@@ -208,7 +241,16 @@ private:
     // One resize to the sizes `rx`/`tx` more rules would grow the tables to.
     Expected<bool> presize(MatcherState& m, std::uint64_t rx, std::uint64_t tx,
                            RehashReason reason);
+    // Starts a resize (a running one is finished first) and, unless
+    // resize_step_rules says to go step by step, runs it to its end.
     Status resize(MatcherState& m, int rx_size_log, int tx_size_log, RehashReason reason);
+    Status begin_resize(MatcherState& m, int rx_size_log, int tx_size_log, RehashReason reason);
+    // Moves up to `budget` rules of the resize in progress, and ends it
+    // when none is left; a failure turns it around.
+    Status advance_resize(MatcherState& m, std::size_t budget);
+    Status run_resize(MatcherState& m) { return advance_resize(m, SIZE_MAX); }
+    // Turns it around; returns a sentence for the error message.
+    std::string abort_resize(MatcherState& m);
     std::string undo_resize(MatcherState& m, DeviceMatcherId fresh, std::vector<RuleId> moved);
 
     Device& device_;

@@ -15,6 +15,9 @@ struct PolicyConfig {
     int assured_main_table_depth = 2;   // log2 of the entries a row always holds
     int action_templates_initial = 8;   // capacity of a new matcher's template list
     int action_templates_max = 128;     // capacity never doubles past this
+    // Rules one resize step moves.  0: a resize runs to its end in the call
+    // that starts it; otherwise the caller drives it with Policy::step().
+    int resize_step_rules = 0;
 };
 
 // The state one direction (RX or TX hash table) of a matcher keeps.  A

@@ -74,13 +74,20 @@ model::Installed Service::installed() const {
         if (m->stray) {
             in.other_owned.insert({.ifindex = m->port, .id = m->stray->device});
         }
+        if (m->resize) {
+            in.other_owned.insert({.ifindex = m->port, .id = m->resize->source});
+        }
     }
     for (const auto& [key, id] : rule_ids_) {
         const policy::RuleRecord* r = policy_->find_rule(id);
         const policy::MatcherState* m = policy_->find_matcher(r->matcher);
-        const bool stray = m->stray && m->stray->rules.contains(id);
-        in.rules[key] = {
-            .ifindex = m->port, .matcher = stray ? m->stray->device : m->device, .id = id};
+        policy::DeviceMatcherId holder = m->device;
+        if (m->stray && m->stray->rules.contains(id)) {
+            holder = m->stray->device;
+        } else if (m->resize && m->resize->in_source(id)) {
+            holder = m->resize->source;
+        }
+        in.rules[key] = {.ifindex = m->port, .matcher = holder, .id = id};
     }
     return in;
 }
@@ -110,6 +117,43 @@ void Service::publish_rehashes() {
             listener_->rehashed(key->second, r);
         }
     }
+}
+
+bool Service::resize_step() {
+    const std::vector<policy::MatcherId> ids = policy_->resizing();
+    if (ids.empty()) {
+        return false;
+    }
+    const auto turn = std::upper_bound(ids.begin(), ids.end(), last_stepped_);
+    const policy::MatcherId id = turn == ids.end() ? ids.front() : *turn;
+    last_stepped_ = id;
+    const auto st = policy_->step(id);
+    publish_rehashes();
+    if (!st) {
+        const auto key = matcher_keys_.find(id);
+        if (key != matcher_keys_.end()) {
+            const std::string& port = desired_.matchers.at(key->second).port;
+            const std::array fields = {log::Field{"SGNIC_PORT", port},
+                                       log::Field{"SGNIC_MATCHER", std::to_string(key->second)}};
+            log::event(log::Level::warning, log::msgid::rehash_rolled_back,
+                       "rehash of matcher " + std::to_string(key->second) + " on " + port +
+                           " turned around: " + st.error().message(),
+                       fields);
+            if (listener_ != nullptr) {
+                listener_->matcher_changed(key->second);
+            }
+        }
+    }
+    return !policy_->resizing().empty();
+}
+
+void Service::finish_resizes() {
+    for (const policy::MatcherId id : policy_->resizing()) {
+        if (auto st = policy_->finish_resize(id); !st) {
+            spdlog::warn("finish a rehash: {}", st.error().message());
+        }
+    }
+    publish_rehashes();
 }
 
 Expected<policy::RuleSpec> Service::rule_spec(const model::DesiredMatcher& m,
@@ -216,6 +260,9 @@ Expected<ReconcileReport> Service::reconcile() {
     std::map<std::string, policy::PortId> by_name;
     for (const PortInfo& p : ports_) {
         by_name[p.name] = p.ifindex;
+    }
+    if (adopted_) {
+        finish_resizes();
     }
     auto actual = kernel_.dump();
     if (!actual) {
@@ -748,10 +795,14 @@ Expected<std::map<policy::RuleId, RuleCounters>> Service::counters_of(model::Mat
     if (s == nullptr) {
         return out;
     }
-    // A rollback that could not finish leaves some rules in a stray matcher.
+    // A rollback that could not finish leaves some rules in a stray matcher;
+    // a rehash in progress has not moved some yet.
     std::vector<policy::DeviceMatcherId> devices = {s->device};
     if (s->stray) {
         devices.push_back(s->stray->device);
+    }
+    if (s->resize) {
+        devices.push_back(s->resize->source);
     }
     for (const policy::DeviceMatcherId dev : devices) {
         auto counters = kernel_.rule_counters(s->port, dev);

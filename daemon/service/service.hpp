@@ -104,6 +104,11 @@ public:
     Expected<bool> reserve_rules(model::MatcherKey matcher, std::uint64_t rx, std::uint64_t tx);
     Expected<void> delete_rules(const std::string& port, std::span<const model::RuleKey> rules);
     Expected<void> flush(const std::string& port);
+    // One step of a rehash in progress (matchers take turns); a rehash that
+    // ends is published, one that fails is turned around and logged.
+    // Returns whether a rehash is still in progress.
+    bool resize_step();
+    bool resizing() const { return policy_ && !policy_->resizing().empty(); }
     // Every rule of the port, or of every port for "", in bulk; the matchers
     // stay.  Returns how many rules were deleted.
     Expected<std::size_t> flush_rules(const std::string& port);
@@ -156,6 +161,9 @@ private:
     model::Installed installed() const;
     void reset_policy();
     void publish_rehashes();
+    // Ends every rehash in progress (before the kernel is compared with
+    // the policy's picture).
+    void finish_resizes();
     // The device's counters of every rule of `matcher`, by policy rule id.
     Expected<std::map<policy::RuleId, RuleCounters>> counters_of(model::MatcherKey matcher);
 
@@ -171,7 +179,8 @@ private:
     std::map<policy::MatcherId, model::MatcherKey> matcher_keys_;
     std::map<model::RuleKey, policy::RuleId> rule_ids_;
     ServiceListener* listener_ = nullptr;
-    bool adopted_ = false;  // the policy knows what the kernel holds
+    policy::MatcherId last_stepped_ = 0;  // resize_step()'s turn
+    bool adopted_ = false;                // the policy knows what the kernel holds
     bool manage_foreign_ = false;
     std::optional<std::string> read_only_;
     Expected<void> writable() const;

@@ -22,6 +22,7 @@ TEST(Config, empty_object_gives_the_policy_defaults) {
     EXPECT_EQ(c->policy.init_size_log, defaults.init_size_log);
     EXPECT_EQ(c->policy.rehash_percent_threshold, defaults.rehash_percent_threshold);
     EXPECT_EQ(c->policy.action_templates_max, defaults.action_templates_max);
+    EXPECT_EQ(c->policy.resize_step_rules, 1024) << "sgnicd rehashes a step at a time";
 }
 
 TEST(Config, reads_every_key) {
@@ -30,7 +31,7 @@ TEST(Config, reads_every_key) {
         "manage-foreign": true,
         "policy": {"init-size-log": 2, "size-log-step": 2, "rehash-percent-threshold": 50,
                    "assured-main-table-depth": 3, "action-templates-initial": 4,
-                   "action-templates-max": 64}})");
+                   "action-templates-max": 64, "resize-step-rules": 0}})");
     ASSERT_TRUE(c) << c.error().message();
     EXPECT_EQ(c->log_level, LogLevel::debug);
     EXPECT_EQ(c->state_dir, "/tmp/sg");
@@ -42,6 +43,7 @@ TEST(Config, reads_every_key) {
     EXPECT_EQ(c->policy.assured_main_table_depth, 3);
     EXPECT_EQ(c->policy.action_templates_initial, 4);
     EXPECT_EQ(c->policy.action_templates_max, 64);
+    EXPECT_EQ(c->policy.resize_step_rules, 0);
 }
 
 struct Bad {
@@ -71,6 +73,8 @@ INSTANTIATE_TEST_SUITE_P(
         Bad{R"({"policy": {"rehash-percent-threshold": 101}})",
             "policy.rehash-percent-threshold: 101 is out of range [1, 100]"},
         Bad{R"({"policy": {"size-log-step": 0}})", "policy.size-log-step: 0 is out of range"},
+        Bad{R"({"policy": {"resize-step-rules": -1}})",
+            "policy.resize-step-rules: -1 is out of range [0, 1048576]"},
         Bad{R"({"policy": {"action-templates-initial": 256}})",
             "policy.action-templates-initial: 256 exceeds action-templates-max 128"},
         Bad{R"({"policy": []})", "policy: expected an object, got a array"},

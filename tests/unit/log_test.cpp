@@ -44,8 +44,9 @@ TEST(Catalog, explains_every_event_and_nothing_else) {
         EXPECT_TRUE(ids.insert(id).second) << "twice: " << id;
     }
     const std::set<std::string> sent = {
-        std::string(msgid::adopted), std::string(msgid::rehashed), std::string(msgid::module_gone),
-        std::string(msgid::module_back), std::string(msgid::degraded)};
+        std::string(msgid::adopted),     std::string(msgid::rehashed),
+        std::string(msgid::module_gone), std::string(msgid::module_back),
+        std::string(msgid::degraded),    std::string(msgid::rehash_rolled_back)};
     EXPECT_EQ(ids, sent);
 }
 

@@ -277,13 +277,27 @@ inline ::testing::AssertionResult consistent(const Policy& policy, const FakeDev
             }
             referenced.insert(m.stray->device);
         }
+        if (m.resize) {
+            // The source links to the target; unmoved rules are still there.
+            const auto source = dev.matchers.find(m.resize->source);
+            if (source == dev.matchers.end() || source->second.resize_target != m.device) {
+                return ::testing::AssertionFailure()
+                       << "matcher " << id << ": resize source " << m.resize->source
+                       << " is not live or not linked to " << m.device;
+            }
+            referenced.insert(m.resize->source);
+        }
         std::uint64_t rx = 0;
         std::uint64_t tx = 0;
         for (const RuleId r : m.rules) {
             const RuleRecord* rec = policy.find_rule(r);
             const auto where = dev.rules.find(r);
-            const DeviceMatcherId expected =
-                m.stray && m.stray->rules.contains(r) ? m.stray->device : m.device;
+            DeviceMatcherId expected = m.device;
+            if (m.stray && m.stray->rules.contains(r)) {
+                expected = m.stray->device;
+            } else if (m.resize && m.resize->in_source(r)) {
+                expected = m.resize->source;
+            }
             if (rec == nullptr || where == dev.rules.end()) {
                 return ::testing::AssertionFailure() << "rule " << r << " is not in any matcher";
             }

@@ -2,6 +2,8 @@
 // ports that come and go.  Desired state survives in the store.
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
 #include <cstdlib>
 #include <filesystem>
 #include <map>
@@ -29,13 +31,13 @@ protected:
     void TearDown() override { std::filesystem::remove_all(dir_); }
 
     // A service as sgnicd starts one: the store's state, then reconcile.
-    std::unique_ptr<Service> start() {
+    std::unique_ptr<Service> start(policy::PolicyConfig config = {}) {
         auto store = store::Store::open(dir_);
         EXPECT_TRUE(store);
         auto desired = store->load();
         EXPECT_TRUE(desired);
         return std::make_unique<Service>(device_, kernel_, kernel_, std::move(*store),
-                                         std::move(*desired), policy::PolicyConfig{});
+                                         std::move(*desired), config);
     }
 
     // One matcher on sg0 with `n` RX rules.
@@ -235,6 +237,94 @@ TEST_F(ServiceTest, a_resize_left_half_done_is_finished_at_start) {
     ASSERT_NE(m, nullptr);
     EXPECT_EQ(m->device, *target);
     EXPECT_EQ(m->rx.size_log, bigger.rx_size_log);
+}
+
+// sgnicd's setting: a rehash moves its rules a step at a time between calls.
+TEST_F(ServiceTest, a_rehash_moves_its_rules_a_step_at_a_time_and_reads_see_every_rule) {
+    auto s = start(policy::PolicyConfig{.resize_step_rules = 3});
+    ASSERT_TRUE(s->reconcile());
+    populate(*s, 20);  // an empty matcher presizes with nothing to move
+    EXPECT_FALSE(s->resizing());
+    ASSERT_EQ(device_.matchers.size(), 1U);
+    const model::MatcherKey key = s->desired().matchers.begin()->first;
+    const policy::DeviceMatcherId before = s->matcher_state(key)->device;
+    const int size_before = s->matcher_state(key)->rx.size_log;
+    const std::uint64_t rehashes_before = s->matcher_state(key)->rehashes;
+
+    // 40 more: the tables grow once, the new rules go to the new tables at
+    // once, and the 20 old ones wait to be moved.
+    std::vector<RuleRequest> more;
+    for (int i = 0; i < 40; ++i) {
+        more.push_back({.matcher = key,
+                        .directions = "rx",
+                        .match = {{"l4-dport", std::to_string(5000 + i)}},
+                        .actions = {"drop"}});
+    }
+    ASSERT_TRUE(s->add_rules("sg0", more, 1000));
+    ASSERT_TRUE(s->resizing());
+    const policy::MatcherState* m = s->matcher_state(key);
+    ASSERT_TRUE(m->resize);
+    EXPECT_EQ(m->resize->source, before);
+    EXPECT_GT(m->rx.size_log, size_before);
+    EXPECT_EQ(device_.matchers.size(), 2U);
+    EXPECT_EQ(device_.matchers.at(before).rules.size(), 20U);
+    EXPECT_EQ(device_.matchers.at(m->device).rules.size(), 40U);
+
+    // Reads in the middle see every rule once, wherever it is.
+    auto described = s->describe_rules("sg0", 0);
+    ASSERT_TRUE(described) << described.error().message();
+    const auto doc = nlohmann::json::parse(*described);
+    EXPECT_EQ(doc["rules"].size(), 60U);
+    for (const auto& r : doc["rules"]) {
+        EXPECT_FALSE(r["counters"].is_null()) << r.dump();
+    }
+    // A delete finds a rule that has not moved yet.
+    const model::RuleKey first_rule = s->desired().rules.begin()->first;
+    ASSERT_TRUE(s->delete_rules("sg0", std::span(&first_rule, 1)));
+
+    std::size_t steps = 0;
+    while (s->resize_step()) {
+        ++steps;
+        ASSERT_LT(steps, 100U);
+    }
+    EXPECT_EQ(steps + 1, 7U) << "19 rules, 3 a step";
+    EXPECT_FALSE(s->resizing());
+    ASSERT_EQ(device_.matchers.size(), 1U);
+    EXPECT_FALSE(device_.matchers.contains(before));
+    EXPECT_EQ(device_.rules.size(), 59U);
+    EXPECT_EQ(device_.rules_lost, 0U);
+    EXPECT_EQ(s->matcher_state(key)->rehashes, rehashes_before + 1);
+}
+
+// A rehash interrupted by a stop is in the kernel half done: the next start
+// settles it, and then nothing else changes.
+TEST_F(ServiceTest, a_stop_in_the_middle_of_a_stepped_rehash_is_settled_at_start) {
+    {
+        auto s = start(policy::PolicyConfig{.resize_step_rules = 4});
+        ASSERT_TRUE(s->reconcile());
+        populate(*s, 20);
+        const model::MatcherKey key = s->desired().matchers.begin()->first;
+        std::vector<RuleRequest> more;
+        for (int i = 0; i < 40; ++i) {
+            more.push_back({.matcher = key,
+                            .directions = "rx",
+                            .match = {{"l4-dport", std::to_string(5000 + i)}},
+                            .actions = {"drop"}});
+        }
+        ASSERT_TRUE(s->add_rules("sg0", more, 1000));
+        ASSERT_TRUE(s->resize_step());  // 4 of 20 moved, then the daemon stops
+        ASSERT_EQ(device_.matchers.size(), 2U);
+    }
+    auto s = start(policy::PolicyConfig{.resize_step_rules = 4});
+    auto report = s->reconcile();
+    ASSERT_TRUE(report) << report.error().message();
+    EXPECT_EQ(report->settled_resizes, 1U);
+    EXPECT_EQ(report->adopted_rules, 60U);
+    EXPECT_EQ(report->added_rules + report->deleted_rules + report->replaced_rules, 0U);
+    EXPECT_EQ(device_.matchers.size(), 1U);
+    EXPECT_EQ(device_.rules.size(), 60U);
+    EXPECT_EQ(device_.rules_lost, 0U);
+    EXPECT_FALSE(s->resizing());
 }
 
 TEST_F(ServiceTest, a_read_only_start_leaves_the_kernel_alone_and_refuses_changes) {
