@@ -263,7 +263,12 @@ std::string format_matcher_show(const Json& m) {
                             d.value("rehash_required", false) ? "yes" : "no"});
         }
         out += "  rehashes " + u64(m, "rehashes") + ", action templates " +
-               u64(m, "action_templates") + "\n\n";
+               u64(m, "action_templates") + "\n";
+        if (const Json r = m.value("resizing", Json()); r.is_object()) {
+            out += "  rehash in progress (" + r.value("reason", std::string("?")) +
+                   "): " + u64(r, "moved") + " of " + u64(r, "total") + " rules moved\n";
+        }
+        out += "\n";
         out += table({"DIR", "SIZE_LOG", "RULES", "PAGES", "MEMORY", "REHASH_REQUIRED"}, rows);
     }
     const Json rules = m.value("rules", Json::array());

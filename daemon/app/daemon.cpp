@@ -369,6 +369,13 @@ int run_daemon(const config::Options& options, const config::Config& config, Ker
     spdlog::info("serving {} ({})", bus::kServiceName, loop.status);
     r = sd_event_loop(event.get());
     (void)sd_notify(0, "STOPPING=1");
+    if (service.resizing()) {
+        // The next start would settle it, with rule moves a restart in
+        // which nothing changed should not need: end it now.
+        spdlog::info("stopping: finishing the rehashes in progress first");
+        (void)sd_notify(0, "STATUS=finishing the rehashes in progress");
+        service.finish_resizes();
+    }
     if (r < 0) {
         spdlog::error("event loop: {}", strerror(-r));
         return 1;

@@ -656,7 +656,10 @@ Status Policy::resize(MatcherState& m, int rx_size_log, int tx_size_log, RehashR
     if (auto st = begin_resize(m, rx_size_log, tx_size_log, reason); !st) {
         return st;
     }
-    if (config_.resize_step_rules <= 0 || m.resize->pending.empty()) {
+    // A rehash of one step's worth of rules ends in this call: it costs
+    // no more than the step would.
+    const auto step = static_cast<std::size_t>(std::max(0, config_.resize_step_rules));
+    if (m.resize->pending.size() <= step || step == 0) {
         return run_resize(m);
     }
     return {};

@@ -242,7 +242,8 @@ private:
     Expected<bool> presize(MatcherState& m, std::uint64_t rx, std::uint64_t tx,
                            RehashReason reason);
     // Starts a resize (a running one is finished first) and, unless
-    // resize_step_rules says to go step by step, runs it to its end.
+    // resize_step_rules says to go step by step and there is more than one
+    // step to go, runs it to its end.
     Status resize(MatcherState& m, int rx_size_log, int tx_size_log, RehashReason reason);
     Status begin_resize(MatcherState& m, int rx_size_log, int tx_size_log, RehashReason reason);
     // Moves up to `budget` rules of the resize in progress, and ends it

@@ -16,7 +16,8 @@ struct PolicyConfig {
     int action_templates_initial = 8;   // capacity of a new matcher's template list
     int action_templates_max = 128;     // capacity never doubles past this
     // Rules one resize step moves.  0: a resize runs to its end in the call
-    // that starts it; otherwise the caller drives it with Policy::step().
+    // that starts it; otherwise, when it has more than one step's worth of
+    // rules to move, the caller drives it with Policy::step().
     int resize_step_rules = 0;
 };
 

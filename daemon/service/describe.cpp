@@ -41,6 +41,11 @@ json matcher_json(const Service& svc, const model::DesiredMatcher& m, bool with_
         out["rx"] = direction_json(s->rx);
         out["tx"] = direction_json(s->tx);
         out["rehashes"] = s->rehashes;
+        // A rehash in progress: rules moved so far of those to move.
+        out["resizing"] = s->resize ? json{{"moved", s->resize->moved},
+                                           {"total", s->resize->pending.size()},
+                                           {"reason", policy::to_string(s->resize->reason)}}
+                                    : json(nullptr);
         out["action_templates"] = s->action_templates.size();
     }
     if (with_rules) {

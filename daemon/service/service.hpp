@@ -109,6 +109,9 @@ public:
     // Returns whether a rehash is still in progress.
     bool resize_step();
     bool resizing() const { return policy_ && !policy_->resizing().empty(); }
+    // Ends every rehash in progress (at a stop, and before the kernel is
+    // compared with the policy's picture).
+    void finish_resizes();
     // Every rule of the port, or of every port for "", in bulk; the matchers
     // stay.  Returns how many rules were deleted.
     Expected<std::size_t> flush_rules(const std::string& port);
@@ -161,9 +164,6 @@ private:
     model::Installed installed() const;
     void reset_policy();
     void publish_rehashes();
-    // Ends every rehash in progress (before the kernel is compared with
-    // the policy's picture).
-    void finish_resizes();
     // The device's counters of every rule of `matcher`, by policy rule id.
     Expected<std::map<policy::RuleId, RuleCounters>> counters_of(model::MatcherKey matcher);
 

@@ -70,6 +70,13 @@ TEST(CliFormat, documents_become_tables) {
     EXPECT_NE(show.find("rx          3      5      1  4.0 KiB  no"), std::string::npos) << show;
     EXPECT_NE(show.find("tx          1      0      1  4.0 KiB  yes"), std::string::npos) << show;
     EXPECT_NE(show.find("2 rules (sgnicctl rule list matcher 4)"), std::string::npos) << show;
+    EXPECT_EQ(show.find("rehash in progress"), std::string::npos) << show;
+    Json resizing = matcher;
+    resizing["resizing"] = {{"moved", 2048}, {"total", 5000}, {"reason", "presize"}};
+    EXPECT_NE(format_matcher_show(resizing).find(
+                  "  rehash in progress (presize): 2048 of 5000 rules moved\n"),
+              std::string::npos)
+        << format_matcher_show(resizing);
 
     const std::string list = format_matcher_list(Json::array({matcher}));
     EXPECT_NE(list.find(" 4  sg0      1  yes"), std::string::npos) << list;
