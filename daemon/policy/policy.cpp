@@ -694,6 +694,7 @@ Status Policy::begin_resize(MatcherState& m, int rx_size_log, int tx_size_log,
                               .pending = std::vector<RuleId>(m.rules.begin(), m.rules.end()),
                               .next = 0,
                               .moved = 0,
+                              .source_templates = m.action_templates.size(),
                               .start = start};
     m.device = *fresh;
     m.rx.size_log = rx_size_log;
@@ -725,6 +726,9 @@ Status Policy::advance_resize(MatcherState& m, std::size_t budget) {
                                      std::to_string(p.pending.size()) + " moved)";
             return step_failed(*moved.error, context, step, abort_resize(m));
         }
+    }
+    while (p.next < p.pending.size() && !rules_.contains(p.pending[p.next])) {
+        ++p.next;  // deleted: the step that moved the last rule ends it
     }
     if (p.next < p.pending.size()) {
         return {};
@@ -762,6 +766,17 @@ std::string Policy::abort_resize(MatcherState& m) {
     m.rx.size_log = p.rx.from;
     m.tx.size_log = p.tx.from;
     reevaluate_rehash_required(m);
+    // Templates added during the resize went to the target only; the rules
+    // that use them come back to the source.
+    const auto& templates = m.action_templates.templates();
+    for (std::size_t i = p.source_templates; i < templates.size(); ++i) {
+        if (auto st = device_.add_action_template(m.device, templates[i]); !st) {
+            m.stray = StrayMatcher{.device = target, .rules = {in_target.begin(), in_target.end()}};
+            return "rollback incomplete: " + std::to_string(in_target.size()) +
+                   " rules stay in device matcher " + std::to_string(target) +
+                   " until healed (" + st.error().message() + ")";
+        }
+    }
     return undo_resize(m, target, std::move(in_target));
 }
 

@@ -76,6 +76,7 @@ struct ResizeProgress {
     std::vector<RuleId> pending;  // sorted: the source's rules at the start
     std::size_t next = 0;         // pending[0, next) have moved or are gone
     std::size_t moved = 0;
+    std::size_t source_templates = 0;  // action templates the source has
     std::chrono::steady_clock::time_point start;
 
     // Whether rule `id` (a live rule of the matcher) is still in the source.
