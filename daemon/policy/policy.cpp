@@ -773,8 +773,8 @@ std::string Policy::abort_resize(MatcherState& m) {
         if (auto st = device_.add_action_template(m.device, templates[i]); !st) {
             m.stray = StrayMatcher{.device = target, .rules = {in_target.begin(), in_target.end()}};
             return "rollback incomplete: " + std::to_string(in_target.size()) +
-                   " rules stay in device matcher " + std::to_string(target) +
-                   " until healed (" + st.error().message() + ")";
+                   " rules stay in device matcher " + std::to_string(target) + " until healed (" +
+                   st.error().message() + ")";
         }
     }
     return undo_resize(m, target, std::move(in_target));

@@ -254,6 +254,7 @@ TEST_F(ServiceTest, a_rehash_moves_its_rules_a_step_at_a_time_and_reads_see_ever
     // 40 more: the tables grow once, the new rules go to the new tables at
     // once, and the 20 old ones wait to be moved.
     std::vector<RuleRequest> more;
+    more.reserve(40);
     for (int i = 0; i < 40; ++i) {
         more.push_back({.matcher = key,
                         .directions = "rx",
@@ -305,6 +306,7 @@ TEST_F(ServiceTest, a_stop_in_the_middle_of_a_stepped_rehash_is_settled_at_start
         populate(*s, 20);
         const model::MatcherKey key = s->desired().matchers.begin()->first;
         std::vector<RuleRequest> more;
+        more.reserve(40);
         for (int i = 0; i < 40; ++i) {
             more.push_back({.matcher = key,
                             .directions = "rx",
