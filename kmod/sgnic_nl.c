@@ -1111,15 +1111,6 @@ static int sgnic_nl_parse_rule(struct sgnic_steer_matcher *m, struct nlattr **tb
 		NL_SET_ERR_MSG_MOD(extack, "the rule needs at least one action");
 		return -EINVAL;
 	}
-	/* mark and queue act on a received frame: a sent one would ignore them. */
-	for (rem = 0; rem < spec->n_acts && (spec->dirs & SGNIC_DIRECTION_TX); rem++) {
-		if (spec->types[rem] == SGNIC_ACTION_TYPE_MARK ||
-		    spec->types[rem] == SGNIC_ACTION_TYPE_QUEUE) {
-			NL_SET_ERR_MSG_MOD(extack,
-					   "mark and queue are RX actions: not in a TX rule");
-			return -EINVAL;
-		}
-	}
 	return sgnic_steer_rule_check(m, spec, extack);
 }
 

@@ -466,15 +466,29 @@ static void sgnic_steer_rule_fold(struct sgnic_steer_rule *to,
 
 /*
  * Checks what does not depend on the tables' state: the values are within
- * the template (the caller checked each field), the actions' arguments.
+ * the template (the caller checked each field), the actions fit the rule's
+ * directions.
  */
 int sgnic_steer_rule_check(struct sgnic_steer_matcher *m,
 			   const struct sgnic_steer_rule_spec *spec,
 			   struct netlink_ext_ack *extack)
 {
+	unsigned int i;
+
 	if (!sgnic_steer_key_within(&spec->key, &m->tmpl.mask)) {
 		NL_SET_ERR_MSG_MOD(extack, "match value outside the template mask");
 		return -EINVAL;
+	}
+	/* mark and queue act on a received frame: a sent one would ignore them. */
+	if (!(spec->dirs & SGNIC_DIRECTION_TX))
+		return 0;
+	for (i = 0; i < spec->n_acts; i++) {
+		if (spec->types[i] == SGNIC_ACTION_TYPE_MARK ||
+		    spec->types[i] == SGNIC_ACTION_TYPE_QUEUE) {
+			NL_SET_ERR_MSG_MOD(extack,
+					   "mark and queue are RX actions: not in a TX rule");
+			return -EINVAL;
+		}
 	}
 	return 0;
 }
