@@ -34,16 +34,13 @@ std::string_view to_string(LogLevel level);
 
 inline constexpr std::string_view kDefaultConfigPath = "/etc/sgnic/sgnicd.json";
 inline constexpr std::string_view kDefaultStateDir = "/var/lib/sgnic";
-inline constexpr int kDefaultResizeStepRules = 1024;
 
 struct Config {
     LogLevel log_level = LogLevel::info;
     std::filesystem::path state_dir{kDefaultStateDir};
     bool persistence = true;
     bool manage_foreign = false;
-    // A rehash moves its rules a step at a time between D-Bus calls, so no
-    // client waits behind one for long.
-    policy::PolicyConfig policy{.resize_step_rules = kDefaultResizeStepRules};
+    policy::PolicyConfig policy;
 };
 
 Expected<Config> parse_config(std::string_view json_text);

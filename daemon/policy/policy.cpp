@@ -58,6 +58,27 @@ MatcherSpec MatcherState::spec(int rx_size_log, int tx_size_log) const {
             .action_templates = action_templates.templates()};
 }
 
+DeviceMatcherId MatcherState::holder(RuleId id) const {
+    if (stray && stray->rules.contains(id)) {
+        return stray->device;
+    }
+    if (resize && resize->in_source(id)) {
+        return resize->source;
+    }
+    return device;
+}
+
+std::vector<DeviceMatcherId> MatcherState::devices() const {
+    std::vector<DeviceMatcherId> out = {device};
+    if (stray) {
+        out.push_back(stray->device);
+    }
+    if (resize) {
+        out.push_back(resize->source);
+    }
+    return out;
+}
+
 Policy::Policy(Device& device, PolicyConfig config, Clock clock)
     : device_(device), config_(config), clock_(std::move(clock)) {}
 
@@ -494,8 +515,7 @@ Expected<DeleteOutcome> Policy::delete_rule(RuleId id) {
 
 BatchDelete Policy::delete_rules(std::span<const RuleId> ids) {
     BatchDelete out;
-    // Request indexes grouped by the device matcher holding the rule (the
-    // matcher's current one, or the stray of an unfinished rollback).
+    // Request indexes grouped by the device matcher holding the rule.
     std::map<DeviceMatcherId, std::vector<std::size_t>> by_device;
     std::set<RuleId> seen;
     for (std::size_t i = 0; i < ids.size(); ++i) {
@@ -507,14 +527,7 @@ BatchDelete Policy::delete_rules(std::span<const RuleId> ids) {
                                 "delete rule " + std::to_string(ids[i]) + ": no such rule")});
             continue;
         }
-        const MatcherState& m = *lookup(it->second.matcher);
-        DeviceMatcherId holder = m.device;
-        if (m.stray && m.stray->rules.contains(ids[i])) {
-            holder = m.stray->device;
-        } else if (m.resize && m.resize->in_source(ids[i])) {
-            holder = m.resize->source;
-        }
-        by_device[holder].push_back(i);
+        by_device[lookup(it->second.matcher)->holder(ids[i])].push_back(i);
     }
 
     std::set<MatcherId> touched;
@@ -685,7 +698,8 @@ Status Policy::begin_resize(MatcherState& m, int rx_size_log, int tx_size_log,
             "nothing changed, every rule is in device matcher " + std::to_string(old));
     }
     if (auto st = device_.set_resize_target(old, *fresh); !st) {
-        return step_failed(st.error(), context, "set resize target", undo_resize(m, *fresh, {}));
+        return step_failed(st.error(), context, "set resize target",
+                           undo_resize(m, *fresh, {}, m.action_templates.size()));
     }
     m.resize = ResizeProgress{.source = old,
                               .rx = rx,
@@ -766,18 +780,7 @@ std::string Policy::abort_resize(MatcherState& m) {
     m.rx.size_log = p.rx.from;
     m.tx.size_log = p.tx.from;
     reevaluate_rehash_required(m);
-    // Templates added during the resize went to the target only; the rules
-    // that use them come back to the source.
-    const auto& templates = m.action_templates.templates();
-    for (std::size_t i = p.source_templates; i < templates.size(); ++i) {
-        if (auto st = device_.add_action_template(m.device, templates[i]); !st) {
-            m.stray = StrayMatcher{.device = target, .rules = {in_target.begin(), in_target.end()}};
-            return "rollback incomplete: " + std::to_string(in_target.size()) +
-                   " rules stay in device matcher " + std::to_string(target) + " until healed (" +
-                   st.error().message() + ")";
-        }
-    }
-    return undo_resize(m, target, std::move(in_target));
+    return undo_resize(m, target, std::move(in_target), p.source_templates);
 }
 
 Status Policy::step(MatcherId id) {
@@ -809,19 +812,36 @@ std::vector<MatcherId> Policy::resizing() const {
     return ids;
 }
 
+bool Policy::resize_in_progress() const {
+    return std::any_of(matchers_.begin(), matchers_.end(),
+                       [](const auto& entry) { return entry.second.resize.has_value(); });
+}
+
 // Moves `moved` back from `fresh` to the live matcher and destroys `fresh`.
-// The resize is turned around first, even with nothing to move: the device
+// The action templates from index `source_templates` on went to `fresh`
+// only: the live matcher gets them first, for the rules that use them.
+// The resize is turned around next, even with nothing to move: the device
 // refuses to destroy the target of a resize but lets an empty source go.
 // What cannot be undone now is recorded as a stray for heal().  Returns a
 // sentence for the error message.
-std::string Policy::undo_resize(MatcherState& m, DeviceMatcherId fresh, std::vector<RuleId> moved) {
+std::string Policy::undo_resize(MatcherState& m, DeviceMatcherId fresh, std::vector<RuleId> moved,
+                                std::size_t source_templates) {
     const std::string fresh_name = "device matcher " + std::to_string(fresh);
     std::optional<Error> failure;
     std::size_t back = 0;
-    auto st = device_.set_resize_target(fresh, m.device);
+    const auto& templates = m.action_templates.templates();
+    for (std::size_t i = source_templates; i < templates.size() && !failure; ++i) {
+        if (auto added = device_.add_action_template(m.device, templates[i]); !added) {
+            failure = added.error();
+        }
+    }
+    Status st;
+    if (!failure) {
+        st = device_.set_resize_target(fresh, m.device);
+    }
     if (!st) {
         failure = st.error();
-    } else if (!moved.empty()) {
+    } else if (!failure && !moved.empty()) {
         const MoveResult result = device_.move_rules(fresh, m.device, moved);
         back = std::min(result.moved, moved.size());
         failure = result.error;

@@ -112,6 +112,12 @@ struct MatcherState {
     DirectionSize& size(Direction d) { return d == Direction::rx ? rx : tx; }
     const DirectionSize& size(Direction d) const { return d == Direction::rx ? rx : tx; }
     MatcherSpec spec(int rx_size_log, int tx_size_log) const;
+    // The device matcher that holds rule `id` (a live rule of this matcher):
+    // the stray of an unfinished rollback, the source of a resize that has
+    // not moved it yet, or the matcher's own.
+    DeviceMatcherId holder(RuleId id) const;
+    // Every device matcher holding some of the rules: its own first.
+    std::vector<DeviceMatcherId> devices() const;
 };
 
 struct RuleRecord {
@@ -208,6 +214,8 @@ public:
     Status finish_resize(MatcherId id);
     // Matchers with a resize in progress, in id order.
     std::vector<MatcherId> resizing() const;
+    // Whether any is (asked once per event-loop iteration: no allocation).
+    bool resize_in_progress() const;
 
     const MatcherState* find_matcher(MatcherId id) const;
     const RuleRecord* find_rule(RuleId id) const;
@@ -253,7 +261,8 @@ private:
     Status run_resize(MatcherState& m) { return advance_resize(m, SIZE_MAX); }
     // Turns it around; returns a sentence for the error message.
     std::string abort_resize(MatcherState& m);
-    std::string undo_resize(MatcherState& m, DeviceMatcherId fresh, std::vector<RuleId> moved);
+    std::string undo_resize(MatcherState& m, DeviceMatcherId fresh, std::vector<RuleId> moved,
+                            std::size_t source_templates);
 
     Device& device_;
     PolicyConfig config_;

@@ -17,8 +17,9 @@ struct PolicyConfig {
     int action_templates_max = 128;     // capacity never doubles past this
     // Rules one resize step moves.  0: a resize runs to its end in the call
     // that starts it; otherwise, when it has more than one step's worth of
-    // rules to move, the caller drives it with Policy::step().
-    int resize_step_rules = 0;
+    // rules to move, the caller drives it with Policy::step() (sgnicd
+    // between D-Bus calls, so that no client waits behind a rehash).
+    int resize_step_rules = 1024;
 };
 
 // The state one direction (RX or TX hash table) of a matcher keeps.  A

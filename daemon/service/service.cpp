@@ -71,23 +71,16 @@ model::Installed Service::installed() const {
     for (const auto& [key, id] : matcher_ids_) {
         const policy::MatcherState* m = policy_->find_matcher(id);
         in.matchers[key] = {.ifindex = m->port, .id = m->device};
-        if (m->stray) {
-            in.other_owned.insert({.ifindex = m->port, .id = m->stray->device});
-        }
-        if (m->resize) {
-            in.other_owned.insert({.ifindex = m->port, .id = m->resize->source});
+        for (const policy::DeviceMatcherId other : m->devices()) {
+            if (other != m->device) {
+                in.other_owned.insert({.ifindex = m->port, .id = other});
+            }
         }
     }
     for (const auto& [key, id] : rule_ids_) {
         const policy::RuleRecord* r = policy_->find_rule(id);
         const policy::MatcherState* m = policy_->find_matcher(r->matcher);
-        policy::DeviceMatcherId holder = m->device;
-        if (m->stray && m->stray->rules.contains(id)) {
-            holder = m->stray->device;
-        } else if (m->resize && m->resize->in_source(id)) {
-            holder = m->resize->source;
-        }
-        in.rules[key] = {.ifindex = m->port, .matcher = holder, .id = id};
+        in.rules[key] = {.ifindex = m->port, .matcher = m->holder(id), .id = id};
     }
     return in;
 }
@@ -144,7 +137,7 @@ bool Service::resize_step() {
             }
         }
     }
-    return !policy_->resizing().empty();
+    return policy_->resize_in_progress();
 }
 
 void Service::finish_resizes() {
@@ -797,14 +790,7 @@ Expected<std::map<policy::RuleId, RuleCounters>> Service::counters_of(model::Mat
     }
     // A rollback that could not finish leaves some rules in a stray matcher;
     // a rehash in progress has not moved some yet.
-    std::vector<policy::DeviceMatcherId> devices = {s->device};
-    if (s->stray) {
-        devices.push_back(s->stray->device);
-    }
-    if (s->resize) {
-        devices.push_back(s->resize->source);
-    }
-    for (const policy::DeviceMatcherId dev : devices) {
+    for (const policy::DeviceMatcherId dev : s->devices()) {
         auto counters = kernel_.rule_counters(s->port, dev);
         if (!counters) {
             return counters.error();

@@ -108,7 +108,7 @@ public:
     // ends is published, one that fails is turned around and logged.
     // Returns whether a rehash is still in progress.
     bool resize_step();
-    bool resizing() const { return policy_ && !policy_->resizing().empty(); }
+    bool resizing() const { return policy_ && policy_->resize_in_progress(); }
     // Ends every rehash in progress (at a stop, and before the kernel is
     // compared with the policy's picture).
     void finish_resizes();

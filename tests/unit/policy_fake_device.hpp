@@ -292,12 +292,7 @@ inline ::testing::AssertionResult consistent(const Policy& policy, const FakeDev
         for (const RuleId r : m.rules) {
             const RuleRecord* rec = policy.find_rule(r);
             const auto where = dev.rules.find(r);
-            DeviceMatcherId expected = m.device;
-            if (m.stray && m.stray->rules.contains(r)) {
-                expected = m.stray->device;
-            } else if (m.resize && m.resize->in_source(r)) {
-                expected = m.resize->source;
-            }
+            const DeviceMatcherId expected = m.holder(r);
             if (rec == nullptr || where == dev.rules.end()) {
                 return ::testing::AssertionFailure() << "rule " << r << " is not in any matcher";
             }

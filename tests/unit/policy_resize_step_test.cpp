@@ -50,6 +50,30 @@ MatcherId matcher_with(Policy& policy, std::size_t n) {
     return m;
 }
 
+// kRules rules in both directions, then the twelfth (rule kRules + 1),
+// which begins the resize kSizeBefore -> kSizeBefore + 1: its source is the
+// matcher's device before, its target the one after.  Tests bind the
+// members by name: auto& [dev, policy, m, state, source, target, rehashes].
+struct Begun {
+    explicit Begun(int step_rules)
+        : policy(dev, stepping(step_rules)),
+          m(matcher_with(policy, kRules)),
+          state(*policy.find_matcher(m)),
+          source(state.device),
+          rehashes(state.rehashes) {
+        EXPECT_TRUE(policy.insert_rule(m, rule_in(Directions::both())));
+        EXPECT_TRUE(state.resize);
+        target = state.device;
+    }
+    FakeDevice dev;
+    Policy policy;
+    MatcherId m;
+    const MatcherState& state;
+    DeviceMatcherId source;
+    DeviceMatcherId target = 0;
+    std::uint64_t rehashes;
+};
+
 // The device matcher holding rule `id`.
 DeviceMatcherId holder(const FakeDevice& dev, RuleId id) { return dev.rules.at(id).matcher; }
 
@@ -144,14 +168,9 @@ TEST(ResizeStep, threshold_begins_a_resize_that_each_step_advances_by_at_most_th
 }
 
 TEST(ResizeStep, deletes_during_a_resize_go_to_the_matcher_holding_the_rule) {
-    FakeDevice dev;
-    Policy policy(dev, stepping(2));
-    const MatcherId m = matcher_with(policy, kRules);
-    const MatcherState& state = *policy.find_matcher(m);
-    const DeviceMatcherId source = state.device;
-    const RuleId late = *policy.insert_rule(m, rule_in(Directions::both()));
-    const DeviceMatcherId target = state.device;
-    ASSERT_TRUE(state.resize);
+    Begun begun(2);
+    auto& [dev, policy, m, state, source, target, rehashes] = begun;
+    const RuleId late = kRules + 1;
     ASSERT_TRUE(policy.step(m));  // rules 1 and 2 move
     ASSERT_EQ(holder(dev, 1), target);
     ASSERT_EQ(holder(dev, 5), source);
@@ -248,14 +267,8 @@ TEST(ResizeStep, two_matchers_resize_side_by_side_and_one_bulk_delete_finds_ever
 }
 
 TEST(ResizeStep, a_move_failing_mid_resize_turns_it_around) {
-    FakeDevice dev;
-    Policy policy(dev, stepping(2));
-    const MatcherId m = matcher_with(policy, kRules);
-    const MatcherState& state = *policy.find_matcher(m);
-    const DeviceMatcherId source = state.device;
-    const std::uint64_t rehashes = state.rehashes;
-    ASSERT_TRUE(policy.insert_rule(m, rule_in(Directions::both())));  // 12, begins
-    const DeviceMatcherId target = state.device;
+    Begun begun(2);
+    auto& [dev, policy, m, state, source, target, rehashes] = begun;
     ASSERT_TRUE(policy.step(m));                                         // 1, 2 move
     ASSERT_TRUE(policy.insert_rule(m, rule_in(Directions::rx_only())));  // 13, into the target
     ASSERT_EQ(holder(dev, 13), target);
@@ -305,13 +318,8 @@ TEST(ResizeStep, a_move_failing_mid_resize_turns_it_around) {
 }
 
 TEST(ResizeStep, failing_to_destroy_the_source_on_the_last_step_turns_it_around) {
-    FakeDevice dev;
-    Policy policy(dev, stepping(8));
-    const MatcherId m = matcher_with(policy, kRules);
-    const MatcherState& state = *policy.find_matcher(m);
-    const DeviceMatcherId source = state.device;
-    ASSERT_TRUE(policy.insert_rule(m, rule_in(Directions::both())));
-    const DeviceMatcherId target = state.device;
+    Begun begun(8);
+    auto& [dev, policy, m, state, source, target, rehashes] = begun;
     ASSERT_TRUE(policy.step(m));  // 8 of 11
     dev.fail({.op = Op::destroy_matcher, .code = Errc::device});
 
@@ -332,13 +340,8 @@ TEST(ResizeStep, failing_to_destroy_the_source_on_the_last_step_turns_it_around)
 }
 
 TEST(ResizeStep, a_second_threshold_during_a_resize_finishes_the_first) {
-    FakeDevice dev;
-    Policy policy(dev, stepping(1));
-    const MatcherId m = matcher_with(policy, kRules);
-    const MatcherState& state = *policy.find_matcher(m);
-    const DeviceMatcherId first_source = state.device;
-    ASSERT_TRUE(policy.insert_rule(m, rule_in(Directions::both())));  // 12: 4 -> 5 begins
-    const DeviceMatcherId first_target = state.device;
+    Begun begun(1);
+    auto& [dev, policy, m, state, first_source, first_target, rehashes] = begun;
     ASSERT_TRUE(policy.step(m));  // rule 1 moves
     // Up to 22 rules fit size_log 5; the resize stays the same one.
     for (RuleId r = 13; r <= 22; ++r) {
@@ -388,13 +391,8 @@ TEST(ResizeStep, a_second_threshold_during_a_resize_finishes_the_first) {
 }
 
 TEST(ResizeStep, finish_resize_runs_it_to_its_end_in_one_call) {
-    FakeDevice dev;
-    Policy policy(dev, stepping(2));
-    const MatcherId m = matcher_with(policy, kRules);
-    const MatcherState& state = *policy.find_matcher(m);
-    const DeviceMatcherId source = state.device;
-    ASSERT_TRUE(policy.insert_rule(m, rule_in(Directions::both())));
-    const DeviceMatcherId target = state.device;
+    Begun begun(2);
+    auto& [dev, policy, m, state, source, target, rehashes] = begun;
     ASSERT_TRUE(policy.step(m));
     dev.calls.clear();
 
@@ -436,7 +434,7 @@ TEST(ResizeStep, step_and_finish_resize_without_a_resize_do_nothing) {
 
 TEST(ResizeStep, without_a_step_size_a_resize_ends_in_the_call_that_starts_it) {
     FakeDevice dev;
-    Policy policy(dev);  // resize_step_rules 0
+    Policy policy(dev, stepping(0));
     const MatcherId m = matcher_with(policy, kRules);
     const DeviceMatcherId source = policy.find_matcher(m)->device;
     dev.calls.clear();
@@ -467,11 +465,8 @@ TEST(ResizeStep, a_resize_with_nothing_to_move_ends_at_once) {
 }
 
 TEST(ResizeStep, deleting_every_rule_during_a_resize_shrinks_then_destroy_leaves_nothing) {
-    FakeDevice dev;
-    Policy policy(dev, stepping(2));
-    const MatcherId m = matcher_with(policy, kRules);
-    const MatcherState& state = *policy.find_matcher(m);
-    ASSERT_TRUE(policy.insert_rule(m, rule_in(Directions::both())));
+    Begun begun(2);
+    auto& [dev, policy, m, state, source, target, rehashes] = begun;
     ASSERT_TRUE(policy.step(m));  // 1 and 2 move
     ASSERT_TRUE(state.resize);
 
@@ -645,14 +640,11 @@ TEST(ResizeStep, an_action_template_added_during_a_resize_survives_its_turning_a
 // The step that moves the last rule left in the source ends the resize even
 // when the rules after it in `pending` were deleted.
 TEST(ResizeStep, the_step_moving_the_last_rule_ends_the_resize_when_deleted_rules_follow) {
-    FakeDevice dev;
-    Policy policy(dev, stepping(2));
-    const MatcherId m = matcher_with(policy, kRules);
-    const MatcherState& state = *policy.find_matcher(m);
-    const DeviceMatcherId source = state.device;
-    ASSERT_TRUE(policy.insert_rule(m, rule_in(Directions::both())));  // begins; 1..11 to move
-    ASSERT_TRUE(policy.delete_rule(kRules));                          // the last of them
-    for (int i = 0; i < 5; ++i) {                                     // 1..10, two a step
+    Begun begun(2);
+    auto& [dev, policy, m, state, source, target, rehashes] = begun;
+    // begun; 1..11 to move
+    ASSERT_TRUE(policy.delete_rule(kRules));  // the last of them
+    for (int i = 0; i < 5; ++i) {             // 1..10, two a step
         ASSERT_TRUE(policy.step(m));
         ASSERT_TRUE(testing::consistent(policy, dev));
     }

@@ -61,7 +61,7 @@ class RehashPerDirection : public ::testing::TestWithParam<DirectionCase> {};
 TEST_P(RehashPerDirection, each_rehash_fires_on_the_boundary_rule) {
     const DirectionCase c = GetParam();
     FakeDevice dev;
-    Policy policy(dev);
+    Policy policy(dev, PolicyConfig{.resize_step_rules = 0});  // each rehash ends in its call
     const MatcherId m = *policy.create_matcher(1, 0, {});
 
     std::uint64_t inserted = 0;

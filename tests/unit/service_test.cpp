@@ -45,16 +45,21 @@ protected:
         const std::vector<proto::FieldText> fields = {{"l4-dport", "0xffff"}};
         auto m = s.create_matcher("sg0", 0, fields, 0);
         ASSERT_TRUE(m) << m.error().message();
+        auto ids = s.add_rules("sg0", drop_rules(*m, n, 1000), 1000);
+        ASSERT_TRUE(ids) << ids.error().message();
+    }
+
+    // `n` RX drop rules of matcher `m`, for UDP ports from `first_port` on.
+    static std::vector<RuleRequest> drop_rules(model::MatcherKey m, int n, int first_port) {
         std::vector<RuleRequest> rules;
         rules.reserve(static_cast<std::size_t>(n));
         for (int i = 0; i < n; ++i) {
-            rules.push_back({.matcher = *m,
+            rules.push_back({.matcher = m,
                              .directions = "rx",
-                             .match = {{"l4-dport", std::to_string(1000 + i)}},
+                             .match = {{"l4-dport", std::to_string(first_port + i)}},
                              .actions = {"drop"}});
         }
-        auto ids = s.add_rules("sg0", rules, 1000);
-        ASSERT_TRUE(ids) << ids.error().message();
+        return rules;
     }
 
     std::filesystem::path dir_;
@@ -253,15 +258,7 @@ TEST_F(ServiceTest, a_rehash_moves_its_rules_a_step_at_a_time_and_reads_see_ever
 
     // 40 more: the tables grow once, the new rules go to the new tables at
     // once, and the 20 old ones wait to be moved.
-    std::vector<RuleRequest> more;
-    more.reserve(40);
-    for (int i = 0; i < 40; ++i) {
-        more.push_back({.matcher = key,
-                        .directions = "rx",
-                        .match = {{"l4-dport", std::to_string(5000 + i)}},
-                        .actions = {"drop"}});
-    }
-    ASSERT_TRUE(s->add_rules("sg0", more, 1000));
+    ASSERT_TRUE(s->add_rules("sg0", drop_rules(key, 40, 5000), 1000));
     ASSERT_TRUE(s->resizing());
     const policy::MatcherState* m = s->matcher_state(key);
     ASSERT_TRUE(m->resize);
@@ -305,15 +302,7 @@ TEST_F(ServiceTest, a_stop_in_the_middle_of_a_stepped_rehash_is_settled_at_start
         ASSERT_TRUE(s->reconcile());
         populate(*s, 20);
         const model::MatcherKey key = s->desired().matchers.begin()->first;
-        std::vector<RuleRequest> more;
-        more.reserve(40);
-        for (int i = 0; i < 40; ++i) {
-            more.push_back({.matcher = key,
-                            .directions = "rx",
-                            .match = {{"l4-dport", std::to_string(5000 + i)}},
-                            .actions = {"drop"}});
-        }
-        ASSERT_TRUE(s->add_rules("sg0", more, 1000));
+        ASSERT_TRUE(s->add_rules("sg0", drop_rules(key, 40, 5000), 1000));
         ASSERT_TRUE(s->resize_step());  // 4 of 20 moved, then the daemon stops
         ASSERT_EQ(device_.matchers.size(), 2U);
     }
