@@ -30,7 +30,7 @@ Delta reconcile(const DesiredState& desired, const Installed& installed, const A
         adding.insert(key);
     }
 
-    std::set<ActualRule> claimed_rules;
+    std::set<ActualRule> claimed_rules = installed.other_rules;
     for (const auto& [key, r] : desired.rules) {
         const auto m = desired.matchers.find(r.matcher);
         if (m == desired.matchers.end() || !ports.contains(m->second.port)) {

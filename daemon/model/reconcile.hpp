@@ -62,12 +62,15 @@ struct ActualState {
     std::vector<ActualRule> rules;
 };
 
-// Where the policy put each desired object, and the other device matchers
-// it still owns (a stray left by an unfinished rollback).
+// Where the policy put each desired object, and the other device objects it
+// still owns: matchers (a stray left by an unfinished rollback, the source
+// of a rehash) and rules (a failed call's that the device would not delete;
+// the policy deletes them itself).
 struct Installed {
     std::map<MatcherKey, ActualMatcher> matchers;
     std::map<RuleKey, ActualRule> rules;
     std::set<ActualMatcher> other_owned;
+    std::set<ActualRule> other_rules;
 };
 
 struct Delta {

@@ -393,8 +393,23 @@ BatchInsert Policy::insert_rules(MatcherId id, std::span<const RuleSpec> rules) 
             }
         }
         reevaluate_rehash_required(*m);
-        std::erase(in, RuleId{0});
-        (void)delete_rules(in);
+        std::vector<std::size_t> undo_index;
+        std::vector<RuleId> undo;
+        for (std::size_t k = 0; k < in.size(); ++k) {
+            if (in[k] != 0) {
+                undo_index.push_back(k);
+                undo.push_back(in[k]);
+            }
+        }
+        const BatchDelete undone = delete_rules(undo);
+        for (const RuleFailure& f : undone.failures) {
+            out.kept.emplace(undo_index[f.index], undo[f.index]);
+        }
+        if (!undone.failures.empty()) {
+            e = Error(e.code(), e.message() + "; " + std::to_string(out.kept.size()) +
+                                    " rules of the batch stay in: the undo failed (" +
+                                    undone.failures.front().error.message() + ")");
+        }
         out.error = std::move(e.with_context(context));
         out.failed = index;
         return std::move(out);

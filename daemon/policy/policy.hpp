@@ -152,11 +152,14 @@ struct DeleteOutcome {
 };
 
 // The outcome of a bulk insert: every rule's id, in order, or the first rule
-// that failed for good and why (and then none of the batch is left in).
+// that failed for good and why.  Then the batch's rules are taken out again,
+// except those the device refuses to delete: they stay in, live rules of the
+// matcher, in `kept` (index into the request -> id) for the caller to own.
 struct BatchInsert {
     std::vector<RuleId> ids;
     std::optional<Error> error;
     std::size_t failed = 0;  // index of the failing rule when error is set
+    std::map<std::size_t, RuleId> kept;
 };
 
 // The outcome of a bulk delete: each rule goes or stays on its own.

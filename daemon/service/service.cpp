@@ -42,7 +42,38 @@ void Service::reset_policy() {
     matcher_ids_.clear();
     matcher_keys_.clear();
     rule_ids_.clear();
+    unowned_.clear();
     adopted_ = false;
+}
+
+void Service::disown(std::span<const policy::RuleId> ids, const std::string& context) {
+    if (ids.empty()) {
+        return;
+    }
+    unowned_.insert(ids.begin(), ids.end());
+    log::error_limited("unowned", context + ": " + std::to_string(ids.size()) +
+                                      " rules it inserted could not be taken out; sgnicd "
+                                      "deletes them at its next change (policy rule " +
+                                      std::to_string(ids.front()) +
+                                      (ids.size() > 1 ? ", ..." : "") + ")");
+}
+
+void Service::release_unowned() {
+    if (unowned_.empty()) {
+        return;
+    }
+    const std::vector<policy::RuleId> ids(unowned_.begin(), unowned_.end());
+    const policy::BatchDelete out = policy_->delete_rules(ids);
+    unowned_.clear();
+    for (const policy::RuleFailure& f : out.failures) {
+        if (policy_->find_rule(ids[f.index]) != nullptr) {
+            unowned_.insert(ids[f.index]);
+        }
+    }
+    if (!out.failures.empty()) {
+        log::error_limited("unowned",
+                           "delete rules no one owns: " + out.failures.front().error.message());
+    }
 }
 
 const PortInfo* Service::find_port(const std::string& name) const {
@@ -81,6 +112,11 @@ model::Installed Service::installed() const {
         const policy::RuleRecord* r = policy_->find_rule(id);
         const policy::MatcherState* m = policy_->find_matcher(r->matcher);
         in.rules[key] = {.ifindex = m->port, .matcher = m->holder(id), .id = id};
+    }
+    for (const policy::RuleId id : unowned_) {
+        const policy::RuleRecord* r = policy_->find_rule(id);
+        const policy::MatcherState* m = policy_->find_matcher(r->matcher);
+        in.other_rules.insert({.ifindex = m->port, .matcher = m->holder(id), .id = id});
     }
     return in;
 }
@@ -228,7 +264,14 @@ std::size_t Service::install_rules(std::span<const model::RuleKey> keys, Reconci
             added += ok.size();
             continue;
         }
+        for (const auto& [k, rule_id] : batch.kept) {  // in, undo or not: theirs
+            rule_ids_[ok[k]] = rule_id;
+            ++added;
+        }
         for (std::size_t k = 0; k < ok.size(); ++k) {
+            if (batch.kept.contains(k)) {
+                continue;
+            }
             auto rule_id = policy_->insert_rule(id->second, specs[k]);
             if (rule_id) {
                 rule_ids_[ok[k]] = *rule_id;
@@ -256,6 +299,7 @@ Expected<ReconcileReport> Service::reconcile() {
     }
     if (adopted_) {
         finish_resizes();
+        release_unowned();
     }
     auto actual = kernel_.dump();
     if (!actual) {
@@ -513,6 +557,7 @@ Expected<std::vector<model::RuleKey>> Service::add_rules(const std::string& port
     if (auto ok = writable(); !ok) {
         return ok.error();
     }
+    release_unowned();
     if (find_port(port) == nullptr) {
         return Error(Errc::no_such_port, "no sgnic port '" + port + "'");
     }
@@ -573,15 +618,20 @@ Expected<std::vector<model::RuleKey>> Service::add_rules(const std::string& port
                          .actions = *actions});
     }
 
-    // Apply; on the first failure undo this batch's rules.
+    // Apply; on the first failure undo this call's rules.  What the device
+    // refuses to delete is disowned (deleted at the next change).
     std::vector<model::RuleKey> keys;
-    auto undo = [&] {
+    auto undo = [&](std::vector<policy::RuleId> kept) {
         std::vector<policy::RuleId> ids;
         for (const model::RuleKey k : keys) {
             ids.push_back(rule_ids_.at(k));
             rule_ids_.erase(k);
         }
-        (void)policy_->delete_rules(ids);
+        const policy::BatchDelete undone = policy_->delete_rules(ids);
+        for (const policy::RuleFailure& f : undone.failures) {
+            kept.push_back(ids[f.index]);
+        }
+        disown(kept, "add rules to port '" + port + "'");
     };
     // Consecutive rules of one matcher go to the policy as one bulk insert.
     for (std::size_t start = 0, end = 0; start < records.size(); start = end) {
@@ -592,7 +642,11 @@ Expected<std::vector<model::RuleKey>> Service::add_rules(const std::string& port
         const policy::BatchInsert batch = policy_->insert_rules(
             matcher_ids_.at(records[start].matcher), std::span(specs).subspan(start, end - start));
         if (batch.error) {
-            undo();
+            std::vector<policy::RuleId> kept;
+            for (const auto& [k, rule_id] : batch.kept) {
+                kept.push_back(rule_id);
+            }
+            undo(std::move(kept));
             publish_rehashes();
             return with_context(*batch.error, rule_context(start + batch.failed));
         }
@@ -604,7 +658,7 @@ Expected<std::vector<model::RuleKey>> Service::add_rules(const std::string& port
     if (store_) {
         auto stored = store_->add_rules(records, next);
         if (!stored) {
-            undo();
+            undo({});
             publish_rehashes();
             return Error(Errc::store, "store rules: " + stored.error().message());
         }
@@ -673,6 +727,7 @@ Expected<void> Service::delete_rules(const std::string& port,
 
 Expected<void> Service::erase_rules(const std::string& port,
                                     std::span<const model::RuleKey> rules) {
+    release_unowned();
     std::set<model::MatcherKey> touched;
     for (const model::RuleKey key : rules) {
         touched.insert(desired_.rules.at(key).matcher);
@@ -700,6 +755,7 @@ Expected<void> Service::delete_matcher(model::MatcherKey matcher) {
     if (auto ok = writable(); !ok) {
         return ok.error();
     }
+    release_unowned();  // a matcher holding one could not be destroyed
     const auto it = desired_.matchers.find(matcher);
     if (it == desired_.matchers.end()) {
         return Error(Errc::no_such_matcher, "no matcher " + std::to_string(matcher));

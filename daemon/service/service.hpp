@@ -162,6 +162,11 @@ private:
     // the device; listeners hear of every matcher touched.
     Expected<void> erase_rules(const std::string& port, std::span<const model::RuleKey> rules);
     model::Installed installed() const;
+    // Hands rules a failed call could not take out to release_unowned().
+    void disown(std::span<const policy::RuleId> ids, const std::string& context);
+    // Deletes (through the policy) the rules no desired rule owns; those the
+    // device still refuses stay for the next try.
+    void release_unowned();
     void reset_policy();
     void publish_rehashes();
     // The device's counters of every rule of `matcher`, by policy rule id.
@@ -178,6 +183,10 @@ private:
     std::map<model::MatcherKey, policy::MatcherId> matcher_ids_;
     std::map<policy::MatcherId, model::MatcherKey> matcher_keys_;
     std::map<model::RuleKey, policy::RuleId> rule_ids_;
+    // Policy rules no desired rule owns: a failed call inserted them and the
+    // device refused their undo.  Deleted at the next write or reconcile;
+    // until then the kernel's copy is the policy's, not a stray to delete.
+    std::set<policy::RuleId> unowned_;
     ServiceListener* listener_ = nullptr;
     policy::MatcherId last_stepped_ = 0;  // resize_step()'s turn
     bool adopted_ = false;                // the policy knows what the kernel holds

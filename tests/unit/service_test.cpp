@@ -416,6 +416,49 @@ TEST_F(ServiceTest, a_failed_batch_is_neither_in_the_device_nor_in_the_store) {
     EXPECT_EQ(reopened->load()->rules.size(), 1U);
 }
 
+// The device refuses to delete a rule while a failed call is being undone:
+// the call still fails and nothing is added to the desired state; the rule
+// left in the kernel is the policy's (a reconcile does not delete it behind
+// the policy's back) and goes at the next change that can delete it.
+TEST_F(ServiceTest, a_rule_a_failed_call_could_not_take_out_goes_at_the_next_change) {
+    using policy::testing::Op;
+    auto s = start();
+    ASSERT_TRUE(s->reconcile());
+    populate(*s, 2);
+    const model::MatcherKey key = s->desired().matchers.begin()->first;
+    device_.fail({.op = Op::insert_rule, .code = Errc::device, .skip = 2});  // the third
+    device_.fail({.op = Op::delete_rule, .code = Errc::busy});               // undoing the first
+    auto ids = s->add_rules("sg0", drop_rules(key, 3, 5000), 0);
+    ASSERT_FALSE(ids);
+    EXPECT_EQ(ids.error().code(), Errc::device);
+    EXPECT_NE(ids.error().message().find("stay in"), std::string::npos) << ids.error().message();
+    EXPECT_EQ(s->desired().rules.size(), 2U);
+    EXPECT_EQ(device_.rules.size(), 3U) << "the rule the device would not delete";
+
+    device_.fail({.op = Op::delete_rule, .code = Errc::busy});  // refused once more
+    auto report = s->reconcile();
+    ASSERT_TRUE(report) << report.error().message();
+    EXPECT_EQ(report->deleted_rules, 0U) << "the policy's rule, not a stray";
+    EXPECT_EQ(device_.rules.size(), 3U);
+
+    report = s->reconcile();
+    ASSERT_TRUE(report) << report.error().message();
+    EXPECT_EQ(report->deleted_rules + report->added_rules, 0U);
+    EXPECT_EQ(device_.rules.size(), 2U) << "deleted through the policy";
+    const policy::MatcherState* m = s->matcher_state(key);
+    ASSERT_NE(m, nullptr);
+    EXPECT_EQ(m->rx.rules, 2U) << "and uncounted";
+
+    // A later call with the same rules is not refused by the leftover.
+    device_.fail({.op = Op::insert_rule, .code = Errc::device, .skip = 2});
+    device_.fail({.op = Op::delete_rule, .code = Errc::busy});
+    ASSERT_FALSE(s->add_rules("sg0", drop_rules(key, 3, 5000), 0));
+    auto again = s->add_rules("sg0", drop_rules(key, 3, 5000), 0);
+    ASSERT_TRUE(again) << again.error().message();
+    EXPECT_EQ(device_.rules.size(), 5U);
+    EXPECT_EQ(s->matcher_state(key)->rx.rules, 5U);
+}
+
 TEST_F(ServiceTest, rules_deleted_by_id_alone_stay_deleted_after_a_restart) {
     std::vector<model::RuleKey> keys;
     {
