@@ -151,10 +151,11 @@ static const struct nla_policy sgnic_nl_rules_policy[SGNIC_A_RULES_RULE + 1] = {
 	[SGNIC_A_RULES_RULE] = NLA_POLICY_NESTED(sgnic_nl_rule_req_policy),
 };
 
-static const struct nla_policy sgnic_nl_rule_get_policy[SGNIC_A_RULE_MATCHER_ID + 1] = {
+static const struct nla_policy sgnic_nl_rule_get_policy[SGNIC_A_RULE_LAST_ID + 1] = {
 	[SGNIC_A_RULE_ID] = NLA_POLICY_MIN(NLA_U32, 1),
 	[SGNIC_A_RULE_IFINDEX] = NLA_POLICY_MIN(NLA_U32, 1),
 	[SGNIC_A_RULE_MATCHER_ID] = NLA_POLICY_MIN(NLA_U32, 1),
+	[SGNIC_A_RULE_LAST_ID] = NLA_POLICY_MIN(NLA_U32, 1),
 };
 
 /* ---- ports ---- */
@@ -1428,6 +1429,10 @@ static int sgnic_nl_rule_get_dumpit(struct sk_buff *skb, struct netlink_callback
 	const struct genl_dumpit_info *info = genl_dumpit_info(cb);
 	struct nlattr *ifattr = info->attrs[SGNIC_A_RULE_IFINDEX];
 	struct nlattr *mattr = info->attrs[SGNIC_A_RULE_MATCHER_ID];
+	struct nlattr *first_attr = info->attrs[SGNIC_A_RULE_ID];
+	struct nlattr *last_attr = info->attrs[SGNIC_A_RULE_LAST_ID];
+	unsigned long first = first_attr ? nla_get_u32(first_attr) : 0;
+	unsigned long last = last_attr ? nla_get_u32(last_attr) : U32_MAX;
 	struct net *net = sock_net(skb->sk);
 	struct sgnic_steer_rule *rule;
 	struct sgnic_port *port;
@@ -1436,6 +1441,10 @@ static int sgnic_nl_rule_get_dumpit(struct sk_buff *skb, struct netlink_callback
 
 	if (mattr && !ifattr) {
 		NL_SET_ERR_MSG_ATTR(cb->extack, mattr, "sgnic: matcher-id needs ifindex");
+		return -EINVAL;
+	}
+	if (last < first) {
+		NL_SET_ERR_MSG_ATTR(cb->extack, last_attr, "sgnic: last-id is below id");
 		return -EINVAL;
 	}
 	if (ifattr && !sgnic_nl_port(net, nla_get_u32(ifattr))) {
@@ -1454,7 +1463,8 @@ static int sgnic_nl_rule_get_dumpit(struct sk_buff *skb, struct netlink_callback
 			return -ENOENT;
 		}
 		cb->seq = atomic_read(&sgnic_nl_generation);
-		xa_for_each_start(&port->steer->rules, id, rule, cb->args[1]) {
+		xa_for_each_range(&port->steer->rules, id, rule,
+				  max_t(unsigned long, cb->args[1], first), last) {
 			if (mattr && rule->matcher->id != nla_get_u32(mattr))
 				continue;
 			err = sgnic_nl_fill_rule(skb, rule, NETLINK_CB(cb->skb).portid,

@@ -52,7 +52,7 @@ std::string usage() {
   rules-del IFNAME [--matcher M] [--continue] ID...
   rules-move IFNAME MATCHER [--batch N] [--pause-ms MS] (--all | ID...)
   rule-get IFNAME ID
-  rules [IFNAME [MATCHER]] [--count]
+  rules [IFNAME [MATCHER]] [--from ID] [--to ID] [--count]
   monitor [--timeout-ms MS] [--count N]
   fuzz IFNAME N [SEED]
   state                          devices, matchers and rules in one JSON object
@@ -759,21 +759,26 @@ int run(const Args& a) {
     } else if (cmd == "rule-get" && a.size() == 3) {
         print(rule_json(c.rule_get(ifindex_of(a[1]), to_u32(a[2]))));
     } else if (cmd == "rules") {
-        const Options o(a, 1, {});
+        const Options o(a, 1, {"from", "to"});
         const uint32_t ifindex = o.rest.empty() ? 0 : ifindex_of(o.rest[0]);
         const uint32_t matcher = o.rest.size() > 1 ? to_u32(o.rest[1]) : 0;
+        const nl::IdRange range{.first = to_u32(o.get("from").value_or("0")),
+                                .last = to_u32(o.get("to").value_or("0"))};
         uint64_t count = 0;
         uint32_t last_id = 0;
         bool ordered = true;
         json j = json::array();
-        c.rules_dump(ifindex, matcher, [&](const nl::RuleInfo& r) {
-            count++;
-            ordered = ordered && (count == 1 || r.id > last_id || r.ifindex != ifindex);
-            last_id = r.id;
-            if (!o.flag(kCount)) {
-                j.push_back(rule_json(r));
-            }
-        });
+        c.rules_dump(
+            ifindex, matcher,
+            [&](const nl::RuleInfo& r) {
+                count++;
+                ordered = ordered && (count == 1 || r.id > last_id || r.ifindex != ifindex);
+                last_id = r.id;
+                if (!o.flag(kCount)) {
+                    j.push_back(rule_json(r));
+                }
+            },
+            range);
         if (o.flag(kCount)) {
             print({{"rules", count}, {"ordered", ordered}});
         } else {

@@ -231,13 +231,20 @@ Message build_rule_get(uint16_t family, uint32_t seq, uint32_t ifindex, uint32_t
     return m;
 }
 
-Message build_rule_dump(uint16_t family, uint32_t seq, uint32_t ifindex, uint32_t matcher_id) {
+Message build_rule_dump(uint16_t family, uint32_t seq, uint32_t ifindex, uint32_t matcher_id,
+                        IdRange range) {
     Message m(family, SGNIC_CMD_RULE_GET, kDumpFlags, seq);
     if (ifindex) {
         m.put_u32(SGNIC_A_RULE_IFINDEX, ifindex);
     }
     if (matcher_id) {
         m.put_u32(SGNIC_A_RULE_MATCHER_ID, matcher_id);
+    }
+    if (range.first) {
+        m.put_u32(SGNIC_A_RULE_ID, range.first);
+    }
+    if (range.last) {
+        m.put_u32(SGNIC_A_RULE_LAST_ID, range.last);
     }
     return m;
 }

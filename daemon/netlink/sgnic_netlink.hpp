@@ -233,7 +233,13 @@ Message build_rule_new(uint16_t family, uint32_t seq, uint32_t ifindex, uint32_t
 Message build_rule_ids(uint16_t family, uint32_t seq, uint8_t cmd, uint32_t ifindex,
                        uint32_t matcher_id, uint32_t flags, std::span<const uint32_t> ids);
 Message build_rule_get(uint16_t family, uint32_t seq, uint32_t ifindex, uint32_t id);
-Message build_rule_dump(uint16_t family, uint32_t seq, uint32_t ifindex, uint32_t matcher_id);
+// Rule ids [first, last] of a dump; 0 leaves that end open.
+struct IdRange {
+    uint32_t first = 0;
+    uint32_t last = 0;
+};
+Message build_rule_dump(uint16_t family, uint32_t seq, uint32_t ifindex, uint32_t matcher_id,
+                        IdRange range = {});
 
 // How many of `rules` (from the front) fit one message of at most max_bytes.
 size_t rules_per_message(std::span<const RuleSpec> rules, size_t max_bytes);
@@ -333,7 +339,7 @@ public:
     RuleInfo rule_get(uint32_t ifindex, uint32_t id);
     // Dump; each rule goes to on_rule (a million rules need not be held).
     void rules_dump(uint32_t ifindex, uint32_t matcher_id,
-                    const std::function<void(const RuleInfo&)>& on_rule);
+                    const std::function<void(const RuleInfo&)>& on_rule, IdRange range = {});
 
     Socket& socket() { return sock_; }
 

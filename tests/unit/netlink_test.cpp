@@ -132,6 +132,22 @@ TEST(NetlinkMessage, RuleDelCarriesIdsOnlyAndOptionalMatcher) {
     EXPECT_EQ(std::count(types.begin(), types.end(), SGNIC_A_RULES_MATCHER_ID), 1);
 }
 
+TEST(NetlinkMessage, RuleDumpCarriesTheIdRangeOnlyWhenBounded) {
+    const auto all = nl::build_rule_dump(kFamily, 1, 7, 3);
+    EXPECT_EQ(top_types(all),
+              (std::vector<uint16_t>{SGNIC_A_RULE_IFINDEX, SGNIC_A_RULE_MATCHER_ID}));
+    EXPECT_EQ(all.header()->nlmsg_flags & NLM_F_DUMP, NLM_F_DUMP);
+    const auto page = nl::build_rule_dump(kFamily, 1, 7, 3, {.first = 100, .last = 199});
+    EXPECT_EQ(top_types(page), (std::vector<uint16_t>{SGNIC_A_RULE_IFINDEX, SGNIC_A_RULE_MATCHER_ID,
+                                                      SGNIC_A_RULE_ID, SGNIC_A_RULE_LAST_ID}));
+    std::vector<uint32_t> values;
+    nl::for_each_attr(page.header(), sizeof(genlmsghdr),
+                      [&](const nlattr* a) { values.push_back(mnl_attr_get_u32(a)); });
+    EXPECT_EQ(values, (std::vector<uint32_t>{7, 3, 100, 199}));
+    const auto from = nl::build_rule_dump(kFamily, 1, 0, 0, {.first = 5});
+    EXPECT_EQ(top_types(from), std::vector<uint16_t>{SGNIC_A_RULE_ID});
+}
+
 TEST(NetlinkParse, BulkReplyWithResults) {
     nl::Message reply(kFamily, SGNIC_CMD_RULE_NEW, 0, 1);
     reply.put_u32(SGNIC_A_RULES_APPLIED, 9);

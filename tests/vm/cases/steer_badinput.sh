@@ -41,6 +41,7 @@ bad ENOENT "unknown matcher id" matcher-del sgnic1 9
 bad ENOENT "unknown resize-target" matcher-resize sgnic1 1 9
 bad ENOENT "no such rule" rule-get sgnic1 77
 bad ENOENT "rule #1 \\(id 77\\): no such rule" rules-del sgnic1 1 77
+bad EINVAL "last-id is below id" rules sgnic1 1 --from 5 --to 4
 
 step "rules that do not fit the template"
 bad EINVAL "rule #0 \\(id 5\\): match field not in the matcher's template" \

@@ -54,6 +54,16 @@ c=$(nl - rules sgnic1 --count)
 expect_eq "rules in the dump" "$N" "$(jget "$c" .rules)"
 expect_eq "dump in id order" true "$(jget "$c" .ordered)"
 
+step "a dump of a range of ids: exactly those rules, of that matcher"
+lo=$((N / 2)); hi=$((N / 2 + 99))
+c=$(nl - rules sgnic1 1 --from "$lo" --to "$hi" --count)
+expect_eq "rules in [$lo, $hi]" 100 "$(jget "$c" .rules)"
+r=$(nl - rules sgnic1 1 --from "$lo" --to "$hi")
+expect_eq "their ids" "$(seq "$lo" "$hi" | jq -sc .)" "$(jq -c '[.[].id]' <<<"$r")"
+expect_eq "from the last id on: one rule" 1 "$(jget "$(nl - rules sgnic1 --from "$N" --count)" .rules)"
+expect_eq "a range past the last id: none" 0 \
+	"$(jget "$(nl - rules sgnic1 --from $((N + 1)) --to $((N + 10)) --count)" .rules)"
+
 step "a sample rule round-trips"
 rule=$(nl - rule-get sgnic1 $((N / 2)))
 expect_eq "rule $((N / 2)) ipv4-dst" "$(python3 -c "import ipaddress; print(ipaddress.ip_address('10.0.0.0') + $((N / 2 - 1)))")" "$(jget "$rule" '.match["ipv4-dst"]')"
