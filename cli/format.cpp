@@ -271,9 +271,9 @@ std::string format_matcher_show(const Json& m) {
         out += "\n";
         out += table({"DIR", "SIZE_LOG", "RULES", "PAGES", "MEMORY", "REHASH_REQUIRED"}, rows);
     }
-    const Json rules = m.value("rules", Json::array());
-    out += "\n" + counted(rules.size(), "rule");
-    if (!rules.empty()) {
+    const std::uint64_t rules = num(m, "rule_count");
+    out += "\n" + counted(rules, "rule");
+    if (rules != 0) {
         out += " (sgnicctl rule list matcher " + u64(m, "id") + ")";
     }
     return out + "\n";

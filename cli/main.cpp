@@ -55,14 +55,17 @@ T* value(Outcome<T>& o) {
     return std::get_if<T>(&o);
 }
 
-// Every page of DescribeRules as one document {"rules", "errors"}: a page
-// stays well below the bus's message limit however many rules there are.
+// Rules per DescribeRules page: well below the bus's message limit, and a
+// short call, so that sgnicd serves its other clients between pages.
+constexpr std::uint64_t kRulesPerPage = 4096;
+
+// Every page of DescribeRules as one document {"rules", "errors"}.
 std::optional<Json> all_rules(Client& c, const std::string& port, std::uint64_t matcher,
                               std::optional<CallError>& error) {
     Json out = {{"rules", Json::array()}, {"errors", Json::array()}};
     std::uint64_t after = 0;
     for (;;) {
-        auto page = c.describe_rules(port, matcher, after, 0);
+        auto page = c.describe_rules(port, matcher, after, kRulesPerPage);
         if (auto* e = std::get_if<CallError>(&page)) {
             error = *e;
             return std::nullopt;
@@ -167,6 +170,14 @@ int run_read(Client& c, const Options& opt, const Command& cmd) {
         auto doc = parse_json(*value(d));
         if (!doc) {
             return kFailed;
+        }
+        if (opt.json) {  // with its rules, a page at a time
+            std::optional<CallError> error;
+            auto rules = all_rules(c, "", show->id, error);
+            if (!rules) {
+                return error ? fail(*error) : kFailed;
+            }
+            (*doc)["rules"] = std::move((*rules)["rules"]);
         }
         out(opt.json ? dump(*doc, opt.pretty) : format_matcher_show(*doc));
         return kOk;

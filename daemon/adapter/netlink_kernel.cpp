@@ -675,20 +675,30 @@ Status NetlinkKernel::remove_matcher(const model::ActualMatcher& matcher) {
 }
 
 Expected<std::vector<service::RuleCounters>> NetlinkKernel::rule_counters(
-    policy::PortId port, policy::DeviceMatcherId matcher) {
+    policy::PortId port, policy::DeviceMatcherId matcher, service::RuleIdRange ids) {
+    constexpr policy::RuleId kMaxId = std::numeric_limits<std::uint32_t>::max();
+    std::vector<service::RuleCounters> out;
+    if (ids.first > kMaxId || ids.first > ids.last) {
+        return out;  // the device's ids are 32-bit: none in the range
+    }
     auto c = client();
     if (!c) {
         return c.error();
     }
-    std::vector<service::RuleCounters> out;
+    // 0 leaves an end of the dump open.
+    const nl::IdRange range{.first = static_cast<std::uint32_t>(ids.first),
+                            .last = ids.last >= kMaxId ? 0 : static_cast<std::uint32_t>(ids.last)};
     try {
-        (*c)->rules_dump(port, matcher, [&](const nl::RuleInfo& r) {
-            out.push_back({.id = r.id,
-                           .rx_packets = r.rx.packets,
-                           .rx_bytes = r.rx.bytes,
-                           .tx_packets = r.tx.packets,
-                           .tx_bytes = r.tx.bytes});
-        });
+        (*c)->rules_dump(
+            port, matcher,
+            [&](const nl::RuleInfo& r) {
+                out.push_back({.id = r.id,
+                               .rx_packets = r.rx.packets,
+                               .rx_bytes = r.rx.bytes,
+                               .tx_packets = r.tx.packets,
+                               .tx_bytes = r.tx.bytes});
+            },
+            range);
     } catch (const nl::Error& e) {
         return to_policy_error(e, "read the counters of " + matcher_name(matcher, port));
     }

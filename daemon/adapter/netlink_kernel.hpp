@@ -73,8 +73,9 @@ public:
     Removal remove_rules(std::span<const model::ActualRule> rules) override;
     Status remove_matcher(const model::ActualMatcher& matcher) override;
     Status settle_resize(const model::UnfinishedResize& resize) override;
-    Expected<std::vector<service::RuleCounters>> rule_counters(
-        policy::PortId port, policy::DeviceMatcherId matcher) override;
+    Expected<std::vector<service::RuleCounters>> rule_counters(policy::PortId port,
+                                                               policy::DeviceMatcherId matcher,
+                                                               service::RuleIdRange ids) override;
 
     // service::KernelWatch
     int fd() const override { return watch_.fd(); }

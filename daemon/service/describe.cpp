@@ -1,6 +1,7 @@
 // Describe(): the service's state as JSON, for sgnicctl and people.
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <array>
 #include <map>
 #include <optional>
@@ -30,7 +31,7 @@ json direction_json(const policy::DirectionSize& s) {
             {"rehash_required", s.rehash_required}};
 }
 
-json matcher_json(const Service& svc, const model::DesiredMatcher& m, bool with_rules) {
+json matcher_json(const Service& svc, const model::DesiredMatcher& m) {
     json out = {{"id", m.id},
                 {"port", m.port},
                 {"priority", m.priority},
@@ -47,19 +48,6 @@ json matcher_json(const Service& svc, const model::DesiredMatcher& m, bool with_
                                            {"reason", policy::to_string(s->resize->reason)}}
                                     : json(nullptr);
         out["action_templates"] = s->action_templates.size();
-    }
-    if (with_rules) {
-        json rules = json::array();
-        for (const auto& [key, r] : svc.desired().rules) {
-            if (r.matcher == m.id) {
-                rules.push_back({{"id", r.id},
-                                 {"directions", proto::format_directions(r.directions)},
-                                 {"match", fields_json(r.match, "value")},
-                                 {"actions", r.actions},
-                                 {"uid", r.uid}});
-            }
-        }
-        out["rules"] = std::move(rules);
     }
     return out;
 }
@@ -91,7 +79,7 @@ json port_json(const Service& svc, const PortInfo& p, bool with_matchers) {
             pages += model::table_pages(s->rx.size_log) + model::table_pages(s->tx.size_log);
         }
         if (with_matchers) {
-            matchers.push_back(matcher_json(svc, svc.desired().matchers.at(key), false));
+            matchers.push_back(matcher_json(svc, svc.desired().matchers.at(key)));
         }
     }
     out["rx_rules"] = rx;
@@ -145,49 +133,61 @@ Expected<std::string> Service::describe_rules(const std::string& port, model::Ma
     if (limit == 0) {
         limit = kMaxBatch;
     }
-    json rules = json::array();
-    json errors = json::array();
+    // The page first, then the counters of its rules: one read per matcher
+    // it touches, of the range of rule ids the page holds there (a page of a
+    // million-rule matcher reads its own rules, not the matcher's).
+    std::vector<const model::DesiredRule*> page;
     json next = nullptr;
-    // Counters are read once per matcher the page touches.
-    std::map<model::MatcherKey, std::optional<std::map<policy::RuleId, RuleCounters>>> counters;
+    std::map<model::MatcherKey, RuleIdRange> ranges;
     for (auto it = desired_.rules.upper_bound(after); it != desired_.rules.end(); ++it) {
         const model::DesiredRule& r = it->second;
-        const model::DesiredMatcher& m = desired_.matchers.at(r.matcher);
-        if ((matcher != 0 && r.matcher != matcher) || (!port.empty() && m.port != port)) {
+        if ((matcher != 0 && r.matcher != matcher) ||
+            (!port.empty() && desired_.matchers.at(r.matcher).port != port)) {
             continue;
         }
-        if (rules.size() == limit) {
-            next = rules.back()["id"];
+        if (page.size() == limit) {
+            next = page.back()->id;
             break;
         }
-        auto c = counters.find(r.matcher);
-        if (c == counters.end()) {
-            auto read = counters_of(r.matcher);
-            if (!read) {
-                errors.push_back("matcher " + std::to_string(r.matcher) + ": " +
-                                 read.error().message());
-            }
-            c = counters.emplace(r.matcher, read ? std::optional(std::move(*read)) : std::nullopt)
-                    .first;
+        page.push_back(&r);
+        if (const auto device_id = rule_ids_.find(r.id); device_id != rule_ids_.end()) {
+            const policy::RuleId id = device_id->second;
+            const auto [range, fresh] = ranges.try_emplace(r.matcher, RuleIdRange{id, id});
+            range->second.first = std::min(range->second.first, id);
+            range->second.last = std::max(range->second.last, id);
         }
+    }
+    json errors = json::array();
+    std::map<model::MatcherKey, std::map<policy::RuleId, RuleCounters>> counters;
+    for (const auto& [key, range] : ranges) {
+        auto read = counters_of(key, range);
+        if (read) {
+            counters.emplace(key, std::move(*read));
+        } else {
+            errors.push_back("matcher " + std::to_string(key) + ": " + read.error().message());
+        }
+    }
+    json rules = json::array();
+    for (const model::DesiredRule* r : page) {
         json cj = nullptr;
-        const auto device_id = rule_ids_.find(r.id);
-        if (c->second && device_id != rule_ids_.end()) {
-            if (const auto rc = c->second->find(device_id->second); rc != c->second->end()) {
+        const auto device_id = rule_ids_.find(r->id);
+        const auto c = counters.find(r->matcher);
+        if (c != counters.end() && device_id != rule_ids_.end()) {
+            if (const auto rc = c->second.find(device_id->second); rc != c->second.end()) {
                 cj = {{"rx_packets", rc->second.rx_packets},
                       {"rx_bytes", rc->second.rx_bytes},
                       {"tx_packets", rc->second.tx_packets},
                       {"tx_bytes", rc->second.tx_bytes}};
             }
         }
-        rules.push_back({{"id", r.id},
-                         {"matcher", r.matcher},
-                         {"port", m.port},
-                         {"directions", proto::format_directions(r.directions)},
-                         {"match", fields_json(r.match, "value")},
-                         {"actions", r.actions},
-                         {"uid", r.uid},
-                         {"installed", rule_ids_.contains(r.id)},
+        rules.push_back({{"id", r->id},
+                         {"matcher", r->matcher},
+                         {"port", desired_.matchers.at(r->matcher).port},
+                         {"directions", proto::format_directions(r->directions)},
+                         {"match", fields_json(r->match, "value")},
+                         {"actions", r->actions},
+                         {"uid", r->uid},
+                         {"installed", device_id != rule_ids_.end()},
                          {"counters", std::move(cj)}});
     }
     return json{{"rules", std::move(rules)}, {"errors", std::move(errors)}, {"next", next}}.dump();
@@ -244,9 +244,18 @@ std::string Service::stats() {
         .dump();
 }
 
+// The rules themselves are DescribeRules' (a page at a time): a matcher of a
+// million rules is one short answer here.
 std::string Service::describe_matcher(model::MatcherKey matcher) const {
     const auto it = desired_.matchers.find(matcher);
-    return it == desired_.matchers.end() ? "{}" : matcher_json(*this, it->second, true).dump();
+    if (it == desired_.matchers.end()) {
+        return "{}";
+    }
+    json out = matcher_json(*this, it->second);
+    out["rule_count"] =
+        std::count_if(desired_.rules.begin(), desired_.rules.end(),
+                      [&](const auto& entry) { return entry.second.matcher == matcher; });
+    return out.dump();
 }
 
 }  // namespace sgnic::service

@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <span>
 #include <string>
 #include <vector>
@@ -24,6 +25,12 @@ struct RuleCounters {
     std::uint64_t rx_bytes = 0;
     std::uint64_t tx_packets = 0;
     std::uint64_t tx_bytes = 0;
+};
+
+// Rule ids [first, last]: the rules a counter read covers.
+struct RuleIdRange {
+    policy::RuleId first = 0;
+    policy::RuleId last = std::numeric_limits<policy::RuleId>::max();
 };
 
 // The netdev side of a port, from rtnetlink (libnl-route-3's link cache).
@@ -80,9 +87,11 @@ public:
     // move on and the source goes; if the target cannot hold them, the
     // resize is turned around and the target goes.  No rule is lost.
     virtual Status settle_resize(const model::UnfinishedResize& resize) = 0;
-    // The counters of every rule in one device matcher (a rule-get dump).
+    // The counters of the rules of one device matcher with ids in `ids` (a
+    // rule-get dump of that range: a page of a listing reads only its own).
     virtual Expected<std::vector<RuleCounters>> rule_counters(policy::PortId port,
-                                                              policy::DeviceMatcherId matcher) = 0;
+                                                              policy::DeviceMatcherId matcher,
+                                                              RuleIdRange ids) = 0;
 };
 
 // What the kernel tells sgnicd without being asked: the sgnic family going

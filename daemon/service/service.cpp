@@ -838,7 +838,8 @@ Expected<void> Service::delete_rules_by_id(std::span<const model::RuleKey> rules
     return {};
 }
 
-Expected<std::map<policy::RuleId, RuleCounters>> Service::counters_of(model::MatcherKey matcher) {
+Expected<std::map<policy::RuleId, RuleCounters>> Service::counters_of(model::MatcherKey matcher,
+                                                                      RuleIdRange ids) {
     std::map<policy::RuleId, RuleCounters> out;
     const policy::MatcherState* s = matcher_state(matcher);
     if (s == nullptr) {
@@ -847,7 +848,7 @@ Expected<std::map<policy::RuleId, RuleCounters>> Service::counters_of(model::Mat
     // A rollback that could not finish leaves some rules in a stray matcher;
     // a rehash in progress has not moved some yet.
     for (const policy::DeviceMatcherId dev : s->devices()) {
-        auto counters = kernel_.rule_counters(s->port, dev);
+        auto counters = kernel_.rule_counters(s->port, dev, ids);
         if (!counters) {
             return counters.error();
         }

@@ -169,8 +169,10 @@ private:
     void release_unowned();
     void reset_policy();
     void publish_rehashes();
-    // The device's counters of every rule of `matcher`, by policy rule id.
-    Expected<std::map<policy::RuleId, RuleCounters>> counters_of(model::MatcherKey matcher);
+    // The device's counters of the rules of `matcher` whose policy rule ids
+    // are in `ids` (every rule by default), by policy rule id.
+    Expected<std::map<policy::RuleId, RuleCounters>> counters_of(model::MatcherKey matcher,
+                                                                 RuleIdRange ids = {});
 
     policy::Device& device_;
     PortSource& port_source_;

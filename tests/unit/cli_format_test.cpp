@@ -62,7 +62,7 @@ TEST(CliFormat, documents_become_tables) {
         "template":[{"field":"ipv4-dst","mask":"255.255.255.0"}],
         "rx":{"size_log":3,"rules":5,"pages":1,"rehash_required":false},
         "tx":{"size_log":1,"rules":0,"pages":1,"rehash_required":true},
-        "rehashes":2,"action_templates":1,"rules":[{},{}]})");
+        "rehashes":2,"action_templates":1,"rule_count":2})");
     const std::string show = format_matcher_show(matcher);
     EXPECT_NE(show.find("matcher 4 on sg0, priority 1\n  template: ipv4-dst/255.255.255.0\n"),
               std::string::npos)

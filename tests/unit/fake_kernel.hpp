@@ -92,17 +92,21 @@ public:
     }
     // Counters the test sets per rule id; rules without an entry count 0.
     std::map<policy::RuleId, RuleCounters> counters;
+    std::size_t counters_read = 0;  // rules rule_counters() returned, in all
     Expected<std::vector<RuleCounters>> rule_counters(policy::PortId /*port*/,
-                                                      policy::DeviceMatcherId matcher) override {
+                                                      policy::DeviceMatcherId matcher,
+                                                      RuleIdRange ids) override {
         const auto m = dev_.matchers.find(matcher);
         if (m == dev_.matchers.end()) {
             return Error(Errc::not_found, "no device matcher " + std::to_string(matcher));
         }
         std::vector<RuleCounters> out;
-        for (const policy::RuleId id : m->second.rules) {
-            const auto c = counters.find(id);
-            out.push_back(c == counters.end() ? RuleCounters{.id = id} : c->second);
+        for (auto it = m->second.rules.lower_bound(ids.first);
+             it != m->second.rules.end() && *it <= ids.last; ++it) {
+            const auto c = counters.find(*it);
+            out.push_back(c == counters.end() ? RuleCounters{.id = *it} : c->second);
         }
+        counters_read += out.size();
         return out;
     }
 

@@ -488,5 +488,43 @@ TEST_F(ServiceTest, rules_deleted_by_id_alone_stay_deleted_after_a_restart) {
     EXPECT_NE(listed->find("\"installed\":true"), std::string::npos) << *listed;
 }
 
+// A listing pages through the rules; each page reads the counters of its
+// own rules only (one ranged read per matcher), not the matcher's every
+// rule once per page.
+TEST_F(ServiceTest, a_page_of_rules_reads_the_counters_of_its_rules_only) {
+    auto s = start();
+    ASSERT_TRUE(s->reconcile());
+    populate(*s, 10);
+    populate(*s, 3);  // a second matcher: a page crosses into it
+    for (const auto& [id, r] : device_.rules) {
+        kernel_.counters[id] = {.id = id, .rx_packets = r.spec.cookie * 10};
+    }
+    kernel_.counters_read = 0;
+
+    std::map<model::RuleKey, std::uint64_t> seen;
+    model::RuleKey after = 0;
+    std::size_t pages = 0;
+    for (;;) {
+        auto page = s->describe_rules("", 0, after, 4);
+        ASSERT_TRUE(page) << page.error().message();
+        const auto doc = nlohmann::json::parse(*page);
+        EXPECT_TRUE(doc["errors"].empty()) << *page;
+        ++pages;
+        for (const auto& r : doc["rules"]) {
+            seen[r["id"].get<model::RuleKey>()] = r["counters"]["rx_packets"].get<std::uint64_t>();
+        }
+        if (doc["next"].is_null()) {
+            break;
+        }
+        after = doc["next"].get<model::RuleKey>();
+    }
+    EXPECT_EQ(pages, 4U);
+    ASSERT_EQ(seen.size(), 13U);
+    for (const auto& [key, packets] : seen) {
+        EXPECT_EQ(packets, key * 10) << "rule " << key;
+    }
+    EXPECT_EQ(kernel_.counters_read, 13U) << "each rule's counters read once";
+}
+
 }  // namespace
 }  // namespace sgnic::service
