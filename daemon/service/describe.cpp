@@ -7,6 +7,7 @@
 #include <optional>
 
 #include "model/geometry.hpp"
+#include "service/json_text.hpp"
 #include "service/service.hpp"
 #include "sgnic/proto/version.hpp"
 
@@ -167,30 +168,83 @@ Expected<std::string> Service::describe_rules(const std::string& port, model::Ma
             errors.push_back("matcher " + std::to_string(key) + ": " + read.error().message());
         }
     }
-    json rules = json::array();
+    // Written as text: a DOM of thousands of rules cost most of the call.
+    std::string out = R"({"rules":[)";
+    auto key = [&](std::string_view name) {
+        json_text::append_string(out, name);
+        out += ':';
+    };
+    auto number = [&](std::string_view name, std::uint64_t n) {
+        key(name);
+        json_text::append_number(out, n);
+        out += ',';
+    };
+    auto text = [&](std::string_view name, std::string_view value) {
+        key(name);
+        json_text::append_string(out, value);
+        out += ',';
+    };
     for (const model::DesiredRule* r : page) {
-        json cj = nullptr;
+        if (r != page.front()) {
+            out += ',';
+        }
+        out += '{';
+        number("id", r->id);
+        number("matcher", r->matcher);
+        text("port", desired_.matchers.at(r->matcher).port);
+        text("directions", proto::format_directions(r->directions));
+        key("match");
+        out += '[';
+        for (const proto::FieldText& f : r->match) {
+            out += &f == &r->match.front() ? "{" : ",{";
+            text("field", f.field);
+            key("value");
+            json_text::append_string(out, f.text);
+            out += '}';
+        }
+        out += "],";
+        key("actions");
+        out += '[';
+        for (const std::string& a : r->actions) {
+            if (&a != &r->actions.front()) {
+                out += ',';
+            }
+            json_text::append_string(out, a);
+        }
+        out += "],";
+        number("uid", r->uid);
         const auto device_id = rule_ids_.find(r->id);
-        const auto c = counters.find(r->matcher);
-        if (c != counters.end() && device_id != rule_ids_.end()) {
-            if (const auto rc = c->second.find(device_id->second); rc != c->second.end()) {
-                cj = {{"rx_packets", rc->second.rx_packets},
-                      {"rx_bytes", rc->second.rx_bytes},
-                      {"tx_packets", rc->second.tx_packets},
-                      {"tx_bytes", rc->second.tx_bytes}};
+        key("installed");
+        out += device_id != rule_ids_.end() ? "true," : "false,";
+        key("counters");
+        const RuleCounters* rc = nullptr;
+        if (const auto c = counters.find(r->matcher);
+            c != counters.end() && device_id != rule_ids_.end()) {
+            if (const auto found = c->second.find(device_id->second); found != c->second.end()) {
+                rc = &found->second;
             }
         }
-        rules.push_back({{"id", r->id},
-                         {"matcher", r->matcher},
-                         {"port", desired_.matchers.at(r->matcher).port},
-                         {"directions", proto::format_directions(r->directions)},
-                         {"match", fields_json(r->match, "value")},
-                         {"actions", r->actions},
-                         {"uid", r->uid},
-                         {"installed", device_id != rule_ids_.end()},
-                         {"counters", std::move(cj)}});
+        if (rc == nullptr) {
+            out += "null";
+        } else {
+            out += '{';
+            number("rx_packets", rc->rx_packets);
+            number("rx_bytes", rc->rx_bytes);
+            number("tx_packets", rc->tx_packets);
+            key("tx_bytes");
+            json_text::append_number(out, rc->tx_bytes);
+            out += '}';
+        }
+        out += '}';
     }
-    return json{{"rules", std::move(rules)}, {"errors", std::move(errors)}, {"next", next}}.dump();
+    out += "],";
+    key("errors");
+    out += errors.dump();
+    out += ',';
+    key("next");
+    out += next.dump();
+    out += '}';
+    return out;
 }
 
 std::string Service::stats() {

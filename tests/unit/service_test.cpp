@@ -6,6 +6,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <limits>
 #include <map>
 #include <set>
 #include <span>
@@ -13,6 +14,7 @@
 #include <vector>
 
 #include "fake_kernel.hpp"
+#include "service/json_text.hpp"
 #include "service/service.hpp"
 
 namespace sgnic::service {
@@ -524,6 +526,29 @@ TEST_F(ServiceTest, a_page_of_rules_reads_the_counters_of_its_rules_only) {
         EXPECT_EQ(packets, key * 10) << "rule " << key;
     }
     EXPECT_EQ(kernel_.counters_read, 13U) << "each rule's counters read once";
+}
+
+// DescribeRules writes its JSON as text: every string must come back from a
+// JSON parser as it went in.
+TEST(JsonText, strings_and_numbers_read_back_as_written) {
+    std::string every_ascii;
+    for (int c = 0; c < 128; ++c) {
+        every_ascii += static_cast<char>(c);
+    }
+    for (const std::string& s : {std::string(), every_ascii, std::string("port \"x\"\\y"),
+                                 std::string("\xc3\xa9t\xc3\xa9")}) {
+        std::string text;
+        json_text::append_string(text, s);
+        const auto back = nlohmann::json::parse(text);
+        ASSERT_TRUE(back.is_string()) << text;
+        EXPECT_EQ(back.get<std::string>(), s) << text;
+    }
+    for (const std::uint64_t n :
+         {std::uint64_t{0}, std::uint64_t{42}, std::numeric_limits<std::uint64_t>::max()}) {
+        std::string text;
+        json_text::append_number(text, n);
+        EXPECT_EQ(nlohmann::json::parse(text).get<std::uint64_t>(), n) << text;
+    }
 }
 
 }  // namespace
