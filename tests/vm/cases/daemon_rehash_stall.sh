@@ -55,6 +55,22 @@ grown_for() {
 	echo "$log"
 }
 
+# start_probe MATCHER_PATH FIELD START MAX_S OUT: the probe on sgnic1 in the
+# background (pid in $probe), its summary to OUT.json, stderr to OUT.err;
+# returns once it is connected and ready.
+start_probe() {
+	rm -f "$5.ready"
+	"$PROBE" --port sgnic1 --matcher "$1" --field "$2" --start "$3" --ready "$5.ready" \
+		--max-seconds "$4" >"$5.json" 2>"$5.err" &
+	probe=$!
+	for _ in $(seq 600); do
+		[ -e "$5.ready" ] && break
+		kill -0 "$probe" 2>/dev/null || break
+		sleep 0.1
+	done
+	[ -e "$5.ready" ] || fail "the probe did not start: $(cat "$5.err" "$5.json")"
+}
+
 # resizing: the matcher's Resizing property, as [moved,total].
 resizing() {
 	busctl --system --json=short get-property "$BUS_NAME" "$MPATH" "$BUS_NAME.Matcher" Resizing |
@@ -92,15 +108,7 @@ expect_eq "matcher list -j: rehashes (the load's one presize), rx size_log" "[1,
 expect_eq "Resizing after the load" "[0,0]" "$(resizing)"
 
 step "the probe: one client adding rules (11.0.0.0 up) and reading Resizing in a loop"
-"$PROBE" --port sgnic1 --matcher "$MPATH" --field ipv4-dst --start 11.0.0.0 \
-	--ready /tmp/probe.ready --max-seconds 300 >/tmp/probe.json 2>/tmp/probe.err &
-probe=$!
-for _ in $(seq 600); do
-	[ -e /tmp/probe.ready ] && break
-	kill -0 "$probe" 2>/dev/null || break
-	sleep 0.1
-done
-[ -e /tmp/probe.ready ] || fail "the probe did not start: $(cat /tmp/probe.err /tmp/probe.json)"
+start_probe "$MPATH" ipv4-dst 11.0.0.0 300 /tmp/probe
 gdbus monitor --system --dest "$BUS_NAME" --object-path "$MPATH" >/tmp/signals 2>&1 &
 monitor=$!
 wait_ready "signal monitor" /tmp/signals "is owned by"
@@ -151,16 +159,7 @@ expect_eq "matcher list -j: rx rules, rx size_log, tx size_log, rehashes, resizi
 step "matcher show -j lists every rule a page at a time; a client is served between pages"
 # The probe adds to a second matcher, so the listing's count stays exact.
 M2=$(ctl matcher create dev sgnic1 prio 2 match l4-dport)
-rm -f /tmp/probe.ready
-"$PROBE" --port sgnic1 --matcher "$BUS_ROOT/matcher/$M2" --field l4-dport --start 1000 \
-	--ready /tmp/probe.ready --max-seconds "$LIST_PROBE_S" >/tmp/probe2.json 2>/tmp/probe2.err &
-probe=$!
-for _ in $(seq 600); do
-	[ -e /tmp/probe.ready ] && break
-	kill -0 "$probe" 2>/dev/null || break
-	sleep 0.1
-done
-[ -e /tmp/probe.ready ] || fail "the probe did not start: $(cat /tmp/probe2.err /tmp/probe2.json)"
+start_probe "$BUS_ROOT/matcher/$M2" l4-dport 1000 "$LIST_PROBE_S" /tmp/probe2
 t0=$(date +%s%N)
 ms=$(ctl -j matcher show "$M")
 list_ms=$(ms_since "$t0")
