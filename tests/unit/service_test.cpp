@@ -535,7 +535,7 @@ TEST(JsonText, strings_and_numbers_read_back_as_written) {
     for (int c = 0; c < 128; ++c) {
         every_ascii += static_cast<char>(c);
     }
-    for (const std::string& s : {std::string(), every_ascii, std::string("port \"x\"\\y"),
+    for (const std::string& s : {std::string(), every_ascii, std::string(R"(port "x"\y)"),
                                  std::string("\xc3\xa9t\xc3\xa9")}) {
         std::string text;
         json_text::append_string(text, s);
