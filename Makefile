@@ -118,7 +118,7 @@ DATAPATH_CASES := ^vm\.(ping_pair|iperf_sg_toggle|sg_rx_jumbo|csum_offload|fault
 
 bench: kmod
 	cmake -S . -B $(BENCH_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSGNIC_SANITIZE=OFF -DSGNIC_TESTS=ON
-	cmake --build $(BENCH_BUILD) -j$(shell nproc) --target sgnicd sgnicctl sgnic-nl
+	cmake --build $(BENCH_BUILD) -j$(shell nproc) --target sgnicd sgnicctl sgnic-nl sgnic-bus-probe
 	time SGNIC_KMOD=$(CURDIR)/kmod/sgnic.ko SGNIC_BUILD_DIR=$(CURDIR)/$(BENCH_BUILD) \
 		BENCH_RULES=$(BENCH_RULES) tests/bench/run $(BUILD)/bench
 

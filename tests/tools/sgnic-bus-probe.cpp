@@ -17,17 +17,24 @@
 //   max_during_resize_ms, p99_during_resize_ms, p50_during_resize_ms
 //                                              over the during_resize calls
 //   rules_added           rules AddRules added (one per call)
-//   stopped               "resize-ended", "max-seconds" or "max-calls"
+//   stopped               "resize-ended", "max-seconds", "max-calls" or
+//                         "stop-file"
 //
 //   sgnic-bus-probe --port NAME --matcher PATH --field NAME [--start VALUE]
 //                   [--ready FILE] [--max-seconds S] [--max-calls N]
-//                   [--timeout-ms MS]
+//                   [--timeout-ms MS] [--stop-file FILE] [--add-samples FILE]
+//
+// --stop-file: stop once FILE exists (checked before each iteration), and
+// not when a rehash ends;
+// --add-samples: each AddRules call's time in ms, one per line, into FILE
+// (what make bench reads as single-add latency).
 //
 // VALUE is a number (decimal or 0x hex) or an IPv4 address (for ipv4-src
 // and ipv4-dst), which counts up as one.  Exit status: 0 the summary is
 // printed; 1 a call failed (the error is printed, the summary so far too);
 // 2 a bad command line or no system bus.
 #include <systemd/sd-bus.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <charconv>
@@ -60,13 +67,15 @@ namespace dbus = sgnic::proto::dbus;
 constexpr const char* kUsage =
     "usage: sgnic-bus-probe --port NAME --matcher PATH --field NAME [--start VALUE]\n"
     "                       [--ready FILE] [--max-seconds S] [--max-calls N] [--timeout-ms MS]\n"
+    "                       [--stop-file FILE] [--add-samples FILE]\n"
     "  Adds one RX rule (FIELD = VALUE, VALUE + 1, ...; action count) to the matcher at\n"
     "  PATH through port NAME's AddRules and reads the matcher's Resizing property, in a\n"
     "  loop on one system-bus connection, timing every call; stops when a rehash was seen\n"
     "  and has ended, after S seconds (default 300) or N calls; prints a JSON summary.\n"
     "  VALUE (default 0): a number (decimal or 0x hex) or an IPv4 address.  --ready FILE\n"
     "  is created after the first successful iteration.  MS: per-call timeout (default\n"
-    "  25000).\n"
+    "  25000).  --stop-file FILE: stop once FILE exists (not at a rehash's end).\n"
+    "  --add-samples FILE: each AddRules call's time in ms, one per line.\n"
     "  Exit status: 0 summary printed, 1 a call failed, 2 bad command line or no bus.\n";
 
 // A command-line word that is not what its option takes.
@@ -84,6 +93,8 @@ struct Options {
     std::uint64_t max_seconds = 300;
     std::optional<std::uint64_t> max_calls;
     std::uint64_t timeout_ms = 25000;
+    std::string stop_file;
+    std::string add_samples;
 };
 
 std::optional<std::uint64_t> parse_number(std::string_view s) {
@@ -179,6 +190,10 @@ std::optional<Options> parse_options(int argc, char** argv) {
             o.max_calls = number_of(opt, v);
         } else if (opt == "--timeout-ms") {
             o.timeout_ms = number_of(opt, v);
+        } else if (opt == "--stop-file") {
+            o.stop_file = v;
+        } else if (opt == "--add-samples") {
+            o.add_samples = v;
         } else {
             throw UsageError("unknown option '" + opt + "'");
         }
@@ -223,6 +238,8 @@ public:
 
     void run();
     json summary() const;
+    // --add-samples: the AddRules times, one per line.
+    void write_add_samples() const;
 
 private:
     // Both return the call's time in ms.
@@ -234,6 +251,7 @@ private:
     const Options& o_;
     std::string port_path_;
     std::vector<double> all_ms_;
+    std::vector<double> add_ms_;
     std::vector<double> during_ms_;
     std::uint64_t calls_ = 0;
     std::uint64_t rules_added_ = 0;
@@ -320,7 +338,12 @@ void Probe::run() {
             stopped_ = "max-seconds";
             return;
         }
+        if (!o_.stop_file.empty() && access(o_.stop_file.c_str(), F_OK) == 0) {
+            stopped_ = "stop-file";
+            return;
+        }
         const double add_ms = add_rule(value);
+        add_ms_.push_back(add_ms);
         std::uint64_t moved = 0;
         std::uint64_t total = 0;
         const double get_ms = read_resizing(moved, total);
@@ -337,12 +360,25 @@ void Probe::run() {
         }
         if (resizing) {
             resize_seen_ = true;
-        } else if (resize_seen_) {
+        } else if (resize_seen_ && o_.stop_file.empty()) {
             resize_ended_ = true;
             stopped_ = "resize-ended";
             return;
         }
         was_resizing = resizing;
+    }
+}
+
+void Probe::write_add_samples() const {
+    if (o_.add_samples.empty()) {
+        return;
+    }
+    std::ofstream out(o_.add_samples);
+    for (const double ms : add_ms_) {
+        out << round3(ms) << '\n';
+    }
+    if (!out.flush()) {
+        throw std::runtime_error("--add-samples " + o_.add_samples + ": cannot write");
     }
 }
 
@@ -397,6 +433,7 @@ int run(int argc, char** argv) {
         std::fprintf(stderr, "sgnic-bus-probe: %s\n", e.what());
         status = 1;
     }
+    probe.write_add_samples();
     std::printf("%s\n", probe.summary().dump().c_str());
     return status;
 }
