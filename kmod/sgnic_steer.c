@@ -469,9 +469,9 @@ static void sgnic_steer_rule_fold(struct sgnic_steer_rule *to,
  * the template (the caller checked each field), the actions fit the rule's
  * directions.
  */
-int sgnic_steer_rule_check(struct sgnic_steer_matcher *m,
-			   const struct sgnic_steer_rule_spec *spec,
-			   struct netlink_ext_ack *extack)
+static int sgnic_steer_rule_check(struct sgnic_steer_matcher *m,
+				  const struct sgnic_steer_rule_spec *spec,
+				  struct netlink_ext_ack *extack)
 {
 	unsigned int i;
 

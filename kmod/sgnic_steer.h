@@ -190,9 +190,6 @@ u64 sgnic_steer_table_pages(const struct sgnic_steer_table *t);
 void sgnic_steer_usage(struct sgnic_steer *st, u32 rules[SGNIC_STEER_DIRS],
 		       u64 pages[SGNIC_STEER_DIRS]);
 void sgnic_steer_set_rule_limit(struct sgnic_steer *st, u32 limit);
-int sgnic_steer_rule_check(struct sgnic_steer_matcher *m,
-			   const struct sgnic_steer_rule_spec *spec,
-			   struct netlink_ext_ack *extack);
 int sgnic_steer_rule_insert(struct sgnic_steer_matcher *m,
 			    const struct sgnic_steer_rule_spec *spec,
 			    u8 *full_dirs, struct netlink_ext_ack *extack);
