@@ -406,8 +406,9 @@ BatchInsert Policy::insert_rules(MatcherId id, std::span<const RuleSpec> rules) 
             out.kept.emplace(undo_index[f.index], undo[f.index]);
         }
         if (!undone.failures.empty()) {
-            e = Error(e.code(), e.message() + "; " + std::to_string(out.kept.size()) +
-                                    " rules of the batch stay in: the undo failed (" +
+            e = Error(e.code(), e.message() + "; the undo could not delete " +
+                                    std::to_string(out.kept.size()) +
+                                    " of the batch's rules, which stay in (" +
                                     undone.failures.front().error.message() + ")");
         }
         out.error = std::move(e.with_context(context));
@@ -850,13 +851,12 @@ std::string Policy::undo_resize(MatcherState& m, DeviceMatcherId fresh, std::vec
             failure = added.error();
         }
     }
-    Status st;
     if (!failure) {
-        st = device_.set_resize_target(fresh, m.device);
+        if (auto st = device_.set_resize_target(fresh, m.device); !st) {
+            failure = st.error();
+        }
     }
-    if (!st) {
-        failure = st.error();
-    } else if (!failure && !moved.empty()) {
+    if (!failure && !moved.empty()) {
         const MoveResult result = device_.move_rules(fresh, m.device, moved);
         back = std::min(result.moved, moved.size());
         failure = result.error;
@@ -869,8 +869,7 @@ std::string Policy::undo_resize(MatcherState& m, DeviceMatcherId fresh, std::vec
         return "rollback incomplete: " + std::to_string(left) + " rules stay in " + fresh_name +
                " until healed (" + failure->message() + ")";
     }
-    st = device_.destroy_matcher(fresh);
-    if (!st) {
+    if (auto st = device_.destroy_matcher(fresh); !st) {
         m.stray = StrayMatcher{.device = fresh, .rules = {}};
         return "rolled back, but the empty " + fresh_name + " is left until healed (" +
                st.error().message() + ")";

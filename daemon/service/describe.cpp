@@ -169,54 +169,28 @@ Expected<std::string> Service::describe_rules(const std::string& port, model::Ma
         }
     }
     // Written as text: a DOM of thousands of rules cost most of the call.
-    std::string out = R"({"rules":[)";
-    auto key = [&](std::string_view name) {
-        json_text::append_string(out, name);
-        out += ':';
-    };
-    auto number = [&](std::string_view name, std::uint64_t n) {
-        key(name);
-        json_text::append_number(out, n);
-        out += ',';
-    };
-    auto text = [&](std::string_view name, std::string_view value) {
-        key(name);
-        json_text::append_string(out, value);
-        out += ',';
-    };
+    std::string out;
+    json_text::Writer w(out);
+    w.begin_object().key("rules").begin_array();
     for (const model::DesiredRule* r : page) {
-        if (r != page.front()) {
-            out += ',';
-        }
-        out += '{';
-        number("id", r->id);
-        number("matcher", r->matcher);
-        text("port", desired_.matchers.at(r->matcher).port);
-        text("directions", proto::format_directions(r->directions));
-        key("match");
-        out += '[';
+        w.begin_object();
+        w.key("id").number(r->id);
+        w.key("matcher").number(r->matcher);
+        w.key("port").string(desired_.matchers.at(r->matcher).port);
+        w.key("directions").string(proto::format_directions(r->directions));
+        w.key("match").begin_array();
         for (const proto::FieldText& f : r->match) {
-            out += &f == &r->match.front() ? "{" : ",{";
-            text("field", f.field);
-            key("value");
-            json_text::append_string(out, f.text);
-            out += '}';
+            w.begin_object().key("field").string(f.field).key("value").string(f.text).end_object();
         }
-        out += "],";
-        key("actions");
-        out += '[';
+        w.end_array();
+        w.key("actions").begin_array();
         for (const std::string& a : r->actions) {
-            if (&a != &r->actions.front()) {
-                out += ',';
-            }
-            json_text::append_string(out, a);
+            w.string(a);
         }
-        out += "],";
-        number("uid", r->uid);
+        w.end_array();
+        w.key("uid").number(r->uid);
         const auto device_id = rule_ids_.find(r->id);
-        key("installed");
-        out += device_id != rule_ids_.end() ? "true," : "false,";
-        key("counters");
+        w.key("installed").boolean(device_id != rule_ids_.end());
         const RuleCounters* rc = nullptr;
         if (const auto c = counters.find(r->matcher);
             c != counters.end() && device_id != rule_ids_.end()) {
@@ -224,26 +198,27 @@ Expected<std::string> Service::describe_rules(const std::string& port, model::Ma
                 rc = &found->second;
             }
         }
+        w.key("counters");
         if (rc == nullptr) {
-            out += "null";
+            w.null();
         } else {
-            out += '{';
-            number("rx_packets", rc->rx_packets);
-            number("rx_bytes", rc->rx_bytes);
-            number("tx_packets", rc->tx_packets);
-            key("tx_bytes");
-            json_text::append_number(out, rc->tx_bytes);
-            out += '}';
+            w.begin_object()
+                .key("rx_packets")
+                .number(rc->rx_packets)
+                .key("rx_bytes")
+                .number(rc->rx_bytes)
+                .key("tx_packets")
+                .number(rc->tx_packets)
+                .key("tx_bytes")
+                .number(rc->tx_bytes)
+                .end_object();
         }
-        out += '}';
+        w.end_object();
     }
-    out += "],";
-    key("errors");
-    out += errors.dump();
-    out += ',';
-    key("next");
-    out += next.dump();
-    out += '}';
+    w.end_array();
+    w.key("errors").raw(errors.dump());
+    w.key("next").raw(next.dump());
+    w.end_object();
     return out;
 }
 

@@ -476,17 +476,18 @@ Expected<ReconcileReport> Service::adopt(model::ActualState actual,
     return report;
 }
 
-Expected<void> Service::writable() const {
+Expected<void> Service::begin_change() {
     if (read_only_) {
         return Error(Errc::store, "sgnicd is read-only: " + *read_only_);
     }
+    release_unowned();
     return {};
 }
 
 Expected<model::MatcherKey> Service::create_matcher(const std::string& port, std::uint32_t priority,
                                                     std::span<const proto::FieldText> fields,
                                                     std::uint32_t uid) {
-    if (auto ok = writable(); !ok) {
+    if (auto ok = begin_change(); !ok) {
         return ok.error();
     }
     (void)uid;  // matchers are shared; rules record who asked
@@ -554,10 +555,9 @@ Expected<void> Service::remove_rules(std::span<const model::RuleKey> rules) {
 Expected<std::vector<model::RuleKey>> Service::add_rules(const std::string& port,
                                                          std::span<const RuleRequest> rules,
                                                          std::uint32_t uid) {
-    if (auto ok = writable(); !ok) {
+    if (auto ok = begin_change(); !ok) {
         return ok.error();
     }
-    release_unowned();
     if (find_port(port) == nullptr) {
         return Error(Errc::no_such_port, "no sgnic port '" + port + "'");
     }
@@ -681,7 +681,7 @@ Expected<std::vector<model::RuleKey>> Service::add_rules(const std::string& port
 
 Expected<bool> Service::reserve_rules(model::MatcherKey matcher, std::uint64_t rx,
                                       std::uint64_t tx) {
-    if (auto ok = writable(); !ok) {
+    if (auto ok = begin_change(); !ok) {
         return ok.error();
     }
     const auto m = desired_.matchers.find(matcher);
@@ -705,7 +705,7 @@ Expected<bool> Service::reserve_rules(model::MatcherKey matcher, std::uint64_t r
 
 Expected<void> Service::delete_rules(const std::string& port,
                                      std::span<const model::RuleKey> rules) {
-    if (auto ok = writable(); !ok) {
+    if (auto ok = begin_change(); !ok) {
         return ok.error();
     }
     if (find_port(port) == nullptr) {
@@ -727,7 +727,6 @@ Expected<void> Service::delete_rules(const std::string& port,
 
 Expected<void> Service::erase_rules(const std::string& port,
                                     std::span<const model::RuleKey> rules) {
-    release_unowned();
     std::set<model::MatcherKey> touched;
     for (const model::RuleKey key : rules) {
         touched.insert(desired_.rules.at(key).matcher);
@@ -752,10 +751,9 @@ Expected<void> Service::erase_rules(const std::string& port,
 }
 
 Expected<void> Service::delete_matcher(model::MatcherKey matcher) {
-    if (auto ok = writable(); !ok) {
+    if (auto ok = begin_change(); !ok) {
         return ok.error();
     }
-    release_unowned();  // a matcher holding one could not be destroyed
     const auto it = desired_.matchers.find(matcher);
     if (it == desired_.matchers.end()) {
         return Error(Errc::no_such_matcher, "no matcher " + std::to_string(matcher));
@@ -797,7 +795,7 @@ Expected<void> Service::delete_matcher(model::MatcherKey matcher) {
 }
 
 Expected<void> Service::delete_rules_by_id(std::span<const model::RuleKey> rules) {
-    if (auto ok = writable(); !ok) {
+    if (auto ok = begin_change(); !ok) {
         return ok.error();
     }
     if (rules.size() > kMaxBatch) {
@@ -860,7 +858,7 @@ Expected<std::map<policy::RuleId, RuleCounters>> Service::counters_of(model::Mat
 }
 
 Expected<void> Service::flush(const std::string& port) {
-    if (auto ok = writable(); !ok) {
+    if (auto ok = begin_change(); !ok) {
         return ok.error();
     }
     if (find_port(port) == nullptr) {
@@ -876,7 +874,7 @@ Expected<void> Service::flush(const std::string& port) {
 }
 
 Expected<std::size_t> Service::flush_rules(const std::string& port) {
-    if (auto ok = writable(); !ok) {
+    if (auto ok = begin_change(); !ok) {
         return ok.error();
     }
     if (!port.empty() && find_port(port) == nullptr) {

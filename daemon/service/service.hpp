@@ -186,7 +186,8 @@ private:
     std::map<policy::MatcherId, model::MatcherKey> matcher_keys_;
     std::map<model::RuleKey, policy::RuleId> rule_ids_;
     // Policy rules no desired rule owns: a failed call inserted them and the
-    // device refused their undo.  Deleted at the next write or reconcile;
+    // device refused their undo.  Deleted by the next begin_change() or
+    // reconcile;
     // until then the kernel's copy is the policy's, not a stray to delete.
     std::set<policy::RuleId> unowned_;
     ServiceListener* listener_ = nullptr;
@@ -194,7 +195,9 @@ private:
     bool adopted_ = false;                // the policy knows what the kernel holds
     bool manage_foreign_ = false;
     std::optional<std::string> read_only_;
-    Expected<void> writable() const;
+    // Every change starts here: refused when sgnicd is read-only; otherwise
+    // the rules a failed call left behind (unowned_) go first.
+    Expected<void> begin_change();
 };
 
 }  // namespace sgnic::service

@@ -185,6 +185,40 @@ INSTANTIATE_TEST_SUITE_P(Errors, BatchFailure,
                                            FailureCase{"collision_twice", Errc::collision, 30}),
                          [](const auto& info) { return std::string(info.param.name); });
 
+// The device refuses to delete a rule the undo of a failed bulk insert takes
+// out: it stays in, a live rule the policy knows where it is, and the
+// outcome hands it to the caller (sgnicd deletes it later).
+TEST(BatchInsert, a_failed_batch_keeps_the_rules_its_undo_cannot_delete_and_says_so) {
+    FakeDevice dev;
+    Policy policy(dev);
+    const MatcherId m = *policy.create_matcher(1, 0, {});
+    dev.fail({.op = Op::insert_rule, .code = Errc::device, .skip = 2});  // the third fails
+    dev.fail({.op = Op::delete_rule, .code = Errc::busy});               // undoing the first too
+    const std::vector<RuleSpec> batch(3, rule_in(Directions::rx_only()));
+
+    const BatchInsert out = policy.insert_rules(m, batch);
+    ASSERT_TRUE(out.error);
+    EXPECT_EQ(out.error->code(), Errc::device) << "the insert's failure, not the undo's";
+    EXPECT_EQ(out.failed, 2U);
+    EXPECT_TRUE(out.ids.empty());
+    EXPECT_NE(out.error->message().find(
+                  "the undo could not delete 1 of the batch's rules, which stay in"),
+              std::string::npos)
+        << out.error->message();
+    ASSERT_EQ(out.kept.size(), 1U);
+    const auto [index, id] = *out.kept.begin();
+    EXPECT_EQ(index, 0U);
+    ASSERT_NE(policy.find_rule(id), nullptr);
+    EXPECT_EQ(policy.rule_count(), 1U);
+    EXPECT_EQ(dev.rules.size(), 1U);
+    EXPECT_EQ(policy.find_matcher(m)->rx.rules, 1U) << "counted as in";
+    EXPECT_TRUE(testing::consistent(policy, dev));
+
+    ASSERT_TRUE(policy.delete_rule(id)) << "the caller can take it out later";
+    EXPECT_TRUE(dev.rules.empty());
+    EXPECT_TRUE(testing::consistent(policy, dev));
+}
+
 TEST(BatchInsert, a_rule_without_directions_is_refused_by_index) {
     FakeDevice dev;
     Policy policy(dev);

@@ -451,7 +451,7 @@ TEST_F(ServiceTest, a_rule_a_failed_call_could_not_take_out_goes_at_the_next_cha
     ASSERT_NE(m, nullptr);
     EXPECT_EQ(m->rx.rules, 2U) << "and uncounted";
 
-    // A later call with the same rules is not refused by the leftover.
+    // The leftover goes before the next call's rules: 2 + 3, not 6.
     device_.fail({.op = Op::insert_rule, .code = Errc::device, .skip = 2});
     device_.fail({.op = Op::delete_rule, .code = Errc::busy});
     ASSERT_FALSE(s->add_rules("sg0", drop_rules(key, 3, 5000), 0));
@@ -511,6 +511,16 @@ TEST_F(ServiceTest, a_page_of_rules_reads_the_counters_of_its_rules_only) {
         ASSERT_TRUE(page) << page.error().message();
         const auto doc = nlohmann::json::parse(*page);
         EXPECT_TRUE(doc["errors"].empty()) << *page;
+        if (pages == 0) {  // every field of a rule, as the DOM used to write it
+            const model::RuleKey first = s->desired().rules.begin()->first;
+            const auto expected = nlohmann::json::parse(
+                R"({"id":)" + std::to_string(first) + R"(,"matcher":)" +
+                std::to_string(s->desired().rules.begin()->second.matcher) +
+                R"(,"port":"sg0","directions":"rx","match":[{"field":"l4-dport","value":"1000"}],)"
+                R"("actions":["drop"],"uid":1000,"installed":true,"counters":{"rx_packets":)" +
+                std::to_string(first * 10) + R"(,"rx_bytes":0,"tx_packets":0,"tx_bytes":0}})");
+            EXPECT_EQ(doc["rules"][0], expected) << *page;
+        }
         ++pages;
         for (const auto& r : doc["rules"]) {
             seen[r["id"].get<model::RuleKey>()] = r["counters"]["rx_packets"].get<std::uint64_t>();
@@ -528,27 +538,40 @@ TEST_F(ServiceTest, a_page_of_rules_reads_the_counters_of_its_rules_only) {
     EXPECT_EQ(kernel_.counters_read, 13U) << "each rule's counters read once";
 }
 
-// DescribeRules writes its JSON as text: every string must come back from a
-// JSON parser as it went in.
-TEST(JsonText, strings_and_numbers_read_back_as_written) {
+// DescribeRules writes its JSON as text: what a JSON parser reads back is
+// what went in, separators included.
+TEST(JsonText, strings_numbers_and_nesting_read_back_as_written) {
     std::string every_ascii;
     for (int c = 0; c < 128; ++c) {
         every_ascii += static_cast<char>(c);
     }
-    for (const std::string& s : {std::string(), every_ascii, std::string(R"(port "x"\y)"),
-                                 std::string("\xc3\xa9t\xc3\xa9")}) {
-        std::string text;
-        json_text::append_string(text, s);
-        const auto back = nlohmann::json::parse(text);
-        ASSERT_TRUE(back.is_string()) << text;
-        EXPECT_EQ(back.get<std::string>(), s) << text;
+    const std::vector<std::string> strings = {
+        std::string(), every_ascii, std::string(R"(port "x"\y)"), std::string("\xc3\xa9t\xc3\xa9")};
+    std::string text;
+    json_text::Writer w(text);
+    w.begin_object().key("strings").begin_array();
+    for (const std::string& s : strings) {
+        w.string(s);
     }
-    for (const std::uint64_t n :
-         {std::uint64_t{0}, std::uint64_t{42}, std::numeric_limits<std::uint64_t>::max()}) {
-        std::string text;
-        json_text::append_number(text, n);
-        EXPECT_EQ(nlohmann::json::parse(text).get<std::uint64_t>(), n) << text;
-    }
+    w.end_array();
+    w.key("max").number(std::numeric_limits<std::uint64_t>::max());
+    w.key("zero").number(0);
+    w.key("empty").begin_object().end_object();
+    w.key("none").begin_array().end_array();
+    w.key("objects").begin_array();
+    w.begin_object().key("a").boolean(true).key("b").null().end_object();
+    w.begin_object().key("c").raw(R"({"d":[1,2]})").end_object();
+    w.end_array();
+    w.end_object();
+
+    const auto back = nlohmann::json::parse(text);
+    EXPECT_EQ(back["strings"].get<std::vector<std::string>>(), strings) << text;
+    EXPECT_EQ(back["max"].get<std::uint64_t>(), std::numeric_limits<std::uint64_t>::max());
+    EXPECT_EQ(back["zero"], 0);
+    EXPECT_EQ(back["empty"], nlohmann::json::object());
+    EXPECT_EQ(back["none"], nlohmann::json::array());
+    EXPECT_EQ(back["objects"], nlohmann::json::parse(R"([{"a":true,"b":null},{"c":{"d":[1,2]}}])"))
+        << text;
 }
 
 }  // namespace
