@@ -331,13 +331,16 @@ static int sgnic_nl_fill_matcher(struct sk_buff *skb, struct sgnic_steer_matcher
 	return 0;
 }
 
+/* Only the directions in which the rule counts: a rule without count has none. */
 static int sgnic_nl_put_counters(struct sk_buff *skb, int attr,
+				 const struct sgnic_steer_matcher *m,
 				 const struct sgnic_steer_rule *rule, unsigned int dir)
 {
 	struct nlattr *nest;
 	u64 packets, bytes;
 
-	sgnic_steer_rule_read(rule, dir, &packets, &bytes);
+	if (!sgnic_steer_rule_read(m, rule, dir, &packets, &bytes))
+		return 0;
 	nest = nla_nest_start(skb, attr);
 	if (!nest ||
 	    nla_put_u64_64bit(skb, SGNIC_A_COUNTERS_PACKETS, packets, SGNIC_A_COUNTERS_PAD) ||
@@ -347,15 +350,18 @@ static int sgnic_nl_put_counters(struct sk_buff *skb, int attr,
 	return 0;
 }
 
-static int sgnic_nl_put_rule_body(struct sk_buff *skb, const struct sgnic_steer_rule *rule)
+static int sgnic_nl_put_rule_body(struct sk_buff *skb, const struct sgnic_steer_matcher *m,
+				  const struct sgnic_steer_rule *rule)
 {
-	const struct sgnic_steer_template *t = &rule->matcher->tmpl;
+	const struct sgnic_steer_template *t = &m->tmpl;
 	const struct sgnic_steer_acts *a = rule->acts;
 	const struct sgnic_steer_field *f;
+	struct sgnic_steer_key key;
 	struct nlattr *nest;
 	unsigned int i;
 	u32 field;
 
+	sgnic_steer_rule_match(m, rule, &key);
 	for (field = 0; field <= SGNIC_MATCH_FIELD_MAX; field++) {
 		if (!(t->fields & BIT(field)))
 			continue;
@@ -364,7 +370,7 @@ static int sgnic_nl_put_rule_body(struct sk_buff *skb, const struct sgnic_steer_
 		if (!nest ||
 		    nla_put_u32(skb, SGNIC_A_MATCH_ENTRY_FIELD, field) ||
 		    nla_put(skb, SGNIC_A_MATCH_ENTRY_VALUE, f->len,
-			    sgnic_steer_key_cbytes(&rule->key) + f->offset))
+			    sgnic_steer_key_cbytes(&key) + f->offset))
 			return -EMSGSIZE;
 		nla_nest_end(skb, nest);
 	}
@@ -373,7 +379,7 @@ static int sgnic_nl_put_rule_body(struct sk_buff *skb, const struct sgnic_steer_
 		if (!nest || nla_put_u32(skb, SGNIC_A_ACTION_TYPE, a->types[i]))
 			return -EMSGSIZE;
 		if (a->types[i] == SGNIC_ACTION_TYPE_MARK &&
-		    nla_put_u32(skb, SGNIC_A_ACTION_MARK, rule->mark))
+		    nla_put_u32(skb, SGNIC_A_ACTION_MARK, sgnic_steer_rule_mark(m, rule)))
 			return -EMSGSIZE;
 		if (a->types[i] == SGNIC_ACTION_TYPE_QUEUE &&
 		    nla_put_u32(skb, SGNIC_A_ACTION_QUEUE, rule->queue))
@@ -384,9 +390,11 @@ static int sgnic_nl_put_rule_body(struct sk_buff *skb, const struct sgnic_steer_
 }
 
 /* Caller holds the port's steering lock. */
-static int sgnic_nl_fill_rule(struct sk_buff *skb, const struct sgnic_steer_rule *rule,
+static int sgnic_nl_fill_rule(struct sk_buff *skb, const struct sgnic_steer *st,
+			      const struct sgnic_steer_rule *rule,
 			      u32 portid, u32 seq, int flags, struct netlink_callback *cb)
 {
+	const struct sgnic_steer_matcher *m = sgnic_steer_rule_matcher(st, rule);
 	void *hdr;
 
 	hdr = genlmsg_put(skb, portid, seq, &sgnic_nl_family, flags, SGNIC_CMD_RULE_GET);
@@ -395,12 +403,12 @@ static int sgnic_nl_fill_rule(struct sk_buff *skb, const struct sgnic_steer_rule
 	if (cb)
 		genl_dump_check_consistent(cb, hdr);
 	if (nla_put_u32(skb, SGNIC_A_RULE_ID, rule->id) ||
-	    nla_put_u32(skb, SGNIC_A_RULE_IFINDEX, rule->matcher->st->port->netdev->ifindex) ||
-	    nla_put_u32(skb, SGNIC_A_RULE_MATCHER_ID, rule->matcher->id) ||
+	    nla_put_u32(skb, SGNIC_A_RULE_IFINDEX, st->port->netdev->ifindex) ||
+	    nla_put_u32(skb, SGNIC_A_RULE_MATCHER_ID, m->id) ||
 	    nla_put_u32(skb, SGNIC_A_RULE_DIRECTION, rule->dirs) ||
-	    sgnic_nl_put_rule_body(skb, rule) ||
-	    sgnic_nl_put_counters(skb, SGNIC_A_RULE_RX_COUNTERS, rule, SGNIC_STEER_RX) ||
-	    sgnic_nl_put_counters(skb, SGNIC_A_RULE_TX_COUNTERS, rule, SGNIC_STEER_TX) ||
+	    sgnic_nl_put_rule_body(skb, m, rule) ||
+	    sgnic_nl_put_counters(skb, SGNIC_A_RULE_RX_COUNTERS, m, rule, SGNIC_STEER_RX) ||
+	    sgnic_nl_put_counters(skb, SGNIC_A_RULE_TX_COUNTERS, m, rule, SGNIC_STEER_TX) ||
 	    nla_put_u64_64bit(skb, SGNIC_A_RULE_COOKIE, rule->cookie, SGNIC_A_RULE_PAD) ||
 	    nla_put_u32(skb, SGNIC_A_RULE_OWNER, rule->owner)) {
 		genlmsg_cancel(skb, hdr);
@@ -1148,7 +1156,8 @@ static int sgnic_nl_bulk_one(struct sgnic_nl_bulk *b, struct nlattr *nest, u32 *
 			return -EINVAL;
 		}
 		rule = sgnic_steer_rule_find(b->st, *id);
-		if (!rule || rule->busy || (b->m && rule->matcher != b->m)) {
+		if (!rule || rule->busy ||
+		    (b->m && sgnic_steer_rule_matcher(b->st, rule) != b->m)) {
 			if (b->m)
 				NL_SET_ERR_MSG_MOD(extack, "no such rule in the matcher");
 			else
@@ -1156,7 +1165,7 @@ static int sgnic_nl_bulk_one(struct sgnic_nl_bulk *b, struct nlattr *nest, u32 *
 			return -ENOENT;
 		}
 		if (!b->rules) {
-			sgnic_steer_rule_delete(rule);
+			sgnic_steer_rule_delete(b->st, rule);
 			return 0;
 		}
 		/* Unit mode: claim now, delete when every rule checked out. */
@@ -1170,11 +1179,11 @@ static int sgnic_nl_bulk_one(struct sgnic_nl_bulk *b, struct nlattr *nest, u32 *
 			return -EINVAL;
 		}
 		rule = sgnic_steer_rule_find(b->st, *id);
-		if (!rule || rule->busy || rule->matcher != b->m) {
+		if (!rule || rule->busy || sgnic_steer_rule_matcher(b->st, rule) != b->m) {
 			NL_SET_ERR_MSG_MOD(extack, "no such rule in the matcher");
 			return -ENOENT;
 		}
-		copy = sgnic_steer_rule_stage_move(rule, full, extack);
+		copy = sgnic_steer_rule_stage_move(b->m, rule, full, extack);
 		if (IS_ERR(copy))
 			return PTR_ERR(copy);
 		rule->busy = 1;
@@ -1195,7 +1204,7 @@ static void sgnic_nl_bulk_undo(struct sgnic_nl_bulk *b)
 		for (i = 0; i < b->n_done; i++) {
 			rule = sgnic_steer_rule_find(b->st, b->ids[i]);
 			if (rule)
-				sgnic_steer_rule_delete(rule);
+				sgnic_steer_rule_delete(b->st, rule);
 		}
 		break;
 	case SGNIC_NL_BULK_DEL:
@@ -1221,7 +1230,7 @@ static void sgnic_nl_bulk_commit(struct sgnic_nl_bulk *b)
 		if (!b->rules)
 			break;
 		for (i = 0; i < b->n_done; i++)
-			sgnic_steer_rule_delete(b->rules[i]);
+			sgnic_steer_rule_delete(b->st, b->rules[i]);
 		break;
 	case SGNIC_NL_BULK_MOVE:
 		for (i = 0; i < b->n_done; i++)
@@ -1349,6 +1358,7 @@ static int sgnic_nl_bulk_doit(struct genl_info *info, enum sgnic_nl_bulk_op op)
 	b.st->rule_ops += b.applied;
 	if (b.applied)
 		sgnic_nl_steer_changed();
+	sgnic_steer_reap(b.st);
 	mutex_unlock(&b.st->lock);
 
 	/* With the continue flag, failures are in the reply, not in the ack. */
@@ -1365,6 +1375,7 @@ static int sgnic_nl_bulk_doit(struct genl_info *info, enum sgnic_nl_bulk_op op)
 	return genlmsg_reply(b.reply, info);
 
 unlock:
+	sgnic_steer_reap(b.st);
 	mutex_unlock(&b.st->lock);
 free_undo:
 	kvfree(b.rules);
@@ -1414,7 +1425,8 @@ static int sgnic_nl_rule_get_doit(struct sk_buff *skb, struct genl_info *info)
 				    "sgnic: no such rule on the port");
 		err = -ENOENT;
 	} else {
-		err = sgnic_nl_fill_rule(msg, rule, info->snd_portid, info->snd_seq, 0, NULL);
+		err = sgnic_nl_fill_rule(msg, port->steer, rule, info->snd_portid,
+					 info->snd_seq, 0, NULL);
 	}
 	mutex_unlock(&port->steer->lock);
 	if (err) {
@@ -1465,9 +1477,10 @@ static int sgnic_nl_rule_get_dumpit(struct sk_buff *skb, struct netlink_callback
 		cb->seq = atomic_read(&sgnic_nl_generation);
 		xa_for_each_range(&port->steer->rules, id, rule,
 				  max_t(unsigned long, cb->args[1], first), last) {
-			if (mattr && rule->matcher->id != nla_get_u32(mattr))
+			if (mattr &&
+			    sgnic_steer_rule_matcher(port->steer, rule)->id != nla_get_u32(mattr))
 				continue;
-			err = sgnic_nl_fill_rule(skb, rule, NETLINK_CB(cb->skb).portid,
+			err = sgnic_nl_fill_rule(skb, port->steer, rule, NETLINK_CB(cb->skb).portid,
 						 cb->nlh->nlmsg_seq, NLM_F_MULTI, cb);
 			if (err)
 				break;

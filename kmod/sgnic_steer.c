@@ -14,7 +14,6 @@
 #include <linux/ipv6.h>
 #include <net/ip.h>
 #include <linux/mm.h>
-#include <linux/rhashtable.h>
 #include <linux/slab.h>
 
 #include "sgnic.h"
@@ -24,150 +23,217 @@
 /*
  * Rules and matchers come from caches of their own, so that the robustness
  * tier can fail exactly these allocations (failslab's cache filter, set per
- * cache in /sys/kernel/slab/<cache>/failslab).
+ * cache in /sys/kernel/slab/<cache>/failslab).  A rule's size depends on its
+ * matcher's template and on its directions and actions, so rules come from
+ * one cache per size class (multiples of 8 bytes); all are charged to the
+ * caller's memory cgroup.
  */
-static struct kmem_cache *sgnic_steer_rule_cache;
-static struct kmem_cache *sgnic_steer_matcher_cache;
+#define SGNIC_STEER_RULE_ALIGN		8
+/* The largest rule: two links, every field with a mark, two counters. */
+#define SGNIC_STEER_RULE_MAX_BYTES \
+	(sizeof(struct sgnic_steer_rule) + \
+	 SGNIC_STEER_DIRS * sizeof(struct sgnic_steer_rule *) + \
+	 ALIGN(SGNIC_STEER_KEY_BYTES + sizeof(u32), SGNIC_STEER_RULE_ALIGN) + \
+	 SGNIC_STEER_DIRS * sizeof(struct sgnic_steer_counters))
+#define SGNIC_STEER_RULE_CACHES \
+	(SGNIC_STEER_RULE_MAX_BYTES / SGNIC_STEER_RULE_ALIGN + 1)
 
-static const struct rhashtable_params sgnic_steer_ht_params[SGNIC_STEER_DIRS] = {
-	[SGNIC_STEER_RX] = {
-		.head_offset = offsetof(struct sgnic_steer_rule, node[SGNIC_STEER_RX]),
-		.key_offset = offsetof(struct sgnic_steer_rule, key),
-		.key_len = sizeof(struct sgnic_steer_key),
-		.automatic_shrinking = true,
-	},
-	[SGNIC_STEER_TX] = {
-		.head_offset = offsetof(struct sgnic_steer_rule, node[SGNIC_STEER_TX]),
-		.key_offset = offsetof(struct sgnic_steer_rule, key),
-		.key_len = sizeof(struct sgnic_steer_key),
-		.automatic_shrinking = true,
-	},
-};
+static struct kmem_cache *sgnic_steer_rule_caches[SGNIC_STEER_RULE_CACHES];
+static char sgnic_steer_rule_cache_names[SGNIC_STEER_RULE_CACHES][24];
+static struct kmem_cache *sgnic_steer_matcher_cache;
 
 static u8 sgnic_steer_dir_bit(unsigned int dir)
 {
 	return dir == SGNIC_STEER_RX ? SGNIC_DIRECTION_RX : SGNIC_DIRECTION_TX;
 }
 
-static struct sgnic_steer_rule *sgnic_steer_ht_lookup(struct sgnic_steer_table *t,
-						      unsigned int dir,
-						      const struct sgnic_steer_key *key)
+/* ---- a rule's variable part ---- */
+
+static unsigned int sgnic_steer_rule_links(u8 dirs)
 {
-	/* Constant params per branch, so that the lookup is inlined. */
-	if (dir == SGNIC_STEER_RX)
-		return rhashtable_lookup(&t->ht, key, sgnic_steer_ht_params[SGNIC_STEER_RX]);
-	return rhashtable_lookup(&t->ht, key, sgnic_steer_ht_params[SGNIC_STEER_TX]);
+	return dirs == SGNIC_DIRECTION_MASK ? SGNIC_STEER_DIRS : 1;
 }
 
-static int sgnic_steer_ht_insert(struct sgnic_steer_table *t, unsigned int dir,
-				 struct sgnic_steer_rule *rule)
+/* The chain link of @rule in @dir's table; @dir must be in rule->dirs. */
+static struct sgnic_steer_rule __rcu **sgnic_steer_rule_link(struct sgnic_steer_rule *rule,
+							     unsigned int dir)
 {
-	if (dir == SGNIC_STEER_RX)
-		return rhashtable_lookup_insert_fast(&t->ht, &rule->node[dir],
-						     sgnic_steer_ht_params[SGNIC_STEER_RX]);
-	return rhashtable_lookup_insert_fast(&t->ht, &rule->node[dir],
-					     sgnic_steer_ht_params[SGNIC_STEER_TX]);
+	return &rule->next[rule->dirs == SGNIC_DIRECTION_MASK ? dir : 0];
 }
 
-static void sgnic_steer_ht_remove(struct sgnic_steer_table *t, unsigned int dir,
-				  struct sgnic_steer_rule *rule)
+static u8 *sgnic_steer_rule_key(const struct sgnic_steer_rule *rule)
 {
-	int err;
-
-	if (dir == SGNIC_STEER_RX)
-		err = rhashtable_remove_fast(&t->ht, &rule->node[dir],
-					     sgnic_steer_ht_params[SGNIC_STEER_RX]);
-	else
-		err = rhashtable_remove_fast(&t->ht, &rule->node[dir],
-					     sgnic_steer_ht_params[SGNIC_STEER_TX]);
-	WARN_ON_ONCE(err);
+	return (u8 *)&rule->next[sgnic_steer_rule_links(rule->dirs)];
 }
 
-/* ---- table occupancy: the accounted geometry ---- */
+static size_t sgnic_steer_rule_key_area(const struct sgnic_steer_matcher *m,
+					const struct sgnic_steer_acts *a)
+{
+	size_t len = m->key_len;
+
+	if (a->mark)
+		len = ALIGN(len, sizeof(u32)) + sizeof(u32);
+	return ALIGN(len, SGNIC_STEER_RULE_ALIGN);
+}
+
+static u32 *sgnic_steer_rule_mark_slot(const struct sgnic_steer_matcher *m,
+				       const struct sgnic_steer_rule *rule)
+{
+	return (u32 *)(sgnic_steer_rule_key(rule) + ALIGN(m->key_len, sizeof(u32)));
+}
+
+/* The rule's counters of @dir, or NULL when it does not count there. */
+static struct sgnic_steer_counters *
+sgnic_steer_rule_cnt(const struct sgnic_steer_matcher *m,
+		     const struct sgnic_steer_rule *rule, unsigned int dir)
+{
+	struct sgnic_steer_counters *cnt;
+
+	if (!rule->acts->count || !(rule->dirs & sgnic_steer_dir_bit(dir)))
+		return NULL;
+	cnt = (struct sgnic_steer_counters *)(sgnic_steer_rule_key(rule) +
+					       sgnic_steer_rule_key_area(m, rule->acts));
+	return &cnt[rule->dirs == SGNIC_DIRECTION_MASK ? dir : 0];
+}
+
+static size_t sgnic_steer_rule_size(const struct sgnic_steer_matcher *m, u8 dirs,
+				    const struct sgnic_steer_acts *a)
+{
+	unsigned int links = sgnic_steer_rule_links(dirs);
+
+	return sizeof(struct sgnic_steer_rule) +
+	       links * sizeof(struct sgnic_steer_rule *) +
+	       sgnic_steer_rule_key_area(m, a) +
+	       (a->count ? links * sizeof(struct sgnic_steer_counters) : 0);
+}
+
+static struct sgnic_steer_rule *sgnic_steer_rule_alloc(const struct sgnic_steer_matcher *m,
+						       u8 dirs, struct sgnic_steer_acts *a)
+{
+	size_t size = sgnic_steer_rule_size(m, dirs, a);
+	unsigned int cache = size / SGNIC_STEER_RULE_ALIGN;
+	struct sgnic_steer_rule *rule;
+
+	rule = kmem_cache_zalloc(sgnic_steer_rule_caches[cache], GFP_KERNEL);
+	if (!rule)
+		return NULL;
+	rule->cache = cache;
+	rule->dirs = dirs;
+	rule->acts = a;
+	rule->slot = m->slot;
+	return rule;
+}
+
+static void sgnic_steer_rule_free(struct sgnic_steer_rule *rule)
+{
+	kmem_cache_free(sgnic_steer_rule_caches[rule->cache], rule);
+}
+
+/* Packs the template's bytes of a (masked) key. */
+static void sgnic_steer_key_pack(const struct sgnic_steer_matcher *m,
+				 const struct sgnic_steer_key *key, u8 *out)
+{
+	const u8 *bytes = sgnic_steer_key_cbytes(key);
+	unsigned int i;
+
+	for (i = 0; i < m->n_spans; i++) {
+		memcpy(out, bytes + m->spans[i].offset, m->spans[i].len);
+		out += m->spans[i].len;
+	}
+}
+
+/* The rule's match value as a whole key (bytes outside the template zero). */
+void sgnic_steer_rule_match(const struct sgnic_steer_matcher *m,
+			    const struct sgnic_steer_rule *rule, struct sgnic_steer_key *key)
+{
+	const u8 *in = sgnic_steer_rule_key(rule);
+	u8 *bytes = sgnic_steer_key_bytes(key);
+	unsigned int i;
+
+	sgnic_steer_key_clear(key);
+	for (i = 0; i < m->n_spans; i++) {
+		memcpy(bytes + m->spans[i].offset, in, m->spans[i].len);
+		in += m->spans[i].len;
+	}
+}
+
+u32 sgnic_steer_rule_mark(const struct sgnic_steer_matcher *m,
+			  const struct sgnic_steer_rule *rule)
+{
+	return rule->acts->mark ? *sgnic_steer_rule_mark_slot(m, rule) : 0;
+}
+
+/* The runs of template bytes, in key order: what a packed key holds. */
+static void sgnic_steer_matcher_spans(struct sgnic_steer_matcher *m)
+{
+	const u8 *mask = sgnic_steer_key_cbytes(&m->tmpl.mask);
+	unsigned int off, end;
+
+	m->n_spans = 0;
+	m->key_len = 0;
+	for (off = 0; off < SGNIC_STEER_KEY_BYTES; off = end) {
+		if (!mask[off]) {
+			end = off + 1;
+			continue;
+		}
+		for (end = off; end < SGNIC_STEER_KEY_BYTES && mask[end]; end++)
+			;
+		m->spans[m->n_spans].offset = off;
+		m->spans[m->n_spans].len = end - off;
+		m->n_spans++;
+		m->key_len += end - off;
+	}
+}
+
+/* ---- tables: the rows and their chains ---- */
 
 u64 sgnic_steer_table_pages(const struct sgnic_steer_table *t)
 {
 	return sgnic_steer_pages(&t->geom);
 }
 
-/* Allocates the occupancy bytes at the first rule of the direction. */
+/* Allocates the rows at the first rule of the direction. */
 static int sgnic_steer_table_prepare(struct sgnic_steer_table *t)
 {
+	struct sgnic_steer_rule __rcu **rows;
+
 	if (t->rows)
 		return 0;
-	t->rows = kvzalloc(sgnic_steer_rows(&t->geom), GFP_KERNEL);
-	if (!t->rows)
-		return -ENOMEM;
 	if (t->geom.has_col) {
-		t->col_rows = kvzalloc(sgnic_steer_col_rows(&t->geom), GFP_KERNEL);
-		if (!t->col_rows) {
-			kvfree(t->rows);
-			t->rows = NULL;
+		t->col_rows = kvzalloc(sgnic_steer_col_rows(&t->geom), GFP_KERNEL_ACCOUNT);
+		if (!t->col_rows)
 			return -ENOMEM;
-		}
 	}
+	rows = kvcalloc(sgnic_steer_rows(&t->geom), sizeof(*rows), GFP_KERNEL_ACCOUNT);
+	if (!rows) {
+		kvfree(t->col_rows);
+		t->col_rows = NULL;
+		return -ENOMEM;
+	}
+	/* Lookups read the rows once the rule count says there are rules. */
+	smp_store_release(&t->rows, rows);
 	return 0;
 }
 
-static void sgnic_steer_table_release_rows(struct sgnic_steer_table *t)
+static struct sgnic_steer_rule __rcu **sgnic_steer_table_head(struct sgnic_steer_table *t,
+							      u32 hash)
 {
-	kvfree(t->rows);
-	kvfree(t->col_rows);
-	t->rows = NULL;
-	t->col_rows = NULL;
+	return &t->rows[sgnic_steer_row(&t->geom, hash)];
 }
 
-/* Whether an entry of this hash still fits: its main row, else its collision row. */
-static bool sgnic_steer_table_has_room(const struct sgnic_steer_table *t, u32 hash)
-{
-	if (!t->rows)
-		return true;	/* empty table */
-	if (t->rows[sgnic_steer_row(&t->geom, hash)] < sgnic_steer_depth(&t->geom))
-		return true;
-	return t->geom.has_col &&
-	       t->col_rows[sgnic_steer_col_row(&t->geom, hash)] <
-	       sgnic_steer_col_depth(&t->geom);
-}
-
-/* Takes an entry (the table has room); returns whether it is a collision entry. */
-static bool sgnic_steer_table_take(struct sgnic_steer_table *t, u32 hash)
-{
-	u32 row = sgnic_steer_row(&t->geom, hash);
-
-	t->rules++;
-	if (t->rows[row] < sgnic_steer_depth(&t->geom)) {
-		t->rows[row]++;
-		return false;
-	}
-	t->col_rows[sgnic_steer_col_row(&t->geom, hash)]++;
-	return true;
-}
-
-static void sgnic_steer_table_put(struct sgnic_steer_table *t, u32 hash, bool col)
-{
-	if (col)
-		t->col_rows[sgnic_steer_col_row(&t->geom, hash)]--;
-	else
-		t->rows[sgnic_steer_row(&t->geom, hash)]--;
-	/* An empty direction gives its occupancy bytes back. */
-	if (!--t->rules)
-		sgnic_steer_table_release_rows(t);
-}
-
-static int sgnic_steer_table_init(struct sgnic_steer_table *t, unsigned int dir,
-				  u32 size_log)
+static void sgnic_steer_table_init(struct sgnic_steer_table *t, u32 size_log)
 {
 	sgnic_steer_geom_init(&t->geom, size_log);
 	t->rows = NULL;
 	t->col_rows = NULL;
 	t->rules = 0;
-	return rhashtable_init(&t->ht, &sgnic_steer_ht_params[dir]);
 }
 
+/* No lookup runs on the table any more. */
 static void sgnic_steer_table_fini(struct sgnic_steer_table *t)
 {
-	rhashtable_destroy(&t->ht);
-	sgnic_steer_table_release_rows(t);
+	kvfree(t->rows);
+	kvfree(t->col_rows);
 }
 
 /* ---- action templates ---- */
@@ -190,7 +256,7 @@ sgnic_steer_acts_get(struct sgnic_steer_matcher *m,
 		NL_SET_ERR_MSG_MOD(extack, "too many distinct action lists in the matcher");
 		return ERR_PTR(-EDQUOT);
 	}
-	a = kzalloc(sizeof(*a), GFP_KERNEL);
+	a = kzalloc(sizeof(*a), GFP_KERNEL_ACCOUNT);
 	if (!a)
 		return ERR_PTR(-ENOMEM);
 	a->n = spec->n_acts;
@@ -199,7 +265,9 @@ sgnic_steer_acts_get(struct sgnic_steer_matcher *m,
 	for (i = 0; i < a->n; i++) {
 		if (a->types[i] == SGNIC_ACTION_TYPE_MARK)
 			a->mark = true;
-		else if (a->types[i] != SGNIC_ACTION_TYPE_COUNT)
+		else if (a->types[i] == SGNIC_ACTION_TYPE_COUNT)
+			a->count = true;
+		else
 			a->terminal = a->types[i];
 	}
 	a->users = 1;
@@ -254,6 +322,16 @@ static void sgnic_steer_matcher_link(struct sgnic_steer *st, struct sgnic_steer_
 	list_add_tail_rcu(&m->node, &st->matchers);
 }
 
+/* A free slot of sgnic_steer.slots; the matcher count is below its size. */
+static u8 sgnic_steer_free_slot(struct sgnic_steer *st)
+{
+	u8 slot = 0;
+
+	while (st->slots[slot])
+		slot++;
+	return slot;
+}
+
 struct sgnic_steer_matcher *
 sgnic_steer_matcher_create(struct sgnic_steer *st, u32 id, u32 priority,
 			   u64 cookie, u8 owner,
@@ -263,7 +341,6 @@ sgnic_steer_matcher_create(struct sgnic_steer *st, u32 id, u32 priority,
 {
 	struct sgnic_steer_matcher *m;
 	unsigned int dir;
-	int err;
 
 	lockdep_assert_held(&st->lock);
 	if (st->n_matchers >= SGNIC_STEER_MAX_MATCHERS) {
@@ -283,21 +360,15 @@ sgnic_steer_matcher_create(struct sgnic_steer *st, u32 id, u32 priority,
 	m->cookie = cookie;
 	m->owner = owner;
 	m->tmpl = *tmpl;
+	sgnic_steer_matcher_spans(m);
 	INIT_LIST_HEAD(&m->acts);
-	for (dir = 0; dir < SGNIC_STEER_DIRS; dir++) {
-		err = sgnic_steer_table_init(&m->tbl[dir], dir, size_log[dir]);
-		if (err)
-			goto table_init_failed;
-	}
+	for (dir = 0; dir < SGNIC_STEER_DIRS; dir++)
+		sgnic_steer_table_init(&m->tbl[dir], size_log[dir]);
+	m->slot = sgnic_steer_free_slot(st);
+	st->slots[m->slot] = m;
 	sgnic_steer_matcher_link(st, m);
 	st->n_matchers++;
 	return m;
-
-table_init_failed:
-	while (dir--)
-		sgnic_steer_table_fini(&m->tbl[dir]);
-	kmem_cache_free(sgnic_steer_matcher_cache, m);
-	return ERR_PTR(err);
 }
 
 /*
@@ -347,6 +418,7 @@ int sgnic_steer_matcher_destroy(struct sgnic_steer_matcher *m,
 		t->moved_in = 0;
 	}
 	list_del_rcu(&m->node);
+	st->slots[m->slot] = NULL;
 	st->n_matchers--;
 	synchronize_rcu();
 	for (dir = 0; dir < SGNIC_STEER_DIRS; dir++)
@@ -438,29 +510,40 @@ struct sgnic_steer_rule *sgnic_steer_rule_find(struct sgnic_steer *st, u32 id)
 	return xa_load(&st->rules, id);
 }
 
-static void sgnic_steer_rule_free_rcu(struct rcu_head *head)
+struct sgnic_steer_matcher *sgnic_steer_rule_matcher(const struct sgnic_steer *st,
+						     const struct sgnic_steer_rule *rule)
 {
-	kmem_cache_free(sgnic_steer_rule_cache,
-			container_of(head, struct sgnic_steer_rule, rcu));
+	return st->slots[rule->slot];
 }
 
-void sgnic_steer_rule_read(const struct sgnic_steer_rule *rule, unsigned int dir,
+/* False (and zeros) when the rule does not count in @dir. */
+bool sgnic_steer_rule_read(const struct sgnic_steer_matcher *m,
+			   const struct sgnic_steer_rule *rule, unsigned int dir,
 			   u64 *packets, u64 *bytes)
 {
-	*packets = atomic64_read(&rule->cnt[dir].packets);
-	*bytes = atomic64_read(&rule->cnt[dir].bytes);
+	const struct sgnic_steer_counters *cnt = sgnic_steer_rule_cnt(m, rule, dir);
+
+	*packets = cnt ? atomic64_read(&cnt->packets) : 0;
+	*bytes = cnt ? atomic64_read(&cnt->bytes) : 0;
+	return cnt;
 }
 
-static void sgnic_steer_rule_fold(struct sgnic_steer_rule *to,
+/* Adds the hits of @from (of matcher @mf) to @to (of @mt): a move's two copies. */
+static void sgnic_steer_rule_fold(const struct sgnic_steer_matcher *mt,
+				  struct sgnic_steer_rule *to,
+				  const struct sgnic_steer_matcher *mf,
 				  const struct sgnic_steer_rule *from)
 {
+	struct sgnic_steer_counters *cnt;
 	unsigned int dir;
 	u64 p, b;
 
 	for (dir = 0; dir < SGNIC_STEER_DIRS; dir++) {
-		sgnic_steer_rule_read(from, dir, &p, &b);
-		atomic64_add(p, &to->cnt[dir].packets);
-		atomic64_add(b, &to->cnt[dir].bytes);
+		cnt = sgnic_steer_rule_cnt(mt, to, dir);
+		if (!cnt || !sgnic_steer_rule_read(mf, from, dir, &p, &b))
+			continue;
+		atomic64_add(p, &cnt->packets);
+		atomic64_add(b, &cnt->bytes);
 	}
 }
 
@@ -493,19 +576,6 @@ static int sgnic_steer_rule_check(struct sgnic_steer_matcher *m,
 	return 0;
 }
 
-/* Finds which of @dirs have no room for @key; 0 when all have. */
-static u8 sgnic_steer_full_dirs(struct sgnic_steer_matcher *m, u8 dirs, u32 hash)
-{
-	unsigned int dir;
-	u8 full = 0;
-
-	for (dir = 0; dir < SGNIC_STEER_DIRS; dir++)
-		if ((dirs & sgnic_steer_dir_bit(dir)) &&
-		    !sgnic_steer_table_has_room(&m->tbl[dir], hash))
-			full |= sgnic_steer_dir_bit(dir);
-	return full;
-}
-
 static void sgnic_steer_collision_msg(u8 full, struct netlink_ext_ack *extack)
 {
 	if (full == SGNIC_DIRECTION_MASK)
@@ -516,88 +586,119 @@ static void sgnic_steer_collision_msg(u8 full, struct netlink_ext_ack *extack)
 		NL_SET_ERR_MSG_MOD(extack, "collision: TX table row full");
 }
 
-/* Links @rule into the tables of its directions of @m; undone on failure. */
-static int sgnic_steer_rule_link(struct sgnic_steer_matcher *m,
-				 struct sgnic_steer_rule *rule, u8 *full_dirs,
-				 struct netlink_ext_ack *extack)
+/*
+ * Walks @rule's row in @dir's table of @m: -EEXIST when a rule with the same
+ * match value is there, else whether its entry would be a collision entry
+ * (1: the row is at its depth) or does not fit at all (-ENOSPC).
+ */
+static int sgnic_steer_row_check(struct sgnic_steer_matcher *m, unsigned int dir,
+				 const struct sgnic_steer_rule *rule)
 {
-	u32 hash = sgnic_steer_key_hash(&rule->key);
+	struct sgnic_steer_table *t = &m->tbl[dir];
+	const u8 *key = sgnic_steer_rule_key(rule);
+	struct sgnic_steer_rule *r;
+	u32 used = 0;
+
+	if (!t->rules)
+		return 0;
+	for (r = rcu_dereference_protected(*sgnic_steer_table_head(t, rule->hash),
+					   lockdep_is_held(&m->st->lock));
+	     r; r = rcu_dereference_protected(*sgnic_steer_rule_link(r, dir),
+					      lockdep_is_held(&m->st->lock))) {
+		if (!memcmp(sgnic_steer_rule_key(r), key, m->key_len))
+			return -EEXIST;
+		if (!(r->in_col & BIT(dir)))
+			used++;
+	}
+	if (used < sgnic_steer_depth(&t->geom))
+		return 0;
+	if (t->geom.has_col &&
+	    t->col_rows[sgnic_steer_col_row(&t->geom, rule->hash)] <
+	    sgnic_steer_col_depth(&t->geom))
+		return 1;
+	return -ENOSPC;
+}
+
+/* Links @rule (key and hash set) into the tables of its directions of @m. */
+static int sgnic_steer_rule_link_tables(struct sgnic_steer_matcher *m,
+					struct sgnic_steer_rule *rule, u8 *full_dirs,
+					struct netlink_ext_ack *extack)
+{
+	struct sgnic_steer_rule __rcu **head;
+	struct sgnic_steer_table *t;
 	unsigned int dir;
-	u8 full;
+	u8 full = 0, col = 0;
 	int err;
 
 	for (dir = 0; dir < SGNIC_STEER_DIRS; dir++) {
-		if ((rule->dirs & sgnic_steer_dir_bit(dir)) &&
-		    rhashtable_lookup_fast(&m->tbl[dir].ht, &rule->key,
-					   sgnic_steer_ht_params[dir])) {
+		if (!(rule->dirs & sgnic_steer_dir_bit(dir)))
+			continue;
+		err = sgnic_steer_row_check(m, dir, rule);
+		if (err == -EEXIST) {
 			NL_SET_ERR_MSG_MOD(extack,
 					   "a rule with the same direction and match is in the matcher");
-			return -EEXIST;
+			return err;
 		}
+		if (err == -ENOSPC)
+			full |= sgnic_steer_dir_bit(dir);
+		else if (err)
+			col |= BIT(dir);
 	}
-	full = sgnic_steer_full_dirs(m, rule->dirs, hash);
 	if (full) {
 		if (full_dirs)
 			*full_dirs = full;
 		sgnic_steer_collision_msg(full, extack);
 		return -ENOSPC;
 	}
-	rule->in_col = 0;
+	for (dir = 0; dir < SGNIC_STEER_DIRS; dir++) {
+		if ((rule->dirs & sgnic_steer_dir_bit(dir)) &&
+		    sgnic_steer_table_prepare(&m->tbl[dir])) {
+			NL_SET_ERR_MSG_MOD(extack, "out of memory for the table's rows");
+			return -ENOMEM;
+		}
+	}
+	/* Nothing fails from here on: the rule enters every table at once. */
+	rule->in_col = col;
 	for (dir = 0; dir < SGNIC_STEER_DIRS; dir++) {
 		if (!(rule->dirs & sgnic_steer_dir_bit(dir)))
 			continue;
-		err = sgnic_steer_table_prepare(&m->tbl[dir]);
-		if (err)
-			goto link_failed;
-		if (sgnic_steer_table_take(&m->tbl[dir], hash))
-			rule->in_col |= BIT(dir);
-		err = sgnic_steer_ht_insert(&m->tbl[dir], dir, rule);
-		if (err) {
-			sgnic_steer_table_put(&m->tbl[dir], hash, rule->in_col & BIT(dir));
-			goto link_failed;
-		}
+		t = &m->tbl[dir];
+		if (col & BIT(dir))
+			t->col_rows[sgnic_steer_col_row(&t->geom, rule->hash)]++;
+		head = sgnic_steer_table_head(t, rule->hash);
+		RCU_INIT_POINTER(*sgnic_steer_rule_link(rule, dir),
+				 rcu_dereference_protected(*head, lockdep_is_held(&m->st->lock)));
+		rcu_assign_pointer(*head, rule);
+		WRITE_ONCE(t->rules, t->rules + 1);
 	}
-	rule->matcher = m;
 	m->rules++;
 	return 0;
-
-link_failed:
-	while (dir--) {
-		if (!(rule->dirs & sgnic_steer_dir_bit(dir)))
-			continue;
-		sgnic_steer_ht_remove(&m->tbl[dir], dir, rule);
-		sgnic_steer_table_put(&m->tbl[dir], hash, rule->in_col & BIT(dir));
-	}
-	/* The host's table, not the modelled one: say which limit it hit. */
-	switch (err) {
-	case -EBUSY:
-		NL_SET_ERR_MSG_MOD(extack, "steering table busy growing, retry the rule");
-		break;
-	case -E2BIG:
-		NL_SET_ERR_MSG_MOD(extack, "steering table holds its maximum of entries");
-		break;
-	case -EEXIST:
-		NL_SET_ERR_MSG_MOD(extack,
-				   "a rule with the same direction and match is in the matcher");
-		break;
-	default:
-		NL_SET_ERR_MSG_MOD(extack, "out of memory for the rule");
-		err = -ENOMEM;
-	}
-	return err;
 }
 
-static void sgnic_steer_rule_unlink(struct sgnic_steer_rule *rule)
+static void sgnic_steer_rule_unlink(struct sgnic_steer_matcher *m,
+				    struct sgnic_steer_rule *rule)
 {
-	struct sgnic_steer_matcher *m = rule->matcher;
-	u32 hash = sgnic_steer_key_hash(&rule->key);
+	struct sgnic_steer_rule __rcu **pp;
+	struct sgnic_steer_table *t;
+	struct sgnic_steer_rule *r;
 	unsigned int dir;
 
 	for (dir = 0; dir < SGNIC_STEER_DIRS; dir++) {
 		if (!(rule->dirs & sgnic_steer_dir_bit(dir)))
 			continue;
-		sgnic_steer_ht_remove(&m->tbl[dir], dir, rule);
-		sgnic_steer_table_put(&m->tbl[dir], hash, rule->in_col & BIT(dir));
+		t = &m->tbl[dir];
+		pp = sgnic_steer_table_head(t, rule->hash);
+		while ((r = rcu_dereference_protected(*pp, lockdep_is_held(&m->st->lock))) &&
+		       r != rule)
+			pp = sgnic_steer_rule_link(r, dir);
+		if (WARN_ON_ONCE(!r))
+			continue;
+		/* Lookups standing on the rule still find the rest of the row. */
+		rcu_assign_pointer(*pp, rcu_dereference_protected(*sgnic_steer_rule_link(rule, dir),
+								  lockdep_is_held(&m->st->lock)));
+		if (rule->in_col & BIT(dir))
+			t->col_rows[sgnic_steer_col_row(&t->geom, rule->hash)]--;
+		WRITE_ONCE(t->rules, t->rules - 1);
 	}
 	m->rules--;
 }
@@ -639,6 +740,7 @@ int sgnic_steer_rule_insert(struct sgnic_steer_matcher *m,
 {
 	struct sgnic_steer *st = m->st;
 	struct sgnic_steer_rule *rule;
+	struct sgnic_steer_acts *a;
 	int err;
 
 	lockdep_assert_held(&st->lock);
@@ -654,25 +756,26 @@ int sgnic_steer_rule_insert(struct sgnic_steer_matcher *m,
 	err = sgnic_steer_rule_check(m, spec, extack);
 	if (err)
 		return err;
-	rule = kmem_cache_zalloc(sgnic_steer_rule_cache, GFP_KERNEL);
-	if (!rule)
-		return -ENOMEM;
+	a = sgnic_steer_acts_get(m, spec, extack);
+	if (IS_ERR(a))
+		return PTR_ERR(a);
+	rule = sgnic_steer_rule_alloc(m, spec->dirs, a);
+	if (!rule) {
+		err = -ENOMEM;
+		goto alloc_failed;
+	}
 	rule->id = spec->id;
 	rule->cookie = spec->cookie;
 	rule->owner = spec->owner;
-	rule->dirs = spec->dirs;
-	rule->mark = spec->mark;
 	rule->queue = spec->queue;
-	rule->key = spec->key;
-	rule->acts = sgnic_steer_acts_get(m, spec, extack);
-	if (IS_ERR(rule->acts)) {
-		err = PTR_ERR(rule->acts);
-		goto acts_get_failed;
-	}
-	err = xa_insert(&st->rules, rule->id, rule, GFP_KERNEL);
+	rule->hash = sgnic_steer_key_hash(&spec->key);
+	sgnic_steer_key_pack(m, &spec->key, sgnic_steer_rule_key(rule));
+	if (a->mark)
+		*sgnic_steer_rule_mark_slot(m, rule) = spec->mark;
+	err = xa_insert(&st->rules, rule->id, rule, GFP_KERNEL_ACCOUNT);
 	if (err)
 		goto xa_insert_failed;
-	err = sgnic_steer_rule_link(m, rule, full_dirs, extack);
+	err = sgnic_steer_rule_link_tables(m, rule, full_dirs, extack);
 	if (err)
 		goto link_failed;
 	WRITE_ONCE(st->n_rules, st->n_rules + 1);
@@ -681,25 +784,73 @@ int sgnic_steer_rule_insert(struct sgnic_steer_matcher *m,
 link_failed:
 	xa_erase(&st->rules, rule->id);
 xa_insert_failed:
-	sgnic_steer_acts_put(m, rule->acts);
-acts_get_failed:
-	kmem_cache_free(sgnic_steer_rule_cache, rule);
+	/* Never published: no lookup can hold it. */
+	sgnic_steer_rule_free(rule);
+alloc_failed:
+	sgnic_steer_acts_put(m, a);
 	return err;
 }
 
-void sgnic_steer_rule_delete(struct sgnic_steer_rule *rule)
+void sgnic_steer_rule_delete(struct sgnic_steer *st, struct sgnic_steer_rule *rule)
 {
-	struct sgnic_steer_matcher *m = rule->matcher;
-	struct sgnic_steer *st = m->st;
+	struct sgnic_steer_matcher *m = sgnic_steer_rule_matcher(st, rule);
 
 	lockdep_assert_held(&st->lock);
-	sgnic_steer_rule_unlink(rule);
+	sgnic_steer_rule_unlink(m, rule);
 	if (m->resize_source && m->moved_in)
 		m->moved_in--;
 	xa_erase(&st->rules, rule->id);
 	sgnic_steer_acts_put(m, rule->acts);
 	WRITE_ONCE(st->n_rules, st->n_rules - 1);
-	call_rcu(&rule->rcu, sgnic_steer_rule_free_rcu);
+	rule->reap_next = st->reap;
+	st->reap = rule;
+}
+
+/* A batch of deleted rules waiting for a grace period. */
+struct sgnic_steer_reaped {
+	struct rcu_head rcu;
+	struct sgnic_steer_rule *first;
+};
+
+static void sgnic_steer_free_list(struct sgnic_steer_rule *rule)
+{
+	struct sgnic_steer_rule *next;
+
+	for (; rule; rule = next) {
+		next = rule->reap_next;
+		sgnic_steer_rule_free(rule);
+	}
+}
+
+static void sgnic_steer_reaped_free(struct rcu_head *head)
+{
+	struct sgnic_steer_reaped *r = container_of(head, struct sgnic_steer_reaped, rcu);
+
+	sgnic_steer_free_list(r->first);
+	kfree(r);
+}
+
+/*
+ * Frees the rules deleted since the last call after a grace period: one
+ * callback per request instead of an rcu_head in every rule.  Callers of
+ * sgnic_steer_rule_delete() call it before they drop the lock.
+ */
+void sgnic_steer_reap(struct sgnic_steer *st)
+{
+	struct sgnic_steer_reaped *r;
+
+	lockdep_assert_held(&st->lock);
+	if (!st->reap)
+		return;
+	r = kmalloc(sizeof(*r), GFP_KERNEL);
+	if (r) {
+		r->first = st->reap;
+		call_rcu(&r->rcu, sgnic_steer_reaped_free);
+	} else {
+		synchronize_rcu();
+		sgnic_steer_free_list(st->reap);
+	}
+	st->reap = NULL;
 }
 
 /*
@@ -708,86 +859,95 @@ void sgnic_steer_rule_delete(struct sgnic_steer_rule *rule)
  * before the source); the original leaves when the lot commits.  Hits on
  * either object are folded together after a grace period.
  */
-struct sgnic_steer_rule *sgnic_steer_rule_stage_move(struct sgnic_steer_rule *rule,
+struct sgnic_steer_rule *sgnic_steer_rule_stage_move(struct sgnic_steer_matcher *m,
+						     struct sgnic_steer_rule *rule,
 						     u8 *full_dirs,
 						     struct netlink_ext_ack *extack)
 {
-	struct sgnic_steer_matcher *t = rule->matcher->resize_target;
+	struct sgnic_steer_matcher *t = m->resize_target;
 	struct sgnic_steer_rule_spec spec = {};
 	struct sgnic_steer_rule *copy;
+	struct sgnic_steer_acts *a;
 	int err;
 
 	if (!t) {
 		NL_SET_ERR_MSG_MOD(extack, "the rule's matcher has no resize target");
 		return ERR_PTR(-EINVAL);
 	}
-	copy = kmem_cache_zalloc(sgnic_steer_rule_cache, GFP_KERNEL);
-	if (!copy)
-		return ERR_PTR(-ENOMEM);
+	spec.n_acts = rule->acts->n;
+	memcpy(spec.types, rule->acts->types, spec.n_acts);
+	a = sgnic_steer_acts_get(t, &spec, extack);
+	if (IS_ERR(a))
+		return ERR_CAST(a);
+	/* The same template: the same packed width, so the same size. */
+	copy = sgnic_steer_rule_alloc(t, rule->dirs, a);
+	if (!copy) {
+		err = -ENOMEM;
+		goto alloc_failed;
+	}
 	copy->id = rule->id;
 	copy->cookie = rule->cookie;
 	copy->owner = rule->owner;
-	copy->dirs = rule->dirs;
-	copy->mark = rule->mark;
 	copy->queue = rule->queue;
-	copy->key = rule->key;
-	spec.n_acts = rule->acts->n;
-	memcpy(spec.types, rule->acts->types, spec.n_acts);
-	copy->acts = sgnic_steer_acts_get(t, &spec, extack);
-	if (IS_ERR(copy->acts)) {
-		err = PTR_ERR(copy->acts);
-		goto acts_get_failed;
-	}
-	err = sgnic_steer_rule_link(t, copy, full_dirs, extack);
+	copy->hash = rule->hash;
+	memcpy(sgnic_steer_rule_key(copy), sgnic_steer_rule_key(rule),
+	       sgnic_steer_rule_key_area(m, rule->acts));
+	err = sgnic_steer_rule_link_tables(t, copy, full_dirs, extack);
 	if (err)
 		goto link_failed;
 	return copy;
 
 link_failed:
-	sgnic_steer_acts_put(t, copy->acts);
-acts_get_failed:
-	kmem_cache_free(sgnic_steer_rule_cache, copy);
+	sgnic_steer_rule_free(copy);
+alloc_failed:
+	sgnic_steer_acts_put(t, a);
 	return ERR_PTR(err);
 }
 
 void sgnic_steer_rule_commit_moves(struct sgnic_steer *st,
 				   struct sgnic_steer_rule **copies, u32 n)
 {
-	struct sgnic_steer_rule *old;
+	struct sgnic_steer_rule *old, *copy;
+	struct sgnic_steer_matcher *m;
 	u32 i;
 
 	lockdep_assert_held(&st->lock);
 	for (i = 0; i < n; i++) {
-		copies[i]->matcher->moved_in++;
+		sgnic_steer_rule_matcher(st, copies[i])->moved_in++;
 		old = xa_store(&st->rules, copies[i]->id, copies[i], GFP_KERNEL);
 		/* The slot exists: replacing never allocates. */
 		copies[i] = old;
-		sgnic_steer_rule_unlink(old);
+		sgnic_steer_rule_unlink(sgnic_steer_rule_matcher(st, old), old);
 	}
 	synchronize_rcu();	/* no reader counts on the originals any more */
 	for (i = 0; i < n; i++) {
 		old = copies[i];
-		sgnic_steer_rule_fold(xa_load(&st->rules, old->id), old);
-		sgnic_steer_acts_put(old->matcher, old->acts);
-		kmem_cache_free(sgnic_steer_rule_cache, old);
+		m = sgnic_steer_rule_matcher(st, old);
+		copy = xa_load(&st->rules, old->id);
+		sgnic_steer_rule_fold(sgnic_steer_rule_matcher(st, copy), copy, m, old);
+		sgnic_steer_acts_put(m, old->acts);
+		sgnic_steer_rule_free(old);
 	}
 }
 
 void sgnic_steer_rule_abort_moves(struct sgnic_steer *st,
 				  struct sgnic_steer_rule **copies, u32 n)
 {
-	struct sgnic_steer_rule *copy;
+	struct sgnic_steer_rule *copy, *orig;
+	struct sgnic_steer_matcher *m;
 	u32 i;
 
 	lockdep_assert_held(&st->lock);
 	for (i = 0; i < n; i++)
-		sgnic_steer_rule_unlink(copies[i]);
+		sgnic_steer_rule_unlink(sgnic_steer_rule_matcher(st, copies[i]), copies[i]);
 	synchronize_rcu();
 	for (i = 0; i < n; i++) {
 		copy = copies[i];
-		sgnic_steer_rule_fold(xa_load(&st->rules, copy->id), copy);
-		sgnic_steer_acts_put(copy->matcher, copy->acts);
-		kmem_cache_free(sgnic_steer_rule_cache, copy);
+		m = sgnic_steer_rule_matcher(st, copy);
+		orig = xa_load(&st->rules, copy->id);
+		sgnic_steer_rule_fold(sgnic_steer_rule_matcher(st, orig), orig, m, copy);
+		sgnic_steer_acts_put(m, copy->acts);
+		sgnic_steer_rule_free(copy);
 	}
 }
 
@@ -797,18 +957,33 @@ static struct sgnic_steer_rule *sgnic_steer_matcher_lookup(struct sgnic_steer_ma
 							   unsigned int dir,
 							   const struct sgnic_steer_key *key)
 {
+	struct sgnic_steer_table *t = &m->tbl[dir];
+	struct sgnic_steer_rule __rcu **rows;
+	u8 packed[SGNIC_STEER_KEY_BYTES];
 	struct sgnic_steer_key masked;
+	struct sgnic_steer_rule *r;
+	u32 hash;
 
-	if (!READ_ONCE(m->tbl[dir].rules))
+	if (!READ_ONCE(t->rules))
+		return NULL;
+	rows = smp_load_acquire(&t->rows);	/* pairs with sgnic_steer_table_prepare() */
+	if (!rows)
 		return NULL;
 	sgnic_steer_key_and(&masked, key, &m->tmpl.mask);
-	return sgnic_steer_ht_lookup(&m->tbl[dir], dir, &masked);
+	hash = sgnic_steer_key_hash(&masked);
+	sgnic_steer_key_pack(m, &masked, packed);
+	for (r = rcu_dereference(rows[sgnic_steer_row(&t->geom, hash)]); r;
+	     r = rcu_dereference(*sgnic_steer_rule_link(r, dir)))
+		if (r->hash == hash && !memcmp(sgnic_steer_rule_key(r), packed, m->key_len))
+			return r;
+	return NULL;
 }
 
 /* Priority order, first match wins; a resize target runs just before its source. */
 static struct sgnic_steer_rule *sgnic_steer_lookup(struct sgnic_steer *st,
 						   unsigned int dir,
-						   const struct sgnic_steer_key *key)
+						   const struct sgnic_steer_key *key,
+						   struct sgnic_steer_matcher **in)
 {
 	struct sgnic_steer_matcher *m, *t;
 	struct sgnic_steer_rule *rule;
@@ -819,12 +994,16 @@ static struct sgnic_steer_rule *sgnic_steer_lookup(struct sgnic_steer *st,
 		t = READ_ONCE(m->resize_target);
 		if (t) {
 			rule = sgnic_steer_matcher_lookup(t, dir, key);
-			if (rule)
+			if (rule) {
+				*in = t;
 				return rule;
+			}
 		}
 		rule = sgnic_steer_matcher_lookup(m, dir, key);
-		if (rule)
+		if (rule) {
+			*in = m;
 			return rule;
+		}
 	}
 	return NULL;
 }
@@ -845,6 +1024,8 @@ static void sgnic_steer_stat_add(struct sgnic_steer *st, enum sgnic_steer_stat s
 static bool sgnic_steer_frame(struct sgnic_steer *st, unsigned int dir,
 			      struct sk_buff *skb, int mac)
 {
+	struct sgnic_steer_counters *cnt;
+	struct sgnic_steer_matcher *m;
 	struct sgnic_steer_rule *rule;
 	struct sgnic_steer_key key;
 	struct sgnic_steer_acts *a;
@@ -852,17 +1033,20 @@ static bool sgnic_steer_frame(struct sgnic_steer *st, unsigned int dir,
 
 	rcu_read_lock();
 	sgnic_steer_frame_key(skb, mac, &key);
-	rule = sgnic_steer_lookup(st, dir, &key);
+	rule = sgnic_steer_lookup(st, dir, &key, &m);
 	if (!rule)
 		goto out;
-	/* A TSO superframe on Tx counts as the frames it becomes. */
-	atomic64_add(sgnic_skb_wire_packets(skb), &rule->cnt[dir].packets);
-	atomic64_add(sgnic_skb_wire_bytes(skb, skb->len - mac), &rule->cnt[dir].bytes);
 	a = rule->acts;
+	cnt = sgnic_steer_rule_cnt(m, rule, dir);
+	if (cnt) {
+		/* A TSO superframe on Tx counts as the frames it becomes. */
+		atomic64_add(sgnic_skb_wire_packets(skb), &cnt->packets);
+		atomic64_add(sgnic_skb_wire_bytes(skb, skb->len - mac), &cnt->bytes);
+	}
 	sgnic_steer_stat_add(st, dir == SGNIC_STEER_RX ? SGNIC_STEER_STAT_RX_HITS :
 			     SGNIC_STEER_STAT_TX_HITS, -1);
 	if (a->mark && dir == SGNIC_STEER_RX) {
-		skb->mark = rule->mark;
+		skb->mark = *sgnic_steer_rule_mark_slot(m, rule);
 		sgnic_steer_stat_add(st, SGNIC_STEER_STAT_RX_MARKED, -1);
 	}
 	switch (a->terminal) {
@@ -975,7 +1159,7 @@ int sgnic_steer_port_init(struct sgnic_port *port)
 	st->rule_limit = SGNIC_STEER_PORT_RULES_DEFAULT;
 	mutex_init(&st->lock);
 	INIT_LIST_HEAD(&st->matchers);
-	xa_init(&st->rules);
+	xa_init_flags(&st->rules, XA_FLAGS_ACCOUNT);
 	port->steer = st;
 	return 0;
 }
@@ -995,9 +1179,10 @@ void sgnic_steer_port_fini(struct sgnic_port *port)
 	 * kernel's rmmod of 1M rules tripped the soft-lockup watchdog).
 	 */
 	xa_for_each(&st->rules, id, rule) {
-		sgnic_steer_rule_delete(rule);
+		sgnic_steer_rule_delete(st, rule);
 		cond_resched();
 	}
+	sgnic_steer_reap(st);
 	list_for_each_entry_safe(m, tmp, &st->matchers, node) {
 		WRITE_ONCE(m->resize_target, NULL);
 		WRITE_ONCE(m->resize_source, NULL);
@@ -1012,22 +1197,49 @@ void sgnic_steer_port_fini(struct sgnic_port *port)
 	port->steer = NULL;
 }
 
+static void sgnic_steer_destroy_caches(void)
+{
+	unsigned int i;
+
+	kmem_cache_destroy(sgnic_steer_matcher_cache);
+	sgnic_steer_matcher_cache = NULL;
+	for (i = 0; i < SGNIC_STEER_RULE_CACHES; i++) {
+		kmem_cache_destroy(sgnic_steer_rule_caches[i]);
+		sgnic_steer_rule_caches[i] = NULL;
+	}
+}
+
 int sgnic_steer_init(void)
 {
-	sgnic_steer_rule_cache = KMEM_CACHE(sgnic_steer_rule, 0);
-	if (!sgnic_steer_rule_cache)
-		return -ENOMEM;
-	sgnic_steer_matcher_cache = KMEM_CACHE(sgnic_steer_matcher, 0);
-	if (!sgnic_steer_matcher_cache) {
-		kmem_cache_destroy(sgnic_steer_rule_cache);
-		return -ENOMEM;
+	size_t size;
+	unsigned int i;
+
+	BUILD_BUG_ON(sizeof(struct sgnic_steer_rule) % SGNIC_STEER_RULE_ALIGN);
+	BUILD_BUG_ON(SGNIC_STEER_MAX_MATCHERS > U8_MAX);
+	/* The smallest rule: one link and nothing else. */
+	size = sizeof(struct sgnic_steer_rule) + sizeof(struct sgnic_steer_rule *);
+	for (i = size / SGNIC_STEER_RULE_ALIGN; i < SGNIC_STEER_RULE_CACHES; i++) {
+		snprintf(sgnic_steer_rule_cache_names[i], sizeof(sgnic_steer_rule_cache_names[i]),
+			 "sgnic_steer_rule_%u", i * SGNIC_STEER_RULE_ALIGN);
+		sgnic_steer_rule_caches[i] =
+			kmem_cache_create(sgnic_steer_rule_cache_names[i],
+					  i * SGNIC_STEER_RULE_ALIGN, SGNIC_STEER_RULE_ALIGN,
+					  SLAB_ACCOUNT, NULL);
+		if (!sgnic_steer_rule_caches[i])
+			goto failed;
 	}
+	sgnic_steer_matcher_cache = KMEM_CACHE(sgnic_steer_matcher, SLAB_ACCOUNT);
+	if (!sgnic_steer_matcher_cache)
+		goto failed;
 	return 0;
+
+failed:
+	sgnic_steer_destroy_caches();
+	return -ENOMEM;
 }
 
 void sgnic_steer_fini(void)
 {
 	rcu_barrier();	/* rules and action templates freed after a grace period */
-	kmem_cache_destroy(sgnic_steer_matcher_cache);
-	kmem_cache_destroy(sgnic_steer_rule_cache);
+	sgnic_steer_destroy_caches();
 }

@@ -2,18 +2,19 @@
 /*
  * sgnic: the steering engine.  Per port, matchers ordered by priority; each
  * matcher has a match template and one table per direction (RX: frames the
- * port receives from the wire, TX: frames it transmits).  The table geometry
- * of sgnic_steer_geom.h is accounted, not allocated: a table stores only its
- * rules (an rhashtable keyed by the masked match value) and one occupancy
- * byte per row, allocated when the first rule enters that direction.
+ * port receives from the wire, TX: frames it transmits).  A table has the
+ * rows of sgnic_steer_geom.h: a chain head per row, each chain holding the
+ * rules whose match value hashes to the row (its entries up to the row's
+ * depth, then its keys' collision entries); entries are accounted in device
+ * pages, the host stores only the rules.
  *
  * Locking:
  *   - sgnic_steer.lock (a mutex) serializes every control operation on a
  *     port: matchers, rules, action templates, occupancy, resize links.
  *   - The data path (sgnic_steer_rx/_tx) runs under RCU (BH disabled): it
- *     walks sgnic_steer.matchers with list_for_each_entry_rcu and looks up
- *     the tables' rhashtables; matchers, rules and action templates are
- *     freed only after a grace period.
+ *     walks sgnic_steer.matchers with list_for_each_entry_rcu and the row
+ *     chains; matchers, rules and action templates are freed only after a
+ *     grace period (deleted rules in batches: sgnic_steer_reap()).
  *   - Rule counters are atomic64: written by the data path of any CPU,
  *     read and folded (on a move) by the control path.
  */
@@ -23,7 +24,6 @@
 #include <linux/list.h>
 #include <linux/mutex.h>
 #include <linux/netlink.h>
-#include <linux/rhashtable-types.h>
 #include <linux/skbuff.h>
 #include <linux/u64_stats_sync.h>
 #include <linux/xarray.h>
@@ -47,7 +47,7 @@ enum sgnic_steer_dir {
  * An action template: a distinct action-type list used by rules of one
  * matcher (the caps limit their number).  Owned by the matcher, @users
  * counted under the port lock; freed after a grace period because the data
- * path reads @terminal and @mark through rule->acts.
+ * path reads @terminal, @mark and @count through rule->acts.
  */
 struct sgnic_steer_acts {
 	struct list_head node;		/* in sgnic_steer_matcher.acts */
@@ -56,6 +56,7 @@ struct sgnic_steer_acts {
 	u8 types[SGNIC_STEER_ACTIONS_MAX];
 	u8 terminal;			/* SGNIC_ACTION_TYPE_DROP/QUEUE/ACCEPT */
 	bool mark;
+	bool count;			/* rules have counters */
 	struct rcu_head rcu;
 };
 
@@ -65,36 +66,59 @@ struct sgnic_steer_counters {
 };
 
 /*
- * A rule.  @key is its masked match value and the key of the tables of its
- * directions (@node[dir] links it there).  @in_col has bit dir set when the
- * rule's entry of that direction sits in the collision table.  Kept small:
- * this is the host memory a rule costs, with the xarray slot and the
- * rhashtable buckets.
+ * A rule: this header, then what only some rules need, in this order (see
+ * sgnic_steer_rule_key() and the functions after it):
+ *   - one chain link per direction in @dirs (RX first): the rule's entry in
+ *     the row @hash selects in that direction's table;
+ *   - its match value packed at the matcher's template width (the bytes of
+ *     the template's fields, in key order), then its mark when it marks,
+ *     the two together rounded up to 8 bytes;
+ *   - when it counts, packets and bytes per direction in @dirs.
+ * Rules of one matcher with the same directions and action types have the
+ * same size and come from the rule cache of that size (@cache).  This is
+ * the host memory a rule costs, with its xarray slot and its table's row
+ * heads (8 bytes per row).
  */
 struct sgnic_steer_rule {
-	struct rhash_head node[SGNIC_STEER_DIRS];
-	struct sgnic_steer_matcher *matcher;
 	struct sgnic_steer_acts *acts;
-	u64 cookie;			/* the creator's, kept by moves */
+	union {
+		u64 cookie;		/* the creator's, kept by moves */
+		/*
+		 * Once deleted (out of the tables and the id xarray, and the
+		 * data path never reads the cookie): the port's list of rules
+		 * freed after the next grace period.
+		 */
+		struct sgnic_steer_rule *reap_next;
+	};
 	u32 id;
-	u32 mark;
+	u32 hash;			/* of the match value: the row */
 	u16 queue;
 	u8 dirs;			/* SGNIC_DIRECTION_* mask */
-	u8 in_col;
+	u8 in_col;			/* bit dir: the entry is a collision entry */
 	u8 busy;			/* claimed by the bulk request running */
 	u8 owner;			/* the creator's owner tag */
-	struct sgnic_steer_counters cnt[SGNIC_STEER_DIRS];
-	struct rcu_head rcu;
-	struct sgnic_steer_key key;
+	u8 slot;			/* its matcher: sgnic_steer.slots[slot] */
+	u8 cache;			/* the size class it came from */
+	struct sgnic_steer_rule __rcu *next[];
 };
 
-/* One direction's table of a matcher. */
+/*
+ * One direction's table of a matcher: the heads of its rows' chains, which
+ * hold the row's entries and the collision entries of keys hashing to it;
+ * allocated (2^size_log of them) at the direction's first rule and kept
+ * until the matcher goes, so nothing is rehashed behind the caller's back.
+ */
 struct sgnic_steer_table {
 	struct sgnic_steer_geom geom;
-	struct rhashtable ht;		/* rules of this direction by key */
-	u8 *rows;			/* entries used per main row, or NULL */
+	struct sgnic_steer_rule __rcu **rows;	/* published with release */
 	u8 *col_rows;			/* entries used per collision row */
 	u32 rules;
+};
+
+/* A run of template bytes in the key: packed keys are the runs in order. */
+struct sgnic_steer_span {
+	u8 offset;
+	u8 len;
 };
 
 struct sgnic_steer_matcher {
@@ -104,6 +128,10 @@ struct sgnic_steer_matcher {
 	u32 id;
 	u32 priority;
 	u8 owner;			/* the creator's owner tag */
+	u8 slot;			/* in sgnic_steer.slots */
+	u8 key_len;			/* bytes of a packed match value */
+	u8 n_spans;
+	struct sgnic_steer_span spans[SGNIC_MATCH_FIELD_MAX + 1];
 	struct sgnic_steer_template tmpl;
 	struct sgnic_steer_table tbl[SGNIC_STEER_DIRS];
 	/* Resize links, set under the port lock, read by the data path. */
@@ -142,6 +170,8 @@ struct sgnic_steer {
 	u32 rule_limit;			/* devlink resource /pN/rules; under @lock */
 	u64 rule_ops;			/* rules a bulk request applied; under @lock */
 	struct xarray rules;		/* rules by id, written under @lock */
+	struct sgnic_steer_matcher *slots[SGNIC_STEER_MAX_MATCHERS];	/* under @lock */
+	struct sgnic_steer_rule *reap;	/* deleted rules, see sgnic_steer_reap() */
 	struct sgnic_steer_stats __percpu *stats;
 };
 
@@ -193,18 +223,27 @@ void sgnic_steer_set_rule_limit(struct sgnic_steer *st, u32 limit);
 int sgnic_steer_rule_insert(struct sgnic_steer_matcher *m,
 			    const struct sgnic_steer_rule_spec *spec,
 			    u8 *full_dirs, struct netlink_ext_ack *extack);
-void sgnic_steer_rule_delete(struct sgnic_steer_rule *rule);
+void sgnic_steer_rule_delete(struct sgnic_steer *st, struct sgnic_steer_rule *rule);
+void sgnic_steer_reap(struct sgnic_steer *st);
 struct sgnic_steer_rule *sgnic_steer_rule_find(struct sgnic_steer *st, u32 id);
+struct sgnic_steer_matcher *sgnic_steer_rule_matcher(const struct sgnic_steer *st,
+						     const struct sgnic_steer_rule *rule);
+void sgnic_steer_rule_match(const struct sgnic_steer_matcher *m,
+			    const struct sgnic_steer_rule *rule, struct sgnic_steer_key *key);
+u32 sgnic_steer_rule_mark(const struct sgnic_steer_matcher *m,
+			  const struct sgnic_steer_rule *rule);
 
 /* Moves: stage copies in the target, then commit or abort the lot. */
-struct sgnic_steer_rule *sgnic_steer_rule_stage_move(struct sgnic_steer_rule *rule,
+struct sgnic_steer_rule *sgnic_steer_rule_stage_move(struct sgnic_steer_matcher *m,
+						     struct sgnic_steer_rule *rule,
 						     u8 *full_dirs,
 						     struct netlink_ext_ack *extack);
 void sgnic_steer_rule_commit_moves(struct sgnic_steer *st,
 				   struct sgnic_steer_rule **copies, u32 n);
 void sgnic_steer_rule_abort_moves(struct sgnic_steer *st,
 				  struct sgnic_steer_rule **copies, u32 n);
-void sgnic_steer_rule_read(const struct sgnic_steer_rule *rule, unsigned int dir,
+bool sgnic_steer_rule_read(const struct sgnic_steer_matcher *m,
+			   const struct sgnic_steer_rule *rule, unsigned int dir,
 			   u64 *packets, u64 *bytes);
 
 #endif /* _SGNIC_STEER_H */

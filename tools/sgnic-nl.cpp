@@ -272,6 +272,14 @@ json matcher_json(const nl::MatcherInfo& m) {
             {"owner", m.owner}};
 }
 
+// null for a direction in which the rule keeps no counters (no `count`).
+json counters_json(const std::optional<nl::Counters>& c) {
+    if (!c) {
+        return nullptr;
+    }
+    return {{"packets", c->packets}, {"bytes", c->bytes}};
+}
+
 json rule_json(const nl::RuleInfo& r) {
     json match = json::object();
     for (const auto& e : r.match) {
@@ -295,8 +303,8 @@ json rule_json(const nl::RuleInfo& r) {
             {"direction", direction_name(r.direction)},
             {"match", match},
             {"actions", actions},
-            {"rx", {{"packets", r.rx.packets}, {"bytes", r.rx.bytes}}},
-            {"tx", {{"packets", r.tx.packets}, {"bytes", r.tx.bytes}}},
+            {"rx", counters_json(r.rx)},
+            {"tx", counters_json(r.tx)},
             {"cookie", r.cookie},
             {"owner", r.owner}};
 }

@@ -693,10 +693,10 @@ Expected<std::vector<service::RuleCounters>> NetlinkKernel::rule_counters(
             port, matcher,
             [&](const nl::RuleInfo& r) {
                 out.push_back({.id = r.id,
-                               .rx_packets = r.rx.packets,
-                               .rx_bytes = r.rx.bytes,
-                               .tx_packets = r.tx.packets,
-                               .tx_bytes = r.tx.bytes});
+                               .rx_packets = r.rx ? r.rx->packets : 0,
+                               .rx_bytes = r.rx ? r.rx->bytes : 0,
+                               .tx_packets = r.tx ? r.tx->packets : 0,
+                               .tx_bytes = r.tx ? r.tx->bytes : 0});
             },
             range);
     } catch (const nl::Error& e) {

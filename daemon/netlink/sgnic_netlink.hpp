@@ -147,8 +147,8 @@ struct RuleInfo {
     uint32_t direction = 0;
     std::vector<MatchEntry> match;
     std::vector<Action> actions;
-    Counters rx;
-    Counters tx;
+    std::optional<Counters> rx;  // only a rule with `count`, per direction it has
+    std::optional<Counters> tx;
     uint64_t cookie = 0;
     uint32_t owner = 0;
 };

@@ -191,9 +191,13 @@ Expected<std::string> Service::describe_rules(const std::string& port, model::Ma
         w.key("uid").number(r->uid);
         const auto device_id = rule_ids_.find(r->id);
         w.key("installed").boolean(device_id != rule_ids_.end());
+        // Only a rule with `count` has counters (the kernel keeps none for others).
+        const bool counts =
+            std::ranges::find(r->actions, proto::action_name(proto::ActionType::count)) !=
+            r->actions.end();
         const RuleCounters* rc = nullptr;
         if (const auto c = counters.find(r->matcher);
-            c != counters.end() && device_id != rule_ids_.end()) {
+            counts && c != counters.end() && device_id != rule_ids_.end()) {
             if (const auto found = c->second.find(device_id->second); found != c->second.end()) {
                 rc = &found->second;
             }

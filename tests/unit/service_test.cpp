@@ -51,7 +51,8 @@ protected:
         ASSERT_TRUE(ids) << ids.error().message();
     }
 
-    // `n` RX drop rules of matcher `m`, for UDP ports from `first_port` on.
+    // `n` RX rules of matcher `m` that count and drop, for UDP ports from
+    // `first_port` on.
     static std::vector<RuleRequest> drop_rules(model::MatcherKey m, int n, int first_port) {
         std::vector<RuleRequest> rules;
         rules.reserve(static_cast<std::size_t>(n));
@@ -59,7 +60,7 @@ protected:
             rules.push_back({.matcher = m,
                              .directions = "rx",
                              .match = {{"l4-dport", std::to_string(first_port + i)}},
-                             .actions = {"drop"}});
+                             .actions = {"count", "drop"}});
         }
         return rules;
     }
@@ -517,7 +518,7 @@ TEST_F(ServiceTest, a_page_of_rules_reads_the_counters_of_its_rules_only) {
                 R"({"id":)" + std::to_string(first) + R"(,"matcher":)" +
                 std::to_string(s->desired().rules.begin()->second.matcher) +
                 R"(,"port":"sg0","directions":"rx","match":[{"field":"l4-dport","value":"1000"}],)"
-                R"("actions":["drop"],"uid":1000,"installed":true,"counters":{"rx_packets":)" +
+                R"("actions":["count","drop"],"uid":1000,"installed":true,"counters":{"rx_packets":)" +
                 std::to_string(first * 10) + R"(,"rx_bytes":0,"tx_packets":0,"tx_bytes":0}})");
             EXPECT_EQ(doc["rules"][0], expected) << *page;
         }
@@ -536,6 +537,40 @@ TEST_F(ServiceTest, a_page_of_rules_reads_the_counters_of_its_rules_only) {
         EXPECT_EQ(packets, key * 10) << "rule " << key;
     }
     EXPECT_EQ(kernel_.counters_read, 13U) << "each rule's counters read once";
+}
+
+// count means what it says: the kernel keeps counters only for a rule with
+// it, so a listing shows none (null) for the others instead of zeros that
+// read as "no hits".
+TEST_F(ServiceTest, a_rule_without_count_lists_no_counters) {
+    auto s = start();
+    ASSERT_TRUE(s->reconcile());
+    const std::vector<proto::FieldText> fields = {{"l4-dport", "0xffff"}};
+    auto m = s->create_matcher("sg0", 0, fields, 0);
+    ASSERT_TRUE(m) << m.error().message();
+    const std::vector<RuleRequest> rules = {
+        {.matcher = *m, .directions = "rx", .match = {{"l4-dport", "1"}}, .actions = {"drop"}},
+        {.matcher = *m,
+         .directions = "rx",
+         .match = {{"l4-dport", "2"}},
+         .actions = {"count", "drop"}}};
+    auto ids = s->add_rules("sg0", rules, 1000);
+    ASSERT_TRUE(ids) << ids.error().message();
+    for (const auto& [id, r] : device_.rules) {
+        kernel_.counters[id] = {.id = id, .rx_packets = 7};
+    }
+    auto page = s->describe_rules("sg0", 0);
+    ASSERT_TRUE(page) << page.error().message();
+    const auto doc = nlohmann::json::parse(*page);
+    ASSERT_EQ(doc["rules"].size(), 2U) << *page;
+    EXPECT_TRUE(doc["errors"].empty()) << *page;
+    for (const auto& r : doc["rules"]) {
+        if (r["actions"] == nlohmann::json::array({"drop"})) {
+            EXPECT_TRUE(r["counters"].is_null()) << r.dump();
+        } else {
+            EXPECT_EQ(r["counters"]["rx_packets"], 7U) << r.dump();
+        }
+    }
 }
 
 // DescribeRules writes its JSON as text: what a JSON parser reads back is

@@ -82,7 +82,7 @@ case "$1" in
 	m=$(sgnicctl -j matcher create dev sgnic1 prio 1 match ip-proto,ipv4-src | jq -r .id)
 	[ -n "$m" ] && [ "$m" != null ] || fail "matcher create printed no id"
 	drop=$(sgnicctl -j rule add dev sgnic1 matcher "$m" dir rx ip-proto icmp ipv4-src 10.20.0.1 \
-		action drop | jq -r .id)
+		action count drop | jq -r .id)
 	if ip netns exec a ping -c 3 -W 1 10.20.0.2; then
 		fail "ping passed the drop rule"
 	fi

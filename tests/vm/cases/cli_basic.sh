@@ -67,8 +67,8 @@ expect_eq "matcher $m1: tx size_log = the kernel's" "$(jq .tx.size_log <<<"$k1")
 expect_eq "matcher $m1: rx pages = the kernel's" "$(jq .rx.pages <<<"$k1")" "$(jq .rx.pages <<<"$j1")"
 expect_match "matcher list: a row for $m1" $'\n'" *$m1 +sgnic1 +2 +yes " "$(ctl matcher list)"
 
-step "rule add: a drop rule for UDP 6000 (rx), a count rule for 6001 (both), one on matcher $m2"
-r1=$(ctl rule add matcher "$m1" dir rx ip-proto udp l4-dport 6000 action drop)
+step "rule add: a count+drop rule for UDP 6000 (rx), a count rule for 6001 (both), one on matcher $m2"
+r1=$(ctl rule add matcher "$m1" dir rx ip-proto udp l4-dport 6000 action count drop)
 expect_match "rule add prints the id" '^[0-9]+$' "$r1"
 r2=$(ctl -j rule add dev sgnic1 matcher "$m1" ip-proto udp l4-dport 6001 action count | jq .id)
 expect_match "rule add -j: id" '^[0-9]+$' "$r2"
@@ -76,7 +76,7 @@ r3=$(ctl rule add matcher "$m2" dir rx ipv4-src 10.1.2.0 action count queue 1)
 expect_eq "kernel rules on sgnic1" 3 "$(nl b rules sgnic1 | jq length)"
 # kernel_rule DPORT: the kernel's rule matching that UDP port (its ids are its own).
 kernel_rule() { nl b rules sgnic1 | jq -c ".[] | select(.match[\"l4-dport\"] | tostring == \"$1\")"; }
-expect_eq "kernel: the rule for UDP 6000, direction and actions" '["rx",["drop"]]' \
+expect_eq "kernel: the rule for UDP 6000, direction and actions" '["rx",["count","drop"]]' \
 	"$(kernel_rule 6000 | jq -c '[.direction, [.actions[].type]]')"
 
 step "20 datagrams to UDP 6000 are dropped and counted; 5 to UDP 6001 pass and are counted"
@@ -90,7 +90,7 @@ expect_eq "rule list -j: ids" "$(printf '%s\n' "$r1" "$r2" "$r3" | sort -n | jq 
 	"$(jq -c '[.rules[].id] | sort' <<<"$rl")"
 expect_eq "rule list -j: errors" '[]' "$(jq -c .errors <<<"$rl")"
 j=$(jq -c ".rules[] | select(.id == $r1)" <<<"$rl")
-expect_eq "rule $r1: matcher, port, directions, actions" "[$m1,\"sgnic1\",\"rx\",[\"drop\"]]" \
+expect_eq "rule $r1: matcher, port, directions, actions" "[$m1,\"sgnic1\",\"rx\",[\"count\",\"drop\"]]" \
 	"$(jq -c '[.matcher, .port, .directions, .actions]' <<<"$j")"
 expect_eq "rule $r1: match" '{"ip-proto":"17","l4-dport":"6000"}' \
 	"$(jq -cS '[.match[] | {(.field): .value}] | add' <<<"$j")"

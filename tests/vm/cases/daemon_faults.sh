@@ -7,7 +7,7 @@
 # there, and once the faults stop the daemon's view equals the kernel's
 # (rule by rule, sizes included), also after a restart.  Needs
 # CONFIG_FAILSLAB: the debug kernel of make test-debug.
-# vm-cmdline: slub_debug=A,sgnic_steer_rule,sgnic_steer_matcher
+# vm-cmdline: slub_debug=A,sgnic_steer_rule_*,sgnic_steer_matcher
 . "$(dirname "$0")/../testlib.sh"
 . "$(dirname "$0")/../steerlib.sh"
 . "$(dirname "$0")/../daemonlib.sh"
@@ -55,7 +55,10 @@ daemon_is_kernel() {
 
 step "module (its caches marked for failslab), system bus, sgnicd"
 insmod "$SGNIC_KMOD"
-for c in sgnic_steer_matcher sgnic_steer_rule; do
+# Rules come from one cache per size (sgnic_steer_rule_<bytes>).
+caches=(sgnic_steer_matcher $(cd /sys/kernel/slab && ls -d sgnic_steer_rule_*))
+expect_ge "rule caches" 10 $((${#caches[@]} - 1))
+for c in "${caches[@]}"; do
 	expect_eq "$c failslab flag" 1 "$(cat "/sys/kernel/slab/$c/failslab")"
 done
 start_system_bus

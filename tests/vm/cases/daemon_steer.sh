@@ -23,13 +23,13 @@ expect_eq "ports sgnicd sees" '[["sgnic1","/org/sgnic/Steering1/port/sgnic1"]]' 
 port=$(bus_call port/sgnic1 Port Describe | jq -r '.data[0]')
 expect_eq "sgnic1 link state (rtnetlink)" "up 1500" "$(jq -r '"\(.link.oper_state) \(.link.mtu)"' <<<"$port")"
 
-step "matcher on sgnic1 (ip-proto, l4-dport), a drop rule for UDP 6000"
+step "matcher on sgnic1 (ip-proto, l4-dport), a count+drop rule for UDP 6000"
 m=$(bus_call port/sgnic1 Port CreateMatcher 'ua(ss)' 1 2 ip-proto 0xff l4-dport 0xffff |
 	jq -r '.data[0]')
 expect_match "matcher path" "^$BUS_ROOT/matcher/[0-9]+$" "$m"
 M=$(matcher_of "$m")
 ids=$(bus_call port/sgnic1 Port AddRules 'a(osa(ss)as)' 1 "$m" rx 2 ip-proto udp l4-dport 6000 \
-	1 drop | jq -c '.data[0]')
+	2 count drop | jq -c '.data[0]')
 expect_match "rule ids" '^\[[0-9]+\]$' "$ids"
 expect_eq "kernel: matchers on sgnic1" 1 "$(jget "$(nl b dev sgnic1)" .matchers)"
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Fault injection at the steering engine's allocation points: failslab,
-# filtered to the module's own caches (sgnic_steer_matcher, sgnic_steer_rule,
+# filtered to the module's own caches (sgnic_steer_matcher, sgnic_steer_rule_<size>,
 # marked by slub_debug=A at boot), fails matcher create, rule insert and resize
 # moves at random.  Every failure is a clean ENOMEM with a message, counters
 # agree with the dumps, nothing is half made or lost, and once the faults
@@ -8,7 +8,7 @@
 # CONFIG_FAILSLAB: the debug kernel of make test-debug.  (fail_function is
 # not used: on 6.1 its kprobe handler draws random numbers in NMI context,
 # which lockdep reports as an inconsistent lock state of the crng.)
-# vm-cmdline: slub_debug=A,sgnic_steer_rule,sgnic_steer_matcher
+# vm-cmdline: slub_debug=A,sgnic_steer_rule_*,sgnic_steer_matcher
 . "$(dirname "$0")/../testlib.sh"
 . "$(dirname "$0")/../steerlib.sh"
 need_kmod
@@ -43,7 +43,10 @@ step "module loaded; its caches marked for failslab"
 insmod "$SGNIC_KMOD"
 # slub_debug=A on the kernel command line (the vm-cmdline line above)
 # marks the two caches when the module creates them.
-for c in sgnic_steer_matcher sgnic_steer_rule; do
+# Rules come from one cache per size (sgnic_steer_rule_<bytes>).
+caches=(sgnic_steer_matcher $(cd /sys/kernel/slab && ls -d sgnic_steer_rule_*))
+expect_ge "rule caches" 10 $((${#caches[@]} - 1))
+for c in "${caches[@]}"; do
 	expect_eq "$c failslab flag" 1 "$(cat "/sys/kernel/slab/$c/failslab")"
 done
 

@@ -69,8 +69,9 @@ enum sgnic_match_field {
  * enum sgnic_action_type - Rule actions. drop, queue and accept are terminal:
  *   at most one, and last. A list without a terminal action accepts.
  * @SGNIC_ACTION_TYPE_DROP: Drop the frame; counted as a steering drop.
- * @SGNIC_ACTION_TYPE_COUNT: Count the frame (the rule's counters always count
- *   hits).
+ * @SGNIC_ACTION_TYPE_COUNT: Count the frame's packets and bytes in the rule's
+ *   counters. Only a rule with this action has counters (rx-counters,
+ *   tx-counters for the directions it has); others keep none.
  * @SGNIC_ACTION_TYPE_MARK: Set skb->mark to the action's mark (RX only; refused
  *   in a rule with direction tx).
  * @SGNIC_ACTION_TYPE_QUEUE: Deliver on the queue given by the action's queue
