@@ -38,6 +38,13 @@
 #define SGNIC_STEER_RULE_CACHES \
 	(SGNIC_STEER_RULE_MAX_BYTES / SGNIC_STEER_RULE_ALIGN + 1)
 
+/*
+ * A rule's memory is charged to the caller's memory cgroup; at the cgroup's
+ * limit the insert fails with ENOMEM (after one reclaim round) instead of
+ * calling the OOM killer: a rule flood is stopped, not its process killed.
+ */
+#define SGNIC_STEER_RULE_GFP		(GFP_KERNEL_ACCOUNT | __GFP_NORETRY)
+
 static struct kmem_cache *sgnic_steer_rule_caches[SGNIC_STEER_RULE_CACHES];
 static char sgnic_steer_rule_cache_names[SGNIC_STEER_RULE_CACHES][24];
 static struct kmem_cache *sgnic_steer_matcher_cache;
@@ -114,7 +121,7 @@ static struct sgnic_steer_rule *sgnic_steer_rule_alloc(const struct sgnic_steer_
 	unsigned int cache = size / SGNIC_STEER_RULE_ALIGN;
 	struct sgnic_steer_rule *rule;
 
-	rule = kmem_cache_zalloc(sgnic_steer_rule_caches[cache], GFP_KERNEL);
+	rule = kmem_cache_zalloc(sgnic_steer_rule_caches[cache], SGNIC_STEER_RULE_GFP);
 	if (!rule)
 		return NULL;
 	rule->cache = cache;
@@ -761,6 +768,7 @@ int sgnic_steer_rule_insert(struct sgnic_steer_matcher *m,
 		return PTR_ERR(a);
 	rule = sgnic_steer_rule_alloc(m, spec->dirs, a);
 	if (!rule) {
+		NL_SET_ERR_MSG_MOD(extack, "out of memory for the rule");
 		err = -ENOMEM;
 		goto alloc_failed;
 	}
@@ -772,9 +780,12 @@ int sgnic_steer_rule_insert(struct sgnic_steer_matcher *m,
 	sgnic_steer_key_pack(m, &spec->key, sgnic_steer_rule_key(rule));
 	if (a->mark)
 		*sgnic_steer_rule_mark_slot(m, rule) = spec->mark;
-	err = xa_insert(&st->rules, rule->id, rule, GFP_KERNEL_ACCOUNT);
-	if (err)
+	err = xa_insert(&st->rules, rule->id, rule, SGNIC_STEER_RULE_GFP);
+	if (err) {
+		/* The id is free (checked above): only memory can fail. */
+		NL_SET_ERR_MSG_MOD(extack, "out of memory for the rule");
 		goto xa_insert_failed;
+	}
 	err = sgnic_steer_rule_link_tables(m, rule, full_dirs, extack);
 	if (err)
 		goto link_failed;
@@ -882,6 +893,7 @@ struct sgnic_steer_rule *sgnic_steer_rule_stage_move(struct sgnic_steer_matcher 
 	/* The same template: the same packed width, so the same size. */
 	copy = sgnic_steer_rule_alloc(t, rule->dirs, a);
 	if (!copy) {
+		NL_SET_ERR_MSG_MOD(extack, "out of memory for the rule's copy");
 		err = -ENOMEM;
 		goto alloc_failed;
 	}
