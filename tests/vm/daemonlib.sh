@@ -54,11 +54,12 @@ start_system_bus() {
 }
 
 # start_sgnicd [NS]: sgnicd (ASan+UBSan build) in netns NS ("-": the initial
-# one), logging to $SGNICD_LOG; returns once it answers on the bus.
+# one), logging to $SGNICD_LOG, with the configuration file $SGNICD_CONFIG if
+# set; returns once it answers on the bus.
 start_sgnicd() {
 	local ns=${1:--}
 	mkdir -p "$SGNICD_STATE"
-	local cmd=("$SGNICD" --state-dir "$SGNICD_STATE")
+	local cmd=("$SGNICD" --state-dir "$SGNICD_STATE" ${SGNICD_CONFIG:+--config "$SGNICD_CONFIG"})
 	# ip netns exec execs the daemon, so $! is sgnicd itself.
 	[ "$ns" = - ] || cmd=(ip netns exec "$ns" "${cmd[@]}")
 	ASAN_OPTIONS=detect_leaks=1 "${cmd[@]}" >>"$SGNICD_LOG" 2>&1 &

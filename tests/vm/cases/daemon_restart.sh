@@ -12,6 +12,9 @@
 # grows by exactly those operations and the log line counts each.  The drop
 # rule is never absent: not one datagram reaches the socket behind it, and
 # it counts every datagram sent (so its counter never went down either).
+# A kill -9 in the middle of sgnicd's own rehash of the big matcher (steps
+# of 16 rules) is settled by the next start: the kernel sees exactly the
+# moves that were left, and one matcher with every rule remains.
 #
 # The kernel's rule_ops is the exhaustive check (a rule's id, match or
 # action cannot change but by a delete, insert or move); rule contents are
@@ -205,6 +208,43 @@ for how in SIGTERM "kill -9"; do
 	expect_ge "drop rule rx packets (was $pkts)" "$pkts" "$DROP_PKTS"
 	pkts=$DROP_PKTS
 done
+
+step "kill -9 in the middle of sgnicd's own rehash (Reserve, steps of 16 rules): the next start finishes it"
+stop_sgnicd
+echo '{"policy": {"resize-step-rules": 16}}' >/tmp/slow-rehash.json
+SGNICD_CONFIG=/tmp/slow-rehash.json start_sgnicd b
+wait_adopt_line
+expect_eq "log" "$(adopt_line 2 $((N + 4)) 0 0 0 0 0 0 0 0)" "$ADOPT"
+expect_eq "Reserve($((2 * N)), 0): resized" true \
+	"$(bus_call "matcher/$BIG" Matcher Reserve tt $((2 * N)) 0 | jq -c '.data[0]')"
+# in_target: rules the kernel shows in the resize target of the big matcher.
+in_target() {
+	nl b matchers sgnic1 | jq --argjson c "$BIG" \
+		'[.[] | select(.cookie == $c and .resize_source != 0) | .rx.rules] | add // 0'
+}
+for _ in $(seq 300); do
+	[ "$(in_target)" -gt 0 ] && break
+	sleep 0.1
+done
+kill9_sgnicd
+snapshot killed
+src=$(awk -v c="$BIG" '$2 == c && $8 != 0 { print $1 }' /tmp/killed.matchers)
+left=$(col /tmp/killed.matchers 1 "$src" 5)
+echo "    killed with $((N - left)) of $N rules moved into the target, $left left in source $src"
+[ -n "$src" ] && [ "$left" -gt 0 ] && [ "$left" -lt "$N" ] ||
+	fail "the kill did not land mid-rehash: $(cat /tmp/killed.matchers)"
+kops=$OPS1
+start_sgnicd b
+wait_adopt_line
+expect_eq "log" "$(adopt_line 2 $((N + 4)) 1 0 0 0 0 0 0 0)" "$ADOPT"
+snapshot before
+expect_eq "sgnic1 rule_ops by the start: the $left moves left" "$left" $((OPS1 - kops))
+expect_eq "the big matcher's cookie: one matcher, owner, rules, no resize link" "1 $N 0 0" \
+	"$(col /tmp/before.matchers 2 "$BIG" 3 5 8 9)"
+expect_ge "drop rule rx packets (was $pkts)" "$pkts" "$DROP_PKTS"
+# What follows starts from here: the big matcher is the former target.
+KBIG=$(col /tmp/before.matchers 2 "$BIG" 1)
+ops1=$OPS1 pkts=$DROP_PKTS
 
 step "sgnicd stopped; by hand: (a) another owner's matcher and rule, (b)-(e) changes, (d) a half-done resize"
 stop_sgnicd
