@@ -14,15 +14,86 @@ constexpr std::string_view kFileName = "state.db";
 constexpr int kDirRx = 1;  // SGNIC_DIRECTION_RX
 constexpr int kDirTx = 2;  // SGNIC_DIRECTION_TX
 
-std::string encode_fields(const std::vector<proto::FieldText>& fields) {
-    json out = json::array();
-    for (const auto& f : fields) {
-        out.push_back({f.field, f.text});
+// Rows hold plain text, not JSON: a rule's match as "field=value,..." and
+// its actions as "action,..." (parsing JSON was most of a 1M-rule load).
+// The texts are canonical (sgnic/proto/codec.hpp), which never contain
+// these separators; encode() refuses one that does rather than store a row
+// that would read back differently.
+constexpr char kItemSep = ',';
+constexpr char kFieldSep = '=';
+
+Expected<std::string> encode_fields(const std::vector<proto::FieldText>& fields) {
+    std::string out;
+    for (const proto::FieldText& f : fields) {
+        for (const std::string* t : {&f.field, &f.text}) {
+            if (t->find_first_of(",=") != std::string::npos || t->empty()) {
+                return Error(Errc::invalid_argument,
+                             "cannot store the field text '" + *t + "': empty or has ',' or '='");
+            }
+        }
+        if (!out.empty()) {
+            out += kItemSep;
+        }
+        out += f.field;
+        out += kFieldSep;
+        out += f.text;
     }
-    return out.dump();
+    return out;
 }
 
-Expected<std::vector<proto::FieldText>> decode_fields(const std::string& text) {
+Expected<std::string> encode_actions(const std::vector<std::string>& actions) {
+    std::string out;
+    for (const std::string& a : actions) {
+        if (a.find(kItemSep) != std::string::npos || a.empty()) {
+            return Error(Errc::invalid_argument,
+                         "cannot store the action text '" + a + "': empty or has ','");
+        }
+        if (!out.empty()) {
+            out += kItemSep;
+        }
+        out += a;
+    }
+    return out;
+}
+
+// Calls item(piece) for each ','-separated piece of a non-empty text.
+template <typename Item>
+void for_each_item(std::string_view text, Item&& item) {
+    while (!text.empty()) {
+        const std::size_t sep = text.find(kItemSep);
+        item(text.substr(0, sep));
+        if (sep == std::string_view::npos) {
+            break;
+        }
+        text.remove_prefix(sep + 1);
+    }
+}
+
+Expected<std::vector<proto::FieldText>> decode_fields(std::string_view text) {
+    std::vector<proto::FieldText> out;
+    bool ok = true;
+    for_each_item(text, [&](std::string_view item) {
+        const std::size_t eq = item.find(kFieldSep);
+        if (eq == 0 || eq == std::string_view::npos || eq + 1 == item.size()) {
+            ok = false;
+            return;
+        }
+        out.push_back({std::string(item.substr(0, eq)), std::string(item.substr(eq + 1))});
+    });
+    if (!ok) {
+        return Error(Errc::device, "corrupt field list '" + std::string(text) + "'");
+    }
+    return out;
+}
+
+std::vector<std::string> decode_actions(std::string_view text) {
+    std::vector<std::string> out;
+    for_each_item(text, [&](std::string_view item) { out.emplace_back(item); });
+    return out;
+}
+
+// Schema 1 stored both lists as JSON; only its migration reads them.
+Expected<std::vector<proto::FieldText>> decode_fields_v1(const std::string& text) {
     std::vector<proto::FieldText> out;
     try {
         for (const auto& f : json::parse(text)) {
@@ -34,7 +105,7 @@ Expected<std::vector<proto::FieldText>> decode_fields(const std::string& text) {
     return out;
 }
 
-Expected<std::vector<std::string>> decode_strings(const std::string& text) {
+Expected<std::vector<std::string>> decode_actions_v1(const std::string& text) {
     try {
         return json::parse(text).get<std::vector<std::string>>();
     } catch (const json::exception& e) {
@@ -99,21 +170,96 @@ Status Store::migrate() {
     if (!tx) {
         return tx.error();
     }
-    // Version 0 -> 1: the first schema.
-    auto st = db_.exec(
-        "CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);"
-        "CREATE TABLE matchers (id INTEGER PRIMARY KEY, port TEXT NOT NULL,"
-        "  priority INTEGER NOT NULL, template TEXT NOT NULL);"
-        "CREATE TABLE rules (id INTEGER PRIMARY KEY,"
-        "  matcher INTEGER NOT NULL REFERENCES matchers(id),"
-        "  directions INTEGER NOT NULL, match TEXT NOT NULL, actions TEXT NOT NULL,"
-        "  uid INTEGER NOT NULL);"
-        "CREATE INDEX rules_by_matcher ON rules(matcher);"
-        "PRAGMA user_version = 1;");
+    // Version 0: the tables; version 1 had them with the lists as JSON.
+    auto st = version == 0
+                  ? db_.exec(
+                        "CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);"
+                        "CREATE TABLE matchers (id INTEGER PRIMARY KEY, port TEXT NOT NULL,"
+                        "  priority INTEGER NOT NULL, template TEXT NOT NULL);"
+                        "CREATE TABLE rules (id INTEGER PRIMARY KEY,"
+                        "  matcher INTEGER NOT NULL REFERENCES matchers(id),"
+                        "  directions INTEGER NOT NULL, match TEXT NOT NULL, actions TEXT NOT NULL,"
+                        "  uid INTEGER NOT NULL);"
+                        "CREATE INDEX rules_by_matcher ON rules(matcher);")
+                  : convert_v1_lists();
+    if (!st) {
+        return st.error().with_context("schema " + std::to_string(version) + " -> " +
+                                       std::to_string(kSchemaVersion));
+    }
+    st = db_.exec("PRAGMA user_version = " + std::to_string(kSchemaVersion));
     if (!st) {
         return st;
     }
     return tx->commit();
+}
+
+// Schema 1 -> 2: the same tables, each list rewritten from JSON to text.
+// Rows are read first, then updated: no table changes under its own SELECT.
+Status Store::convert_v1_lists() {
+    struct Row {
+        std::int64_t id;
+        std::string a;
+        std::string b;
+    };
+    auto read = [&](const char* sql, bool two) -> Expected<std::vector<Row>> {
+        auto q = db_.prepare(sql);
+        if (!q) {
+            return q.error();
+        }
+        std::vector<Row> rows;
+        for (;;) {
+            auto row = q->step();
+            if (!row) {
+                return row.error();
+            }
+            if (!*row) {
+                return rows;
+            }
+            rows.push_back({q->int64(0), q->text(1), two ? q->text(2) : std::string()});
+        }
+    };
+    auto matchers = read("SELECT id, template FROM matchers", false);
+    if (!matchers) {
+        return matchers.error();
+    }
+    auto update_matcher = db_.prepare("UPDATE matchers SET template = ?2 WHERE id = ?1");
+    if (!update_matcher) {
+        return update_matcher.error();
+    }
+    for (const Row& r : *matchers) {
+        auto fields = decode_fields_v1(r.a);
+        auto text = fields ? encode_fields(*fields) : Expected<std::string>(fields.error());
+        if (!text) {
+            return text.error().with_context("matcher " + std::to_string(r.id));
+        }
+        if (auto st = update_matcher->bind(1, r.id).bind(2, *text).run(); !st) {
+            return st;
+        }
+    }
+    auto rules = read("SELECT id, match, actions FROM rules", true);
+    if (!rules) {
+        return rules.error();
+    }
+    auto update_rule = db_.prepare("UPDATE rules SET match = ?2, actions = ?3 WHERE id = ?1");
+    if (!update_rule) {
+        return update_rule.error();
+    }
+    for (const Row& r : *rules) {
+        auto match = decode_fields_v1(r.a);
+        auto match_text = match ? encode_fields(*match) : Expected<std::string>(match.error());
+        auto actions = decode_actions_v1(r.b);
+        auto actions_text =
+            actions ? encode_actions(*actions) : Expected<std::string>(actions.error());
+        if (!match_text || !actions_text) {
+            return (match_text ? actions_text.error() : match_text.error())
+                .with_context("rule " + std::to_string(r.id));
+        }
+        if (auto st = update_rule->bind(1, r.id).bind(2, *match_text).bind(3, *actions_text).run();
+            !st) {
+            return st;
+        }
+    }
+    return {};
 }
 
 Status Store::set_meta(std::string_view key, std::uint64_t value) {
@@ -179,15 +325,11 @@ Expected<model::DesiredState> Store::load() {
         if (!match) {
             return match.error();
         }
-        auto actions = decode_strings(rs->text(4));
-        if (!actions) {
-            return actions.error();
-        }
         model::DesiredRule r{.id = static_cast<model::RuleKey>(rs->int64(0)),
                              .matcher = static_cast<model::MatcherKey>(rs->int64(1)),
                              .directions = decode_dirs(rs->int64(2)),
                              .match = std::move(*match),
-                             .actions = std::move(*actions),
+                             .actions = decode_actions(rs->text(4)),
                              .uid = static_cast<std::uint32_t>(rs->int64(5))};
         state.next_rule = std::max(state.next_rule, r.id + 1);
         state.rules.emplace(r.id, std::move(r));
@@ -200,6 +342,10 @@ Status Store::add_matcher(const model::DesiredMatcher& m, model::MatcherKey next
     if (!tx) {
         return tx.error();
     }
+    auto fields = encode_fields(m.fields);
+    if (!fields) {
+        return fields.error().with_context("store matcher " + std::to_string(m.id));
+    }
     auto q = db_.prepare("INSERT INTO matchers(id, port, priority, template) VALUES (?1,?2,?3,?4)");
     if (!q) {
         return q.error();
@@ -207,7 +353,7 @@ Status Store::add_matcher(const model::DesiredMatcher& m, model::MatcherKey next
     auto st = q->bind(1, as_i64(m.id))
                   .bind(2, m.port)
                   .bind(3, static_cast<std::int64_t>(m.priority))
-                  .bind(4, encode_fields(m.fields))
+                  .bind(4, *fields)
                   .run();
     if (!st) {
         return st;
@@ -232,11 +378,17 @@ Status Store::add_rules(std::span<const model::DesiredRule> rules, model::RuleKe
     }
     for (std::size_t i = 0; i < rules.size(); ++i) {
         const model::DesiredRule& r = rules[i];
+        auto match = encode_fields(r.match);
+        auto actions = encode_actions(r.actions);
+        if (!match || !actions) {
+            return (match ? actions.error() : match.error())
+                .with_context("store rule " + std::to_string(r.id));
+        }
         auto st = q->bind(1, as_i64(r.id))
                       .bind(2, as_i64(r.matcher))
                       .bind(3, static_cast<std::int64_t>(encode_dirs(r.directions)))
-                      .bind(4, encode_fields(r.match))
-                      .bind(5, json(r.actions).dump())
+                      .bind(4, *match)
+                      .bind(5, *actions)
                       .bind(6, static_cast<std::int64_t>(r.uid))
                       .run();
         if (!st) {

@@ -1,7 +1,9 @@
 // The desired state, stored crash-safely in <state-dir>/state.db: SQLite in
 // WAL mode with synchronous=FULL, one transaction per request, so after a
 // crash a request is either wholly there or not at all.  Schema version in
-// PRAGMA user_version; a newer schema than this build knows is refused.
+// PRAGMA user_version; a newer schema than this build knows is refused, an
+// older one is brought up to date in one transaction when the store opens
+// (1 -> 2: the match and action lists from JSON to plain text).
 #pragma once
 
 #include <cstddef>
@@ -15,7 +17,7 @@
 
 namespace sgnic::store {
 
-inline constexpr int kSchemaVersion = 1;
+inline constexpr int kSchemaVersion = 2;
 
 class Store {
 public:
@@ -37,6 +39,7 @@ public:
 private:
     explicit Store(Database db) : db_(std::move(db)) {}
     Status migrate();
+    Status convert_v1_lists();
     Status set_meta(std::string_view key, std::uint64_t value);
 
     Database db_;

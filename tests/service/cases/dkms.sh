@@ -4,8 +4,11 @@
 #           kernel's headers), modprobe, sgnic0/sgnic1; install sgnicd, check
 #           its unit, D-Bus files and hardening score; sgnicd is active, steers
 #           ping between two namespaces as sgnicctl says, logs start, ready and
-#           a rehash to the journal, keeps its rules across a restart, and
-#           refuses changes from an unprivileged user; reboot.
+#           a rehash to the journal, keeps its rules across a restart and an
+#           upgrade to a newer package version (a ping stream at a drop rule
+#           gets no reply, the rule counts every request, the kernel sees no
+#           rule operation), and refuses changes from an unprivileged user;
+#           reboot.
 #   boot 2: sgnic was loaded at boot by systemd-modules-load (modules-load.d);
 #           sgnicd put the rules back by itself; apt-get remove of both
 #           packages stops the service and removes the module from DKMS.
@@ -136,6 +139,41 @@ case "$1" in
 	if ip netns exec a ping -c 2 -W 1 10.20.0.2; then
 		fail "ping passed the drop rule after the restart"
 	fi
+
+	step "upgrade sgnicd to a newer package version under a ping stream at the drop rule"
+	# The newer version: the same package with a higher version, repacked
+	# here; apt-get installs it as an upgrade, whose postinst restarts sgnicd.
+	ver=$(dpkg-query -W -f '${Version}' sgnicd)
+	rm -rf /tmp/v2
+	run dpkg-deb -R "$PWD"/sgnicd_*.deb /tmp/v2
+	sed -i "s/^Version: .*/Version: $ver+upgrade1/" /tmp/v2/DEBIAN/control
+	run dpkg-deb -b /tmp/v2 /tmp/sgnicd_upgrade.deb
+	pid0=$(systemctl show -P MainPID sgnicd.service)
+	hits0=$(sgnicctl -j rule list dev sgnic1 | jq ".rules[] | select(.id == $drop) | .counters.rx_packets")
+	ops0=$(sgnic-nl dev sgnic1 | jq .rule_ops)
+	# 20 echo requests a second for 20 s, every one of them at the drop rule.
+	ip netns exec a ping -q -i 0.05 -w 20 10.20.0.2 >/tmp/ping.out 2>&1 &
+	pinger=$!
+	sleep 3
+	t0=$SECONDS
+	run apt-get install "${apt_offline[@]}" /tmp/sgnicd_upgrade.deb
+	echo "upgrade installed in $((SECONDS - t0))s"
+	wait "$pinger" || true # no reply is ping's failure and this step's success
+	cat /tmp/ping.out
+	expect_eq "installed version" "$ver+upgrade1" "$(dpkg-query -W -f '${Version}' sgnicd)"
+	expect_eq "sgnicd active after the upgrade" active "$(systemctl is-active sgnicd.service)"
+	pid1=$(systemctl show -P MainPID sgnicd.service)
+	[ "$pid1" != "$pid0" ] || fail "the upgrade did not restart sgnicd (pid $pid0)"
+	sent=$(sed -n 's/^\([0-9]*\) packets transmitted, \([0-9]*\) received.*/\1/p' /tmp/ping.out)
+	expect_eq "echo replies through the upgrade (the drop rule never absent)" 0 \
+		"$(sed -n 's/^\([0-9]*\) packets transmitted, \([0-9]*\) received.*/\2/p' /tmp/ping.out)"
+	[ "${sent:-0}" -ge 200 ] || fail "ping sent only '$sent' requests"
+	hits1=$(sgnicctl -j rule list dev sgnic1 | jq ".rules[] | select(.id == $drop) | .counters.rx_packets")
+	expect_eq "the drop rule counted every request (was $hits0)" $((hits0 + sent)) "$hits1"
+	expect_eq "rule operations on sgnic1 across the upgrade" "$ops0" "$(sgnic-nl dev sgnic1 | jq .rule_ops)"
+	entry=$(journalctl -u sgnicd MESSAGE_ID=$adopted -o json -n 1 --no-pager)
+	expect_eq "the new sgnicd's adoption entry: pid, adopted, added, deleted" "$pid1 13 0 0" \
+		"$(jq -r '"\(._PID) \(.SGNIC_ADOPTED_RULES) \(.SGNIC_ADDED_RULES) \(.SGNIC_DELETED_RULES)"' <<<"$entry")"
 
 	step "an unprivileged user can read but not change"
 	nobody=(setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all --)
