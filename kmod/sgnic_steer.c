@@ -76,7 +76,7 @@ static u8 *sgnic_steer_rule_key(const struct sgnic_steer_rule *rule)
 static size_t sgnic_steer_rule_key_area(const struct sgnic_steer_matcher *m,
 					const struct sgnic_steer_acts *a)
 {
-	size_t len = m->key_len;
+	size_t len = m->packing.len;
 
 	if (a->mark)
 		len = ALIGN(len, sizeof(u32)) + sizeof(u32);
@@ -86,7 +86,7 @@ static size_t sgnic_steer_rule_key_area(const struct sgnic_steer_matcher *m,
 static u32 *sgnic_steer_rule_mark_slot(const struct sgnic_steer_matcher *m,
 				       const struct sgnic_steer_rule *rule)
 {
-	return (u32 *)(sgnic_steer_rule_key(rule) + ALIGN(m->key_len, sizeof(u32)));
+	return (u32 *)(sgnic_steer_rule_key(rule) + ALIGN(m->packing.len, sizeof(u32)));
 }
 
 /* The rule's counters of @dir, or NULL when it does not count there. */
@@ -136,60 +136,17 @@ static void sgnic_steer_rule_free(struct sgnic_steer_rule *rule)
 	kmem_cache_free(sgnic_steer_rule_caches[rule->cache], rule);
 }
 
-/* Packs the template's bytes of a (masked) key. */
-static void sgnic_steer_key_pack(const struct sgnic_steer_matcher *m,
-				 const struct sgnic_steer_key *key, u8 *out)
-{
-	const u8 *bytes = sgnic_steer_key_cbytes(key);
-	unsigned int i;
-
-	for (i = 0; i < m->n_spans; i++) {
-		memcpy(out, bytes + m->spans[i].offset, m->spans[i].len);
-		out += m->spans[i].len;
-	}
-}
-
 /* The rule's match value as a whole key (bytes outside the template zero). */
 void sgnic_steer_rule_match(const struct sgnic_steer_matcher *m,
 			    const struct sgnic_steer_rule *rule, struct sgnic_steer_key *key)
 {
-	const u8 *in = sgnic_steer_rule_key(rule);
-	u8 *bytes = sgnic_steer_key_bytes(key);
-	unsigned int i;
-
-	sgnic_steer_key_clear(key);
-	for (i = 0; i < m->n_spans; i++) {
-		memcpy(bytes + m->spans[i].offset, in, m->spans[i].len);
-		in += m->spans[i].len;
-	}
+	sgnic_steer_key_unpack(&m->packing, sgnic_steer_rule_key(rule), key);
 }
 
 u32 sgnic_steer_rule_mark(const struct sgnic_steer_matcher *m,
 			  const struct sgnic_steer_rule *rule)
 {
 	return rule->acts->mark ? *sgnic_steer_rule_mark_slot(m, rule) : 0;
-}
-
-/* The runs of template bytes, in key order: what a packed key holds. */
-static void sgnic_steer_matcher_spans(struct sgnic_steer_matcher *m)
-{
-	const u8 *mask = sgnic_steer_key_cbytes(&m->tmpl.mask);
-	unsigned int off, end;
-
-	m->n_spans = 0;
-	m->key_len = 0;
-	for (off = 0; off < SGNIC_STEER_KEY_BYTES; off = end) {
-		if (!mask[off]) {
-			end = off + 1;
-			continue;
-		}
-		for (end = off; end < SGNIC_STEER_KEY_BYTES && mask[end]; end++)
-			;
-		m->spans[m->n_spans].offset = off;
-		m->spans[m->n_spans].len = end - off;
-		m->n_spans++;
-		m->key_len += end - off;
-	}
 }
 
 /* ---- tables: the rows and their chains ---- */
@@ -367,7 +324,7 @@ sgnic_steer_matcher_create(struct sgnic_steer *st, u32 id, u32 priority,
 	m->cookie = cookie;
 	m->owner = owner;
 	m->tmpl = *tmpl;
-	sgnic_steer_matcher_spans(m);
+	sgnic_steer_packing_init(&m->packing, m->tmpl.fields);
 	INIT_LIST_HEAD(&m->acts);
 	for (dir = 0; dir < SGNIC_STEER_DIRS; dir++)
 		sgnic_steer_table_init(&m->tbl[dir], size_log[dir]);
@@ -612,7 +569,7 @@ static int sgnic_steer_row_check(struct sgnic_steer_matcher *m, unsigned int dir
 					   lockdep_is_held(&m->st->lock));
 	     r; r = rcu_dereference_protected(*sgnic_steer_rule_link(r, dir),
 					      lockdep_is_held(&m->st->lock))) {
-		if (!memcmp(sgnic_steer_rule_key(r), key, m->key_len))
+		if (!memcmp(sgnic_steer_rule_key(r), key, m->packing.len))
 			return -EEXIST;
 		if (!(r->in_col & BIT(dir)))
 			used++;
@@ -777,7 +734,7 @@ int sgnic_steer_rule_insert(struct sgnic_steer_matcher *m,
 	rule->owner = spec->owner;
 	rule->queue = spec->queue;
 	rule->hash = sgnic_steer_key_hash(&spec->key);
-	sgnic_steer_key_pack(m, &spec->key, sgnic_steer_rule_key(rule));
+	sgnic_steer_key_pack(&m->packing, &spec->key, sgnic_steer_rule_key(rule));
 	if (a->mark)
 		*sgnic_steer_rule_mark_slot(m, rule) = spec->mark;
 	err = xa_insert(&st->rules, rule->id, rule, SGNIC_STEER_RULE_GFP);
@@ -983,10 +940,10 @@ static struct sgnic_steer_rule *sgnic_steer_matcher_lookup(struct sgnic_steer_ma
 		return NULL;
 	sgnic_steer_key_and(&masked, key, &m->tmpl.mask);
 	hash = sgnic_steer_key_hash(&masked);
-	sgnic_steer_key_pack(m, &masked, packed);
+	sgnic_steer_key_pack(&m->packing, &masked, packed);
 	for (r = rcu_dereference(rows[sgnic_steer_row(&t->geom, hash)]); r;
 	     r = rcu_dereference(*sgnic_steer_rule_link(r, dir)))
-		if (r->hash == hash && !memcmp(sgnic_steer_rule_key(r), packed, m->key_len))
+		if (r->hash == hash && !memcmp(sgnic_steer_rule_key(r), packed, m->packing.len))
 			return r;
 	return NULL;
 }

@@ -115,12 +115,6 @@ struct sgnic_steer_table {
 	u32 rules;
 };
 
-/* A run of template bytes in the key: packed keys are the runs in order. */
-struct sgnic_steer_span {
-	u8 offset;
-	u8 len;
-};
-
 struct sgnic_steer_matcher {
 	struct list_head node;		/* sgnic_steer.matchers, RCU */
 	struct sgnic_steer *st;
@@ -129,10 +123,8 @@ struct sgnic_steer_matcher {
 	u32 priority;
 	u8 owner;			/* the creator's owner tag */
 	u8 slot;			/* in sgnic_steer.slots */
-	u8 key_len;			/* bytes of a packed match value */
-	u8 n_spans;
-	struct sgnic_steer_span spans[SGNIC_MATCH_FIELD_MAX + 1];
 	struct sgnic_steer_template tmpl;
+	struct sgnic_steer_packing packing;	/* of tmpl.mask: rules' values */
 	struct sgnic_steer_table tbl[SGNIC_STEER_DIRS];
 	/* Resize links, set under the port lock, read by the data path. */
 	struct sgnic_steer_matcher *resize_target;

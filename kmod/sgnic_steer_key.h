@@ -195,6 +195,79 @@ static inline int sgnic_steer_template_add(struct sgnic_steer_template *t, u32 f
 	return 0;
 }
 
+/*
+ * A rule stores its match value packed: only the bytes of its template's
+ * fields, run by run in key order (adjacent fields make one run).  Whole
+ * fields, not masked bytes, so that no mask can make more runs than fields.
+ */
+struct sgnic_steer_span {
+	u8 offset;
+	u8 len;
+};
+
+#define SGNIC_STEER_SPANS_MAX		(SGNIC_MATCH_FIELD_MAX + 1)
+
+struct sgnic_steer_packing {
+	u8 n_spans;
+	u8 len;				/* bytes of a packed value */
+	struct sgnic_steer_span spans[SGNIC_STEER_SPANS_MAX];
+};
+
+/* Packs the spans' bytes of a (masked) key into @out (p->len bytes). */
+static inline void sgnic_steer_key_pack(const struct sgnic_steer_packing *p,
+					const struct sgnic_steer_key *key, u8 *out)
+{
+	const u8 *bytes = sgnic_steer_key_cbytes(key);
+	u32 i;
+
+	for (i = 0; i < p->n_spans; i++) {
+		memcpy(out, bytes + p->spans[i].offset, p->spans[i].len);
+		out += p->spans[i].len;
+	}
+}
+
+/* The whole key of a packed value; bytes outside the spans are zero. */
+static inline void sgnic_steer_key_unpack(const struct sgnic_steer_packing *p,
+					  const u8 *in, struct sgnic_steer_key *key)
+{
+	u8 *bytes = sgnic_steer_key_bytes(key);
+	u32 i;
+
+	sgnic_steer_key_clear(key);
+	for (i = 0; i < p->n_spans; i++) {
+		memcpy(bytes + p->spans[i].offset, in, p->spans[i].len);
+		in += p->spans[i].len;
+	}
+}
+
+/*
+ * The runs of a template's fields (bit n: enum sgnic_match_field n), whose
+ * key offsets grow with the field number.
+ */
+static inline void sgnic_steer_packing_init(struct sgnic_steer_packing *p, u32 fields)
+{
+	const struct sgnic_steer_field *f;
+	struct sgnic_steer_span *last;
+	u32 field;
+
+	p->n_spans = 0;
+	p->len = 0;
+	for (field = 0; field <= SGNIC_MATCH_FIELD_MAX; field++) {
+		if (!(fields & (1U << field)))
+			continue;
+		f = sgnic_steer_field(field);
+		last = p->n_spans ? &p->spans[p->n_spans - 1] : NULL;
+		if (last && last->offset + last->len == f->offset) {
+			last->len += f->len;
+		} else {
+			p->spans[p->n_spans].offset = f->offset;
+			p->spans[p->n_spans].len = f->len;
+			p->n_spans++;
+		}
+		p->len += f->len;
+	}
+}
+
 /* Whether two matchers can share rules (a resize target needs this). */
 static inline bool sgnic_steer_template_equal(const struct sgnic_steer_template *a,
 					      const struct sgnic_steer_template *b)

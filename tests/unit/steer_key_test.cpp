@@ -225,6 +225,89 @@ TEST(SteerTemplate, MaskedFrameKeyHashesLikeItsRule) {
     EXPECT_EQ(sgnic_steer_key_hash(&masked), sgnic_steer_key_hash(&rule));
 }
 
+// Rules keep their match value packed at the template's width: the fields'
+// bytes run by run, adjacent fields in one run.
+TEST(SteerPacking, PacksTheTemplatesFieldsInKeyOrder) {
+    struct sgnic_steer_packing p;
+    sgnic_steer_packing_init(
+        &p, (1U << SGNIC_MATCH_FIELD_L4_DPORT) | (1U << SGNIC_MATCH_FIELD_IPV4_DST));
+    ASSERT_EQ(p.n_spans, 2U);
+    EXPECT_EQ(p.spans[0].offset, SGNIC_STEER_KEY_IPV4_DST);
+    EXPECT_EQ(p.spans[0].len, 4U);
+    EXPECT_EQ(p.spans[1].offset, SGNIC_STEER_KEY_L4_DPORT);
+    EXPECT_EQ(p.spans[1].len, 2U);
+    EXPECT_EQ(p.len, 6U);
+
+    // ipv4-src and ipv4-dst, ip-proto with the ports (padding between
+    // ip-proto and l4-sport keeps those apart).
+    sgnic_steer_packing_init(
+        &p, (1U << SGNIC_MATCH_FIELD_IPV4_SRC) | (1U << SGNIC_MATCH_FIELD_IPV4_DST) |
+                (1U << SGNIC_MATCH_FIELD_IP_PROTO) | (1U << SGNIC_MATCH_FIELD_L4_SPORT) |
+                (1U << SGNIC_MATCH_FIELD_L4_DPORT));
+    ASSERT_EQ(p.n_spans, 3U);
+    EXPECT_EQ(p.spans[0].offset, SGNIC_STEER_KEY_IPV4_SRC);
+    EXPECT_EQ(p.spans[0].len, 8U);
+    EXPECT_EQ(p.spans[1].offset, SGNIC_STEER_KEY_IP_PROTO);
+    EXPECT_EQ(p.spans[1].len, 1U);
+    EXPECT_EQ(p.spans[2].offset, SGNIC_STEER_KEY_L4_SPORT);
+    EXPECT_EQ(p.spans[2].len, 4U);
+    EXPECT_EQ(p.len, 13U);
+}
+
+// Every field at once: as many runs as the key has gaps, never more than
+// SGNIC_STEER_SPANS_MAX, and all field bytes (61) packed.
+TEST(SteerPacking, EveryFieldFitsAndNoMaskCanSplitAField) {
+    struct sgnic_steer_packing p;
+    sgnic_steer_packing_init(&p, SGNIC_STEER_FIELDS_ALL);
+    EXPECT_LE(p.n_spans, SGNIC_STEER_SPANS_MAX);
+    EXPECT_EQ(p.len, 61U);
+
+    // A mask of every other byte over an IPv6 address is still one run.
+    struct sgnic_steer_template t;
+    sgnic_steer_template_init(&t);
+    uint8_t every_other[16];
+    for (int i = 0; i < 16; ++i) {
+        every_other[i] = i % 2 == 0 ? 0xff : 0x00;
+    }
+    ASSERT_EQ(sgnic_steer_template_add(&t, SGNIC_MATCH_FIELD_IPV6_DST, every_other, 16), 0);
+    sgnic_steer_packing_init(&p, t.fields);
+    ASSERT_EQ(p.n_spans, 1U);
+    EXPECT_EQ(p.spans[0].len, 16U);
+}
+
+// Pack then unpack gives the masked key back, for every field and byte.
+TEST(SteerPacking, UnpackRestoresThePackedKey) {
+    struct sgnic_steer_packing p;
+    const uint32_t fields = (1U << SGNIC_MATCH_FIELD_DMAC) | (1U << SGNIC_MATCH_FIELD_VLAN_ID) |
+                            (1U << SGNIC_MATCH_FIELD_IPV6_SRC) | (1U << SGNIC_MATCH_FIELD_L4_DPORT);
+    sgnic_steer_packing_init(&p, fields);
+    struct sgnic_steer_key key;
+    sgnic_steer_key_clear(&key);
+    const uint8_t mac[6] = {0x02, 0x11, 0x22, 0x33, 0x44, 0x55};
+    const uint8_t vid[2] = {0x0a, 0xbc};
+    uint8_t v6[16];
+    for (int i = 0; i < 16; ++i) {
+        v6[i] = static_cast<uint8_t>(0xf0 + i);
+    }
+    const uint8_t port[2] = {0x12, 0x34};
+    ASSERT_EQ(sgnic_steer_key_set(&key, SGNIC_MATCH_FIELD_DMAC, mac, 6), 0);
+    ASSERT_EQ(sgnic_steer_key_set(&key, SGNIC_MATCH_FIELD_VLAN_ID, vid, 2), 0);
+    ASSERT_EQ(sgnic_steer_key_set(&key, SGNIC_MATCH_FIELD_IPV6_SRC, v6, 16), 0);
+    ASSERT_EQ(sgnic_steer_key_set(&key, SGNIC_MATCH_FIELD_L4_DPORT, port, 2), 0);
+    std::array<uint8_t, SGNIC_STEER_KEY_BYTES> packed{};
+    sgnic_steer_key_pack(&p, &key, packed.data());
+    ASSERT_EQ(p.len, 6U + 2U + 16U + 2U);
+    EXPECT_EQ(packed[0], 0x02);
+    EXPECT_EQ(packed[6], 0x0a);
+    EXPECT_EQ(packed[8], 0xf0);
+    EXPECT_EQ(packed[24], 0x12);
+    EXPECT_EQ(packed[26], 0) << "nothing written past the packed length";
+    struct sgnic_steer_key back;
+    std::memset(&back, 0xaa, sizeof(back));
+    sgnic_steer_key_unpack(&p, packed.data(), &back);
+    EXPECT_EQ(bytes_of(back), bytes_of(key));
+}
+
 TEST(SteerTemplate, EqualityDecidesWhetherMatchersCanShareRules) {
     struct sgnic_steer_template a;
     struct sgnic_steer_template b;
