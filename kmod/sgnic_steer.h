@@ -124,7 +124,7 @@ struct sgnic_steer_matcher {
 	u8 owner;			/* the creator's owner tag */
 	u8 slot;			/* in sgnic_steer.slots */
 	struct sgnic_steer_template tmpl;
-	struct sgnic_steer_packing packing;	/* of tmpl.mask: rules' values */
+	struct sgnic_steer_packing packing;	/* of tmpl.fields: rules' values */
 	struct sgnic_steer_table tbl[SGNIC_STEER_DIRS];
 	/* Resize links, set under the port lock, read by the data path. */
 	struct sgnic_steer_matcher *resize_target;

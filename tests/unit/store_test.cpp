@@ -156,19 +156,12 @@ TEST_F(StoreTest, a_crash_in_the_middle_of_a_batch_leaves_nothing_partial) {
 // Schema 1 kept the match and action lists as JSON; opening such a store
 // rewrites them as text once, and the state reads back the same.
 TEST_F(StoreTest, a_schema_1_store_is_converted_when_opened) {
-    std::filesystem::create_directories(dir_ / "state");
+    // Schema 1 had the same tables: the lists written as JSON, version 1.
+    { Store created = open(); }
     {
         auto db = Database::open(dir_ / "state" / "state.db");
         ASSERT_TRUE(db);
         ASSERT_TRUE(db->exec(
-            "CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);"
-            "CREATE TABLE matchers (id INTEGER PRIMARY KEY, port TEXT NOT NULL,"
-            "  priority INTEGER NOT NULL, template TEXT NOT NULL);"
-            "CREATE TABLE rules (id INTEGER PRIMARY KEY,"
-            "  matcher INTEGER NOT NULL REFERENCES matchers(id),"
-            "  directions INTEGER NOT NULL, match TEXT NOT NULL, actions TEXT NOT NULL,"
-            "  uid INTEGER NOT NULL);"
-            "CREATE INDEX rules_by_matcher ON rules(matcher);"
             "INSERT INTO meta VALUES ('next_matcher', 2), ('next_rule', 3);"
             R"(INSERT INTO matchers VALUES (1, 'eth0', 7, '[["ipv4-dst","255.255.255.0"],["ip-proto","0xff"]]');)"
             R"(INSERT INTO rules VALUES (1, 1, 1, '[["ipv4-dst","10.0.0.0"],["ip-proto","6"]]', '["count","queue 2"]', 1000);)"
