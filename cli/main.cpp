@@ -320,13 +320,13 @@ UniqueFd sealed_memfd(const std::string& text) {
             continue;
         }
         if (n <= 0) {
-            return UniqueFd();
+            return {};
         }
         done += static_cast<std::size_t>(n);
     }
     if (fcntl(fd.get(), F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) <
         0) {
-        return UniqueFd();
+        return {};
     }
     return fd;
 }

@@ -170,7 +170,7 @@ Expected<service::LoadJob::Options> read_load_options(sd_bus_message* m) {
         if (want == nullptr) {
             return Error(Errc::invalid_argument,
                          "option '" + std::string(k) +
-                             "' is unknown: LoadRules takes \"rules\" (t) and \"chunk\" (u)");
+                             R"(' is unknown: LoadRules takes "rules" (t) and "chunk" (u))");
         }
         if (std::string_view(type) != want) {
             return Error(Errc::invalid_argument, "option '" + std::string(k) +

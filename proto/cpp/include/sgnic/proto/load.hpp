@@ -62,7 +62,7 @@ std::string excerpt(std::string_view record);
 class RecordReader {
 public:
     using ReadAt = std::function<Expected<std::size_t>(std::span<char> buf, std::uint64_t offset)>;
-    static constexpr std::size_t kDefaultBlock = 256 * 1024;
+    static constexpr std::size_t kDefaultBlock = std::size_t{256} * 1024;
 
     explicit RecordReader(ReadAt read, std::size_t block = kDefaultBlock);
 
