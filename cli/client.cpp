@@ -1,7 +1,10 @@
 #include "cli/client.hpp"
 
+#include <array>
+#include <cerrno>
 #include <charconv>
 #include <cstring>
+#include <map>
 #include <string>
 #include <string_view>
 
@@ -17,6 +20,8 @@ constexpr const char* kRoot = proto::dbus::kManagerPath;
 constexpr const char* kManager = proto::dbus::kManagerInterface;
 constexpr const char* kPort = proto::dbus::kPortInterface;
 constexpr const char* kMatcher = proto::dbus::kMatcherInterface;
+constexpr const char* kJob = proto::dbus::kJobInterface;
+using proto::dbus::kJobPrefix;
 // A big AddRules call takes a while in the daemon: far above the 25 s default.
 constexpr std::uint64_t kCallTimeoutUsec = 300ULL * 1000 * 1000;
 
@@ -39,6 +44,7 @@ CallError from_bus_error(const sd::Error& error, int r) {
     e.not_running = e.name == "org.freedesktop.DBus.Error.ServiceUnknown" ||
                     e.name == "org.freedesktop.DBus.Error.NameHasNoOwner" || e.activation_failed;
     e.denied = e.name == "org.freedesktop.DBus.Error.AccessDenied";
+    e.unknown_method = e.name == "org.freedesktop.DBus.Error.UnknownMethod";
     return e;
 }
 
@@ -336,6 +342,163 @@ Outcome<std::uint64_t> Client::flush_rules(const std::string& port) {
         return from_errno("FlushRules", r);
     }
     return deleted;
+}
+
+namespace {
+
+// What sgnicctl hears of its load job while it waits.
+struct JobWatch {
+    std::string path;  // known once LoadRules answered
+    const std::function<void(std::uint64_t)>* progress = nullptr;
+    std::map<std::string, JobOutcome> finished;  // by job path: signals may come first
+    std::uint64_t loaded = 0;                    // as last announced
+    bool daemon_gone = false;
+    int error = 0;
+};
+
+int on_job_finished(sd_bus_message* m, void* userdata, sd_bus_error* /*error*/) {
+    auto& w = *static_cast<JobWatch*>(userdata);
+    JobOutcome out;
+    int r = sd_bus_message_read(m, "t", &out.loaded);
+    if (r >= 0) {
+        r = sd_bus_message_enter_container(m, 'a', "(tss)");
+    }
+    std::uint64_t index = 0;
+    const char* text = nullptr;
+    const char* reason = nullptr;
+    while (r >= 0 && (r = sd_bus_message_read(m, "(tss)", &index, &text, &reason)) > 0) {
+        out.failures.emplace_back(index, reason);
+    }
+    if (r >= 0) {
+        r = sd_bus_message_exit_container(m);
+    }
+    const char* error = nullptr;
+    if (r >= 0) {
+        r = sd_bus_message_read(m, "s", &error);
+    }
+    if (r < 0) {
+        w.error = r;
+        return 0;
+    }
+    out.error = error;
+    w.finished[sd_bus_message_get_path(m)] = std::move(out);
+    return 0;
+}
+
+int on_job_changed(sd_bus_message* m, void* userdata, sd_bus_error* /*error*/) {
+    auto& w = *static_cast<JobWatch*>(userdata);
+    if (w.path != sd_bus_message_get_path(m)) {
+        return 0;
+    }
+    const char* iface = nullptr;
+    if (sd_bus_message_read(m, "s", &iface) < 0 ||
+        sd_bus_message_enter_container(m, 'a', "{sv}") < 0) {
+        return 0;
+    }
+    while (sd_bus_message_enter_container(m, 'e', "sv") > 0) {
+        const char* name = nullptr;
+        if (sd_bus_message_read(m, "s", &name) < 0) {
+            return 0;
+        }
+        const std::string_view n(name);
+        if (n == "Progress") {
+            std::uint64_t settled = 0;
+            std::uint64_t total = 0;
+            if (sd_bus_message_read(m, "v", "(tt)", &settled, &total) >= 0) {
+                (*w.progress)(settled);
+            }
+        } else if (n == "Loaded") {
+            (void)sd_bus_message_read(m, "v", "t", &w.loaded);
+        } else {
+            (void)sd_bus_message_skip(m, "v");
+        }
+        (void)sd_bus_message_exit_container(m);
+    }
+    return 0;
+}
+
+int on_owner_changed(sd_bus_message* m, void* userdata, sd_bus_error* /*error*/) {
+    auto& w = *static_cast<JobWatch*>(userdata);
+    const char* name = nullptr;
+    const char* old_owner = nullptr;
+    const char* new_owner = nullptr;
+    if (sd_bus_message_read(m, "sss", &name, &old_owner, &new_owner) >= 0 && *new_owner == '\0') {
+        w.daemon_gone = true;
+    }
+    return 0;
+}
+
+}  // namespace
+
+Outcome<JobOutcome> Client::load_rules(const std::string& port, int fd, std::uint64_t rules,
+                                       std::uint32_t chunk,
+                                       const std::function<void(std::uint64_t)>& progress) {
+    JobWatch w;
+    w.progress = &progress;
+    // Subscribed before the call: the job may finish before its path is read.
+    const std::string service = std::string("sender='") + kService + "',";
+    const std::string finished = "type='signal'," + service + "interface='" + kJob +
+                                 "',member='Finished',path_namespace='" + kJobPrefix + "'";
+    const std::string changed = "type='signal'," + service +
+                                "interface='org.freedesktop.DBus.Properties',member='"
+                                "PropertiesChanged',path_namespace='" +
+                                kJobPrefix + "'";
+    const std::string owner = std::string(
+                                  "type='signal',sender='org.freedesktop.DBus',interface='org."
+                                  "freedesktop.DBus',member='NameOwnerChanged',arg0='") +
+                              kService + "'";
+    std::array<sd_bus_slot*, 3> raw{};
+    int r = sd_bus_add_match(bus_.get(), &raw[0], finished.c_str(), on_job_finished, &w);
+    const sd::Slot finished_slot(raw[0]);
+    if (r >= 0) {
+        r = sd_bus_add_match(bus_.get(), &raw[1], changed.c_str(), on_job_changed, &w);
+    }
+    const sd::Slot changed_slot(raw[1]);
+    if (r >= 0) {
+        r = sd_bus_add_match(bus_.get(), &raw[2], owner.c_str(), on_owner_changed, &w);
+    }
+    const sd::Slot owner_slot(raw[2]);
+    if (r < 0) {
+        return from_errno("LoadRules: subscribe to the job's signals", r);
+    }
+    auto reply = call(port_object(port), kPort, "LoadRules", [&](sd_bus_message* m) {
+        const int rr = sd_bus_message_append(m, "h", fd);
+        return rr < 0
+                   ? rr
+                   : sd_bus_message_append(m, "a{sv}", 2, "rules", "t", rules, "chunk", "u", chunk);
+    });
+    if (auto* e = std::get_if<CallError>(&reply)) {
+        return *e;
+    }
+    const char* path = nullptr;
+    r = sd_bus_message_read(std::get<sd::Message>(reply).get(), "o", &path);
+    if (r < 0) {
+        return from_errno("LoadRules", r);
+    }
+    w.path = path;
+    for (;;) {
+        if (const auto it = w.finished.find(w.path); it != w.finished.end()) {
+            return std::move(it->second);
+        }
+        if (w.error < 0) {
+            return from_errno("LoadRules: read the job's Finished", w.error);
+        }
+        if (w.daemon_gone) {
+            // What went in before is unknown beyond the last progress.
+            return JobOutcome{
+                .loaded = w.loaded, .failures = {}, .error = "sgnicd went away during the load"};
+        }
+        r = sd_bus_process(bus_.get(), nullptr);
+        if (r < 0) {
+            return from_errno("LoadRules: wait for the job", r);
+        }
+        if (r == 0) {
+            r = sd_bus_wait(bus_.get(), UINT64_MAX);
+            if (r < 0 && r != -EINTR) {
+                return from_errno("LoadRules: wait for the job", r);
+            }
+        }
+    }
 }
 
 Outcome<bool> Client::reserve(std::uint64_t matcher, std::uint64_t rx, std::uint64_t tx) {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <string>
 #include <utility>
@@ -22,6 +23,7 @@ struct CallError {
     bool not_running = false;        // the service has no owner
     bool activation_failed = false;  // ... and starting it failed
     bool denied = false;             // AccessDenied
+    bool unknown_method = false;     // UnknownMethod: an older sgnicd
 };
 
 template <typename T>
@@ -57,6 +59,12 @@ public:
     Outcome<std::vector<std::uint64_t>> add_rules(const std::string& port,
                                                   std::span<const LoadItem> rules);
     Outcome<bool> delete_rules(std::span<const std::uint64_t> ids);
+    // Port.LoadRules: the records in `fd` (cli/load.hpp make_records) as
+    // one job of at most `chunk` rules per batch; progress(settled) while
+    // it runs; its Finished.  The daemon vanishing ends the wait.
+    Outcome<JobOutcome> load_rules(const std::string& port, int fd, std::uint64_t rules,
+                                   std::uint32_t chunk,
+                                   const std::function<void(std::uint64_t)>& progress);
     // Matcher.Reserve: room for rx and tx more rules; whether it resized.
     Outcome<bool> reserve(std::uint64_t matcher, std::uint64_t rx, std::uint64_t tx);
     // Manager.FlushRules: every rule of the port ("" for all); how many went.

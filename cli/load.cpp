@@ -1,7 +1,6 @@
 #include "cli/load.hpp"
 
 #include <algorithm>
-#include <charconv>
 #include <nlohmann/json.hpp>
 
 namespace sgnic::cli {
@@ -153,72 +152,86 @@ ParsedFile parse_rule_file(std::string_view content) {
     return out;
 }
 
-std::optional<std::size_t> failing_index(std::string_view message, std::string* rest) {
-    static constexpr std::string_view kPrefix = "rule #";
-    if (!message.starts_with(kPrefix)) {
-        return std::nullopt;
-    }
-    const std::string_view digits = message.substr(kPrefix.size());
-    std::size_t n = 0;
-    const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), n);
-    if (ec != std::errc() || end == digits.data()) {
-        return std::nullopt;
-    }
-    std::string_view tail(end, static_cast<std::size_t>(digits.data() + digits.size() - end));
-    if (tail.starts_with(": ")) {
-        tail.remove_prefix(2);
-    }
-    if (rest != nullptr) {
-        *rest = std::string(tail);
-    }
-    return n;
-}
-
 LoadReport send_in_chunks(std::span<const LoadItem> items, std::size_t chunk, const SendBatch& send,
                           const std::function<void(std::uint64_t)>& progress) {
     LoadReport report;
     std::uint64_t settled = 0;
     for (std::size_t start = 0; start < items.size(); start += chunk) {
-        std::vector<LoadItem> pending(
-            items.begin() + static_cast<std::ptrdiff_t>(start),
-            items.begin() + static_cast<std::ptrdiff_t>(std::min(items.size(), start + chunk)));
-        while (!pending.empty()) {
-            const BatchResult r = send(pending);
-            if (r.ok) {
-                report.loaded += pending.size();
-                settled += pending.size();
-                break;
+        const std::span<const LoadItem> part =
+            items.subspan(start, std::min(chunk, items.size() - start));
+        proto::load::ChunkRetry retry(part.size());
+        while (!retry.done()) {
+            std::vector<LoadItem> batch;
+            batch.reserve(retry.pending().size());
+            for (const std::size_t at : retry.pending()) {
+                batch.push_back(part[at]);
             }
-            if (r.fatal) {
+            const auto s = retry.settle(send(batch));
+            report.loaded += s.loaded;
+            settled += s.loaded + s.failed.size();
+            for (const std::size_t at : s.failed) {
+                report.failures.push_back({part[at].where, s.reason, part[at].position});
+            }
+            if (s.fatal) {
                 // Everything not yet loaded fails with the same reason.
-                for (const LoadItem& it : pending) {
-                    report.failures.push_back({it.where, r.message, it.position});
-                }
-                for (std::size_t i = start + chunk; i < items.size(); ++i) {
-                    report.failures.push_back({items[i].where, r.message, items[i].position});
+                for (const LoadItem& it : items.subspan(start + part.size())) {
+                    report.failures.push_back({it.where, s.reason, it.position});
                 }
                 report.aborted = true;
                 progress(items.size());
                 return report;
             }
-            if (r.index && *r.index < pending.size()) {
-                // All or nothing: the rules before it were not added either.
-                report.failures.push_back(
-                    {pending[*r.index].where, r.message, pending[*r.index].position});
-                pending.erase(pending.begin() + static_cast<std::ptrdiff_t>(*r.index));
-                ++settled;
+            if (!s.failed.empty() && !retry.done()) {
                 progress(settled);
-                continue;
             }
-            for (const LoadItem& it : pending) {
-                report.failures.push_back({it.where, r.message, it.position});
-            }
-            settled += pending.size();
-            break;
         }
         progress(settled);
     }
     return report;
+}
+
+Records make_records(std::vector<LoadItem> items) {
+    Records out;
+    for (LoadItem& item : items) {
+        const proto::RuleRequest rule{.matcher = item.rule.matcher,
+                                      .directions = item.rule.directions,
+                                      .match = item.rule.match,
+                                      .actions = item.rule.actions};
+        if (auto st = proto::load::append_record(out.text, rule); !st) {
+            out.refused.push_back({std::move(item.where), st.error().message(), item.position});
+            continue;
+        }
+        out.sent.push_back(std::move(item));
+    }
+    return out;
+}
+
+void add_job_outcome(LoadReport& report, std::span<const LoadItem> sent, const JobOutcome& job) {
+    std::vector<bool> named(sent.size(), false);
+    for (const auto& [index, reason] : job.failures) {
+        if (index == 0 || index > sent.size()) {
+            continue;  // not one of ours: nothing to name
+        }
+        const LoadItem& it = sent[index - 1];
+        named[index - 1] = true;
+        report.failures.push_back({it.where, reason, it.position});
+    }
+    report.loaded += job.loaded;
+    if (job.error.empty()) {
+        return;
+    }
+    std::uint64_t loaded = 0;
+    for (std::size_t i = 0; i < sent.size(); ++i) {
+        if (named[i]) {
+            continue;
+        }
+        if (loaded < job.loaded) {
+            ++loaded;
+            continue;
+        }
+        report.failures.push_back({sent[i].where, job.error, sent[i].position});
+    }
+    report.aborted = true;
 }
 
 void sort_failures(LoadReport& report) {

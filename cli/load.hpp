@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "cli/grammar.hpp"
+#include "sgnic/proto/load.hpp"
 
 namespace sgnic::cli {
 
@@ -46,18 +47,10 @@ struct ParsedFile {
 
 ParsedFile parse_rule_file(std::string_view content);
 
-// One AddRules call's outcome: the ids, or the error with the index of the
-// failing rule when the daemon named one ("rule #3: ...").
-struct BatchResult {
-    bool ok = false;
-    std::vector<std::uint64_t> ids;
-    std::optional<std::size_t> index;
-    std::string message;
-    bool fatal = false;  // stop everything: access denied, daemon gone
-};
-
-// "rule #3: bad" -> 3 and the message without the prefix.
-std::optional<std::size_t> failing_index(std::string_view message, std::string* rest);
+// One AddRules call's outcome, and the daemon's "rule #3: ..." read back
+// (proto/load.hpp: the chunk machine sgnicd's load jobs use too).
+using proto::load::BatchResult;
+using proto::load::failing_index;
 
 struct LoadReport {
     std::uint64_t loaded = 0;
@@ -65,13 +58,36 @@ struct LoadReport {
     bool aborted = false;
 };
 
-// Sends the items of one port in chunks of at most `chunk`; a chunk whose
-// error names a rule loses that rule (recorded with the reason) and is sent
-// again; an error naming no rule fails the whole chunk.  progress(done)
+// Sends the items of one port over AddRules in chunks of at most `chunk`
+// (a daemon without Port.LoadRules); a chunk whose error names a rule loses
+// that rule (recorded with the reason) and is sent again; an error naming
+// no rule fails the whole chunk (proto::load::ChunkRetry).  progress(done)
 // counts rules settled (loaded or failed).
 using SendBatch = std::function<BatchResult(std::span<const LoadItem>)>;
 LoadReport send_in_chunks(std::span<const LoadItem> items, std::size_t chunk, const SendBatch& send,
                           const std::function<void(std::uint64_t)>& progress);
+
+// The file descriptor's content for Port.LoadRules: one record per item
+// (proto/load.hpp).  Record i (1-based) is sent[i - 1]; an item whose texts
+// cannot be a record (no valid one holds a tab, ',' or '=') is refused.
+struct Records {
+    std::string text;
+    std::vector<LoadItem> sent;
+    std::vector<LoadFailure> refused;
+};
+Records make_records(std::vector<LoadItem> items);
+
+// A LoadRules job's Finished: rules loaded, (record index, reason) per
+// failure, and why it ended early ("" when it did not).
+struct JobOutcome {
+    std::uint64_t loaded = 0;
+    std::vector<std::pair<std::uint64_t, std::string>> failures;
+    std::string error;
+};
+// The job's failures under the items' names.  Records settle in order: the
+// first `loaded` records not named failed were loaded; after an early end
+// every other one failed with the job's error (and report.aborted is set).
+void add_job_outcome(LoadReport& report, std::span<const LoadItem> sent, const JobOutcome& job);
 
 // Failures in file order.
 void sort_failures(LoadReport& report);

@@ -1,8 +1,11 @@
 // sgnicctl: parse, check, call sgnicd, print.  Exit status 0 ok, 1 usage
 // error, 2 daemon or kernel error.
+#include <fcntl.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -18,6 +21,7 @@
 #include "cli/load.hpp"
 #include "sgnic/proto/codec.hpp"
 #include "sgnic/proto/dbus.hpp"
+#include "sgnic/proto/unique_fd.hpp"
 #include "sgnic/proto/version.hpp"
 
 namespace sgnic::cli {
@@ -302,6 +306,31 @@ std::optional<std::string> read_rule_file(const std::string& file) {
     return content.str();
 }
 
+// The records in a sealed memfd for Port.LoadRules: nobody can change
+// them while sgnicd reads.  An invalid fd when that cannot be done.
+UniqueFd sealed_memfd(const std::string& text) {
+    UniqueFd fd(memfd_create("sgnicctl-rules", MFD_CLOEXEC | MFD_ALLOW_SEALING));
+    if (!fd) {
+        return fd;
+    }
+    std::size_t done = 0;
+    while (done < text.size()) {
+        const ssize_t n = write(fd.get(), text.data() + done, text.size() - done);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            return {};
+        }
+        done += static_cast<std::size_t>(n);
+    }
+    if (fcntl(fd.get(), F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) <
+        0) {
+        return {};
+    }
+    return fd;
+}
+
 int run_load(Client& c, const Options& opt, const RuleLoad& load, const std::string& content) {
     ParsedFile parsed = parse_rule_file(content);
     const std::uint64_t total = parsed.items.size() + parsed.failures.size();
@@ -342,7 +371,8 @@ int run_load(Client& c, const Options& opt, const RuleLoad& load, const std::str
     };
     std::vector<std::string> order;
     std::map<std::string, std::vector<LoadItem>> by_port;
-    // RX and TX rules per matcher, for Matcher.Reserve.
+    // RX and TX rules per matcher, for Matcher.Reserve (an sgnicd without
+    // Port.LoadRules; a LoadRules job presizes by itself).
     std::map<std::uint64_t, std::pair<std::uint64_t, std::uint64_t>> incoming;
     for (LoadItem& item : parsed.items) {
         const auto p = port_of.find(item.rule.matcher);
@@ -376,25 +406,71 @@ int run_load(Client& c, const Options& opt, const RuleLoad& load, const std::str
         by_port[p->second].push_back(std::move(item));
     }
 
-    // Each matcher grows once, to the size its rules need, before they are
-    // sent: one resize instead of one per threshold crossed.  A reservation
-    // is a hint: one the daemon refuses (more than a table takes, no room
-    // for the tables, a caller not allowed to change rules) leaves the rules
-    // to grow the matcher as they go in, or to fail there with their reason.
-    for (const auto& [matcher, more] : incoming) {
-        (void)c.reserve(matcher, more.first, more.second);
-    }
-
     Progress progress(total);
     std::uint64_t base = report.failures.size();
+    // A daemon without Port.LoadRules gets AddRules calls from here on.
+    bool old_daemon = false;
     for (const std::string& port : order) {
-        const auto& items = by_port[port];
+        std::vector<LoadItem> items = std::move(by_port[port]);
+        const auto on_progress = [&](std::uint64_t done) {
+            progress.update(std::min(total, base + done));
+        };
+        LoadReport part;
+        if (!old_daemon) {
+            Records records = make_records(std::move(items));
+            for (LoadFailure& f : records.refused) {
+                report.failures.push_back(std::move(f));
+            }
+            base += records.refused.size();
+            if (records.sent.empty()) {
+                continue;
+            }
+            UniqueFd fd = sealed_memfd(records.text);
+            if (fd) {
+                auto job = c.load_rules(port, fd.get(), records.sent.size(),
+                                        static_cast<std::uint32_t>(load.chunk), on_progress);
+                if (auto* done = value(job)) {
+                    add_job_outcome(part, records.sent, *done);
+                } else if (const CallError& e = std::get<CallError>(job); !e.unknown_method) {
+                    // The call was refused: every rule of the port with it.
+                    for (const LoadItem& it : records.sent) {
+                        part.failures.push_back({it.where, describe_error(e), it.position});
+                    }
+                    part.aborted = e.denied || e.not_running;
+                } else {
+                    old_daemon = true;
+                }
+            } else {
+                old_daemon = true;  // no memfd here: the records go as AddRules calls
+            }
+            if (!old_daemon) {
+                base += records.sent.size();
+                report.loaded += part.loaded;
+                for (auto& f : part.failures) {
+                    report.failures.push_back(std::move(f));
+                }
+                if (part.aborted) {
+                    report.aborted = true;
+                    break;
+                }
+                continue;
+            }
+            items = std::move(records.sent);
+        }
+        // Each matcher grows once, to the size its rules need, before they
+        // are sent: one resize instead of one per threshold crossed.  A
+        // reservation is a hint: one the daemon refuses leaves the rules to
+        // grow the matcher as they go in, or to fail there with their reason.
+        for (const auto& [matcher, more] : incoming) {
+            if (port_of[matcher] == port) {
+                (void)c.reserve(matcher, more.first, more.second);
+            }
+        }
         auto send = [&](std::span<const LoadItem> batch) {
             BatchResult r;
             auto ids = c.add_rules(port, batch);
-            if (auto* got = value(ids)) {
+            if (value(ids) != nullptr) {
                 r.ok = true;
-                r.ids = std::move(*got);
                 return r;
             }
             const CallError& e = std::get<CallError>(ids);
@@ -404,9 +480,7 @@ int run_load(Client& c, const Options& opt, const RuleLoad& load, const std::str
             r.message = r.index ? rest : describe_error(e);
             return r;
         };
-        LoadReport part = send_in_chunks(items, load.chunk, send, [&](std::uint64_t done) {
-            progress.update(std::min(total, base + done));
-        });
+        part = send_in_chunks(items, load.chunk, send, on_progress);
         base += part.loaded + part.failures.size();
         report.loaded += part.loaded;
         for (auto& f : part.failures) {

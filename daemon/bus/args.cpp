@@ -148,6 +148,66 @@ Expected<std::vector<model::RuleKey>> read_rule_ids(sd_bus_message* m) {
     return out;
 }
 
+Expected<service::LoadJob::Options> read_load_options(sd_bus_message* m) {
+    service::LoadJob::Options out;
+    int r = sd_bus_message_enter_container(m, 'a', "{sv}");
+    if (r < 0) {
+        return bad_message(r);
+    }
+    while ((r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
+        const char* key = nullptr;
+        r = sd_bus_message_read(m, "s", &key);
+        if (r < 0) {
+            return bad_message(r);
+        }
+        const std::string_view k(key);
+        const char* type = nullptr;
+        r = sd_bus_message_peek_type(m, nullptr, &type);
+        if (r < 0) {
+            return bad_message(r);
+        }
+        const char* want = k == "rules" ? "t" : k == "chunk" ? "u" : nullptr;
+        if (want == nullptr) {
+            return Error(Errc::invalid_argument,
+                         "option '" + std::string(k) +
+                             R"(' is unknown: LoadRules takes "rules" (t) and "chunk" (u))");
+        }
+        if (std::string_view(type) != want) {
+            return Error(Errc::invalid_argument, "option '" + std::string(k) +
+                                                     "' must be of type " + want + ", not " + type);
+        }
+        if (k == "rules") {
+            std::uint64_t rules = 0;
+            r = sd_bus_message_read(m, "v", "t", &rules);
+            out.expected = rules;
+        } else {
+            std::uint32_t chunk = 0;
+            r = sd_bus_message_read(m, "v", "u", &chunk);
+            if (r >= 0 && (chunk == 0 || chunk > proto::kMaxRulesPerCall)) {
+                return Error(Errc::invalid_argument,
+                             "option 'chunk' is " + std::to_string(chunk) + ": 1 to " +
+                                 std::to_string(proto::kMaxRulesPerCall) + " rules per batch");
+            }
+            out.chunk = chunk;
+        }
+        if (r < 0) {
+            return bad_message(r);
+        }
+        r = sd_bus_message_exit_container(m);
+        if (r < 0) {
+            return bad_message(r);
+        }
+    }
+    if (r < 0) {
+        return bad_message(r);
+    }
+    r = sd_bus_message_exit_container(m);
+    if (r < 0) {
+        return bad_message(r);
+    }
+    return out;
+}
+
 char** to_strv(const std::vector<std::string>& items) {
     // NOLINTBEGIN(cppcoreguidelines-no-malloc,cppcoreguidelines-owning-memory): sd-bus frees it
     auto** strv = static_cast<char**>(std::calloc(items.size() + 1, sizeof(char*)));

@@ -73,9 +73,15 @@ std::uint32_t Server::sender_uid(sd_bus_message* m) {
     return sd_bus_creds_get_euid(creds.get(), &euid) >= 0 ? euid : UINT32_MAX;
 }
 
-int Server::authorize(sd_bus_message* m, sd_bus_error* error) {
+int Server::authorize(sd_bus_message* m, sd_bus_error* error, const char* as) {
     if (authorizer_(m)) {
         return 0;
+    }
+    if (as != nullptr) {
+        return sd_bus_error_setf(
+            error, kAccessDenied,
+            "%s adds rules, and %s needs CAP_NET_ADMIN; reading (Describe, properties) is open",
+            sd_bus_message_get_member(m), as);
     }
     return sd_bus_error_setf(error, kAccessDenied,
                              "%s needs CAP_NET_ADMIN; reading (Describe, properties) is open",
@@ -97,6 +103,10 @@ Expected<std::unique_ptr<Server>> Server::start(sd_bus* bus, service::Service& s
     if (r >= 0) {
         r = add_matcher_objects(bus, *server, server->slots_);
     }
+    server->jobs_ = std::make_unique<Jobs>(*server);
+    if (r >= 0) {
+        r = add_job_objects(bus, *server->jobs_, server->slots_);
+    }
     if (r >= 0) {
         sd_bus_slot* slot = nullptr;
         r = sd_bus_add_object_manager(bus, &slot, kManagerPath);
@@ -115,6 +125,7 @@ Expected<std::unique_ptr<Server>> Server::start(sd_bus* bus, service::Service& s
 }
 
 Server::~Server() {
+    jobs_.reset();  // running jobs end, each with its Finished
     service_.set_listener(nullptr);
     (void)sd_bus_release_name(bus_, kServiceName);
 }

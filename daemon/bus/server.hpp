@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "bus/job.hpp"
 #include "service/service.hpp"
 #include "sgnic/proto/dbus.hpp"
 #include "sgnic/proto/result.hpp"
@@ -19,6 +20,8 @@
 
 namespace sgnic::bus {
 
+using proto::dbus::kJobInterface;
+using proto::dbus::kJobPrefix;
 using proto::dbus::kManagerInterface;
 using proto::dbus::kManagerPath;
 using proto::dbus::kMatcherInterface;
@@ -51,10 +54,13 @@ public:
 
     service::Service& service() { return service_; }
     sd_bus* bus() { return bus_; }
+    Jobs& jobs() { return *jobs_; }
 
     // For method handlers: 0 when the sender may change state; otherwise
     // fills `error` with AccessDenied and returns its negative errno.
-    int authorize(sd_bus_message* m, sd_bus_error* error);
+    // `as`: the method whose permission the call needs, when not its own
+    // (LoadRules adds rules as AddRules does).
+    int authorize(sd_bus_message* m, sd_bus_error* error, const char* as = nullptr);
     static std::uint32_t sender_uid(sd_bus_message* m);
 
     void matcher_changed(model::MatcherKey matcher) override;
@@ -77,6 +83,7 @@ private:
     service::Service& service_;
     Authorizer authorizer_;
     std::vector<sd::Slot> slots_;
+    std::unique_ptr<Jobs> jobs_;
 };
 
 // Replies to a failed call with proto::dbus::error_name(e.code()).

@@ -21,6 +21,7 @@
 #include "service/kernel.hpp"
 #include "sgnic/proto/codec.hpp"
 #include "sgnic/proto/limits.hpp"
+#include "sgnic/proto/load.hpp"
 #include "sgnic/proto/result.hpp"
 #include "store/store.hpp"
 
@@ -28,12 +29,8 @@ namespace sgnic::service {
 
 inline constexpr std::size_t kMaxBatch = proto::kMaxRulesPerCall;  // rules per call
 
-struct RuleRequest {
-    model::MatcherKey matcher = 0;
-    std::string directions;
-    std::vector<proto::FieldText> match;
-    std::vector<std::string> actions;
-};
+// A rule of AddRules or of a LoadRules record (proto/load.hpp).
+using RuleRequest = proto::RuleRequest;
 
 // Told about changes so it can emit signals.  Called after the store write.
 class ServiceListener {

@@ -1,20 +1,25 @@
 // org.sgnic.Steering1 end to end on a private dbus-daemon the test owns: the
 // service runs with a fake device in a thread of this process, a client
 // connection calls it as sgnicctl would.  No VM, no kernel module.
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <chrono>
 #include <csignal>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "bus/server.hpp"
@@ -23,6 +28,7 @@
 #include "private_bus.hpp"
 #include "service/service.hpp"
 #include "sgnic/proto/sd.hpp"
+#include "sgnic/proto/unique_fd.hpp"
 #include "sgnic/proto/version.hpp"
 
 namespace sgnic::bus {
@@ -63,6 +69,7 @@ protected:
     }
 
     void TearDown() override {
+        job_match_.reset();
         client_.reset();
         served_.reset();
     }
@@ -169,12 +176,116 @@ protected:
         return xml != nullptr ? xml : "";
     }
 
+    // A sealed memfd holding `text`, as sgnicctl hands its records over.
+    static UniqueFd memfd(const std::string& text) {
+        UniqueFd fd(memfd_create("bus-test-records", MFD_CLOEXEC | MFD_ALLOW_SEALING));
+        EXPECT_TRUE(fd);
+        EXPECT_EQ(write(fd.get(), text.data(), text.size()), static_cast<ssize_t>(text.size()));
+        EXPECT_EQ(fcntl(fd.get(), F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE), 0);
+        return fd;
+    }
+
+    // Port.LoadRules with the options `fill` appends inside a{sv}.
+    template <typename Fill>
+    Reply load_rules_with(const std::string& port, int fd, Fill fill, sd_bus* bus = nullptr) {
+        sd_bus_message* m = nullptr;
+        EXPECT_GE(
+            sd_bus_message_new_method_call(bus != nullptr ? bus : client_.get(), &m, kServiceName,
+                                           port_path(port).c_str(), kPortInterface, "LoadRules"),
+            0);
+        sd::Message call(m);
+        sd_bus_message_append(m, "h", fd);
+        sd_bus_message_open_container(m, 'a', "{sv}");
+        fill(m);
+        sd_bus_message_close_container(m);
+        sd::Error error;
+        sd_bus_message* reply = nullptr;
+        sd_bus_call(bus != nullptr ? bus : client_.get(), m, 0, error.get(), &reply);
+        return {sd::Message(reply), error.name(), error.message()};
+    }
+
+    Reply load_rules(const std::string& port, int fd, std::uint64_t rules, std::uint32_t chunk) {
+        return load_rules_with(port, fd, [&](sd_bus_message* m) {
+            sd_bus_message_append(m, "{sv}", "rules", "t", rules);
+            sd_bus_message_append(m, "{sv}", "chunk", "u", chunk);
+        });
+    }
+
+    struct Finished {
+        std::uint64_t loaded = 0;
+        std::vector<std::tuple<std::uint64_t, std::string, std::string>> failures;
+        std::string error;
+        bool seen = false;
+    };
+
+    // Every job's Finished the client hears, by path: subscribed before
+    // the call, since a small job ends before its path is read.
+    void watch_jobs() {
+        sd_bus_slot* slot = nullptr;
+        const std::string match =
+            std::string("type='signal',interface='") + kJobInterface + "',member='Finished'";
+        ASSERT_GE(sd_bus_add_match(
+                      client_.get(), &slot, match.c_str(),
+                      [](sd_bus_message* m, void* userdata, sd_bus_error* /*e*/) {
+                          auto& seen = *static_cast<std::map<std::string, Finished>*>(userdata);
+                          Finished f;
+                          f.seen = true;
+                          sd_bus_message_read(m, "t", &f.loaded);
+                          sd_bus_message_enter_container(m, 'a', "(tss)");
+                          std::uint64_t index = 0;
+                          const char* text = nullptr;
+                          const char* reason = nullptr;
+                          while (sd_bus_message_read(m, "(tss)", &index, &text, &reason) > 0) {
+                              f.failures.emplace_back(index, text, reason);
+                          }
+                          sd_bus_message_exit_container(m);
+                          const char* error = nullptr;
+                          sd_bus_message_read(m, "s", &error);
+                          f.error = error != nullptr ? error : "?";
+                          seen[sd_bus_message_get_path(m)] = f;
+                          return 0;
+                      },
+                      &finished_),
+                  0);
+        job_match_.reset(slot);
+    }
+
+    Finished wait_finished(const std::string& job) {
+        const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+        while (!finished_.contains(job) && std::chrono::steady_clock::now() < until) {
+            if (sd_bus_process(client_.get(), nullptr) > 0) {
+                continue;
+            }
+            sd_bus_wait(client_.get(), 100000);
+        }
+        EXPECT_TRUE(finished_.contains(job)) << "no Finished from " << job;
+        return finished_[job];
+    }
+
+    static std::string job_of(Reply& r) {
+        const char* path = nullptr;
+        EXPECT_GE(sd_bus_message_read(r.message.get(), "o", &path), 0);
+        return path != nullptr ? path : "";
+    }
+
+    // n rules of an l4-dport matcher: "<id>\trx\tl4-dport=<i>\tdrop".
+    static std::string records(const std::string& matcher, int n, int first = 1) {
+        const std::string id = matcher.substr(matcher.rfind('/') + 1);
+        std::string out;
+        for (int i = first; i < first + n; ++i) {
+            out += id + "\trx\tl4-dport=" + std::to_string(i) + "\tdrop\n";
+        }
+        return out;
+    }
+
     PrivateBus dbus_;
     FakeDevice device_;
     FakeKernel kernel_{device_};
     std::optional<service::Service> service_;
     std::atomic<bool> allow_{true};
     std::atomic<bool> real_check_{false};
+    std::map<std::string, Finished> finished_;
+    sd::Slot job_match_;
     std::optional<ServiceThread> served_;
     sd::Bus client_;
 };
@@ -269,10 +380,16 @@ TEST_F(SteeringBus, live_introspection_matches_the_interface_file) {
     std::stringstream file;
     file << in.rdbuf();
     const auto documented = interfaces(file.str());
-    ASSERT_EQ(documented.size(), 3U);
+    ASSERT_EQ(documented.size(), 4U);
+
+    // A job object lingers after its end: there to introspect.
+    const UniqueFd fd = memfd("");
+    Reply load = load_rules("sg0", fd.get(), 0, 1);
+    ASSERT_TRUE(load.ok()) << load.error_message;
+    const std::string job = job_of(load);
 
     std::map<std::string, std::vector<std::string>> live;
-    for (const std::string& path : {std::string(kManagerPath), port_path("sg0"), matcher}) {
+    for (const std::string& path : {std::string(kManagerPath), port_path("sg0"), matcher, job}) {
         for (auto& [name, members] : interfaces(introspect(path))) {
             live[name] = members;
         }
@@ -700,6 +817,210 @@ TEST_F(SteeringBus, matchers_appear_and_go_in_the_object_manager_signals) {
     }
     EXPECT_EQ(seen, (std::vector<std::string>{"InterfacesAdded " + matcher,
                                               "InterfacesRemoved " + matcher}));
+}
+
+TEST_F(SteeringBus, load_rules_reads_a_memfd_and_finishes_with_every_rule_in) {
+    Reply m = create_matcher("sg0", 0, {{"l4-dport", "0xffff"}});
+    ASSERT_TRUE(m.ok()) << m.error_message;
+    const std::string matcher = matcher_of(m);
+    watch_jobs();
+    const UniqueFd fd = memfd(records(matcher, 100));
+    Reply load = load_rules("sg0", fd.get(), 100, 16);
+    ASSERT_TRUE(load.ok()) << load.error_name << ": " << load.error_message;
+    const std::string job = job_of(load);
+    EXPECT_TRUE(job.starts_with(std::string(kJobPrefix) + "/")) << job;
+
+    const Finished f = wait_finished(job);
+    EXPECT_EQ(f.loaded, 100U);
+    EXPECT_TRUE(f.failures.empty());
+    EXPECT_EQ(f.error, "");
+    EXPECT_EQ(property(matcher, kMatcherInterface, "RxRules", 't'), 100U);
+    EXPECT_EQ(device_.rules.size(), 100U);
+    // Presized once for all 100 (70 % of 256 rows > 100), not per chunk.
+    EXPECT_EQ(property(matcher, kMatcherInterface, "RxSizeLog", 'u'), 8U);
+    EXPECT_EQ(property(matcher, kMatcherInterface, "Rehashes", 't'), 1U);
+    // The object stays for its caller to read.
+    EXPECT_EQ(property(job, kJobInterface, "Loaded", 't'), 100U);
+    EXPECT_EQ(property(job, kJobInterface, "Failed", 't'), 0U);
+    sd::Error error;
+    sd_bus_message* raw = nullptr;
+    ASSERT_GE(sd_bus_get_property(client_.get(), kServiceName, job.c_str(), kJobInterface,
+                                  "Progress", error.get(), &raw, "(tt)"),
+              0)
+        << error.message();
+    const sd::Message progress(raw);
+    std::uint64_t settled = 0;
+    std::uint64_t total = 0;
+    ASSERT_GE(sd_bus_message_read(progress.get(), "(tt)", &settled, &total), 0);
+    EXPECT_EQ(settled, 100U);
+    EXPECT_EQ(total, 100U);
+    char* port = nullptr;
+    ASSERT_GE(sd_bus_get_property_string(client_.get(), kServiceName, job.c_str(), kJobInterface,
+                                         "Port", error.get(), &port),
+              0);
+    const sd::CString owned(port);
+    EXPECT_STREQ(port, "sg0");
+    // The rules are those of AddRules: listed, with their record's values.
+    Reply described = finish([&] {
+        sd_bus_message* d = method(kManagerPath, kManagerInterface, "DescribeRules");
+        sd_bus_message_append(d, "sttu", "sg0", std::uint64_t{0}, std::uint64_t{0}, 0U);
+        return d;
+    }());
+    ASSERT_TRUE(described.ok());
+    const char* json = nullptr;
+    ASSERT_GE(sd_bus_message_read(described.message.get(), "s", &json), 0);
+    const auto doc = nlohmann::json::parse(json);
+    ASSERT_EQ(doc["rules"].size(), 100U);
+    EXPECT_EQ(doc["rules"][41]["match"][0]["value"], "42");
+    EXPECT_EQ(doc["rules"][41]["directions"], "rx");
+}
+
+TEST_F(SteeringBus, load_rules_reports_a_failing_record_by_number_and_loads_the_others) {
+    Reply m = create_matcher("sg0", 0, {{"l4-dport", "0xffff"}});
+    ASSERT_TRUE(m.ok());
+    const std::string matcher = matcher_of(m);
+    const std::string id = matcher.substr(matcher.rfind('/') + 1);
+    watch_jobs();
+    const std::string text = records(matcher, 6) + id + "\trx\tl4-dport=70000\tdrop\n" +
+                             records(matcher, 4, 7) + "garbage\n" + records(matcher, 8, 11) + id +
+                             "\ttx\tl4-dport=99\tmark 3";  // no newline at the end
+    const UniqueFd fd = memfd(text);
+    Reply load = load_rules("sg0", fd.get(), 20, 5);
+    ASSERT_TRUE(load.ok()) << load.error_message;
+    const Finished f = wait_finished(job_of(load));
+    EXPECT_EQ(f.loaded, 18U);
+    EXPECT_EQ(f.error, "");
+    ASSERT_EQ(f.failures.size(), 3U);
+    EXPECT_EQ(std::get<0>(f.failures[0]), 7U);
+    EXPECT_EQ(std::get<1>(f.failures[0]), id + "\trx\tl4-dport=70000\tdrop");
+    EXPECT_NE(std::get<2>(f.failures[0]).find("l4-dport"), std::string::npos)
+        << std::get<2>(f.failures[0]);
+    EXPECT_EQ(std::get<0>(f.failures[1]), 12U);
+    EXPECT_EQ(std::get<1>(f.failures[1]), "garbage");
+    EXPECT_NE(std::get<2>(f.failures[1]).find("4 tab-separated columns"), std::string::npos);
+    EXPECT_EQ(std::get<0>(f.failures[2]), 21U);
+    EXPECT_NE(std::get<2>(f.failures[2]).find("must be rx, not tx"), std::string::npos)
+        << std::get<2>(f.failures[2]);
+    EXPECT_EQ(service_->desired().rules.size(), 18U);
+    EXPECT_EQ(device_.rules.size(), 18U);
+}
+
+TEST_F(SteeringBus, load_rules_refuses_what_is_not_a_file_and_options_it_does_not_know) {
+    std::array<int, 2> pipe_fds{};
+    ASSERT_EQ(pipe(pipe_fds.data()), 0);
+    const UniqueFd read_end(pipe_fds[0]);
+    const UniqueFd write_end(pipe_fds[1]);
+    Reply piped = load_rules("sg0", read_end.get(), 1, 1);
+    EXPECT_EQ(piped.error_name, "org.sgnic.Steering1.InvalidArgument");
+    EXPECT_NE(piped.error_message.find("fd is a pipe"), std::string::npos) << piped.error_message;
+
+    const UniqueFd fd = memfd("");
+    struct Case {
+        const char* what;
+        std::function<void(sd_bus_message*)> fill;
+        const char* message;
+    };
+    const std::vector<Case> cases = {
+        {"unknown key",
+         [](sd_bus_message* m) { sd_bus_message_append(m, "{sv}", "bogus", "u", 1U); },
+         "option 'bogus' is unknown"},
+        {"chunk of the wrong type",
+         [](sd_bus_message* m) { sd_bus_message_append(m, "{sv}", "chunk", "s", "many"); },
+         "option 'chunk' must be of type u, not s"},
+        {"rules of the wrong type",
+         [](sd_bus_message* m) { sd_bus_message_append(m, "{sv}", "rules", "u", 5U); },
+         "option 'rules' must be of type t, not u"},
+        {"chunk 0", [](sd_bus_message* m) { sd_bus_message_append(m, "{sv}", "chunk", "u", 0U); },
+         "option 'chunk' is 0: 1 to 65536"},
+        {"chunk too big",
+         [](sd_bus_message* m) { sd_bus_message_append(m, "{sv}", "chunk", "u", 65537U); },
+         "option 'chunk' is 65537"},
+    };
+    for (const Case& c : cases) {
+        Reply r = load_rules_with("sg0", fd.get(), c.fill);
+        EXPECT_EQ(r.error_name, "org.sgnic.Steering1.InvalidArgument") << c.what;
+        EXPECT_NE(r.error_message.find(c.message), std::string::npos)
+            << c.what << ": expected '" << c.message << "' in '" << r.error_message << "'";
+    }
+    // No options at all is fine: the defaults.
+    Reply plain = load_rules_with("sg0", fd.get(), [](sd_bus_message* /*m*/) {});
+    EXPECT_TRUE(plain.ok()) << plain.error_message;
+}
+
+TEST_F(SteeringBus, load_rules_and_cancel_need_net_admin) {
+    const UniqueFd fd = memfd("");
+    Reply started = load_rules("sg0", fd.get(), 0, 1);
+    ASSERT_TRUE(started.ok());
+    const std::string job = job_of(started);
+    allow_ = false;
+    Reply load = load_rules("sg0", fd.get(), 0, 1);
+    EXPECT_EQ(load.error_name, "org.freedesktop.DBus.Error.AccessDenied");
+    EXPECT_NE(load.error_message.find("AddRules needs CAP_NET_ADMIN"), std::string::npos)
+        << load.error_message;
+    Reply cancel = call0(job, kJobInterface, "Cancel");
+    EXPECT_EQ(cancel.error_name, "org.freedesktop.DBus.Error.AccessDenied");
+}
+
+TEST_F(SteeringBus, cancel_stops_a_job_after_its_chunk_and_the_rules_in_stay) {
+    Reply m = create_matcher("sg0", 0, {{"l4-dport", "0xffff"}});
+    ASSERT_TRUE(m.ok());
+    const std::string matcher = matcher_of(m);
+    watch_jobs();
+    constexpr int kRules = 20000;
+    const UniqueFd fd = memfd(records(matcher, kRules));
+    Reply load = load_rules("sg0", fd.get(), kRules, 1);  // a batch per rule: slow on purpose
+    ASSERT_TRUE(load.ok()) << load.error_message;
+    const std::string job = job_of(load);
+    Reply cancel = call0(job, kJobInterface, "Cancel");
+    EXPECT_TRUE(cancel.ok()) << cancel.error_message;
+    const Finished f = wait_finished(job);
+    EXPECT_EQ(f.error, "cancelled");
+    EXPECT_LT(f.loaded, static_cast<std::uint64_t>(kRules));
+    EXPECT_TRUE(f.failures.empty());
+    EXPECT_EQ(property(job, kJobInterface, "Failed", 't'), kRules - f.loaded);
+    EXPECT_EQ(service_->desired().rules.size(), f.loaded);
+    EXPECT_EQ(device_.rules.size(), f.loaded);
+}
+
+TEST_F(SteeringBus, a_job_whose_caller_leaves_is_cancelled) {
+    Reply m = create_matcher("sg0", 0, {{"l4-dport", "0xffff"}});
+    ASSERT_TRUE(m.ok());
+    const std::string matcher = matcher_of(m);
+    watch_jobs();
+    constexpr int kRules = 20000;
+    const UniqueFd fd = memfd(records(matcher, kRules));
+    std::string job;
+    {
+        sd::Bus other = connect(dbus_.address());
+        Reply load = load_rules_with(
+            "sg0", fd.get(),
+            [](sd_bus_message* msg) { sd_bus_message_append(msg, "{sv}", "chunk", "u", 1U); },
+            other.get());
+        ASSERT_TRUE(load.ok()) << load.error_message;
+        job = job_of(load);
+    }
+    const Finished f = wait_finished(job);
+    EXPECT_EQ(f.error, "cancelled");
+    EXPECT_LT(f.loaded, static_cast<std::uint64_t>(kRules));
+    EXPECT_EQ(service_->desired().rules.size(), f.loaded);
+}
+
+TEST_F(SteeringBus, a_daemon_stopping_mid_job_ends_it_with_its_rules_kept) {
+    Reply m = create_matcher("sg0", 0, {{"l4-dport", "0xffff"}});
+    ASSERT_TRUE(m.ok());
+    const std::string matcher = matcher_of(m);
+    watch_jobs();
+    constexpr int kRules = 20000;
+    const UniqueFd fd = memfd(records(matcher, kRules));
+    Reply load = load_rules("sg0", fd.get(), kRules, 1);
+    ASSERT_TRUE(load.ok()) << load.error_message;
+    const std::string job = job_of(load);
+    served_.reset();  // sgnicd stops
+    const Finished f = wait_finished(job);
+    EXPECT_EQ(f.error, "sgnicd is stopping");
+    EXPECT_LT(f.loaded, static_cast<std::uint64_t>(kRules));
+    EXPECT_EQ(service_->desired().rules.size(), f.loaded);
+    EXPECT_EQ(device_.rules.size(), f.loaded);
 }
 
 TEST_F(SteeringBus, root_passes_the_real_capability_check) {

@@ -118,7 +118,6 @@ TEST(CliLoad, a_named_failure_drops_that_rule_and_resends_the_rest) {
             }
         }
         r.ok = true;
-        r.ids.resize(batch.size());
         return r;
     };
     std::vector<std::uint64_t> progress;
@@ -141,14 +140,13 @@ TEST(CliLoad, a_named_failure_drops_that_rule_and_resends_the_rest) {
 TEST(CliLoad, an_unnamed_failure_fails_the_chunk_and_a_fatal_one_everything) {
     const auto all = items(6);
     int call = 0;
-    auto send = [&](std::span<const LoadItem> batch) {
+    auto send = [&](std::span<const LoadItem> /*batch*/) {
         BatchResult r;
         if (++call == 1) {
             r.message = "store rules: disk full";
             return r;
         }
         r.ok = true;
-        r.ids.resize(batch.size());
         return r;
     };
     const LoadReport rep = send_in_chunks(all, 4, send, [](std::uint64_t) {});
@@ -157,13 +155,57 @@ TEST(CliLoad, an_unnamed_failure_fails_the_chunk_and_a_fatal_one_everything) {
     EXPECT_EQ(rep.failures[3].reason, "store rules: disk full");
 
     auto denied = [](std::span<const LoadItem>) {
-        return BatchResult{.ok = false, .ids = {}, .index = {}, .message = "denied", .fatal = true};
+        return BatchResult{.ok = false, .index = {}, .message = "denied", .fatal = true};
     };
     const LoadReport d = send_in_chunks(all, 4, denied, [](std::uint64_t) {});
     EXPECT_TRUE(d.aborted);
     EXPECT_EQ(d.loaded, 0U);
     EXPECT_EQ(d.failures.size(), 6U);
     EXPECT_EQ(d.failures[5].where, "line 6");
+}
+
+TEST(CliLoad, records_for_load_rules_keep_the_items_order_and_refuse_what_cannot_travel) {
+    auto all = items(3);
+    all[1].rule.match = {{"ipv4-dst", "10.0.0.1,10.0.0.2"}};
+    all[2].rule.directions = "rx";
+    all[2].rule.match = {{"ipv4-dst", "10.0.0.3"}};
+    all[2].rule.actions = {"count", "mark 5"};
+    const Records r = make_records(all);
+    EXPECT_EQ(r.text, "1\tboth\t\tdrop\n1\trx\tipv4-dst=10.0.0.3\tcount,mark 5\n");
+    ASSERT_EQ(r.sent.size(), 2U);
+    EXPECT_EQ(r.sent[1].where, "line 3");
+    ASSERT_EQ(r.refused.size(), 1U);
+    EXPECT_EQ(r.refused[0].where, "line 2");
+    EXPECT_EQ(r.refused[0].reason,
+              "ipv4-dst: value '10.0.0.1,10.0.0.2' holds ',', which no value can");
+}
+
+TEST(CliLoad, a_jobs_failures_are_named_as_the_file_names_them) {
+    const auto sent = items(6);
+    LoadReport report;
+    add_job_outcome(report, sent,
+                    {.loaded = 4, .failures = {{2, "bad"}, {5, "worse"}}, .error = ""});
+    EXPECT_EQ(report.loaded, 4U);
+    ASSERT_EQ(report.failures.size(), 2U);
+    EXPECT_EQ(report.failures[0].where, "line 2");
+    EXPECT_EQ(report.failures[1].where, "line 5");
+    EXPECT_EQ(report.failures[1].reason, "worse");
+    EXPECT_FALSE(report.aborted);
+
+    // Ended early: the first `loaded` records not named went in, the
+    // others failed with the job's error.
+    LoadReport early;
+    add_job_outcome(early, sent,
+                    {.loaded = 2, .failures = {{2, "bad"}, {4, "odd"}}, .error = "cancelled"});
+    EXPECT_EQ(early.loaded, 2U);
+    sort_failures(early);
+    std::vector<std::string> where;
+    for (const auto& f : early.failures) {
+        where.push_back(f.where + ": " + f.reason);
+    }
+    EXPECT_EQ(where, (std::vector<std::string>{"line 2: bad", "line 4: odd", "line 5: cancelled",
+                                               "line 6: cancelled"}));
+    EXPECT_TRUE(early.aborted);
 }
 
 TEST(CliLoad, summary_shows_the_first_reasons_and_counts_the_rest) {

@@ -77,7 +77,8 @@ inline sd::Bus connect(const std::string& address) {
 }
 
 // The service on a bus, served from a thread of the test as sgnicd serves
-// it, with the test's authorizer; stopped and joined on destruction.
+// it (an sd-event loop, which LoadRules jobs step in), with the test's
+// authorizer; stopped and joined on destruction.
 class ServiceThread {
 public:
     ServiceThread(const std::string& address, service::Service& service, Authorizer authorizer) {
@@ -85,14 +86,20 @@ public:
         auto started = ready.get_future();
         thread_ = std::thread([&, this] {
             sd::Bus bus = connect(address);
+            sd_event* raw = nullptr;
+            EXPECT_GE(sd_event_new(&raw), 0);
+            const sd::Event event(raw);
+            EXPECT_GE(sd_bus_attach_event(bus.get(), event.get(), SD_EVENT_PRIORITY_NORMAL), 0);
             auto server = Server::start(bus.get(), service, std::move(authorizer));
             ready.set_value(static_cast<bool>(server));
             while (server && !stop_) {
-                if (sd_bus_process(bus.get(), nullptr) > 0) {
-                    continue;
-                }
-                sd_bus_wait(bus.get(), 20000);
+                sd_event_run(event.get(), 20000);
             }
+            // A job still running ends ("sgnicd is stopping") while the
+            // bus is attached.
+            server = Error(Errc::device, "stopped");
+            (void)sd_bus_flush(bus.get());
+            (void)sd_bus_detach_event(bus.get());
         });
         started_ = started.get();
     }

@@ -1,6 +1,6 @@
 // RAII for systemd's C handles, the one place sgnicd and sgnicctl own them:
 // sd_bus, sd_bus_slot, sd_bus_message, sd_bus_creds, sd_bus_error, sd_event,
-// sd_event_source, and the malloc'd strings sd-bus hands out.
+// sd_bus_track, sd_event_source, and the malloc'd strings sd-bus hands out.
 #pragma once
 
 #include <systemd/sd-bus.h>
@@ -20,6 +20,7 @@ using Bus = std::unique_ptr<sd_bus, Unreffer<sd_bus, sd_bus_flush_close_unref>>;
 using Slot = std::unique_ptr<sd_bus_slot, Unreffer<sd_bus_slot, sd_bus_slot_unref>>;
 using Message = std::unique_ptr<sd_bus_message, Unreffer<sd_bus_message, sd_bus_message_unref>>;
 using Creds = std::unique_ptr<sd_bus_creds, Unreffer<sd_bus_creds, sd_bus_creds_unref>>;
+using Track = std::unique_ptr<sd_bus_track, Unreffer<sd_bus_track, sd_bus_track_unref>>;
 using Event = std::unique_ptr<sd_event, Unreffer<sd_event, sd_event_unref>>;
 using EventSource =
     std::unique_ptr<sd_event_source, Unreffer<sd_event_source, sd_event_source_disable_unref>>;

@@ -1,0 +1,110 @@
+// A Port.LoadRules job without D-Bus: reads the records of a file through a
+// pread-like callback, presizes the matchers once when the caller announced
+// a count, then adds the rules a chunk at a time, each chunk all or nothing
+// with proto::load::ChunkRetry's retry (a rule the service names is dropped
+// as a failure and the rest sent again).  The bus runs one step() per event
+// loop iteration; what the job does to the service goes through callbacks,
+// so the machine is tested with fakes.
+//
+// Records settle in file order: when the job ends early (error() not
+// empty), the first loaded() records not listed in failures() were added
+// and every other unlisted record was not; failed() counts those too.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "model/desired.hpp"
+#include "sgnic/proto/limits.hpp"
+#include "sgnic/proto/load.hpp"
+
+namespace sgnic::service {
+
+using RuleRequest = proto::RuleRequest;
+
+struct LoadFailure {
+    std::uint64_t index = 0;  // 1-based record number in the file
+    std::string text;         // the record, or its start (proto::load::excerpt)
+    std::string reason;
+    friend bool operator==(const LoadFailure&, const LoadFailure&) = default;
+};
+
+class LoadJob {
+public:
+    // Records scanned per presize step; a chunk is read in its own step.
+    static constexpr std::size_t kScanRecordsPerStep = 65536;
+    // More failures than this end the job: the list travels in one signal.
+    static constexpr std::size_t kMaxFailures = 65536;
+
+    struct Options {
+        std::optional<std::uint64_t> expected;  // the caller's count: progress total, presize
+        std::size_t chunk = proto::kDefaultLoadChunk;
+    };
+    // Adds a batch all or nothing; an error that names a rule says
+    // "rule #<index in the batch>: ..." (as Service::add_rules does).
+    using Add = std::function<Expected<std::size_t>(std::span<const RuleRequest>)>;
+    // Grows a matcher for rx and tx more rules; a hint, its failure ignored.
+    using Reserve =
+        std::function<void(model::MatcherKey matcher, std::uint64_t rx, std::uint64_t tx)>;
+
+    LoadJob(proto::load::RecordReader::ReadAt read, Options options, Add add, Reserve reserve);
+
+    // One unit of work: a block of the presize scan, or one batch call (with
+    // the reading of its chunk).  Returns whether there is more to do.
+    bool step();
+    // Stops after the chunk in progress; the rules already added stay.
+    void cancel() { cancel_ = true; }
+    // Ends at once with `why` (sgnicd stops): no further batch is sent.
+    void abandon(const std::string& why);
+
+    bool finished() const { return finished_; }
+    std::uint64_t loaded() const { return loaded_; }
+    std::uint64_t failed() const { return failures_.size() + unloaded_; }
+    // Records settled (loaded or failed) and the expected total (0: unknown).
+    std::pair<std::uint64_t, std::uint64_t> progress() const {
+        return {loaded() + failed(), options_.expected.value_or(0)};
+    }
+    const std::vector<LoadFailure>& failures() const { return failures_; }
+    // "" or why the job ended before the end of the file.
+    const std::string& error() const { return error_; }
+
+private:
+    struct Record {
+        std::uint64_t index;
+        std::string text;
+    };
+
+    void scan_step();
+    void load_step();
+    // Reads the next chunk's records; malformed ones fail at once.
+    void read_chunk();
+    void fail(std::uint64_t index, std::string text, std::string reason);
+    // Ends the job; with an error, counts the records not loaded.
+    void finish(std::string error, std::uint64_t pending);
+
+    Options options_;
+    Add add_;
+    Reserve reserve_;
+    proto::load::RecordReader reader_;
+    std::optional<proto::load::RecordReader> scan_;
+    std::map<model::MatcherKey, std::pair<std::uint64_t, std::uint64_t>> incoming_;
+    std::vector<RuleRequest> rules_;  // the chunk in progress
+    std::vector<Record> records_;     // and where each rule came from
+    std::optional<proto::load::ChunkRetry> retry_;
+    std::vector<LoadFailure> failures_;
+    std::uint64_t loaded_ = 0;
+    std::uint64_t unloaded_ = 0;  // not added because the job ended early
+    std::string error_;
+    bool end_of_file_ = false;
+    bool cancel_ = false;
+    bool finished_ = false;
+};
+
+}  // namespace sgnic::service

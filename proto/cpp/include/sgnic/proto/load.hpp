@@ -1,0 +1,132 @@
+// Bulk rule loads (Port.LoadRules, proto/org.sgnic.Steering1.xml): the
+// record format of the file descriptor a load hands over, and the chunk
+// machine that sends rules in all-or-nothing batches.  sgnicd's load job and
+// sgnicctl's AddRules path (a daemon without LoadRules) both use it, so the
+// retry rule exists once.  Pure: no I/O except through a read callback.
+//
+// Record format: one rule per line, four columns separated by a tab,
+//   <matcher id>\t<directions>\t<field>=<value>[,<field>=<value>...]\t<action>[,<action>...]\n
+// e.g. "3\trx\tipv4-dst=10.0.0.0,ip-proto=tcp\tcount,queue 1\n".  The texts
+// are those AddRules takes (codec.hpp); none of them can hold a tab, a
+// newline, ',' or '=' (directions may be "rx,tx": the column is not a list),
+// so there is no quoting.  An empty match or action column is an empty list.
+// The last record may lack its newline.  A record longer than
+// kMaxRecordBytes is refused without being read whole.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "sgnic/proto/codec.hpp"
+#include "sgnic/proto/result.hpp"
+
+namespace sgnic::proto {
+
+// One rule as AddRules and LoadRules take it (the matcher by id).
+struct RuleRequest {
+    std::uint64_t matcher = 0;
+    std::string directions;
+    std::vector<FieldText> match;
+    std::vector<std::string> actions;
+    friend bool operator==(const RuleRequest&, const RuleRequest&) = default;
+};
+
+namespace load {
+
+inline constexpr char kColumnSeparator = '\t';
+inline constexpr char kListSeparator = ',';
+inline constexpr char kPairSeparator = '=';
+inline constexpr char kRecordEnd = '\n';
+// A rule's longest legitimate record is about 1.5 KB (16 fields, 16 actions).
+inline constexpr std::size_t kMaxRecordBytes = 4096;
+// Bytes of a record quoted back in a failure report.
+inline constexpr std::size_t kExcerptBytes = 64;
+
+// Appends the rule's record and its newline; a text that holds a separator
+// is refused (no valid field, value or action does) and nothing is appended.
+Status append_record(std::string& out, const RuleRequest& rule);
+// One record without its newline.  Errors say which column is wrong.
+Expected<RuleRequest> parse_record(std::string_view record);
+// The record as text for a report: at most kExcerptBytes (then "..."),
+// cut at a whole character, bytes that are not UTF-8 text shown as '?'.
+std::string excerpt(std::string_view record);
+
+// Splits a file into records, reading it a block at a time through `read`
+// (pread-like: up to buf.size() bytes at `offset`, 0 at the end).
+class RecordReader {
+public:
+    using ReadAt = std::function<Expected<std::size_t>(std::span<char> buf, std::uint64_t offset)>;
+    static constexpr std::size_t kDefaultBlock = std::size_t{256} * 1024;
+
+    explicit RecordReader(ReadAt read, std::size_t block = kDefaultBlock);
+
+    struct Record {
+        std::uint64_t index = 0;  // 1-based position in the file
+        std::string_view text;    // without the newline; valid until next()
+        bool too_long = false;    // text is then the record's first kMaxRecordBytes
+    };
+    // The next record, nullopt after the last one, or the read's error.
+    Expected<std::optional<Record>> next();
+    // Counts the records not read yet, and reads them away.
+    Expected<std::uint64_t> count_rest();
+
+private:
+    // Reads another block after what is buffered; false at the end.
+    Expected<bool> fill();
+
+    ReadAt read_;
+    std::size_t block_;
+    std::vector<char> buf_;
+    std::size_t begin_ = 0;  // unread bytes are buf_[begin_, end_)
+    std::size_t end_ = 0;
+    std::uint64_t offset_ = 0;  // of the file, after buf_[end_ - 1]
+    std::uint64_t index_ = 0;
+    bool eof_ = false;
+    std::string long_;  // the start of a record longer than kMaxRecordBytes
+};
+
+// "rule #3: bad" -> 3 and, in *rest, the message after "rule #3: ": the
+// daemon names the failing rule of a batch (0-based) this way.
+std::optional<std::size_t> failing_index(std::string_view message, std::string* rest);
+
+// One batch call's outcome.
+struct BatchResult {
+    bool ok = false;
+    std::optional<std::size_t> index;  // the failing rule in the batch, when named
+    std::string message;               // without the "rule #N: " prefix
+    bool fatal = false;                // stop the whole load: no later batch can succeed
+};
+
+// One chunk of a load, sent as all-or-nothing batches: a batch whose error
+// names a rule loses that rule (a failure) and the rest is sent again; an
+// error naming no rule fails every rule still pending; a fatal one too, and
+// says that the load stops.  Positions are 0-based within the chunk.
+class ChunkRetry {
+public:
+    explicit ChunkRetry(std::size_t size);
+
+    // The positions to send next, in order; empty when the chunk is settled.
+    const std::vector<std::size_t>& pending() const { return pending_; }
+    bool done() const { return pending_.empty(); }
+
+    struct Settled {
+        std::uint64_t loaded = 0;
+        std::vector<std::size_t> failed;  // positions, all with `reason`
+        std::string reason;
+        bool fatal = false;
+    };
+    // What the result of sending pending() settles.
+    Settled settle(const BatchResult& result);
+
+private:
+    std::vector<std::size_t> pending_;
+};
+
+}  // namespace load
+}  // namespace sgnic::proto

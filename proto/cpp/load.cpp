@@ -1,0 +1,361 @@
+#include "sgnic/proto/load.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <cstring>
+
+namespace sgnic::proto::load {
+
+namespace {
+
+Error invalid(std::string message) { return {Errc::invalid_argument, std::move(message)}; }
+
+// Splits at every `sep`; "" is one empty piece.
+std::vector<std::string_view> split(std::string_view text, char sep) {
+    std::vector<std::string_view> out;
+    for (;;) {
+        const std::size_t at = text.find(sep);
+        out.push_back(text.substr(0, at));
+        if (at == std::string_view::npos) {
+            return out;
+        }
+        text.remove_prefix(at + 1);
+    }
+}
+
+// The first separator of `seps` in `text`, named for a message, or null.
+const char* separator_in(std::string_view text, std::string_view seps) {
+    const std::size_t at = text.find_first_of(seps);
+    if (at == std::string_view::npos) {
+        return nullptr;
+    }
+    switch (text[at]) {
+        case kColumnSeparator:
+            return "a tab";
+        case kRecordEnd:
+            return "a newline";
+        case kListSeparator:
+            return "','";
+        default:
+            return "'='";
+    }
+}
+
+// The length of the longest prefix of `text` that is valid UTF-8 without
+// NUL (D-Bus strings are; the store and the JSON replies want them so).
+std::size_t valid_utf8_prefix(std::string_view text) {
+    std::size_t i = 0;
+    while (i < text.size()) {
+        const auto c = static_cast<unsigned char>(text[i]);
+        if (c == 0) {
+            return i;
+        }
+        if (c < 0x80) {
+            ++i;
+            continue;
+        }
+        std::size_t len = 0;
+        std::uint32_t cp = 0;
+        std::uint32_t min = 0;
+        if ((c & 0xe0U) == 0xc0) {
+            len = 2;
+            cp = c & 0x1fU;
+            min = 0x80;
+        } else if ((c & 0xf0U) == 0xe0) {
+            len = 3;
+            cp = c & 0x0fU;
+            min = 0x800;
+        } else if ((c & 0xf8U) == 0xf0) {
+            len = 4;
+            cp = c & 0x07U;
+            min = 0x10000;
+        } else {
+            return i;
+        }
+        if (i + len > text.size()) {
+            return i;
+        }
+        for (std::size_t k = 1; k < len; ++k) {
+            const auto cc = static_cast<unsigned char>(text[i + k]);
+            if ((cc & 0xc0U) != 0x80) {
+                return i;
+            }
+            cp = (cp << 6U) | (cc & 0x3fU);
+        }
+        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
+            return i;
+        }
+        i += len;
+    }
+    return i;
+}
+
+constexpr std::string_view kLineSeparators = "\t\n";
+constexpr std::string_view kItemSeparators = "\t\n,=";
+
+}  // namespace
+
+Status append_record(std::string& out, const RuleRequest& rule) {
+    std::string record = std::to_string(rule.matcher);
+    record += kColumnSeparator;
+    if (const char* sep = separator_in(rule.directions, kLineSeparators)) {
+        return invalid("directions '" + rule.directions + "' hold " + sep);
+    }
+    record += rule.directions;
+    record += kColumnSeparator;
+    for (std::size_t i = 0; i < rule.match.size(); ++i) {
+        const FieldText& f = rule.match[i];
+        if (f.field.empty()) {
+            return invalid("a match value without its field name");
+        }
+        if (const char* sep = separator_in(f.field, kItemSeparators)) {
+            return invalid("field name '" + f.field + "' holds " + sep);
+        }
+        if (const char* sep = separator_in(f.text, kItemSeparators)) {
+            return invalid(f.field + ": value '" + f.text + "' holds " + sep +
+                           ", which no value can");
+        }
+        if (i > 0) {
+            record += kListSeparator;
+        }
+        record += f.field;
+        record += kPairSeparator;
+        record += f.text;
+    }
+    record += kColumnSeparator;
+    for (std::size_t i = 0; i < rule.actions.size(); ++i) {
+        const std::string& a = rule.actions[i];
+        if (a.empty()) {
+            return invalid("an empty action");
+        }
+        if (const char* sep = separator_in(a, kItemSeparators)) {
+            return invalid("action '" + a + "' holds " + sep + ", which no action can");
+        }
+        if (i > 0) {
+            record += kListSeparator;
+        }
+        record += a;
+    }
+    if (record.size() > kMaxRecordBytes) {
+        return invalid("the rule takes " + std::to_string(record.size()) +
+                       " bytes as a record; at most " + std::to_string(kMaxRecordBytes));
+    }
+    out += record;
+    out += kRecordEnd;
+    return {};
+}
+
+Expected<RuleRequest> parse_record(std::string_view record) {
+    if (record.empty()) {
+        return invalid("empty record");
+    }
+    if (const std::size_t ok = valid_utf8_prefix(record); ok != record.size()) {
+        return invalid("byte " + std::to_string(ok + 1) + " is not text (UTF-8 without NUL)");
+    }
+    const auto columns = split(record, kColumnSeparator);
+    if (columns.size() != 4) {
+        return invalid(
+            "a record has 4 tab-separated columns (matcher, directions, match, "
+            "actions), this one " +
+            std::to_string(columns.size()));
+    }
+    RuleRequest out;
+    const std::string_view id = columns[0];
+    const auto [end, ec] = std::from_chars(id.data(), id.data() + id.size(), out.matcher);
+    if (ec != std::errc() || end != id.data() + id.size() || out.matcher == 0 ||
+        !std::isdigit(static_cast<unsigned char>(id.front()))) {
+        return invalid("matcher '" + std::string(id) + "' is not an id above 0");
+    }
+    if (columns[1].empty()) {
+        return invalid("the directions column is empty");
+    }
+    out.directions = columns[1];
+    if (!columns[2].empty()) {
+        for (const std::string_view pair : split(columns[2], kListSeparator)) {
+            const std::size_t eq = pair.find(kPairSeparator);
+            if (eq == std::string_view::npos || eq == 0) {
+                return invalid("match '" + std::string(pair) + "' is not <field>=<value>");
+            }
+            const std::string_view value = pair.substr(eq + 1);
+            if (value.find(kPairSeparator) != std::string_view::npos) {
+                return invalid("match '" + std::string(pair) + "' holds '=' twice");
+            }
+            out.match.push_back({std::string(pair.substr(0, eq)), std::string(value)});
+        }
+    }
+    if (!columns[3].empty()) {
+        for (const std::string_view action : split(columns[3], kListSeparator)) {
+            if (action.empty()) {
+                return invalid("an empty action in '" + std::string(columns[3]) + "'");
+            }
+            out.actions.emplace_back(action);
+        }
+    }
+    return out;
+}
+
+std::string excerpt(std::string_view record) {
+    // Cut at a whole character; a byte that is not text becomes '?'.
+    std::string out;
+    while (!record.empty()) {
+        const std::size_t room = kExcerptBytes - out.size();
+        std::size_t ok = valid_utf8_prefix(record);
+        if (ok > room) {
+            ok = valid_utf8_prefix(record.substr(0, room));
+            out.append(record.substr(0, ok));
+            record.remove_prefix(ok);
+            break;
+        }
+        out.append(record.substr(0, ok));
+        record.remove_prefix(ok);
+        if (record.empty() || out.size() == kExcerptBytes) {
+            break;
+        }
+        out += '?';
+        record.remove_prefix(1);
+    }
+    if (!record.empty()) {
+        out += "...";
+    }
+    return out;
+}
+
+RecordReader::RecordReader(ReadAt read, std::size_t block)
+    : read_(std::move(read)), block_(std::max<std::size_t>(block, 1)) {}
+
+Expected<bool> RecordReader::fill() {
+    if (eof_) {
+        return false;
+    }
+    if (begin_ > 0) {
+        std::memmove(buf_.data(), buf_.data() + begin_, end_ - begin_);
+        end_ -= begin_;
+        begin_ = 0;
+    }
+    if (buf_.size() < end_ + block_) {
+        buf_.resize(end_ + block_);
+    }
+    auto n = read_(std::span(buf_.data() + end_, block_), offset_);
+    if (!n) {
+        return n.error();
+    }
+    if (*n == 0) {
+        eof_ = true;
+        return false;
+    }
+    offset_ += *n;
+    end_ += *n;
+    return true;
+}
+
+Expected<std::optional<RecordReader::Record>> RecordReader::next() {
+    bool skipping = false;  // inside a record longer than kMaxRecordBytes
+    long_.clear();
+    for (;;) {
+        const char* from = buf_.data() + begin_;
+        const auto* nl =
+            end_ > begin_ ? static_cast<const char*>(std::memchr(from, kRecordEnd, end_ - begin_))
+                          : nullptr;
+        if (nl != nullptr) {
+            const auto len = static_cast<std::size_t>(nl - from);
+            Record r{.index = ++index_, .text = {}, .too_long = skipping || len > kMaxRecordBytes};
+            if (skipping) {
+                r.text = long_;
+            } else if (r.too_long) {
+                long_.assign(from, kMaxRecordBytes);
+                r.text = long_;
+            } else {
+                r.text = std::string_view(from, len);
+            }
+            begin_ += len + 1;
+            return std::optional<Record>(r);
+        }
+        if (!skipping && end_ - begin_ > kMaxRecordBytes) {
+            long_.assign(from, kMaxRecordBytes);
+            skipping = true;
+        }
+        if (skipping) {
+            begin_ = end_;  // the rest of a long record is not kept
+        }
+        auto more = fill();
+        if (!more) {
+            return more.error();
+        }
+        if (!*more) {
+            if (!skipping && begin_ == end_) {
+                return std::optional<Record>();
+            }
+            // The last record, without its newline.
+            Record r{.index = ++index_, .text = {}, .too_long = skipping};
+            r.text = skipping ? std::string_view(long_)
+                              : std::string_view(buf_.data() + begin_, end_ - begin_);
+            begin_ = end_;
+            return std::optional<Record>(r);
+        }
+    }
+}
+
+Expected<std::uint64_t> RecordReader::count_rest() {
+    std::uint64_t n = 0;
+    for (;;) {
+        auto r = next();
+        if (!r) {
+            return r.error();
+        }
+        if (!*r) {
+            return n;
+        }
+        ++n;
+    }
+}
+
+std::optional<std::size_t> failing_index(std::string_view message, std::string* rest) {
+    static constexpr std::string_view kPrefix = "rule #";
+    if (!message.starts_with(kPrefix)) {
+        return std::nullopt;
+    }
+    const std::string_view digits = message.substr(kPrefix.size());
+    std::size_t n = 0;
+    const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), n);
+    if (ec != std::errc() || end == digits.data()) {
+        return std::nullopt;
+    }
+    std::string_view tail(end, static_cast<std::size_t>(digits.data() + digits.size() - end));
+    if (tail.starts_with(": ")) {
+        tail.remove_prefix(2);
+    }
+    if (rest != nullptr) {
+        *rest = std::string(tail);
+    }
+    return n;
+}
+
+ChunkRetry::ChunkRetry(std::size_t size) : pending_(size) {
+    for (std::size_t i = 0; i < size; ++i) {
+        pending_[i] = i;
+    }
+}
+
+ChunkRetry::Settled ChunkRetry::settle(const BatchResult& result) {
+    Settled s;
+    if (result.ok) {
+        s.loaded = pending_.size();
+        pending_.clear();
+        return s;
+    }
+    s.reason = result.message;
+    if (!result.fatal && result.index && *result.index < pending_.size()) {
+        // All or nothing: the rules before it were not added either.
+        const auto at = pending_.begin() + static_cast<std::ptrdiff_t>(*result.index);
+        s.failed.push_back(*at);
+        pending_.erase(at);
+        return s;
+    }
+    s.fatal = result.fatal;
+    s.failed = std::move(pending_);
+    pending_.clear();
+    return s;
+}
+
+}  // namespace sgnic::proto::load

@@ -1,0 +1,263 @@
+// The LoadRules record format and the chunk machine (proto/load.hpp).
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "sgnic/proto/load.hpp"
+
+namespace sgnic::proto::load {
+namespace {
+
+RuleRequest sample() {
+    return {.matcher = 3,
+            .directions = "rx",
+            .match = {{"ipv4-dst", "10.0.0.0/24"}, {"ip-proto", "tcp"}},
+            .actions = {"count", "queue 1"}};
+}
+
+TEST(ProtoLoadRecord, a_rule_is_one_tab_separated_line_and_parses_back) {
+    std::string text;
+    ASSERT_TRUE(append_record(text, sample()));
+    EXPECT_EQ(text, "3\trx\tipv4-dst=10.0.0.0/24,ip-proto=tcp\tcount,queue 1\n");
+    auto back = parse_record(std::string_view(text).substr(0, text.size() - 1));
+    ASSERT_TRUE(back) << back.error().message();
+    EXPECT_EQ(*back, sample());
+}
+
+TEST(ProtoLoadRecord, empty_lists_and_a_two_word_direction_round_trip) {
+    const RuleRequest r{
+        .matcher = 18446744073709551615ULL, .directions = "rx,tx", .match = {}, .actions = {}};
+    std::string text;
+    ASSERT_TRUE(append_record(text, r));
+    EXPECT_EQ(text, "18446744073709551615\trx,tx\t\t\n");
+    auto back = parse_record(std::string_view(text).substr(0, text.size() - 1));
+    ASSERT_TRUE(back) << back.error().message();
+    EXPECT_EQ(*back, r);
+    // An empty value is a value (the daemon refuses it with its reason).
+    auto empty_value = parse_record("1\tboth\tipv4-dst=\tdrop");
+    ASSERT_TRUE(empty_value);
+    EXPECT_EQ(empty_value->match, (std::vector<FieldText>{{"ipv4-dst", ""}}));
+}
+
+TEST(ProtoLoadRecord, texts_holding_a_separator_are_refused_and_nothing_is_written) {
+    const std::vector<std::pair<RuleRequest, std::string>> cases = {
+        {{.matcher = 1, .directions = "rx\t", .match = {}, .actions = {"drop"}}, "a tab"},
+        {{.matcher = 1, .directions = "rx", .match = {{"ipv4-dst", "1,2"}}, .actions = {"drop"}},
+         "','"},
+        {{.matcher = 1, .directions = "rx", .match = {{"ipv4-dst", "a=b"}}, .actions = {"drop"}},
+         "'='"},
+        {{.matcher = 1, .directions = "rx", .match = {{"ip=v4", "1"}}, .actions = {"drop"}}, "'='"},
+        {{.matcher = 1, .directions = "rx", .match = {{"", "1"}}, .actions = {"drop"}},
+         "without its field name"},
+        {{.matcher = 1, .directions = "rx", .match = {}, .actions = {"mark 1\n"}}, "a newline"},
+        {{.matcher = 1, .directions = "rx", .match = {}, .actions = {"count", ""}},
+         "an empty action"},
+        {{.matcher = 1, .directions = "rx", .match = {}, .actions = {std::string(5000, 'x')}},
+         "at most 4096"},
+    };
+    for (const auto& [rule, why] : cases) {
+        std::string text = "kept";
+        auto st = append_record(text, rule);
+        ASSERT_FALSE(st) << why;
+        EXPECT_NE(st.error().message().find(why), std::string::npos)
+            << "expected '" << why << "' in: " << st.error().message();
+        EXPECT_EQ(text, "kept");
+    }
+}
+
+TEST(ProtoLoadRecord, every_malformed_form_is_refused_with_its_reason) {
+    const std::vector<std::pair<std::string, std::string>> cases = {
+        {"", "empty record"},
+        {"1\trx\tdrop",
+         "4 tab-separated columns (matcher, directions, match, actions), this one 3"},
+        {"1\trx\t\tdrop\textra", "this one 5"},
+        {"0\trx\t\tdrop", "matcher '0' is not an id above 0"},
+        {"x1\trx\t\tdrop", "matcher 'x1' is not an id above 0"},
+        {"1x\trx\t\tdrop", "matcher '1x' is not an id above 0"},
+        {"+1\trx\t\tdrop", "matcher '+1' is not an id above 0"},
+        {"\trx\t\tdrop", "matcher '' is not an id above 0"},
+        {"99999999999999999999\trx\t\tdrop", "is not an id above 0"},
+        {"1\t\t\tdrop", "the directions column is empty"},
+        {"1\trx\tipv4-dst\tdrop", "match 'ipv4-dst' is not <field>=<value>"},
+        {"1\trx\t=10.0.0.1\tdrop", "match '=10.0.0.1' is not <field>=<value>"},
+        {"1\trx\tipv4-dst=1=2\tdrop", "match 'ipv4-dst=1=2' holds '=' twice"},
+        {"1\trx\tipv4-dst=1,\tdrop", "match '' is not <field>=<value>"},
+        {"1\trx\t\tcount,,drop", "an empty action in 'count,,drop'"},
+        {"1\trx\t\tdrop,", "an empty action in 'drop,'"},
+        {std::string("1\trx\t\tdr\0p", 10), "byte 9 is not text"},
+        {"1\trx\t\tdr\xffp", "byte 9 is not text"},
+        {"1\trx\t\t\xc0\xaf", "byte 7 is not text"},      // overlong '/'
+        {"1\trx\t\t\xed\xa0\x80", "byte 7 is not text"},  // a surrogate
+    };
+    for (const auto& [record, why] : cases) {
+        auto r = parse_record(record);
+        ASSERT_FALSE(r) << "accepted: " << record;
+        EXPECT_NE(r.error().message().find(why), std::string::npos)
+            << "record '" << record << "': expected '" << why << "' in: " << r.error().message();
+        EXPECT_EQ(r.error().code(), Errc::invalid_argument);
+    }
+    EXPECT_TRUE(parse_record("1\trx\tipv4-dst=10.0.0.1\tmark 7 \xc3\xa9"));  // UTF-8 passes
+}
+
+TEST(ProtoLoadRecord, an_excerpt_is_short_whole_characters_and_text) {
+    EXPECT_EQ(excerpt("1\trx\t\tdrop"), "1\trx\t\tdrop");
+    const std::string long_record(100, 'a');
+    EXPECT_EQ(excerpt(long_record), std::string(kExcerptBytes, 'a') + "...");
+    // A two-byte character across the cut is left out whole.
+    const std::string cut = std::string(kExcerptBytes - 1, 'a') + "\xc3\xa9" + "b";
+    EXPECT_EQ(excerpt(cut), std::string(kExcerptBytes - 1, 'a') + "...");
+    EXPECT_EQ(excerpt("a\xff"
+                      "b"),
+              "a?b");
+    EXPECT_EQ(excerpt(std::string("a\0b", 3)), "a?b");
+}
+
+// A file in memory, read through ReadAt in small pieces.
+struct MemoryFile {
+    std::string content;
+    std::size_t reads = 0;
+    bool fail = false;
+    RecordReader::ReadAt reader() {
+        return [this](std::span<char> buf, std::uint64_t offset) -> Expected<std::size_t> {
+            ++reads;
+            if (fail) {
+                return Error(Errc::device, "read at byte " + std::to_string(offset) + ": EIO");
+            }
+            if (offset >= content.size()) {
+                return std::size_t{0};
+            }
+            const std::size_t n = std::min(buf.size(), content.size() - offset);
+            std::memcpy(buf.data(), content.data() + offset, n);
+            return n;
+        };
+    }
+};
+
+std::vector<std::string> all_records(RecordReader& reader, std::vector<bool>* too_long = nullptr) {
+    std::vector<std::string> out;
+    for (;;) {
+        auto r = reader.next();
+        EXPECT_TRUE(r) << r.error().message();
+        if (!r || !*r) {
+            return out;
+        }
+        EXPECT_EQ((*r)->index, out.size() + 1);
+        out.emplace_back((*r)->text);
+        if (too_long != nullptr) {
+            too_long->push_back((*r)->too_long);
+        }
+    }
+}
+
+TEST(ProtoLoadReader, records_split_across_reads_come_whole_and_numbered) {
+    MemoryFile f{.content = "1\trx\t\tdrop\n22\ttx\t\tcount\n333\tboth\t\taccept\n"};
+    RecordReader reader(f.reader(), 5);  // blocks shorter than a record
+    EXPECT_EQ(all_records(reader), (std::vector<std::string>{"1\trx\t\tdrop", "22\ttx\t\tcount",
+                                                             "333\tboth\t\taccept"}));
+    EXPECT_GT(f.reads, 8U);
+}
+
+TEST(ProtoLoadReader, an_empty_file_has_no_records_and_a_last_line_needs_no_newline) {
+    MemoryFile empty;
+    RecordReader none(empty.reader());
+    EXPECT_TRUE(all_records(none).empty());
+
+    MemoryFile f{.content = "a\nb"};
+    RecordReader reader(f.reader(), 1);
+    EXPECT_EQ(all_records(reader), (std::vector<std::string>{"a", "b"}));
+
+    // An empty line is a record (which parse_record refuses).
+    MemoryFile blank{.content = "a\n\nb\n"};
+    RecordReader blanks(blank.reader());
+    EXPECT_EQ(all_records(blanks), (std::vector<std::string>{"a", "", "b"}));
+}
+
+TEST(ProtoLoadReader, a_record_too_long_is_cut_and_the_next_one_read_whole) {
+    const std::string huge(3 * kMaxRecordBytes + 17, 'x');
+    for (const bool newline : {true, false}) {
+        MemoryFile f{.content = "a\n" + huge + (newline ? "\nb\n" : "")};
+        RecordReader reader(f.reader(), 1000);
+        std::vector<bool> too_long;
+        const auto records = all_records(reader, &too_long);
+        ASSERT_EQ(records.size(), newline ? 3U : 2U);
+        EXPECT_EQ(records[1], std::string(kMaxRecordBytes, 'x'));
+        EXPECT_EQ(too_long, newline ? (std::vector<bool>{false, true, false})
+                                    : (std::vector<bool>{false, true}));
+        if (newline) {
+            EXPECT_EQ(records[2], "b");
+        }
+    }
+    // Exactly the limit is not too long.
+    MemoryFile f{.content = std::string(kMaxRecordBytes, 'y') + "\n"};
+    RecordReader reader(f.reader(), 100);
+    std::vector<bool> too_long;
+    EXPECT_EQ(all_records(reader, &too_long).at(0).size(), kMaxRecordBytes);
+    EXPECT_EQ(too_long, std::vector<bool>{false});
+}
+
+TEST(ProtoLoadReader, a_read_error_is_reported_and_count_rest_counts_what_is_left) {
+    MemoryFile f{.content = "a\nb\nc\nd"};
+    RecordReader reader(f.reader(), 2);
+    auto first = reader.next();
+    ASSERT_TRUE(first && *first);
+    auto rest = reader.count_rest();
+    ASSERT_TRUE(rest);
+    EXPECT_EQ(*rest, 3U);
+
+    MemoryFile bad{.content = "a\n", .reads = 0, .fail = true};
+    RecordReader broken(bad.reader());
+    auto r = broken.next();
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().message(), "read at byte 0: EIO");
+}
+
+TEST(ProtoLoadFailingIndex, reads_the_daemons_prefix) {
+    std::string rest;
+    EXPECT_EQ(failing_index("rule #12: ipv4-dst: bad", &rest), 12U);
+    EXPECT_EQ(rest, "ipv4-dst: bad");
+    EXPECT_FALSE(failing_index("store rules: disk full", &rest));
+    EXPECT_FALSE(failing_index("rule #: x", &rest));
+}
+
+TEST(ProtoLoadChunkRetry, a_named_failure_drops_that_rule_and_the_rest_is_sent_again) {
+    ChunkRetry c(5);
+    EXPECT_EQ(c.pending(), (std::vector<std::size_t>{0, 1, 2, 3, 4}));
+    auto s = c.settle({.ok = false, .index = 2, .message = "bad", .fatal = false});
+    EXPECT_EQ(s.failed, std::vector<std::size_t>{2});
+    EXPECT_EQ(s.reason, "bad");
+    EXPECT_EQ(s.loaded, 0U);
+    EXPECT_EQ(c.pending(), (std::vector<std::size_t>{0, 1, 3, 4}));
+    // The index names the rule in the batch sent, not in the chunk.
+    s = c.settle({.ok = false, .index = 2, .message = "worse", .fatal = false});
+    EXPECT_EQ(s.failed, std::vector<std::size_t>{3});
+    s = c.settle({.ok = true, .index = {}, .message = {}, .fatal = false});
+    EXPECT_EQ(s.loaded, 3U);
+    EXPECT_TRUE(s.failed.empty());
+    EXPECT_TRUE(c.done());
+}
+
+TEST(ProtoLoadChunkRetry, an_unnamed_or_out_of_range_failure_fails_the_chunk_and_fatal_says_stop) {
+    ChunkRetry unnamed(3);
+    auto s = unnamed.settle({.ok = false, .index = {}, .message = "busy", .fatal = false});
+    EXPECT_EQ(s.failed, (std::vector<std::size_t>{0, 1, 2}));
+    EXPECT_FALSE(s.fatal);
+    EXPECT_TRUE(unnamed.done());
+
+    ChunkRetry beyond(2);
+    s = beyond.settle({.ok = false, .index = 7, .message = "odd", .fatal = false});
+    EXPECT_EQ(s.failed, (std::vector<std::size_t>{0, 1}));
+
+    ChunkRetry fatal(4);
+    (void)fatal.settle({.ok = false, .index = 1, .message = "bad", .fatal = false});
+    s = fatal.settle({.ok = false, .index = 0, .message = "read-only", .fatal = true});
+    EXPECT_TRUE(s.fatal);
+    EXPECT_EQ(s.failed, (std::vector<std::size_t>{0, 2, 3}));
+    EXPECT_EQ(s.reason, "read-only");
+    EXPECT_TRUE(fatal.done());
+}
+
+}  // namespace
+}  // namespace sgnic::proto::load
