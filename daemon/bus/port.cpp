@@ -150,7 +150,7 @@ Expected<UniqueFd> own_rule_file(int fd) {
 
 int method_load_rules(sd_bus_message* m, void* userdata, sd_bus_error* error) {
     auto& server = *static_cast<Server*>(userdata);
-    if (const int r = server.authorize(m, error, "AddRules"); r < 0) {
+    if (const int r = server.authorize(m, error); r < 0) {
         return r;
     }
     if (const auto& why = server.service().read_only()) {

@@ -73,15 +73,9 @@ std::uint32_t Server::sender_uid(sd_bus_message* m) {
     return sd_bus_creds_get_euid(creds.get(), &euid) >= 0 ? euid : UINT32_MAX;
 }
 
-int Server::authorize(sd_bus_message* m, sd_bus_error* error, const char* as) {
+int Server::authorize(sd_bus_message* m, sd_bus_error* error) {
     if (authorizer_(m)) {
         return 0;
-    }
-    if (as != nullptr) {
-        return sd_bus_error_setf(
-            error, kAccessDenied,
-            "%s adds rules, and %s needs CAP_NET_ADMIN; reading (Describe, properties) is open",
-            sd_bus_message_get_member(m), as);
     }
     return sd_bus_error_setf(error, kAccessDenied,
                              "%s needs CAP_NET_ADMIN; reading (Describe, properties) is open",

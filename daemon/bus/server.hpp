@@ -57,10 +57,9 @@ public:
     Jobs& jobs() { return *jobs_; }
 
     // For method handlers: 0 when the sender may change state; otherwise
-    // fills `error` with AccessDenied and returns its negative errno.
-    // `as`: the method whose permission the call needs, when not its own
-    // (LoadRules adds rules as AddRules does).
-    int authorize(sd_bus_message* m, sd_bus_error* error, const char* as = nullptr);
+    // fills `error` with AccessDenied (naming the method) and returns its
+    // negative errno.
+    int authorize(sd_bus_message* m, sd_bus_error* error);
     static std::uint32_t sender_uid(sd_bus_message* m);
 
     void matcher_changed(model::MatcherKey matcher) override;

@@ -955,7 +955,7 @@ TEST_F(SteeringBus, load_rules_and_cancel_need_net_admin) {
     allow_ = false;
     Reply load = load_rules("sg0", fd.get(), 0, 1);
     EXPECT_EQ(load.error_name, "org.freedesktop.DBus.Error.AccessDenied");
-    EXPECT_NE(load.error_message.find("AddRules needs CAP_NET_ADMIN"), std::string::npos)
+    EXPECT_NE(load.error_message.find("LoadRules needs CAP_NET_ADMIN"), std::string::npos)
         << load.error_message;
     Reply cancel = call0(job, kJobInterface, "Cancel");
     EXPECT_EQ(cancel.error_name, "org.freedesktop.DBus.Error.AccessDenied");

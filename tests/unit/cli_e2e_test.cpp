@@ -287,7 +287,7 @@ TEST_F(Sgnicctl, callers_without_net_admin_are_told_and_can_still_read) {
                              "matcher 1 ip-proto udp action drop\n");
     EXPECT_EQ(load.status, 2);
     EXPECT_NE(load.out.find("loaded 0, failed 2"), std::string::npos) << load.out;
-    EXPECT_NE(load.out.find("AddRules needs CAP_NET_ADMIN"), std::string::npos) << load.out;
+    EXPECT_NE(load.out.find("LoadRules needs CAP_NET_ADMIN"), std::string::npos) << load.out;
     EXPECT_EQ(ctl({"port", "list"}).status, 0);
     EXPECT_EQ(ctl({"rule", "list"}).status, 0);
     EXPECT_EQ(service_->desired().matchers.size(), 1U);
