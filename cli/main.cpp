@@ -408,6 +408,15 @@ int run_load(Client& c, const Options& opt, const RuleLoad& load, const std::str
 
     Progress progress(total);
     std::uint64_t base = report.failures.size();
+    // Adds one port's outcome to the report; true when the load stops there.
+    const auto absorb = [&report](LoadReport& part) {
+        report.loaded += part.loaded;
+        for (auto& f : part.failures) {
+            report.failures.push_back(std::move(f));
+        }
+        report.aborted = report.aborted || part.aborted;
+        return part.aborted;
+    };
     // A daemon without Port.LoadRules gets AddRules calls from here on.
     bool old_daemon = false;
     for (const std::string& port : order) {
@@ -445,12 +454,7 @@ int run_load(Client& c, const Options& opt, const RuleLoad& load, const std::str
             }
             if (!old_daemon) {
                 base += records.sent.size();
-                report.loaded += part.loaded;
-                for (auto& f : part.failures) {
-                    report.failures.push_back(std::move(f));
-                }
-                if (part.aborted) {
-                    report.aborted = true;
+                if (absorb(part)) {
                     break;
                 }
                 continue;
@@ -482,12 +486,7 @@ int run_load(Client& c, const Options& opt, const RuleLoad& load, const std::str
         };
         part = send_in_chunks(items, load.chunk, send, on_progress);
         base += part.loaded + part.failures.size();
-        report.loaded += part.loaded;
-        for (auto& f : part.failures) {
-            report.failures.push_back(std::move(f));
-        }
-        if (part.aborted) {
-            report.aborted = true;
+        if (absorb(part)) {
             break;
         }
     }
