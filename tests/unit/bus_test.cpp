@@ -278,6 +278,17 @@ protected:
         return out;
     }
 
+    // The records of a job that is still running when the test acts on it:
+    // kSlowRules rules for a new l4-dport matcher on sg0, to be loaded with
+    // chunk 1 (a batch per rule); watches jobs.
+    static constexpr int kSlowRules = 20000;
+    UniqueFd slow_job_records() {
+        Reply m = create_matcher("sg0", 0, {{"l4-dport", "0xffff"}});
+        EXPECT_TRUE(m.ok()) << m.error_message;
+        watch_jobs();
+        return memfd(records(matcher_of(m), kSlowRules));
+    }
+
     PrivateBus dbus_;
     FakeDevice device_;
     FakeKernel kernel_{device_};
@@ -962,33 +973,23 @@ TEST_F(SteeringBus, load_rules_and_cancel_need_net_admin) {
 }
 
 TEST_F(SteeringBus, cancel_stops_a_job_after_its_chunk_and_the_rules_in_stay) {
-    Reply m = create_matcher("sg0", 0, {{"l4-dport", "0xffff"}});
-    ASSERT_TRUE(m.ok());
-    const std::string matcher = matcher_of(m);
-    watch_jobs();
-    constexpr int kRules = 20000;
-    const UniqueFd fd = memfd(records(matcher, kRules));
-    Reply load = load_rules("sg0", fd.get(), kRules, 1);  // a batch per rule: slow on purpose
+    const UniqueFd fd = slow_job_records();
+    Reply load = load_rules("sg0", fd.get(), kSlowRules, 1);  // a batch per rule: slow on purpose
     ASSERT_TRUE(load.ok()) << load.error_message;
     const std::string job = job_of(load);
     Reply cancel = call0(job, kJobInterface, "Cancel");
     EXPECT_TRUE(cancel.ok()) << cancel.error_message;
     const Finished f = wait_finished(job);
     EXPECT_EQ(f.error, "cancelled");
-    EXPECT_LT(f.loaded, static_cast<std::uint64_t>(kRules));
+    EXPECT_LT(f.loaded, static_cast<std::uint64_t>(kSlowRules));
     EXPECT_TRUE(f.failures.empty());
-    EXPECT_EQ(property(job, kJobInterface, "Failed", 't'), kRules - f.loaded);
+    EXPECT_EQ(property(job, kJobInterface, "Failed", 't'), kSlowRules - f.loaded);
     EXPECT_EQ(service_->desired().rules.size(), f.loaded);
     EXPECT_EQ(device_.rules.size(), f.loaded);
 }
 
 TEST_F(SteeringBus, a_job_whose_caller_leaves_is_cancelled) {
-    Reply m = create_matcher("sg0", 0, {{"l4-dport", "0xffff"}});
-    ASSERT_TRUE(m.ok());
-    const std::string matcher = matcher_of(m);
-    watch_jobs();
-    constexpr int kRules = 20000;
-    const UniqueFd fd = memfd(records(matcher, kRules));
+    const UniqueFd fd = slow_job_records();
     std::string job;
     {
         sd::Bus other = connect(dbus_.address());
@@ -1001,24 +1002,19 @@ TEST_F(SteeringBus, a_job_whose_caller_leaves_is_cancelled) {
     }
     const Finished f = wait_finished(job);
     EXPECT_EQ(f.error, "cancelled");
-    EXPECT_LT(f.loaded, static_cast<std::uint64_t>(kRules));
+    EXPECT_LT(f.loaded, static_cast<std::uint64_t>(kSlowRules));
     EXPECT_EQ(service_->desired().rules.size(), f.loaded);
 }
 
 TEST_F(SteeringBus, a_daemon_stopping_mid_job_ends_it_with_its_rules_kept) {
-    Reply m = create_matcher("sg0", 0, {{"l4-dport", "0xffff"}});
-    ASSERT_TRUE(m.ok());
-    const std::string matcher = matcher_of(m);
-    watch_jobs();
-    constexpr int kRules = 20000;
-    const UniqueFd fd = memfd(records(matcher, kRules));
-    Reply load = load_rules("sg0", fd.get(), kRules, 1);
+    const UniqueFd fd = slow_job_records();
+    Reply load = load_rules("sg0", fd.get(), kSlowRules, 1);
     ASSERT_TRUE(load.ok()) << load.error_message;
     const std::string job = job_of(load);
     served_.reset();  // sgnicd stops
     const Finished f = wait_finished(job);
     EXPECT_EQ(f.error, "sgnicd is stopping");
-    EXPECT_LT(f.loaded, static_cast<std::uint64_t>(kRules));
+    EXPECT_LT(f.loaded, static_cast<std::uint64_t>(kSlowRules));
     EXPECT_EQ(service_->desired().rules.size(), f.loaded);
     EXPECT_EQ(device_.rules.size(), f.loaded);
 }
