@@ -1,5 +1,7 @@
 #include "store/store.hpp"
 
+#include "sgnic/proto/load.hpp"
+
 #include <nlohmann/json.hpp>
 #include <system_error>
 
@@ -14,82 +16,41 @@ constexpr std::string_view kFileName = "state.db";
 constexpr int kDirRx = 1;  // SGNIC_DIRECTION_RX
 constexpr int kDirTx = 2;  // SGNIC_DIRECTION_TX
 
-// Rows hold plain text, not JSON: a rule's match as "field=value,..." and
-// its actions as "action,..." (parsing JSON was most of a 1M-rule load).
-// The texts are canonical (sgnic/proto/codec.hpp), which never contain
-// these separators; encode() refuses one that does rather than store a row
-// that would read back differently.
-constexpr char kItemSep = ',';
-constexpr char kFieldSep = '=';
-
+// Rows hold plain text, not JSON: a rule's match and actions in the form of
+// a LoadRules record's columns (sgnic/proto/load.hpp), which refuses a text
+// holding a separator rather than store a row that reads back differently.
 Expected<std::string> encode_fields(const std::vector<proto::FieldText>& fields) {
     std::string out;
-    for (const proto::FieldText& f : fields) {
-        for (const std::string* t : {&f.field, &f.text}) {
-            if (t->find_first_of(",=") != std::string::npos || t->empty()) {
-                return Error(Errc::invalid_argument,
-                             "cannot store the field text '" + *t + "': empty or has ',' or '='");
-            }
-        }
-        if (!out.empty()) {
-            out += kItemSep;
-        }
-        out += f.field;
-        out += kFieldSep;
-        out += f.text;
+    if (auto st = proto::load::append_match_column(out, fields); !st) {
+        return st.error();
     }
     return out;
 }
 
 Expected<std::string> encode_actions(const std::vector<std::string>& actions) {
     std::string out;
-    for (const std::string& a : actions) {
-        if (a.find(kItemSep) != std::string::npos || a.empty()) {
-            return Error(Errc::invalid_argument,
-                         "cannot store the action text '" + a + "': empty or has ','");
-        }
-        if (!out.empty()) {
-            out += kItemSep;
-        }
-        out += a;
+    if (auto st = proto::load::append_actions_column(out, actions); !st) {
+        return st.error();
     }
     return out;
-}
-
-// Calls item(piece) for each ','-separated piece of a non-empty text.
-template <typename Item>
-void for_each_item(std::string_view text, Item&& item) {
-    while (!text.empty()) {
-        const std::size_t sep = text.find(kItemSep);
-        item(text.substr(0, sep));
-        if (sep == std::string_view::npos) {
-            break;
-        }
-        text.remove_prefix(sep + 1);
-    }
 }
 
 Expected<std::vector<proto::FieldText>> decode_fields(std::string_view text) {
-    std::vector<proto::FieldText> out;
-    bool ok = true;
-    for_each_item(text, [&](std::string_view item) {
-        const std::size_t eq = item.find(kFieldSep);
-        if (eq == 0 || eq == std::string_view::npos || eq + 1 == item.size()) {
-            ok = false;
-            return;
-        }
-        out.push_back({std::string(item.substr(0, eq)), std::string(item.substr(eq + 1))});
-    });
-    if (!ok) {
-        return Error(Errc::device, "corrupt field list '" + std::string(text) + "'");
+    auto fields = proto::load::parse_match_column(text);
+    if (!fields) {
+        return Error(Errc::device,
+                     "corrupt field list '" + std::string(text) + "': " + fields.error().message());
     }
-    return out;
+    return fields;
 }
 
-std::vector<std::string> decode_actions(std::string_view text) {
-    std::vector<std::string> out;
-    for_each_item(text, [&](std::string_view item) { out.emplace_back(item); });
-    return out;
+Expected<std::vector<std::string>> decode_actions(std::string_view text) {
+    auto actions = proto::load::parse_actions_column(text);
+    if (!actions) {
+        return Error(Errc::device, "corrupt action list '" + std::string(text) +
+                                       "': " + actions.error().message());
+    }
+    return actions;
 }
 
 // Schema 1 stored both lists as JSON; only its migration reads them.
@@ -325,11 +286,15 @@ Expected<model::DesiredState> Store::load() {
         if (!match) {
             return match.error();
         }
+        auto actions = decode_actions(rs->text(4));
+        if (!actions) {
+            return actions.error();
+        }
         model::DesiredRule r{.id = static_cast<model::RuleKey>(rs->int64(0)),
                              .matcher = static_cast<model::MatcherKey>(rs->int64(1)),
                              .directions = decode_dirs(rs->int64(2)),
                              .match = std::move(*match),
-                             .actions = decode_actions(rs->text(4)),
+                             .actions = std::move(*actions),
                              .uid = static_cast<std::uint32_t>(rs->int64(5))};
         state.next_rule = std::max(state.next_rule, r.id + 1);
         state.rules.emplace(r.id, std::move(r));

@@ -96,16 +96,9 @@ constexpr std::string_view kItemSeparators = "\t\n,=";
 
 }  // namespace
 
-Status append_record(std::string& out, const RuleRequest& rule) {
-    std::string record = std::to_string(rule.matcher);
-    record += kColumnSeparator;
-    if (const char* sep = separator_in(rule.directions, kLineSeparators)) {
-        return invalid("directions '" + rule.directions + "' hold " + sep);
-    }
-    record += rule.directions;
-    record += kColumnSeparator;
-    for (std::size_t i = 0; i < rule.match.size(); ++i) {
-        const FieldText& f = rule.match[i];
+Status append_match_column(std::string& out, const std::vector<FieldText>& match) {
+    for (std::size_t i = 0; i < match.size(); ++i) {
+        const FieldText& f = match[i];
         if (f.field.empty()) {
             return invalid("a match value without its field name");
         }
@@ -117,15 +110,18 @@ Status append_record(std::string& out, const RuleRequest& rule) {
                            ", which no value can");
         }
         if (i > 0) {
-            record += kListSeparator;
+            out += kListSeparator;
         }
-        record += f.field;
-        record += kPairSeparator;
-        record += f.text;
+        out += f.field;
+        out += kPairSeparator;
+        out += f.text;
     }
-    record += kColumnSeparator;
-    for (std::size_t i = 0; i < rule.actions.size(); ++i) {
-        const std::string& a = rule.actions[i];
+    return {};
+}
+
+Status append_actions_column(std::string& out, const std::vector<std::string>& actions) {
+    for (std::size_t i = 0; i < actions.size(); ++i) {
+        const std::string& a = actions[i];
         if (a.empty()) {
             return invalid("an empty action");
         }
@@ -133,9 +129,27 @@ Status append_record(std::string& out, const RuleRequest& rule) {
             return invalid("action '" + a + "' holds " + sep + ", which no action can");
         }
         if (i > 0) {
-            record += kListSeparator;
+            out += kListSeparator;
         }
-        record += a;
+        out += a;
+    }
+    return {};
+}
+
+Status append_record(std::string& out, const RuleRequest& rule) {
+    std::string record = std::to_string(rule.matcher);
+    record += kColumnSeparator;
+    if (const char* sep = separator_in(rule.directions, kLineSeparators)) {
+        return invalid("directions '" + rule.directions + "' hold " + sep);
+    }
+    record += rule.directions;
+    record += kColumnSeparator;
+    if (auto st = append_match_column(record, rule.match); !st) {
+        return st;
+    }
+    record += kColumnSeparator;
+    if (auto st = append_actions_column(record, rule.actions); !st) {
+        return st;
     }
     if (record.size() > kMaxRecordBytes) {
         return invalid("the rule takes " + std::to_string(record.size()) +
@@ -144,6 +158,39 @@ Status append_record(std::string& out, const RuleRequest& rule) {
     out += record;
     out += kRecordEnd;
     return {};
+}
+
+Expected<std::vector<FieldText>> parse_match_column(std::string_view column) {
+    std::vector<FieldText> out;
+    if (column.empty()) {
+        return out;
+    }
+    for (const std::string_view pair : split(column, kListSeparator)) {
+        const std::size_t eq = pair.find(kPairSeparator);
+        if (eq == std::string_view::npos || eq == 0) {
+            return invalid("match '" + std::string(pair) + "' is not <field>=<value>");
+        }
+        const std::string_view value = pair.substr(eq + 1);
+        if (value.find(kPairSeparator) != std::string_view::npos) {
+            return invalid("match '" + std::string(pair) + "' holds '=' twice");
+        }
+        out.push_back({std::string(pair.substr(0, eq)), std::string(value)});
+    }
+    return out;
+}
+
+Expected<std::vector<std::string>> parse_actions_column(std::string_view column) {
+    std::vector<std::string> out;
+    if (column.empty()) {
+        return out;
+    }
+    for (const std::string_view action : split(column, kListSeparator)) {
+        if (action.empty()) {
+            return invalid("an empty action in '" + std::string(column) + "'");
+        }
+        out.emplace_back(action);
+    }
+    return out;
 }
 
 Expected<RuleRequest> parse_record(std::string_view record) {
@@ -171,27 +218,16 @@ Expected<RuleRequest> parse_record(std::string_view record) {
         return invalid("the directions column is empty");
     }
     out.directions = columns[1];
-    if (!columns[2].empty()) {
-        for (const std::string_view pair : split(columns[2], kListSeparator)) {
-            const std::size_t eq = pair.find(kPairSeparator);
-            if (eq == std::string_view::npos || eq == 0) {
-                return invalid("match '" + std::string(pair) + "' is not <field>=<value>");
-            }
-            const std::string_view value = pair.substr(eq + 1);
-            if (value.find(kPairSeparator) != std::string_view::npos) {
-                return invalid("match '" + std::string(pair) + "' holds '=' twice");
-            }
-            out.match.push_back({std::string(pair.substr(0, eq)), std::string(value)});
-        }
+    auto match = parse_match_column(columns[2]);
+    if (!match) {
+        return match.error();
     }
-    if (!columns[3].empty()) {
-        for (const std::string_view action : split(columns[3], kListSeparator)) {
-            if (action.empty()) {
-                return invalid("an empty action in '" + std::string(columns[3]) + "'");
-            }
-            out.actions.emplace_back(action);
-        }
+    out.match = std::move(*match);
+    auto actions = parse_actions_column(columns[3]);
+    if (!actions) {
+        return actions.error();
     }
+    out.actions = std::move(*actions);
     return out;
 }
 

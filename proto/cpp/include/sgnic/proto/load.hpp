@@ -53,6 +53,12 @@ inline constexpr std::size_t kExcerptBytes = 64;
 Status append_record(std::string& out, const RuleRequest& rule);
 // One record without its newline.  Errors say which column is wrong.
 Expected<RuleRequest> parse_record(std::string_view record);
+// The match and action columns on their own ("field=value,...",
+// "action,..."): sgnicd's store keeps a rule's lists in the same text.
+Status append_match_column(std::string& out, const std::vector<FieldText>& match);
+Status append_actions_column(std::string& out, const std::vector<std::string>& actions);
+Expected<std::vector<FieldText>> parse_match_column(std::string_view column);
+Expected<std::vector<std::string>> parse_actions_column(std::string_view column);
 // The record as text for a report: at most kExcerptBytes (then "..."),
 // cut at a whole character, bytes that are not UTF-8 text shown as '?'.
 std::string excerpt(std::string_view record);
