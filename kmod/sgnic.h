@@ -16,6 +16,7 @@
 #define _SGNIC_H
 
 #include <linux/dma-mapping.h>
+#include <linux/smp.h>
 #include <linux/netdevice.h>
 #include <linux/platform_device.h>
 #include <linux/spinlock.h>
@@ -31,6 +32,7 @@
 #define SGNIC_DRV_VERSION	"0.2.0"
 
 struct sgnic_dev;
+struct sgnic_dqrr_entry;
 struct sgnic_port;
 struct sgnic_portal;
 struct sgnic_steer;
@@ -47,17 +49,21 @@ enum sgnic_fq_type {
  * A FIFO of frame descriptors.  Locking:
  *  - Tx FQs: @lock protects the ring, @count and @congested: ndo_start_xmit
  *    enqueues (the queue's CPU, or any CPU), the portal of @cpu dequeues.
- *  - Rx and Tx-confirm FQs: only the portal of @cpu produces (frame manager)
- *    and consumes (dequeue) them, both inside its NAPI poll; process context
- *    touches them only while the portals are quiesced.  @lock is unused.
- * The statistics are read unlocked by debugfs (a torn read is harmless).
+ *  - Tx-confirm FQs: only the portal of @cpu produces (frame manager) and
+ *    consumes (dequeue) them, both inside its NAPI poll.  @lock is unused.
+ *  - Rx FQs: the frame manager of any portal produces (a steering rule may
+ *    choose the queue of another CPU), the portal of @cpu consumes; both
+ *    under @lock (BH context).  @count is also read without it, as a hint.
+ * Process context touches Rx and Tx-confirm FQs only while the portals are
+ * quiesced.  The statistics are read unlocked by debugfs (a torn read is
+ * harmless).
  */
 struct sgnic_fq {
 	u32 fqid;
 	enum sgnic_fq_type type;
 	unsigned int cpu;
 	struct sgnic_port *port;
-	spinlock_t lock;		/* Tx FQs only, see above */
+	spinlock_t lock;		/* Tx and Rx FQs, see above */
 	struct sgnic_fd *ring;
 	u32 depth;
 	u32 head;
@@ -107,6 +113,9 @@ int sgnic_fq_init(struct sgnic_fq *fq, struct sgnic_port *port,
 void sgnic_fq_fini(struct sgnic_fq *fq);
 bool sgnic_fq_push(struct sgnic_fq *fq, const struct sgnic_fd *fd);
 bool sgnic_fq_pop(struct sgnic_fq *fq, struct sgnic_fd *fd);
+bool sgnic_fq_rx_push(struct sgnic_fq *fq, const struct sgnic_fd *fd);
+unsigned int sgnic_fq_rx_take(struct sgnic_fq *fq, struct sgnic_dqrr_entry *dqrr,
+			      unsigned int max);
 int sgnic_fq_tx_enqueue(struct sgnic_fq *fq, const struct sgnic_fd *fd,
 			struct netdev_queue *txq, unsigned int bytes, bool *ring);
 bool sgnic_fq_tx_peek(struct sgnic_fq *fq, struct sgnic_fd *fd);
@@ -200,6 +209,19 @@ struct sgnic_tx_annot {
 };
 
 static_assert(sizeof(struct sgnic_tx_annot) <= SGNIC_TX_HEADROOM);
+
+/*
+ * The Rx annotation: the first bytes of the buffer an Rx FD points at (its
+ * headroom, before the frame or the S/G table), written by the frame
+ * manager's classifier: the mark of the steering rule the frame matched,
+ * valid when the FD carries SGNIC_FD_STATUS_MARK.
+ */
+struct sgnic_rx_annot {
+	__be32 mark;
+	__be32 reserved;
+};
+
+static_assert(sizeof(struct sgnic_rx_annot) <= SGNIC_RX_HEADROOM);
 
 /* ---- per-port statistics (sgnic_netdev.c, shown by sgnic_ethtool.c) ---- */
 
@@ -359,12 +381,16 @@ struct sgnic_dqrr_entry {
 /*
  * A software portal.  Everything below is touched only by its NAPI poll
  * (one CPU at a time, guaranteed by NAPI), the statistics also read by
- * debugfs without a lock.
+ * debugfs without a lock.  @doorbell is rung by other portals' polls (and
+ * by resume): an interrupt on @cpu that schedules this NAPI there, raised
+ * once however often it is rung before it runs.
  */
 struct sgnic_portal {
 	unsigned int cpu;
 	struct sgnic_dev *sd;
 	struct napi_struct napi;
+	call_single_data_t doorbell;
+	cpumask_var_t kick;		/* portals whose Rx FQs this poll filled */
 	struct sgnic_dqrr_entry dqrr[SGNIC_DQRR_SIZE];
 	unsigned int next_port;		/* round-robin start of the dequeue */
 	u64 polls;
@@ -379,6 +405,7 @@ void sgnic_portals_destroy(struct sgnic_dev *sd);
 void sgnic_portals_quiesce(struct sgnic_dev *sd);
 void sgnic_portals_resume(struct sgnic_dev *sd);
 void sgnic_portal_kick(struct sgnic_dev *sd, unsigned int cpu);
+void sgnic_portal_kick_others(struct sgnic_portal *portal);
 
 /* ---- frame manager (sgnic_fman.c) ---- */
 

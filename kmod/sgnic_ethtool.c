@@ -151,14 +151,9 @@ static int sgnic_ethtool_set_ringparam(struct net_device *netdev,
 static void sgnic_ethtool_get_channels(struct net_device *netdev,
 				       struct ethtool_channels *ch)
 {
-	/*
-	 * One Tx queue per CPU but one Rx queue: the stack sees queue 0 as a
-	 * combined channel and the other Tx queues as Tx-only ones.
-	 */
-	ch->max_combined = 1;
-	ch->combined_count = 1;
-	ch->max_tx = netdev->real_num_tx_queues - 1;
-	ch->tx_count = netdev->real_num_tx_queues - 1;
+	/* One Tx and one Rx queue per CPU, served by its portal: a combined channel. */
+	ch->max_combined = netdev->real_num_rx_queues;
+	ch->combined_count = netdev->real_num_rx_queues;
 }
 
 const struct ethtool_ops sgnic_ethtool_ops = {

@@ -46,6 +46,7 @@ enum sgnic_fd_format {
 #define SGNIC_FD_STATUS_CSUM_OK	BIT(30)	/* Rx: checksums verified */
 #define SGNIC_FD_STATUS_ERR	BIT(29)	/* Tx confirm / Rx: frame error */
 #define SGNIC_FD_CMD_TSO	BIT(28)	/* Tx: cut into TCP segments (with CSUM) */
+#define SGNIC_FD_STATUS_MARK	BIT(27)	/* Rx: a steering mark in the annotation */
 
 struct sgnic_fd {
 	u8 reserved0;

@@ -9,6 +9,9 @@
  * Rx headroom, otherwise an S/G table in one buffer and the frame spread
  * over further ones.  It then verifies the L3/L4 checksums of what it
  * delivered (the Rx parser) and hands the Tx FD back on the confirm FQ.
+ * Before it takes a buffer, its classifier runs the receiver's RX steering
+ * rules on the frame: a rule drops it, or chooses the Rx FQ (the receive
+ * queue, served by that CPU's portal) and a mark for the Rx annotation.
  */
 #include <linux/dma-direct.h>
 #include <linux/ip.h>
@@ -20,6 +23,7 @@
 
 #include "sgnic.h"
 #include "sgnic_fman_tso.h"
+#include "sgnic_steer.h"
 
 /*
  * The simulated hardware reaches memory only through the bus addresses it
@@ -325,29 +329,69 @@ acquire_failed:
 }
 
 /*
- * Writes frame @src into the peer's buffers and enqueues the Rx FD on the
- * peer's Rx FQ of this CPU.  Drops are the receiver's: counted on @rx.
+ * The classifier: runs the receiver's RX steering tables on the frame and
+ * returns the CPU whose Rx FQ takes it (a queue rule's, else @cpu's), or -1
+ * when a rule drops it.  A mark goes into the Rx annotation.
  */
-static void sgnic_fman_deliver(struct sgnic_port *rx, unsigned int cpu,
+static int sgnic_fman_classify(struct sgnic_port *rx, unsigned int cpu,
+			       const struct sgnic_fman_frame *src,
+			       struct sgnic_steer_verdict *v)
+{
+	u8 hdr[SGNIC_FMAN_PARSE_LEN] __aligned(8);
+	u32 plen;
+
+	v->queue = -1;
+	v->marked = false;
+	if (!READ_ONCE(rx->steer->n_rules))
+		return cpu;
+	plen = min_t(u32, src->len, sizeof(hdr));
+	sgnic_fman_read(src, 0, hdr, plen);
+	sgnic_steer_rx_classify(rx, hdr, plen, src->len, v);
+	if (v->drop)
+		return -1;
+	/* Receive queue N is served by the portal of CPU N. */
+	if (v->queue >= 0 && cpu_online(v->queue))
+		return v->queue;
+	return cpu;
+}
+
+/*
+ * Writes frame @src into the peer's buffers and enqueues the Rx FD on the
+ * Rx FQ the classifier chose: the peer's FQ of this portal's CPU, or of
+ * the CPU of a queue rule (whose portal is kicked at the end of the run).
+ * Drops are the receiver's: counted on @rx.
+ */
+static void sgnic_fman_deliver(struct sgnic_port *rx, struct sgnic_portal *portal,
 			       const struct sgnic_fman_frame *src,
 			       const struct sgnic_tx_annot *annot)
 {
 	dma_addr_t bufs[SGNIC_SGT_MAX_ENTRIES];
 	struct sgnic_bpool *pool = &rx->bpool;
-	struct sgnic_fq *fq = &rx->fqs[cpu].rx;
 	struct sgnic_sg_entry *sgt = NULL;
+	struct sgnic_rx_annot *rx_annot;
+	struct sgnic_steer_verdict v;
 	struct sgnic_fman_frame dst;
 	u32 nbufs, i, left, len;
 	struct sgnic_fd fd;
+	struct sgnic_fq *fq;
 	__wsum csum;
+	int target;
 	u8 *va;
 
-	if (!READ_ONCE(rx->up) || fq->count == fq->depth) {
+	if (!READ_ONCE(rx->up)) {
 		sgnic_stats_add(rx, SGNIC_STAT_RX_DROPPED, 1);
 		return;
 	}
 	if (src->len > READ_ONCE(rx->netdev->mtu) + VLAN_ETH_HLEN) {
 		sgnic_stats_add(rx, SGNIC_STAT_RX_ERRORS, 1);
+		return;
+	}
+	target = sgnic_fman_classify(rx, portal->cpu, src, &v);
+	if (target < 0)
+		return;		/* counted by the rule */
+	fq = &rx->fqs[target].rx;
+	if (READ_ONCE(fq->count) == fq->depth) {
+		sgnic_stats_add(rx, SGNIC_STAT_RX_DROPPED, 1);
 		return;
 	}
 	nbufs = src->len <= pool->buf_len ? 1 :
@@ -363,7 +407,12 @@ static void sgnic_fman_deliver(struct sgnic_port *rx, unsigned int cpu,
 	sgnic_fd_clear(&fd);
 	fd.bpid = pool->bpid;
 	sgnic_fd_set_addr(&fd, bufs[0]);
-	va = sgnic_fman_bus_to_virt(rx->sd, bufs[0]) + SGNIC_RX_HEADROOM;
+	rx_annot = sgnic_fman_bus_to_virt(rx->sd, bufs[0]);
+	if (v.marked) {
+		rx_annot->mark = cpu_to_be32(v.mark);
+		fd.cmd_status = cpu_to_be32(SGNIC_FD_STATUS_MARK);
+	}
+	va = (u8 *)rx_annot + SGNIC_RX_HEADROOM;
 	if (nbufs == 1) {
 		sgnic_fd_set_format(&fd, SGNIC_FD_CONTIG, SGNIC_RX_HEADROOM, src->len);
 		dst.seg[0].va = va;
@@ -390,9 +439,19 @@ static void sgnic_fman_deliver(struct sgnic_port *rx, unsigned int cpu,
 	if (annot && !sgnic_fman_tx_csum(&dst, annot, csum))
 		goto frame_error;
 	if (sgnic_fman_rx_csum_ok(&dst, annot))
-		fd.cmd_status = cpu_to_be32(SGNIC_FD_STATUS_CSUM_OK);
-	/* Checked above; the portal is the only producer of this FQ. */
-	sgnic_fq_push(fq, &fd);
+		fd.cmd_status |= cpu_to_be32(SGNIC_FD_STATUS_CSUM_OK);
+	/* Another portal may have filled a queue rule's FQ since the check. */
+	if (!sgnic_fq_rx_push(fq, &fd))
+		goto fq_full;
+	if (target != portal->cpu)
+		cpumask_set_cpu(target, portal->kick);
+	return;
+
+fq_full:
+	for (i = 0; i < nbufs; i += SGNIC_BPOOL_CMD_MAX)
+		sgnic_bpool_release(pool, bufs + i,
+				    min_t(u32, nbufs - i, SGNIC_BPOOL_CMD_MAX));
+	sgnic_stats_add(rx, SGNIC_STAT_RX_DROPPED, 1);
 	return;
 
 frame_error:
@@ -409,7 +468,7 @@ frame_error:
  * delivers each to the peer as a frame of its own, its TCP checksum
  * completed like any Tx checksum request (so the Rx parser trusts it).
  */
-static void sgnic_fman_tso_deliver(struct sgnic_port *rx, unsigned int cpu,
+static void sgnic_fman_tso_deliver(struct sgnic_port *rx, struct sgnic_portal *portal,
 				   const struct sgnic_fman_frame *src,
 				   struct sgnic_fman_tso *t)
 {
@@ -430,12 +489,12 @@ static void sgnic_fman_tso_deliver(struct sgnic_port *rx, unsigned int cpu,
 		seg.nseg = 1;
 		seg.len = t->hlen;
 		sgnic_fman_slice(&seg, src, t->hlen + off, len);
-		sgnic_fman_deliver(rx, cpu, &seg, &l4);
+		sgnic_fman_deliver(rx, portal, &seg, &l4);
 	}
 }
 
 /* Moves one Tx frame onto the wire; returns the confirm status bits. */
-static u32 sgnic_fman_tx_one(struct sgnic_port *port, unsigned int cpu,
+static u32 sgnic_fman_tx_one(struct sgnic_port *port, struct sgnic_portal *portal,
 			     const struct sgnic_fd *fd)
 {
 	u32 cmd = be32_to_cpu(fd->cmd_status);
@@ -451,7 +510,7 @@ static u32 sgnic_fman_tx_one(struct sgnic_port *port, unsigned int cpu,
 	if (cmd & SGNIC_FD_CMD_CSUM)
 		annot = sgnic_fman_bus_to_virt(port->sd, sgnic_fd_addr(fd));
 	if (!(cmd & SGNIC_FD_CMD_TSO)) {
-		sgnic_fman_deliver(port->peer, cpu, &src, annot);
+		sgnic_fman_deliver(port->peer, portal, &src, annot);
 		return 0;
 	}
 	err = SGNIC_FMAN_ERR_TSO;
@@ -462,11 +521,11 @@ static u32 sgnic_fman_tx_one(struct sgnic_port *port, unsigned int cpu,
 	if (!sgnic_fman_tso_parse(&tso, plen, src.len, be16_to_cpu(annot->csum_start),
 				  be16_to_cpu(annot->csum_offset), be16_to_cpu(annot->mss)))
 		goto refused;
-	sgnic_fman_tso_deliver(port->peer, cpu, &src, &tso);
+	sgnic_fman_tso_deliver(port->peer, portal, &src, &tso);
 	return 0;
 
 refused:
-	sgnic_devlink_fman_error(port, cpu, fd, err);
+	sgnic_devlink_fman_error(port, portal->cpu, fd, err);
 	return SGNIC_FD_STATUS_ERR;
 }
 
@@ -511,11 +570,12 @@ static bool sgnic_fman_paused(struct sgnic_port *port, unsigned int cpu)
 	struct sgnic_fd fd;
 
 	/* Only a receiver with frames queued can pause: no look at the FD else. */
-	if (!fq->count || !READ_ONCE(rx->up) ||
+	if (!READ_ONCE(fq->count) || !READ_ONCE(rx->up) ||
 	    !sgnic_fq_tx_peek(&port->fqs[cpu].tx, &fd))
 		return false;
 	sgnic_fman_tx_need(port, rx, &fd, &frames, &bufs);
-	return fq->depth - fq->count < frames || sgnic_bpool_avail(&rx->bpool) < bufs;
+	return fq->depth - READ_ONCE(fq->count) < frames ||
+	       sgnic_bpool_avail(&rx->bpool) < bufs;
 }
 
 unsigned int sgnic_fman_run(struct sgnic_portal *portal)
@@ -541,12 +601,13 @@ unsigned int sgnic_fman_run(struct sgnic_portal *portal)
 			    sgnic_fman_paused(port, cpu) ||
 			    !sgnic_fq_tx_dequeue(&fqs->tx, &fd, txq))
 				break;
-			status = sgnic_fman_tx_one(port, cpu, &fd);
+			status = sgnic_fman_tx_one(port, portal, &fd);
 			fd.cmd_status = cpu_to_be32(be32_to_cpu(fd.cmd_status) | status);
 			sgnic_fq_push(&fqs->conf, &fd);
 			total++;
 		}
 	}
 	portal->fman_frames += total;
+	sgnic_portal_kick_others(portal);
 	return total;
 }

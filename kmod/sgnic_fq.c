@@ -72,6 +72,32 @@ bool sgnic_fq_pop(struct sgnic_fq *fq, struct sgnic_fd *fd)
 	return true;
 }
 
+/* Rx FQs take frames from any portal's frame manager: under @fq->lock. */
+bool sgnic_fq_rx_push(struct sgnic_fq *fq, const struct sgnic_fd *fd)
+{
+	bool pushed;
+
+	spin_lock(&fq->lock);
+	pushed = sgnic_fq_push(fq, fd);
+	spin_unlock(&fq->lock);
+	return pushed;
+}
+
+/* Moves up to @max FDs of Rx FQ @fq into @dqrr; returns how many. */
+unsigned int sgnic_fq_rx_take(struct sgnic_fq *fq, struct sgnic_dqrr_entry *dqrr,
+			      unsigned int max)
+{
+	unsigned int n = 0;
+
+	if (!READ_ONCE(fq->count))
+		return 0;
+	spin_lock(&fq->lock);
+	while (n < max && sgnic_fq_pop(fq, &dqrr[n].fd))
+		dqrr[n++].fq = fq;
+	spin_unlock(&fq->lock);
+	return n;
+}
+
 /*
  * Enqueue from ndo_start_xmit of a frame of @bytes.  Entering the congestion
  * group stops @txq; both that and the wake in sgnic_fq_tx_dequeue() happen

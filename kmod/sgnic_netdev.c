@@ -412,10 +412,12 @@ static struct sk_buff *sgnic_port_rx_buf_skb(struct sgnic_port *port,
  * @ent, as far as it can be used: entries of this pool up to the final one.
  * Returns the entries copied, or -ENOENT if the table is in no buffer of
  * the pool; *@ok says whether they end with a final entry and add up to the
- * FD's length.  The table buffer stays the pool's.
+ * FD's length, *@annot (if given) is the table buffer's Rx annotation.  The
+ * table buffer stays the pool's.
  */
 static int sgnic_port_rx_sgt_read(struct sgnic_port *port, const struct sgnic_fd *fd,
-				  struct sgnic_sg_entry *ent, bool *ok)
+				  struct sgnic_sg_entry *ent, bool *ok,
+				  struct sgnic_rx_annot *annot)
 {
 	struct device *dev = port->sd->dma_dev;
 	struct sgnic_bpool *pool = &port->bpool;
@@ -430,6 +432,8 @@ static int sgnic_port_rx_sgt_read(struct sgnic_port *port, const struct sgnic_fd
 	if (unlikely(!va))
 		return -ENOENT;
 	dma_sync_single_for_cpu(dev, sgt_addr, pool->map_size, DMA_FROM_DEVICE);
+	if (annot)
+		*annot = *(struct sgnic_rx_annot *)va;
 	sgt = va + sgnic_fd_offset(fd);
 	while (n < SGNIC_SGT_MAX_ENTRIES) {
 		ent[n] = sgt[n];
@@ -454,7 +458,8 @@ static int sgnic_port_rx_sgt_read(struct sgnic_port *port, const struct sgnic_fd
  * pool; the first entry becomes the skb head, the others page frags.
  */
 static struct sk_buff *sgnic_port_rx_sg(struct sgnic_port *port,
-					const struct sgnic_fd *fd)
+					const struct sgnic_fd *fd,
+					struct sgnic_rx_annot *annot)
 {
 	struct sgnic_sg_entry ent[SGNIC_SGT_MAX_ENTRIES];
 	dma_addr_t bufs[SGNIC_SGT_MAX_ENTRIES];
@@ -467,7 +472,7 @@ static struct sk_buff *sgnic_port_rx_sg(struct sgnic_port *port,
 	void *va;
 	u32 off;
 
-	n = sgnic_port_rx_sgt_read(port, fd, ent, &ok);
+	n = sgnic_port_rx_sgt_read(port, fd, ent, &ok, annot);
 	if (n < 0)
 		goto table_unknown;
 	for (i = 0; i < n; i++)
@@ -522,7 +527,7 @@ static void sgnic_port_rx_discard(struct sgnic_port *port,
 	bool ok;
 
 	if (sgnic_fd_format(fd) == SGNIC_FD_SG) {
-		n = sgnic_port_rx_sgt_read(port, fd, ent, &ok);
+		n = sgnic_port_rx_sgt_read(port, fd, ent, &ok, NULL);
 		if (n < 0)
 			return;	/* not a buffer of ours */
 	}
@@ -539,6 +544,7 @@ void sgnic_port_rx(struct sgnic_portal *portal, struct sgnic_port *port,
 	struct net_device *netdev = port->netdev;
 	u32 status = be32_to_cpu(fd->cmd_status);
 	u32 len = sgnic_fd_length(fd);
+	struct sgnic_rx_annot annot = {};
 	struct sk_buff *skb;
 
 	if (unlikely(fd->bpid != port->bpool.bpid)) {
@@ -556,11 +562,15 @@ void sgnic_port_rx(struct sgnic_portal *portal, struct sgnic_port *port,
 	case SGNIC_FD_CONTIG:
 		skb = sgnic_port_rx_buf_skb(port, sgnic_fd_addr(fd),
 					    sgnic_fd_offset(fd), len);
-		if (unlikely(!skb))
+		if (unlikely(!skb)) {
 			sgnic_stats_add(port, SGNIC_STAT_RX_DROPPED, 1);
+			break;
+		}
+		/* The buffer the FD points at is the skb's head. */
+		annot = *(struct sgnic_rx_annot *)skb->head;
 		break;
 	case SGNIC_FD_SG:
-		skb = sgnic_port_rx_sg(port, fd);
+		skb = sgnic_port_rx_sg(port, fd, &annot);
 		break;
 	default:
 		sgnic_port_rx_discard(port, fd);
@@ -571,8 +581,10 @@ void sgnic_port_rx(struct sgnic_portal *portal, struct sgnic_port *port,
 		return;
 
 	skb->protocol = eth_type_trans(skb, netdev);
-	if (sgnic_steer_rx(port, skb))
-		return;
+	/* Steering ran in the frame manager: it chose this queue, and a mark. */
+	skb_record_rx_queue(skb, portal->cpu);
+	if (status & SGNIC_FD_STATUS_MARK)
+		skb->mark = be32_to_cpu(annot.mark);
 	if ((netdev->features & NETIF_F_RXCSUM) && (status & SGNIC_FD_STATUS_CSUM_OK)) {
 		skb->ip_summed = CHECKSUM_UNNECESSARY;
 		sgnic_stats_add(port, SGNIC_STAT_RX_CSUM_OK, 1);
@@ -780,7 +792,8 @@ struct sgnic_port *sgnic_port_create(struct sgnic_dev *sd, unsigned int index)
 	struct sgnic_port *port;
 	int err;
 
-	netdev = alloc_etherdev_mqs(sizeof(*port), nr_cpu_ids, 1);
+	/* A Tx and an Rx queue per CPU: its portal serves both. */
+	netdev = alloc_etherdev_mqs(sizeof(*port), nr_cpu_ids, nr_cpu_ids);
 	if (!netdev) {
 		err = -ENOMEM;
 		goto netdev_alloc_failed;

@@ -1075,10 +1075,10 @@ static int sgnic_nl_parse_action(struct sgnic_port *port, struct nlattr *a,
 		spec->mark = nla_get_u32(tb[SGNIC_A_ACTION_MARK]);
 	if (type == SGNIC_ACTION_TYPE_QUEUE) {
 		spec->queue = nla_get_u32(tb[SGNIC_A_ACTION_QUEUE]);
-		nq = min_t(u32, port->netdev->real_num_tx_queues, SGNIC_STEER_RXQ_MAX);
+		nq = min_t(u32, port->netdev->real_num_rx_queues, SGNIC_STEER_RXQ_MAX);
 		if (spec->queue >= nq) {
 			NL_SET_ERR_MSG_ATTR(extack, tb[SGNIC_A_ACTION_QUEUE],
-					    "sgnic: queue index beyond the port's queues");
+					    "sgnic: queue index beyond the port's receive queues");
 			return -EINVAL;
 		}
 	}

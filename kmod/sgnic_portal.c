@@ -5,6 +5,7 @@
  * its CPU, then dequeues Rx and Tx-confirm FDs into its small dequeue ring
  * (DQRR) and hands each to the driver.  Rx frames count against the budget.
  */
+#include <linux/cpu.h>
 #include <linux/slab.h>
 
 #include "sgnic.h"
@@ -14,19 +15,14 @@ static unsigned int sgnic_portal_dequeue(struct sgnic_portal *portal)
 {
 	struct sgnic_dev *sd = portal->sd;
 	struct sgnic_port_fqs *fqs;
-	struct sgnic_fq *fq[2];
-	unsigned int n = 0, i, j, k;
+	unsigned int n = 0, i, k;
 
 	for (i = 0; i < sd->nports && n < SGNIC_DQRR_SIZE; i++) {
 		k = (portal->next_port + i) % sd->nports;
 		fqs = &sd->ports[k]->fqs[portal->cpu];
-		fq[0] = &fqs->conf;
-		fq[1] = &fqs->rx;
-		for (j = 0; j < ARRAY_SIZE(fq); j++) {
-			while (n < SGNIC_DQRR_SIZE &&
-			       sgnic_fq_pop(fq[j], &portal->dqrr[n].fd))
-				portal->dqrr[n++].fq = fq[j];
-		}
+		while (n < SGNIC_DQRR_SIZE && sgnic_fq_pop(&fqs->conf, &portal->dqrr[n].fd))
+			portal->dqrr[n++].fq = &fqs->conf;
+		n += sgnic_fq_rx_take(&fqs->rx, portal->dqrr + n, SGNIC_DQRR_SIZE - n);
 	}
 	portal->next_port = sd->nports ? (portal->next_port + 1) % sd->nports : 0;
 	portal->dequeued += n;
@@ -42,7 +38,7 @@ static bool sgnic_portal_pending(struct sgnic_portal *portal)
 
 	for (i = 0; i < sd->nports; i++) {
 		fqs = &sd->ports[i]->fqs[portal->cpu];
-		if (READ_ONCE(fqs->tx.count) || fqs->conf.count || fqs->rx.count)
+		if (READ_ONCE(fqs->tx.count) || fqs->conf.count || READ_ONCE(fqs->rx.count))
 			return true;
 	}
 	return false;
@@ -100,6 +96,40 @@ void sgnic_portal_kick(struct sgnic_dev *sd, unsigned int cpu)
 	napi_schedule(&sd->portals[cpu]->napi);
 }
 
+/* The doorbell's interrupt: runs on the portal's CPU, in hard IRQ context. */
+static void sgnic_portal_doorbell(void *data)
+{
+	struct sgnic_portal *portal = data;
+
+	napi_schedule(&portal->napi);
+}
+
+/* Rings @cpu's doorbell; a ring still pending (-EBUSY) covers this one. */
+static void sgnic_portal_ring(struct sgnic_dev *sd, unsigned int cpu)
+{
+	smp_call_function_single_async(cpu, &sd->portals[cpu]->doorbell);
+}
+
+static void sgnic_portal_nop(void *unused)
+{
+}
+
+/*
+ * Rings the doorbells of the portals whose Rx FQs this poll's frame manager
+ * filled (queue rules): each schedules its own NAPI on its own CPU, so the
+ * frames are processed there.  A doorbell already rung and not yet run
+ * covers these frames too.
+ */
+void sgnic_portal_kick_others(struct sgnic_portal *portal)
+{
+	struct sgnic_dev *sd = portal->sd;
+	unsigned int cpu;
+
+	for_each_cpu(cpu, portal->kick)
+		sgnic_portal_ring(sd, cpu);
+	cpumask_clear(portal->kick);
+}
+
 int sgnic_portals_create(struct sgnic_dev *sd)
 {
 	struct sgnic_portal *portal;
@@ -112,12 +142,15 @@ int sgnic_portals_create(struct sgnic_dev *sd)
 		portal = kzalloc(sizeof(*portal), GFP_KERNEL);
 		if (!portal)
 			goto portal_alloc_failed;
+		sd->portals[cpu] = portal;
+		if (!zalloc_cpumask_var(&portal->kick, GFP_KERNEL))
+			goto portal_alloc_failed;
 		portal->cpu = cpu;
 		portal->sd = sd;
+		INIT_CSD(&portal->doorbell, sgnic_portal_doorbell, portal);
 		init_dummy_netdev(&portal->napi_dev);
 		netif_napi_add(&portal->napi_dev, &portal->napi, sgnic_portal_poll);
 		napi_enable(&portal->napi);
-		sd->portals[cpu] = portal;
 	}
 	return 0;
 
@@ -133,12 +166,31 @@ void sgnic_portals_destroy(struct sgnic_dev *sd)
 
 	if (!sd->portals)
 		return;
+	/* No poll runs after this: no doorbell is rung again. */
+	for_each_possible_cpu(cpu) {
+		portal = sd->portals[cpu];
+		if (portal && portal->napi.poll)
+			napi_disable(&portal->napi);
+	}
+	/*
+	 * Wait for doorbells already rung: a CPU runs the functions queued to
+	 * it in one batch, waited-for calls first, so a call that was waited
+	 * for may share a batch with a doorbell that has yet to run; a second
+	 * call comes in a later batch.
+	 */
+	cpus_read_lock();
+	for_each_online_cpu(cpu) {
+		smp_call_function_single(cpu, sgnic_portal_nop, NULL, true);
+		smp_call_function_single(cpu, sgnic_portal_nop, NULL, true);
+	}
+	cpus_read_unlock();
 	for_each_possible_cpu(cpu) {
 		portal = sd->portals[cpu];
 		if (!portal)
 			continue;
-		napi_disable(&portal->napi);
-		netif_napi_del(&portal->napi);
+		if (portal->napi.poll)
+			netif_napi_del(&portal->napi);
+		free_cpumask_var(portal->kick);
 		kfree(portal);
 	}
 	kfree(sd->portals);
@@ -166,9 +218,12 @@ void sgnic_portals_resume(struct sgnic_dev *sd)
 	ASSERT_RTNL();
 	for_each_possible_cpu(cpu)
 		napi_enable(&sd->portals[cpu]->napi);
-	/* Doorbells rung while quiesced were lost: ring them all again. */
-	local_bh_disable();
-	for_each_possible_cpu(cpu)
-		sgnic_portal_kick(sd, cpu);
-	local_bh_enable();
+	/*
+	 * Doorbells rung while quiesced were lost: ring them all again, each
+	 * on its portal's CPU (a NAPI runs where it was scheduled).
+	 */
+	cpus_read_lock();
+	for_each_online_cpu(cpu)
+		sgnic_portal_ring(sd, cpu);
+	cpus_read_unlock();
 }

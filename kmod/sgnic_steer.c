@@ -989,75 +989,81 @@ static void sgnic_steer_stat_add(struct sgnic_steer *st, enum sgnic_steer_stat s
 	u64_stats_update_end(&s->syncp);
 }
 
-/* Runs the tables of @dir on a frame; true when the frame is to be dropped. */
-static bool sgnic_steer_frame(struct sgnic_steer *st, unsigned int dir,
-			      struct sk_buff *skb, int mac)
+/*
+ * Runs the tables of @dir on a frame of @key, @packets wire frames and @bytes;
+ * fills @v (mark and queue only on RX).  Caller holds rcu_read_lock().
+ */
+static void sgnic_steer_apply(struct sgnic_steer *st, unsigned int dir,
+			      const struct sgnic_steer_key *key, u32 packets, u64 bytes,
+			      struct sgnic_steer_verdict *v)
 {
 	struct sgnic_steer_counters *cnt;
 	struct sgnic_steer_matcher *m;
 	struct sgnic_steer_rule *rule;
-	struct sgnic_steer_key key;
 	struct sgnic_steer_acts *a;
-	bool drop = false;
 
-	rcu_read_lock();
-	sgnic_steer_frame_key(skb, mac, &key);
-	rule = sgnic_steer_lookup(st, dir, &key, &m);
+	rule = sgnic_steer_lookup(st, dir, key, &m);
 	if (!rule)
-		goto out;
+		return;
 	a = rule->acts;
 	cnt = sgnic_steer_rule_cnt(m, rule, dir);
 	if (cnt) {
-		/* A TSO superframe on Tx counts as the frames it becomes. */
-		atomic64_add(sgnic_skb_wire_packets(skb), &cnt->packets);
-		atomic64_add(sgnic_skb_wire_bytes(skb, skb->len - mac), &cnt->bytes);
+		atomic64_add(packets, &cnt->packets);
+		atomic64_add(bytes, &cnt->bytes);
 	}
 	sgnic_steer_stat_add(st, dir == SGNIC_STEER_RX ? SGNIC_STEER_STAT_RX_HITS :
 			     SGNIC_STEER_STAT_TX_HITS, -1);
-	if (a->mark && dir == SGNIC_STEER_RX) {
-		skb->mark = *sgnic_steer_rule_mark_slot(m, rule);
+	/* A TX rule has neither mark nor queue: sgnic_steer_rule_check(). */
+	if (a->mark) {
+		v->marked = true;
+		v->mark = *sgnic_steer_rule_mark_slot(m, rule);
 		sgnic_steer_stat_add(st, SGNIC_STEER_STAT_RX_MARKED, -1);
 	}
 	switch (a->terminal) {
 	case SGNIC_ACTION_TYPE_DROP:
-		drop = true;
+		v->drop = true;
 		sgnic_steer_stat_add(st, dir == SGNIC_STEER_RX ? SGNIC_STEER_STAT_RX_DROPS :
 				     SGNIC_STEER_STAT_TX_DROPS, -1);
 		break;
 	case SGNIC_ACTION_TYPE_QUEUE:
-		if (dir != SGNIC_STEER_RX)
-			break;
-		skb_record_rx_queue(skb, rule->queue);
+		v->queue = rule->queue;
 		sgnic_steer_stat_add(st, SGNIC_STEER_STAT_RX_QUEUED, rule->queue);
 		break;
 	default:
 		break;
 	}
-out:
-	rcu_read_unlock();
-	return drop;
 }
 
-bool sgnic_steer_rx(struct sgnic_port *port, struct sk_buff *skb)
+void sgnic_steer_rx_classify(struct sgnic_port *port, const u8 *frame, u32 hlen,
+			     u32 len, struct sgnic_steer_verdict *v)
 {
 	struct sgnic_steer *st = port->steer;
+	struct sgnic_steer_key key;
 
+	*v = (struct sgnic_steer_verdict){ .queue = -1 };
 	if (!READ_ONCE(st->n_rules))
-		return false;
-	/* eth_type_trans() has pulled the Ethernet header. */
-	if (!sgnic_steer_frame(st, SGNIC_STEER_RX, skb, -ETH_HLEN))
-		return false;
-	kfree_skb(skb);
-	return true;
+		return;
+	sgnic_steer_frame_key_buf(frame, hlen, -1, &key);
+	rcu_read_lock();
+	sgnic_steer_apply(st, SGNIC_STEER_RX, &key, 1, len, v);
+	rcu_read_unlock();
 }
 
 bool sgnic_steer_tx(struct sgnic_port *port, struct sk_buff *skb)
 {
+	struct sgnic_steer_verdict v = { .queue = -1 };
 	struct sgnic_steer *st = port->steer;
+	struct sgnic_steer_key key;
 
 	if (!READ_ONCE(st->n_rules))
 		return false;
-	if (!sgnic_steer_frame(st, SGNIC_STEER_TX, skb, 0))
+	sgnic_steer_frame_key(skb, 0, &key);
+	rcu_read_lock();
+	/* A TSO superframe counts as the frames it becomes. */
+	sgnic_steer_apply(st, SGNIC_STEER_TX, &key, sgnic_skb_wire_packets(skb),
+			  sgnic_skb_wire_bytes(skb, skb->len), &v);
+	rcu_read_unlock();
+	if (!v.drop)
 		return false;
 	dev_kfree_skb_any(skb);
 	return true;

@@ -186,8 +186,22 @@ void sgnic_steer_fini(void);
 int sgnic_steer_port_init(struct sgnic_port *port);
 void sgnic_steer_port_fini(struct sgnic_port *port);
 
-/* Data path hooks: true when steering dropped (and freed) the skb. */
-bool sgnic_steer_rx(struct sgnic_port *port, struct sk_buff *skb);
+/* What the RX tables decided for a received frame. */
+struct sgnic_steer_verdict {
+	bool drop;
+	bool marked;
+	u32 mark;
+	int queue;		/* the receive queue a rule chose, or -1 */
+};
+
+/*
+ * Data path hooks.  RX runs in the frame manager, on the frame as the wire
+ * carries it (its first @hlen of @len bytes), before a buffer is taken: the
+ * verdict drops the frame, or chooses its receive queue and mark.  TX runs
+ * in ndo_start_xmit: true when a rule dropped (and freed) the skb.
+ */
+void sgnic_steer_rx_classify(struct sgnic_port *port, const u8 *frame, u32 hlen,
+			     u32 len, struct sgnic_steer_verdict *v);
 bool sgnic_steer_tx(struct sgnic_port *port, struct sk_buff *skb);
 
 /* ethtool -S: the steering counters of a port, appended to the others. */

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * The match key of a frame, as the steering engine's data path builds it.
+ * The match key of a frame, as the frame manager's parser builds it.
  * A header of its own so that the KUnit suite (a separate module) runs the
  * very code the data path runs, on frames it builds itself.
  */
@@ -14,68 +14,64 @@
 #include <linux/skbuff.h>
 #include <net/ip.h>
 
+#include "sgnic_hw.h"
 #include "sgnic_steer_key.h"
 
 /*
- * Builds the key of a frame whose Ethernet header starts @mac bytes from
- * skb->data (negative on Rx, after eth_type_trans()).  Fields the frame
- * lacks stay zero.
+ * Builds the key of a frame from its first @len bytes at @frame, the
+ * Ethernet header first: what the frame manager's parser sees on the wire.
+ * @vlan_id is a VLAN id the frame carries outside its bytes (a Tx tag
+ * offloaded to the skb), or -1.  Fields the frame lacks, or has beyond @len,
+ * stay zero.
  */
-static inline void sgnic_steer_frame_key(const struct sk_buff *skb, int mac,
-					 struct sgnic_steer_key *key)
+static inline void sgnic_steer_frame_key_buf(const u8 *frame, u32 len, int vlan_id,
+					     struct sgnic_steer_key *key)
 {
 	u8 *k = sgnic_steer_key_bytes(key);
 	const struct vlan_hdr *vh;
 	const struct ipv6hdr *ip6;
 	const struct ethhdr *eth;
 	const struct iphdr *ip4;
-	struct vlan_hdr vbuf;
-	struct ipv6hdr buf6;
-	struct ethhdr ebuf;
-	struct iphdr buf4;
-	const __be16 *ports;
-	__be16 pbuf[2], vid;
-	int off;
+	__be16 vid, ethertype;
+	u32 off = ETH_HLEN;
 	u8 proto;
 
 	sgnic_steer_key_clear(key);
-	eth = skb_header_pointer(skb, mac, sizeof(ebuf), &ebuf);
-	if (!eth)
+	if (len < ETH_HLEN)
 		return;
+	eth = (const struct ethhdr *)frame;
 	memcpy(k + SGNIC_STEER_KEY_DMAC, eth->h_dest, ETH_ALEN);
 	memcpy(k + SGNIC_STEER_KEY_SMAC, eth->h_source, ETH_ALEN);
-	off = mac + ETH_HLEN;
-	if (skb_vlan_tag_present(skb)) {
-		vid = htons(skb_vlan_tag_get_id(skb));
+	ethertype = eth->h_proto;
+	if (vlan_id >= 0) {
+		vid = htons(vlan_id & VLAN_VID_MASK);
 		memcpy(k + SGNIC_STEER_KEY_VLAN_ID, &vid, sizeof(vid));
-	} else if (eth_type_vlan(eth->h_proto)) {
-		vh = skb_header_pointer(skb, off, sizeof(vbuf), &vbuf);
-		if (!vh)
+	} else if (eth_type_vlan(ethertype)) {
+		if (len < off + VLAN_HLEN)
 			return;
+		vh = (const struct vlan_hdr *)(frame + off);
 		vid = vh->h_vlan_TCI & htons(VLAN_VID_MASK);
 		memcpy(k + SGNIC_STEER_KEY_VLAN_ID, &vid, sizeof(vid));
-		memcpy(k + SGNIC_STEER_KEY_ETHERTYPE, &vh->h_vlan_encapsulated_proto, 2);
+		ethertype = vh->h_vlan_encapsulated_proto;
 		off += VLAN_HLEN;
-		goto l3;
 	}
-	memcpy(k + SGNIC_STEER_KEY_ETHERTYPE, &eth->h_proto, 2);
-l3:
-	if (*(__be16 *)(k + SGNIC_STEER_KEY_ETHERTYPE) == htons(ETH_P_IP)) {
-		ip4 = skb_header_pointer(skb, off, sizeof(buf4), &buf4);
-		if (!ip4 || ip4->ihl < 5)
+	memcpy(k + SGNIC_STEER_KEY_ETHERTYPE, &ethertype, sizeof(ethertype));
+	if (ethertype == htons(ETH_P_IP)) {
+		if (len < off + sizeof(*ip4))
+			return;
+		ip4 = (const struct iphdr *)(frame + off);
+		if (ip4->ihl < 5)
 			return;
 		memcpy(k + SGNIC_STEER_KEY_IPV4_SRC, &ip4->saddr, 4);
 		memcpy(k + SGNIC_STEER_KEY_IPV4_DST, &ip4->daddr, 4);
-		proto = ip4->protocol;
-		/* Only the first fragment carries the L4 header. */
-		if (ip4->frag_off & htons(IP_OFFSET))
-			proto = 0;
 		k[SGNIC_STEER_KEY_IP_PROTO] = ip4->protocol;
+		/* Only the first fragment carries the L4 header. */
+		proto = ip4->frag_off & htons(IP_OFFSET) ? 0 : ip4->protocol;
 		off += ip4->ihl * 4;
-	} else if (*(__be16 *)(k + SGNIC_STEER_KEY_ETHERTYPE) == htons(ETH_P_IPV6)) {
-		ip6 = skb_header_pointer(skb, off, sizeof(buf6), &buf6);
-		if (!ip6)
+	} else if (ethertype == htons(ETH_P_IPV6)) {
+		if (len < off + sizeof(*ip6))
 			return;
+		ip6 = (const struct ipv6hdr *)(frame + off);
 		memcpy(k + SGNIC_STEER_KEY_IPV6_SRC, &ip6->saddr, 16);
 		memcpy(k + SGNIC_STEER_KEY_IPV6_DST, &ip6->daddr, 16);
 		proto = ip6->nexthdr;
@@ -86,11 +82,29 @@ l3:
 	}
 	if (proto != IPPROTO_TCP && proto != IPPROTO_UDP && proto != IPPROTO_SCTP)
 		return;
-	ports = skb_header_pointer(skb, off, sizeof(pbuf), pbuf);
-	if (!ports)
+	/* Source and destination port: the first four bytes of all three. */
+	if (len < off + 4)
 		return;
-	memcpy(k + SGNIC_STEER_KEY_L4_SPORT, &ports[0], 2);
-	memcpy(k + SGNIC_STEER_KEY_L4_DPORT, &ports[1], 2);
+	memcpy(k + SGNIC_STEER_KEY_L4_SPORT, frame + off, 2);
+	memcpy(k + SGNIC_STEER_KEY_L4_DPORT, frame + off + 2, 2);
+}
+
+/*
+ * The key of an skb whose Ethernet header starts @mac bytes from skb->data
+ * (negative on Rx, after eth_type_trans()): its first SGNIC_FMAN_PARSE_LEN
+ * bytes go through the frame manager's parser.
+ */
+static inline void sgnic_steer_frame_key(const struct sk_buff *skb, int mac,
+					 struct sgnic_steer_key *key)
+{
+	u8 buf[SGNIC_FMAN_PARSE_LEN] __aligned(8);
+	int avail = (int)skb->len - mac;
+	u32 len = avail > 0 ? min_t(u32, avail, sizeof(buf)) : 0;
+	const u8 *frame = len ? skb_header_pointer(skb, mac, len, buf) : NULL;
+
+	sgnic_steer_frame_key_buf(frame, frame ? len : 0,
+				  skb_vlan_tag_present(skb) ? skb_vlan_tag_get_id(skb) : -1,
+				  key);
 }
 
 #endif /* _SGNIC_STEER_FRAME_H */

@@ -74,8 +74,9 @@ enum sgnic_match_field {
  *   tx-counters for the directions it has); others keep none.
  * @SGNIC_ACTION_TYPE_MARK: Set skb->mark to the action's mark (RX only; refused
  *   in a rule with direction tx).
- * @SGNIC_ACTION_TYPE_QUEUE: Deliver on the queue given by the action's queue
- *   (RX only; refused in a rule with direction tx).
+ * @SGNIC_ACTION_TYPE_QUEUE: Deliver on the receive queue given by the action's
+ *   queue: the frame is processed by that queue's NAPI on its CPU (queue N is
+ *   served by CPU N's portal). RX only; refused in a rule with direction tx.
  * @SGNIC_ACTION_TYPE_ACCEPT: Stop steering and let the frame through.
  * @SGNIC_ACTION_TYPE_MAX: max valid value
  */
