@@ -23,18 +23,8 @@
 /* Up to this many result nests fit a bulk reply; later failures are only counted. */
 #define SGNIC_NL_BULK_REPLY_SIZE	(64 * 1024)
 
-/*
- * 6.1 has no formatted extack messages, and the message must outlive the
- * handler (netlink_ack() reads it after genl returns).  Formatted messages go
- * to a ring of static slots: a slot is rewritten only after
- * SGNIC_NL_MSG_SLOTS later messages, and its last byte stays NUL, so a reader
- * racing a rewrite sees a garbled but terminated string at worst.
- */
-#define SGNIC_NL_MSG_SLOTS		64
+/* A formatted extack message: see sgnic_nl_ack_fmt(). */
 #define SGNIC_NL_MSG_LEN		160
-
-static char sgnic_nl_msgs[SGNIC_NL_MSG_SLOTS][SGNIC_NL_MSG_LEN];
-static atomic_t sgnic_nl_msg_next = ATOMIC_INIT(0);
 
 static struct sgnic_dev *sgnic_nl_dev;
 static struct genl_family sgnic_nl_family;
@@ -56,18 +46,28 @@ enum sgnic_nl_mcgrp {
 	SGNIC_NL_MCGRP_EVENTS,
 };
 
-static __printf(1, 2) const char *sgnic_nl_fmt(const char *fmt, ...)
+/*
+ * Sets extack's message to @msg, which may be formatted.  6.1 has no
+ * formatted extack messages (NL_SET_ERR_MSG_FMT and its buffer inside the
+ * extack came in 6.2; the macros take string literals only), so this is the
+ * one place that writes the field itself.  @msg must live until the ack is
+ * sent: a message in the handler's own buffer goes with sgnic_nl_ack_now().
+ */
+static void sgnic_nl_set_msg(struct netlink_ext_ack *extack, const char *msg)
 {
-	/* Unsigned before the modulo: the counter wraps to negative values. */
-	unsigned int slot = (unsigned int)atomic_inc_return(&sgnic_nl_msg_next) %
-			    SGNIC_NL_MSG_SLOTS;
-	char *buf = sgnic_nl_msgs[slot];
-	va_list args;
+	extack->_msg = msg;
+}
 
-	va_start(args, fmt);
-	vsnprintf(buf, SGNIC_NL_MSG_LEN - 1, fmt, args);
-	va_end(args);
-	return buf;
+/*
+ * Sends the error ack of request @info now, while a message in the caller's
+ * buffer still lives (netlink_rcv_skb() would send it after the handler
+ * returned), and returns what tells netlink_rcv_skb() the request is
+ * acknowledged already: -EINTR, as a dump start returns.
+ */
+static int sgnic_nl_ack_now(struct sk_buff *skb, struct genl_info *info, int err)
+{
+	netlink_ack(skb, info->nlhdr, err, info->extack);
+	return -EINTR;
 }
 
 /* An inner message without the module prefix, to be wrapped in another. */
@@ -1264,10 +1264,12 @@ static void sgnic_nl_bulk_result(struct sgnic_nl_bulk *b, u32 index, u32 id, int
 	nla_nest_end(skb, nest);
 }
 
-static int sgnic_nl_bulk_doit(struct genl_info *info, enum sgnic_nl_bulk_op op)
+static int sgnic_nl_bulk_doit(struct sk_buff *skb, struct genl_info *info,
+			      enum sgnic_nl_bulk_op op)
 {
 	struct netlink_ext_ack *extack = info->extack;
 	struct sgnic_nl_bulk b = { .info = info, .op = op };
+	char msg[SGNIC_NL_MSG_LEN];
 	u32 index = 0, id;
 	struct sgnic_port *port;
 	struct nlattr *a;
@@ -1334,7 +1336,7 @@ static int sgnic_nl_bulk_doit(struct genl_info *info, enum sgnic_nl_bulk_op op)
 			continue;
 		id = 0;
 		full = 0;
-		extack->_msg = NULL;
+		sgnic_nl_set_msg(extack, NULL);
 		err = sgnic_nl_bulk_one(&b, a, &id, &full, extack);
 		if (!err) {
 			b.applied++;
@@ -1342,14 +1344,15 @@ static int sgnic_nl_bulk_doit(struct genl_info *info, enum sgnic_nl_bulk_op op)
 			continue;
 		}
 		/* Name the rule: its index in the request and its id. */
-		extack->_msg = sgnic_nl_fmt("sgnic: rule #%u (id %u): %s", index, id,
-					    sgnic_nl_strip(extack->_msg));
+		snprintf(msg, sizeof(msg), "sgnic: rule #%u (id %u): %s", index, id,
+			 sgnic_nl_strip(extack->_msg));
 		if (!b.cont) {
+			sgnic_nl_set_msg(extack, msg);
 			NL_SET_BAD_ATTR(extack, a);
 			sgnic_nl_bulk_undo(&b);
 			goto unlock;
 		}
-		sgnic_nl_bulk_result(&b, index, id, err, full, extack->_msg);
+		sgnic_nl_bulk_result(&b, index, id, err, full, msg);
 		index++;
 		err = 0;
 	}
@@ -1362,7 +1365,7 @@ static int sgnic_nl_bulk_doit(struct genl_info *info, enum sgnic_nl_bulk_op op)
 	mutex_unlock(&b.st->lock);
 
 	/* With the continue flag, failures are in the reply, not in the ack. */
-	extack->_msg = NULL;
+	sgnic_nl_set_msg(extack, NULL);
 	extack->bad_attr = NULL;
 	if (nla_put_u32(b.reply, SGNIC_A_RULES_APPLIED, b.applied) ||
 	    nla_put_u32(b.reply, SGNIC_A_RULES_FAILED, b.failed)) {
@@ -1382,22 +1385,24 @@ free_undo:
 	kvfree(b.ids);
 free_reply:
 	nlmsg_free(b.reply);
+	if (extack->_msg == msg)
+		return sgnic_nl_ack_now(skb, info, err);
 	return err;
 }
 
 static int sgnic_nl_rule_new_doit(struct sk_buff *skb, struct genl_info *info)
 {
-	return sgnic_nl_bulk_doit(info, SGNIC_NL_BULK_NEW);
+	return sgnic_nl_bulk_doit(skb, info, SGNIC_NL_BULK_NEW);
 }
 
 static int sgnic_nl_rule_del_doit(struct sk_buff *skb, struct genl_info *info)
 {
-	return sgnic_nl_bulk_doit(info, SGNIC_NL_BULK_DEL);
+	return sgnic_nl_bulk_doit(skb, info, SGNIC_NL_BULK_DEL);
 }
 
 static int sgnic_nl_rule_move_doit(struct sk_buff *skb, struct genl_info *info)
 {
-	return sgnic_nl_bulk_doit(info, SGNIC_NL_BULK_MOVE);
+	return sgnic_nl_bulk_doit(skb, info, SGNIC_NL_BULK_MOVE);
 }
 
 /* ---- rule-get ---- */
