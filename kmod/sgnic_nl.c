@@ -990,8 +990,8 @@ static int sgnic_nl_parse_match(struct sgnic_steer_matcher *m, struct nlattr *a,
 	u32 field;
 	int err;
 
-	err = nla_parse_nested(tb, SGNIC_A_MATCH_ENTRY_MAX, a, sgnic_nl_match_entry_policy,
-			       extack);
+	/* Validated with the request: see sgnic_nl_bulk_one(). */
+	err = nla_parse_nested(tb, SGNIC_A_MATCH_ENTRY_MAX, a, NULL, extack);
 	if (err)
 		return err;
 	if (!tb[SGNIC_A_MATCH_ENTRY_FIELD] || !tb[SGNIC_A_MATCH_ENTRY_VALUE]) {
@@ -1033,7 +1033,8 @@ static int sgnic_nl_parse_action(struct sgnic_port *port, struct nlattr *a,
 	u32 type, i, nq;
 	int err;
 
-	err = nla_parse_nested(tb, SGNIC_A_ACTION_MAX, a, sgnic_nl_action_policy, extack);
+	/* Validated with the request: see sgnic_nl_bulk_one(). */
+	err = nla_parse_nested(tb, SGNIC_A_ACTION_MAX, a, NULL, extack);
 	if (err)
 		return err;
 	if (!tb[SGNIC_A_ACTION_TYPE]) {
@@ -1132,7 +1133,13 @@ static int sgnic_nl_bulk_one(struct sgnic_nl_bulk *b, struct nlattr *nest, u32 *
 	struct sgnic_steer_rule *rule, *copy;
 	int err;
 
-	err = nla_parse_nested(tb, SGNIC_A_RULE_MAX, nest, sgnic_nl_rule_req_policy, extack);
+	/*
+	 * genl validated the whole request against sgnic_nl_rules_policy before
+	 * the handler ran: every rule nest, and in each its match entries and
+	 * actions (NLA_POLICY_NESTED all the way down).  Here and below the
+	 * nests are only split, not validated a second and a third time.
+	 */
+	err = nla_parse_nested(tb, SGNIC_A_RULE_MAX, nest, NULL, extack);
 	if (err)
 		return err;
 	if (!tb[SGNIC_A_RULE_ID]) {
