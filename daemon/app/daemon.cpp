@@ -266,17 +266,6 @@ int run_daemon(const config::Options& options, const config::Config& config, Ker
         }
     }
 
-    auto bus = open_bus(options);
-    if (!bus) {
-        spdlog::error("{}", bus.error().message());
-        return 1;
-    }
-    r = sd_bus_attach_event(bus->get(), event.get(), SD_EVENT_PRIORITY_NORMAL);
-    if (r < 0) {
-        spdlog::error("attach the bus: {}", strerror(-r));
-        return 1;
-    }
-
     Service service(kernel.device, kernel.ports, kernel.state, std::move(store), std::move(desired),
                     config.policy);
     service.set_manage_foreign(config.manage_foreign);
@@ -296,6 +285,20 @@ int run_daemon(const config::Options& options, const config::Config& config, Ker
         log_reconcile(*report, "start", service.desired().rules.size());
     }
 
+    // Connected only now: the first reconcile runs before the loop does, for
+    // as long as the rules take (tens of seconds at 1M), and a connection
+    // left unserved that long is dropped by dbus-daemon (its auth_timeout)
+    // before sgnicd could take its name.
+    auto bus = open_bus(options);
+    if (!bus) {
+        spdlog::error("{}", bus.error().message());
+        return 1;
+    }
+    r = sd_bus_attach_event(bus->get(), event.get(), SD_EVENT_PRIORITY_NORMAL);
+    if (r < 0) {
+        spdlog::error("attach the bus: {}", strerror(-r));
+        return 1;
+    }
     auto server = bus::Server::start(bus->get(), service);
     if (!server) {
         spdlog::error("{}", server.error().message());
