@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <optional>
 #include <set>
+#include <unordered_set>
 
 #include "sgnic/proto/codec.hpp"
 
@@ -109,7 +110,8 @@ Adoption plan_adoption(const DesiredState& desired, const ActualState& actual,
     }
 
     // Rules: ours in an adopted matcher, desired there, unchanged: adopted.
-    std::set<RuleKey> claimed;
+    std::unordered_set<RuleKey> claimed;
+    claimed.reserve(actual.rules.size());
     for (const ActualRule& r : actual.rules) {
         const ActualMatcher* m = matcher_of(r);
         const bool our_matcher = m != nullptr && m->owner == owner;
@@ -128,7 +130,7 @@ Adoption plan_adoption(const DesiredState& desired, const ActualState& actual,
         }
         claimed.insert(r.cookie);
         if (same_rule(want->second, templates.at(in->second), r)) {
-            plan.rules.emplace(r.cookie, r);
+            plan.rules.emplace_hint(plan.rules.end(), r.cookie, r);  // cookies mostly ascend
         } else {
             plan.replaced.push_back(r);
         }

@@ -157,9 +157,18 @@ Expected<MatcherId> Policy::adopt_matcher(const AdoptedMatcher& adopted) {
                              " is beyond the device's cap " + std::to_string(sizing.cap()));
         }
     }
-    std::set<RuleId> ids;
+    // Checked before anything changes; a sorted copy finds an id given
+    // twice without a node per rule (a start adopts up to millions).
+    std::vector<RuleId> ids;
+    ids.reserve(adopted.rules.size());
     for (const AdoptedRule& r : adopted.rules) {
-        if (r.directions.empty() || rules_.contains(r.id) || !ids.insert(r.id).second) {
+        ids.push_back(r.id);
+    }
+    std::sort(ids.begin(), ids.end());
+    const auto twice = std::adjacent_find(ids.begin(), ids.end());
+    for (const AdoptedRule& r : adopted.rules) {
+        const bool repeated = twice != ids.end() && *twice == r.id;
+        if (r.directions.empty() || rules_.contains(r.id) || repeated) {
             return Error(Errc::invalid_argument,
                          context + ": rule " + std::to_string(r.id) +
                              (r.directions.empty() ? " uses neither RX nor TX"
@@ -185,10 +194,11 @@ Expected<MatcherId> Policy::adopt_matcher(const AdoptedMatcher& adopted) {
     if (auto st = device_.adopt_matcher(m.spec(m.rx.size_log, m.tx.size_log), m.device); !st) {
         return st.error().with_context(context);
     }
+    rules_.reserve(rules_.size() + adopted.rules.size());
     for (std::size_t i = 0; i < adopted.rules.size(); ++i) {
         const AdoptedRule& r = adopted.rules[i];
         count_rule(m, r.directions);
-        m.rules.insert(r.id);
+        m.rules.emplace_hint(m.rules.end(), r.id);  // ids usually come in order
         rules_.emplace(r.id, RuleRecord{.matcher = m.id,
                                         .directions = r.directions,
                                         .action_template = templates[i]});

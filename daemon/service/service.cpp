@@ -370,9 +370,15 @@ void Service::install_matchers(std::span<const model::MatcherKey> keys, Reconcil
 }
 
 void Service::take_over(model::Adoption& plan, ReconcileReport& report) {
-    std::map<model::MatcherKey, std::vector<model::RuleKey>> rules_of;
+    // Each adopted rule lies in an adopted matcher: group by the device's
+    // (port, matcher id), not through a lookup per rule in the desired state.
+    std::map<std::pair<policy::PortId, policy::DeviceMatcherId>, model::MatcherKey> key_of;
+    for (const auto& [key, m] : plan.matchers) {
+        key_of[{m.ifindex, m.id}] = key;
+    }
+    std::map<model::MatcherKey, std::vector<const model::ActualRule*>> rules_of;
     for (const auto& [key, r] : plan.rules) {
-        rules_of[desired_.rules.at(key).matcher].push_back(key);
+        rules_of[key_of.at({r.ifindex, r.matcher})].push_back(&r);
     }
     for (const auto& [key, m] : plan.matchers) {
         const model::DesiredMatcher& want = desired_.matchers.at(key);
@@ -389,14 +395,16 @@ void Service::take_over(model::Adoption& plan, ReconcileReport& report) {
         if (auto tmpl = proto::parse_template(want.fields); tmpl) {
             adopted.match_template = tmpl->match;
         }
-        for (const model::RuleKey rk : rules_of[key]) {
-            const model::ActualRule& r = plan.rules.at(rk);
+        const std::vector<const model::ActualRule*>& rules = rules_of[key];
+        adopted.rules.reserve(rules.size());
+        for (const model::ActualRule* r : rules) {
             policy::ActionTypes types;
-            for (const policy::Action& a : r.actions) {
+            types.reserve(r->actions.size());
+            for (const policy::Action& a : r->actions) {
                 types.push_back(a.type);
             }
             adopted.rules.push_back(
-                {.id = r.id, .directions = r.directions, .action_types = std::move(types)});
+                {.id = r->id, .directions = r->directions, .action_types = std::move(types)});
         }
         auto id = policy_->adopt_matcher(adopted);
         if (!id) {
@@ -404,9 +412,9 @@ void Service::take_over(model::Adoption& plan, ReconcileReport& report) {
             ++report.failed;
             log::error_limited("reconcile", "reconcile: matcher " + std::to_string(key) + ": " +
                                                 id.error().message());
-            for (const model::RuleKey rk : rules_of[key]) {
-                plan.delete_rules.push_back(plan.rules.at(rk));
-                plan.add_rules.push_back(rk);
+            for (const model::ActualRule* r : rules) {
+                plan.delete_rules.push_back(*r);
+                plan.add_rules.push_back(r->cookie);
             }
             plan.delete_matchers.push_back(m);
             plan.add_matchers.push_back(key);
@@ -414,11 +422,11 @@ void Service::take_over(model::Adoption& plan, ReconcileReport& report) {
         }
         matcher_ids_[key] = *id;
         matcher_keys_[*id] = key;
-        for (const model::RuleKey rk : rules_of[key]) {
-            rule_ids_[rk] = plan.rules.at(rk).id;
+        for (const model::ActualRule* r : rules) {
+            rule_ids_.insert_or_assign(rule_ids_.end(), r->cookie, r->id);  // ascending keys
         }
         ++report.adopted_matchers;
-        report.adopted_rules += rules_of[key].size();
+        report.adopted_rules += rules.size();
     }
 }
 
