@@ -340,8 +340,7 @@ static int sgnic_fman_classify(struct sgnic_port *rx, unsigned int cpu,
 	u8 hdr[SGNIC_FMAN_PARSE_LEN] __aligned(8);
 	u32 plen;
 
-	v->queue = -1;
-	v->marked = false;
+	*v = (struct sgnic_steer_verdict){ .queue = -1 };
 	if (!READ_ONCE(rx->steer->n_rules))
 		return cpu;
 	plen = min_t(u32, src->len, sizeof(hdr));
