@@ -306,6 +306,15 @@ static bool sgnic_fman_rx_csum_ok(const struct sgnic_fman_frame *f,
 	return !csum_ipv6_magic(&ip6h->saddr, &ip6h->daddr, l4len, proto, csum);
 }
 
+/* Gives @n buffers back to @pool in commands of at most SGNIC_BPOOL_CMD_MAX. */
+static void sgnic_fman_release(struct sgnic_bpool *pool, const dma_addr_t *bufs, u32 n)
+{
+	u32 i;
+
+	for (i = 0; i < n; i += SGNIC_BPOOL_CMD_MAX)
+		sgnic_bpool_release(pool, bufs + i, min_t(u32, n - i, SGNIC_BPOOL_CMD_MAX));
+}
+
 /* Takes @n buffers from @pool in commands of at most SGNIC_BPOOL_CMD_MAX. */
 static int sgnic_fman_acquire(struct sgnic_bpool *pool, dma_addr_t *bufs, u32 n)
 {
@@ -320,11 +329,7 @@ static int sgnic_fman_acquire(struct sgnic_bpool *pool, dma_addr_t *bufs, u32 n)
 	return 0;
 
 acquire_failed:
-	while (done) {
-		chunk = min_t(u32, done, SGNIC_BPOOL_CMD_MAX);
-		done -= chunk;
-		sgnic_bpool_release(pool, bufs + done, chunk);
-	}
+	sgnic_fman_release(pool, bufs, done);
 	return -ENOBUFS;
 }
 
@@ -447,16 +452,12 @@ static void sgnic_fman_deliver(struct sgnic_port *rx, struct sgnic_portal *porta
 	return;
 
 fq_full:
-	for (i = 0; i < nbufs; i += SGNIC_BPOOL_CMD_MAX)
-		sgnic_bpool_release(pool, bufs + i,
-				    min_t(u32, nbufs - i, SGNIC_BPOOL_CMD_MAX));
+	sgnic_fman_release(pool, bufs, nbufs);
 	sgnic_stats_add(rx, SGNIC_STAT_RX_DROPPED, 1);
 	return;
 
 frame_error:
-	for (i = 0; i < nbufs; i += SGNIC_BPOOL_CMD_MAX)
-		sgnic_bpool_release(pool, bufs + i,
-				    min_t(u32, nbufs - i, SGNIC_BPOOL_CMD_MAX));
+	sgnic_fman_release(pool, bufs, nbufs);
 	sgnic_stats_add(rx, SGNIC_STAT_RX_ERRORS, 1);
 }
 
