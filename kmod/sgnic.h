@@ -16,9 +16,9 @@
 #define _SGNIC_H
 
 #include <linux/dma-mapping.h>
-#include <linux/smp.h>
 #include <linux/netdevice.h>
 #include <linux/platform_device.h>
+#include <linux/smp.h>
 #include <linux/spinlock.h>
 #include <linux/tcp.h>
 #include <linux/u64_stats_sync.h>
@@ -390,7 +390,7 @@ struct sgnic_portal {
 	struct sgnic_dev *sd;
 	struct napi_struct napi;
 	call_single_data_t doorbell;
-	cpumask_var_t kick;		/* portals whose Rx FQs this poll filled */
+	cpumask_var_t doorbells;	/* to ring: portals whose Rx FQs this poll filled */
 	struct sgnic_dqrr_entry dqrr[SGNIC_DQRR_SIZE];
 	unsigned int next_port;		/* round-robin start of the dequeue */
 	u64 polls;
@@ -405,7 +405,7 @@ void sgnic_portals_destroy(struct sgnic_dev *sd);
 void sgnic_portals_quiesce(struct sgnic_dev *sd);
 void sgnic_portals_resume(struct sgnic_dev *sd);
 void sgnic_portal_kick(struct sgnic_dev *sd, unsigned int cpu);
-void sgnic_portal_kick_others(struct sgnic_portal *portal);
+void sgnic_portal_ring_doorbells(struct sgnic_portal *portal);
 
 /* ---- frame manager (sgnic_fman.c) ---- */
 

@@ -346,7 +346,7 @@ static int sgnic_fman_classify(struct sgnic_port *rx, unsigned int cpu,
 	u32 plen;
 
 	*v = (struct sgnic_steer_verdict){ .queue = -1 };
-	if (!READ_ONCE(rx->steer->n_rules))
+	if (!sgnic_steer_active(rx->steer))
 		return cpu;
 	plen = min_t(u32, src->len, sizeof(hdr));
 	sgnic_fman_read(src, 0, hdr, plen);
@@ -362,7 +362,7 @@ static int sgnic_fman_classify(struct sgnic_port *rx, unsigned int cpu,
 /*
  * Writes frame @src into the peer's buffers and enqueues the Rx FD on the
  * Rx FQ the classifier chose: the peer's FQ of this portal's CPU, or of
- * the CPU of a queue rule (whose portal is kicked at the end of the run).
+ * the CPU of a queue rule (whose doorbell rings at the end of the run).
  * Drops are the receiver's: counted on @rx.
  */
 static void sgnic_fman_deliver(struct sgnic_port *rx, struct sgnic_portal *portal,
@@ -412,7 +412,7 @@ static void sgnic_fman_deliver(struct sgnic_port *rx, struct sgnic_portal *porta
 	fd.bpid = pool->bpid;
 	sgnic_fd_set_addr(&fd, bufs[0]);
 	rx_annot = sgnic_fman_bus_to_virt(rx->sd, bufs[0]);
-	if (v.marked) {
+	if (v.mark) {
 		rx_annot->mark = cpu_to_be32(v.mark);
 		fd.cmd_status = cpu_to_be32(SGNIC_FD_STATUS_MARK);
 	}
@@ -448,7 +448,7 @@ static void sgnic_fman_deliver(struct sgnic_port *rx, struct sgnic_portal *porta
 	if (!sgnic_fq_rx_push(fq, &fd))
 		goto fq_full;
 	if (target != portal->cpu)
-		cpumask_set_cpu(target, portal->kick);
+		cpumask_set_cpu(target, portal->doorbells);
 	return;
 
 fq_full:
@@ -608,6 +608,6 @@ unsigned int sgnic_fman_run(struct sgnic_portal *portal)
 		}
 	}
 	portal->fman_frames += total;
-	sgnic_portal_kick_others(portal);
+	sgnic_portal_ring_doorbells(portal);
 	return total;
 }

@@ -277,7 +277,7 @@ static void sgnic_frame_key_ipv4_udp(struct kunit *test)
 
 	sgnic_test_ipv4(skb, IPPROTO_UDP, 0);
 	sgnic_test_ports(skb, 1234, 6000);
-	sgnic_steer_frame_key(skb, 0, &key);
+	sgnic_steer_frame_key(skb, &key);
 	KUNIT_EXPECT_EQ(test, memcmp(k + SGNIC_STEER_KEY_DMAC, sgnic_test_dmac, ETH_ALEN), 0);
 	KUNIT_EXPECT_EQ(test, memcmp(k + SGNIC_STEER_KEY_SMAC, sgnic_test_smac, ETH_ALEN), 0);
 	KUNIT_EXPECT_EQ(test, sgnic_key_be16(&key, SGNIC_STEER_KEY_ETHERTYPE), ETH_P_IP);
@@ -290,16 +290,17 @@ static void sgnic_frame_key_ipv4_udp(struct kunit *test)
 	kfree_skb(skb);
 }
 
-/* Rx builds the key after eth_type_trans(): the header lies before data. */
-static void sgnic_frame_key_rx_offset(struct kunit *test)
+/* A Tx VLAN tag offloaded to the skb is the frame's; the ethertype stays. */
+static void sgnic_frame_key_offloaded_vlan(struct kunit *test)
 {
 	struct sk_buff *skb = sgnic_test_frame(test, htons(ETH_P_IP));
 	struct sgnic_steer_key key;
 
 	sgnic_test_ipv4(skb, IPPROTO_TCP, 0);
 	sgnic_test_ports(skb, 80, 443);
-	skb_pull(skb, ETH_HLEN);
-	sgnic_steer_frame_key(skb, -ETH_HLEN, &key);
+	__vlan_hwaccel_put_tag(skb, htons(ETH_P_8021Q), 0xe000 | 200);
+	sgnic_steer_frame_key(skb, &key);
+	KUNIT_EXPECT_EQ(test, sgnic_key_be16(&key, SGNIC_STEER_KEY_VLAN_ID), 200);
 	KUNIT_EXPECT_EQ(test, sgnic_key_be16(&key, SGNIC_STEER_KEY_ETHERTYPE), ETH_P_IP);
 	KUNIT_EXPECT_EQ(test, sgnic_key_be16(&key, SGNIC_STEER_KEY_L4_DPORT), 443);
 	kfree_skb(skb);
@@ -322,7 +323,7 @@ static void sgnic_frame_key_vlan_ipv6_tcp(struct kunit *test)
 	ip6->daddr.s6_addr[0] = 0xfd;
 	ip6->daddr.s6_addr[15] = 2;
 	sgnic_test_ports(skb, 40000, 22);
-	sgnic_steer_frame_key(skb, 0, &key);
+	sgnic_steer_frame_key(skb, &key);
 	KUNIT_EXPECT_EQ(test, sgnic_key_be16(&key, SGNIC_STEER_KEY_VLAN_ID), 100);
 	KUNIT_EXPECT_EQ(test, sgnic_key_be16(&key, SGNIC_STEER_KEY_ETHERTYPE), ETH_P_IPV6);
 	KUNIT_EXPECT_EQ(test, k[SGNIC_STEER_KEY_IPV6_SRC + 15], 1);
@@ -342,7 +343,7 @@ static void sgnic_frame_key_ipv4_fragment(struct kunit *test)
 
 	sgnic_test_ipv4(skb, IPPROTO_UDP, htons(185));
 	sgnic_test_ports(skb, 1234, 6000);
-	sgnic_steer_frame_key(skb, 0, &key);
+	sgnic_steer_frame_key(skb, &key);
 	KUNIT_EXPECT_EQ(test, sgnic_steer_key_bytes(&key)[SGNIC_STEER_KEY_IP_PROTO], IPPROTO_UDP);
 	KUNIT_EXPECT_EQ(test, sgnic_key_be16(&key, SGNIC_STEER_KEY_L4_SPORT), 0);
 	KUNIT_EXPECT_EQ(test, sgnic_key_be16(&key, SGNIC_STEER_KEY_L4_DPORT), 0);
@@ -357,14 +358,14 @@ static void sgnic_frame_key_truncated(struct kunit *test)
 
 	KUNIT_ASSERT_NOT_NULL(test, skb);
 	skb_put_data(skb, sgnic_test_dmac, ETH_ALEN);
-	sgnic_steer_frame_key(skb, 0, &key);
+	sgnic_steer_frame_key(skb, &key);
 	sgnic_steer_key_clear(&zero);
 	KUNIT_EXPECT_TRUE(test, sgnic_steer_key_equal(&key, &zero));
 	kfree_skb(skb);
 
 	skb = sgnic_test_frame(test, htons(ETH_P_IP));
 	skb_put_zero(skb, 8);	/* less than an IPv4 header */
-	sgnic_steer_frame_key(skb, 0, &key);
+	sgnic_steer_frame_key(skb, &key);
 	KUNIT_EXPECT_EQ(test, sgnic_key_be16(&key, SGNIC_STEER_KEY_ETHERTYPE), ETH_P_IP);
 	KUNIT_EXPECT_EQ(test, sgnic_key_be32(&key, SGNIC_STEER_KEY_IPV4_SRC), 0U);
 	kfree_skb(skb);
@@ -372,7 +373,7 @@ static void sgnic_frame_key_truncated(struct kunit *test)
 
 static struct kunit_case sgnic_steer_frame_test_cases[] = {
 	KUNIT_CASE(sgnic_frame_key_ipv4_udp),
-	KUNIT_CASE(sgnic_frame_key_rx_offset),
+	KUNIT_CASE(sgnic_frame_key_offloaded_vlan),
 	KUNIT_CASE(sgnic_frame_key_vlan_ipv6_tcp),
 	KUNIT_CASE(sgnic_frame_key_ipv4_fragment),
 	KUNIT_CASE(sgnic_frame_key_truncated),

@@ -543,6 +543,7 @@ void sgnic_port_rx(struct sgnic_portal *portal, struct sgnic_port *port,
 {
 	struct net_device *netdev = port->netdev;
 	u32 status = be32_to_cpu(fd->cmd_status);
+	bool marked = status & SGNIC_FD_STATUS_MARK;
 	u32 len = sgnic_fd_length(fd);
 	struct sgnic_rx_annot annot = {};
 	struct sk_buff *skb;
@@ -567,10 +568,11 @@ void sgnic_port_rx(struct sgnic_portal *portal, struct sgnic_port *port,
 			break;
 		}
 		/* The buffer the FD points at is the skb's head. */
-		annot = *(struct sgnic_rx_annot *)skb->head;
+		if (marked)
+			annot = *(struct sgnic_rx_annot *)skb->head;
 		break;
 	case SGNIC_FD_SG:
-		skb = sgnic_port_rx_sg(port, fd, &annot);
+		skb = sgnic_port_rx_sg(port, fd, marked ? &annot : NULL);
 		break;
 	default:
 		sgnic_port_rx_discard(port, fd);
@@ -583,7 +585,7 @@ void sgnic_port_rx(struct sgnic_portal *portal, struct sgnic_port *port,
 	skb->protocol = eth_type_trans(skb, netdev);
 	/* Steering ran in the frame manager: it chose this queue, and a mark. */
 	skb_record_rx_queue(skb, portal->cpu);
-	if (status & SGNIC_FD_STATUS_MARK)
+	if (marked)
 		skb->mark = be32_to_cpu(annot.mark);
 	if ((netdev->features & NETIF_F_RXCSUM) && (status & SGNIC_FD_STATUS_CSUM_OK)) {
 		skb->ip_summed = CHECKSUM_UNNECESSARY;

@@ -23,7 +23,7 @@
 /* Up to this many result nests fit a bulk reply; later failures are only counted. */
 #define SGNIC_NL_BULK_REPLY_SIZE	(64 * 1024)
 
-/* A formatted extack message: see sgnic_nl_ack_fmt(). */
+/* A formatted extack message: see sgnic_nl_set_msg() and sgnic_nl_ack_now(). */
 #define SGNIC_NL_MSG_LEN		160
 
 static struct sgnic_dev *sgnic_nl_dev;

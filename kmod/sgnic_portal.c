@@ -120,14 +120,14 @@ static void sgnic_portal_nop(void *unused)
  * frames are processed there.  A doorbell already rung and not yet run
  * covers these frames too.
  */
-void sgnic_portal_kick_others(struct sgnic_portal *portal)
+void sgnic_portal_ring_doorbells(struct sgnic_portal *portal)
 {
 	struct sgnic_dev *sd = portal->sd;
 	unsigned int cpu;
 
-	for_each_cpu(cpu, portal->kick)
+	for_each_cpu(cpu, portal->doorbells)
 		sgnic_portal_ring(sd, cpu);
-	cpumask_clear(portal->kick);
+	cpumask_clear(portal->doorbells);
 }
 
 int sgnic_portals_create(struct sgnic_dev *sd)
@@ -143,7 +143,7 @@ int sgnic_portals_create(struct sgnic_dev *sd)
 		if (!portal)
 			goto portal_alloc_failed;
 		sd->portals[cpu] = portal;
-		if (!zalloc_cpumask_var(&portal->kick, GFP_KERNEL))
+		if (!zalloc_cpumask_var(&portal->doorbells, GFP_KERNEL))
 			goto portal_alloc_failed;
 		portal->cpu = cpu;
 		portal->sd = sd;
@@ -190,7 +190,7 @@ void sgnic_portals_destroy(struct sgnic_dev *sd)
 			continue;
 		if (portal->napi.poll)
 			netif_napi_del(&portal->napi);
-		free_cpumask_var(portal->kick);
+		free_cpumask_var(portal->doorbells);
 		kfree(portal);
 	}
 	kfree(sd->portals);

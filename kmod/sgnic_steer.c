@@ -1015,7 +1015,6 @@ static void sgnic_steer_apply(struct sgnic_steer *st, unsigned int dir,
 			     SGNIC_STEER_STAT_TX_HITS, -1);
 	/* A TX rule has neither mark nor queue: sgnic_steer_rule_check(). */
 	if (a->mark) {
-		v->marked = true;
 		v->mark = *sgnic_steer_rule_mark_slot(m, rule);
 		sgnic_steer_stat_add(st, SGNIC_STEER_STAT_RX_MARKED, -1);
 	}
@@ -1037,15 +1036,11 @@ static void sgnic_steer_apply(struct sgnic_steer *st, unsigned int dir,
 void sgnic_steer_rx_classify(struct sgnic_port *port, const u8 *frame, u32 hlen,
 			     u32 len, struct sgnic_steer_verdict *v)
 {
-	struct sgnic_steer *st = port->steer;
 	struct sgnic_steer_key key;
 
-	*v = (struct sgnic_steer_verdict){ .queue = -1 };
-	if (!READ_ONCE(st->n_rules))
-		return;
 	sgnic_steer_frame_key_buf(frame, hlen, -1, &key);
 	rcu_read_lock();
-	sgnic_steer_apply(st, SGNIC_STEER_RX, &key, 1, len, v);
+	sgnic_steer_apply(port->steer, SGNIC_STEER_RX, &key, 1, len, v);
 	rcu_read_unlock();
 }
 
@@ -1055,9 +1050,9 @@ bool sgnic_steer_tx(struct sgnic_port *port, struct sk_buff *skb)
 	struct sgnic_steer *st = port->steer;
 	struct sgnic_steer_key key;
 
-	if (!READ_ONCE(st->n_rules))
+	if (!sgnic_steer_active(st))
 		return false;
-	sgnic_steer_frame_key(skb, 0, &key);
+	sgnic_steer_frame_key(skb, &key);
 	rcu_read_lock();
 	/* A TSO superframe counts as the frames it becomes. */
 	sgnic_steer_apply(st, SGNIC_STEER_TX, &key, sgnic_skb_wire_packets(skb),

@@ -189,16 +189,22 @@ void sgnic_steer_port_fini(struct sgnic_port *port);
 /* What the RX tables decided for a received frame. */
 struct sgnic_steer_verdict {
 	bool drop;
-	bool marked;
-	u32 mark;
+	u32 mark;		/* 0: none (a new skb's mark) */
 	int queue;		/* the receive queue a rule chose, or -1 */
 };
 
+/* The data path has nothing to look up while a port has no rule. */
+static inline bool sgnic_steer_active(const struct sgnic_steer *st)
+{
+	return READ_ONCE(st->n_rules);
+}
+
 /*
  * Data path hooks.  RX runs in the frame manager, on the frame as the wire
- * carries it (its first @hlen of @len bytes), before a buffer is taken: the
- * verdict drops the frame, or chooses its receive queue and mark.  TX runs
- * in ndo_start_xmit: true when a rule dropped (and freed) the skb.
+ * carries it (its first @hlen of @len bytes), before a buffer is taken, on a
+ * port with rules (sgnic_steer_active()); the verdict, cleared by the caller,
+ * drops the frame or chooses its receive queue and mark.  TX runs in
+ * ndo_start_xmit: true when a rule dropped (and freed) the skb.
  */
 void sgnic_steer_rx_classify(struct sgnic_port *port, const u8 *frame, u32 hlen,
 			     u32 len, struct sgnic_steer_verdict *v);

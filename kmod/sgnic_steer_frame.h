@@ -90,17 +90,16 @@ static inline void sgnic_steer_frame_key_buf(const u8 *frame, u32 len, int vlan_
 }
 
 /*
- * The key of an skb whose Ethernet header starts @mac bytes from skb->data
- * (negative on Rx, after eth_type_trans()): its first SGNIC_FMAN_PARSE_LEN
- * bytes go through the frame manager's parser.
+ * The key of a Tx skb (the Ethernet header at skb->data): its first
+ * SGNIC_FMAN_PARSE_LEN bytes go through the same parser, and a VLAN tag
+ * offloaded to the skb counts as the frame's.
  */
-static inline void sgnic_steer_frame_key(const struct sk_buff *skb, int mac,
+static inline void sgnic_steer_frame_key(const struct sk_buff *skb,
 					 struct sgnic_steer_key *key)
 {
 	u8 buf[SGNIC_FMAN_PARSE_LEN] __aligned(8);
-	int avail = (int)skb->len - mac;
-	u32 len = avail > 0 ? min_t(u32, avail, sizeof(buf)) : 0;
-	const u8 *frame = len ? skb_header_pointer(skb, mac, len, buf) : NULL;
+	u32 len = min_t(u32, skb->len, sizeof(buf));
+	const u8 *frame = skb_header_pointer(skb, 0, len, buf);
 
 	sgnic_steer_frame_key_buf(frame, frame ? len : 0,
 				  skb_vlan_tag_present(skb) ? skb_vlan_tag_get_id(skb) : -1,
