@@ -15,6 +15,7 @@
 #ifndef _SGNIC_H
 #define _SGNIC_H
 
+#include <linux/bpf.h>
 #include <linux/dma-mapping.h>
 #include <linux/netdevice.h>
 #include <linux/platform_device.h>
@@ -24,6 +25,7 @@
 #include <linux/u64_stats_sync.h>
 #include <linux/workqueue.h>
 #include <net/devlink.h>
+#include <net/xdp.h>
 
 #include "sgnic_fd.h"
 #include "sgnic_hw.h"
@@ -82,17 +84,19 @@ struct sgnic_fq {
  */
 struct sgnic_tx_shadow {
 	dma_addr_t addr;	/* the FD's address: the frame or the S/G table */
-	struct sk_buff *skb;
+	struct sk_buff *skb;	/* a frame of the stack; else NULL */
+	struct xdp_frame *xdpf;	/* a frame of XDP_TX or ndo_xdp_xmit; else NULL */
 	void *sgt_buf;		/* S/G FDs: the table buffer; else NULL */
 };
 
 /*
  * The records of one Tx FQ in FD order.  The frame manager confirms a Tx
  * FQ's frames in order, on the Tx-confirm FQ of the same CPU, so the oldest
- * record is the next confirmation's.  Single producer: ndo_start_xmit under
- * the netdev queue's xmit lock.  Single consumer: the portal's NAPI poll, or
- * the port's stop with the portals quiesced and Tx disabled.  @prod is
- * published with release semantics after the slot is written.
+ * record is the next confirmation's.  Single producer: ndo_start_xmit, and
+ * XDP (XDP_TX, ndo_xdp_xmit), all under the netdev queue's xmit lock.
+ * Single consumer: the portal's NAPI poll, or the port's stop with the
+ * portals quiesced and Tx disabled.  @prod is published with release
+ * semantics after the slot is written.
  */
 struct sgnic_tx_shadow_ring {
 	struct sgnic_tx_shadow *slot;	/* SGNIC_TX_SHADOW_SLOTS entries */
@@ -100,12 +104,16 @@ struct sgnic_tx_shadow_ring {
 	u32 cons;
 };
 
-/* The three FQs of one port on one CPU, and the Tx FQ's records. */
+/*
+ * The three FQs of one port on one CPU, the Tx FQ's records, and the Rx
+ * FQ's XDP queue info (registered while the netdev is).
+ */
 struct sgnic_port_fqs {
 	struct sgnic_fq tx;
 	struct sgnic_fq conf;
 	struct sgnic_fq rx;
 	struct sgnic_tx_shadow_ring tx_shadow;
+	struct xdp_rxq_info xdp_rxq;
 };
 
 int sgnic_fq_init(struct sgnic_fq *fq, struct sgnic_port *port,
@@ -118,6 +126,7 @@ unsigned int sgnic_fq_rx_take(struct sgnic_fq *fq, struct sgnic_dqrr_entry *dqrr
 			      unsigned int max);
 int sgnic_fq_tx_enqueue(struct sgnic_fq *fq, const struct sgnic_fd *fd,
 			struct netdev_queue *txq, unsigned int bytes, bool *ring);
+int sgnic_fq_tx_enqueue_xdp(struct sgnic_fq *fq, const struct sgnic_fd *fd);
 bool sgnic_fq_tx_peek(struct sgnic_fq *fq, struct sgnic_fd *fd);
 bool sgnic_fq_tx_dequeue(struct sgnic_fq *fq, struct sgnic_fd *fd,
 			 struct netdev_queue *txq);
@@ -187,6 +196,7 @@ int sgnic_bpool_release(struct sgnic_bpool *pool, const dma_addr_t *bufs, u32 n)
 void sgnic_bpool_refill(struct sgnic_bpool *pool);
 void *sgnic_bpool_buf_va(struct sgnic_bpool *pool, dma_addr_t addr);
 void *sgnic_bpool_buf_claim(struct sgnic_bpool *pool, dma_addr_t addr);
+void sgnic_bpool_recycle(struct sgnic_bpool *pool, void *va);
 void sgnic_bpool_set_depleted(struct sgnic_bpool *pool, bool depleted);
 u32 sgnic_bpool_avail(struct sgnic_bpool *pool);
 int sgnic_bpool_count_sum(struct sgnic_bpool *pool);
@@ -244,6 +254,15 @@ enum sgnic_stat {
 	SGNIC_STAT_RX_CSUM_OK,
 	SGNIC_STAT_TX_TSO,
 	SGNIC_STAT_TX_DOORBELLS,
+	SGNIC_STAT_RX_XDP_PASS,
+	SGNIC_STAT_RX_XDP_DROP,
+	SGNIC_STAT_RX_XDP_TX,
+	SGNIC_STAT_RX_XDP_TX_ERRORS,
+	SGNIC_STAT_RX_XDP_REDIRECT,
+	SGNIC_STAT_RX_XDP_REDIRECT_ERRORS,
+	SGNIC_STAT_RX_XDP_ABORTED,
+	SGNIC_STAT_TX_XDP_XMIT,
+	SGNIC_STAT_TX_XDP_XMIT_ERRORS,
 	SGNIC_STAT_NUM
 };
 
@@ -336,6 +355,8 @@ struct sgnic_port {
 	struct dentry *ddir;
 	void *knob_files;		/* owned by sgnic_debugfs.c */
 	struct sgnic_steer *steer;	/* owned by sgnic_steer.c */
+	/* Set by ndo_bpf under RTNL; the Rx path reads it under RCU (NAPI). */
+	struct bpf_prog __rcu *xdp_prog;
 	struct devlink_port dl_port;
 	char dl_name[8];		/* "pN", its resources' parent: devlink keeps the pointer */
 	struct sgnic_port_health health;	/* owned by sgnic_devlink.c */
@@ -367,9 +388,33 @@ void sgnic_port_unregister(struct sgnic_port *port);
 void sgnic_port_destroy(struct sgnic_port *port);
 void sgnic_port_rx(struct sgnic_portal *portal, struct sgnic_port *port,
 		   const struct sgnic_fd *fd);
+void sgnic_port_rx_release(struct sgnic_port *port, struct xdp_buff *xdp);
 void sgnic_port_tx_confirm(struct sgnic_port *port, unsigned int q,
 			   const struct sgnic_fd *fd, int budget);
-int sgnic_port_set_rx_buf_len(struct sgnic_port *port, u32 buf_len);
+int sgnic_port_set_rx_buf_len(struct sgnic_port *port, u32 buf_len,
+			      struct netlink_ext_ack *extack);
+
+/*
+ * Whether every frame a port with @mtu and @buf_len receives fits one
+ * buffer (a contiguous FD): the frame manager refuses frames longer than the
+ * MTU plus an Ethernet and a VLAN header, and splits longer ones over S/G.
+ */
+static inline bool sgnic_rx_contig_only(u32 mtu, u32 buf_len)
+{
+	return mtu + VLAN_ETH_HLEN <= buf_len;
+}
+
+int sgnic_port_tx_xdp(struct sgnic_port *port, unsigned int q,
+		      struct xdp_frame *xdpf);
+
+/* ---- XDP (sgnic_xdp.c) ---- */
+
+int sgnic_port_bpf(struct net_device *netdev, struct netdev_bpf *bpf);
+int sgnic_port_xdp_xmit(struct net_device *netdev, int n,
+			struct xdp_frame **frames, u32 flags);
+bool sgnic_port_xdp_allows(struct sgnic_port *port, u32 mtu, u32 buf_len);
+bool sgnic_xdp_rx(struct sgnic_portal *portal, struct sgnic_port *port,
+		  struct bpf_prog *prog, struct xdp_buff *xdp);
 
 /* ---- portals (sgnic_portal.c) ---- */
 
@@ -393,6 +438,7 @@ struct sgnic_portal {
 	cpumask_var_t doorbells;	/* to ring: portals whose Rx FQs this poll filled */
 	struct sgnic_dqrr_entry dqrr[SGNIC_DQRR_SIZE];
 	unsigned int next_port;		/* round-robin start of the dequeue */
+	bool xdp_redirected;		/* this poll redirected: flush at its end */
 	u64 polls;
 	u64 dequeued;
 	u64 fman_frames;

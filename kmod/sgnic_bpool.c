@@ -251,28 +251,53 @@ static void sgnic_bpool_buf_free(struct sgnic_bpool *pool, dma_addr_t addr)
 	skb_free_frag(va);
 }
 
+/* Maps and records Rx buffer @va; it stays the caller's on failure. */
+static int sgnic_bpool_buf_map(struct sgnic_bpool *pool, void *va, dma_addr_t *addr)
+{
+	struct device *dev = pool->sd->dma_dev;
+
+	*addr = dma_map_single(dev, va, pool->map_size, DMA_FROM_DEVICE);
+	if (unlikely(dma_mapping_error(dev, *addr)))
+		return -ENOMEM;
+	if (unlikely(!sgnic_bpool_shadow_add(pool, *addr, va))) {
+		dma_unmap_single(dev, *addr, pool->map_size, DMA_FROM_DEVICE);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
 /* Allocates, maps and records one Rx buffer. */
 static int sgnic_bpool_buf_new(struct sgnic_bpool *pool, dma_addr_t *addr)
 {
-	struct device *dev = pool->sd->dma_dev;
-	void *va;
+	void *va = netdev_alloc_frag(pool->alloc_size);
 
-	va = netdev_alloc_frag(pool->alloc_size);
 	if (unlikely(!va))
-		goto alloc_failed;
-	*addr = dma_map_single(dev, va, pool->map_size, DMA_FROM_DEVICE);
-	if (unlikely(dma_mapping_error(dev, *addr)))
-		goto map_failed;
-	if (unlikely(!sgnic_bpool_shadow_add(pool, *addr, va)))
-		goto shadow_full;
+		return -ENOMEM;
+	if (unlikely(sgnic_bpool_buf_map(pool, va, addr))) {
+		skb_free_frag(va);
+		return -ENOMEM;
+	}
 	return 0;
+}
 
-shadow_full:
-	dma_unmap_single(dev, *addr, pool->map_size, DMA_FROM_DEVICE);
-map_failed:
-	skb_free_frag(va);
-alloc_failed:
-	return -ENOMEM;
+/*
+ * A buffer the driver claimed goes back into the pool unused (XDP dropped
+ * its frame): mapped and recorded again, released, counted on this CPU; freed
+ * if the pool cannot take it.  NAPI context.
+ */
+void sgnic_bpool_recycle(struct sgnic_bpool *pool, void *va)
+{
+	dma_addr_t addr;
+
+	if (unlikely(sgnic_bpool_buf_map(pool, va, &addr))) {
+		skb_free_frag(va);
+		return;
+	}
+	if (unlikely(sgnic_bpool_release(pool, &addr, 1))) {
+		sgnic_bpool_buf_free(pool, addr);
+		return;
+	}
+	this_cpu_inc(*pool->count);
 }
 
 /*

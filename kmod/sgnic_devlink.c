@@ -127,13 +127,13 @@ static int sgnic_param_rx_buf_len_set(struct devlink *devlink, u32 id,
 	rtnl_lock();
 	for (i = 0; i < sd->nports; i++) {
 		old[i] = sd->ports[i]->bpool.buf_len;
-		err = sgnic_port_set_rx_buf_len(sd->ports[i], ctx->val.vu32);
+		err = sgnic_port_set_rx_buf_len(sd->ports[i], ctx->val.vu32, NULL);
 		if (err)
 			break;
 	}
 	if (err) {
 		while (i--)
-			sgnic_port_set_rx_buf_len(sd->ports[i], old[i]);
+			sgnic_port_set_rx_buf_len(sd->ports[i], old[i], NULL);
 	} else {
 		sd->rx_buf_len = ctx->val.vu32;
 	}
@@ -145,13 +145,25 @@ static int sgnic_param_rx_buf_len_validate(struct devlink *devlink, u32 id,
 					   union devlink_param_value val,
 					   struct netlink_ext_ack *extack)
 {
+	struct sgnic_dev *sd = ((struct sgnic_devlink *)devlink_priv(devlink))->sd;
+	unsigned int i;
+	int err = 0;
+
 	if (val.vu32 < SGNIC_RX_BUF_LEN_MIN || val.vu32 > SGNIC_RX_BUF_LEN_MAX) {
 		NL_SET_ERR_MSG_MOD(extack, "rx_buf_len must be within "
 				   __stringify(SGNIC_RX_BUF_LEN_MIN) ".."
 				   __stringify(SGNIC_RX_BUF_LEN_MAX));
 		return -ERANGE;
 	}
-	return 0;
+	rtnl_lock();
+	for (i = 0; i < sd->nports && !err; i++)
+		if (!sgnic_port_xdp_allows(sd->ports[i], sd->ports[i]->netdev->mtu, val.vu32))
+			err = -EBUSY;
+	rtnl_unlock();
+	if (err)
+		NL_SET_ERR_MSG_MOD(extack,
+				   "a port's XDP program has no frags support: rx_buf_len must hold its whole frames (MTU + 18)");
+	return err;
 }
 
 static const struct devlink_param sgnic_devlink_params[] = {

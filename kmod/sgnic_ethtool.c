@@ -30,6 +30,15 @@ static const char * const sgnic_ethtool_stat_names[SGNIC_STAT_NUM] = {
 	[SGNIC_STAT_RX_CSUM_OK] = "rx_csum_ok",
 	[SGNIC_STAT_TX_TSO] = "tx_tso",
 	[SGNIC_STAT_TX_DOORBELLS] = "tx_doorbells",
+	[SGNIC_STAT_RX_XDP_PASS] = "rx_xdp_pass",
+	[SGNIC_STAT_RX_XDP_DROP] = "rx_xdp_drop",
+	[SGNIC_STAT_RX_XDP_TX] = "rx_xdp_tx",
+	[SGNIC_STAT_RX_XDP_TX_ERRORS] = "rx_xdp_tx_errors",
+	[SGNIC_STAT_RX_XDP_REDIRECT] = "rx_xdp_redirect",
+	[SGNIC_STAT_RX_XDP_REDIRECT_ERRORS] = "rx_xdp_redirect_errors",
+	[SGNIC_STAT_RX_XDP_ABORTED] = "rx_xdp_aborted",
+	[SGNIC_STAT_TX_XDP_XMIT] = "tx_xdp_xmit",
+	[SGNIC_STAT_TX_XDP_XMIT_ERRORS] = "tx_xdp_xmit_errors",
 };
 
 static const char * const sgnic_ethtool_pool_names[] = {
@@ -127,7 +136,6 @@ static int sgnic_ethtool_set_ringparam(struct net_device *netdev,
 				       struct netlink_ext_ack *extack)
 {
 	struct sgnic_port *port = netdev_priv(netdev);
-	int err;
 
 	if (ring->rx_pending != sgnic_ethtool_rx_pending() ||
 	    ring->tx_pending != SGNIC_FQ_TX_DEPTH ||
@@ -142,10 +150,7 @@ static int sgnic_ethtool_set_ringparam(struct net_device *netdev,
 				   __stringify(SGNIC_RX_BUF_LEN_MAX));
 		return -EINVAL;
 	}
-	err = sgnic_port_set_rx_buf_len(port, kring->rx_buf_len);
-	if (err)
-		NL_SET_ERR_MSG_MOD(extack, "cannot refill the pool with the new size");
-	return err;
+	return sgnic_port_set_rx_buf_len(port, kring->rx_buf_len, extack);
 }
 
 static void sgnic_ethtool_get_channels(struct net_device *netdev,

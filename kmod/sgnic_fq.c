@@ -130,6 +130,24 @@ out:
 	return err;
 }
 
+/*
+ * Enqueue of an XDP frame (XDP_TX, ndo_xdp_xmit): neither in the byte queue
+ * limits nor able to stop a queue, since XDP has none to stop; a full FQ
+ * refuses the frame.
+ */
+int sgnic_fq_tx_enqueue_xdp(struct sgnic_fq *fq, const struct sgnic_fd *fd)
+{
+	int err = 0;
+
+	spin_lock(&fq->lock);
+	if (!sgnic_fq_push(fq, fd)) {
+		fq->busy++;
+		err = -EBUSY;
+	}
+	spin_unlock(&fq->lock);
+	return err;
+}
+
 bool sgnic_fq_tx_dequeue(struct sgnic_fq *fq, struct sgnic_fd *fd,
 			 struct netdev_queue *txq)
 {

@@ -34,7 +34,7 @@ void sgnic_stats_read(struct sgnic_port *port, unsigned int cpu,
 /*
  * Fills the annotation in front of the frame and the FD's commands: the
  * checksum request, and for a TSO superframe (always CHECKSUM_PARTIAL) the
- * MSS to cut it at.
+ * MSS to cut it at.  XDP frames (@skb NULL) ask for neither.
  */
 static void sgnic_port_tx_annotate(struct sk_buff *skb,
 				   struct sgnic_tx_annot *annot,
@@ -43,7 +43,7 @@ static void sgnic_port_tx_annotate(struct sk_buff *skb,
 	u32 cmd = SGNIC_FD_CMD_CSUM;
 
 	memset(annot, 0, sizeof(*annot));
-	if (skb->ip_summed != CHECKSUM_PARTIAL)
+	if (!skb || skb->ip_summed != CHECKSUM_PARTIAL)
 		return;
 	annot->csum_start = cpu_to_be16(skb_checksum_start_offset(skb));
 	annot->csum_offset = cpu_to_be16(skb->csum_offset);
@@ -71,19 +71,26 @@ static int sgnic_port_tx_contig(struct sgnic_port *port, struct sk_buff *skb,
 	sgnic_fd_set_format(fd, SGNIC_FD_CONTIG, offset, skb->len);
 	shadow->addr = addr;
 	shadow->skb = skb;
+	shadow->xdpf = NULL;
 	shadow->sgt_buf = NULL;
 	return 0;
 }
 
+/*
+ * Builds an S/G FD of a head and page frags: a table buffer with the
+ * annotation (of @skb, if the frame is one) and one entry per piece, all
+ * mapped.  The caller records what the frame is in @shadow.
+ */
 static int sgnic_port_tx_sg(struct sgnic_port *port, struct sk_buff *skb,
-			    struct sgnic_fd *fd, struct sgnic_tx_shadow *shadow)
+			    void *head, u32 headlen, const skb_frag_t *frags,
+			    int nr_frags, u32 len, struct sgnic_fd *fd,
+			    struct sgnic_tx_shadow *shadow)
 {
 	struct device *dev = port->sd->dma_dev;
-	int nr_frags = skb_shinfo(skb)->nr_frags;
 	bool final = !READ_ONCE(port->faults.sgt_no_final);
+	const skb_frag_t *frag;
 	struct sgnic_sg_entry *sgt;
 	dma_addr_t addr, sgt_addr;
-	skb_frag_t *frag;
 	int i = 0, err = -ENOMEM;
 	void *buf;
 
@@ -93,14 +100,14 @@ static int sgnic_port_tx_sg(struct sgnic_port *port, struct sk_buff *skb,
 	sgnic_port_tx_annotate(skb, buf, fd);
 	sgt = buf + SGNIC_TX_HEADROOM;
 
-	addr = dma_map_single(dev, skb->data, skb_headlen(skb), DMA_TO_DEVICE);
+	addr = dma_map_single(dev, head, headlen, DMA_TO_DEVICE);
 	if (unlikely(dma_mapping_error(dev, addr)))
 		goto sg0_map_failed;
-	sgnic_sg_set(&sgt[0], addr, skb_headlen(skb), 0, SGNIC_BPID_INVALID,
+	sgnic_sg_set(&sgt[0], addr, headlen, 0, SGNIC_BPID_INVALID,
 		     final && !nr_frags);
 
 	for (i = 0; i < nr_frags; i++) {
-		frag = &skb_shinfo(skb)->frags[i];
+		frag = &frags[i];
 		addr = skb_frag_dma_map(dev, frag, 0, skb_frag_size(frag),
 					DMA_TO_DEVICE);
 		if (unlikely(dma_mapping_error(dev, addr)))
@@ -113,9 +120,8 @@ static int sgnic_port_tx_sg(struct sgnic_port *port, struct sk_buff *skb,
 	if (unlikely(dma_mapping_error(dev, sgt_addr)))
 		goto sgt_map_failed;
 	sgnic_fd_set_addr(fd, sgt_addr);
-	sgnic_fd_set_format(fd, SGNIC_FD_SG, SGNIC_TX_HEADROOM, skb->len);
+	sgnic_fd_set_format(fd, SGNIC_FD_SG, SGNIC_TX_HEADROOM, len);
 	shadow->addr = sgt_addr;
-	shadow->skb = skb;
 	shadow->sgt_buf = buf;
 	return 0;
 
@@ -132,36 +138,41 @@ sgt_alloc_failed:
 	return err;
 }
 
+/* The frags a recorded S/G frame has: the skb's, or the XDP frame's. */
+static int sgnic_tx_shadow_nr_frags(const struct sgnic_tx_shadow *shadow)
+{
+	if (shadow->skb)
+		return skb_shinfo(shadow->skb)->nr_frags;
+	return xdp_get_shared_info_from_frame(shadow->xdpf)->nr_frags;
+}
+
 /*
- * Undoes what sgnic_port_tx_contig/_sg mapped, from the driver's own record
- * of it (the table it wrote, never the hardware's view); returns the skb.
+ * Undoes what the Tx FD builders mapped, from the driver's own record of it
+ * (the table it wrote, never the hardware's view).
  */
-static struct sk_buff *sgnic_port_tx_unmap(struct sgnic_port *port,
-					   const struct sgnic_fd *fd,
-					   const struct sgnic_tx_shadow *shadow)
+static void sgnic_port_tx_unmap(struct sgnic_port *port, const struct sgnic_fd *fd,
+				const struct sgnic_tx_shadow *shadow)
 {
 	struct device *dev = port->sd->dma_dev;
 	const struct sgnic_sg_entry *sgt;
-	struct sk_buff *skb = shadow->skb;
 	int i, nr_frags;
 
 	if (!shadow->sgt_buf) {
 		dma_unmap_single(dev, shadow->addr,
 				 sgnic_fd_offset(fd) + sgnic_fd_length(fd), DMA_TO_DEVICE);
-		return skb;
+		return;
 	}
 
 	dma_unmap_single(dev, shadow->addr, SGNIC_TX_SGT_BUF_SIZE, DMA_TO_DEVICE);
 	sgt = shadow->sgt_buf + SGNIC_TX_HEADROOM;
-	/* The skb, not the table's final bit, says what was mapped. */
-	nr_frags = skb_shinfo(skb)->nr_frags;
+	/* The frame, not the table's final bit, says what was mapped. */
+	nr_frags = sgnic_tx_shadow_nr_frags(shadow);
 	dma_unmap_single(dev, sgnic_sg_addr(&sgt[0]), sgnic_sg_length(&sgt[0]),
 			 DMA_TO_DEVICE);
 	for (i = 1; i <= nr_frags; i++)
 		dma_unmap_page(dev, sgnic_sg_addr(&sgt[i]), sgnic_sg_length(&sgt[i]),
 			       DMA_TO_DEVICE);
 	skb_free_frag(shadow->sgt_buf);
-	return skb;
 }
 
 /* ---- the Tx shadow ring (see struct sgnic_tx_shadow_ring) ---- */
@@ -201,40 +212,54 @@ static void sgnic_tx_shadow_unpush(struct sgnic_tx_shadow_ring *ring)
 }
 
 /*
- * The record of the oldest unconfirmed FD, which must be @fd; NULL if the
- * hardware handed back an FD the driver has no record of.
+ * Takes the record of the oldest unconfirmed FD, which must be @fd, into
+ * @out; false if the hardware handed back an FD the driver has no record of.
  */
-static struct sgnic_tx_shadow *sgnic_tx_shadow_pop(struct sgnic_tx_shadow_ring *ring,
-						   const struct sgnic_fd *fd)
+static bool sgnic_tx_shadow_pop(struct sgnic_tx_shadow_ring *ring,
+				const struct sgnic_fd *fd, struct sgnic_tx_shadow *out)
 {
 	struct sgnic_tx_shadow *shadow;
 
 	/* Pairs with the release in push: the slot is read after its index. */
 	if (WARN_ON_ONCE(ring->cons == smp_load_acquire(&ring->prod)))
-		return NULL;
+		return false;
 	shadow = &ring->slot[ring->cons & (SGNIC_TX_SHADOW_SLOTS - 1)];
 	if (WARN_ON_ONCE(shadow->addr != sgnic_fd_addr(fd)))
-		return NULL;
+		return false;
+	*out = *shadow;
 	WRITE_ONCE(ring->cons, ring->cons + 1);
-	return shadow;
+	return true;
 }
 
-/* A Tx FD of FQ @q came back (confirmed, or flushed): unmaps, returns the skb. */
-static struct sk_buff *sgnic_port_tx_done(struct sgnic_port *port, unsigned int q,
-					  const struct sgnic_fd *fd)
+/*
+ * A Tx FD of FQ @q came back (confirmed, or flushed): unmaps it and frees
+ * an XDP frame; *@skb is the stack's frame, for the caller to complete.
+ * False if the driver has no record of the FD.
+ */
+static bool sgnic_port_tx_done(struct sgnic_port *port, unsigned int q,
+			       const struct sgnic_fd *fd, struct sk_buff **skb)
 {
-	struct sgnic_tx_shadow *shadow = sgnic_tx_shadow_pop(&port->fqs[q].tx_shadow, fd);
+	struct sgnic_tx_shadow shadow;
 
-	return shadow ? sgnic_port_tx_unmap(port, fd, shadow) : NULL;
+	*skb = NULL;
+	if (!sgnic_tx_shadow_pop(&port->fqs[q].tx_shadow, fd, &shadow))
+		return false;
+	sgnic_port_tx_unmap(port, fd, &shadow);
+	/* Not the NAPI-only return: the frame may be another device's. */
+	if (shadow.xdpf)
+		xdp_return_frame(shadow.xdpf);
+	*skb = shadow.skb;
+	return true;
 }
 
 void sgnic_port_tx_confirm(struct sgnic_port *port, unsigned int q,
 			   const struct sgnic_fd *fd, int budget)
 {
-	struct sk_buff *skb = sgnic_port_tx_done(port, q, fd);
+	struct sk_buff *skb;
+	bool known = sgnic_port_tx_done(port, q, fd, &skb);
 
 	sgnic_stats_add(port, SGNIC_STAT_TX_CONFIRM, 1);
-	if (unlikely(!skb || be32_to_cpu(fd->cmd_status) & SGNIC_FD_STATUS_ERR))
+	if (unlikely(!known || be32_to_cpu(fd->cmd_status) & SGNIC_FD_STATUS_ERR))
 		sgnic_stats_add(port, SGNIC_STAT_TX_ERRORS, 1);
 	if (!skb)
 		return;
@@ -302,8 +327,15 @@ static netdev_tx_t sgnic_port_xmit(struct sk_buff *skb, struct net_device *netde
 		goto drop;
 	sgnic_fd_clear(&fd);
 	fd.bpid = SGNIC_BPID_INVALID;
-	err = sg ? sgnic_port_tx_sg(port, skb, &fd, shadow) :
-		   sgnic_port_tx_contig(port, skb, &fd, shadow);
+	if (sg) {
+		err = sgnic_port_tx_sg(port, skb, skb->data, skb_headlen(skb),
+				       skb_shinfo(skb)->frags, skb_shinfo(skb)->nr_frags,
+				       skb->len, &fd, shadow);
+		shadow->skb = skb;
+		shadow->xdpf = NULL;
+	} else {
+		err = sgnic_port_tx_contig(port, skb, &fd, shadow);
+	}
 	if (err)
 		goto drop;
 
@@ -339,6 +371,66 @@ done:
 	if (!netdev_xmit_more())
 		sgnic_portal_kick(port->sd, q);
 	return NETDEV_TX_OK;
+}
+
+/*
+ * An XDP frame (XDP_TX, or ndo_xdp_xmit) onto Tx FQ @q: contiguous, or S/G
+ * with its frags.  The caller holds @q's netdev queue lock (the stack's
+ * transmit uses the same FQ and shadow) with BH disabled.  Not in the byte
+ * queue limits: nothing completes XDP frames through the stack's queue.
+ */
+int sgnic_port_tx_xdp(struct sgnic_port *port, unsigned int q,
+		      struct xdp_frame *xdpf)
+{
+	struct sgnic_tx_shadow_ring *ring = &port->fqs[q].tx_shadow;
+	struct device *dev = port->sd->dma_dev;
+	struct skb_shared_info *sinfo = NULL;
+	struct sgnic_tx_shadow *shadow;
+	struct sgnic_fd fd;
+	dma_addr_t addr;
+	u32 len = xdpf->len;
+	int err;
+
+	if (unlikely(xdp_frame_has_frags(xdpf))) {
+		sinfo = xdp_get_shared_info_from_frame(xdpf);
+		if (sinfo->nr_frags + 1 > SGNIC_SGT_MAX_ENTRIES)
+			return -EMSGSIZE;
+		len += sinfo->xdp_frags_size;
+	}
+	shadow = sgnic_tx_shadow_next(ring);
+	if (WARN_ON_ONCE(!shadow))
+		return -ENOSPC;
+	sgnic_fd_clear(&fd);
+	fd.bpid = SGNIC_BPID_INVALID;
+	if (sinfo) {
+		err = sgnic_port_tx_sg(port, NULL, xdpf->data, xdpf->len, sinfo->frags,
+				       sinfo->nr_frags, len, &fd, shadow);
+		if (err)
+			return err;
+	} else {
+		/* No annotation: the FD asks for no checksum, so none is read. */
+		addr = dma_map_single(dev, xdpf->data, len, DMA_TO_DEVICE);
+		if (unlikely(dma_mapping_error(dev, addr)))
+			return -ENOMEM;
+		sgnic_fd_set_addr(&fd, addr);
+		sgnic_fd_set_format(&fd, SGNIC_FD_CONTIG, 0, len);
+		shadow->addr = addr;
+		shadow->sgt_buf = NULL;
+	}
+	shadow->skb = NULL;
+	shadow->xdpf = xdpf;
+	sgnic_tx_shadow_push(ring);
+	err = sgnic_fq_tx_enqueue_xdp(&port->fqs[q].tx, &fd);
+	if (unlikely(err)) {
+		sgnic_tx_shadow_unpush(ring);
+		sgnic_port_tx_unmap(port, &fd, shadow);
+		return err;
+	}
+	sgnic_stats_add(port, SGNIC_STAT_TX_PACKETS, 1);
+	sgnic_stats_add(port, SGNIC_STAT_TX_BYTES, len);
+	if (sinfo)
+		sgnic_stats_add(port, SGNIC_STAT_TX_SG, 1);
+	return 0;
 }
 
 /*
@@ -384,27 +476,6 @@ static void sgnic_port_rx_recycle(struct sgnic_bpool *pool, dma_addr_t *bufs,
 		if (WARN_ON_ONCE(sgnic_bpool_release(pool, bufs + i, chunk)))
 			break;
 	}
-}
-
-/* Takes a received buffer out of the pool and builds an skb on it. */
-static struct sk_buff *sgnic_port_rx_buf_skb(struct sgnic_port *port,
-					     dma_addr_t addr, u32 offset, u32 len)
-{
-	struct sgnic_bpool *pool = &port->bpool;
-	struct sk_buff *skb;
-	void *va;
-
-	va = sgnic_bpool_buf_claim(pool, addr);
-	if (unlikely(!va))
-		return NULL;
-	skb = build_skb(va, pool->alloc_size);
-	if (unlikely(!skb)) {
-		skb_free_frag(va);
-		return NULL;
-	}
-	skb_reserve(skb, offset);
-	skb_put(skb, len);
-	return skb;
 }
 
 /*
@@ -454,23 +525,62 @@ static int sgnic_port_rx_sgt_read(struct sgnic_port *port, const struct sgnic_fd
 }
 
 /*
- * S/G FD: the table sits in one pool buffer that goes straight back to the
- * pool; the first entry becomes the skb head, the others page frags.
+ * Gives back the buffers of a received frame that will not become an skb:
+ * the head buffer to the pool, the frags (XDP may have trimmed some) freed.
  */
-static struct sk_buff *sgnic_port_rx_sg(struct sgnic_port *port,
-					const struct sgnic_fd *fd,
-					struct sgnic_rx_annot *annot)
+void sgnic_port_rx_release(struct sgnic_port *port, struct xdp_buff *xdp)
+{
+	struct skb_shared_info *sinfo;
+	int i;
+
+	if (unlikely(xdp_buff_has_frags(xdp))) {
+		sinfo = xdp_get_shared_info_from_buff(xdp);
+		for (i = 0; i < sinfo->nr_frags; i++)
+			page_frag_free(skb_frag_address(&sinfo->frags[i]));
+	}
+	sgnic_bpool_recycle(&port->bpool, xdp->data_hard_start);
+}
+
+/*
+ * Contiguous FD: its buffer leaves the pool and @xdp describes the frame in
+ * it.  False (counted) if the buffer is not the pool's.
+ */
+static bool sgnic_port_rx_contig(struct sgnic_port *port, const struct sgnic_fd *fd,
+				 struct sgnic_rx_annot *annot, struct xdp_buff *xdp)
+{
+	void *va = sgnic_bpool_buf_claim(&port->bpool, sgnic_fd_addr(fd));
+
+	if (unlikely(!va)) {
+		sgnic_stats_add(port, SGNIC_STAT_RX_ERRORS, 1);
+		return false;
+	}
+	/* Now: an XDP frame record may later take the headroom. */
+	if (annot)
+		*annot = *(struct sgnic_rx_annot *)va;
+	xdp_prepare_buff(xdp, va, sgnic_fd_offset(fd), sgnic_fd_length(fd), true);
+	return true;
+}
+
+/*
+ * S/G FD: the table sits in one pool buffer that goes straight back to the
+ * pool; the first entry's buffer becomes the frame's head, the others its
+ * frags, recorded in the head buffer's shared info as XDP and build_skb()
+ * both expect.  False (counted) if the table is not usable; whatever buffers
+ * it named are back in the pool then.
+ */
+static bool sgnic_port_rx_sg(struct sgnic_port *port, const struct sgnic_fd *fd,
+			     struct sgnic_rx_annot *annot, struct xdp_buff *xdp)
 {
 	struct sgnic_sg_entry ent[SGNIC_SGT_MAX_ENTRIES];
 	dma_addr_t bufs[SGNIC_SGT_MAX_ENTRIES];
 	struct sgnic_bpool *pool = &port->bpool;
 	dma_addr_t sgt_addr = sgnic_fd_addr(fd);
-	struct sk_buff *skb = NULL;
+	struct skb_shared_info *sinfo;
 	struct page *page;
-	int n, i;
-	bool ok;
+	skb_frag_t *frag;
+	int n, i = 0;
 	void *va;
-	u32 off;
+	bool ok;
 
 	n = sgnic_port_rx_sgt_read(port, fd, ent, &ok, annot);
 	if (n < 0)
@@ -481,38 +591,78 @@ static struct sk_buff *sgnic_port_rx_sg(struct sgnic_port *port,
 	if (!ok)
 		goto bad_table;
 
-	skb = sgnic_port_rx_buf_skb(port, bufs[0], sgnic_sg_offset(&ent[0]),
-				    sgnic_sg_length(&ent[0]));
-	if (!skb)
-		goto skb_alloc_failed;
+	va = sgnic_bpool_buf_claim(pool, bufs[0]);
+	if (unlikely(!va)) {
+		i = 0;
+		goto buf_unknown;
+	}
+	xdp_prepare_buff(xdp, va, sgnic_sg_offset(&ent[0]), sgnic_sg_length(&ent[0]),
+			 true);
+	sinfo = xdp_get_shared_info_from_buff(xdp);
+	sinfo->nr_frags = 0;
+	sinfo->xdp_frags_size = 0;
+	if (n > 1)
+		xdp_buff_set_frags_flag(xdp);
 	for (i = 1; i < n; i++) {
 		va = sgnic_bpool_buf_claim(pool, bufs[i]);
 		if (unlikely(!va))
 			goto frag_unknown;
 		/* Caution: the buffer may live in a tail page of a compound page. */
 		page = virt_to_head_page(va);
-		off = va - page_address(page) + sgnic_sg_offset(&ent[i]);
-		skb_add_rx_frag(skb, i - 1, page, off, sgnic_sg_length(&ent[i]),
-				pool->alloc_size);
+		frag = &sinfo->frags[sinfo->nr_frags++];
+		__skb_frag_set_page(frag, page);
+		skb_frag_off_set(frag, va - page_address(page) + sgnic_sg_offset(&ent[i]));
+		skb_frag_size_set(frag, sgnic_sg_length(&ent[i]));
+		sinfo->xdp_frags_size += sgnic_sg_length(&ent[i]);
+		if (page_is_pfmemalloc(page))
+			xdp_buff_set_frag_pfmemalloc(xdp);
 	}
 	sgnic_stats_add(port, SGNIC_STAT_RX_SG, 1);
-	return skb;
+	return true;
 
 frag_unknown:
+	sgnic_port_rx_release(port, xdp);
+buf_unknown:
 	/* Not a buffer of ours: nothing to give back for it. */
-	kfree_skb(skb);
 	sgnic_port_rx_recycle(pool, bufs + i + 1, n - i - 1);
 	sgnic_stats_add(port, SGNIC_STAT_RX_ERRORS, 1);
-	return NULL;
-skb_alloc_failed:
-	sgnic_port_rx_recycle(pool, bufs + 1, n - 1);
-	sgnic_stats_add(port, SGNIC_STAT_RX_DROPPED, 1);
-	return NULL;
+	return false;
 bad_table:
 	sgnic_port_rx_recycle(pool, bufs, n);
 table_unknown:
 	sgnic_stats_add(port, SGNIC_STAT_RX_ERRORS, 1);
-	return NULL;
+	return false;
+}
+
+/*
+ * Builds an skb on the frame @xdp describes; NULL if none could be had (the
+ * buffers are still the caller's then).
+ */
+static struct sk_buff *sgnic_port_rx_build(struct xdp_buff *xdp)
+{
+	struct skb_shared_info *sinfo = xdp_get_shared_info_from_buff(xdp);
+	u32 metasize = xdp->data - xdp->data_meta;
+	unsigned int frags_size = 0;
+	struct sk_buff *skb;
+	u8 nr_frags = 0;
+
+	/* build_skb() clears the frag count, not the frags: read it first. */
+	if (xdp_buff_has_frags(xdp)) {
+		nr_frags = sinfo->nr_frags;
+		frags_size = sinfo->xdp_frags_size;
+	}
+	skb = build_skb(xdp->data_hard_start, xdp->frame_sz);
+	if (unlikely(!skb))
+		return NULL;
+	skb_reserve(skb, xdp->data - xdp->data_hard_start);
+	skb_put(skb, xdp->data_end - xdp->data);
+	if (metasize)
+		skb_metadata_set(skb, metasize);
+	if (nr_frags)
+		xdp_update_skb_shared_info(skb, nr_frags, frags_size,
+					   nr_frags * xdp->frame_sz,
+					   xdp_buff_is_frag_pfmemalloc(xdp));
+	return skb;
 }
 
 /* Returns an Rx FD's buffers to the pool without looking at the frame. */
@@ -538,15 +688,22 @@ static void sgnic_port_rx_discard(struct sgnic_port *port,
 	sgnic_port_rx_recycle(pool, &addr, 1);
 }
 
+/*
+ * A received FD of the Rx FQ of @portal's CPU: the port's XDP program (if
+ * any) sees the frame first, then it becomes an skb.
+ */
 void sgnic_port_rx(struct sgnic_portal *portal, struct sgnic_port *port,
 		   const struct sgnic_fd *fd)
 {
 	struct net_device *netdev = port->netdev;
 	u32 status = be32_to_cpu(fd->cmd_status);
 	bool marked = status & SGNIC_FD_STATUS_MARK;
-	u32 len = sgnic_fd_length(fd);
 	struct sgnic_rx_annot annot = {};
+	struct bpf_prog *prog;
+	struct xdp_buff xdp;
 	struct sk_buff *skb;
+	bool got;
+	u32 len;
 
 	if (unlikely(fd->bpid != port->bpool.bpid)) {
 		/* Not our pool: nothing we may give back. */
@@ -559,29 +716,35 @@ void sgnic_port_rx(struct sgnic_portal *portal, struct sgnic_port *port,
 		return;
 	}
 
+	xdp_init_buff(&xdp, port->bpool.alloc_size, &port->fqs[portal->cpu].xdp_rxq);
 	switch (sgnic_fd_format(fd)) {
 	case SGNIC_FD_CONTIG:
-		skb = sgnic_port_rx_buf_skb(port, sgnic_fd_addr(fd),
-					    sgnic_fd_offset(fd), len);
-		if (unlikely(!skb)) {
-			sgnic_stats_add(port, SGNIC_STAT_RX_DROPPED, 1);
-			break;
-		}
-		/* The buffer the FD points at is the skb's head. */
-		if (marked)
-			annot = *(struct sgnic_rx_annot *)skb->head;
+		got = sgnic_port_rx_contig(port, fd, marked ? &annot : NULL, &xdp);
 		break;
 	case SGNIC_FD_SG:
-		skb = sgnic_port_rx_sg(port, fd, marked ? &annot : NULL);
+		got = sgnic_port_rx_sg(port, fd, marked ? &annot : NULL, &xdp);
 		break;
 	default:
 		sgnic_port_rx_discard(port, fd);
 		sgnic_stats_add(port, SGNIC_STAT_RX_ERRORS, 1);
 		return;
 	}
-	if (unlikely(!skb))
+	if (unlikely(!got))
 		return;
 
+	prog = rcu_dereference_bh(port->xdp_prog);
+	if (prog) {
+		/* An S/G frame queued before the MTU went down: not for this program. */
+		if (unlikely(xdp_buff_has_frags(&xdp) && !prog->aux->xdp_has_frags))
+			goto drop;
+		if (!sgnic_xdp_rx(portal, port, prog, &xdp))
+			return;
+	}
+	skb = sgnic_port_rx_build(&xdp);
+	if (unlikely(!skb))
+		goto drop;
+
+	len = skb->len;
 	skb->protocol = eth_type_trans(skb, netdev);
 	/* Steering ran in the frame manager: it chose this queue, and a mark. */
 	skb_record_rx_queue(skb, portal->cpu);
@@ -594,6 +757,11 @@ void sgnic_port_rx(struct sgnic_portal *portal, struct sgnic_port *port,
 	sgnic_stats_add(port, SGNIC_STAT_RX_PACKETS, 1);
 	sgnic_stats_add(port, SGNIC_STAT_RX_BYTES, len);
 	napi_gro_receive(&portal->napi, skb);
+	return;
+
+drop:
+	sgnic_port_rx_release(port, &xdp);
+	sgnic_stats_add(port, SGNIC_STAT_RX_DROPPED, 1);
 }
 
 /* ---- open, stop and the rest of the netdev ops ---- */
@@ -603,6 +771,7 @@ static void sgnic_port_flush(struct sgnic_port *port)
 {
 	struct sgnic_port_fqs *fqs;
 	unsigned int cpu, q;
+	struct sk_buff *skb;
 	struct sgnic_fd fd;
 
 	local_bh_disable();
@@ -612,7 +781,8 @@ static void sgnic_port_flush(struct sgnic_port *port)
 		while (sgnic_fq_pop(&fqs->conf, &fd))
 			sgnic_port_tx_confirm(port, cpu, &fd, 0);
 		while (sgnic_fq_pop(&fqs->tx, &fd)) {
-			dev_kfree_skb_any(sgnic_port_tx_done(port, cpu, &fd));
+			sgnic_port_tx_done(port, cpu, &fd, &skb);
+			dev_kfree_skb_any(skb);
 			sgnic_stats_add(port, SGNIC_STAT_TX_DROPPED, 1);
 		}
 		fqs->tx.congested = false;
@@ -658,9 +828,13 @@ static int sgnic_port_stop(struct net_device *netdev)
 
 	netif_carrier_off(netdev);
 	netif_carrier_off(port->peer->netdev);
-	/* Waits for a transmit in progress: it may not race the flush below. */
-	netif_tx_disable(netdev);
+	/*
+	 * Down before the queues are disabled: ndo_xdp_xmit checks it under a
+	 * queue's lock, which netif_tx_disable() takes after.  The disable waits
+	 * for a transmit in progress: none may race the flush below.
+	 */
 	WRITE_ONCE(port->up, false);
+	netif_tx_disable(netdev);
 	sgnic_portals_quiesce(port->sd);
 	sgnic_port_flush(port);
 	sgnic_bpool_drain(&port->bpool);
@@ -668,7 +842,8 @@ static int sgnic_port_stop(struct net_device *netdev)
 	return 0;
 }
 
-int sgnic_port_set_rx_buf_len(struct sgnic_port *port, u32 buf_len)
+int sgnic_port_set_rx_buf_len(struct sgnic_port *port, u32 buf_len,
+			      struct netlink_ext_ack *extack)
 {
 	bool running = netif_running(port->netdev);
 	int err;
@@ -678,6 +853,11 @@ int sgnic_port_set_rx_buf_len(struct sgnic_port *port, u32 buf_len)
 		return -ERANGE;
 	if (buf_len == port->bpool.buf_len)
 		return 0;
+	if (!sgnic_port_xdp_allows(port, port->netdev->mtu, buf_len)) {
+		NL_SET_ERR_MSG_MOD(extack,
+				   "the port's XDP program has no frags support: rx-buf-len must hold a whole frame (MTU + 18)");
+		return -EBUSY;
+	}
 	/* The pool is refilled with buffers of the new size: empty it first. */
 	if (running)
 		sgnic_port_stop(port->netdev);
@@ -685,6 +865,8 @@ int sgnic_port_set_rx_buf_len(struct sgnic_port *port, u32 buf_len)
 	if (running) {
 		int open_err = sgnic_port_open(port->netdev);
 
+		if (open_err)
+			NL_SET_ERR_MSG_MOD(extack, "cannot refill the pool with the new size");
 		err = err ?: open_err;
 	}
 	return err;
@@ -714,7 +896,15 @@ static void sgnic_port_get_stats64(struct net_device *netdev,
 
 static int sgnic_port_change_mtu(struct net_device *netdev, int new_mtu)
 {
+	struct sgnic_port *port = netdev_priv(netdev);
+
 	/* The core checked min_mtu/max_mtu; every size fits one S/G table. */
+	if (!sgnic_port_xdp_allows(port, new_mtu, port->bpool.buf_len)) {
+		netdev_err(netdev,
+			   "MTU %d refused: frames would span several receive buffers (rx-buf-len %u) and the XDP program has no frags support\n",
+			   new_mtu, port->bpool.buf_len);
+		return -EINVAL;
+	}
 	WRITE_ONCE(netdev->mtu, new_mtu);
 	return 0;
 }
@@ -745,6 +935,8 @@ static const struct net_device_ops sgnic_port_netdev_ops = {
 	.ndo_get_devlink_port	= sgnic_port_get_devlink_port,
 	.ndo_set_mac_address	= eth_mac_addr,
 	.ndo_validate_addr	= eth_validate_addr,
+	.ndo_bpf		= sgnic_port_bpf,
+	.ndo_xdp_xmit		= sgnic_port_xdp_xmit,
 };
 
 /* ---- lifetime ---- */
@@ -856,6 +1048,35 @@ netdev_alloc_failed:
 	return ERR_PTR(err);
 }
 
+static void sgnic_port_xdp_rxqs_unreg(struct sgnic_port *port)
+{
+	unsigned int cpu;
+
+	for_each_possible_cpu(cpu)
+		if (xdp_rxq_info_is_reg(&port->fqs[cpu].xdp_rxq))
+			xdp_rxq_info_unreg(&port->fqs[cpu].xdp_rxq);
+}
+
+/* XDP's view of each Rx FQ: its queue, and buffers that are page frags. */
+static int sgnic_port_xdp_rxqs_reg(struct sgnic_port *port)
+{
+	struct xdp_rxq_info *rxq;
+	unsigned int cpu;
+	int err = 0;
+
+	for_each_possible_cpu(cpu) {
+		rxq = &port->fqs[cpu].xdp_rxq;
+		err = xdp_rxq_info_reg(rxq, port->netdev, cpu,
+				       port->sd->portals[cpu]->napi.napi_id) ?:
+		      xdp_rxq_info_reg_mem_model(rxq, MEM_TYPE_PAGE_SHARED, NULL);
+		if (err) {
+			sgnic_port_xdp_rxqs_unreg(port);
+			break;
+		}
+	}
+	return err;
+}
+
 int sgnic_port_register(struct sgnic_port *port)
 {
 	int err;
@@ -864,6 +1085,11 @@ int sgnic_port_register(struct sgnic_port *port)
 	err = register_netdev(port->netdev);
 	if (err)
 		return err;
+	err = sgnic_port_xdp_rxqs_reg(port);
+	if (err) {
+		unregister_netdev(port->netdev);
+		return err;
+	}
 	devlink_port_type_eth_set(&port->dl_port, port->netdev);
 	sgnic_debugfs_port_add(port);
 	return 0;
@@ -873,7 +1099,9 @@ void sgnic_port_unregister(struct sgnic_port *port)
 {
 	sgnic_debugfs_port_del(port);
 	devlink_port_type_clear(&port->dl_port);
+	/* Detaches the XDP program and stops the port: no Rx FQ use after. */
 	unregister_netdev(port->netdev);
+	sgnic_port_xdp_rxqs_unreg(port);
 }
 
 void sgnic_port_destroy(struct sgnic_port *port)

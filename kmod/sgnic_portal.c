@@ -6,6 +6,7 @@
  * (DQRR) and hands each to the driver.  Rx frames count against the budget.
  */
 #include <linux/cpu.h>
+#include <linux/filter.h>
 #include <linux/slab.h>
 
 #include "sgnic.h"
@@ -83,6 +84,11 @@ static int sgnic_portal_poll(struct napi_struct *napi, int budget)
 		sgnic_portal_refill(portal);
 	}
 
+	/* Frames redirected to other devices leave now. */
+	if (portal->xdp_redirected) {
+		xdp_do_flush();
+		portal->xdp_redirected = false;
+	}
 	/* Stopped early with work left: stay scheduled. */
 	if (rx_done >= budget || sgnic_portal_pending(portal))
 		return budget;
