@@ -635,8 +635,9 @@ table_unknown:
 }
 
 /*
- * Builds an skb on the frame @xdp describes; NULL if none could be had (the
- * buffers are still the caller's then).
+ * Builds an skb on the frame @xdp describes, from the NAPI skb cache (only
+ * the portal's poll receives); NULL if none could be had (the buffers are
+ * still the caller's then).
  */
 static struct sk_buff *sgnic_port_rx_build(struct xdp_buff *xdp)
 {
@@ -651,7 +652,7 @@ static struct sk_buff *sgnic_port_rx_build(struct xdp_buff *xdp)
 		nr_frags = sinfo->nr_frags;
 		frags_size = sinfo->xdp_frags_size;
 	}
-	skb = build_skb(xdp->data_hard_start, xdp->frame_sz);
+	skb = napi_build_skb(xdp->data_hard_start, xdp->frame_sz);
 	if (unlikely(!skb))
 		return NULL;
 	skb_reserve(skb, xdp->data - xdp->data_hard_start);
