@@ -6,6 +6,7 @@
 #ifndef _SGNIC_HW_H
 #define _SGNIC_HW_H
 
+#include <linux/bpf.h>
 #include <linux/if_ether.h>
 #include <linux/if_vlan.h>
 #include <linux/skbuff.h>
@@ -33,14 +34,16 @@
 /*
  * Rx buffer layout: headroom (the FD offset of received frames), then
  * rx_buf_len bytes of frame data, then room for skb_shared_info so the
- * buffer can become an skb head with build_skb().  The whole buffer must fit
- * one page; the smallest rx_buf_len must still hold the largest frame in one
- * S/G table (checked at build time in sgnic_bpool.c).
+ * buffer can become an skb head with build_skb().  The headroom is XDP's
+ * (the Rx annotation, then room for bpf_xdp_adjust_head() and the xdp_frame
+ * record), as dpaa_eth reserves it.  The whole buffer must fit one page; the
+ * smallest rx_buf_len must still hold the largest frame in one S/G table
+ * (checked at build time in sgnic_bpool.c).
  */
-#define SGNIC_RX_HEADROOM		128
+#define SGNIC_RX_HEADROOM		XDP_PACKET_HEADROOM
 #define SGNIC_RX_BUF_LEN_MIN		1024
 #define SGNIC_RX_BUF_LEN_DEFAULT	2048
-#define SGNIC_RX_BUF_LEN_MAX		3584
+#define SGNIC_RX_BUF_LEN_MAX		3520
 #define SGNIC_RX_BUF_ALLOC(len)		(SKB_DATA_ALIGN(SGNIC_RX_HEADROOM + (len)) + \
 					 SKB_DATA_ALIGN(sizeof(struct skb_shared_info)))
 

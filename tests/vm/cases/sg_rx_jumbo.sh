@@ -50,8 +50,8 @@ expect_eq "sha256 of what came back" "$(sha256sum </tmp/src.bin)" "$(sha256sum <
 expect_ge "sgnic0 rx_sg grew" $((rxsg0 + 900)) "$(sgnic_stat a sgnic0 rx_sg)"
 
 step "rx-buf-len changes while the port is up; jumbo frames still cross"
-ip netns exec b ethtool -G sgnic1 rx-buf-len 3584
-expect_match "bpool of sgnic1" "buf_len: 3584" "$(cat "$(sgnic_debugfs sgnic1 bpool)")"
+ip netns exec b ethtool -G sgnic1 rx-buf-len 3520
+expect_match "bpool of sgnic1" "buf_len: 3520" "$(cat "$(sgnic_debugfs sgnic1 bpool)")"
 out=$(ip netns exec a ping -c 3 -i 0.2 -s 8000 -M do 10.10.0.2) || fail "jumbo ping after resize: $out"
 expect_match "jumbo ping" " 0% packet loss" "$out"
 rmmod sgnic

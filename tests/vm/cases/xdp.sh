@@ -198,6 +198,15 @@ ip -n b link set dev sgnic1 xdpdrv off
 expect_eq "program on sgnic1 after detach" none "$(prog b sgnic1)"
 ping_ok a 10.10.0.2
 
+step "XDP_PACKET_HEADROOM: a program can push 192 bytes in front of a frame"
+attach b sgnic1 xdp_headroom
+snap h0 b sgnic1
+send_frames a sgnic0 "$MAC1" 20
+snap h1 b sgnic1
+expect_eq "sgnic1 rx_xdp_drop (each push of 192 bytes succeeded)" 20 "$(d h0 h1 rx_xdp_drop)"
+expect_eq "sgnic1 rx_xdp_pass (no push failed)" 0 "$(d h0 h1 rx_xdp_pass)"
+ip -n b link set dev sgnic1 xdpdrv off
+
 step "xdp-bench drop (libxdp) on sgnic1: drops while it runs, detaches on SIGINT"
 # ip netns exec mounts its own /sys: bpffs there lets libxdp use its dispatcher.
 ip netns exec b sh -c 'mount -t bpf bpf /sys/fs/bpf && exec timeout -s INT 60 xdp-bench drop -m native -i 1 sgnic1' \

@@ -28,6 +28,16 @@ SEC("xdp_aborted") int prog_aborted(struct xdp_md *ctx) { return XDP_ABORTED; }
 SEC("xdp_bogus") int prog_bogus(struct xdp_md *ctx) { return 42; }
 SEC("xdp_redirect") int prog_redirect(struct xdp_md *ctx) { return bpf_redirect(TARGET_IFINDEX, 0); }
 
+/*
+ * XDP_PACKET_HEADROOM: 256 bytes in front of the frame, of which the core
+ * keeps 40 for the xdp_frame record; 192 can be pushed.  Drops the frame
+ * if they can, passes it if not.
+ */
+SEC("xdp_headroom") int prog_headroom(struct xdp_md *ctx)
+{
+	return bpf_xdp_adjust_head(ctx, -192) ? XDP_PASS : XDP_DROP;
+}
+
 /* Back where it came from, the MAC addresses swapped. */
 SEC("xdp_tx") int prog_tx(struct xdp_md *ctx)
 {
