@@ -54,6 +54,7 @@ static void sgnic_port_tx_annotate(struct sk_buff *skb,
 	fd->cmd_status = cpu_to_be32(cmd);
 }
 
+/* A contiguous FD of a linear skb; the caller records the skb in @shadow. */
 static int sgnic_port_tx_contig(struct sgnic_port *port, struct sk_buff *skb,
 				struct sgnic_fd *fd, struct sgnic_tx_shadow *shadow)
 {
@@ -70,8 +71,6 @@ static int sgnic_port_tx_contig(struct sgnic_port *port, struct sk_buff *skb,
 	sgnic_fd_set_addr(fd, addr);
 	sgnic_fd_set_format(fd, SGNIC_FD_CONTIG, offset, skb->len);
 	shadow->addr = addr;
-	shadow->skb = skb;
-	shadow->xdpf = NULL;
 	shadow->sgt_buf = NULL;
 	return 0;
 }
@@ -327,17 +326,14 @@ static netdev_tx_t sgnic_port_xmit(struct sk_buff *skb, struct net_device *netde
 		goto drop;
 	sgnic_fd_clear(&fd);
 	fd.bpid = SGNIC_BPID_INVALID;
-	if (sg) {
-		err = sgnic_port_tx_sg(port, skb, skb->data, skb_headlen(skb),
-				       skb_shinfo(skb)->frags, skb_shinfo(skb)->nr_frags,
-				       skb->len, &fd, shadow);
-		shadow->skb = skb;
-		shadow->xdpf = NULL;
-	} else {
-		err = sgnic_port_tx_contig(port, skb, &fd, shadow);
-	}
+	err = sg ? sgnic_port_tx_sg(port, skb, skb->data, skb_headlen(skb),
+				   skb_shinfo(skb)->frags, skb_shinfo(skb)->nr_frags,
+				   skb->len, &fd, shadow) :
+		   sgnic_port_tx_contig(port, skb, &fd, shadow);
 	if (err)
 		goto drop;
+	shadow->skb = skb;
+	shadow->xdpf = NULL;
 
 	packets = sgnic_skb_wire_packets(skb);
 	bytes = sgnic_skb_wire_bytes(skb, skb->len);
