@@ -33,6 +33,7 @@
 #define SGNIC_DRV_NAME		"sgnic"
 #define SGNIC_DRV_VERSION	"0.2.0"
 
+struct page_pool;
 struct sgnic_dev;
 struct sgnic_dqrr_entry;
 struct sgnic_port;
@@ -148,8 +149,9 @@ struct sgnic_bpool_buf {
 
 /*
  * A buffer pool as the BMan holds it: a stack of DMA addresses of Rx
- * buffers, each mapped DMA_FROM_DEVICE for @map_size bytes.  Beside it the
- * driver's shadow of those buffers (bus address -> its pointer), because
+ * buffers, each a page of one of @pages (a page_pool per CPU), mapped
+ * DMA_FROM_DEVICE, of which the device may write @map_size bytes.  Beside it
+ * the driver's shadow of those buffers (bus address -> its pointer), because
  * the driver never translates a bus address itself.
  *
  * Locking: @lock protects @stack/@avail (the "hardware" pool, used by the
@@ -160,6 +162,7 @@ struct sgnic_bpool_buf {
  * @buf_len and the sizes change only while the port is down.
  * @shadow_lock protects @shadow_hash and @shadow_free; the
  * records themselves (@shadow, @capacity entries) are fixed at init.
+ * @pages[cpu] is allocated from only on that CPU with BH disabled.
  */
 struct sgnic_bpool {
 	u8 bpid;
@@ -184,6 +187,7 @@ struct sgnic_bpool {
 	struct hlist_head *shadow_hash;
 	u32 shadow_bits;
 	struct hlist_head shadow_free;
+	struct page_pool **pages;	/* per CPU, nr_cpu_ids of them */
 };
 
 int sgnic_bpool_init(struct sgnic_bpool *pool, struct sgnic_dev *sd, u8 bpid);
@@ -197,6 +201,7 @@ void sgnic_bpool_refill(struct sgnic_bpool *pool);
 void *sgnic_bpool_buf_va(struct sgnic_bpool *pool, dma_addr_t addr);
 void *sgnic_bpool_buf_claim(struct sgnic_bpool *pool, dma_addr_t addr);
 void sgnic_bpool_recycle(struct sgnic_bpool *pool, void *va);
+void sgnic_bpool_page_free(struct sgnic_bpool *pool, struct page *page, bool napi);
 void sgnic_bpool_set_depleted(struct sgnic_bpool *pool, bool depleted);
 u32 sgnic_bpool_avail(struct sgnic_bpool *pool);
 int sgnic_bpool_count_sum(struct sgnic_bpool *pool);

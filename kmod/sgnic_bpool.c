@@ -5,12 +5,20 @@
  * per CPU what it put in and what its portal consumed, and refills in
  * batches of SGNIC_BPOOL_CMD_MAX when a CPU's count falls below the
  * low-water mark.
+ *
+ * The buffers are pages of a page_pool per CPU, mapped once by the
+ * page_pool and kept mapped while they cycle: a received skb or XDP frame
+ * returns its pages to their page_pool when freed, and the next refill
+ * takes them from there, already mapped.  Only this CPU's page_pool is
+ * allocated from, always with BH disabled (NAPI, or the seed in process
+ * context): that is the page_pool's single-consumer rule.
  */
 #include <linux/dma-mapping.h>
 #include <linux/hash.h>
 #include <linux/log2.h>
 #include <linux/skbuff.h>
 #include <linux/slab.h>
+#include <net/page_pool.h>
 
 #include "sgnic.h"
 
@@ -137,6 +145,44 @@ static void *sgnic_bpool_shadow_take(struct sgnic_bpool *pool, dma_addr_t addr)
 	return va;
 }
 
+static void sgnic_bpool_pages_fini(struct sgnic_bpool *pool)
+{
+	unsigned int cpu;
+
+	/* Pages still in skbs or XDP frames keep their page_pool alive. */
+	for_each_possible_cpu(cpu)
+		page_pool_destroy(pool->pages[cpu]);
+	kfree(pool->pages);
+}
+
+/* One page_pool per CPU, its pages mapped for the device to write. */
+static int sgnic_bpool_pages_init(struct sgnic_bpool *pool)
+{
+	struct page_pool_params params = {
+		.flags = PP_FLAG_DMA_MAP,
+		.order = 0,
+		.pool_size = SGNIC_BPOOL_PAGE_RING,
+		.dev = pool->sd->dma_dev,
+		.dma_dir = DMA_FROM_DEVICE,
+	};
+	struct page_pool *pp;
+	unsigned int cpu;
+
+	pool->pages = kcalloc(nr_cpu_ids, sizeof(*pool->pages), GFP_KERNEL);
+	if (!pool->pages)
+		return -ENOMEM;
+	for_each_possible_cpu(cpu) {
+		params.nid = cpu_to_node(cpu);
+		pp = page_pool_create(&params);
+		if (IS_ERR(pp)) {
+			sgnic_bpool_pages_fini(pool);
+			return PTR_ERR(pp);
+		}
+		pool->pages[cpu] = pp;
+	}
+	return 0;
+}
+
 int sgnic_bpool_init(struct sgnic_bpool *pool, struct sgnic_dev *sd, u8 bpid)
 {
 	int err;
@@ -163,9 +209,14 @@ int sgnic_bpool_init(struct sgnic_bpool *pool, struct sgnic_dev *sd, u8 bpid)
 	err = sgnic_bpool_shadow_init(pool);
 	if (err)
 		goto shadow_init_failed;
+	err = sgnic_bpool_pages_init(pool);
+	if (err)
+		goto pages_init_failed;
 	sgnic_bpool_set_buf_len(pool, SGNIC_RX_BUF_LEN_DEFAULT);
 	return 0;
 
+pages_init_failed:
+	sgnic_bpool_shadow_fini(pool);
 shadow_init_failed:
 	free_percpu(pool->count);
 count_alloc_failed:
@@ -179,6 +230,7 @@ stack_alloc_failed:
 void sgnic_bpool_fini(struct sgnic_bpool *pool)
 {
 	WARN_ON_ONCE(pool->avail || pool->nheld);
+	sgnic_bpool_pages_fini(pool);
 	sgnic_bpool_shadow_fini(pool);
 	free_percpu(pool->count);
 	kvfree(pool->held);
@@ -240,41 +292,52 @@ int sgnic_bpool_release(struct sgnic_bpool *pool, const dma_addr_t *bufs, u32 n)
 	return err;
 }
 
-/* Unmaps and frees a buffer the pool owned. */
+/*
+ * Gives a page back to its page_pool: straight into the allocation cache
+ * when @napi says this is NAPI context (or BH disabled) and the page is this
+ * CPU's, through the page_pool's ring otherwise.
+ */
+void sgnic_bpool_page_free(struct sgnic_bpool *pool, struct page *page, bool napi)
+{
+	struct page_pool *pp = page->pp;
+
+	page_pool_put_full_page(pp, page, napi && pp == pool->pages[smp_processor_id()]);
+}
+
+/* Frees a buffer the pool owned (process context). */
 static void sgnic_bpool_buf_free(struct sgnic_bpool *pool, dma_addr_t addr)
 {
 	void *va = sgnic_bpool_shadow_take(pool, addr);
 
 	if (!va)
 		return;
-	dma_unmap_single(pool->sd->dma_dev, addr, pool->map_size, DMA_FROM_DEVICE);
-	skb_free_frag(va);
+	sgnic_bpool_page_free(pool, virt_to_page(va), false);
 }
 
-/* Maps and records Rx buffer @va; it stays the caller's on failure. */
-static int sgnic_bpool_buf_map(struct sgnic_bpool *pool, void *va, dma_addr_t *addr)
+/*
+ * Hands the device Rx buffer @va (a page of the page_pools, mapped) and
+ * records it; it stays the caller's on failure.
+ */
+static int sgnic_bpool_buf_give(struct sgnic_bpool *pool, void *va, dma_addr_t *addr)
 {
-	struct device *dev = pool->sd->dma_dev;
-
-	*addr = dma_map_single(dev, va, pool->map_size, DMA_FROM_DEVICE);
-	if (unlikely(dma_mapping_error(dev, *addr)))
+	*addr = page_pool_get_dma_addr(virt_to_page(va));
+	/* The CPU may have written the page since: nothing of it may land late. */
+	dma_sync_single_for_device(pool->sd->dma_dev, *addr, pool->map_size,
+				   DMA_FROM_DEVICE);
+	if (unlikely(!sgnic_bpool_shadow_add(pool, *addr, va)))
 		return -ENOMEM;
-	if (unlikely(!sgnic_bpool_shadow_add(pool, *addr, va))) {
-		dma_unmap_single(dev, *addr, pool->map_size, DMA_FROM_DEVICE);
-		return -ENOMEM;
-	}
 	return 0;
 }
 
-/* Allocates, maps and records one Rx buffer. */
+/* Takes one Rx buffer from this CPU's page_pool and records it; BH disabled. */
 static int sgnic_bpool_buf_new(struct sgnic_bpool *pool, dma_addr_t *addr)
 {
-	void *va = netdev_alloc_frag(pool->alloc_size);
+	struct page *page = page_pool_dev_alloc_pages(pool->pages[smp_processor_id()]);
 
-	if (unlikely(!va))
+	if (unlikely(!page))
 		return -ENOMEM;
-	if (unlikely(sgnic_bpool_buf_map(pool, va, addr))) {
-		skb_free_frag(va);
+	if (unlikely(sgnic_bpool_buf_give(pool, page_address(page), addr))) {
+		sgnic_bpool_page_free(pool, page, true);
 		return -ENOMEM;
 	}
 	return 0;
@@ -282,19 +345,20 @@ static int sgnic_bpool_buf_new(struct sgnic_bpool *pool, dma_addr_t *addr)
 
 /*
  * A buffer the driver claimed goes back into the pool unused (XDP dropped
- * its frame): mapped and recorded again, released, counted on this CPU; freed
- * if the pool cannot take it.  NAPI context.
+ * its frame): recorded again, released, counted on this CPU; back to its
+ * page_pool if the pool cannot take it.  NAPI context.
  */
 void sgnic_bpool_recycle(struct sgnic_bpool *pool, void *va)
 {
 	dma_addr_t addr;
 
-	if (unlikely(sgnic_bpool_buf_map(pool, va, &addr))) {
-		skb_free_frag(va);
+	if (unlikely(sgnic_bpool_buf_give(pool, va, &addr))) {
+		sgnic_bpool_page_free(pool, virt_to_page(va), true);
 		return;
 	}
 	if (unlikely(sgnic_bpool_release(pool, &addr, 1))) {
-		sgnic_bpool_buf_free(pool, addr);
+		sgnic_bpool_shadow_take(pool, addr);
+		sgnic_bpool_page_free(pool, virt_to_page(va), true);
 		return;
 	}
 	this_cpu_inc(*pool->count);
@@ -350,10 +414,11 @@ void sgnic_bpool_refill(struct sgnic_bpool *pool)
 }
 
 /*
- * A received buffer leaves the pool for good (it becomes part of an skb):
- * unmapped for the CPU, forgotten by the shadow, uncounted on this CPU.
- * Returns the driver's pointer to it, or NULL if the pool has no buffer
- * at @addr (nothing was done then).  NAPI context.
+ * A received buffer leaves the pool (it becomes an skb or an XDP frame,
+ * whose free returns the page to its page_pool, still mapped): synced for
+ * the CPU, forgotten by the shadow, uncounted on this CPU.  Returns the
+ * driver's pointer to it, or NULL if the pool has no buffer at @addr
+ * (nothing was done then).  NAPI context.
  */
 void *sgnic_bpool_buf_claim(struct sgnic_bpool *pool, dma_addr_t addr)
 {
@@ -361,7 +426,7 @@ void *sgnic_bpool_buf_claim(struct sgnic_bpool *pool, dma_addr_t addr)
 
 	if (unlikely(!va))
 		return NULL;
-	dma_unmap_single(pool->sd->dma_dev, addr, pool->map_size, DMA_FROM_DEVICE);
+	dma_sync_single_for_cpu(pool->sd->dma_dev, addr, pool->map_size, DMA_FROM_DEVICE);
 	this_cpu_dec(*pool->count);
 	return va;
 }

@@ -30,6 +30,8 @@
 #define SGNIC_BPOOL_SEED_PER_CPU	128
 #define SGNIC_BPOOL_LOW_WATER		80
 #define SGNIC_BPOOL_CMD_MAX		8	/* buffers per acquire/release */
+/* Pages a CPU's page_pool keeps mapped for reuse beyond its 128 cached. */
+#define SGNIC_BPOOL_PAGE_RING		256
 
 /*
  * Rx buffer layout: headroom (the FD offset of received frames), then

@@ -522,7 +522,8 @@ static int sgnic_port_rx_sgt_read(struct sgnic_port *port, const struct sgnic_fd
 
 /*
  * Gives back the buffers of a received frame that will not become an skb:
- * the head buffer to the pool, the frags (XDP may have trimmed some) freed.
+ * the head buffer to the pool, the frags (XDP may have trimmed some) to
+ * their page_pools.  NAPI context.
  */
 void sgnic_port_rx_release(struct sgnic_port *port, struct xdp_buff *xdp)
 {
@@ -532,7 +533,8 @@ void sgnic_port_rx_release(struct sgnic_port *port, struct xdp_buff *xdp)
 	if (unlikely(xdp_buff_has_frags(xdp))) {
 		sinfo = xdp_get_shared_info_from_buff(xdp);
 		for (i = 0; i < sinfo->nr_frags; i++)
-			page_frag_free(skb_frag_address(&sinfo->frags[i]));
+			sgnic_bpool_page_free(&port->bpool, skb_frag_page(&sinfo->frags[i]),
+					      true);
 	}
 	sgnic_bpool_recycle(&port->bpool, xdp->data_hard_start);
 }
@@ -603,11 +605,11 @@ static bool sgnic_port_rx_sg(struct sgnic_port *port, const struct sgnic_fd *fd,
 		va = sgnic_bpool_buf_claim(pool, bufs[i]);
 		if (unlikely(!va))
 			goto frag_unknown;
-		/* Caution: the buffer may live in a tail page of a compound page. */
-		page = virt_to_head_page(va);
+		/* A pool buffer is a page of its own. */
+		page = virt_to_page(va);
 		frag = &sinfo->frags[sinfo->nr_frags++];
 		__skb_frag_set_page(frag, page);
-		skb_frag_off_set(frag, va - page_address(page) + sgnic_sg_offset(&ent[i]));
+		skb_frag_off_set(frag, sgnic_sg_offset(&ent[i]));
 		skb_frag_size_set(frag, sgnic_sg_length(&ent[i]));
 		sinfo->xdp_frags_size += sgnic_sg_length(&ent[i]);
 		if (page_is_pfmemalloc(page))
@@ -651,6 +653,8 @@ static struct sk_buff *sgnic_port_rx_build(struct xdp_buff *xdp)
 	skb = napi_build_skb(xdp->data_hard_start, xdp->frame_sz);
 	if (unlikely(!skb))
 		return NULL;
+	/* Its pages go back to their page_pools when the skb is freed. */
+	skb_mark_for_recycle(skb);
 	skb_reserve(skb, xdp->data - xdp->data_hard_start);
 	skb_put(skb, xdp->data_end - xdp->data);
 	if (metasize)
@@ -1054,7 +1058,10 @@ static void sgnic_port_xdp_rxqs_unreg(struct sgnic_port *port)
 			xdp_rxq_info_unreg(&port->fqs[cpu].xdp_rxq);
 }
 
-/* XDP's view of each Rx FQ: its queue, and buffers that are page frags. */
+/*
+ * XDP's view of each Rx FQ: its queue, and buffers that are page_pool pages
+ * (xdp_return_frame() gives each back to its own page_pool).
+ */
 static int sgnic_port_xdp_rxqs_reg(struct sgnic_port *port)
 {
 	struct xdp_rxq_info *rxq;
@@ -1065,7 +1072,8 @@ static int sgnic_port_xdp_rxqs_reg(struct sgnic_port *port)
 		rxq = &port->fqs[cpu].xdp_rxq;
 		err = xdp_rxq_info_reg(rxq, port->netdev, cpu,
 				       port->sd->portals[cpu]->napi.napi_id) ?:
-		      xdp_rxq_info_reg_mem_model(rxq, MEM_TYPE_PAGE_SHARED, NULL);
+		      xdp_rxq_info_reg_mem_model(rxq, MEM_TYPE_PAGE_POOL,
+						 port->bpool.pages[cpu]);
 		if (err) {
 			sgnic_port_xdp_rxqs_unreg(port);
 			break;
