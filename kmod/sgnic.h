@@ -229,11 +229,16 @@ static_assert(sizeof(struct sgnic_tx_annot) <= SGNIC_TX_HEADROOM);
  * The Rx annotation: the first bytes of the buffer an Rx FD points at (its
  * headroom, before the frame or the S/G table), written by the frame
  * manager's classifier: the mark of the steering rule the frame matched,
- * valid when the FD carries SGNIC_FD_STATUS_MARK.
+ * valid when the FD carries SGNIC_FD_STATUS_MARK; for a frame of coalesced
+ * TCP segments (SGNIC_FD_STATUS_GRO) their count, MSS and the TCP header's
+ * offset in the frame.
  */
 struct sgnic_rx_annot {
 	__be32 mark;
-	__be32 reserved;
+	__be16 gro_segs;
+	__be16 gro_mss;
+	__be16 gro_l4off;
+	__be16 reserved;
 };
 
 static_assert(sizeof(struct sgnic_rx_annot) <= SGNIC_RX_HEADROOM);
@@ -268,6 +273,8 @@ enum sgnic_stat {
 	SGNIC_STAT_RX_XDP_ABORTED,
 	SGNIC_STAT_TX_XDP_XMIT,
 	SGNIC_STAT_TX_XDP_XMIT_ERRORS,
+	SGNIC_STAT_RX_GRO,
+	SGNIC_STAT_RX_GRO_SEGS,
 	SGNIC_STAT_NUM
 };
 

@@ -39,6 +39,8 @@ static const char * const sgnic_ethtool_stat_names[SGNIC_STAT_NUM] = {
 	[SGNIC_STAT_RX_XDP_ABORTED] = "rx_xdp_aborted",
 	[SGNIC_STAT_TX_XDP_XMIT] = "tx_xdp_xmit",
 	[SGNIC_STAT_TX_XDP_XMIT_ERRORS] = "tx_xdp_xmit_errors",
+	[SGNIC_STAT_RX_GRO] = "rx_gro",
+	[SGNIC_STAT_RX_GRO_SEGS] = "rx_gro_segs",
 };
 
 static const char * const sgnic_ethtool_pool_names[] = {

@@ -47,6 +47,7 @@ enum sgnic_fd_format {
 #define SGNIC_FD_STATUS_ERR	BIT(29)	/* Tx confirm / Rx: frame error */
 #define SGNIC_FD_CMD_TSO	BIT(28)	/* Tx: cut into TCP segments (with CSUM) */
 #define SGNIC_FD_STATUS_MARK	BIT(27)	/* Rx: a steering mark in the annotation */
+#define SGNIC_FD_STATUS_GRO	BIT(26)	/* Rx: coalesced TCP segments, see annotation */
 
 struct sgnic_fd {
 	u8 reserved0;

@@ -360,14 +360,27 @@ static int sgnic_fman_classify(struct sgnic_port *rx, unsigned int cpu,
 }
 
 /*
+ * Receive-side coalescing (NETIF_F_GRO_HW): TCP segments of one superframe
+ * delivered as one frame with their count, MSS and TCP header offset in the
+ * Rx annotation, checksums verified as the segments' would have been.
+ */
+struct sgnic_fman_gro {
+	u16 segs;
+	u16 mss;
+	u16 l4off;
+};
+
+/*
  * Writes frame @src into the peer's buffers and enqueues the Rx FD on the
  * Rx FQ the classifier chose: the peer's FQ of this portal's CPU, or of
  * the CPU of a queue rule (whose doorbell rings at the end of the run).
- * Drops are the receiver's: counted on @rx.
+ * @gro (or NULL) says @src is coalesced segments.  Drops are the
+ * receiver's: counted on @rx.
  */
 static void sgnic_fman_deliver(struct sgnic_port *rx, struct sgnic_portal *portal,
 			       const struct sgnic_fman_frame *src,
-			       const struct sgnic_tx_annot *annot)
+			       const struct sgnic_tx_annot *annot,
+			       const struct sgnic_fman_gro *gro)
 {
 	dma_addr_t bufs[SGNIC_SGT_MAX_ENTRIES];
 	struct sgnic_bpool *pool = &rx->bpool;
@@ -386,7 +399,8 @@ static void sgnic_fman_deliver(struct sgnic_port *rx, struct sgnic_portal *porta
 		sgnic_stats_add(rx, SGNIC_STAT_RX_DROPPED, 1);
 		return;
 	}
-	if (src->len > READ_ONCE(rx->netdev->mtu) + VLAN_ETH_HLEN) {
+	/* A coalesced frame's segments were checked against the MTU. */
+	if (!gro && src->len > READ_ONCE(rx->netdev->mtu) + VLAN_ETH_HLEN) {
 		sgnic_stats_add(rx, SGNIC_STAT_RX_ERRORS, 1);
 		return;
 	}
@@ -416,6 +430,12 @@ static void sgnic_fman_deliver(struct sgnic_port *rx, struct sgnic_portal *porta
 		rx_annot->mark = cpu_to_be32(v.mark);
 		fd.cmd_status = cpu_to_be32(SGNIC_FD_STATUS_MARK);
 	}
+	if (gro) {
+		rx_annot->gro_segs = cpu_to_be16(gro->segs);
+		rx_annot->gro_mss = cpu_to_be16(gro->mss);
+		rx_annot->gro_l4off = cpu_to_be16(gro->l4off);
+		fd.cmd_status |= cpu_to_be32(SGNIC_FD_STATUS_GRO | SGNIC_FD_STATUS_CSUM_OK);
+	}
 	va = (u8 *)rx_annot + SGNIC_RX_HEADROOM;
 	if (nbufs == 1) {
 		sgnic_fd_set_format(&fd, SGNIC_FD_CONTIG, SGNIC_RX_HEADROOM, src->len);
@@ -442,7 +462,7 @@ static void sgnic_fman_deliver(struct sgnic_port *rx, struct sgnic_portal *porta
 				    annot ? be16_to_cpu(annot->csum_start) : dst.len);
 	if (annot && !sgnic_fman_tx_csum(&dst, annot, csum))
 		goto frame_error;
-	if (sgnic_fman_rx_csum_ok(&dst, annot))
+	if (!gro && sgnic_fman_rx_csum_ok(&dst, annot))
 		fd.cmd_status |= cpu_to_be32(SGNIC_FD_STATUS_CSUM_OK);
 	/* Another portal may have filled a queue rule's FQ since the check. */
 	if (!sgnic_fq_rx_push(fq, &fd))
@@ -464,9 +484,33 @@ frame_error:
 /* ---- TSO ---- */
 
 /*
+ * How many segments of @mss payload bytes behind @hlen header bytes one
+ * coalesced frame holds: as many as one S/G table of @buf_len buffers takes.
+ */
+static u32 sgnic_fman_gro_max_segs(u32 buf_len, u32 hlen, u32 mss)
+{
+	u32 room = (SGNIC_SGT_MAX_ENTRIES - 1) * buf_len;
+
+	return room > hlen ? (room - hlen) / mss : 0;
+}
+
+/*
+ * Whether the receiver takes a superframe's segments coalesced: it asked for
+ * it (rx-gro-hw), no XDP program must see each segment, no steering rule
+ * must count each one, and the frame is untagged.
+ */
+static bool sgnic_fman_gro_on(struct sgnic_port *rx)
+{
+	return (READ_ONCE(rx->netdev->features) & NETIF_F_GRO_HW) &&
+	       !rcu_access_pointer(rx->xdp_prog) && !sgnic_steer_active(rx->steer);
+}
+
+/*
  * Cuts superframe @src into segments of at most t->mss payload bytes and
- * delivers each to the peer as a frame of its own, its TCP checksum
- * completed like any Tx checksum request (so the Rx parser trusts it).
+ * delivers them to the peer: each as a frame of its own, its TCP checksum
+ * completed like any Tx checksum request (so the Rx parser trusts it), or,
+ * when the peer coalesces, as runs of segments of one frame each whose TCP
+ * checksum field holds the pseudo-header sum, as GRO leaves it.
  */
 static void sgnic_fman_tso_deliver(struct sgnic_port *rx, struct sgnic_portal *portal,
 				   const struct sgnic_fman_frame *src,
@@ -476,20 +520,43 @@ static void sgnic_fman_tso_deliver(struct sgnic_port *rx, struct sgnic_portal *p
 		.csum_start = cpu_to_be16(t->l4off),
 		.csum_offset = cpu_to_be16(offsetof(struct tcphdr, check)),
 	};
-	u32 payload = src->len - t->hlen, off, len, i;
+	u32 payload = src->len - t->hlen, off, len, i, n, run = 1;
+	struct sgnic_fman_gro gro = { .mss = t->mss, .l4off = t->l4off };
 	u8 orig[SGNIC_TSO_HDR_MAX];
 	struct sgnic_fman_frame seg;
 
+	if (t->l3off == ETH_HLEN && t->hlen - ETH_HLEN + t->mss <= READ_ONCE(rx->netdev->mtu) &&
+	    sgnic_fman_gro_on(rx))
+		run = sgnic_fman_gro_max_segs(READ_ONCE(rx->bpool.buf_len), t->hlen, t->mss);
 	memcpy(orig, t->hdr, t->hlen);
-	for (i = 0, off = 0; off < payload; i++, off += len) {
+	for (i = 0, off = 0; off < payload; i += n, off += len) {
 		len = min(t->mss, payload - off);
+		n = 1;
+		if (run > 1) {
+			len = min(run * t->mss, payload - off);
+			n = DIV_ROUND_UP(len, t->mss);
+		}
 		sgnic_fman_tso_headers(t, orig, i, off, len, off + len == payload);
 		seg.seg[0].va = t->hdr;
 		seg.seg[0].len = t->hlen;
 		seg.nseg = 1;
 		seg.len = t->hlen;
 		sgnic_fman_slice(&seg, src, t->hlen + off, len);
-		sgnic_fman_deliver(rx, portal, &seg, &l4);
+		if (n == 1) {
+			sgnic_fman_deliver(rx, portal, &seg, &l4, NULL);
+		} else if (seg.len == t->hlen + len) {
+			gro.segs = n;
+			sgnic_fman_deliver(rx, portal, &seg, NULL, &gro);
+		} else {
+			/* More pieces than a frame description holds: one by one. */
+			n = 1;
+			len = t->mss;
+			sgnic_fman_tso_headers(t, orig, i, off, len, false);
+			seg.nseg = 1;
+			seg.len = t->hlen;
+			sgnic_fman_slice(&seg, src, t->hlen + off, len);
+			sgnic_fman_deliver(rx, portal, &seg, &l4, NULL);
+		}
 	}
 }
 
@@ -510,7 +577,7 @@ static u32 sgnic_fman_tx_one(struct sgnic_port *port, struct sgnic_portal *porta
 	if (cmd & SGNIC_FD_CMD_CSUM)
 		annot = sgnic_fman_bus_to_virt(port->sd, sgnic_fd_addr(fd));
 	if (!(cmd & SGNIC_FD_CMD_TSO)) {
-		sgnic_fman_deliver(port->peer, portal, &src, annot);
+		sgnic_fman_deliver(port->peer, portal, &src, annot, NULL);
 		return 0;
 	}
 	err = SGNIC_FMAN_ERR_TSO;
@@ -536,7 +603,7 @@ refused:
 static void sgnic_fman_tx_need(struct sgnic_port *port, struct sgnic_port *rx,
 			       const struct sgnic_fd *fd, u32 *frames, u32 *bufs)
 {
-	u32 buf_len = rx->bpool.buf_len, len = sgnic_fd_length(fd), hlen, mss;
+	u32 buf_len = rx->bpool.buf_len, len = sgnic_fd_length(fd), hlen, mss = 0, run;
 	const struct sgnic_tx_annot *annot;
 
 	*frames = 1;
@@ -550,6 +617,12 @@ static void sgnic_fman_tx_need(struct sgnic_port *port, struct sgnic_port *rx,
 		}
 	}
 	*bufs = *frames * (len <= buf_len ? 1 : DIV_ROUND_UP(len, buf_len) + 1);
+	/* Coalesced, fewer frames of up to a full S/G table each; the most of both. */
+	if (*frames > 1 && sgnic_fman_gro_on(rx)) {
+		run = sgnic_fman_gro_max_segs(buf_len, SGNIC_TSO_HDR_MAX, mss);
+		if (run > 1)
+			*bufs = max(*bufs, DIV_ROUND_UP(*frames, run) * SGNIC_SGT_MAX_ENTRIES);
+	}
 }
 
 /* A superframe's segments fit the peer's Rx FQ once it is drained. */

@@ -13,6 +13,8 @@
 #include <linux/mm.h>
 #include <linux/rtnetlink.h>
 #include <linux/slab.h>
+#include <net/gro.h>
+#include <net/tcp.h>
 
 #include "sgnic.h"
 #include "sgnic_steer.h"
@@ -452,13 +454,6 @@ static netdev_features_t sgnic_port_features_check(struct sk_buff *skb,
 	return features;
 }
 
-/* Tx FQs map 1:1 onto portals: keep a flow's frames on the sending CPU. */
-static u16 sgnic_port_select_queue(struct net_device *netdev, struct sk_buff *skb,
-				   struct net_device *sb_dev)
-{
-	return smp_processor_id() % netdev->real_num_tx_queues;
-}
-
 /* ---- Rx ---- */
 
 /* Puts buffers back into the pool, in release commands of at most 8. */
@@ -690,6 +685,27 @@ static void sgnic_port_rx_discard(struct sgnic_port *port,
 }
 
 /*
+ * A frame of coalesced TCP segments becomes what GRO would have made of
+ * them: a GSO skb whose TCP checksum field holds the pseudo-header sum
+ * (CHECKSUM_PARTIAL).  Returns the bytes its segments had on the wire.
+ */
+static u32 sgnic_port_rx_gro(struct sk_buff *skb, const struct sgnic_rx_annot *annot, u32 len)
+{
+	u16 segs = be16_to_cpu(annot->gro_segs);
+	u32 hlen;
+
+	skb_reset_network_header(skb);
+	skb_set_transport_header(skb, be16_to_cpu(annot->gro_l4off) - ETH_HLEN);
+	skb_shinfo(skb)->gso_size = be16_to_cpu(annot->gro_mss);
+	skb_shinfo(skb)->gso_type = skb->protocol == htons(ETH_P_IPV6) ?
+				    SKB_GSO_TCPV6 : SKB_GSO_TCPV4;
+	NAPI_GRO_CB(skb)->count = segs;
+	tcp_gro_complete(skb);
+	hlen = be16_to_cpu(annot->gro_l4off) + tcp_hdrlen(skb);
+	return len + (segs - 1) * hlen;
+}
+
+/*
  * A received FD of the Rx FQ of @portal's CPU: the port's XDP program (if
  * any) sees the frame first, then it becomes an skb.
  */
@@ -699,12 +715,13 @@ void sgnic_port_rx(struct sgnic_portal *portal, struct sgnic_port *port,
 	struct net_device *netdev = port->netdev;
 	u32 status = be32_to_cpu(fd->cmd_status);
 	bool marked = status & SGNIC_FD_STATUS_MARK;
+	bool gro = status & SGNIC_FD_STATUS_GRO;
 	struct sgnic_rx_annot annot = {};
 	struct bpf_prog *prog;
 	struct xdp_buff xdp;
 	struct sk_buff *skb;
 	bool got;
-	u32 len;
+	u32 len, packets = 1;
 
 	if (unlikely(fd->bpid != port->bpool.bpid)) {
 		/* Not our pool: nothing we may give back. */
@@ -720,10 +737,10 @@ void sgnic_port_rx(struct sgnic_portal *portal, struct sgnic_port *port,
 	xdp_init_buff(&xdp, port->bpool.alloc_size, &port->fqs[portal->cpu].xdp_rxq);
 	switch (sgnic_fd_format(fd)) {
 	case SGNIC_FD_CONTIG:
-		got = sgnic_port_rx_contig(port, fd, marked ? &annot : NULL, &xdp);
+		got = sgnic_port_rx_contig(port, fd, marked || gro ? &annot : NULL, &xdp);
 		break;
 	case SGNIC_FD_SG:
-		got = sgnic_port_rx_sg(port, fd, marked ? &annot : NULL, &xdp);
+		got = sgnic_port_rx_sg(port, fd, marked || gro ? &annot : NULL, &xdp);
 		break;
 	default:
 		sgnic_port_rx_discard(port, fd);
@@ -735,8 +752,11 @@ void sgnic_port_rx(struct sgnic_portal *portal, struct sgnic_port *port,
 
 	prog = rcu_dereference_bh(port->xdp_prog);
 	if (prog) {
-		/* An S/G frame queued before the MTU went down: not for this program. */
-		if (unlikely(xdp_buff_has_frags(&xdp) && !prog->aux->xdp_has_frags))
+		/*
+		 * Queued before the program came: an S/G frame the MTU no longer
+		 * allows, or coalesced segments (the program sees each segment).
+		 */
+		if (unlikely((xdp_buff_has_frags(&xdp) && !prog->aux->xdp_has_frags) || gro))
 			goto drop;
 		if (!sgnic_xdp_rx(portal, port, prog, &xdp))
 			return;
@@ -751,11 +771,18 @@ void sgnic_port_rx(struct sgnic_portal *portal, struct sgnic_port *port,
 	skb_record_rx_queue(skb, portal->cpu);
 	if (marked)
 		skb->mark = be32_to_cpu(annot.mark);
-	if ((netdev->features & NETIF_F_RXCSUM) && (status & SGNIC_FD_STATUS_CSUM_OK)) {
+	if (gro) {
+		/* rx-gro-hw needs rx-checksumming: the segments were verified. */
+		packets = be16_to_cpu(annot.gro_segs);
+		len = sgnic_port_rx_gro(skb, &annot, len);
+		sgnic_stats_add(port, SGNIC_STAT_RX_GRO, 1);
+		sgnic_stats_add(port, SGNIC_STAT_RX_GRO_SEGS, packets);
+		sgnic_stats_add(port, SGNIC_STAT_RX_CSUM_OK, packets);
+	} else if ((netdev->features & NETIF_F_RXCSUM) && (status & SGNIC_FD_STATUS_CSUM_OK)) {
 		skb->ip_summed = CHECKSUM_UNNECESSARY;
 		sgnic_stats_add(port, SGNIC_STAT_RX_CSUM_OK, 1);
 	}
-	sgnic_stats_add(port, SGNIC_STAT_RX_PACKETS, 1);
+	sgnic_stats_add(port, SGNIC_STAT_RX_PACKETS, packets);
 	sgnic_stats_add(port, SGNIC_STAT_RX_BYTES, len);
 	napi_gro_receive(&portal->napi, skb);
 	return;
@@ -917,6 +944,21 @@ static int sgnic_port_get_iflink(const struct net_device *netdev)
 	return port->peer->netdev->ifindex;
 }
 
+/*
+ * rx-gro-hw hands the stack segments it did not see verified one by one:
+ * only with rx-checksumming, and never under an XDP program, which sees
+ * every segment.
+ */
+static netdev_features_t sgnic_port_fix_features(struct net_device *netdev,
+						 netdev_features_t features)
+{
+	struct sgnic_port *port = netdev_priv(netdev);
+
+	if (!(features & NETIF_F_RXCSUM) || rtnl_dereference(port->xdp_prog))
+		features &= ~NETIF_F_GRO_HW;
+	return features;
+}
+
 static struct devlink_port *sgnic_port_get_devlink_port(struct net_device *netdev)
 {
 	struct sgnic_port *port = netdev_priv(netdev);
@@ -928,8 +970,8 @@ static const struct net_device_ops sgnic_port_netdev_ops = {
 	.ndo_open		= sgnic_port_open,
 	.ndo_stop		= sgnic_port_stop,
 	.ndo_start_xmit		= sgnic_port_xmit,
-	.ndo_select_queue	= sgnic_port_select_queue,
 	.ndo_features_check	= sgnic_port_features_check,
+	.ndo_fix_features	= sgnic_port_fix_features,
 	.ndo_get_stats64	= sgnic_port_get_stats64,
 	.ndo_change_mtu		= sgnic_port_change_mtu,
 	.ndo_get_iflink		= sgnic_port_get_iflink,
@@ -1005,6 +1047,9 @@ struct sgnic_port *sgnic_port_create(struct sgnic_dev *sd, unsigned int index)
 			      NETIF_F_TSO6 | NETIF_F_TSO_ECN;
 	netdev->features = netdev->hw_features | NETIF_F_GSO;
 	netdev->vlan_features = netdev->features;
+	/* Coalescing (untagged frames only), on by default as NICs have it. */
+	netdev->hw_features |= NETIF_F_GRO_HW;
+	netdev->features |= NETIF_F_GRO_HW;
 	netif_set_tso_max_segs(netdev, SGNIC_TSO_MAX_SEGS);
 	eth_hw_addr_random(netdev);
 
@@ -1082,6 +1127,22 @@ static int sgnic_port_xdp_rxqs_reg(struct sgnic_port *port)
 	return err;
 }
 
+/*
+ * Tx FQs map 1:1 onto portals: CPU n sends on queue n (XPS, which users may
+ * change in sysfs).  The stack moves a socket's flow to its new CPU's queue
+ * only once none of its frames is in flight, so the flow never overtakes
+ * itself (a queue chosen per frame by CPU reordered flows that migrated).
+ */
+static void sgnic_port_xps_init(struct sgnic_port *port)
+{
+	unsigned int cpu;
+
+	for_each_possible_cpu(cpu)
+		if (netif_set_xps_queue(port->netdev, cpumask_of(cpu), cpu))
+			netdev_warn(port->netdev, "no XPS map for CPU %u: the stack hashes flows\n",
+				    cpu);
+}
+
 int sgnic_port_register(struct sgnic_port *port)
 {
 	int err;
@@ -1095,6 +1156,7 @@ int sgnic_port_register(struct sgnic_port *port)
 		unregister_netdev(port->netdev);
 		return err;
 	}
+	sgnic_port_xps_init(port);
 	devlink_port_type_eth_set(&port->dl_port, port->netdev);
 	sgnic_debugfs_port_add(port);
 	return 0;

@@ -45,6 +45,9 @@ static int sgnic_xdp_setup(struct sgnic_port *port, struct bpf_prog *prog,
 	/* The Rx path may still run @old: bpf_prog_put() frees it after RCU. */
 	if (old)
 		bpf_prog_put(old);
+	/* rx-gro-hw goes off while a program runs, back on after (if asked). */
+	if (!old != !prog)
+		netdev_update_features(port->netdev);
 	return 0;
 }
 
