@@ -114,7 +114,7 @@ test-debug: deps
 
 # The data-path cases, which make test-debug also runs with every DMA
 # mapping bounced (swiotlb=force), as confidential-computing guests do.
-DATAPATH_CASES := ^vm\.(ping_pair|iperf_sg_toggle|sg_rx_jumbo|csum_offload|fault_bpool|fault_sgt|rmmod_under_load|steer_traffic|steer_queue|xdp|xdp_frags)$$
+DATAPATH_CASES := ^vm\.(ping_pair|iperf_sg_toggle|sg_rx_jumbo|csum_offload|fault_bpool|fault_sgt|rmmod_under_load|steer_traffic|steer_queue|xdp|xdp_frags|gro_hw)$$
 
 bench: kmod
 	cmake -S . -B $(BENCH_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSGNIC_SANITIZE=OFF -DSGNIC_TESTS=ON

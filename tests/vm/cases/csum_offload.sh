@@ -49,10 +49,10 @@ capture_check() {
 	expect_ge "$1: UDP frames checked" 100 "$(sed -n 's/.*udp=\([0-9]*\).*/\1/p' <<<"$res")"
 }
 
-step "pair; offloads on, GRO off on sgnic1 so the capture sees wire frames"
+step "pair; offloads on, GRO and rx-gro-hw off on sgnic1 so the capture sees wire frames"
 insmod "$SGNIC_KMOD"
 sgnic_pair_netns
-ip netns exec b ethtool -K sgnic1 gro off
+ip netns exec b ethtool -K sgnic1 gro off rx-gro-hw off
 expect_match "ethtool -k sgnic0" "tx-checksum-ip-generic: off|tx-checksum-ipv4: on" "$(ip netns exec a ethtool -k sgnic0)"
 expect_match "ethtool -k sgnic1" "rx-checksumming: on" "$(ip netns exec b ethtool -k sgnic1)"
 expect_match "ethtool -k sgnic0" "tx-tcp-segmentation: on" "$(ip netns exec a ethtool -k sgnic0)"

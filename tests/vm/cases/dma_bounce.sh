@@ -63,10 +63,15 @@ ip -n a link set sgnic0 mtu 9000
 ip -n b link set sgnic1 mtu 9000
 expect_match "bpool of sgnic1" "buf_len: 2048" "$(cat "$(sgnic_debugfs sgnic1 bpool)")"
 rxsg0=$(sgnic_stat b sgnic1 rx_sg)
+gro0=$(sgnic_stat b sgnic1 rx_gro_segs)
 tso0=$(sgnic_stat a sgnic0 tx_tso)
 transfer a fd00::2 b 5002
 expect_ge "sgnic0 tx_tso grew (IPv6 superframes)" $((tso0 + 20)) "$(sgnic_stat a sgnic0 tx_tso)"
-expect_ge "sgnic1 rx_sg grew (4 MiB in frames > 2 KiB)" $((rxsg0 + 400)) "$(sgnic_stat b sgnic1 rx_sg)"
+# rx-gro-hw (on) coalesces three 8.9 KiB segments into one frame of 15 buffers.
+expect_ge "sgnic1 rx_sg grew (4 MiB in frames > 2 KiB, 3 segments each)" $((rxsg0 + 130)) \
+	"$(sgnic_stat b sgnic1 rx_sg)"
+expect_ge "sgnic1 rx_gro_segs grew (4 MiB of 8.9 KiB segments)" $((gro0 + 400)) \
+	"$(sgnic_stat b sgnic1 rx_gro_segs)"
 expect_eq "sgnic1 rx_errors" 0 "$(sgnic_stat b sgnic1 rx_errors)"
 expect_eq "sgnic1 rx_sg_ext" 0 "$(sgnic_stat b sgnic1 rx_sg_ext)"
 

@@ -17,6 +17,7 @@ expect_match "mtu of sgnic1" "mtu 9000" "$(ip -n b link show sgnic1)"
 step "8 MiB of random data from a to b over TCP"
 head -c $((8 << 20)) /dev/urandom >/tmp/src.bin
 rxsg0=$(sgnic_stat b sgnic1 rx_sg)
+gro0=$(sgnic_stat b sgnic1 rx_gro)
 ip netns exec b python3 "$net" recv 5001 /tmp/dst.bin &
 rpid=$!
 sleep 1
@@ -38,16 +39,27 @@ expect_eq "sgnic1 rx_errors" 0 "$(sgnic_stat b sgnic1 rx_errors)"
 expect_le "sgnic1 rx_nobuf (at most 2% of S/G frames)" $(((rxsg - rxsg0) / 50)) \
 	"$(sgnic_stat b sgnic1 rx_nobuf)"
 expect_eq "sgnic1 rx_sg_ext" 0 "$(sgnic_stat b sgnic1 rx_sg_ext)"
+# rx-gro-hw is on, but two 8.9 KiB segments need more than one S/G table of
+# 1 KiB buffers (15): every segment came on its own.
+expect_eq "sgnic1 rx_gro (no run fits 15 buffers of 1 KiB)" "$gro0" "$(sgnic_stat b sgnic1 rx_gro)"
 
 step "the other way, into default-sized (2048) buffers: still S/G, still intact"
 rxsg0=$(sgnic_stat a sgnic0 rx_sg)
+segs0=$(sgnic_stat a sgnic0 rx_gro_segs)
+rx0=$(sgnic_stat a sgnic0 rx_packets)
 ip netns exec a python3 "$net" recv 5002 /tmp/back.bin &
 rpid=$!
 sleep 1
 ip netns exec b python3 "$net" send fd00::1 5002 /tmp/src.bin
 wait $rpid
 expect_eq "sha256 of what came back" "$(sha256sum </tmp/src.bin)" "$(sha256sum </tmp/back.bin)"
-expect_ge "sgnic0 rx_sg grew" $((rxsg0 + 900)) "$(sgnic_stat a sgnic0 rx_sg)"
+# rx-gro-hw: mostly runs of three 8.9 KiB segments, one S/G table of 2 KiB
+# buffers each (a superframe's last segment may come alone).
+expect_ge "sgnic0 rx_packets grew (8 MiB of 8.9 KiB segments)" $((rx0 + 900)) \
+	"$(sgnic_stat a sgnic0 rx_packets)"
+expect_ge "sgnic0 rx_gro_segs grew (most of them)" $((segs0 + 600)) "$(sgnic_stat a sgnic0 rx_gro_segs)"
+expect_ge "sgnic0 rx_sg grew (a frame per 3 segments at most)" $((rxsg0 + 300)) \
+	"$(sgnic_stat a sgnic0 rx_sg)"
 
 step "rx-buf-len changes while the port is up; jumbo frames still cross"
 ip netns exec b ethtool -G sgnic1 rx-buf-len 3520
