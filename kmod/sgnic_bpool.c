@@ -22,6 +22,10 @@
 
 #include "sgnic.h"
 
+#if !IS_ENABLED(CONFIG_PAGE_POOL)
+#error "sgnic needs CONFIG_PAGE_POOL (drivers such as bnxt, mlx5 and xen-netfront select it)"
+#endif
+
 /* The largest frame must fit one S/G table of the smallest buffers. */
 static_assert(DIV_ROUND_UP(SGNIC_FRAME_MAX, SGNIC_RX_BUF_LEN_MIN) <
 	      SGNIC_SGT_MAX_ENTRIES);
