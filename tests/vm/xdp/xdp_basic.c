@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * XDP programs of tests/vm/cases/xdp.sh: one object, one program per
- * section; built there with clang -target bpf -DTARGET_IFINDEX=N.
+ * XDP programs of tests/vm/cases/xdp.sh (gro_hw.sh loads its pass): one
+ * object, one program per section; built there with clang -target bpf
+ * -DTARGET_IFINDEX=N.
  */
 typedef unsigned char __u8;
 typedef unsigned int __u32;
