@@ -117,7 +117,8 @@ expect_match "ethtool -k sgnic1" "rx-gro-hw: off \[requested on\]" "$(in_ns b et
 pass0=$(sgnic_stat b sgnic1 rx_xdp_pass)
 transfer 10.10.0.2 "XDP"
 expect_eq "XDP: coalesced frames" 0 "$gro"
-expect_eq "XDP: rx_xdp_pass counts every frame received" "$rx" \
+# Every frame sgnic1 received passed the program (a later one may have too).
+expect_ge "XDP: rx_xdp_pass counts every frame received" "$rx" \
 	$(($(sgnic_stat b sgnic1 rx_xdp_pass) - pass0))
 in_ns b ip link set dev sgnic1 xdpdrv off
 expect_match "ethtool -k sgnic1" "rx-gro-hw: on" "$(in_ns b ethtool -k sgnic1)"
