@@ -687,22 +687,19 @@ static void sgnic_port_rx_discard(struct sgnic_port *port,
 /*
  * A frame of coalesced TCP segments becomes what GRO would have made of
  * them: a GSO skb whose TCP checksum field holds the pseudo-header sum
- * (CHECKSUM_PARTIAL).  Returns the bytes its segments had on the wire.
+ * (CHECKSUM_PARTIAL).  Before eth_type_trans(): offsets from the Ethernet
+ * header, which each segment carried (the frame is untagged).
  */
-static u32 sgnic_port_rx_gro(struct sk_buff *skb, const struct sgnic_rx_annot *annot, u32 len)
+static void sgnic_port_rx_gro(struct sk_buff *skb, const struct sgnic_rx_annot *annot)
 {
-	u16 segs = be16_to_cpu(annot->gro_segs);
-	u32 hlen;
+	bool ipv6 = skb_eth_hdr(skb)->h_proto == htons(ETH_P_IPV6);
 
-	skb_reset_network_header(skb);
-	skb_set_transport_header(skb, be16_to_cpu(annot->gro_l4off) - ETH_HLEN);
+	skb_set_network_header(skb, ETH_HLEN);
+	skb_set_transport_header(skb, be16_to_cpu(annot->gro_l4off));
 	skb_shinfo(skb)->gso_size = be16_to_cpu(annot->gro_mss);
-	skb_shinfo(skb)->gso_type = skb->protocol == htons(ETH_P_IPV6) ?
-				    SKB_GSO_TCPV6 : SKB_GSO_TCPV4;
-	NAPI_GRO_CB(skb)->count = segs;
+	skb_shinfo(skb)->gso_type = ipv6 ? SKB_GSO_TCPV6 : SKB_GSO_TCPV4;
+	NAPI_GRO_CB(skb)->count = be16_to_cpu(annot->gro_segs);
 	tcp_gro_complete(skb);
-	hlen = be16_to_cpu(annot->gro_l4off) + tcp_hdrlen(skb);
-	return len + (segs - 1) * hlen;
 }
 
 /*
@@ -766,6 +763,11 @@ void sgnic_port_rx(struct sgnic_portal *portal, struct sgnic_port *port,
 		goto drop;
 
 	len = skb->len;
+	if (gro) {
+		sgnic_port_rx_gro(skb, &annot);
+		/* What the segments carried on the wire, headers and all. */
+		len = sgnic_skb_wire_bytes(skb, len);
+	}
 	skb->protocol = eth_type_trans(skb, netdev);
 	/* Steering ran in the frame manager: it chose this queue, and a mark. */
 	skb_record_rx_queue(skb, portal->cpu);
@@ -773,8 +775,7 @@ void sgnic_port_rx(struct sgnic_portal *portal, struct sgnic_port *port,
 		skb->mark = be32_to_cpu(annot.mark);
 	if (gro) {
 		/* rx-gro-hw needs rx-checksumming: the segments were verified. */
-		packets = be16_to_cpu(annot.gro_segs);
-		len = sgnic_port_rx_gro(skb, &annot, len);
+		packets = skb_shinfo(skb)->gso_segs;
 		sgnic_stats_add(port, SGNIC_STAT_RX_GRO, 1);
 		sgnic_stats_add(port, SGNIC_STAT_RX_GRO_SEGS, packets);
 		sgnic_stats_add(port, SGNIC_STAT_RX_CSUM_OK, packets);
