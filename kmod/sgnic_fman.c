@@ -506,6 +506,24 @@ static bool sgnic_fman_gro_on(struct sgnic_port *rx)
 }
 
 /*
+ * Builds in @seg the frame of superframe @src's payload bytes [@off, @off +
+ * @len), segment @i onwards, behind its headers fixed for it.  False when
+ * @seg has too few pieces to describe it all.
+ */
+static bool sgnic_fman_tso_frame(struct sgnic_fman_frame *seg, struct sgnic_fman_tso *t,
+				 const u8 *orig, const struct sgnic_fman_frame *src,
+				 u32 i, u32 off, u32 len)
+{
+	sgnic_fman_tso_headers(t, orig, i, off, len, off + len == src->len - t->hlen);
+	seg->seg[0].va = t->hdr;
+	seg->seg[0].len = t->hlen;
+	seg->nseg = 1;
+	seg->len = t->hlen;
+	sgnic_fman_slice(seg, src, t->hlen + off, len);
+	return seg->len == t->hlen + len;
+}
+
+/*
  * Cuts superframe @src into segments of at most t->mss payload bytes and
  * delivers them to the peer: each as a frame of its own, its TCP checksum
  * completed like any Tx checksum request (so the Rx parser trusts it), or,
@@ -527,36 +545,19 @@ static void sgnic_fman_tso_deliver(struct sgnic_port *rx, struct sgnic_portal *p
 
 	if (t->l3off == ETH_HLEN && t->hlen - ETH_HLEN + t->mss <= READ_ONCE(rx->netdev->mtu) &&
 	    sgnic_fman_gro_on(rx))
-		run = sgnic_fman_gro_max_segs(READ_ONCE(rx->bpool.buf_len), t->hlen, t->mss);
+		run = max(sgnic_fman_gro_max_segs(READ_ONCE(rx->bpool.buf_len), t->hlen, t->mss),
+			  1U);
 	memcpy(orig, t->hdr, t->hlen);
 	for (i = 0, off = 0; off < payload; i += n, off += len) {
-		len = min(t->mss, payload - off);
-		n = 1;
-		if (run > 1) {
-			len = min(run * t->mss, payload - off);
-			n = DIV_ROUND_UP(len, t->mss);
+		len = min(run * t->mss, payload - off);
+		/* More pieces than a frame description holds: one segment. */
+		if (!sgnic_fman_tso_frame(&seg, t, orig, src, i, off, len)) {
+			len = min(t->mss, payload - off);
+			sgnic_fman_tso_frame(&seg, t, orig, src, i, off, len);
 		}
-		sgnic_fman_tso_headers(t, orig, i, off, len, off + len == payload);
-		seg.seg[0].va = t->hdr;
-		seg.seg[0].len = t->hlen;
-		seg.nseg = 1;
-		seg.len = t->hlen;
-		sgnic_fman_slice(&seg, src, t->hlen + off, len);
-		if (n == 1) {
-			sgnic_fman_deliver(rx, portal, &seg, &l4, NULL);
-		} else if (seg.len == t->hlen + len) {
-			gro.segs = n;
-			sgnic_fman_deliver(rx, portal, &seg, NULL, &gro);
-		} else {
-			/* More pieces than a frame description holds: one by one. */
-			n = 1;
-			len = t->mss;
-			sgnic_fman_tso_headers(t, orig, i, off, len, false);
-			seg.nseg = 1;
-			seg.len = t->hlen;
-			sgnic_fman_slice(&seg, src, t->hlen + off, len);
-			sgnic_fman_deliver(rx, portal, &seg, &l4, NULL);
-		}
+		n = DIV_ROUND_UP(len, t->mss);
+		gro.segs = n;
+		sgnic_fman_deliver(rx, portal, &seg, n == 1 ? &l4 : NULL, n == 1 ? NULL : &gro);
 	}
 }
 
