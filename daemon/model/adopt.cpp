@@ -34,13 +34,8 @@ bool same_matcher(const DesiredMatcher& want, const std::optional<policy::MatchT
 }
 
 bool same_rule(const DesiredRule& want, const policy::MatchTemplate& tmpl, const ActualRule& have) {
-    if (want.directions != have.directions) {
-        return false;
-    }
-    auto match = proto::parse_match(tmpl, want.match);
-    auto actions = proto::parse_actions(want.actions);
-    return match && actions && *actions == have.actions &&
-           proto::in_field_id_order(tmpl, match->bytes) == have.match;
+    return want.directions == have.directions && want.body.actions() == have.actions &&
+           proto::in_field_id_order(tmpl, want.body.match()) == have.match;
 }
 
 }  // namespace
@@ -120,28 +115,27 @@ Adoption plan_adoption(const DesiredState& desired, const ActualState& actual,
             continue;
         }
         const auto in = adopted_by_id.find({r.ifindex, r.matcher});
-        const auto want = desired.rules.find(r.cookie);
-        const bool wanted_here = r.owner == owner && in != adopted_by_id.end() &&
-                                 want != desired.rules.end() &&
-                                 want->second.matcher == in->second && !claimed.contains(r.cookie);
+        const DesiredRule* want = desired.rules.find(r.cookie);
+        const bool wanted_here = r.owner == owner && in != adopted_by_id.end() && want != nullptr &&
+                                 want->matcher == in->second && !claimed.contains(r.cookie);
         if (!wanted_here) {
             plan.delete_rules.push_back(r);
             continue;
         }
         claimed.insert(r.cookie);
-        if (same_rule(want->second, templates.at(in->second), r)) {
+        if (same_rule(*want, templates.at(in->second), r)) {
             plan.rules.emplace_hint(plan.rules.end(), r.cookie, r);  // cookies mostly ascend
         } else {
             plan.replaced.push_back(r);
         }
     }
-    for (const auto& [key, r] : desired.rules) {
+    for (const DesiredRule& r : desired.rules) {
         const auto m = desired.matchers.find(r.matcher);
         if (m == desired.matchers.end() || !ports.contains(m->second.port) ||
-            claimed.contains(key)) {
+            claimed.contains(r.id)) {
             continue;  // waits with its matcher, adopted, or replaced
         }
-        plan.add_rules.push_back(key);
+        plan.add_rules.push_back(r.id);
     }
 
     // Matchers nobody adopted: ours go, another owner's stay unless managed.

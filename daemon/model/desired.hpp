@@ -1,13 +1,21 @@
-// The desired state: what callers asked for, as plain values.  The store
-// persists it, the service changes it, reconcile compares it with the
-// kernel.  Texts are canonical (sgnic/proto/codec.hpp), so they round-trip.
+// The desired state: what callers asked for.  The store persists it, the
+// service changes it, reconcile compares it with the kernel.
+//
+// A rule is held as the device takes it (RuleBody: its matcher template's
+// bytes and its actions), parsed once when it arrives; its canonical text
+// (sgnic/proto/codec.hpp) is made again only when someone reads it.  At
+// millions of rules this table is most of sgnicd's memory: ~56 bytes a rule.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <map>
+#include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
+#include "policy/id_table.hpp"
 #include "policy/types.hpp"
 #include "sgnic/proto/codec.hpp"
 
@@ -26,22 +34,65 @@ struct DesiredMatcher {
     friend bool operator==(const DesiredMatcher&, const DesiredMatcher&) = default;
 };
 
+// A rule's match values (every template field, in template order, and which
+// of them the caller gave) and its actions, packed into 32 bytes; a body
+// that does not fit (long addresses, many actions) keeps its bytes on the heap.
+class RuleBody {
+public:
+    RuleBody() = default;
+    RuleBody(std::span<const std::uint8_t> match, std::uint32_t given,
+             std::span<const policy::Action> actions);
+    RuleBody(const RuleBody& other);
+    RuleBody& operator=(const RuleBody& other);
+    RuleBody(RuleBody&&) noexcept = default;
+    RuleBody& operator=(RuleBody&&) noexcept = default;
+    ~RuleBody() = default;
+
+    std::span<const std::uint8_t> match() const { return {data(), match_len_}; }
+    std::uint32_t given() const { return given_; }
+    std::vector<policy::Action> actions() const;
+
+    friend bool operator==(const RuleBody& a, const RuleBody& b);
+
+private:
+    static constexpr std::size_t kActionBytes = 5;  // type, then the argument
+    static constexpr std::size_t kInline = 18;
+
+    const std::uint8_t* data() const { return heap_ ? heap_.get() : inline_.data(); }
+    std::size_t bytes() const { return match_len_ + actions_ * kActionBytes; }
+
+    std::uint16_t given_ = 0;
+    std::uint8_t match_len_ = 0;
+    std::uint8_t actions_ = 0;
+    std::array<std::uint8_t, kInline> inline_{};
+    std::unique_ptr<std::uint8_t[]> heap_;  // when bytes() > kInline
+};
+
 struct DesiredRule {
     RuleKey id = 0;
     MatcherKey matcher = 0;
+    std::uint32_t uid = 0;  // who asked for it
     policy::Directions directions;
-    std::vector<FieldText> match;      // field, value
-    std::vector<std::string> actions;  // canonical action texts
-    std::uint32_t uid = 0;             // who asked for it
+    RuleBody body;
     friend bool operator==(const DesiredRule&, const DesiredRule&) = default;
 };
 
+using RuleTable = policy::IdTable<DesiredRule>;
+
 struct DesiredState {
     std::map<MatcherKey, DesiredMatcher> matchers;
-    std::map<RuleKey, DesiredRule> rules;
+    RuleTable rules;
     MatcherKey next_matcher = 1;  // never reused, even after deletes
     RuleKey next_rule = 1;
     friend bool operator==(const DesiredState&, const DesiredState&) = default;
 };
+
+// A rule's texts parsed under its matcher's template (the store's rows,
+// tests); errors name the field or action at fault.
+Expected<RuleBody> parse_body(const proto::MatchTemplate& tmpl, std::span<const FieldText> match,
+                              std::span<const std::string> actions);
+// The canonical texts: the fields the caller gave, in template order.
+std::vector<FieldText> match_texts(const proto::MatchTemplate& tmpl, const RuleBody& body);
+std::vector<std::string> action_texts(const RuleBody& body);
 
 }  // namespace sgnic::model

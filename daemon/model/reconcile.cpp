@@ -31,7 +31,8 @@ Delta reconcile(const DesiredState& desired, const Installed& installed, const A
     }
 
     std::set<ActualRule> claimed_rules = installed.other_rules;
-    for (const auto& [key, r] : desired.rules) {
+    for (const DesiredRule& r : desired.rules) {
+        const RuleKey key = r.id;
         const auto m = desired.matchers.find(r.matcher);
         if (m == desired.matchers.end() || !ports.contains(m->second.port)) {
             continue;  // waits with its matcher

@@ -92,10 +92,7 @@ const MatcherState* Policy::find_matcher(MatcherId id) const {
     return it == matchers_.end() ? nullptr : &it->second;
 }
 
-const RuleRecord* Policy::find_rule(RuleId id) const {
-    const auto it = rules_.find(id);
-    return it == rules_.end() ? nullptr : &it->second;
-}
+const RuleRecord* Policy::find_rule(RuleId id) const { return rules_.find(id); }
 
 std::vector<MatcherId> Policy::matcher_ids() const {
     std::vector<MatcherId> ids;
@@ -194,16 +191,23 @@ Expected<MatcherId> Policy::adopt_matcher(const AdoptedMatcher& adopted) {
     if (auto st = device_.adopt_matcher(m.spec(m.rx.size_log, m.tx.size_log), m.device); !st) {
         return st.error().with_context(context);
     }
-    rules_.reserve(rules_.size() + adopted.rules.size());
+    // Checked above: neither table has any of the ids, none is repeated.
+    std::vector<RuleRecord> records;
+    std::vector<RuleRef> refs;
+    records.reserve(adopted.rules.size());
+    refs.reserve(adopted.rules.size());
     for (std::size_t i = 0; i < adopted.rules.size(); ++i) {
         const AdoptedRule& r = adopted.rules[i];
         count_rule(m, r.directions);
-        m.rules.emplace_hint(m.rules.end(), r.id);  // ids usually come in order
-        rules_.emplace(r.id, RuleRecord{.matcher = m.id,
-                                        .directions = r.directions,
-                                        .action_template = templates[i]});
+        refs.push_back({.id = r.id});
+        records.push_back({.id = r.id,
+                           .matcher = m.id,
+                           .directions = r.directions,
+                           .action_template = templates[i]});
         reserve_rule_ids(r.id);
     }
+    m.rules.insert_many(std::move(refs));
+    rules_.insert_many(std::move(records));
     const MatcherId id = next_matcher_++;
     matchers_.emplace(id, std::move(m));
     return id;
@@ -351,9 +355,9 @@ Expected<RuleId> Policy::insert_rule(MatcherId id, const RuleSpec& rule) {
             return fail(st.error().with_context("retry after rehash"));
         }
     }
-    m->rules.insert(rule_id);
-    rules_.emplace(
-        rule_id, RuleRecord{.matcher = id, .directions = rule.directions, .action_template = *at});
+    m->rules.insert({.id = rule_id});
+    rules_.insert(
+        {.id = rule_id, .matcher = id, .directions = rule.directions, .action_template = *at});
     return rule_id;
 }
 
@@ -389,10 +393,11 @@ BatchInsert Policy::insert_rules(MatcherId id, std::span<const RuleSpec> rules) 
     std::vector<RuleId> in(rules.size(), 0);
 
     auto commit = [&](const Pending& p) {
-        m->rules.insert(p.id);
-        rules_.emplace(p.id, RuleRecord{.matcher = id,
-                                        .directions = rules[p.index].directions,
-                                        .action_template = p.at});
+        m->rules.insert({.id = p.id});
+        rules_.insert({.id = p.id,
+                       .matcher = id,
+                       .directions = rules[p.index].directions,
+                       .action_template = p.at});
         in[p.index] = p.id;
     };
     // Undo everything this call did and report rule `index`.
@@ -545,15 +550,15 @@ BatchDelete Policy::delete_rules(std::span<const RuleId> ids) {
     std::map<DeviceMatcherId, std::vector<std::size_t>> by_device;
     std::set<RuleId> seen;
     for (std::size_t i = 0; i < ids.size(); ++i) {
-        const auto it = rules_.find(ids[i]);
-        if (it == rules_.end() || !seen.insert(ids[i]).second) {
+        const RuleRecord* r = rules_.find(ids[i]);
+        if (r == nullptr || !seen.insert(ids[i]).second) {
             out.failures.push_back(
                 {.index = i,
                  .error = Error(Errc::not_found,
                                 "delete rule " + std::to_string(ids[i]) + ": no such rule")});
             continue;
         }
-        by_device[lookup(it->second.matcher)->holder(ids[i])].push_back(i);
+        by_device[lookup(r->matcher)->holder(ids[i])].push_back(i);
     }
 
     std::set<MatcherId> touched;
@@ -567,8 +572,8 @@ BatchDelete Policy::delete_rules(std::span<const RuleId> ids) {
         std::size_t f = 0;
         for (std::size_t k = 0; k < indexes.size(); ++k) {
             const RuleId id = request[k];
-            const auto it = rules_.find(id);
-            MatcherState& m = *lookup(it->second.matcher);
+            const RuleRecord r = rules_.at(id);
+            MatcherState& m = *lookup(r.matcher);
             if (f < failures.size() && failures[f].index == k) {
                 out.failures.push_back(
                     {.index = indexes[k],
@@ -581,8 +586,8 @@ BatchDelete Policy::delete_rules(std::span<const RuleId> ids) {
                 m.stray->rules.erase(id);
             }
             m.rules.erase(id);
-            uncount_rule(m, it->second.directions);
-            rules_.erase(it);
+            uncount_rule(m, r.directions);
+            rules_.erase(id);
             touched.insert(m.id);
             ++out.deleted;
         }
@@ -727,11 +732,16 @@ Status Policy::begin_resize(MatcherState& m, int rx_size_log, int tx_size_log,
         return step_failed(st.error(), context, "set resize target",
                            undo_resize(m, *fresh, {}, m.action_templates.size()));
     }
+    std::vector<RuleId> pending;
+    pending.reserve(m.rules.size());
+    for (const RuleRef& r : m.rules) {
+        pending.push_back(r.id);
+    }
     m.resize = ResizeProgress{.source = old,
                               .rx = rx,
                               .tx = tx,
                               .reason = reason,
-                              .pending = std::vector<RuleId>(m.rules.begin(), m.rules.end()),
+                              .pending = std::move(pending),
                               .next = 0,
                               .moved = 0,
                               .source_templates = m.action_templates.size(),
@@ -797,9 +807,9 @@ std::string Policy::abort_resize(MatcherState& m) {
     m.resize.reset();
     const DeviceMatcherId target = m.device;
     std::vector<RuleId> in_target;
-    for (const RuleId id : m.rules) {
-        if (!p.in_source(id)) {
-            in_target.push_back(id);
+    for (const RuleRef& r : m.rules) {
+        if (!p.in_source(r.id)) {
+            in_target.push_back(r.id);
         }
     }
     m.device = p.source;

@@ -17,11 +17,11 @@
 #include <span>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "policy/action_templates.hpp"
 #include "policy/device.hpp"
+#include "policy/id_table.hpp"
 #include "policy/sizing.hpp"
 #include "policy/types.hpp"
 #include "sgnic/proto/result.hpp"
@@ -86,6 +86,12 @@ struct ResizeProgress {
     }
 };
 
+// A rule of a matcher: MatcherState::rules holds only ids.
+struct RuleRef {
+    RuleId id = 0;
+    friend bool operator==(const RuleRef&, const RuleRef&) = default;
+};
+
 struct MatcherState {
     MatcherState(MatcherId id, PortId port, std::uint32_t priority, MatchTemplate match_template,
                  ActionTemplateSet templates)
@@ -104,7 +110,7 @@ struct MatcherState {
     DirectionSize rx;
     DirectionSize tx;
     ActionTemplateSet action_templates;
-    std::set<RuleId> rules;  // ordered, so bulk moves are deterministic
+    IdTable<RuleRef> rules;  // ordered, so bulk moves are deterministic
     std::optional<StrayMatcher> stray;
     std::optional<ResizeProgress> resize;
     std::uint64_t rehashes = 0;
@@ -120,7 +126,9 @@ struct MatcherState {
     std::vector<DeviceMatcherId> devices() const;
 };
 
+// 16 bytes: a policy holds one per rule of the device.
 struct RuleRecord {
+    RuleId id = 0;
     MatcherId matcher = 0;
     Directions directions;
     ActionTemplateIndex action_template = 0;
@@ -271,7 +279,7 @@ private:
     PolicyConfig config_;
     Clock clock_;
     std::map<MatcherId, MatcherState> matchers_;
-    std::unordered_map<RuleId, RuleRecord> rules_;
+    IdTable<RuleRecord> rules_;
     std::vector<RehashReport> reports_;
     MatcherId next_matcher_ = 1;
     RuleId next_rule_ = 1;

@@ -141,7 +141,7 @@ Expected<std::string> Service::describe_rules(const std::string& port, model::Ma
     json next = nullptr;
     std::map<model::MatcherKey, RuleIdRange> ranges;
     for (auto it = desired_.rules.upper_bound(after); it != desired_.rules.end(); ++it) {
-        const model::DesiredRule& r = it->second;
+        const model::DesiredRule& r = *it;
         if ((matcher != 0 && r.matcher != matcher) ||
             (!port.empty() && desired_.matchers.at(r.matcher).port != port)) {
             continue;
@@ -151,8 +151,8 @@ Expected<std::string> Service::describe_rules(const std::string& port, model::Ma
             break;
         }
         page.push_back(&r);
-        if (const auto device_id = rule_ids_.find(r.id); device_id != rule_ids_.end()) {
-            const policy::RuleId id = device_id->second;
+        if (const RuleBinding* b = rule_ids_.find(r.id); b != nullptr) {
+            const policy::RuleId id = b->rule;
             const auto [range, fresh] = ranges.try_emplace(r.matcher, RuleIdRange{id, id});
             range->second.first = std::min(range->second.first, id);
             range->second.last = std::max(range->second.last, id);
@@ -168,6 +168,14 @@ Expected<std::string> Service::describe_rules(const std::string& port, model::Ma
             errors.push_back("matcher " + std::to_string(key) + ": " + read.error().message());
         }
     }
+    // The page's texts are made from the rules' bytes under their templates.
+    std::map<model::MatcherKey, proto::MatchTemplate> templates;
+    for (const model::DesiredRule* r : page) {
+        if (!templates.contains(r->matcher)) {
+            auto t = proto::parse_template(desired_.matchers.at(r->matcher).fields);
+            templates.emplace(r->matcher, t ? std::move(t->match) : proto::MatchTemplate{});
+        }
+    }
     // Written as text: a DOM of thousands of rules cost most of the call.
     std::string out;
     json_text::Writer w(out);
@@ -179,26 +187,26 @@ Expected<std::string> Service::describe_rules(const std::string& port, model::Ma
         w.key("port").string(desired_.matchers.at(r->matcher).port);
         w.key("directions").string(proto::format_directions(r->directions));
         w.key("match").begin_array();
-        for (const proto::FieldText& f : r->match) {
+        for (const proto::FieldText& f : model::match_texts(templates.at(r->matcher), r->body)) {
             w.begin_object().key("field").string(f.field).key("value").string(f.text).end_object();
         }
         w.end_array();
+        const std::vector<policy::Action> actions = r->body.actions();
         w.key("actions").begin_array();
-        for (const std::string& a : r->actions) {
-            w.string(a);
+        for (const policy::Action& a : actions) {
+            w.string(proto::format_action(a));
         }
         w.end_array();
         w.key("uid").number(r->uid);
-        const auto device_id = rule_ids_.find(r->id);
-        w.key("installed").boolean(device_id != rule_ids_.end());
+        const RuleBinding* binding = rule_ids_.find(r->id);
+        w.key("installed").boolean(binding != nullptr);
         // Only a rule with `count` has counters (the kernel keeps none for others).
-        const bool counts =
-            std::ranges::find(r->actions, proto::action_name(proto::ActionType::count)) !=
-            r->actions.end();
+        const bool counts = std::ranges::any_of(
+            actions, [](const policy::Action& a) { return a.type == proto::ActionType::count; });
         const RuleCounters* rc = nullptr;
         if (const auto c = counters.find(r->matcher);
-            counts && c != counters.end() && device_id != rule_ids_.end()) {
-            if (const auto found = c->second.find(device_id->second); found != c->second.end()) {
+            counts && c != counters.end() && binding != nullptr) {
+            if (const auto found = c->second.find(binding->rule); found != c->second.end()) {
                 rc = &found->second;
             }
         }
@@ -287,7 +295,7 @@ std::string Service::describe_matcher(model::MatcherKey matcher) const {
     json out = matcher_json(*this, it->second);
     out["rule_count"] =
         std::count_if(desired_.rules.begin(), desired_.rules.end(),
-                      [&](const auto& entry) { return entry.second.matcher == matcher; });
+                      [&](const model::DesiredRule& r) { return r.matcher == matcher; });
     return out.dump();
 }
 

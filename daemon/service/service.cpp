@@ -108,10 +108,10 @@ model::Installed Service::installed() const {
             }
         }
     }
-    for (const auto& [key, id] : rule_ids_) {
-        const policy::RuleRecord* r = policy_->find_rule(id);
+    for (const RuleBinding& b : rule_ids_) {
+        const policy::RuleRecord* r = policy_->find_rule(b.rule);
         const policy::MatcherState* m = policy_->find_matcher(r->matcher);
-        in.rules[key] = {.ifindex = m->port, .matcher = m->holder(id), .id = id};
+        in.rules[b.id] = {.ifindex = m->port, .matcher = m->holder(b.rule), .id = b.rule};
     }
     for (const policy::RuleId id : unowned_) {
         const policy::RuleRecord* r = policy_->find_rule(id);
@@ -192,21 +192,11 @@ Expected<policy::RuleSpec> Service::rule_spec(const model::DesiredMatcher& m,
         return Error(Errc::no_such_matcher,
                      "matcher " + std::to_string(m.id) + " is not in the device yet");
     }
-    auto match = proto::parse_match(state->match_template, r.match);
-    if (!match) {
-        return match.error();
-    }
-    auto actions = proto::parse_actions(r.actions);
-    if (!actions) {
-        return actions.error();
-    }
-    if (auto fits = proto::check_directions(r.directions, *actions); !fits) {
-        return fits.error();
-    }
+    const std::span<const std::uint8_t> match = r.body.match();
     return policy::RuleSpec{.directions = r.directions,
                             .cookie = r.id,
-                            .match = std::move(match->bytes),
-                            .actions = *actions};
+                            .match = std::vector<std::uint8_t>(match.begin(), match.end()),
+                            .actions = r.body.actions()};
 }
 
 Expected<void> Service::install_matcher(const model::DesiredMatcher& m) {
@@ -259,13 +249,13 @@ std::size_t Service::install_rules(std::span<const model::RuleKey> keys, Reconci
         const policy::BatchInsert batch = policy_->insert_rules(id->second, specs);
         if (!batch.error) {
             for (std::size_t k = 0; k < ok.size(); ++k) {
-                rule_ids_[ok[k]] = batch.ids[k];
+                rule_ids_.insert_or_assign({.id = ok[k], .rule = batch.ids[k]});
             }
             added += ok.size();
             continue;
         }
         for (const auto& [k, rule_id] : batch.kept) {  // in, undo or not: theirs
-            rule_ids_[ok[k]] = rule_id;
+            rule_ids_.insert_or_assign({.id = ok[k], .rule = rule_id});
             ++added;
         }
         for (std::size_t k = 0; k < ok.size(); ++k) {
@@ -274,7 +264,7 @@ std::size_t Service::install_rules(std::span<const model::RuleKey> keys, Reconci
             }
             auto rule_id = policy_->insert_rule(id->second, specs[k]);
             if (rule_id) {
-                rule_ids_[ok[k]] = *rule_id;
+                rule_ids_.insert_or_assign({.id = ok[k], .rule = *rule_id});
                 ++added;
             } else {
                 one_failed(ok[k], rule_id.error().message());
@@ -380,6 +370,8 @@ void Service::take_over(model::Adoption& plan, ReconcileReport& report) {
     for (const auto& [key, r] : plan.rules) {
         rules_of[key_of.at({r.ifindex, r.matcher})].push_back(&r);
     }
+    std::vector<RuleBinding> bindings;  // one sort for all, not a table insert per rule
+    bindings.reserve(plan.rules.size());
     for (const auto& [key, m] : plan.matchers) {
         const model::DesiredMatcher& want = desired_.matchers.at(key);
         policy::AdoptedMatcher adopted{.port = m.ifindex,
@@ -423,10 +415,14 @@ void Service::take_over(model::Adoption& plan, ReconcileReport& report) {
         matcher_ids_[key] = *id;
         matcher_keys_[*id] = key;
         for (const model::ActualRule* r : rules) {
-            rule_ids_.insert_or_assign(rule_ids_.end(), r->cookie, r->id);  // ascending keys
+            bindings.push_back({.id = r->cookie, .rule = r->id});
         }
         ++report.adopted_matchers;
         report.adopted_rules += rules.size();
+    }
+    // Cookies are unique in plan.rules, and a fresh policy has no bindings.
+    if (!rule_ids_.insert_many(std::move(bindings))) {
+        spdlog::error("reconcile: adopted rules collide with rules already bound");
     }
 }
 
@@ -539,10 +535,10 @@ Expected<void> Service::remove_rules(std::span<const model::RuleKey> rules) {
     std::vector<policy::RuleId> ids;
     for (const model::RuleKey key : rules) {
         desired_.rules.erase(key);
-        if (const auto it = rule_ids_.find(key); it != rule_ids_.end()) {
+        if (const RuleBinding* b = rule_ids_.find(key); b != nullptr) {
             keys.push_back(key);
-            ids.push_back(it->second);
-            rule_ids_.erase(it);
+            ids.push_back(b->rule);
+            rule_ids_.erase(key);
         }
     }
     const policy::BatchDelete batch = policy_->delete_rules(ids);
@@ -552,7 +548,7 @@ Expected<void> Service::remove_rules(std::span<const model::RuleKey> rules) {
     Expected<void> result;
     for (const policy::RuleFailure& f : batch.failures) {
         // Still in the device: the policy keeps it, and so must the map.
-        rule_ids_.emplace(keys[f.index], ids[f.index]);
+        rule_ids_.insert({.id = keys[f.index], .rule = ids[f.index]});
         if (result) {
             result = with_context(f.error, "delete rule " + std::to_string(keys[f.index]));
         }
@@ -610,16 +606,11 @@ Expected<std::vector<model::RuleKey>> Service::add_rules(const std::string& port
         if (auto fits = proto::check_directions(*dirs, *actions); !fits) {
             return with_context(fits.error(), rule_context(i));
         }
-        std::vector<std::string> canonical_actions;
-        for (const policy::Action& a : *actions) {
-            canonical_actions.push_back(proto::format_action(a));
-        }
         records.push_back({.id = next++,
                            .matcher = req.matcher,
+                           .uid = uid,
                            .directions = *dirs,
-                           .match = std::move(match->canonical),
-                           .actions = std::move(canonical_actions),
-                           .uid = uid});
+                           .body = model::RuleBody(match->bytes, match->given, *actions)});
         specs.push_back({.directions = *dirs,
                          .cookie = records.back().id,
                          .match = std::move(match->bytes),
@@ -632,7 +623,7 @@ Expected<std::vector<model::RuleKey>> Service::add_rules(const std::string& port
     auto undo = [&](std::vector<policy::RuleId> kept) {
         std::vector<policy::RuleId> ids;
         for (const model::RuleKey k : keys) {
-            ids.push_back(rule_ids_.at(k));
+            ids.push_back(rule_ids_.at(k).rule);
             rule_ids_.erase(k);
         }
         const policy::BatchDelete undone = policy_->delete_rules(ids);
@@ -659,12 +650,12 @@ Expected<std::vector<model::RuleKey>> Service::add_rules(const std::string& port
             return with_context(*batch.error, rule_context(start + batch.failed));
         }
         for (std::size_t k = 0; k < batch.ids.size(); ++k) {
-            rule_ids_[records[start + k].id] = batch.ids[k];
+            rule_ids_.insert({.id = records[start + k].id, .rule = batch.ids[k]});
             keys.push_back(records[start + k].id);
         }
     }
     if (store_) {
-        auto stored = store_->add_rules(records, next);
+        auto stored = store_->add_rules(records, next, desired_.matchers);
         if (!stored) {
             undo({});
             publish_rehashes();
@@ -675,7 +666,7 @@ Expected<std::vector<model::RuleKey>> Service::add_rules(const std::string& port
     std::set<model::MatcherKey> touched;
     for (model::DesiredRule& r : records) {
         touched.insert(r.matcher);
-        desired_.rules.emplace(r.id, std::move(r));
+        desired_.rules.insert(std::move(r));
     }
     publish_rehashes();
     if (listener_ != nullptr) {
@@ -724,8 +715,8 @@ Expected<void> Service::delete_rules(const std::string& port,
                      "at most " + std::to_string(kMaxBatch) + " rules per call");
     }
     for (const model::RuleKey key : rules) {
-        const auto it = desired_.rules.find(key);
-        if (it == desired_.rules.end() || desired_.matchers.at(it->second.matcher).port != port) {
+        const model::DesiredRule* r = desired_.rules.find(key);
+        if (r == nullptr || desired_.matchers.at(r->matcher).port != port) {
             return Error(Errc::no_such_rule,
                          "no rule " + std::to_string(key) + " on port '" + port + "'");
         }
@@ -768,9 +759,9 @@ Expected<void> Service::delete_matcher(model::MatcherKey matcher) {
     }
     const std::string port = it->second.port;
     std::vector<model::RuleKey> rules;
-    for (const auto& [key, r] : desired_.rules) {
+    for (const model::DesiredRule& r : desired_.rules) {
         if (r.matcher == matcher) {
-            rules.push_back(key);
+            rules.push_back(r.id);
         }
     }
     if (store_) {
@@ -814,14 +805,14 @@ Expected<void> Service::delete_rules_by_id(std::span<const model::RuleKey> rules
     std::vector<std::pair<std::string, std::vector<model::RuleKey>>> by_port;
     std::set<model::RuleKey> seen;
     for (const model::RuleKey key : rules) {
-        const auto it = desired_.rules.find(key);
-        if (it == desired_.rules.end()) {
+        const model::DesiredRule* r = desired_.rules.find(key);
+        if (r == nullptr) {
             return Error(Errc::no_such_rule, "no rule " + std::to_string(key));
         }
         if (!seen.insert(key).second) {
             continue;
         }
-        const std::string& port = desired_.matchers.at(it->second.matcher).port;
+        const std::string& port = desired_.matchers.at(r->matcher).port;
         auto group = std::find_if(by_port.begin(), by_port.end(),
                                   [&](const auto& g) { return g.first == port; });
         if (group == by_port.end()) {
@@ -890,10 +881,10 @@ Expected<std::size_t> Service::flush_rules(const std::string& port) {
     }
     // Also the rules of a port that is absent now: they would come back.
     std::map<std::string, std::vector<model::RuleKey>> by_port;
-    for (const auto& [key, r] : desired_.rules) {
+    for (const model::DesiredRule& r : desired_.rules) {
         const std::string& p = desired_.matchers.at(r.matcher).port;
         if (port.empty() || p == port) {
-            by_port[p].push_back(key);
+            by_port[p].push_back(r.id);
         }
     }
     std::size_t deleted = 0;

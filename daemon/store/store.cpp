@@ -247,6 +247,8 @@ Expected<model::DesiredState> Store::load() {
             state.next_rule = value;
         }
     }
+    // Each rule's texts are parsed once, here, under its matcher's template.
+    std::map<model::MatcherKey, proto::MatchTemplate> templates;
     auto ms = db_.prepare("SELECT id, port, priority, template FROM matchers");
     if (!ms) {
         return ms.error();
@@ -267,10 +269,25 @@ Expected<model::DesiredState> Store::load() {
                                 .port = ms->text(1),
                                 .priority = static_cast<std::uint32_t>(ms->int64(2)),
                                 .fields = std::move(*fields)};
+        auto tmpl = proto::parse_template(m.fields);
+        if (!tmpl) {
+            return Error(Errc::device, "matcher " + std::to_string(m.id) +
+                                           ": corrupt template: " + tmpl.error().message());
+        }
+        templates.emplace(m.id, std::move(tmpl->match));
         state.next_matcher = std::max(state.next_matcher, m.id + 1);
         state.matchers.emplace(m.id, std::move(m));
     }
-    auto rs = db_.prepare("SELECT id, matcher, directions, match, actions, uid FROM rules");
+    auto count = db_.prepare("SELECT count(*) FROM rules");
+    if (!count) {
+        return count.error();
+    }
+    if (auto row = count->step(); row && *row) {
+        state.rules.reserve(static_cast<std::size_t>(count->int64(0)));
+    }
+    // In id order: each row is an append to the rule table.
+    auto rs =
+        db_.prepare("SELECT id, matcher, directions, match, actions, uid FROM rules ORDER BY id");
     if (!rs) {
         return rs.error();
     }
@@ -290,14 +307,24 @@ Expected<model::DesiredState> Store::load() {
         if (!actions) {
             return actions.error();
         }
-        model::DesiredRule r{.id = static_cast<model::RuleKey>(rs->int64(0)),
-                             .matcher = static_cast<model::MatcherKey>(rs->int64(1)),
-                             .directions = decode_dirs(rs->int64(2)),
-                             .match = std::move(*match),
-                             .actions = std::move(*actions),
-                             .uid = static_cast<std::uint32_t>(rs->int64(5))};
-        state.next_rule = std::max(state.next_rule, r.id + 1);
-        state.rules.emplace(r.id, std::move(r));
+        const auto id = static_cast<model::RuleKey>(rs->int64(0));
+        const auto matcher = static_cast<model::MatcherKey>(rs->int64(1));
+        const auto tmpl = templates.find(matcher);
+        if (tmpl == templates.end()) {
+            return Error(Errc::device,
+                         "rule " + std::to_string(id) + ": no matcher " + std::to_string(matcher));
+        }
+        auto body = model::parse_body(tmpl->second, *match, *actions);
+        if (!body) {
+            return Error(Errc::device,
+                         "rule " + std::to_string(id) + ": corrupt row: " + body.error().message());
+        }
+        state.next_rule = std::max(state.next_rule, id + 1);
+        state.rules.insert({.id = id,
+                            .matcher = matcher,
+                            .uid = static_cast<std::uint32_t>(rs->int64(5)),
+                            .directions = decode_dirs(rs->int64(2)),
+                            .body = std::move(*body)});
     }
     return state;
 }
@@ -330,7 +357,8 @@ Status Store::add_matcher(const model::DesiredMatcher& m, model::MatcherKey next
     return tx->commit();
 }
 
-Status Store::add_rules(std::span<const model::DesiredRule> rules, model::RuleKey next_rule) {
+Status Store::add_rules(std::span<const model::DesiredRule> rules, model::RuleKey next_rule,
+                        const std::map<model::MatcherKey, model::DesiredMatcher>& matchers) {
     auto tx = Transaction::begin(db_);
     if (!tx) {
         return tx.error();
@@ -341,10 +369,24 @@ Status Store::add_rules(std::span<const model::DesiredRule> rules, model::RuleKe
     if (!q) {
         return q.error();
     }
+    std::map<model::MatcherKey, proto::MatchTemplate> templates;
     for (std::size_t i = 0; i < rules.size(); ++i) {
         const model::DesiredRule& r = rules[i];
-        auto match = encode_fields(r.match);
-        auto actions = encode_actions(r.actions);
+        auto tmpl = templates.find(r.matcher);
+        if (tmpl == templates.end()) {
+            const auto m = matchers.find(r.matcher);
+            auto parsed =
+                m == matchers.end()
+                    ? Expected<proto::Template>(Error(Errc::invalid_argument, "no such matcher"))
+                    : proto::parse_template(m->second.fields);
+            if (!parsed) {
+                return parsed.error().with_context("store rule " + std::to_string(r.id) +
+                                                   ": matcher " + std::to_string(r.matcher));
+            }
+            tmpl = templates.emplace(r.matcher, std::move(parsed->match)).first;
+        }
+        auto match = encode_fields(model::match_texts(tmpl->second, r.body));
+        auto actions = encode_actions(model::action_texts(r.body));
         if (!match || !actions) {
             return (match ? actions.error() : match.error())
                 .with_context("store rule " + std::to_string(r.id));

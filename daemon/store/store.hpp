@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <span>
 
 #include "model/desired.hpp"
@@ -27,7 +28,10 @@ public:
 
     // Each is one transaction; the id counters are stored with the objects.
     Status add_matcher(const model::DesiredMatcher& m, model::MatcherKey next_matcher);
-    Status add_rules(std::span<const model::DesiredRule> rules, model::RuleKey next_rule);
+    // A rule's row holds its canonical texts, under the template of its
+    // matcher in `matchers`.
+    Status add_rules(std::span<const model::DesiredRule> rules, model::RuleKey next_rule,
+                     const std::map<model::MatcherKey, model::DesiredMatcher>& matchers);
     Status delete_rules(std::span<const model::RuleKey> rules);
     Status delete_matcher(model::MatcherKey matcher);  // and its rules
 

@@ -403,6 +403,9 @@ Bytes in_field_id_order(const MatchTemplate& tmpl, std::span<const std::uint8_t>
     return out;
 }
 
+// A template names each field at most once: Match::given has a bit for each.
+static_assert(spec::kMatchFields.size() <= 32);
+
 Expected<Match> parse_match(const MatchTemplate& tmpl, std::span<const FieldText> values) {
     Match out;
     std::vector<std::size_t> offsets;
@@ -430,6 +433,7 @@ Expected<Match> parse_match(const MatchTemplate& tmpl, std::span<const FieldText
             return invalid("field " + quoted(ft.field) + " is given twice");
         }
         seen[index] = true;
+        out.given |= 1U << index;
         auto parsed = parse_value(*f, ft.text);
         if (!parsed) {
             return parsed.error();

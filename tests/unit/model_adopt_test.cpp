@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "desired_rules.hpp"
 #include "model/adopt.hpp"
 
 namespace sgnic::model {
@@ -24,18 +25,10 @@ DesiredState desired() {
                      .port = "eth0",
                      .priority = 3,
                      .fields = {{"l4-dport", "0xffff"}, {"ip-proto", "0xff"}}};
-    d.rules[10] = {.id = 10,
-                   .matcher = 1,
-                   .directions = Directions::rx_only(),
-                   .match = {{"ip-proto", "17"}, {"l4-dport", "53"}},
-                   .actions = {"count", "drop"},
-                   .uid = 0};
-    d.rules[11] = {.id = 11,
-                   .matcher = 1,
-                   .directions = Directions::both(),
-                   .match = {{"ip-proto", "6"}, {"l4-dport", "80"}},
-                   .actions = {"mark 7"},
-                   .uid = 0};
+    testing::add_text_rule(d, 10, 1, Directions::rx_only(),
+                           {{"ip-proto", "17"}, {"l4-dport", "53"}}, {"count", "drop"}, 0);
+    testing::add_text_rule(d, 11, 1, Directions::both(), {{"ip-proto", "6"}, {"l4-dport", "80"}},
+                           {"mark 7"}, 0);
     return d;
 }
 

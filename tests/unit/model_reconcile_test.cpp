@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "desired_rules.hpp"
 #include "model/reconcile.hpp"
 
 namespace sgnic::model {
@@ -17,24 +18,9 @@ DesiredState two_matchers_three_rules() {
     DesiredState d;
     d.matchers[1] = {.id = 1, .port = "eth0", .priority = 0, .fields = {{"ip-proto", "0xff"}}};
     d.matchers[2] = {.id = 2, .port = "eth1", .priority = 0, .fields = {{"ip-proto", "0xff"}}};
-    d.rules[10] = {.id = 10,
-                   .matcher = 1,
-                   .directions = Directions::rx_only(),
-                   .match = {{"ip-proto", "6"}},
-                   .actions = {"drop"},
-                   .uid = 0};
-    d.rules[11] = {.id = 11,
-                   .matcher = 1,
-                   .directions = Directions::both(),
-                   .match = {{"ip-proto", "17"}},
-                   .actions = {"drop"},
-                   .uid = 0};
-    d.rules[12] = {.id = 12,
-                   .matcher = 2,
-                   .directions = Directions::tx_only(),
-                   .match = {{"ip-proto", "1"}},
-                   .actions = {"drop"},
-                   .uid = 0};
+    testing::add_text_rule(d, 10, 1, Directions::rx_only(), {{"ip-proto", "6"}}, {"drop"}, 0);
+    testing::add_text_rule(d, 11, 1, Directions::both(), {{"ip-proto", "17"}}, {"drop"}, 0);
+    testing::add_text_rule(d, 12, 2, Directions::tx_only(), {{"ip-proto", "1"}}, {"drop"}, 0);
     return d;
 }
 

@@ -289,7 +289,8 @@ inline ::testing::AssertionResult consistent(const Policy& policy, const FakeDev
         }
         std::uint64_t rx = 0;
         std::uint64_t tx = 0;
-        for (const RuleId r : m.rules) {
+        for (const RuleRef& ref : m.rules) {
+            const RuleId r = ref.id;
             const RuleRecord* rec = policy.find_rule(r);
             const auto where = dev.rules.find(r);
             const DeviceMatcherId expected = m.holder(r);

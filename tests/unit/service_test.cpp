@@ -83,8 +83,8 @@ TEST_F(ServiceTest, a_restart_adopts_what_the_kernel_holds_without_touching_it) 
         ASSERT_TRUE(first->reconcile());
         populate(*first, 5);
         ASSERT_EQ(device_.rules.size(), 5U);
-        for (const auto& [key, r] : first->desired().rules) {
-            device_ids[key] = 0;
+        for (const model::DesiredRule& r : first->desired().rules) {
+            device_ids[r.id] = 0;
         }
     }  // the daemon exits; the kernel keeps its objects
     for (const auto& [id, r] : device_.rules) {
@@ -109,7 +109,7 @@ TEST_F(ServiceTest, a_restart_adopts_what_the_kernel_holds_without_touching_it) 
     for (const auto& [key, id] : device_ids) {
         EXPECT_EQ(device_.rules.at(id).spec.cookie, key) << "the same kernel rule, untouched";
     }
-    EXPECT_EQ(second->desired().rules.begin()->second.uid, 1000U);
+    EXPECT_EQ(second->desired().rules.begin()->uid, 1000U);
     const policy::MatcherState* m =
         second->matcher_state(second->desired().matchers.begin()->first);
     ASSERT_NE(m, nullptr);
@@ -280,7 +280,7 @@ TEST_F(ServiceTest, a_rehash_moves_its_rules_a_step_at_a_time_and_reads_see_ever
         EXPECT_FALSE(r["counters"].is_null()) << r.dump();
     }
     // A delete finds a rule that has not moved yet.
-    const model::RuleKey first_rule = s->desired().rules.begin()->first;
+    const model::RuleKey first_rule = s->desired().rules.begin()->id;
     ASSERT_TRUE(s->delete_rules("sg0", std::span(&first_rule, 1)));
 
     std::size_t steps = 0;
@@ -468,8 +468,8 @@ TEST_F(ServiceTest, rules_deleted_by_id_alone_stay_deleted_after_a_restart) {
         auto s = start();
         ASSERT_TRUE(s->reconcile());
         populate(*s, 4);
-        for (const auto& [key, r] : s->desired().rules) {
-            keys.push_back(key);
+        for (const model::DesiredRule& r : s->desired().rules) {
+            keys.push_back(r.id);
         }
         ASSERT_EQ(keys.size(), 4U);
         auto unknown = s->delete_rules_by_id(std::vector<model::RuleKey>{keys[0], 999});
@@ -513,10 +513,10 @@ TEST_F(ServiceTest, a_page_of_rules_reads_the_counters_of_its_rules_only) {
         const auto doc = nlohmann::json::parse(*page);
         EXPECT_TRUE(doc["errors"].empty()) << *page;
         if (pages == 0) {  // every field of a rule, as the DOM used to write it
-            const model::RuleKey first = s->desired().rules.begin()->first;
+            const model::RuleKey first = s->desired().rules.begin()->id;
             const auto expected = nlohmann::json::parse(
                 R"({"id":)" + std::to_string(first) + R"(,"matcher":)" +
-                std::to_string(s->desired().rules.begin()->second.matcher) +
+                std::to_string(s->desired().rules.begin()->matcher) +
                 R"(,"port":"sg0","directions":"rx","match":[{"field":"l4-dport","value":"1000"}],)"
                 R"("actions":["count","drop"],"uid":1000,"installed":true,"counters":{"rx_packets":)" +
                 std::to_string(first * 10) + R"(,"rx_bytes":0,"tx_packets":0,"tx_bytes":0}})");

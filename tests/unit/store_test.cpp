@@ -6,9 +6,12 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "desired_rules.hpp"
 #include "store/store.hpp"
 
 namespace sgnic::store {
@@ -39,13 +42,13 @@ protected:
                 .fields = {{"ipv4-dst", "255.255.255.0"}, {"ip-proto", "0xff"}}};
     }
     static DesiredRule rule(model::RuleKey id, model::MatcherKey m) {
-        return {.id = id,
-                .matcher = m,
-                .directions = policy::Directions::rx_only(),
-                .match = {{"ipv4-dst", "10.0.0.0"}, {"ip-proto", "6"}},
-                .actions = {"count", "queue 2"},
-                .uid = 1000};
+        return model::testing::text_rule(matcher(m), id, policy::Directions::rx_only(),
+                                         {{"ipv4-dst", "10.0.0.0"}, {"ip-proto", "6"}},
+                                         {"count", "queue 2"}, 1000);
     }
+    // What the service passes along: the matchers the rules refer to.
+    const std::map<model::MatcherKey, DesiredMatcher> matchers_ = {{1, matcher(1)},
+                                                                   {2, matcher(2)}};
 
     std::filesystem::path dir_;
 };
@@ -55,7 +58,7 @@ TEST_F(StoreTest, round_trips_the_desired_state_across_reopen) {
         Store s = open();
         ASSERT_TRUE(s.add_matcher(matcher(1), 2));
         const std::vector<DesiredRule> rules = {rule(1, 1), rule(2, 1), rule(3, 1)};
-        ASSERT_TRUE(s.add_rules(rules, 4));
+        ASSERT_TRUE(s.add_rules(rules, 4, matchers_));
     }
     Store s = open();
     auto state = s.load();
@@ -72,7 +75,7 @@ TEST_F(StoreTest, ids_are_never_reused_after_deletes) {
     Store s = open();
     ASSERT_TRUE(s.add_matcher(matcher(1), 2));
     const std::vector<DesiredRule> rules = {rule(1, 1), rule(2, 1)};
-    ASSERT_TRUE(s.add_rules(rules, 3));
+    ASSERT_TRUE(s.add_rules(rules, 3, matchers_));
     const std::vector<model::RuleKey> gone = {1, 2};
     ASSERT_TRUE(s.delete_rules(gone));
     ASSERT_TRUE(s.delete_matcher(1));
@@ -89,13 +92,13 @@ TEST_F(StoreTest, deleting_a_matcher_deletes_its_rules) {
     ASSERT_TRUE(s.add_matcher(matcher(1), 2));
     ASSERT_TRUE(s.add_matcher(matcher(2), 3));
     const std::vector<DesiredRule> rules = {rule(1, 1), rule(2, 2)};
-    ASSERT_TRUE(s.add_rules(rules, 3));
+    ASSERT_TRUE(s.add_rules(rules, 3, matchers_));
     ASSERT_TRUE(s.delete_matcher(1));
     auto state = s.load();
     ASSERT_TRUE(state);
     EXPECT_EQ(state->matchers.size(), 1U);
     ASSERT_EQ(state->rules.size(), 1U);
-    EXPECT_EQ(state->rules.begin()->second.matcher, 2U);
+    EXPECT_EQ(state->rules.begin()->matcher, 2U);
 }
 
 TEST_F(StoreTest, a_failing_batch_leaves_nothing_behind) {
@@ -103,9 +106,10 @@ TEST_F(StoreTest, a_failing_batch_leaves_nothing_behind) {
     ASSERT_TRUE(s.add_matcher(matcher(1), 2));
     // Rule 2 refers to no matcher: the foreign key fails the third row.
     const std::vector<DesiredRule> rules = {rule(1, 1), rule(3, 1), rule(2, 9)};
-    auto st = s.add_rules(rules, 4);
+    auto st = s.add_rules(rules, 4, matchers_);
     ASSERT_FALSE(st);
-    EXPECT_NE(st.error().message().find("store rule 2"), std::string::npos) << st.error().message();
+    EXPECT_NE(st.error().message().find("store rule 2: matcher 9"), std::string::npos)
+        << st.error().message();
     auto state = s.load();
     ASSERT_TRUE(state);
     EXPECT_TRUE(state->rules.empty());
@@ -117,7 +121,7 @@ TEST_F(StoreTest, a_crash_in_the_middle_of_a_batch_leaves_nothing_partial) {
         Store s = open();
         ASSERT_TRUE(s.add_matcher(matcher(1), 2));
         const std::vector<DesiredRule> first = {rule(1, 1)};
-        ASSERT_TRUE(s.add_rules(first, 2));
+        ASSERT_TRUE(s.add_rules(first, 2, matchers_));
     }
     const pid_t child = fork();
     ASSERT_GE(child, 0);
@@ -136,7 +140,7 @@ TEST_F(StoreTest, a_crash_in_the_middle_of_a_batch_leaves_nothing_partial) {
         for (model::RuleKey id = 2; id < 200; ++id) {
             batch.push_back(rule(id, 1));
         }
-        (void)s->add_rules(batch, 200);
+        (void)s->add_rules(batch, 200, matchers_);
         _exit(3);  // not reached: the hook exits first
     }
     int status = 0;
@@ -150,7 +154,7 @@ TEST_F(StoreTest, a_crash_in_the_middle_of_a_batch_leaves_nothing_partial) {
     EXPECT_EQ(state->rules.size(), 1U) << "a partial batch survived the crash";
     EXPECT_EQ(state->next_rule, 2U);
     const std::vector<DesiredRule> again = {rule(2, 1)};
-    EXPECT_TRUE(s.add_rules(again, 3)) << "the store is writable after recovery";
+    EXPECT_TRUE(s.add_rules(again, 3, matchers_)) << "the store is writable after recovery";
 }
 
 // Schema 1 kept the match and action lists as JSON; opening such a store
@@ -188,24 +192,46 @@ TEST_F(StoreTest, a_schema_1_store_is_converted_when_opened) {
     EXPECT_EQ(v->int64(0), kSchemaVersion);
 }
 
-// A text with a separator of the row format is refused, not stored to read
-// back differently (canonical texts never have one).
-TEST_F(StoreTest, refuses_a_text_the_row_format_cannot_hold) {
-    Store s = open();
-    ASSERT_TRUE(s.add_matcher(matcher(1), 2));
-    DesiredRule bad = rule(1, 1);
-    bad.match[0].text = "10.0.0.0,1";
-    auto st = s.add_rules(std::span(&bad, 1), 2);
-    ASSERT_FALSE(st);
-    EXPECT_NE(st.error().message().find("store rule 1: ipv4-dst: value '10.0.0.0,1' holds ','"),
-              std::string::npos)
-        << st.error().message();
-    bad = rule(1, 1);
-    bad.actions = {"mark 1,2"};
-    EXPECT_FALSE(s.add_rules(std::span(&bad, 1), 2));
-    auto state = s.load();
-    ASSERT_TRUE(state);
-    EXPECT_TRUE(state->rules.empty()) << "a refused batch stores nothing";
+// A row that does not parse under its matcher's template (edited by hand,
+// or corrupt) fails the load with the rule and the reason: sgnicd then
+// starts read-only instead of guessing.
+TEST_F(StoreTest, refuses_to_load_a_rule_row_that_does_not_parse) {
+    {
+        Store s = open();
+        ASSERT_TRUE(s.add_matcher(matcher(1), 2));
+        const std::vector<DesiredRule> rules = {rule(1, 1), rule(2, 1)};
+        ASSERT_TRUE(s.add_rules(rules, 3, matchers_));
+    }
+    const std::vector<std::pair<std::string, std::string>> cases = {
+        {"UPDATE rules SET match = 'l4-dport=80' WHERE id = 2",
+         "rule 2: corrupt row: field 'l4-dport' is not in the matcher's template"},
+        {"UPDATE rules SET match = 'ipv4-dst=10.0.0.1' WHERE id = 2",
+         "rule 2: corrupt row: ipv4-dst: value '10.0.0.1' has bits outside the matcher's mask"},
+        {"UPDATE rules SET actions = 'count,explode' WHERE id = 2", "rule 2: corrupt row: "},
+        {"UPDATE matchers SET template = 'ipv4-dst=banana' WHERE id = 1",
+         "matcher 1: corrupt template: "},
+    };
+    for (const auto& [sql, expected] : cases) {
+        {
+            auto db = Database::open(dir_ / "state" / "state.db");
+            ASSERT_TRUE(db);
+            ASSERT_TRUE(db->exec("BEGIN; " + sql + "; COMMIT;"));
+        }
+        Store s = open();
+        auto state = s.load();
+        ASSERT_FALSE(state) << sql;
+        EXPECT_NE(state.error().message().find(expected), std::string::npos)
+            << sql << ": " << state.error().message();
+        {  // back as it was for the next case
+            auto db = Database::open(dir_ / "state" / "state.db");
+            ASSERT_TRUE(db);
+            ASSERT_TRUE(
+                db->exec("UPDATE rules SET match = 'ipv4-dst=10.0.0.0,ip-proto=6', actions = "
+                         "'count,queue 2'; UPDATE matchers SET template = "
+                         "'ipv4-dst=255.255.255.0,ip-proto=0xff'"));
+        }
+        ASSERT_TRUE(open().load()) << "restored after " << sql;
+    }
 }
 
 TEST_F(StoreTest, refuses_a_newer_schema) {

@@ -70,6 +70,7 @@ Expected<Template> parse_template(std::span<const FieldText> fields);
 struct Match {
     Bytes bytes;
     std::vector<FieldText> canonical;
+    std::uint32_t given = 0;  // bit i: template field i was given a value
 };
 Expected<Match> parse_match(const MatchTemplate& tmpl, std::span<const FieldText> values);
 

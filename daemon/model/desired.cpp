@@ -1,0 +1,104 @@
+#include "model/desired.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+#include "sgnic/proto/limits.hpp"
+#include "sgnic/proto/spec.hpp"
+
+namespace sgnic::model {
+
+static_assert(proto::spec::kMatchFields.size() <= 16, "RuleBody::given_ has a bit per field");
+static_assert(proto::kMaxActions <= 255, "RuleBody::actions_ counts them in a byte");
+static_assert(sizeof(RuleBody) == 32);
+
+RuleBody::RuleBody(std::span<const std::uint8_t> match, std::uint32_t given,
+                   std::span<const policy::Action> actions)
+    : given_(static_cast<std::uint16_t>(given)),
+      match_len_(static_cast<std::uint8_t>(match.size())),
+      actions_(static_cast<std::uint8_t>(actions.size())) {
+    std::uint8_t* out = inline_.data();
+    if (bytes() > kInline) {
+        heap_ = std::make_unique_for_overwrite<std::uint8_t[]>(bytes());
+        out = heap_.get();
+    }
+    out = std::copy(match.begin(), match.end(), out);
+    for (const policy::Action& a : actions) {
+        *out++ = static_cast<std::uint8_t>(a.type);
+        std::memcpy(out, &a.arg, sizeof a.arg);
+        out += sizeof a.arg;
+    }
+}
+
+RuleBody::RuleBody(const RuleBody& other)
+    : given_(other.given_),
+      match_len_(other.match_len_),
+      actions_(other.actions_),
+      inline_(other.inline_) {
+    if (other.heap_) {
+        heap_ = std::make_unique_for_overwrite<std::uint8_t[]>(bytes());
+        std::copy_n(other.heap_.get(), bytes(), heap_.get());
+    }
+}
+
+RuleBody& RuleBody::operator=(const RuleBody& other) {
+    if (this != &other) {
+        *this = RuleBody(other);
+    }
+    return *this;
+}
+
+std::vector<policy::Action> RuleBody::actions() const {
+    std::vector<policy::Action> out(actions_);
+    const std::uint8_t* in = data() + match_len_;
+    for (policy::Action& a : out) {
+        a.type = static_cast<policy::ActionType>(*in++);
+        std::memcpy(&a.arg, in, sizeof a.arg);
+        in += sizeof a.arg;
+    }
+    return out;
+}
+
+bool operator==(const RuleBody& a, const RuleBody& b) {
+    return a.given_ == b.given_ && a.match_len_ == b.match_len_ && a.actions_ == b.actions_ &&
+           std::equal(a.data(), a.data() + a.bytes(), b.data());
+}
+
+Expected<RuleBody> parse_body(const proto::MatchTemplate& tmpl, std::span<const FieldText> match,
+                              std::span<const std::string> actions) {
+    auto m = proto::parse_match(tmpl, match);
+    if (!m) {
+        return m.error();
+    }
+    auto a = proto::parse_actions(actions);
+    if (!a) {
+        return a.error();
+    }
+    return RuleBody(m->bytes, m->given, *a);
+}
+
+std::vector<FieldText> match_texts(const proto::MatchTemplate& tmpl, const RuleBody& body) {
+    std::vector<FieldText> out;
+    const std::span<const std::uint8_t> bytes = body.match();
+    std::size_t offset = 0;
+    for (std::size_t i = 0; i < tmpl.fields.size(); ++i) {
+        const std::size_t len = tmpl.fields[i].mask.size();
+        const proto::FieldInfo* f = proto::find_field_by_id(tmpl.fields[i].field);
+        if ((body.given() & (1U << i)) != 0 && f != nullptr && offset + len <= bytes.size()) {
+            out.push_back(
+                {std::string(f->name), proto::format_value(*f, bytes.subspan(offset, len))});
+        }
+        offset += len;
+    }
+    return out;
+}
+
+std::vector<std::string> action_texts(const RuleBody& body) {
+    std::vector<std::string> out;
+    for (const policy::Action& a : body.actions()) {
+        out.push_back(proto::format_action(a));
+    }
+    return out;
+}
+
+}  // namespace sgnic::model
