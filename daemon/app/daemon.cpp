@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 #include <systemd/sd-daemon.h>
 
+#include <malloc.h>
 #include <sys/epoll.h>
 
 #include <array>
@@ -81,10 +82,18 @@ void log_reconcile(const ReconcileReport& r, const std::string& why, std::size_t
         r.failed, r.policy_reset ? "; policy restarted" : "");
 }
 
+// A reconcile reads the kernel's whole state (a few hundred bytes a rule,
+// for the time of the call).  glibc keeps what it frees mapped for reuse:
+// without this, sgnicd's RSS after a start over 200k rules was 535 bytes a
+// rule instead of the ~130 its tables hold.  malloc_trim() hands back every
+// whole free page.
+void release_free_memory() { (void)malloc_trim(0); }
+
 int on_reconcile_timer(sd_event_source* /*source*/, std::uint64_t /*usec*/, void* userdata) {
     auto& loop = *static_cast<Loop*>(userdata);
     const std::string why = std::exchange(loop.reconcile_why, {});
     auto report = loop.service.reconcile();
+    release_free_memory();
     if (report) {
         log_reconcile(*report, why, loop.service.desired().rules.size());
     } else {
@@ -277,6 +286,7 @@ int run_daemon(const config::Options& options, const config::Config& config, Ker
     (void)sd_notifyf(0, "EXTEND_TIMEOUT_USEC=%llu\nSTATUS=adopting the kernel's state",
                      static_cast<unsigned long long>(extend));
     auto report = service.reconcile();
+    release_free_memory();
     if (!report) {
         spdlog::error("first reconcile: {}", report.error().message());
         return 1;
