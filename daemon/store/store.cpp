@@ -315,15 +315,20 @@ Expected<model::DesiredState> Store::load() {
                          "rule " + std::to_string(id) + ": no matcher " + std::to_string(matcher));
         }
         auto body = model::parse_body(tmpl->second, *match, *actions);
-        if (!body) {
+        const policy::Directions dirs = decode_dirs(rs->int64(2));
+        Status fits = body ? proto::check_directions(dirs, body->actions()) : Status(body.error());
+        if (fits && dirs.empty()) {
+            fits = Error(Errc::invalid_argument, "it uses neither RX nor TX");
+        }
+        if (!fits) {
             return Error(Errc::device,
-                         "rule " + std::to_string(id) + ": corrupt row: " + body.error().message());
+                         "rule " + std::to_string(id) + ": corrupt row: " + fits.error().message());
         }
         state.next_rule = std::max(state.next_rule, id + 1);
         state.rules.insert({.id = id,
                             .matcher = matcher,
                             .uid = static_cast<std::uint32_t>(rs->int64(5)),
-                            .directions = decode_dirs(rs->int64(2)),
+                            .directions = dirs,
                             .body = std::move(*body)});
     }
     return state;

@@ -208,6 +208,10 @@ TEST_F(StoreTest, refuses_to_load_a_rule_row_that_does_not_parse) {
         {"UPDATE rules SET match = 'ipv4-dst=10.0.0.1' WHERE id = 2",
          "rule 2: corrupt row: ipv4-dst: value '10.0.0.1' has bits outside the matcher's mask"},
         {"UPDATE rules SET actions = 'count,explode' WHERE id = 2", "rule 2: corrupt row: "},
+        {"UPDATE rules SET directions = 2 WHERE id = 2",  // TX, but queue acts on RX
+         "rule 2: corrupt row: action 'queue 2' acts on received frames"},
+        {"UPDATE rules SET directions = 0 WHERE id = 2",
+         "rule 2: corrupt row: it uses neither RX nor TX"},
         {"UPDATE matchers SET template = 'ipv4-dst=banana' WHERE id = 1",
          "matcher 1: corrupt template: "},
     };
@@ -227,7 +231,7 @@ TEST_F(StoreTest, refuses_to_load_a_rule_row_that_does_not_parse) {
             ASSERT_TRUE(db);
             ASSERT_TRUE(
                 db->exec("UPDATE rules SET match = 'ipv4-dst=10.0.0.0,ip-proto=6', actions = "
-                         "'count,queue 2'; UPDATE matchers SET template = "
+                         "'count,queue 2', directions = 1; UPDATE matchers SET template = "
                          "'ipv4-dst=255.255.255.0,ip-proto=0xff'"));
         }
         ASSERT_TRUE(open().load()) << "restored after " << sql;
