@@ -93,6 +93,22 @@ std::vector<FieldText> match_texts(const proto::MatchTemplate& tmpl, const RuleB
     return out;
 }
 
+Expected<std::vector<FieldText>> MatchTexts::of(const DesiredRule& rule) {
+    auto known = templates_.find(rule.matcher);
+    if (known == templates_.end()) {
+        const auto m = matchers_.find(rule.matcher);
+        if (m == matchers_.end()) {
+            return Error(Errc::invalid_argument, "no matcher " + std::to_string(rule.matcher));
+        }
+        auto parsed = proto::parse_template(m->second.fields);
+        if (!parsed) {
+            return parsed.error().with_context("matcher " + std::to_string(rule.matcher));
+        }
+        known = templates_.emplace(rule.matcher, std::move(parsed->match)).first;
+    }
+    return match_texts(known->second, rule.body);
+}
+
 std::vector<std::string> action_texts(const RuleBody& body) {
     std::vector<std::string> out;
     for (const policy::Action& a : body.actions()) {

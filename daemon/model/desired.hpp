@@ -95,4 +95,19 @@ Expected<RuleBody> parse_body(const proto::MatchTemplate& tmpl, std::span<const 
 std::vector<FieldText> match_texts(const proto::MatchTemplate& tmpl, const RuleBody& body);
 std::vector<std::string> action_texts(const RuleBody& body);
 
+// match_texts() of rules of many matchers (a page of `rule list`, a store
+// batch): each matcher's template is parsed once, while this lives.
+class MatchTexts {
+public:
+    explicit MatchTexts(const std::map<MatcherKey, DesiredMatcher>& matchers)
+        : matchers_(matchers) {}
+    // Errc::invalid_argument if the rule's matcher is unknown or its
+    // template does not parse.
+    Expected<std::vector<FieldText>> of(const DesiredRule& rule);
+
+private:
+    const std::map<MatcherKey, DesiredMatcher>& matchers_;
+    std::map<MatcherKey, proto::MatchTemplate> templates_;
+};
+
 }  // namespace sgnic::model

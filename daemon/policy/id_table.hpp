@@ -105,18 +105,17 @@ public:
             ++live_;
             return true;
         }
-        const auto pos = lower(id);
-        const auto i = static_cast<std::size_t>(pos - slots_.begin());
-        if (Id(pos->id) == id) {
+        const std::size_t i = lower(id);
+        if (Id(slots_[i].id) == id) {
             if (!dead_[i]) {
                 return false;
             }
-            *pos = std::move(value);  // the slot of a deleted record comes back
+            slots_[i] = std::move(value);  // the slot of a deleted record comes back
             dead_[i] = false;
             ++live_;
             return true;
         }
-        slots_.insert(pos, std::move(value));
+        slots_.insert(slots_.begin() + static_cast<std::ptrdiff_t>(i), std::move(value));
         dead_.insert(dead_.begin() + static_cast<std::ptrdiff_t>(i), false);
         ++live_;
         return true;
@@ -187,18 +186,15 @@ private:
     // few rules from a large table moves nothing.
     static constexpr std::size_t kCompactAfter = 1024;
 
-    typename std::vector<T>::iterator lower(Id id) {
-        return std::lower_bound(slots_.begin(), slots_.end(), id,
-                                [](const T& t, Id v) { return Id(t.id) < v; });
-    }
-    std::size_t slot_of(Id id) const {
+    // The first slot, dead or live, with an id of at least `id`.
+    std::size_t lower(Id id) const {
         const auto it = std::lower_bound(slots_.begin(), slots_.end(), id,
                                          [](const T& t, Id v) { return Id(t.id) < v; });
-        if (it == slots_.end() || Id(it->id) != id) {
-            return kNone;
-        }
-        const auto i = static_cast<std::size_t>(it - slots_.begin());
-        return dead_[i] ? kNone : i;
+        return static_cast<std::size_t>(it - slots_.begin());
+    }
+    std::size_t slot_of(Id id) const {
+        const std::size_t i = lower(id);
+        return i == slots_.size() || Id(slots_[i].id) != id || dead_[i] ? kNone : i;
     }
     std::size_t next_live(std::size_t i) const {
         while (i < slots_.size() && dead_[i]) {

@@ -169,13 +169,7 @@ Expected<std::string> Service::describe_rules(const std::string& port, model::Ma
         }
     }
     // The page's texts are made from the rules' bytes under their templates.
-    std::map<model::MatcherKey, proto::MatchTemplate> templates;
-    for (const model::DesiredRule* r : page) {
-        if (!templates.contains(r->matcher)) {
-            auto t = proto::parse_template(desired_.matchers.at(r->matcher).fields);
-            templates.emplace(r->matcher, t ? std::move(t->match) : proto::MatchTemplate{});
-        }
-    }
+    model::MatchTexts match_texts(desired_.matchers);
     // Written as text: a DOM of thousands of rules cost most of the call.
     std::string out;
     json_text::Writer w(out);
@@ -187,8 +181,12 @@ Expected<std::string> Service::describe_rules(const std::string& port, model::Ma
         w.key("port").string(desired_.matchers.at(r->matcher).port);
         w.key("directions").string(proto::format_directions(r->directions));
         w.key("match").begin_array();
-        for (const proto::FieldText& f : model::match_texts(templates.at(r->matcher), r->body)) {
-            w.begin_object().key("field").string(f.field).key("value").string(f.text).end_object();
+        // A desired matcher's template parsed when it was made: no error here.
+        if (const auto fields = match_texts.of(*r)) {
+            for (const proto::FieldText& f : *fields) {
+                w.begin_object().key("field").string(f.field).key("value").string(f.text);
+                w.end_object();
+            }
         }
         w.end_array();
         const std::vector<policy::Action> actions = r->body.actions();

@@ -374,23 +374,14 @@ Status Store::add_rules(std::span<const model::DesiredRule> rules, model::RuleKe
     if (!q) {
         return q.error();
     }
-    std::map<model::MatcherKey, proto::MatchTemplate> templates;
+    model::MatchTexts match_texts(matchers);
     for (std::size_t i = 0; i < rules.size(); ++i) {
         const model::DesiredRule& r = rules[i];
-        auto tmpl = templates.find(r.matcher);
-        if (tmpl == templates.end()) {
-            const auto m = matchers.find(r.matcher);
-            auto parsed =
-                m == matchers.end()
-                    ? Expected<proto::Template>(Error(Errc::invalid_argument, "no such matcher"))
-                    : proto::parse_template(m->second.fields);
-            if (!parsed) {
-                return parsed.error().with_context("store rule " + std::to_string(r.id) +
-                                                   ": matcher " + std::to_string(r.matcher));
-            }
-            tmpl = templates.emplace(r.matcher, std::move(parsed->match)).first;
+        auto fields = match_texts.of(r);
+        if (!fields) {
+            return fields.error().with_context("store rule " + std::to_string(r.id));
         }
-        auto match = encode_fields(model::match_texts(tmpl->second, r.body));
+        auto match = encode_fields(*fields);
         auto actions = encode_actions(model::action_texts(r.body));
         if (!match || !actions) {
             return (match ? actions.error() : match.error())

@@ -108,7 +108,7 @@ TEST_F(StoreTest, a_failing_batch_leaves_nothing_behind) {
     const std::vector<DesiredRule> rules = {rule(1, 1), rule(3, 1), rule(2, 9)};
     auto st = s.add_rules(rules, 4, matchers_);
     ASSERT_FALSE(st);
-    EXPECT_NE(st.error().message().find("store rule 2: matcher 9"), std::string::npos)
+    EXPECT_NE(st.error().message().find("store rule 2: no matcher 9"), std::string::npos)
         << st.error().message();
     auto state = s.load();
     ASSERT_TRUE(state);
