@@ -12,7 +12,7 @@
 # step-wise rehash the Reserve call itself moved every rule and the probe's
 # calls waited behind it: the probe never saw Resizing non-zero.
 # Reads at scale do not stall either: `matcher show -j` lists every rule a
-# page (4096 rules, their counters alone) at a time while the probe, on a
+# page (1024 rules, their counters alone) at a time while the probe, on a
 # second matcher, is served between pages.  Before, Matcher.Describe built
 # every rule into one reply and each DescribeRules page read the counters of
 # the whole matcher: one call held sgnicd for tens of seconds.
