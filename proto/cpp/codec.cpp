@@ -406,17 +406,35 @@ Bytes in_field_id_order(const MatchTemplate& tmpl, std::span<const std::uint8_t>
 // A template names each field at most once: Match::given has a bit for each.
 static_assert(spec::kMatchFields.size() <= 32);
 
-Expected<Match> parse_match(const MatchTemplate& tmpl, std::span<const FieldText> values) {
-    Match out;
-    std::vector<std::size_t> offsets;
+namespace {
+
+// The template's field names, for an error message only.
+std::string template_names(const MatchTemplate& tmpl) {
     std::string names;
     for (const MatchField& m : tmpl.fields) {
-        offsets.push_back(out.bytes.size());
-        out.bytes.resize(out.bytes.size() + m.mask.size());
         const FieldInfo* f = find_field_by_id(m.field);
         names += (names.empty() ? "" : ", ") + std::string(f != nullptr ? f->name : "?");
     }
-    std::vector<bool> seen(tmpl.fields.size());
+    return names;
+}
+
+}  // namespace
+
+// Called once per rule by every bulk path (AddRules, LoadRules, the store's
+// load): no allocation but the bytes, no text made.
+Expected<Match> parse_match(const MatchTemplate& tmpl, std::span<const FieldText> values) {
+    if (tmpl.fields.size() > spec::kMatchFields.size()) {
+        return invalid("the matcher's template has " + std::to_string(tmpl.fields.size()) +
+                       " fields; there are " + std::to_string(spec::kMatchFields.size()));
+    }
+    Match out;
+    std::array<std::size_t, spec::kMatchFields.size()> offsets{};
+    std::size_t length = 0;
+    for (std::size_t i = 0; i < tmpl.fields.size(); ++i) {
+        offsets[i] = length;
+        length += tmpl.fields[i].mask.size();
+    }
+    out.bytes.resize(length);
     for (const FieldText& ft : values) {
         const FieldInfo* f = find_field(ft.field);
         if (f == nullptr) {
@@ -426,13 +444,12 @@ Expected<Match> parse_match(const MatchTemplate& tmpl, std::span<const FieldText
                                      [&](const MatchField& m) { return m.field == f->id; });
         if (it == tmpl.fields.end()) {
             return invalid("field " + quoted(ft.field) + " is not in the matcher's template (" +
-                           names + ")");
+                           template_names(tmpl) + ")");
         }
         const auto index = static_cast<std::size_t>(it - tmpl.fields.begin());
-        if (seen[index]) {
+        if ((out.given & (1U << index)) != 0) {
             return invalid("field " + quoted(ft.field) + " is given twice");
         }
-        seen[index] = true;
         out.given |= 1U << index;
         auto parsed = parse_value(*f, ft.text);
         if (!parsed) {
@@ -448,7 +465,6 @@ Expected<Match> parse_match(const MatchTemplate& tmpl, std::span<const FieldText
         }
         std::copy(parsed->value.begin(), parsed->value.end(),
                   out.bytes.begin() + static_cast<std::ptrdiff_t>(offsets[index]));
-        out.canonical.push_back({std::string(f->name), format_value(*f, parsed->value)});
     }
     return out;
 }
