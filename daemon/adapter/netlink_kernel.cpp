@@ -50,6 +50,12 @@ model::ActualRule to_actual(const nl::RuleInfo& r) {
                           .match = {},
                           .actions = {}};
     // The module dumps values in field id order, the order ActualRule keeps.
+    std::size_t length = 0;
+    for (const nl::MatchEntry& e : r.match) {
+        length += e.value.size();
+    }
+    out.match.reserve(length);
+    out.actions.reserve(r.actions.size());
     for (const nl::MatchEntry& e : r.match) {
         out.match.insert(out.match.end(), e.value.begin(), e.value.end());
     }

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <optional>
 #include <set>
-#include <unordered_set>
 
 #include "sgnic/proto/codec.hpp"
 
@@ -105,8 +104,8 @@ Adoption plan_adoption(const DesiredState& desired, const ActualState& actual,
     }
 
     // Rules: ours in an adopted matcher, desired there, unchanged: adopted.
-    std::unordered_set<RuleKey> claimed;
-    claimed.reserve(actual.rules.size());
+    // A bit per desired rule (by its slot), not a set of a million keys.
+    std::vector<bool> claimed(desired.rules.slot_count());
     for (const ActualRule& r : actual.rules) {
         const ActualMatcher* m = matcher_of(r);
         const bool our_matcher = m != nullptr && m->owner == owner;
@@ -117,14 +116,14 @@ Adoption plan_adoption(const DesiredState& desired, const ActualState& actual,
         const auto in = adopted_by_id.find({r.ifindex, r.matcher});
         const DesiredRule* want = desired.rules.find(r.cookie);
         const bool wanted_here = r.owner == owner && in != adopted_by_id.end() && want != nullptr &&
-                                 want->matcher == in->second && !claimed.contains(r.cookie);
+                                 want->matcher == in->second && !claimed[desired.rules.slot(*want)];
         if (!wanted_here) {
             plan.delete_rules.push_back(r);
             continue;
         }
-        claimed.insert(r.cookie);
+        claimed[desired.rules.slot(*want)] = true;
         if (same_rule(*want, templates.at(in->second), r)) {
-            plan.rules.emplace_hint(plan.rules.end(), r.cookie, r);  // cookies mostly ascend
+            plan.rules.push_back(&r);
         } else {
             plan.replaced.push_back(r);
         }
@@ -132,7 +131,7 @@ Adoption plan_adoption(const DesiredState& desired, const ActualState& actual,
     for (const DesiredRule& r : desired.rules) {
         const auto m = desired.matchers.find(r.matcher);
         if (m == desired.matchers.end() || !ports.contains(m->second.port) ||
-            claimed.contains(r.id)) {
+            claimed[desired.rules.slot(r)]) {
             continue;  // waits with its matcher, adopted, or replaced
         }
         plan.add_rules.push_back(r.id);

@@ -34,7 +34,9 @@ struct UnfinishedResize {
 struct Adoption {
     // Desired objects the kernel holds as they are: taken over untouched.
     std::map<MatcherKey, ActualMatcher> matchers;
-    std::map<RuleKey, ActualRule> rules;  // each in its matcher of `matchers`
+    // Each in its matcher of `matchers`; they point into the ActualState the
+    // plan was made from (a million rules are not copied), in its order.
+    std::vector<const ActualRule*> rules;
     // Desired objects to create: absent from the kernel (a matcher that
     // changed there counts as absent: its rules are made again with it).
     std::vector<MatcherKey> add_matchers;
@@ -54,8 +56,12 @@ struct Adoption {
 };
 
 // `ports`: the ports present now, name to ifindex.  `owner`: sgnicd's tag.
+// The plan refers to `actual`'s rules: it lives no longer than `actual`.
 Adoption plan_adoption(const DesiredState& desired, const ActualState& actual,
                        const std::map<std::string, policy::PortId>& ports, std::uint8_t owner,
                        bool manage_foreign);
+Adoption plan_adoption(const DesiredState& desired, ActualState&& actual,
+                       const std::map<std::string, policy::PortId>& ports, std::uint8_t owner,
+                       bool manage_foreign) = delete;  // the plan would point into a temporary
 
 }  // namespace sgnic::model

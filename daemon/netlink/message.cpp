@@ -452,8 +452,16 @@ MatcherInfo parse_matcher(const nlmsghdr* nlh) {
     return m;
 }
 
-RuleInfo parse_rule(const nlmsghdr* nlh) {
-    RuleInfo r;
+// A dump parses a million of these: `r` is reused, its vectors and their
+// values keep their memory from one rule to the next.
+void parse_rule(const nlmsghdr* nlh, RuleInfo& r) {
+    std::vector<MatchEntry> match = std::move(r.match);
+    std::vector<Action> actions = std::move(r.actions);
+    r = RuleInfo{};  // every other field as a fresh one has it
+    r.match = std::move(match);
+    r.actions = std::move(actions);
+    r.actions.clear();
+    std::size_t entries = 0;
     for_each_genl_attr(nlh, [&](const nlattr* a) {
         switch (mnl_attr_get_type(a)) {
             case SGNIC_A_RULE_ID:
@@ -469,15 +477,20 @@ RuleInfo parse_rule(const nlmsghdr* nlh) {
                 r.direction = get_u32(a);
                 break;
             case SGNIC_A_RULE_MATCH: {
-                MatchEntry e;
+                if (entries == r.match.size()) {
+                    r.match.emplace_back();
+                }
+                MatchEntry& e = r.match[entries++];
+                e.field = 0;
+                e.value.clear();
                 for_each_nested(a, [&](const nlattr* x) {
                     if (mnl_attr_get_type(x) == SGNIC_A_MATCH_ENTRY_FIELD) {
                         e.field = get_u32(x);
                     } else if (mnl_attr_get_type(x) == SGNIC_A_MATCH_ENTRY_VALUE) {
-                        e.value = get_bytes(x);
+                        const auto* p = static_cast<const uint8_t*>(mnl_attr_get_payload(x));
+                        e.value.assign(p, p + mnl_attr_get_payload_len(x));
                     }
                 });
-                r.match.push_back(std::move(e));
                 break;
             }
             case SGNIC_A_RULE_ACTION: {
@@ -516,6 +529,12 @@ RuleInfo parse_rule(const nlmsghdr* nlh) {
                 break;
         }
     });
+    r.match.resize(entries);
+}
+
+RuleInfo parse_rule(const nlmsghdr* nlh) {
+    RuleInfo r;
+    parse_rule(nlh, r);
     return r;
 }
 

@@ -248,6 +248,7 @@ size_t rules_per_message(std::span<const RuleSpec> rules, size_t max_bytes);
 DevInfo parse_dev(const nlmsghdr* nlh);
 MatcherInfo parse_matcher(const nlmsghdr* nlh);
 RuleInfo parse_rule(const nlmsghdr* nlh);
+void parse_rule(const nlmsghdr* nlh, RuleInfo& into);  // reuses `into`'s memory
 BulkReply parse_bulk_reply(const nlmsghdr* nlh);
 PortalInfo parse_portal(const nlmsghdr* nlh);
 PoolInfo parse_pool(const nlmsghdr* nlh);

@@ -296,8 +296,12 @@ RuleInfo Client::rule_get(uint32_t ifindex, uint32_t id) {
 
 void Client::rules_dump(uint32_t ifindex, uint32_t matcher_id,
                         const std::function<void(const RuleInfo&)>& on_rule, IdRange range) {
+    RuleInfo r;
     sock_.transact(build_rule_dump(sock_.family(), sock_.next_seq(), ifindex, matcher_id, range),
-                   [&](const nlmsghdr* nlh) { on_rule(parse_rule(nlh)); });
+                   [&](const nlmsghdr* nlh) {
+                       parse_rule(nlh, r);
+                       on_rule(r);
+                   });
 }
 
 }  // namespace sgnic::nl

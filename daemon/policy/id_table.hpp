@@ -88,6 +88,13 @@ public:
         return i == kNone ? nullptr : &slots_[i];
     }
     bool contains(Id id) const { return slot_of(id) != kNone; }
+    // A record's slot: stable until the table next changes, so a reader can
+    // keep a bit per record in a side array of slot_count() bits instead of
+    // a set of ids.  `record` must be one of this table's.
+    std::size_t slot_count() const { return slots_.size(); }
+    std::size_t slot(const T& record) const {
+        return static_cast<std::size_t>(&record - slots_.data());
+    }
     const T& at(Id id) const {
         const T* t = find(id);
         if (t == nullptr) {

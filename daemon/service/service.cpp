@@ -367,8 +367,8 @@ void Service::take_over(model::Adoption& plan, ReconcileReport& report) {
         key_of[{m.ifindex, m.id}] = key;
     }
     std::map<model::MatcherKey, std::vector<const model::ActualRule*>> rules_of;
-    for (const auto& [key, r] : plan.rules) {
-        rules_of[key_of.at({r.ifindex, r.matcher})].push_back(&r);
+    for (const model::ActualRule* r : plan.rules) {
+        rules_of[key_of.at({r->ifindex, r->matcher})].push_back(r);
     }
     std::vector<RuleBinding> bindings;  // one sort for all, not a table insert per rule
     bindings.reserve(plan.rules.size());

@@ -68,7 +68,8 @@ ActualState kernel() {
 }
 
 TEST(Adopt, what_the_kernel_holds_as_stored_is_taken_over_and_nothing_changes) {
-    const Adoption plan = plan_adoption(desired(), kernel(), kPorts, kOurs, false);
+    const ActualState a = kernel();
+    const Adoption plan = plan_adoption(desired(), a, kPorts, kOurs, false);
     EXPECT_TRUE(plan.add_matchers.empty() && plan.add_rules.empty() && plan.replaced.empty() &&
                 plan.delete_rules.empty() && plan.delete_matchers.empty() && plan.resizes.empty() &&
                 plan.waiting.empty())
@@ -76,8 +77,10 @@ TEST(Adopt, what_the_kernel_holds_as_stored_is_taken_over_and_nothing_changes) {
     ASSERT_EQ(plan.matchers.size(), 1U);
     EXPECT_EQ(plan.matchers.at(1).id, 40U);
     ASSERT_EQ(plan.rules.size(), 2U);
-    EXPECT_EQ(plan.rules.at(10).id, 100U);
-    EXPECT_EQ(plan.rules.at(11).id, 101U);
+    EXPECT_EQ(plan.rules[0]->cookie, 10U);
+    EXPECT_EQ(plan.rules[0]->id, 100U);
+    EXPECT_EQ(plan.rules[1]->cookie, 11U);
+    EXPECT_EQ(plan.rules[1]->id, 101U);
 }
 
 TEST(Adopt, a_changed_rule_is_replaced_and_a_missing_one_added) {
@@ -196,8 +199,9 @@ TEST(Adopt, a_port_that_is_absent_makes_its_matcher_wait) {
     // eth0 was renamed: the kernel's matcher sits on a port the store does
     // not name any more.  The store's matcher waits for eth0; sgnicd's
     // matcher on the renamed port goes with its rules.
+    const ActualState a = kernel();
     const Adoption plan =
-        plan_adoption(desired(), kernel(), {{"eth0-renamed", 7}, {"eth1", 8}}, kOurs, false);
+        plan_adoption(desired(), a, {{"eth0-renamed", 7}, {"eth1", 8}}, kOurs, false);
     EXPECT_EQ(plan.waiting, (std::vector<MatcherKey>{1}));
     EXPECT_TRUE(plan.add_rules.empty() && plan.matchers.empty());
     EXPECT_EQ(plan.delete_matchers.size(), 1U);

@@ -221,6 +221,47 @@ TEST(NetlinkParse, RuleWithCountersPerDirection) {
     EXPECT_FALSE(r.tx.has_value()) << "a direction without counters has none";
 }
 
+// A dump parses each rule into the same RuleInfo: nothing of the one before
+// may show through.
+TEST(NetlinkParse, ReusedRuleInfoHoldsOnlyTheLatestRule) {
+    const auto message = [](uint32_t id, std::vector<std::pair<uint32_t, nl::Bytes>> match,
+                            bool counters) {
+        nl::Message m(kFamily, SGNIC_CMD_RULE_GET, 0, 1);
+        m.put_u32(SGNIC_A_RULE_ID, id);
+        for (const auto& [field, value] : match) {
+            auto e = m.start_nest(SGNIC_A_RULE_MATCH);
+            m.put_u32(SGNIC_A_MATCH_ENTRY_FIELD, field);
+            m.put_bytes(SGNIC_A_MATCH_ENTRY_VALUE, value.data(), value.size());
+            m.end_nest(e);
+        }
+        auto a = m.start_nest(SGNIC_A_RULE_ACTION);
+        m.put_u32(SGNIC_A_ACTION_TYPE, SGNIC_ACTION_TYPE_COUNT);
+        m.end_nest(a);
+        if (counters) {
+            auto c = m.start_nest(SGNIC_A_RULE_RX_COUNTERS);
+            const uint64_t n = 5;
+            m.put_bytes(SGNIC_A_COUNTERS_PACKETS, &n, sizeof(n));
+            m.put_bytes(SGNIC_A_COUNTERS_BYTES, &n, sizeof(n));
+            m.end_nest(c);
+        }
+        return m;
+    };
+    const auto first = message(
+        1, {{SGNIC_MATCH_FIELD_IPV4_DST, {10, 0, 0, 1}}, {SGNIC_MATCH_FIELD_L4_DPORT, {0, 53}}},
+        true);
+    const auto second = message(2, {{SGNIC_MATCH_FIELD_IP_PROTO, {17}}}, false);
+    nl::RuleInfo r;
+    nl::parse_rule(first.header(), r);
+    ASSERT_EQ(r.match.size(), 2U);
+    nl::parse_rule(second.header(), r);
+    EXPECT_EQ(r.id, 2U);
+    ASSERT_EQ(r.match.size(), 1U);
+    EXPECT_EQ(r.match[0].field, uint32_t{SGNIC_MATCH_FIELD_IP_PROTO});
+    EXPECT_EQ(r.match[0].value, (nl::Bytes{17}));
+    ASSERT_EQ(r.actions.size(), 1U) << "the actions of the rule before are gone";
+    EXPECT_FALSE(r.rx.has_value()) << "the counters of the rule before are gone";
+}
+
 TEST(NetlinkParse, MalformedU32IsAnError) {
     nl::Message m(kFamily, SGNIC_CMD_RULE_GET, 0, 1);
     const uint16_t half = 1;
