@@ -45,7 +45,7 @@ deps:
 
 kmod:
 	@test -d "$(KDIR)" || { echo "no kernel build tree at $(KDIR): run 'make deps' or set KDIR=" >&2; exit 1; }
-	for d in $(MODULE_DIRS); do $(MAKE) -C "$(KDIR)" M="$(CURDIR)/$$d" modules || exit 1; done
+	for d in $(MODULE_DIRS); do $(MAKE) -j$(shell nproc) -C "$(KDIR)" M="$(CURDIR)/$$d" modules || exit 1; done
 
 CONFIGURE := cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo
 
