@@ -3,6 +3,7 @@
 // compared after each.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -74,6 +75,24 @@ TEST(IdTable, appends_finds_erases_and_iterates_in_id_order) {
         ids.push_back(r.id);
     }
     EXPECT_EQ(ids, (std::vector<std::uint64_t>{3, 4, 5, 9}));
+}
+
+TEST(IdTable, slots_number_the_records_for_a_side_array) {
+    IdTable<Record> t;
+    for (std::uint64_t id : {3, 5, 9, 11}) {
+        t.insert(make(id));
+    }
+    t.erase(5);  // a dead slot keeps its place: the others keep theirs
+    std::vector<bool> seen(t.slot_count());
+    EXPECT_EQ(seen.size(), 4U);
+    for (const Record& r : t) {
+        const std::size_t s = t.slot(r);
+        ASSERT_LT(s, seen.size());
+        EXPECT_FALSE(seen[s]) << "slot " << s << " of two records";
+        seen[s] = true;
+        EXPECT_EQ(t.slot(*t.find(r.id)), s) << "found and iterated: the same slot";
+    }
+    EXPECT_EQ(std::count(seen.begin(), seen.end(), true), 3);
 }
 
 TEST(IdTable, insert_many_merges_and_refuses_repeats_without_changing_anything) {
