@@ -224,7 +224,7 @@ TEST(NetlinkParse, RuleWithCountersPerDirection) {
 // A dump parses each rule into the same RuleInfo: nothing of the one before
 // may show through.
 TEST(NetlinkParse, ReusedRuleInfoHoldsOnlyTheLatestRule) {
-    const auto message = [](uint32_t id, std::vector<std::pair<uint32_t, nl::Bytes>> match,
+    const auto message = [](uint32_t id, const std::vector<std::pair<uint32_t, nl::Bytes>>& match,
                             bool counters) {
         nl::Message m(kFamily, SGNIC_CMD_RULE_GET, 0, 1);
         m.put_u32(SGNIC_A_RULE_ID, id);
