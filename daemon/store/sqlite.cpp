@@ -56,10 +56,13 @@ std::int64_t Statement::int64(int column) const {
     return sqlite3_column_int64(stmt_.get(), column);
 }
 
-std::string Statement::text(int column) const {
+std::string Statement::text(int column) const { return std::string(text_view(column)); }
+
+std::string_view Statement::text_view(int column) const {
     const unsigned char* t = sqlite3_column_text(stmt_.get(), column);
-    const int n = sqlite3_column_bytes(stmt_.get(), column);
-    return t == nullptr ? std::string() : std::string(reinterpret_cast<const char*>(t), n);
+    const auto n = static_cast<std::size_t>(sqlite3_column_bytes(stmt_.get(), column));
+    return t == nullptr ? std::string_view()
+                        : std::string_view(reinterpret_cast<const char*>(t), n);
 }
 
 Expected<Database> Database::open(const std::filesystem::path& file) {

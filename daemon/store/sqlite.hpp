@@ -34,6 +34,9 @@ public:
 
     std::int64_t int64(int column) const;
     std::string text(int column) const;
+    // The same without a copy: valid until the statement steps or resets
+    // (a load reads a million rows).
+    std::string_view text_view(int column) const;
 
 private:
     std::unique_ptr<sqlite3_stmt, StmtFinalize> stmt_;

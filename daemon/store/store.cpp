@@ -299,11 +299,11 @@ Expected<model::DesiredState> Store::load() {
         if (!*row) {
             break;
         }
-        auto match = decode_fields(rs->text(3));
+        auto match = decode_fields(rs->text_view(3));
         if (!match) {
             return match.error();
         }
-        auto actions = decode_actions(rs->text(4));
+        auto actions = decode_actions(rs->text_view(4));
         if (!actions) {
             return actions.error();
         }
