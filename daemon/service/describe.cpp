@@ -131,9 +131,7 @@ Expected<std::string> Service::describe_rules(const std::string& port, model::Ma
         return Error(Errc::invalid_argument, "limit " + std::to_string(limit) + ": at most " +
                                                  std::to_string(kMaxBatch) + " rules per page");
     }
-    if (limit == 0) {
-        limit = kMaxBatch;
-    }
+    limit = limit == 0 ? kDescribePage : std::min(limit, kDescribePage);
     // The page first, then the counters of its rules: one read per matcher
     // it touches, of the range of rule ids the page holds there (a page of a
     // million-rule matcher reads its own rules, not the matcher's).

@@ -28,6 +28,10 @@
 namespace sgnic::service {
 
 inline constexpr std::size_t kMaxBatch = proto::kMaxRulesPerCall;  // rules per call
+// Rules in one DescribeRules page, whatever the caller asks: a page reads
+// the counters of its rules from the kernel and writes their texts while
+// every other client waits (4096 rules held a call 1.1 s in a loaded guest).
+inline constexpr std::size_t kDescribePage = 1024;
 
 // A rule of AddRules or of a LoadRules record (proto/load.hpp).
 using RuleRequest = proto::RuleRequest;
@@ -134,8 +138,9 @@ public:
     std::string describe_matcher(model::MatcherKey matcher) const;
     // The rules of a port and/or a matcher ("" and 0: all) with the device's
     // hit counters; a rule whose counters cannot be read has "counters": null.
-    // One page: ids above `after`, at most `limit` (0: kMaxBatch) of them;
-    // "next" is the id to pass as `after` for the following page, or null.
+    // One page: ids above `after`, at most `limit` (0: no limit but the
+    // page's) and at most kDescribePage of them; "next" is the id to pass as
+    // `after` for the following page, or null.
     Expected<std::string> describe_rules(const std::string& port, model::MatcherKey matcher,
                                          model::RuleKey after = 0, std::size_t limit = 0);
     // Totals per port and overall, hit counters summed.

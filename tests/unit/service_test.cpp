@@ -539,6 +539,33 @@ TEST_F(ServiceTest, a_page_of_rules_reads_the_counters_of_its_rules_only) {
     EXPECT_EQ(kernel_.counters_read, 13U) << "each rule's counters read once";
 }
 
+// However large a page the caller asks for, sgnicd serves at most
+// kDescribePage rules a call: one call never holds the others long.
+TEST_F(ServiceTest, a_page_of_rules_is_bounded_whatever_the_caller_asks) {
+    auto s = start();
+    ASSERT_TRUE(s->reconcile());
+    const std::size_t total = kDescribePage + 5;
+    populate(*s, static_cast<int>(total));
+    for (const std::size_t limit : {std::size_t{0}, kDescribePage + 1, kMaxBatch}) {
+        std::size_t listed = 0;
+        model::RuleKey after = 0;
+        std::vector<std::size_t> sizes;
+        for (;;) {
+            auto page = s->describe_rules("", 0, after, limit);
+            ASSERT_TRUE(page) << page.error().message();
+            const auto doc = nlohmann::json::parse(*page);
+            sizes.push_back(doc["rules"].size());
+            listed += doc["rules"].size();
+            if (doc["next"].is_null()) {
+                break;
+            }
+            after = doc["next"].get<model::RuleKey>();
+        }
+        EXPECT_EQ(sizes, (std::vector<std::size_t>{kDescribePage, 5})) << "limit " << limit;
+        EXPECT_EQ(listed, total) << "limit " << limit;
+    }
+}
+
 // count means what it says: the kernel keeps counters only for a rule with
 // it, so a listing shows none (null) for the others instead of zeros that
 // read as "no hits".

@@ -65,10 +65,9 @@ struct Template {
 };
 Expected<Template> parse_template(std::span<const FieldText> fields);
 
-// A rule's match values under a template: the bytes of every template field
-// in template order (fields left out match zero), and the canonical texts.
-// A rule's match as the device takes it; its canonical texts are made from
-// the bytes when asked (format_value), not here.
+// A rule's match values under a template as the device takes them: the
+// bytes of every template field in template order (fields left out match
+// zero).  Canonical texts are made from the bytes when asked (format_value).
 struct Match {
     Bytes bytes;
     std::uint32_t given = 0;  // bit i: template field i was given a value
