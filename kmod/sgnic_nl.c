@@ -33,13 +33,16 @@ static struct genl_family sgnic_nl_family;
  * Steering objects change only through this family's requests: each one
  * that changed any matcher or rule bumps the generation (under its port's
  * lock), so that a matcher or rule dump spanning several messages can say
- * it was interrupted (NLM_F_DUMP_INTR, genl_dump_check_consistent).
+ * it was interrupted (NLM_F_DUMP_INTR, genl_dump_check_consistent), and the
+ * port's own steer_gen, which the dev dump shows.
  */
 static atomic_t sgnic_nl_generation = ATOMIC_INIT(1);
 
-static void sgnic_nl_steer_changed(void)
+static void sgnic_nl_steer_changed(struct sgnic_steer *st)
 {
+	lockdep_assert_held(&st->lock);
 	atomic_inc(&sgnic_nl_generation);
+	st->steer_gen++;
 }
 
 enum sgnic_nl_mcgrp {
@@ -266,7 +269,8 @@ static int sgnic_nl_fill_dev(struct sk_buff *skb, struct sgnic_port *port, u8 cm
 			       pages[SGNIC_STEER_TX]) ||
 	    nla_put_u32(skb, SGNIC_A_DEV_MATCHERS, st->n_matchers) ||
 	    nla_put_u32(skb, SGNIC_A_DEV_RULE_LIMIT, st->rule_limit) ||
-	    nla_put_u64_64bit(skb, SGNIC_A_DEV_RULE_OPS, st->rule_ops, SGNIC_A_DEV_PAD)) {
+	    nla_put_u64_64bit(skb, SGNIC_A_DEV_RULE_OPS, st->rule_ops, SGNIC_A_DEV_PAD) ||
+	    nla_put_u64_64bit(skb, SGNIC_A_DEV_STEER_GEN, st->steer_gen, SGNIC_A_DEV_PAD)) {
 		genlmsg_cancel(skb, hdr);
 		return -EMSGSIZE;
 	}
@@ -323,7 +327,8 @@ static int sgnic_nl_fill_matcher(struct sk_buff *skb, struct sgnic_steer_matcher
 			m->resize_source ? m->resize_source->id : 0) ||
 	    nla_put_u32(skb, SGNIC_A_MATCHER_ACTION_TEMPLATES, m->n_acts) ||
 	    nla_put_u64_64bit(skb, SGNIC_A_MATCHER_COOKIE, m->cookie, SGNIC_A_MATCHER_PAD) ||
-	    nla_put_u32(skb, SGNIC_A_MATCHER_OWNER, m->owner)) {
+	    nla_put_u32(skb, SGNIC_A_MATCHER_OWNER, m->owner) ||
+	    nla_put_u32(skb, SGNIC_A_MATCHER_RULES, m->rules)) {
 		genlmsg_cancel(skb, hdr);
 		return -EMSGSIZE;
 	}
@@ -789,7 +794,7 @@ static int sgnic_nl_matcher_new_doit(struct sk_buff *skb, struct genl_info *info
 		sgnic_steer_matcher_destroy(m, NULL);
 		goto unlock;
 	}
-	sgnic_nl_steer_changed();
+	sgnic_nl_steer_changed(port->steer);
 	sgnic_nl_notify_matcher(m, SGNIC_CMD_MATCHER_NEW_NTF);
 	mutex_unlock(&port->steer->lock);
 	return genlmsg_reply(msg, info);
@@ -849,7 +854,7 @@ static int sgnic_nl_matcher_del_doit(struct sk_buff *skb, struct genl_info *info
 		NL_SET_BAD_ATTR(info->extack, info->attrs[SGNIC_A_MATCHER_ID]);
 		nlmsg_free(ntf);
 	} else {
-		sgnic_nl_steer_changed();
+		sgnic_nl_steer_changed(st);
 		if (ntf)
 			genlmsg_multicast_netns(&sgnic_nl_family, dev_net(st->port->netdev),
 						ntf, 0, SGNIC_NL_MCGRP_EVENTS, GFP_KERNEL);
@@ -950,7 +955,7 @@ static int sgnic_nl_matcher_resize_doit(struct sk_buff *skb, struct genl_info *i
 	if (err)
 		NL_SET_BAD_ATTR(info->extack, info->attrs[SGNIC_A_MATCHER_RESIZE_TARGET]);
 	else
-		sgnic_nl_steer_changed();
+		sgnic_nl_steer_changed(m->st);
 	mutex_unlock(&m->st->lock);
 	return err;
 }
@@ -1367,7 +1372,7 @@ static int sgnic_nl_bulk_doit(struct sk_buff *skb, struct genl_info *info,
 	/* Only what a request kept counts: an undone one changed nothing. */
 	b.st->rule_ops += b.applied;
 	if (b.applied)
-		sgnic_nl_steer_changed();
+		sgnic_nl_steer_changed(b.st);
 	sgnic_steer_reap(b.st);
 	mutex_unlock(&b.st->lock);
 

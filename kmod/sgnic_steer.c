@@ -14,6 +14,7 @@
 #include <linux/ipv6.h>
 #include <net/ip.h>
 #include <linux/mm.h>
+#include <linux/random.h>
 #include <linux/slab.h>
 
 #include "sgnic.h"
@@ -1127,6 +1128,7 @@ int sgnic_steer_port_init(struct sgnic_port *port)
 	}
 	st->port = port;
 	st->rule_limit = SGNIC_STEER_PORT_RULES_DEFAULT;
+	st->steer_gen = get_random_u64();
 	mutex_init(&st->lock);
 	INIT_LIST_HEAD(&st->matchers);
 	xa_init_flags(&st->rules, XA_FLAGS_ACCOUNT);

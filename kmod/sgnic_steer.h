@@ -161,6 +161,13 @@ struct sgnic_steer {
 	u32 n_rules;			/* read by the data path: nothing to do */
 	u32 rule_limit;			/* devlink resource /pN/rules; under @lock */
 	u64 rule_ops;			/* rules a bulk request applied; under @lock */
+	/*
+	 * Moves on with every change of the port's matchers and rules, from a
+	 * random start when the port is made: a manager that reads the same
+	 * value twice knows nothing changed in between, even across a module
+	 * reload.  Under @lock.
+	 */
+	u64 steer_gen;
 	struct xarray rules;		/* rules by id, written under @lock */
 	struct sgnic_steer_matcher *slots[SGNIC_STEER_MAX_MATCHERS];	/* under @lock */
 	struct sgnic_steer_rule *reap;	/* deleted rules, see sgnic_steer_reap() */

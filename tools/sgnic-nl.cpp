@@ -251,7 +251,8 @@ json dev_json(const nl::DevInfo& d) {
             {"tx", table_json(d.tx)},
             {"matchers", d.matchers},
             {"rule_limit", d.rule_limit},
-            {"rule_ops", d.rule_ops}};
+            {"rule_ops", d.rule_ops},
+            {"steer_gen", d.steer_gen}};
 }
 
 json matcher_json(const nl::MatcherInfo& m) {
@@ -269,7 +270,8 @@ json matcher_json(const nl::MatcherInfo& m) {
             {"resize_source", m.resize_source},
             {"action_templates", m.action_templates},
             {"cookie", m.cookie},
-            {"owner", m.owner}};
+            {"owner", m.owner},
+            {"rules", m.rules}};
 }
 
 // null for a direction in which the rule keeps no counters (no `count`).

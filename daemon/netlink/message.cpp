@@ -390,6 +390,9 @@ DevInfo parse_dev(const nlmsghdr* nlh) {
             case SGNIC_A_DEV_RULE_OPS:
                 d.rule_ops = get_u64(a);
                 break;
+            case SGNIC_A_DEV_STEER_GEN:
+                d.steer_gen = get_u64(a);
+                break;
             default:
                 break;
         }
@@ -444,6 +447,9 @@ MatcherInfo parse_matcher(const nlmsghdr* nlh) {
                 break;
             case SGNIC_A_MATCHER_OWNER:
                 m.owner = get_u32(a);
+                break;
+            case SGNIC_A_MATCHER_RULES:
+                m.rules = get_u32(a);
                 break;
             default:
                 break;

@@ -103,6 +103,9 @@ struct DevInfo {
     uint32_t matchers = 0;
     uint32_t rule_limit = 0;
     uint64_t rule_ops = 0;  // rules inserted, deleted and moved since load
+    // Changes with every change of the port's steering objects; equal values
+    // read at two times mean nothing changed in between (proto/sgnic.yaml).
+    uint64_t steer_gen = 0;
 };
 
 struct MatcherSpec {
@@ -129,6 +132,7 @@ struct MatcherInfo {
     uint32_t action_templates = 0;
     uint64_t cookie = 0;
     uint32_t owner = 0;
+    uint32_t rules = 0;  // each once: a rule of both directions is in both tables
 };
 
 struct RuleSpec {

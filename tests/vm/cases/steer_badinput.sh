@@ -134,6 +134,29 @@ step "unit delete with one unknown id deletes nothing"
 bad ENOENT "rule #2 \\(id 999\\): no such rule" rules-del sgnic1 100 101 999
 nl - rules-del sgnic1 100 101 102 104 >/dev/null
 
+# steer_gen: sgnic1's, digit for digit (a u64 that jq would round).
+steer_gen() { nl - dev sgnic1 | grep -o '"steer_gen":[0-9]*' | cut -d: -f2; }
+
+step "steer-gen moves with every change (every 'bad' above left it), with none else"
+g0=$(steer_gen)
+nl - rules >/dev/null
+nl - matchers >/dev/null
+expect_eq "steer_gen after dumps" "$g0" "$(steer_gen)"
+nl - rule-add sgnic1 1 105 rx ipv4-dst=10.1.0.105 l4-dport=1 count >/dev/null
+g1=$(steer_gen)
+[ "$g1" != "$g0" ] || fail "a rule added left steer_gen at $g0"
+nl - rules-del sgnic1 105 >/dev/null
+[ "$(steer_gen)" != "$g1" ] || fail "a rule deleted left steer_gen at $g1"
+g1=$(steer_gen)
+rmmod sgnic
+insmod "$SGNIC_KMOD"
+ip link set sgnic1 up
+nl - matcher-new sgnic1 id 1 rx-log 4 tx-log 4 ipv4-dst l4-dport >/dev/null
+nl - matcher-new sgnic1 id 2 rx-log 4 ipv4-dst/255.255.255.0 >/dev/null
+g2=$(steer_gen)
+echo "    steer_gen $g0 -> $g1; after a reload and the same two matchers: $g2"
+[ "$g2" != "$g1" ] || fail "steer_gen after a module reload repeats $g1"
+
 step "fuzz: $FUZZ random and mutated messages"
 r=$(nl - fuzz sgnic1 "$FUZZ" 7)
 echo "    answers: $(jget "$r" .answers)"
