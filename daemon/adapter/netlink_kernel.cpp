@@ -33,7 +33,10 @@ model::ActualMatcher to_actual(const nl::MatcherInfo& m) {
                              .rx_size_log = static_cast<int>(m.rx.size_log.value_or(0)),
                              .tx_size_log = static_cast<int>(m.tx.size_log.value_or(0)),
                              .resize_target = m.resize_target,
-                             .resize_source = m.resize_source};
+                             .resize_source = m.resize_source,
+                             .rx_rules = m.rx.rules,
+                             .tx_rules = m.tx.rules,
+                             .rules = m.rules};
     for (const nl::TemplateEntry& t : m.tmpl) {
         out.match_template.fields.push_back({.field = t.field, .mask = t.mask});
     }
@@ -233,7 +236,8 @@ Expected<std::vector<service::PortInfo>> NetlinkKernel::list_ports() {
             .caps = {.ste_alloc_log_max = static_cast<int>(d.caps.ste_alloc_log_max),
                      .rtc_log_depth_max = static_cast<int>(d.caps.rtc_log_depth_max),
                      .max_action_templates = static_cast<int>(d.caps.max_action_templates)},
-            .link = {}};
+            .link = {},
+            .steer_gen = d.steer_gen};
         if (auto link = links_.find(d.ifindex)) {
             p.name = std::move(link->name);
             p.link = std::move(link->state);
@@ -539,7 +543,11 @@ Status NetlinkKernel::add_action_template(policy::DeviceMatcherId matcher,
     return {};
 }
 
-Expected<model::ActualState> NetlinkKernel::dump() {
+Expected<model::ActualState> NetlinkKernel::dump() { return read_state(true); }
+
+Expected<model::ActualState> NetlinkKernel::dump_matchers() { return read_state(false); }
+
+Expected<model::ActualState> NetlinkKernel::read_state(bool with_rules) {
     auto c = client();
     if (!c) {
         if (!family_present_) {
@@ -558,8 +566,10 @@ Expected<model::ActualState> NetlinkKernel::dump() {
                 out.matchers.push_back(to_actual(m));
                 next_matcher_ = std::max(next_matcher_, m.id + 1);
             }
-            (*c)->rules_dump(0, 0,
-                             [&](const nl::RuleInfo& r) { out.rules.push_back(to_actual(r)); });
+            if (with_rules) {
+                (*c)->rules_dump(0, 0,
+                                 [&](const nl::RuleInfo& r) { out.rules.push_back(to_actual(r)); });
+            }
             break;
         } catch (const nl::Error& e) {
             if (e.err() != EINTR || attempt >= kDumpAttempts) {

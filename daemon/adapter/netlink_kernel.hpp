@@ -70,6 +70,7 @@ public:
 
     // service::KernelState
     Expected<model::ActualState> dump() override;
+    Expected<model::ActualState> dump_matchers() override;
     Removal remove_rules(std::span<const model::ActualRule> rules) override;
     Status remove_matcher(const model::ActualMatcher& matcher) override;
     Status settle_resize(const model::UnfinishedResize& resize) override;
@@ -90,6 +91,8 @@ private:
     // The client, connected on first use while the family is present.
     Expected<nl::Client*> client();
     const Matcher* find(policy::DeviceMatcherId id) const;
+    // The matchers, and every rule too when `with_rules`.
+    Expected<model::ActualState> read_state(bool with_rules);
     Error not_ours(policy::DeviceMatcherId id, const char* what) const;
 
     GenlWatch watch_;

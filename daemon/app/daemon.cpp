@@ -16,6 +16,7 @@
 #include "log/log.hpp"
 #include "service/service.hpp"
 #include "sgnic/proto/sd.hpp"
+#include "store/seal.hpp"
 
 namespace sgnic::app {
 
@@ -51,13 +52,15 @@ void log_reconcile(const ReconcileReport& r, const std::string& why, std::size_t
             "adopted ({}): {} matchers and {} rules taken over as the kernel holds them; {} "
             "resizes settled, {} rules replaced, {} rules and {} matchers deleted, {} matchers and "
             "{} rules added; {} matchers and {} rules of other owners left alone; {} matchers "
-            "waiting for their port, {} failures{}",
+            "waiting for their port, {} failures{}{}",
             why, r.adopted_matchers, r.adopted_rules, r.settled_resizes, r.replaced_rules,
             r.deleted_rules, r.deleted_matchers, r.added_matchers, r.added_rules,
             r.foreign_matchers, r.foreign_rules, r.waiting, r.failed,
-            r.policy_reset ? "; policy restarted" : "");
+            r.policy_reset ? "; policy restarted" : "",
+            r.sealed ? "; the rules as the last stop sealed them, none read" : "");
         const std::array fields = {
             log::Field{"SGNIC_REASON", why},
+            log::Field{"SGNIC_SEALED", r.sealed ? "1" : "0"},
             log::Field{"SGNIC_RULES", std::to_string(rules)},
             log::Field{"SGNIC_ADOPTED_MATCHERS", std::to_string(r.adopted_matchers)},
             log::Field{"SGNIC_ADOPTED_RULES", std::to_string(r.adopted_rules)},
@@ -223,6 +226,36 @@ Expected<sd::Bus> open_bus(const config::Options& options) {
     return bus;
 }
 
+// The seal the last clean stop left, if any; it is used once, so it goes.
+std::optional<model::Seal> take_seal(const std::filesystem::path& dir) {
+    auto seal = store::read_seal(dir);
+    if (auto removed = store::remove_seal(dir); !removed) {
+        spdlog::warn("state: {}", removed.error().message());
+    }
+    if (!seal) {
+        spdlog::warn("state: {}; the start reads every rule from the kernel",
+                     seal.error().message());
+        return std::nullopt;
+    }
+    return std::move(*seal);
+}
+
+// What the kernel holds now, for the next start: it need not read every
+// rule back if nothing changes in between.
+void leave_seal(Service& service, const std::filesystem::path& dir) {
+    auto seal = service.seal();
+    if (!seal) {
+        spdlog::info("stopping: no seal ({}); the next start reads every rule",
+                     seal.error().message());
+        return;
+    }
+    if (auto written = store::write_seal(dir, *seal); !written) {
+        spdlog::warn("stopping: {}", written.error().message());
+        return;
+    }
+    spdlog::info("stopping: sealed {} rules on {} ports", seal->rules.size(), seal->ports.size());
+}
+
 }  // namespace
 
 int run_daemon(const config::Options& options, const config::Config& config, Kernel kernel) {
@@ -232,9 +265,11 @@ int run_daemon(const config::Options& options, const config::Config& config, Ker
     // like an empty one: that would empty the kernel's tables, and exiting
     // would make systemd restart sgnicd in a loop.  sgnicd serves read-only.
     std::optional<std::string> read_only;
+    std::optional<model::Seal> seal;
+    const std::filesystem::path dir =
+        options.state_dir ? std::filesystem::path(*options.state_dir) : config.state_dir;
     if (config.persistence) {
-        const std::filesystem::path dir =
-            options.state_dir ? std::filesystem::path(*options.state_dir) : config.state_dir;
+        seal = take_seal(dir);
         auto opened = store::Store::open(dir);
         auto loaded = opened ? opened->load() : Expected<model::DesiredState>(opened.error());
         if (loaded) {
@@ -280,6 +315,9 @@ int run_daemon(const config::Options& options, const config::Config& config, Ker
     service.set_manage_foreign(config.manage_foreign);
     if (read_only) {
         service.set_read_only(*read_only);
+    }
+    if (seal) {
+        service.set_seal(std::move(*seal));
     }
     const std::uint64_t extend =
         kStartBaseUsec + kStartUsecPerRule * service.desired().rules.size();
@@ -392,6 +430,9 @@ int run_daemon(const config::Options& options, const config::Config& config, Ker
     if (r < 0) {
         spdlog::error("event loop: {}", strerror(-r));
         return 1;
+    }
+    if (config.persistence) {
+        leave_seal(service, dir);
     }
     spdlog::info("stopping");
     return 0;

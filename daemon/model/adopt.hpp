@@ -14,6 +14,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -31,12 +32,19 @@ struct UnfinishedResize {
     std::vector<policy::RuleId> source_rules;
 };
 
+// A desired rule the kernel holds as it is, and its id there.  Its matcher,
+// directions and actions are the desired rule's.
+struct AdoptedRule {
+    RuleKey key = 0;
+    policy::RuleId id = 0;
+    friend bool operator==(const AdoptedRule&, const AdoptedRule&) = default;
+};
+
 struct Adoption {
     // Desired objects the kernel holds as they are: taken over untouched.
     std::map<MatcherKey, ActualMatcher> matchers;
-    // Each in its matcher of `matchers`; they point into the ActualState the
-    // plan was made from (a million rules are not copied), in its order.
-    std::vector<const ActualRule*> rules;
+    // Each in its desired matcher, which is in `matchers`.
+    std::vector<AdoptedRule> rules;
     // Desired objects to create: absent from the kernel (a matcher that
     // changed there counts as absent: its rules are made again with it).
     std::vector<MatcherKey> add_matchers;
@@ -51,17 +59,48 @@ struct Adoption {
     // Settled before anything else; then the kernel is read and planned again.
     std::vector<UnfinishedResize> resizes;
     std::vector<MatcherKey> waiting;   // desired, but the port is absent
+    policy::RuleId next_rule = 1;      // above every rule id the kernel holds
     std::size_t foreign_matchers = 0;  // another owner's, left alone
     std::size_t foreign_rules = 0;
 };
 
 // `ports`: the ports present now, name to ifindex.  `owner`: sgnicd's tag.
-// The plan refers to `actual`'s rules: it lives no longer than `actual`.
 Adoption plan_adoption(const DesiredState& desired, const ActualState& actual,
                        const std::map<std::string, policy::PortId>& ports, std::uint8_t owner,
                        bool manage_foreign);
-Adoption plan_adoption(const DesiredState& desired, ActualState&& actual,
-                       const std::map<std::string, policy::PortId>& ports, std::uint8_t owner,
-                       bool manage_foreign) = delete;  // the plan would point into a temporary
+
+// What a clean stop leaves for the next start: every sgnic port's steer_gen
+// (proto/sgnic.yaml) then, and where each of sgnicd's rules was.  The kernel
+// changes a port's steer_gen with every change of its matchers and rules
+// and starts it from a random value when the port is made, so if every port
+// shows the same value at the next start, the kernel still holds what the
+// seal says and its rules need not be read one by one (a million rules take
+// seconds to dump and compare).
+struct SealedPort {
+    std::string name;
+    policy::PortId ifindex = 0;
+    std::uint64_t steer_gen = 0;
+    friend bool operator==(const SealedPort&, const SealedPort&) = default;
+};
+
+struct Seal {
+    std::vector<SealedPort> ports;  // every sgnic port there was
+    policy::RuleId next_rule = 1;   // above every rule id the kernel held
+    std::vector<AdoptedRule> rules;
+    friend bool operator==(const Seal&, const Seal&) = default;
+};
+
+// Adoption from a seal and a dump of the matchers alone: the rules are the
+// seal's, checked against each matcher's rule counts.  Errc::invalid_argument,
+// naming the first difference, when the seal may not describe the kernel as it is:
+// another set of ports, a steer_gen or ifindex that changed, a resize in
+// progress, a sealed rule no longer desired in an adopted matcher, a
+// matcher whose counts differ from the seal's, or manage_foreign (another
+// owner's rules would have to be read to delete them).  Then the rules are
+// read: plan_adoption.
+Expected<Adoption> plan_sealed_adoption(const DesiredState& desired,
+                                        std::span<const ActualMatcher> matchers, const Seal& seal,
+                                        std::span<const SealedPort> ports, std::uint8_t owner,
+                                        bool manage_foreign);
 
 }  // namespace sgnic::model

@@ -59,6 +59,16 @@ std::vector<policy::Action> RuleBody::actions() const {
     return out;
 }
 
+policy::ActionTypes RuleBody::action_types() const {
+    policy::ActionTypes out(actions_);
+    const std::uint8_t* in = data() + match_len_;
+    for (policy::ActionType& t : out) {
+        t = static_cast<policy::ActionType>(*in);
+        in += kActionBytes;
+    }
+    return out;
+}
+
 bool operator==(const RuleBody& a, const RuleBody& b) {
     return a.given_ == b.given_ && a.match_len_ == b.match_len_ && a.actions_ == b.actions_ &&
            std::equal(a.data(), a.data() + a.bytes(), b.data());

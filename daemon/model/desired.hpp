@@ -51,6 +51,7 @@ public:
     std::span<const std::uint8_t> match() const { return {data(), match_len_}; }
     std::uint32_t given() const { return given_; }
     std::vector<policy::Action> actions() const;
+    policy::ActionTypes action_types() const;  // without the arguments
 
     friend bool operator==(const RuleBody& a, const RuleBody& b);
 
@@ -78,6 +79,30 @@ struct DesiredRule {
 };
 
 using RuleTable = policy::IdTable<DesiredRule>;
+
+// Looks rules up by key; keys asked in ascending order walk the table once
+// instead of a binary search each (a start looks up a million rules).  A
+// key below the previous one is searched.  The table must not change while
+// this lives.
+class RuleCursor {
+public:
+    explicit RuleCursor(const RuleTable& table) : table_(table), at_(table.begin()) {}
+    const DesiredRule* find(RuleKey key) {
+        if (key < last_) {
+            return table_.find(key);
+        }
+        last_ = key;
+        while (at_ != table_.end() && at_->id < key) {
+            ++at_;
+        }
+        return at_ != table_.end() && at_->id == key ? &*at_ : nullptr;
+    }
+
+private:
+    const RuleTable& table_;
+    RuleTable::const_iterator at_;
+    RuleKey last_ = 0;
+};
 
 struct DesiredState {
     std::map<MatcherKey, DesiredMatcher> matchers;

@@ -32,6 +32,11 @@ struct ActualMatcher {
     int tx_size_log = 0;
     policy::DeviceMatcherId resize_target = 0;
     policy::DeviceMatcherId resize_source = 0;
+    // How many rules it holds: in each table (a rule of both directions is
+    // in both), and in all.
+    std::uint32_t rx_rules = 0;
+    std::uint32_t tx_rules = 0;
+    std::uint32_t rules = 0;
     friend bool operator==(const ActualMatcher& a, const ActualMatcher& b) {
         return a.ifindex == b.ifindex && a.id == b.id;
     }

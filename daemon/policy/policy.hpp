@@ -193,6 +193,8 @@ public:
     Expected<MatcherId> adopt_matcher(const AdoptedMatcher& adopted);
     // Rule ids up to `id` are taken by someone else: new rules go above.
     void reserve_rule_ids(RuleId id) { next_rule_ = std::max(next_rule_, id + 1); }
+    // Above every rule id used or reserved so far.
+    RuleId next_rule_id() const { return next_rule_; }
     // Only an empty matcher can be destroyed: delete its rules first.
     Status destroy_matcher(MatcherId id);
 

@@ -49,6 +49,9 @@ struct PortInfo {
     std::string name;
     policy::Caps caps;
     LinkState link;
+    // Changes with every change of the port's matchers and rules (the dev
+    // dump's steer-gen): what a seal compares.
+    std::uint64_t steer_gen = 0;
 };
 
 class PortSource {
@@ -75,6 +78,9 @@ public:
 
     // matcher-get and rule-get dumps over every port.
     virtual Expected<model::ActualState> dump() = 0;
+    // The matcher-get dump alone (`rules` stays empty): an adoption from a
+    // seal needs each matcher's rule counts, not its rules.
+    virtual Expected<model::ActualState> dump_matchers() = 0;
     // Objects reconcile found foreign: no policy owns them.  A matcher is
     // removed after its rules; a resize link it is part of is cleared first.
     struct Removal {

@@ -291,6 +291,11 @@ Expected<ReconcileReport> Service::reconcile() {
         finish_resizes();
         release_unowned();
     }
+    if (!adopted_) {
+        if (auto sealed = adopt_sealed()) {
+            return std::move(*sealed);
+        }
+    }
     auto actual = kernel_.dump();
     if (!actual) {
         return actual.error();
@@ -360,53 +365,60 @@ void Service::install_matchers(std::span<const model::MatcherKey> keys, Reconcil
 }
 
 void Service::take_over(model::Adoption& plan, ReconcileReport& report) {
-    // Each adopted rule lies in an adopted matcher: group by the device's
-    // (port, matcher id), not through a lookup per rule in the desired state.
-    std::map<std::pair<policy::PortId, policy::DeviceMatcherId>, model::MatcherKey> key_of;
-    for (const auto& [key, m] : plan.matchers) {
-        key_of[{m.ifindex, m.id}] = key;
+    // Each adopted rule lies in its desired matcher, which is adopted.  In
+    // key order, a million rules are found in the desired table by one walk.
+    if (!std::is_sorted(plan.rules.begin(), plan.rules.end(),
+                        [](const auto& a, const auto& b) { return a.key < b.key; })) {
+        std::sort(plan.rules.begin(), plan.rules.end(),
+                  [](const auto& a, const auto& b) { return a.key < b.key; });
     }
-    std::map<model::MatcherKey, std::vector<const model::ActualRule*>> rules_of;
-    for (const model::ActualRule* r : plan.rules) {
-        rules_of[key_of.at({r->ifindex, r->matcher})].push_back(r);
-    }
-    std::vector<RuleBinding> bindings;  // one sort for all, not a table insert per rule
-    bindings.reserve(plan.rules.size());
+    std::map<model::MatcherKey, policy::AdoptedMatcher> matchers;
     for (const auto& [key, m] : plan.matchers) {
         const model::DesiredMatcher& want = desired_.matchers.at(key);
-        policy::AdoptedMatcher adopted{.port = m.ifindex,
-                                       .priority = m.priority,
-                                       .match_template = {},
-                                       .cookie = key,
-                                       .device = m.id,
-                                       .rx_size_log = m.rx_size_log,
-                                       .tx_size_log = m.tx_size_log,
-                                       .rules = {}};
+        policy::AdoptedMatcher& adopted = matchers[key];
+        adopted = {.port = m.ifindex,
+                   .priority = m.priority,
+                   .match_template = {},
+                   .cookie = key,
+                   .device = m.id,
+                   .rx_size_log = m.rx_size_log,
+                   .tx_size_log = m.tx_size_log,
+                   .rules = {}};
         // The policy keeps the template in the order the caller gave it:
         // rule bytes follow that order.
         if (auto tmpl = proto::parse_template(want.fields); tmpl) {
             adopted.match_template = tmpl->match;
         }
-        const std::vector<const model::ActualRule*>& rules = rules_of[key];
-        adopted.rules.reserve(rules.size());
-        for (const model::ActualRule* r : rules) {
-            policy::ActionTypes types;
-            types.reserve(r->actions.size());
-            for (const policy::Action& a : r->actions) {
-                types.push_back(a.type);
-            }
-            adopted.rules.push_back(
-                {.id = r->id, .directions = r->directions, .action_types = std::move(types)});
-        }
+    }
+    std::map<model::MatcherKey, std::vector<const model::AdoptedRule*>> rules_of;
+    model::RuleCursor desired(desired_.rules);
+    for (const model::AdoptedRule& r : plan.rules) {
+        const model::DesiredRule& rule = *desired.find(r.key);
+        matchers.at(rule.matcher)
+            .rules.push_back({.id = r.id,
+                              .directions = rule.directions,
+                              .action_types = rule.body.action_types()});
+        rules_of[rule.matcher].push_back(&r);
+    }
+    std::vector<RuleBinding> bindings;  // one sort for all, not a table insert per rule
+    bindings.reserve(plan.rules.size());
+    for (auto& [key, adopted] : matchers) {
+        const model::ActualMatcher& m = plan.matchers.at(key);
+        const std::vector<const model::AdoptedRule*>& rules = rules_of[key];
         auto id = policy_->adopt_matcher(adopted);
+        adopted.rules = {};
         if (!id) {
             // Not taken over: it goes, and is made again from the store.
             ++report.failed;
             log::error_limited("reconcile", "reconcile: matcher " + std::to_string(key) + ": " +
                                                 id.error().message());
-            for (const model::ActualRule* r : rules) {
-                plan.delete_rules.push_back(*r);
-                plan.add_rules.push_back(r->cookie);
+            for (const model::AdoptedRule* r : rules) {
+                plan.delete_rules.push_back({.ifindex = m.ifindex,
+                                             .matcher = m.id,
+                                             .id = r->id,
+                                             .owner = kOwner,
+                                             .cookie = r->key});
+                plan.add_rules.push_back(r->key);
             }
             plan.delete_matchers.push_back(m);
             plan.add_matchers.push_back(key);
@@ -414,13 +426,13 @@ void Service::take_over(model::Adoption& plan, ReconcileReport& report) {
         }
         matcher_ids_[key] = *id;
         matcher_keys_[*id] = key;
-        for (const model::ActualRule* r : rules) {
-            bindings.push_back({.id = r->cookie, .rule = r->id});
+        for (const model::AdoptedRule* r : rules) {
+            bindings.push_back({.id = r->key, .rule = r->id});
         }
         ++report.adopted_matchers;
         report.adopted_rules += rules.size();
     }
-    // Cookies are unique in plan.rules, and a fresh policy has no bindings.
+    // Keys are unique in plan.rules, and a fresh policy has no bindings.
     if (!rule_ids_.insert_many(std::move(bindings))) {
         spdlog::error("reconcile: adopted rules collide with rules already bound");
     }
@@ -453,13 +465,42 @@ Expected<ReconcileReport> Service::adopt(model::ActualState actual,
         actual = std::move(*again);
         plan = model::plan_adoption(desired_, actual, ports, kOwner, manage_foreign_);
     }
+    actual = {};  // the plan holds what it needs: a million dumped rules go now
+    apply_adoption(plan, report);
+    return report;
+}
+
+std::optional<Expected<ReconcileReport>> Service::adopt_sealed() {
+    if (!seal_) {
+        return std::nullopt;
+    }
+    const model::Seal seal = std::move(*seal_);
+    seal_.reset();
+    auto matchers = kernel_.dump_matchers();
+    if (!matchers) {
+        return Expected<ReconcileReport>(matchers.error());
+    }
+    std::vector<model::SealedPort> now;
+    for (const PortInfo& p : ports_) {
+        now.push_back({.name = p.name, .ifindex = p.ifindex, .steer_gen = p.steer_gen});
+    }
+    auto plan = model::plan_sealed_adoption(desired_, matchers->matchers, seal, now, kOwner,
+                                            manage_foreign_);
+    if (!plan) {
+        spdlog::info("adopting: {}; reading every rule", plan.error().message());
+        return std::nullopt;
+    }
+    ReconcileReport report;
+    report.adoption = true;
+    report.sealed = true;
+    apply_adoption(*plan, report);
+    return Expected<ReconcileReport>(report);
+}
+
+void Service::apply_adoption(model::Adoption& plan, ReconcileReport& report) {
     // Rule ids are per port and shared with other owners: new ones go above
     // every id the kernel holds.
-    policy::RuleId highest = 0;
-    for (const model::ActualRule& r : actual.rules) {
-        highest = std::max(highest, r.id);
-    }
-    policy_->reserve_rule_ids(highest);
+    policy_->reserve_rule_ids(plan.next_rule - 1);
     take_over(plan, report);
     report.foreign_matchers = plan.foreign_matchers;
     report.foreign_rules = plan.foreign_rules;
@@ -477,7 +518,53 @@ Expected<ReconcileReport> Service::adopt(model::ActualState actual,
     report.waiting = plan.waiting.size();
     adopted_ = true;
     publish_rehashes();
-    return report;
+}
+
+Expected<model::Seal> Service::seal() {
+    auto not_now = [](const std::string& why) { return Error(Errc::busy, why); };
+    if (read_only_) {
+        return not_now("sgnicd is read-only");
+    }
+    if (!adopted_) {
+        return not_now("the kernel's state was never adopted");
+    }
+    if (resizing()) {
+        return not_now("a rehash is in progress");
+    }
+    if (!unowned_.empty() || policy_->rule_count() != rule_ids_.size()) {
+        return not_now("rules a failed call left are still in the kernel (" +
+                       std::to_string(policy_->rule_count()) + " placed, " +
+                       std::to_string(rule_ids_.size()) + " desired)");
+    }
+    for (const auto& [key, id] : matcher_ids_) {
+        if (policy_->find_matcher(id)->devices().size() != 1) {
+            return not_now("matcher " + std::to_string(key) + " holds a rehash's leftovers");
+        }
+    }
+    auto ports = port_source_.list_ports();
+    if (!ports) {
+        return ports.error();
+    }
+    auto matchers = kernel_.dump_matchers();
+    if (!matchers) {
+        return matchers.error();
+    }
+    model::Seal seal{.ports = {}, .next_rule = policy_->next_rule_id(), .rules = {}};
+    for (const PortInfo& p : *ports) {
+        seal.ports.push_back({.name = p.name, .ifindex = p.ifindex, .steer_gen = p.steer_gen});
+    }
+    seal.rules.reserve(rule_ids_.size());
+    for (const RuleBinding& b : rule_ids_) {
+        seal.rules.push_back({.key = b.id, .id = b.rule});
+    }
+    // The same check the next start makes: a seal that would not hold then
+    // is not written (another process changed a matcher of sgnicd's).
+    if (auto plan = model::plan_sealed_adoption(desired_, matchers->matchers, seal, seal.ports,
+                                                kOwner, manage_foreign_);
+        !plan) {
+        return plan.error();
+    }
+    return seal;
 }
 
 Expected<void> Service::begin_change() {

@@ -58,6 +58,7 @@ struct ReconcileReport {
     // Adoption (a start, or after the policy's picture went stale) takes
     // over what the kernel holds; a later reconcile only fills gaps.
     bool adoption = false;
+    bool sealed = false;  // from the seal of a clean stop: no rule was read
     std::size_t adopted_matchers = 0;
     std::size_t adopted_rules = 0;
     std::size_t settled_resizes = 0;  // half done by an earlier run, now finished
@@ -96,8 +97,20 @@ public:
     void set_read_only(std::string why) { read_only_ = std::move(why); }
     const std::optional<std::string>& read_only() const { return read_only_; }
 
-    // Refreshes the ports, dumps the kernel and applies the delta.
+    // Refreshes the ports, dumps the kernel and applies the delta.  The
+    // first one adopts what the kernel holds: from the seal when one was
+    // given and still describes the kernel (no rule is read), else from a
+    // dump of every rule.
     Expected<ReconcileReport> reconcile();
+
+    // What the last clean stop sealed (store::read_seal); used, if it still
+    // holds, by the first reconcile only.
+    void set_seal(model::Seal seal) { seal_ = std::move(seal); }
+    // A seal of what the kernel holds now, for the next start (a clean
+    // stop); Errc::busy, naming why, while the policy's picture is not
+    // exactly the kernel's (not adopted yet, read-only, a resize in
+    // progress, rules a failed call left, a matcher holding other rules).
+    Expected<model::Seal> seal();
 
     Expected<model::MatcherKey> create_matcher(const std::string& port, std::uint32_t priority,
                                                std::span<const proto::FieldText> fields,
@@ -150,6 +163,11 @@ private:
     // Takes over what the kernel holds and applies only the difference.
     Expected<ReconcileReport> adopt(model::ActualState actual,
                                     const std::map<std::string, policy::PortId>& ports);
+    // The same from the seal, if it holds; nullopt (and the seal is gone)
+    // when the rules must be read.
+    std::optional<Expected<ReconcileReport>> adopt_sealed();
+    // Applies an adoption plan to a fresh policy and the kernel.
+    void apply_adoption(model::Adoption& plan, ReconcileReport& report);
     // Takes the adoption's matchers and rules into a fresh policy; a
     // matcher the policy refuses goes to the plan's deletes and adds.
     void take_over(model::Adoption& plan, ReconcileReport& report);
@@ -203,6 +221,7 @@ private:
     bool adopted_ = false;                // the policy knows what the kernel holds
     bool manage_foreign_ = false;
     std::optional<std::string> read_only_;
+    std::optional<model::Seal> seal_;  // until the first reconcile
     // Every change starts here: refused when sgnicd is read-only; otherwise
     // the rules a failed call left behind (unowned_) go first.
     Expected<void> begin_change();

@@ -24,33 +24,31 @@ public:
     std::vector<PortInfo> ports = {{.ifindex = 7, .name = "sg0", .caps = {}, .link = {}},
                                    {.ifindex = 8, .name = "sg-1", .caps = {}, .link = {}}};
 
-    Expected<std::vector<PortInfo>> list_ports() override { return ports; }
+    // Every port's steer_gen: `steer_base` (a module reload picks another),
+    // moved on by each change the device saw on any port (coarser than the
+    // module, which counts per port).
+    std::uint64_t steer_base = 0x5eed;
+    std::uint64_t steer_gen() const {
+        const auto changes =
+            std::count_if(dev_.calls.begin(), dev_.calls.end(), [](const std::string& c) {
+                return !c.starts_with("adopt") && !c.starts_with("add template");
+            });
+        return steer_base + static_cast<std::uint64_t>(changes);
+    }
+
+    Expected<std::vector<PortInfo>> list_ports() override {
+        std::vector<PortInfo> out = ports;
+        for (PortInfo& p : out) {
+            p.steer_gen = steer_gen();
+        }
+        return out;
+    }
 
     // As the module dumps them: templates and match values in field id
     // order, owner tags and cookies.
     Expected<model::ActualState> dump() override {
         ++dumps;
-        model::ActualState a;
-        for (const auto& [id, m] : dev_.matchers) {
-            model::ActualMatcher am{.ifindex = m.spec.port,
-                                    .id = id,
-                                    .owner = m.owner,
-                                    .cookie = m.spec.cookie,
-                                    .priority = m.spec.priority,
-                                    .match_template = m.spec.match_template,
-                                    .rx_size_log = m.spec.rx_size_log,
-                                    .tx_size_log = m.spec.tx_size_log,
-                                    .resize_target = m.resize_target.value_or(0),
-                                    .resize_source = 0};
-            std::sort(am.match_template.fields.begin(), am.match_template.fields.end(),
-                      [](const auto& x, const auto& y) { return x.field < y.field; });
-            for (const auto& [other, o] : dev_.matchers) {
-                if (o.resize_target == id) {
-                    am.resize_source = other;
-                }
-            }
-            a.matchers.push_back(std::move(am));
-        }
+        model::ActualState a = matchers_as_dumped();
         for (const auto& [id, r] : dev_.rules) {
             const auto& m = dev_.matchers.at(r.matcher);
             model::ActualRule ar{
@@ -67,6 +65,11 @@ public:
         return a;
     }
     std::size_t dumps = 0;
+    Expected<model::ActualState> dump_matchers() override {
+        ++matcher_dumps;
+        return matchers_as_dumped();
+    }
+    std::size_t matcher_dumps = 0;
     Status settle_resize(const model::UnfinishedResize& r) override {
         ++settled;
         auto moved = dev_.move_rules(r.source.id, r.target.id, r.source_rules);
@@ -111,6 +114,38 @@ public:
     }
 
 private:
+    model::ActualState matchers_as_dumped() const {
+        model::ActualState a;
+        for (const auto& [id, m] : dev_.matchers) {
+            model::ActualMatcher am{.ifindex = m.spec.port,
+                                    .id = id,
+                                    .owner = m.owner,
+                                    .cookie = m.spec.cookie,
+                                    .priority = m.spec.priority,
+                                    .match_template = m.spec.match_template,
+                                    .rx_size_log = m.spec.rx_size_log,
+                                    .tx_size_log = m.spec.tx_size_log,
+                                    .resize_target = m.resize_target.value_or(0),
+                                    .resize_source = 0};
+            std::sort(am.match_template.fields.begin(), am.match_template.fields.end(),
+                      [](const auto& x, const auto& y) { return x.field < y.field; });
+            for (const auto& [other, o] : dev_.matchers) {
+                if (o.resize_target == id) {
+                    am.resize_source = other;
+                }
+            }
+            for (const auto& [rule_id, r] : dev_.rules) {
+                if (r.matcher == id) {
+                    am.rx_rules += r.directions.rx ? 1 : 0;
+                    am.tx_rules += r.directions.tx ? 1 : 0;
+                    ++am.rules;
+                }
+            }
+            a.matchers.push_back(std::move(am));
+        }
+        return a;
+    }
+
     FakeDevice& dev_;
 };
 

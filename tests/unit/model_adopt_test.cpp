@@ -77,10 +77,9 @@ TEST(Adopt, what_the_kernel_holds_as_stored_is_taken_over_and_nothing_changes) {
     ASSERT_EQ(plan.matchers.size(), 1U);
     EXPECT_EQ(plan.matchers.at(1).id, 40U);
     ASSERT_EQ(plan.rules.size(), 2U);
-    EXPECT_EQ(plan.rules[0]->cookie, 10U);
-    EXPECT_EQ(plan.rules[0]->id, 100U);
-    EXPECT_EQ(plan.rules[1]->cookie, 11U);
-    EXPECT_EQ(plan.rules[1]->id, 101U);
+    EXPECT_EQ(plan.rules[0], (AdoptedRule{.key = 10, .id = 100}));
+    EXPECT_EQ(plan.rules[1], (AdoptedRule{.key = 11, .id = 101}));
+    EXPECT_EQ(plan.next_rule, 102U) << "new rule ids go above the kernel's";
 }
 
 TEST(Adopt, a_changed_rule_is_replaced_and_a_missing_one_added) {
@@ -206,6 +205,136 @@ TEST(Adopt, a_port_that_is_absent_makes_its_matcher_wait) {
     EXPECT_TRUE(plan.add_rules.empty() && plan.matchers.empty());
     EXPECT_EQ(plan.delete_matchers.size(), 1U);
     EXPECT_EQ(plan.delete_rules.size(), 2U);
+}
+
+// The seal of the kernel() state: both ports, rules 10 and 11 as 100, 101.
+Seal sealed() {
+    return {.ports = {{.name = "eth0", .ifindex = 7, .steer_gen = 0xa0},
+                      {.name = "eth1", .ifindex = 8, .steer_gen = 0xb0}},
+            .next_rule = 102,
+            .rules = {{.key = 10, .id = 100}, {.key = 11, .id = 101}}};
+}
+
+// kernel()'s matchers as a matcher dump counts them: 10 (RX) and 11 (both).
+std::vector<ActualMatcher> counted_matchers() {
+    std::vector<ActualMatcher> m = kernel().matchers;
+    m[0].rx_rules = 2;
+    m[0].tx_rules = 1;
+    m[0].rules = 2;
+    return m;
+}
+
+TEST(SealedAdopt, an_unchanged_kernel_is_taken_over_from_the_seal) {
+    const Seal seal = sealed();
+    const auto plan =
+        plan_sealed_adoption(desired(), counted_matchers(), seal, seal.ports, kOurs, false);
+    ASSERT_TRUE(plan) << plan.error().message();
+    EXPECT_TRUE(plan->add_matchers.empty() && plan->add_rules.empty() && plan->replaced.empty() &&
+                plan->delete_rules.empty() && plan->delete_matchers.empty() &&
+                plan->resizes.empty() && plan->waiting.empty());
+    ASSERT_EQ(plan->matchers.size(), 1U);
+    EXPECT_EQ(plan->matchers.at(1).id, 40U);
+    EXPECT_EQ(plan->rules, seal.rules);
+    EXPECT_EQ(plan->next_rule, 102U);
+    // The same as reading every rule would have planned.
+    const ActualState a = kernel();
+    const Adoption full = plan_adoption(desired(), a, kPorts, kOurs, false);
+    EXPECT_EQ(full.rules, plan->rules);
+    EXPECT_EQ(full.next_rule, plan->next_rule);
+}
+
+TEST(SealedAdopt, a_desired_rule_the_seal_lacks_is_added) {
+    DesiredState d = desired();
+    testing::add_text_rule(d, 12, 1, Directions::rx_only(),
+                           {{"ip-proto", "17"}, {"l4-dport", "54"}}, {"drop"}, 0);
+    const Seal seal = sealed();
+    const auto plan = plan_sealed_adoption(d, counted_matchers(), seal, seal.ports, kOurs, false);
+    ASSERT_TRUE(plan) << plan.error().message();
+    EXPECT_EQ(plan->add_rules, (std::vector<RuleKey>{12}));
+    EXPECT_EQ(plan->rules.size(), 2U);
+}
+
+TEST(SealedAdopt, an_empty_stray_of_ours_goes_and_another_owners_rules_are_counted) {
+    std::vector<ActualMatcher> m = counted_matchers();
+    m.push_back({.ifindex = 8, .id = 41, .owner = kOurs, .cookie = 99});
+    m.push_back({.ifindex = 8, .id = 42, .owner = 7, .cookie = 1, .rx_rules = 3, .rules = 3});
+    const Seal seal = sealed();
+    const auto plan = plan_sealed_adoption(desired(), m, seal, seal.ports, kOurs, false);
+    ASSERT_TRUE(plan) << plan.error().message();
+    ASSERT_EQ(plan->delete_matchers.size(), 1U);
+    EXPECT_EQ(plan->delete_matchers[0].id, 41U);
+    EXPECT_EQ(plan->foreign_matchers, 1U);
+    EXPECT_EQ(plan->foreign_rules, 3U);
+}
+
+// Each of these means the kernel may not hold what the seal says: the
+// caller must read every rule.
+TEST(SealedAdopt, any_doubt_refuses_the_seal_and_says_why) {
+    struct Case {
+        const char* what;
+        const char* says;
+        void (*change)(DesiredState&, std::vector<ActualMatcher>&, Seal&, std::vector<SealedPort>&);
+    };
+    const Case cases[] = {
+        {"a port's steer_gen moved", "eth1 changed",
+         [](DesiredState&, std::vector<ActualMatcher>&, Seal&, std::vector<SealedPort>& p) {
+             ++p[1].steer_gen;
+         }},
+        {"a port's ifindex changed", "eth0 changed",
+         [](DesiredState&, std::vector<ActualMatcher>&, Seal&, std::vector<SealedPort>& p) {
+             p[0].ifindex = 9;
+         }},
+        {"a port went", "2 sealed",
+         [](DesiredState&, std::vector<ActualMatcher>&, Seal&, std::vector<SealedPort>& p) {
+             p.pop_back();
+         }},
+        {"another port came", "eth2 was not sealed",
+         [](DesiredState&, std::vector<ActualMatcher>&, Seal&, std::vector<SealedPort>& p) {
+             p[1].name = "eth2";
+         }},
+        {"a matcher holds a rule more", "holds 3 rules (3 RX, 1 TX), 2 rules (2 RX, 1 TX) sealed",
+         [](DesiredState&, std::vector<ActualMatcher>& m, Seal&, std::vector<SealedPort>&) {
+             ++m[0].rx_rules;
+             ++m[0].rules;
+         }},
+        {"a TX rule is missing", "holds 2 rules (2 RX, 0 TX), 2 rules (2 RX, 1 TX) sealed",
+         [](DesiredState&, std::vector<ActualMatcher>& m, Seal&, std::vector<SealedPort>&) {
+             m[0].tx_rules = 0;
+         }},
+        {"a resize is linked", "being resized",
+         [](DesiredState&, std::vector<ActualMatcher>& m, Seal&, std::vector<SealedPort>&) {
+             m[0].resize_target = 41;
+         }},
+        {"a sealed rule is no longer desired", "sealed rule 10",
+         [](DesiredState& d, std::vector<ActualMatcher>&, Seal&, std::vector<SealedPort>&) {
+             d.rules.erase(10);
+         }},
+        {"a rule is sealed twice", "sealed twice",
+         [](DesiredState&, std::vector<ActualMatcher>&, Seal& s, std::vector<SealedPort>&) {
+             s.rules.push_back(s.rules[0]);
+         }},
+        {"a matcher of ours to delete holds rules", "is to go but holds 1 rules",
+         [](DesiredState&, std::vector<ActualMatcher>& m, Seal&, std::vector<SealedPort>&) {
+             m.push_back({.ifindex = 8, .id = 41, .owner = 1, .cookie = 99, .rules = 1});
+         }},
+    };
+    for (const Case& c : cases) {
+        SCOPED_TRACE(c.what);
+        DesiredState d = desired();
+        std::vector<ActualMatcher> m = counted_matchers();
+        Seal seal = sealed();
+        std::vector<SealedPort> ports = seal.ports;
+        c.change(d, m, seal, ports);
+        const auto plan = plan_sealed_adoption(d, m, seal, ports, kOurs, false);
+        ASSERT_FALSE(plan);
+        EXPECT_EQ(plan.error().code(), Errc::invalid_argument);
+        EXPECT_NE(plan.error().message().find(c.says), std::string::npos) << plan.error().message();
+    }
+    const Seal seal = sealed();
+    const auto managed =
+        plan_sealed_adoption(desired(), counted_matchers(), seal, seal.ports, kOurs, true);
+    ASSERT_FALSE(managed);
+    EXPECT_NE(managed.error().message().find("managed"), std::string::npos);
 }
 
 }  // namespace

@@ -602,6 +602,126 @@ TEST_F(ServiceTest, a_rule_without_count_lists_no_counters) {
 
 // DescribeRules writes its JSON as text: what a JSON parser reads back is
 // what went in, separators included.
+// A clean stop seals what the kernel holds; the next start takes it from the
+// seal and a dump of the matchers, without reading a rule.
+TEST_F(ServiceTest, a_start_after_a_clean_stop_reads_no_rule_from_the_kernel) {
+    model::Seal seal;
+    std::set<policy::RuleId> ids_before;
+    {
+        auto first = start();
+        ASSERT_TRUE(first->reconcile());
+        populate(*first, 5);
+        auto sealed = first->seal();
+        ASSERT_TRUE(sealed) << sealed.error().message();
+        seal = std::move(*sealed);
+    }
+    for (const auto& [id, r] : device_.rules) {
+        ids_before.insert(id);
+    }
+    ASSERT_EQ(seal.rules.size(), 5U);
+    ASSERT_EQ(seal.ports.size(), 2U);
+    const std::size_t operations = table_operations(device_);
+    const std::size_t dumps = kernel_.dumps;
+
+    auto second = start();
+    second->set_seal(seal);
+    auto report = second->reconcile();
+    ASSERT_TRUE(report) << report.error().message();
+    EXPECT_TRUE(report->adoption);
+    EXPECT_TRUE(report->sealed);
+    EXPECT_EQ(report->adopted_matchers, 1U);
+    EXPECT_EQ(report->adopted_rules, 5U);
+    EXPECT_EQ(report->added_rules + report->deleted_rules + report->replaced_rules +
+                  report->added_matchers + report->deleted_matchers + report->failed,
+              0U);
+    EXPECT_EQ(kernel_.dumps, dumps) << "no rule was read";
+    EXPECT_EQ(table_operations(device_), operations) << "the tables were not touched";
+
+    // What it adopted works as if this run had made it: new rules get ids
+    // no kernel rule has, deletes reach the sealed rules.
+    const model::MatcherKey key = second->desired().matchers.begin()->first;
+    ASSERT_TRUE(second->add_rules("sg0", drop_rules(key, 20, 5000), 0));
+    EXPECT_EQ(device_.rules.size(), 25U);
+    for (const auto& [id, r] : device_.rules) {
+        if (r.spec.cookie > 5) {
+            EXPECT_FALSE(ids_before.contains(id)) << "new rule " << r.spec.cookie;
+        }
+    }
+    ASSERT_TRUE(second->delete_rules("sg0", std::vector<model::RuleKey>{seal.rules[0].key}));
+    EXPECT_EQ(device_.rules.size(), 24U);
+    auto again = second->reconcile();
+    ASSERT_TRUE(again) << again.error().message();
+    EXPECT_FALSE(again->adoption);
+    EXPECT_EQ(again->added_rules + again->deleted_rules, 0U) << "the full dump agrees";
+}
+
+// A seal is a shortcut, never a source of truth: when the kernel changed
+// after it (its steer_gen moved, or its counts differ), every rule is read.
+TEST_F(ServiceTest, a_seal_the_kernel_no_longer_matches_is_not_used) {
+    for (const bool gen_moved : {true, false}) {
+        SCOPED_TRACE(gen_moved ? "a rule deleted by hand" : "a rule gone, steer_gen unchanged");
+        device_.matchers.clear();
+        device_.rules.clear();
+        device_.calls.clear();
+        std::filesystem::remove_all(dir_);
+        model::Seal seal;
+        {
+            auto first = start();
+            ASSERT_TRUE(first->reconcile());
+            populate(*first, 5);
+            auto sealed = first->seal();
+            ASSERT_TRUE(sealed) << sealed.error().message();
+            seal = std::move(*sealed);
+        }
+        const policy::RuleId gone = device_.rules.begin()->first;
+        const policy::DeviceMatcherId matcher = device_.rules.begin()->second.matcher;
+        if (gen_moved) {
+            ASSERT_TRUE(device_.delete_rule(matcher, gone));
+        } else {  // behind the fake's steer_gen: only the counts can tell
+            device_.matchers.at(matcher).rules.erase(gone);
+            device_.rules.erase(gone);
+        }
+        const std::size_t dumps = kernel_.dumps;
+        auto second = start();
+        second->set_seal(seal);
+        auto report = second->reconcile();
+        ASSERT_TRUE(report) << report.error().message();
+        EXPECT_FALSE(report->sealed);
+        EXPECT_EQ(kernel_.dumps, dumps + 1) << "every rule was read";
+        EXPECT_EQ(report->adopted_rules, 4U);
+        EXPECT_EQ(report->added_rules, 1U) << "the missing rule is back";
+        EXPECT_EQ(device_.rules.size(), 5U);
+    }
+}
+
+TEST_F(ServiceTest, nothing_is_sealed_that_a_start_could_not_trust) {
+    {
+        auto s = start();
+        auto early = s->seal();
+        ASSERT_FALSE(early);
+        EXPECT_NE(early.error().message().find("never adopted"), std::string::npos)
+            << early.error().message();
+    }
+    {
+        auto s = start(policy::PolicyConfig{.resize_step_rules = 4});
+        ASSERT_TRUE(s->reconcile());
+        populate(*s, 20);
+        const model::MatcherKey key = s->desired().matchers.begin()->first;
+        ASSERT_TRUE(s->add_rules("sg0", drop_rules(key, 40, 5000), 1000));
+        ASSERT_TRUE(s->resizing());
+        auto mid = s->seal();
+        ASSERT_FALSE(mid);
+        EXPECT_NE(mid.error().message().find("rehash"), std::string::npos) << mid.error().message();
+        s->finish_resizes();
+        EXPECT_TRUE(s->seal()) << "sealed once the rehash is over";
+    }
+    Service read_only(device_, kernel_, kernel_, std::nullopt, model::DesiredState{},
+                      policy::PolicyConfig{});
+    read_only.set_read_only("damaged");
+    ASSERT_TRUE(read_only.reconcile());
+    EXPECT_FALSE(read_only.seal());
+}
+
 TEST(JsonText, strings_numbers_and_nesting_read_back_as_written) {
     std::string every_ascii;
     for (int c = 0; c < 128; ++c) {

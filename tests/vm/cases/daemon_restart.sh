@@ -5,7 +5,8 @@
 # 9999 that a steady stream hits all along, a SIGTERM restart and a kill -9
 # restart each adopt both matchers and every rule with not one rule insert,
 # delete or move (sgnic1's rule_ops), the same kernel matchers and rule ids,
-# the drop counter going on.  Changes made by hand while sgnicd is down are
+# the drop counter going on; the SIGTERM one from the seal the stop left,
+# without reading a rule back.  Changes made by hand while sgnicd is down are
 # settled exactly: another owner's matcher and rule are left alone, another
 # owner's rule in sgnicd's matcher goes, a deleted rule comes back, a
 # changed rule is replaced, a resize left half done is finished; rule_ops
@@ -100,9 +101,17 @@ wait_adopt_line() {
 	sleep 1
 }
 
-# adopt_line TAKEN_M TAKEN_R SETTLED REPLACED DEL_R DEL_M ADD_M ADD_R FOREIGN_M FOREIGN_R
+# adopt_line TAKEN_M TAKEN_R SETTLED REPLACED DEL_R DEL_M ADD_M ADD_R FOREIGN_M FOREIGN_R [sealed]
+# "sealed": taken from the seal of the previous clean stop, no rule read.
 adopt_line() {
-	echo "adopted (start): $1 matchers and $2 rules taken over as the kernel holds them; $3 resizes settled, $4 rules replaced, $5 rules and $6 matchers deleted, $7 matchers and $8 rules added; $9 matchers and ${10} rules of other owners left alone; 0 matchers waiting for their port, 0 failures"
+	echo "adopted (start): $1 matchers and $2 rules taken over as the kernel holds them; $3 resizes settled, $4 rules replaced, $5 rules and $6 matchers deleted, $7 matchers and $8 rules added; $9 matchers and ${10} rules of other owners left alone; 0 matchers waiting for their port, 0 failures${11:+; the rules as the last stop sealed them, none read}"
+}
+
+# sealed_stop RULES: the stop just made sealed RULES rules of the one port.
+sealed_stop() {
+	expect_eq "the stop's seal" "stopping: sealed $1 rules on 1 ports" \
+		"$(grep -o 'stopping: sealed.*' "$SGNICD_LOG" | tail -n 1)"
+	[ -s "$SGNICD_STATE/seal" ] || fail "no seal in $SGNICD_STATE after a clean stop"
 }
 
 step "pair in namespaces (sgnicd serves netns b's sgnic1); system bus; sgnicd"
@@ -193,14 +202,25 @@ same_as() {
 	echo "    ok: $3 unchanged ($(wc -l <"$2") lines)"
 }
 
+# A SIGTERM stop seals what the kernel holds and the start after it reads
+# no rule back; the seal is used once, so the start after a kill -9 (which
+# seals nothing) reads every rule.  Both adopt exactly the same.
 for how in SIGTERM "kill -9"; do
 	step "restart ($how): sgnicd adopts everything, the kernel sees no rule operation"
 	t0=$(date +%s)
-	if [ "$how" = SIGTERM ]; then stop_sgnicd; else kill9_sgnicd; fi
+	sealed=
+	if [ "$how" = SIGTERM ]; then
+		stop_sgnicd
+		sealed_stop $((N + 4))
+		sealed=sealed
+	else
+		kill9_sgnicd
+	fi
 	start_sgnicd b
 	echo "    serving again after $(($(date +%s) - t0)) s"
 	wait_adopt_line
-	expect_eq "log" "$(adopt_line 2 $((N + 4)) 0 0 0 0 0 0 0 0)" "$ADOPT"
+	[ ! -e "$SGNICD_STATE/seal" ] || fail "the start left the seal it used"
+	expect_eq "log" "$(adopt_line 2 $((N + 4)) 0 0 0 0 0 0 0 0 $sealed)" "$ADOPT"
 	snapshot after
 	expect_eq "sgnic1 rule_ops" "$ops1" "$OPS1"
 	same_as /tmp/before.matchers /tmp/after.matchers "kernel matchers (ids, cookies, owners, prios, rules, sizes, links, templates)"
@@ -214,7 +234,7 @@ stop_sgnicd
 echo '{"policy": {"resize-step-rules": 16}}' >/tmp/slow-rehash.json
 SGNICD_CONFIG=/tmp/slow-rehash.json start_sgnicd b
 wait_adopt_line
-expect_eq "log" "$(adopt_line 2 $((N + 4)) 0 0 0 0 0 0 0 0)" "$ADOPT"
+expect_eq "log" "$(adopt_line 2 $((N + 4)) 0 0 0 0 0 0 0 0 sealed)" "$ADOPT"
 expect_eq "Reserve($((2 * N)), 0): resized" true \
 	"$(bus_call "matcher/$BIG" Matcher Reserve tt $((2 * N)) 0 | jq -c '.data[0]')"
 # in_target: rules the kernel shows in the resize target of the big matcher.
@@ -287,11 +307,14 @@ expect_eq "(d) the target's template = the source's" "$(col /tmp/hand.matchers 1
 expect_eq "sgnic1 rule_ops of the changes by hand" 105 $((OPS1 - hops))
 hops=$OPS1 pkts=$DROP_PKTS
 
-step "start: the differences are settled, nothing else is touched"
+step "start: the seal no longer holds; the differences are settled, nothing else is touched"
 t0=$(date +%s)
 start_sgnicd b
 echo "    serving after $(($(date +%s) - t0)) s"
 wait_adopt_line
+expect_eq "why the seal was not used" \
+	"adopting: the seal does not describe the kernel: port sgnic1 changed since; reading every rule" \
+	"$(grep -o 'adopting: the seal.*' "$SGNICD_LOG" | tail -n 1)"
 # Taken over: N+4 less X (gone) and Y (changed); Y's stored version is
 # counted as replaced, X as added; (e) is the rule deleted; the matcher and
 # rule of (a) are the other owner's.
