@@ -35,22 +35,30 @@ Expected<std::string> encode_actions(const std::vector<std::string>& actions) {
     return out;
 }
 
-Expected<std::vector<proto::FieldText>> decode_fields(std::string_view text) {
-    auto fields = proto::load::parse_match_column(text);
-    if (!fields) {
+// Into `out`, reused from row to row: a load of a million rows makes no
+// list per row.
+Status decode_fields(std::string_view text, std::vector<proto::FieldText>& out) {
+    if (auto st = proto::load::parse_match_column(text, out); !st) {
         return Error(Errc::device,
-                     "corrupt field list '" + std::string(text) + "': " + fields.error().message());
+                     "corrupt field list '" + std::string(text) + "': " + st.error().message());
     }
-    return fields;
+    return {};
 }
 
-Expected<std::vector<std::string>> decode_actions(std::string_view text) {
-    auto actions = proto::load::parse_actions_column(text);
-    if (!actions) {
-        return Error(Errc::device, "corrupt action list '" + std::string(text) +
-                                       "': " + actions.error().message());
+Expected<std::vector<proto::FieldText>> decode_fields(std::string_view text) {
+    std::vector<proto::FieldText> out;
+    if (auto st = decode_fields(text, out); !st) {
+        return st.error();
     }
-    return actions;
+    return out;
+}
+
+Status decode_actions(std::string_view text, std::vector<std::string>& out) {
+    if (auto st = proto::load::parse_actions_column(text, out); !st) {
+        return Error(Errc::device,
+                     "corrupt action list '" + std::string(text) + "': " + st.error().message());
+    }
+    return {};
 }
 
 // Schema 1 stored both lists as JSON; only its migration reads them.
@@ -291,6 +299,8 @@ Expected<model::DesiredState> Store::load() {
     if (!rs) {
         return rs.error();
     }
+    std::vector<proto::FieldText> match;
+    std::vector<std::string> actions;
     for (;;) {
         auto row = rs->step();
         if (!row) {
@@ -299,13 +309,11 @@ Expected<model::DesiredState> Store::load() {
         if (!*row) {
             break;
         }
-        auto match = decode_fields(rs->text_view(3));
-        if (!match) {
-            return match.error();
+        if (auto st = decode_fields(rs->text_view(3), match); !st) {
+            return st.error();
         }
-        auto actions = decode_actions(rs->text_view(4));
-        if (!actions) {
-            return actions.error();
+        if (auto st = decode_actions(rs->text_view(4), actions); !st) {
+            return st.error();
         }
         const auto id = static_cast<model::RuleKey>(rs->int64(0));
         const auto matcher = static_cast<model::MatcherKey>(rs->int64(1));
@@ -314,7 +322,7 @@ Expected<model::DesiredState> Store::load() {
             return Error(Errc::device,
                          "rule " + std::to_string(id) + ": no matcher " + std::to_string(matcher));
         }
-        auto body = model::parse_body(tmpl->second, *match, *actions);
+        auto body = model::parse_body(tmpl->second, match, actions);
         const policy::Directions dirs = decode_dirs(rs->int64(2));
         Status fits = body ? proto::check_directions(dirs, body->actions()) : Status(body.error());
         if (fits && dirs.empty()) {

@@ -4,12 +4,29 @@
 #include <cctype>
 #include <charconv>
 #include <cstring>
+#include <optional>
 
 namespace sgnic::proto::load {
 
 namespace {
 
 Error invalid(std::string message) { return {Errc::invalid_argument, std::move(message)}; }
+
+// Calls fn(piece) for each piece between `sep`s ("" is one empty piece)
+// until fn returns false; returns whether every piece was taken.
+template <class Fn>
+bool each_piece(std::string_view text, char sep, Fn fn) {
+    for (;;) {
+        const std::size_t at = text.find(sep);
+        if (!fn(text.substr(0, at))) {
+            return false;
+        }
+        if (at == std::string_view::npos) {
+            return true;
+        }
+        text.remove_prefix(at + 1);
+    }
+}
 
 // Splits at every `sep`; "" is one empty piece.
 std::vector<std::string_view> split(std::string_view text, char sep) {
@@ -160,35 +177,70 @@ Status append_record(std::string& out, const RuleRequest& rule) {
     return {};
 }
 
+Status parse_match_column(std::string_view column, std::vector<FieldText>& out) {
+    std::size_t n = 0;
+    if (!column.empty()) {
+        std::optional<Error> error;
+        each_piece(column, kListSeparator, [&](std::string_view pair) {
+            const std::size_t eq = pair.find(kPairSeparator);
+            if (eq == std::string_view::npos || eq == 0) {
+                error = invalid("match '" + std::string(pair) + "' is not <field>=<value>");
+                return false;
+            }
+            const std::string_view value = pair.substr(eq + 1);
+            if (value.find(kPairSeparator) != std::string_view::npos) {
+                error = invalid("match '" + std::string(pair) + "' holds '=' twice");
+                return false;
+            }
+            if (n == out.size()) {
+                out.emplace_back();
+            }
+            out[n].field.assign(pair.substr(0, eq));  // the strings keep their memory
+            out[n].text.assign(value);
+            ++n;
+            return true;
+        });
+        if (error) {
+            return *error;
+        }
+    }
+    out.resize(n);
+    return {};
+}
+
 Expected<std::vector<FieldText>> parse_match_column(std::string_view column) {
     std::vector<FieldText> out;
-    if (column.empty()) {
-        return out;
-    }
-    for (const std::string_view pair : split(column, kListSeparator)) {
-        const std::size_t eq = pair.find(kPairSeparator);
-        if (eq == std::string_view::npos || eq == 0) {
-            return invalid("match '" + std::string(pair) + "' is not <field>=<value>");
-        }
-        const std::string_view value = pair.substr(eq + 1);
-        if (value.find(kPairSeparator) != std::string_view::npos) {
-            return invalid("match '" + std::string(pair) + "' holds '=' twice");
-        }
-        out.push_back({std::string(pair.substr(0, eq)), std::string(value)});
+    if (auto st = parse_match_column(column, out); !st) {
+        return st.error();
     }
     return out;
 }
 
-Expected<std::vector<std::string>> parse_actions_column(std::string_view column) {
-    std::vector<std::string> out;
-    if (column.empty()) {
-        return out;
-    }
-    for (const std::string_view action : split(column, kListSeparator)) {
-        if (action.empty()) {
+Status parse_actions_column(std::string_view column, std::vector<std::string>& out) {
+    std::size_t n = 0;
+    if (!column.empty()) {
+        const bool whole = each_piece(column, kListSeparator, [&](std::string_view action) {
+            if (action.empty()) {
+                return false;
+            }
+            if (n == out.size()) {
+                out.emplace_back();
+            }
+            out[n++].assign(action);
+            return true;
+        });
+        if (!whole) {
             return invalid("an empty action in '" + std::string(column) + "'");
         }
-        out.emplace_back(action);
+    }
+    out.resize(n);
+    return {};
+}
+
+Expected<std::vector<std::string>> parse_actions_column(std::string_view column) {
+    std::vector<std::string> out;
+    if (auto st = parse_actions_column(column, out); !st) {
+        return st.error();
     }
     return out;
 }

@@ -102,6 +102,26 @@ TEST(ProtoLoadRecord, every_malformed_form_is_refused_with_its_reason) {
     EXPECT_TRUE(parse_record("1\trx\tipv4-dst=10.0.0.1\tmark 7 \xc3\xa9"));  // UTF-8 passes
 }
 
+TEST(ProtoLoadColumns, a_reused_list_holds_exactly_the_last_column_parsed) {
+    std::vector<FieldText> match;
+    std::vector<std::string> actions;
+    ASSERT_TRUE(parse_match_column("ipv4-dst=10.0.0.1,l4-dport=53,ip-proto=udp", match));
+    ASSERT_TRUE(parse_actions_column("count,mark 7,drop", actions));
+    ASSERT_TRUE(parse_match_column("l4-dport=80", match));
+    ASSERT_TRUE(parse_actions_column("drop", actions));
+    EXPECT_EQ(match, (std::vector<FieldText>{{"l4-dport", "80"}}));
+    EXPECT_EQ(actions, (std::vector<std::string>{"drop"}));
+    ASSERT_TRUE(parse_match_column("", match));
+    EXPECT_TRUE(match.empty());
+    // The same reasons as the forms that return a new list.
+    const auto bad = parse_match_column("l4-dport=80,ip-proto", match);
+    ASSERT_FALSE(bad);
+    EXPECT_EQ(bad.error().message(), parse_match_column("l4-dport=80,ip-proto").error().message());
+    const auto empty = parse_actions_column("count,,drop", actions);
+    ASSERT_FALSE(empty);
+    EXPECT_EQ(empty.error().message(), "an empty action in 'count,,drop'");
+}
+
 TEST(ProtoLoadRecord, an_excerpt_is_short_whole_characters_and_text) {
     EXPECT_EQ(excerpt("1\trx\t\tdrop"), "1\trx\t\tdrop");
     const std::string long_record(100, 'a');

@@ -59,6 +59,11 @@ Status append_match_column(std::string& out, const std::vector<FieldText>& match
 Status append_actions_column(std::string& out, const std::vector<std::string>& actions);
 Expected<std::vector<FieldText>> parse_match_column(std::string_view column);
 Expected<std::vector<std::string>> parse_actions_column(std::string_view column);
+// The same into `out`, whose elements and strings keep their memory from
+// one call to the next (a store read of a million rows); on an error `out`
+// holds no meaning.
+Status parse_match_column(std::string_view column, std::vector<FieldText>& out);
+Status parse_actions_column(std::string_view column, std::vector<std::string>& out);
 // The record as text for a report: at most kExcerptBytes (then "..."),
 // cut at a whole character, bytes that are not UTF-8 text shown as '?'.
 std::string excerpt(std::string_view record);
