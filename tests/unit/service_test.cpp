@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <limits>
 #include <map>
+#include <optional>
 #include <set>
 #include <span>
 #include <string>
@@ -40,6 +41,28 @@ protected:
         EXPECT_TRUE(desired);
         return std::make_unique<Service>(device_, kernel_, kernel_, std::move(*store),
                                          std::move(*desired), config);
+    }
+
+    // A run that adds a matcher with `n` rules and stops cleanly: its seal.
+    model::Seal run_and_seal(int n) {
+        auto first = start();
+        EXPECT_TRUE(first->reconcile());
+        populate(*first, n);
+        auto sealed = first->seal();
+        if (!sealed) {
+            ADD_FAILURE() << sealed.error().message();
+            return {};
+        }
+        return std::move(*sealed);
+    }
+
+    // The next run, given `seal`; `report` is its first reconcile's.
+    std::unique_ptr<Service> start_sealed(const model::Seal& seal,
+                                          std::optional<Expected<ReconcileReport>>& report) {
+        auto s = start();
+        s->set_seal(seal);
+        report.emplace(s->reconcile());
+        return s;
     }
 
     // One matcher on sg0 with `n` RX rules.
@@ -605,16 +628,8 @@ TEST_F(ServiceTest, a_rule_without_count_lists_no_counters) {
 // A clean stop seals what the kernel holds; the next start takes it from the
 // seal and a dump of the matchers, without reading a rule.
 TEST_F(ServiceTest, a_start_after_a_clean_stop_reads_no_rule_from_the_kernel) {
-    model::Seal seal;
+    const model::Seal seal = run_and_seal(5);
     std::set<policy::RuleId> ids_before;
-    {
-        auto first = start();
-        ASSERT_TRUE(first->reconcile());
-        populate(*first, 5);
-        auto sealed = first->seal();
-        ASSERT_TRUE(sealed) << sealed.error().message();
-        seal = std::move(*sealed);
-    }
     for (const auto& [id, r] : device_.rules) {
         ids_before.insert(id);
     }
@@ -623,9 +638,9 @@ TEST_F(ServiceTest, a_start_after_a_clean_stop_reads_no_rule_from_the_kernel) {
     const std::size_t operations = table_operations(device_);
     const std::size_t dumps = kernel_.dumps;
 
-    auto second = start();
-    second->set_seal(seal);
-    auto report = second->reconcile();
+    std::optional<Expected<ReconcileReport>> started;
+    auto second = start_sealed(seal, started);
+    const auto& report = *started;
     ASSERT_TRUE(report) << report.error().message();
     EXPECT_TRUE(report->adoption);
     EXPECT_TRUE(report->sealed);
@@ -664,15 +679,7 @@ TEST_F(ServiceTest, a_seal_the_kernel_no_longer_matches_is_not_used) {
         device_.rules.clear();
         device_.calls.clear();
         std::filesystem::remove_all(dir_);
-        model::Seal seal;
-        {
-            auto first = start();
-            ASSERT_TRUE(first->reconcile());
-            populate(*first, 5);
-            auto sealed = first->seal();
-            ASSERT_TRUE(sealed) << sealed.error().message();
-            seal = std::move(*sealed);
-        }
+        const model::Seal seal = run_and_seal(5);
         const policy::RuleId gone = device_.rules.begin()->first;
         const policy::DeviceMatcherId matcher = device_.rules.begin()->second.matcher;
         if (gen_moved) {
@@ -682,9 +689,9 @@ TEST_F(ServiceTest, a_seal_the_kernel_no_longer_matches_is_not_used) {
             device_.rules.erase(gone);
         }
         const std::size_t dumps = kernel_.dumps;
-        auto second = start();
-        second->set_seal(seal);
-        auto report = second->reconcile();
+        std::optional<Expected<ReconcileReport>> started;
+        auto second = start_sealed(seal, started);
+        const auto& report = *started;
         ASSERT_TRUE(report) << report.error().message();
         EXPECT_FALSE(report->sealed);
         EXPECT_EQ(kernel_.dumps, dumps + 1) << "every rule was read";
