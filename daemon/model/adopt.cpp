@@ -51,7 +51,10 @@ AdoptedMatchers plan_matchers(const DesiredState& desired, std::span<const Actua
                               const std::map<std::string, policy::PortId>& ports,
                               std::uint8_t owner, bool manage_foreign, Adoption& plan) {
     AdoptedMatchers adopted;
-    for (const auto& [key, want] : desired.matchers) {
+    for (const auto& entry : desired.matchers) {
+        // Not a structured binding: the lambda below captures them.
+        const MatcherKey key = entry.first;
+        const DesiredMatcher& want = entry.second;
         const auto port = ports.find(want.port);
         if (port == ports.end()) {
             plan.waiting.push_back(key);

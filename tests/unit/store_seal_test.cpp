@@ -3,6 +3,7 @@
 // a reason and never mistaken for a seal.
 #include <gtest/gtest.h>
 
+#include <cstddef>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -52,7 +53,8 @@ TEST(Seal, every_cut_and_every_flipped_byte_is_refused) {
     s.rules.resize(3);
     const std::vector<std::uint8_t> bytes = encode_seal(s);
     for (std::size_t n = 0; n < bytes.size(); ++n) {
-        const std::vector<std::uint8_t> cut(bytes.begin(), bytes.begin() + n);
+        const std::vector<std::uint8_t> cut(bytes.begin(),
+                                            bytes.begin() + static_cast<std::ptrdiff_t>(n));
         auto r = decode_seal(cut);
         ASSERT_FALSE(r) << "cut to " << n << " bytes";
         EXPECT_EQ(r.error().code(), Errc::store);
