@@ -163,7 +163,7 @@ Adoption plan_adoption(const DesiredState& desired, const ActualState& actual,
         }
         claimed[desired.rules.slot(*want)] = true;
         if (same_rule(*want, adopted.templates.at(in->second), r)) {
-            plan.rules.push_back({.key = r.cookie, .id = r.id});
+            plan.rules.push_back({.id = r.cookie, .rule = r.id});
         } else {
             plan.replaced.push_back(r);
         }
@@ -220,21 +220,21 @@ Expected<Adoption> plan_sealed_adoption(const DesiredState& desired,
     std::vector<bool> claimed(desired.rules.slot_count());
     plan.rules.reserve(seal.rules.size());
     RuleCursor cursor(desired.rules);  // a seal lists its rules by key
-    for (const AdoptedRule& r : seal.rules) {
-        const DesiredRule* want = cursor.find(r.key);
+    for (const RuleBinding& r : seal.rules) {
+        const DesiredRule* want = cursor.find(r.id);
         if (want == nullptr || !plan.matchers.contains(want->matcher)) {
-            return stale("sealed rule " + std::to_string(r.key) +
+            return stale("sealed rule " + std::to_string(r.id) +
                          " is not desired in a matcher the kernel holds");
         }
         if (claimed[desired.rules.slot(*want)]) {
-            return stale("rule " + std::to_string(r.key) + " is sealed twice");
+            return stale("rule " + std::to_string(r.id) + " is sealed twice");
         }
         claimed[desired.rules.slot(*want)] = true;
         Counts& c = counts[want->matcher];
         c.rx += want->directions.rx ? 1 : 0;
         c.tx += want->directions.tx ? 1 : 0;
         ++c.all;
-        plan.next_rule = std::max(plan.next_rule, r.id + 1);
+        plan.next_rule = std::max(plan.next_rule, r.rule + 1);
         plan.rules.push_back(r);
     }
     for (const auto& [key, m] : plan.matchers) {

@@ -32,19 +32,20 @@ struct UnfinishedResize {
     std::vector<policy::RuleId> source_rules;
 };
 
-// A desired rule the kernel holds as it is, and its id there.  Its matcher,
-// directions and actions are the desired rule's.
-struct AdoptedRule {
-    RuleKey key = 0;
-    policy::RuleId id = 0;
-    friend bool operator==(const AdoptedRule&, const AdoptedRule&) = default;
+// A desired rule (`id`, its key: an IdTable holds bindings) and the id the
+// kernel and the policy know it by.  Its matcher, directions and actions are
+// the desired rule's.
+struct RuleBinding {
+    RuleKey id = 0;
+    policy::RuleId rule = 0;
+    friend bool operator==(const RuleBinding&, const RuleBinding&) = default;
 };
 
 struct Adoption {
     // Desired objects the kernel holds as they are: taken over untouched.
     std::map<MatcherKey, ActualMatcher> matchers;
     // Each in its desired matcher, which is in `matchers`.
-    std::vector<AdoptedRule> rules;
+    std::vector<RuleBinding> rules;
     // Desired objects to create: absent from the kernel (a matcher that
     // changed there counts as absent: its rules are made again with it).
     std::vector<MatcherKey> add_matchers;
@@ -86,7 +87,7 @@ struct SealedPort {
 struct Seal {
     std::vector<SealedPort> ports;  // every sgnic port there was
     policy::RuleId next_rule = 1;   // above every rule id the kernel held
-    std::vector<AdoptedRule> rules;
+    std::vector<RuleBinding> rules;
     friend bool operator==(const Seal&, const Seal&) = default;
 };
 

@@ -149,7 +149,7 @@ Expected<std::string> Service::describe_rules(const std::string& port, model::Ma
             break;
         }
         page.push_back(&r);
-        if (const RuleBinding* b = rule_ids_.find(r.id); b != nullptr) {
+        if (const model::RuleBinding* b = rule_ids_.find(r.id); b != nullptr) {
             const policy::RuleId id = b->rule;
             const auto [range, fresh] = ranges.try_emplace(r.matcher, RuleIdRange{id, id});
             range->second.first = std::min(range->second.first, id);
@@ -194,7 +194,7 @@ Expected<std::string> Service::describe_rules(const std::string& port, model::Ma
         }
         w.end_array();
         w.key("uid").number(r->uid);
-        const RuleBinding* binding = rule_ids_.find(r->id);
+        const model::RuleBinding* binding = rule_ids_.find(r->id);
         w.key("installed").boolean(binding != nullptr);
         // Only a rule with `count` has counters (the kernel keeps none for others).
         const bool counts = std::ranges::any_of(

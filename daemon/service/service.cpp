@@ -108,7 +108,7 @@ model::Installed Service::installed() const {
             }
         }
     }
-    for (const RuleBinding& b : rule_ids_) {
+    for (const model::RuleBinding& b : rule_ids_) {
         const policy::RuleRecord* r = policy_->find_rule(b.rule);
         const policy::MatcherState* m = policy_->find_matcher(r->matcher);
         in.rules[b.id] = {.ifindex = m->port, .matcher = m->holder(b.rule), .id = b.rule};
@@ -368,9 +368,9 @@ void Service::take_over(model::Adoption& plan, ReconcileReport& report) {
     // Each adopted rule lies in its desired matcher, which is adopted.  In
     // key order, a million rules are found in the desired table by one walk.
     if (!std::is_sorted(plan.rules.begin(), plan.rules.end(),
-                        [](const auto& a, const auto& b) { return a.key < b.key; })) {
+                        [](const auto& a, const auto& b) { return a.id < b.id; })) {
         std::sort(plan.rules.begin(), plan.rules.end(),
-                  [](const auto& a, const auto& b) { return a.key < b.key; });
+                  [](const auto& a, const auto& b) { return a.id < b.id; });
     }
     std::map<model::MatcherKey, policy::AdoptedMatcher> matchers;
     for (const auto& [key, m] : plan.matchers) {
@@ -390,21 +390,21 @@ void Service::take_over(model::Adoption& plan, ReconcileReport& report) {
             adopted.match_template = tmpl->match;
         }
     }
-    std::map<model::MatcherKey, std::vector<const model::AdoptedRule*>> rules_of;
+    std::map<model::MatcherKey, std::vector<const model::RuleBinding*>> rules_of;
     model::RuleCursor desired(desired_.rules);
-    for (const model::AdoptedRule& r : plan.rules) {
-        const model::DesiredRule& rule = *desired.find(r.key);
+    for (const model::RuleBinding& r : plan.rules) {
+        const model::DesiredRule& rule = *desired.find(r.id);
         matchers.at(rule.matcher)
-            .rules.push_back({.id = r.id,
+            .rules.push_back({.id = r.rule,
                               .directions = rule.directions,
                               .action_types = rule.body.action_types()});
         rules_of[rule.matcher].push_back(&r);
     }
-    std::vector<RuleBinding> bindings;  // one sort for all, not a table insert per rule
+    std::vector<model::RuleBinding> bindings;  // one sort for all, not a table insert per rule
     bindings.reserve(plan.rules.size());
     for (auto& [key, adopted] : matchers) {
         const model::ActualMatcher& m = plan.matchers.at(key);
-        const std::vector<const model::AdoptedRule*>& rules = rules_of[key];
+        const std::vector<const model::RuleBinding*>& rules = rules_of[key];
         auto id = policy_->adopt_matcher(adopted);
         adopted.rules = {};
         if (!id) {
@@ -412,13 +412,13 @@ void Service::take_over(model::Adoption& plan, ReconcileReport& report) {
             ++report.failed;
             log::error_limited("reconcile", "reconcile: matcher " + std::to_string(key) + ": " +
                                                 id.error().message());
-            for (const model::AdoptedRule* r : rules) {
+            for (const model::RuleBinding* r : rules) {
                 plan.delete_rules.push_back({.ifindex = m.ifindex,
                                              .matcher = m.id,
-                                             .id = r->id,
+                                             .id = r->rule,
                                              .owner = kOwner,
-                                             .cookie = r->key});
-                plan.add_rules.push_back(r->key);
+                                             .cookie = r->id});
+                plan.add_rules.push_back(r->id);
             }
             plan.delete_matchers.push_back(m);
             plan.add_matchers.push_back(key);
@@ -426,8 +426,8 @@ void Service::take_over(model::Adoption& plan, ReconcileReport& report) {
         }
         matcher_ids_[key] = *id;
         matcher_keys_[*id] = key;
-        for (const model::AdoptedRule* r : rules) {
-            bindings.push_back({.id = r->key, .rule = r->id});
+        for (const model::RuleBinding* r : rules) {
+            bindings.push_back(*r);
         }
         ++report.adopted_matchers;
         report.adopted_rules += rules.size();
@@ -553,12 +553,10 @@ Expected<model::Seal> Service::seal() {
     for (const PortInfo& p : *ports) {
         seal.ports.push_back({.name = p.name, .ifindex = p.ifindex, .steer_gen = p.steer_gen});
     }
-    seal.rules.reserve(rule_ids_.size());
-    for (const RuleBinding& b : rule_ids_) {
-        seal.rules.push_back({.key = b.id, .id = b.rule});
-    }
-    // The same check the next start makes: a seal that would not hold then
-    // is not written (another process changed a matcher of sgnicd's).
+    seal.rules.assign(rule_ids_.begin(), rule_ids_.end());
+    // The check the next start makes, against the matchers as they are now
+    // (its port check passes by construction here): a seal that would not
+    // hold then is not written (another process changed a matcher of sgnicd's).
     if (auto plan = model::plan_sealed_adoption(desired_, matchers->matchers, seal, seal.ports,
                                                 kOwner, manage_foreign_);
         !plan) {
@@ -622,7 +620,7 @@ Expected<void> Service::remove_rules(std::span<const model::RuleKey> rules) {
     std::vector<policy::RuleId> ids;
     for (const model::RuleKey key : rules) {
         desired_.rules.erase(key);
-        if (const RuleBinding* b = rule_ids_.find(key); b != nullptr) {
+        if (const model::RuleBinding* b = rule_ids_.find(key); b != nullptr) {
             keys.push_back(key);
             ids.push_back(b->rule);
             rule_ids_.erase(key);

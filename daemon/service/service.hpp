@@ -77,12 +77,6 @@ struct ReconcileReport {
 // The owner tag sgnicd puts on what it creates (proto/sgnic.yaml owner-sgnicd).
 inline constexpr std::uint8_t kOwner = 1;
 
-// A desired rule the policy holds, under the policy's rule id.
-struct RuleBinding {
-    model::RuleKey id = 0;
-    policy::RuleId rule = 0;
-};
-
 class Service {
 public:
     Service(policy::Device& device, PortSource& ports, KernelState& kernel,
@@ -210,7 +204,7 @@ private:
     std::vector<PortInfo> ports_;
     std::map<model::MatcherKey, policy::MatcherId> matcher_ids_;
     std::map<policy::MatcherId, model::MatcherKey> matcher_keys_;
-    policy::IdTable<RuleBinding> rule_ids_;
+    policy::IdTable<model::RuleBinding> rule_ids_;
     // Policy rules no desired rule owns: a failed call inserted them and the
     // device refused their undo.  Deleted by the next begin_change() or
     // reconcile;

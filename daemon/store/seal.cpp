@@ -106,9 +106,9 @@ std::vector<std::uint8_t> encode_seal(const model::Seal& seal) {
     }
     w.put(seal.next_rule, 8);
     w.put(seal.rules.size(), 8);
-    for (const model::AdoptedRule& r : seal.rules) {
-        w.put(r.key, 8);
+    for (const model::RuleBinding& r : seal.rules) {
         w.put(r.id, 8);
+        w.put(r.rule, 8);
     }
     w.put(checksum(w.bytes()), 8);
     return std::move(w.bytes());
@@ -155,9 +155,9 @@ Expected<model::Seal> decode_seal(std::span<const std::uint8_t> bytes) {
         return corrupt("its rule count does not match its size");
     }
     seal.rules.resize(rules);
-    for (model::AdoptedRule& rule : seal.rules) {
-        (void)r.get(rule.key, 8);
+    for (model::RuleBinding& rule : seal.rules) {
         (void)r.get(rule.id, 8);
+        (void)r.get(rule.rule, 8);
     }
     return seal;
 }

@@ -77,8 +77,8 @@ TEST(Adopt, what_the_kernel_holds_as_stored_is_taken_over_and_nothing_changes) {
     ASSERT_EQ(plan.matchers.size(), 1U);
     EXPECT_EQ(plan.matchers.at(1).id, 40U);
     ASSERT_EQ(plan.rules.size(), 2U);
-    EXPECT_EQ(plan.rules[0], (AdoptedRule{.key = 10, .id = 100}));
-    EXPECT_EQ(plan.rules[1], (AdoptedRule{.key = 11, .id = 101}));
+    EXPECT_EQ(plan.rules[0], (RuleBinding{.id = 10, .rule = 100}));
+    EXPECT_EQ(plan.rules[1], (RuleBinding{.id = 11, .rule = 101}));
     EXPECT_EQ(plan.next_rule, 102U) << "new rule ids go above the kernel's";
 }
 
@@ -212,7 +212,7 @@ Seal sealed() {
     return {.ports = {{.name = "eth0", .ifindex = 7, .steer_gen = 0xa0},
                       {.name = "eth1", .ifindex = 8, .steer_gen = 0xb0}},
             .next_rule = 102,
-            .rules = {{.key = 10, .id = 100}, {.key = 11, .id = 101}}};
+            .rules = {{.id = 10, .rule = 100}, {.id = 11, .rule = 101}}};
 }
 
 // kernel()'s matchers as a matcher dump counts them: 10 (RX) and 11 (both).

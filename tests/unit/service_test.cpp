@@ -662,7 +662,7 @@ TEST_F(ServiceTest, a_start_after_a_clean_stop_reads_no_rule_from_the_kernel) {
             EXPECT_FALSE(ids_before.contains(id)) << "new rule " << r.spec.cookie;
         }
     }
-    ASSERT_TRUE(second->delete_rules("sg0", std::vector<model::RuleKey>{seal.rules[0].key}));
+    ASSERT_TRUE(second->delete_rules("sg0", std::vector<model::RuleKey>{seal.rules[0].id}));
     EXPECT_EQ(device_.rules.size(), 24U);
     auto again = second->reconcile();
     ASSERT_TRUE(again) << again.error().message();

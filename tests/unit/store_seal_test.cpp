@@ -21,7 +21,7 @@ model::Seal example() {
                   .next_rule = 1000001,
                   .rules = {}};
     for (std::uint64_t k = 1; k <= 1000; ++k) {
-        s.rules.push_back({.key = k * 7, .id = 0xffffffffULL + k});
+        s.rules.push_back({.id = k * 7, .rule = 0xffffffffULL + k});
     }
     return s;
 }
