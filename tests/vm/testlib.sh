@@ -6,7 +6,9 @@ set -euo pipefail
 
 SGNIC_KMOD=${SGNIC_KMOD:-}
 
-step() { printf '==> %s\n' "$*"; }
+# Each step says when it began (seconds into the case): where a slow case
+# spends its time is in its log.
+step() { printf '==> %s  [%ss]\n' "$*" "$SECONDS"; }
 
 fail() {
 	printf 'FAIL: %s\n' "$*" >&2

@@ -1,6 +1,6 @@
 # shellcheck shell=bash
 # Helpers for service-tier cases (sourced in the guest from the input disk).
-step() { echo "== $*"; }
+step() { echo "== $*  [${SECONDS}s]"; }
 fail() {
 	echo "FAIL: $*"
 	exit 1
