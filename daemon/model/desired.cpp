@@ -1,12 +1,34 @@
 #include "model/desired.hpp"
 
 #include <algorithm>
-#include <cstring>
 
 #include "sgnic/proto/limits.hpp"
 #include "sgnic/proto/spec.hpp"
 
 namespace sgnic::model {
+
+namespace {
+
+// Action arguments are held little-endian: the bytes are also the stored
+// form (RuleBody::append_stored), which must read the same on any host.
+std::uint8_t* put_le32(std::uint8_t* out, std::uint32_t v) {
+    for (int i = 0; i < 4; ++i) {
+        *out++ = static_cast<std::uint8_t>(v >> (8 * i));
+    }
+    return out;
+}
+
+std::uint32_t get_le32(const std::uint8_t* in) {
+    std::uint32_t v = 0;
+    for (int i = 0; i < 4; ++i) {
+        v |= static_cast<std::uint32_t>(in[i]) << (8 * i);
+    }
+    return v;
+}
+
+constexpr std::size_t kStoredHeader = 4;  // given (2 bytes), match length, action count
+
+}  // namespace
 
 static_assert(proto::spec::kMatchFields.size() <= 16, "RuleBody::given_ has a bit per field");
 static_assert(proto::kMaxActions <= 255, "RuleBody::actions_ counts them in a byte");
@@ -25,8 +47,7 @@ RuleBody::RuleBody(std::span<const std::uint8_t> match, std::uint32_t given,
     out = std::copy(match.begin(), match.end(), out);
     for (const policy::Action& a : actions) {
         *out++ = static_cast<std::uint8_t>(a.type);
-        std::memcpy(out, &a.arg, sizeof a.arg);
-        out += sizeof a.arg;
+        out = put_le32(out, a.arg);
     }
 }
 
@@ -53,10 +74,54 @@ std::vector<policy::Action> RuleBody::actions() const {
     const std::uint8_t* in = data() + match_len_;
     for (policy::Action& a : out) {
         a.type = static_cast<policy::ActionType>(*in++);
-        std::memcpy(&a.arg, in, sizeof a.arg);
+        a.arg = get_le32(in);
         in += sizeof a.arg;
     }
     return out;
+}
+
+void RuleBody::append_stored(std::string& out) const {
+    out.push_back(static_cast<char>(given_ & 0xff));
+    out.push_back(static_cast<char>(given_ >> 8));
+    out.push_back(static_cast<char>(match_len_));
+    out.push_back(static_cast<char>(actions_));
+    out.append(reinterpret_cast<const char*>(data()), bytes());
+}
+
+Expected<RuleBody> RuleBody::from_stored(const proto::MatchTemplate& tmpl,
+                                         std::span<const std::uint8_t> stored) {
+    if (stored.size() < kStoredHeader) {
+        return Error(Errc::invalid_argument,
+                     "a stored body of " + std::to_string(stored.size()) + " bytes is truncated");
+    }
+    const std::uint32_t given = stored[0] | (static_cast<std::uint32_t>(stored[1]) << 8);
+    const std::size_t match_len = stored[2];
+    const std::size_t count = stored[3];
+    if (stored.size() != kStoredHeader + match_len + count * kActionBytes) {
+        return Error(Errc::invalid_argument, "a stored body of " + std::to_string(stored.size()) +
+                                                 " bytes does not hold " +
+                                                 std::to_string(match_len) + " match bytes and " +
+                                                 std::to_string(count) + " actions");
+    }
+    if (count > proto::kMaxActions) {
+        return Error(Errc::invalid_argument, "a stored body has " + std::to_string(count) +
+                                                 " actions; a rule takes at most " +
+                                                 std::to_string(proto::kMaxActions));
+    }
+    const std::span<const std::uint8_t> match = stored.subspan(kStoredHeader, match_len);
+    std::array<policy::Action, proto::kMaxActions> actions{};
+    const std::uint8_t* in = match.data() + match_len;
+    for (std::size_t i = 0; i < count; ++i, in += kActionBytes) {
+        actions[i] = {.type = static_cast<policy::ActionType>(in[0]), .arg = get_le32(in + 1)};
+    }
+    const std::span<const policy::Action> action_list(actions.data(), count);
+    if (auto st = proto::check_match(tmpl, match, given); !st) {
+        return st.error();
+    }
+    if (auto st = proto::check_actions(action_list); !st) {
+        return st.error();
+    }
+    return RuleBody(match, given, action_list);
 }
 
 policy::ActionTypes RuleBody::action_types() const {

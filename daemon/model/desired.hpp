@@ -53,6 +53,15 @@ public:
     std::vector<policy::Action> actions() const;
     policy::ActionTypes action_types() const;  // without the arguments
 
+    // The stored form (the store's rule rows): given (2 bytes, little-endian),
+    // the match length, the action count, the match bytes, then each action
+    // as its type and its argument (4 bytes, little-endian).
+    void append_stored(std::string& out) const;
+    // Read back and checked under the rule's matcher template as parse_body()
+    // checks texts: a damaged row is refused, naming what is wrong.
+    static Expected<RuleBody> from_stored(const proto::MatchTemplate& tmpl,
+                                          std::span<const std::uint8_t> stored);
+
     friend bool operator==(const RuleBody& a, const RuleBody& b);
 
 private:

@@ -469,6 +469,42 @@ Expected<Match> parse_match(const MatchTemplate& tmpl, std::span<const FieldText
     return out;
 }
 
+Expected<void> check_match(const MatchTemplate& tmpl, std::span<const std::uint8_t> bytes,
+                           std::uint32_t given) {
+    std::size_t length = 0;
+    for (const MatchField& m : tmpl.fields) {
+        length += m.mask.size();
+    }
+    if (bytes.size() != length) {
+        return invalid("the match has " + std::to_string(bytes.size()) +
+                       " bytes; the matcher's template takes " + std::to_string(length));
+    }
+    if (tmpl.fields.size() < 32 && (given >> tmpl.fields.size()) != 0) {
+        return invalid("the match gives a field the matcher's template does not have");
+    }
+    std::size_t offset = 0;
+    for (std::size_t i = 0; i < tmpl.fields.size(); ++i) {
+        const MatchField& m = tmpl.fields[i];
+        const std::span<const std::uint8_t> value = bytes.subspan(offset, m.mask.size());
+        offset += m.mask.size();
+        // A template from parse_template() names known fields only.
+        const FieldInfo* f = find_field_by_id(m.field);
+        if (f == nullptr) {
+            return invalid("the matcher's template has an unknown field " +
+                           std::to_string(static_cast<unsigned>(m.field)));
+        }
+        if ((given & (1U << i)) == 0) {
+            if (std::any_of(value.begin(), value.end(), [](std::uint8_t b) { return b != 0; })) {
+                return invalid(std::string(f->name) + ": a field not given has a value");
+            }
+        } else if (outside(value, m.mask)) {
+            return invalid(std::string(f->name) + ": value " + quoted(format_value(*f, value)) +
+                           " has bits outside the matcher's mask " + format_mask(*f, m.mask));
+        }
+    }
+    return {};
+}
+
 const spec::Action* find_action(std::string_view name) {
     const auto* it = std::find_if(spec::kActions.begin(), spec::kActions.end(),
                                   [&](const spec::Action& a) { return a.name == name; });
@@ -522,9 +558,6 @@ Expected<Action> parse_action(std::string_view text) {
 }
 
 Expected<std::vector<Action>> parse_actions(std::span<const std::string> texts) {
-    if (texts.empty()) {
-        return invalid("a rule needs at least one action");
-    }
     if (texts.size() > kMaxActions) {
         return invalid("a rule takes at most " + std::to_string(kMaxActions) + " actions, not " +
                        std::to_string(texts.size()));
@@ -535,21 +568,44 @@ Expected<std::vector<Action>> parse_actions(std::span<const std::string> texts) 
         if (!a) {
             return a.error();
         }
-        if (!out.empty()) {
-            if (is_terminal(out.back().type)) {
-                return invalid("action " + quoted(t) + " follows the terminal action " +
-                               quoted(format_action(out.back())) + " (" + terminal_names() +
-                               " must come last)");
-            }
-        }
-        const bool dup =
-            std::any_of(out.begin(), out.end(), [&](const Action& o) { return o.type == a->type; });
-        if (dup) {
-            return invalid("action " + quoted(t) + " is given twice");
-        }
         out.push_back(*a);
     }
+    if (auto st = check_actions(out); !st) {
+        return st.error();
+    }
     return out;
+}
+
+Expected<void> check_actions(std::span<const Action> actions) {
+    if (actions.empty()) {
+        return invalid("a rule needs at least one action");
+    }
+    if (actions.size() > kMaxActions) {
+        return invalid("a rule takes at most " + std::to_string(kMaxActions) + " actions, not " +
+                       std::to_string(actions.size()));
+    }
+    for (std::size_t i = 0; i < actions.size(); ++i) {
+        const Action& a = actions[i];
+        const spec::Action* k = find_action(action_name(a.type));
+        if (k == nullptr) {
+            return invalid("unknown action type " + std::to_string(static_cast<unsigned>(a.type)));
+        }
+        if (!k->takes_arg && a.arg != 0) {
+            return invalid("action " + quoted(format_action(a)) + " takes no argument, has " +
+                           std::to_string(a.arg));
+        }
+        if (i > 0 && is_terminal(actions[i - 1].type)) {
+            return invalid("action " + quoted(format_action(a)) + " follows the terminal action " +
+                           quoted(format_action(actions[i - 1])) + " (" + terminal_names() +
+                           " must come last)");
+        }
+        const auto earlier = actions.first(i);
+        if (std::any_of(earlier.begin(), earlier.end(),
+                        [&](const Action& o) { return o.type == a.type; })) {
+            return invalid("action " + quoted(format_action(a)) + " is given twice");
+        }
+    }
+    return {};
 }
 
 bool acts_on_rx_only(ActionType type) {

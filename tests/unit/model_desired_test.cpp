@@ -68,6 +68,45 @@ TEST(RuleBody, a_body_beyond_its_inline_bytes_lives_on_the_heap_and_copies_deepl
     EXPECT_FALSE(*fewer == *body) << "one action fewer";
 }
 
+// The store's rows: what goes in reads back equal, inline or on the heap,
+// and the form is fixed (little-endian), not the host's memory.
+TEST(RuleBody, its_stored_form_reads_back_equal) {
+    const auto small = tmpl({{"ipv4-dst", "/24"}, {"l4-dport", "0xffff"}});
+    const auto wide = tmpl({{"ipv6-src", "/128"}, {"ipv6-dst", "/128"}});
+    struct Case {
+        const proto::MatchTemplate& t;
+        std::vector<FieldText> match;
+        std::vector<std::string> actions;
+    };
+    const std::vector<Case> cases = {
+        {small, {{"l4-dport", "53"}}, {"mark 258"}},
+        {small, {{"ipv4-dst", "10.1.2.0"}, {"l4-dport", "80"}}, {"count", "queue 3"}},
+        {wide,
+         {{"ipv6-src", "2001:db8::1"}, {"ipv6-dst", "2001:db8::2"}},
+         {"count", "mark 4294967295", "accept"}},
+    };
+    for (const Case& c : cases) {
+        auto body = body_of(c.t, c.match, c.actions);
+        ASSERT_TRUE(body) << body.error().message();
+        std::string stored;
+        body->append_stored(stored);
+        const std::span<const std::uint8_t> bytes(
+            reinterpret_cast<const std::uint8_t*>(stored.data()), stored.size());
+        auto back = RuleBody::from_stored(c.t, bytes);
+        ASSERT_TRUE(back) << back.error().message();
+        EXPECT_EQ(*back, *body);
+        EXPECT_EQ(action_texts(*back), c.actions);
+    }
+    auto mark = body_of(small, {{"l4-dport", "53"}}, {"mark 258"});
+    ASSERT_TRUE(mark);
+    std::string stored;
+    mark->append_stored(stored);
+    EXPECT_EQ(stored, std::string("\x02\x00\x06\x01"          // given, match length, actions
+                                  "\x00\x00\x00\x00\x00\x35"  // 0.0.0.0, port 53
+                                  "\x02\x02\x01\x00\x00",     // mark 258
+                                  15));
+}
+
 TEST(RuleBody, parse_errors_name_the_field_or_action) {
     const auto t = tmpl({{"l4-dport", "0xffff"}});
     auto bad_field = body_of(t, {{"l4-sport", "1"}}, {"drop"});

@@ -77,6 +77,12 @@ Expected<Match> parse_match(const MatchTemplate& tmpl, std::span<const FieldText
 // A match's bytes (in template order) rearranged into field id order, the
 // order the kernel dumps values in: two matches then compare whatever order
 // their templates listed the fields in.  Empty if the bytes do not fit.
+// The checks parse_match() makes, on bytes already in that form (a stored
+// rule): the template's length, `given` naming template fields only, a
+// field not given all zero, no value bit outside its field's mask.
+Expected<void> check_match(const MatchTemplate& tmpl, std::span<const std::uint8_t> bytes,
+                           std::uint32_t given);
+
 Bytes in_field_id_order(const MatchTemplate& tmpl, std::span<const std::uint8_t> bytes);
 
 // The action of that name (spec.hpp), or null.
@@ -92,6 +98,10 @@ bool is_terminal(ActionType type);
 Expected<Action> parse_action(std::string_view text);
 Expected<std::vector<Action>> parse_actions(std::span<const std::string> texts);
 std::string format_action(const Action& action);
+// The checks parse_actions() makes on the parsed list: 1 to kMaxActions
+// actions of known types, arguments only where one is taken, a terminal
+// action only last, none twice.
+Expected<void> check_actions(std::span<const Action> actions);
 
 Expected<Directions> parse_directions(std::string_view text);
 std::string format_directions(Directions dirs);
