@@ -9,7 +9,9 @@
 #include <array>
 #include <csignal>
 #include <cstring>
+#include <filesystem>
 #include <string>
+#include <system_error>
 #include <utility>
 
 #include "bus/server.hpp"
@@ -35,6 +37,9 @@ constexpr std::uint64_t kReconcileDelayUsec = 200'000;
 // proportion to them (systemd's TimeoutStartSec would end it otherwise).
 constexpr std::uint64_t kStartBaseUsec = 90'000'000;
 constexpr std::uint64_t kStartUsecPerRule = 1'000;
+// Fewer than a rule's row takes in state.db (~35 bytes), so a file's size
+// over this never counts too few rules.
+constexpr std::uintmax_t kStoreBytesPerRule = 32;
 
 struct Loop {
     Service& service;
@@ -270,6 +275,15 @@ int run_daemon(const config::Options& options, const config::Config& config, Ker
         options.state_dir ? std::filesystem::path(*options.state_dir) : config.state_dir;
     if (config.persistence) {
         seal = take_seal(dir);
+        // Opening may upgrade the schema, a rewrite of every row (~30 s for
+        // 1M rules in a TCG guest), and reading takes seconds: time for as
+        // many rules as the file could hold, before either.
+        std::error_code ec;
+        const std::uintmax_t bytes = std::filesystem::file_size(store::Store::file_in(dir), ec);
+        const std::uint64_t extend =
+            kStartBaseUsec + kStartUsecPerRule * (ec ? 0 : bytes / kStoreBytesPerRule);
+        (void)sd_notifyf(0, "EXTEND_TIMEOUT_USEC=%llu\nSTATUS=reading the state",
+                         static_cast<unsigned long long>(extend));
         auto opened = store::Store::open(dir);
         auto loaded = opened ? opened->load() : Expected<model::DesiredState>(opened.error());
         if (loaded) {

@@ -740,7 +740,7 @@ Expected<std::vector<model::RuleKey>> Service::add_rules(const std::string& port
         }
     }
     if (store_) {
-        auto stored = store_->add_rules(records, next, desired_.matchers);
+        auto stored = store_->add_rules(records, next);
         if (!stored) {
             undo({});
             publish_rehashes();

@@ -23,6 +23,12 @@ Statement& Statement::bind(int index, std::string_view value) {
     return *this;
 }
 
+Statement& Statement::bind_blob(int index, std::string_view bytes) {
+    sqlite3_bind_blob(stmt_.get(), index, bytes.data(), static_cast<int>(bytes.size()),
+                      SQLITE_TRANSIENT);  // NOLINT(cppcoreguidelines-pro-type-cstyle-cast)
+    return *this;
+}
+
 Expected<bool> Statement::step() {
     const int rc = sqlite3_step(stmt_.get());
     if (rc == SQLITE_ROW) {
@@ -63,6 +69,13 @@ std::string_view Statement::text_view(int column) const {
     const auto n = static_cast<std::size_t>(sqlite3_column_bytes(stmt_.get(), column));
     return t == nullptr ? std::string_view()
                         : std::string_view(reinterpret_cast<const char*>(t), n);
+}
+
+std::span<const std::uint8_t> Statement::blob(int column) const {
+    const void* b = sqlite3_column_blob(stmt_.get(), column);
+    const auto n = static_cast<std::size_t>(sqlite3_column_bytes(stmt_.get(), column));
+    return b == nullptr ? std::span<const std::uint8_t>()
+                        : std::span<const std::uint8_t>(static_cast<const std::uint8_t*>(b), n);
 }
 
 Expected<Database> Database::open(const std::filesystem::path& file) {

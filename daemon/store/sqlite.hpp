@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -27,6 +28,7 @@ public:
 
     Statement& bind(int index, std::int64_t value);
     Statement& bind(int index, std::string_view value);
+    Statement& bind_blob(int index, std::string_view bytes);
     // true: a row is ready; false: done.  Errors carry SQLite's message.
     Expected<bool> step();
     Status run();  // step to the end, expecting no rows
@@ -37,6 +39,7 @@ public:
     // The same without a copy: valid until the statement steps or resets
     // (a load reads a million rows).
     std::string_view text_view(int column) const;
+    std::span<const std::uint8_t> blob(int column) const;  // valid as text_view() is
 
 private:
     std::unique_ptr<sqlite3_stmt, StmtFinalize> stmt_;

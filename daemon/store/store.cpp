@@ -13,12 +13,18 @@ namespace {
 
 constexpr std::string_view kFileName = "state.db";
 
+// A rule row holds its body in the stored form (RuleBody::append_stored).
+constexpr std::string_view kRuleColumns =
+    "(id INTEGER PRIMARY KEY, matcher INTEGER NOT NULL REFERENCES matchers(id),"
+    " directions INTEGER NOT NULL, body BLOB NOT NULL, uid INTEGER NOT NULL)";
+
 constexpr int kDirRx = 1;  // SGNIC_DIRECTION_RX
 constexpr int kDirTx = 2;  // SGNIC_DIRECTION_TX
 
-// Rows hold plain text, not JSON: a rule's match and actions in the form of
-// a LoadRules record's columns (sgnic/proto/load.hpp), which refuses a text
-// holding a separator rather than store a row that reads back differently.
+// A matcher's template is plain text: its fields in the form of a
+// LoadRules record's match column (sgnic/proto/load.hpp), which refuses a
+// text holding a separator rather than store a row that reads back
+// differently.
 Expected<std::string> encode_fields(const std::vector<proto::FieldText>& fields) {
     std::string out;
     if (auto st = proto::load::append_match_column(out, fields); !st) {
@@ -27,16 +33,7 @@ Expected<std::string> encode_fields(const std::vector<proto::FieldText>& fields)
     return out;
 }
 
-Expected<std::string> encode_actions(const std::vector<std::string>& actions) {
-    std::string out;
-    if (auto st = proto::load::append_actions_column(out, actions); !st) {
-        return st.error();
-    }
-    return out;
-}
-
-// Into `out`, reused from row to row: a load of a million rows makes no
-// list per row.
+// Into `out`, reused from row to row (an upgrade of a million rows).
 Status decode_fields(std::string_view text, std::vector<proto::FieldText>& out) {
     if (auto st = proto::load::parse_match_column(text, out); !st) {
         return Error(Errc::device,
@@ -92,13 +89,17 @@ auto as_i64(std::uint64_t v) { return static_cast<std::int64_t>(v); }
 
 }  // namespace
 
+std::filesystem::path Store::file_in(const std::filesystem::path& state_dir) {
+    return state_dir / kFileName;
+}
+
 Expected<Store> Store::open(const std::filesystem::path& state_dir) {
     std::error_code ec;
     std::filesystem::create_directories(state_dir, ec);
     if (ec) {
         return Error(Errc::device, "create " + state_dir.string() + ": " + ec.message());
     }
-    auto db = Database::open(state_dir / kFileName);
+    auto db = Database::open(file_in(state_dir));
     if (!db) {
         return db.error();
     }
@@ -127,6 +128,7 @@ Status Store::migrate() {
         return row.error();
     }
     const std::int64_t version = q->int64(0);
+    q->reset();  // no statement may be active while an upgrade drops a table
     if (version == kSchemaVersion) {
         return {};
     }
@@ -139,18 +141,17 @@ Status Store::migrate() {
     if (!tx) {
         return tx.error();
     }
-    // Version 0: the tables; version 1 had them with the lists as JSON.
+    // Version 0: the tables; versions 1 and 2 had each rule's lists as texts.
     auto st = version == 0
                   ? db_.exec(
                         "CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);"
                         "CREATE TABLE matchers (id INTEGER PRIMARY KEY, port TEXT NOT NULL,"
                         "  priority INTEGER NOT NULL, template TEXT NOT NULL);"
-                        "CREATE TABLE rules (id INTEGER PRIMARY KEY,"
-                        "  matcher INTEGER NOT NULL REFERENCES matchers(id),"
-                        "  directions INTEGER NOT NULL, match TEXT NOT NULL, actions TEXT NOT NULL,"
-                        "  uid INTEGER NOT NULL);"
+                        "CREATE TABLE rules " +
+                        std::string(kRuleColumns) +
+                        ";"
                         "CREATE INDEX rules_by_matcher ON rules(matcher);")
-                  : convert_v1_lists();
+                  : upgrade_rules(version);
     if (!st) {
         return st.error().with_context("schema " + std::to_string(version) + " -> " +
                                        std::to_string(kSchemaVersion));
@@ -162,69 +163,121 @@ Status Store::migrate() {
     return tx->commit();
 }
 
-// Schema 1 -> 2: the same tables, each list rewritten from JSON to text.
-// Rows are read first, then updated: no table changes under its own SELECT.
-Status Store::convert_v1_lists() {
-    struct Row {
-        std::int64_t id;
-        std::string a;
-        std::string b;
-    };
-    auto read = [&](const char* sql, bool two) -> Expected<std::vector<Row>> {
-        auto q = db_.prepare(sql);
+// Schemas 1 and 2 -> 3: each rule's match and action lists (JSON in 1, text
+// in 2) become its stored body in a new rules table; schema 1's matcher
+// templates become text, as 2 has them.  Rows are read first, then written:
+// no table changes under its own SELECT.
+Status Store::upgrade_rules(std::int64_t version) {
+    const bool json_lists = version == 1;
+    std::map<model::MatcherKey, proto::MatchTemplate> templates;
+    {
+        std::vector<std::pair<std::int64_t, std::string>> rows;
+        auto q = db_.prepare("SELECT id, template FROM matchers");
         if (!q) {
             return q.error();
         }
-        std::vector<Row> rows;
         for (;;) {
             auto row = q->step();
             if (!row) {
                 return row.error();
             }
             if (!*row) {
-                return rows;
+                break;
             }
-            rows.push_back({q->int64(0), q->text(1), two ? q->text(2) : std::string()});
+            rows.emplace_back(q->int64(0), q->text(1));
         }
-    };
-    auto matchers = read("SELECT id, template FROM matchers", false);
-    if (!matchers) {
-        return matchers.error();
-    }
-    auto update_matcher = db_.prepare("UPDATE matchers SET template = ?2 WHERE id = ?1");
-    if (!update_matcher) {
-        return update_matcher.error();
-    }
-    for (const Row& r : *matchers) {
-        auto fields = decode_fields_v1(r.a);
-        auto text = fields ? encode_fields(*fields) : Expected<std::string>(fields.error());
-        if (!text) {
-            return text.error().with_context("matcher " + std::to_string(r.id));
+        auto update = db_.prepare("UPDATE matchers SET template = ?2 WHERE id = ?1");
+        if (!update) {
+            return update.error();
         }
-        if (auto st = update_matcher->bind(1, r.id).bind(2, *text).run(); !st) {
-            return st;
+        for (const auto& [id, text] : rows) {
+            auto fields = json_lists ? decode_fields_v1(text) : decode_fields(text);
+            auto tmpl =
+                fields ? proto::parse_template(*fields) : Expected<proto::Template>(fields.error());
+            if (!tmpl) {
+                return tmpl.error().with_context("matcher " + std::to_string(id));
+            }
+            templates.emplace(static_cast<model::MatcherKey>(id), std::move(tmpl->match));
+            if (json_lists) {
+                auto encoded = encode_fields(*fields);
+                if (!encoded) {
+                    return encoded.error().with_context("matcher " + std::to_string(id));
+                }
+                if (auto st = update->bind(1, id).bind(2, *encoded).run(); !st) {
+                    return st;
+                }
+            }
         }
     }
-    auto rules = read("SELECT id, match, actions FROM rules", true);
-    if (!rules) {
-        return rules.error();
+    if (auto st = db_.exec("CREATE TABLE rules_new " + std::string(kRuleColumns)); !st) {
+        return st;
     }
-    auto update_rule = db_.prepare("UPDATE rules SET match = ?2, actions = ?3 WHERE id = ?1");
-    if (!update_rule) {
-        return update_rule.error();
+    if (auto st = copy_rules(json_lists, templates); !st) {
+        return st;
     }
-    for (const Row& r : *rules) {
-        auto match = decode_fields_v1(r.a);
-        auto match_text = match ? encode_fields(*match) : Expected<std::string>(match.error());
-        auto actions = decode_actions_v1(r.b);
-        auto actions_text =
-            actions ? encode_actions(*actions) : Expected<std::string>(actions.error());
-        if (!match_text || !actions_text) {
-            return (match_text ? actions_text.error() : match_text.error())
-                .with_context("rule " + std::to_string(r.id));
+    return db_.exec(
+        "DROP TABLE rules; ALTER TABLE rules_new RENAME TO rules;"
+        "CREATE INDEX rules_by_matcher ON rules(matcher);");
+}
+
+// Every row of rules into rules_new, its lists read and stored as a body;
+// the statements end with this, so the old table can be dropped after.
+Status Store::copy_rules(bool json_lists,
+                         const std::map<model::MatcherKey, proto::MatchTemplate>& templates) {
+    auto q = db_.prepare("SELECT id, matcher, directions, match, actions, uid FROM rules");
+    auto insert = db_.prepare(
+        "INSERT INTO rules_new(id, matcher, directions, body, uid) VALUES (?1,?2,?3,?4,?5)");
+    if (!q || !insert) {
+        return q ? insert.error() : q.error();
+    }
+    std::vector<proto::FieldText> match;
+    std::vector<std::string> actions;
+    std::string body;
+    for (;;) {
+        auto row = q->step();
+        if (!row) {
+            return row.error();
         }
-        if (auto st = update_rule->bind(1, r.id).bind(2, *match_text).bind(3, *actions_text).run();
-            !st) {
+        if (!*row) {
+            break;
+        }
+        const std::int64_t id = q->int64(0);
+        Status read;
+        if (json_lists) {
+            auto m = decode_fields_v1(q->text(3));
+            auto a = decode_actions_v1(q->text(4));
+            read = !m ? Status(m.error()) : !a ? Status(a.error()) : Status();
+            if (read) {
+                match = std::move(*m);
+                actions = std::move(*a);
+            }
+        } else {
+            read = decode_fields(q->text_view(3), match);
+            if (read) {
+                read = decode_actions(q->text_view(4), actions);
+            }
+        }
+        if (!read) {
+            return read.error().with_context("rule " + std::to_string(id));
+        }
+        const auto tmpl = templates.find(static_cast<model::MatcherKey>(q->int64(1)));
+        if (tmpl == templates.end()) {
+            return Error(Errc::device, "rule " + std::to_string(id) + ": no matcher " +
+                                           std::to_string(q->int64(1)));
+        }
+        auto parsed = model::parse_body(tmpl->second, match, actions);
+        if (!parsed) {
+            return parsed.error().with_context("rule " + std::to_string(id));
+        }
+        body.clear();
+        parsed->append_stored(body);
+        auto st = insert->bind(1, id)
+                      .bind(2, q->int64(1))
+                      .bind(3, q->int64(2))
+                      .bind_blob(4, body)
+                      .bind(5, q->int64(5))
+                      .run();
+        if (!st) {
             return st;
         }
     }
@@ -255,7 +308,7 @@ Expected<model::DesiredState> Store::load() {
             state.next_rule = value;
         }
     }
-    // Each rule's texts are parsed once, here, under its matcher's template.
+    // Each rule's body is checked once, here, under its matcher's template.
     std::map<model::MatcherKey, proto::MatchTemplate> templates;
     auto ms = db_.prepare("SELECT id, port, priority, template FROM matchers");
     if (!ms) {
@@ -294,13 +347,10 @@ Expected<model::DesiredState> Store::load() {
         state.rules.reserve(static_cast<std::size_t>(count->int64(0)));
     }
     // In id order: each row is an append to the rule table.
-    auto rs =
-        db_.prepare("SELECT id, matcher, directions, match, actions, uid FROM rules ORDER BY id");
+    auto rs = db_.prepare("SELECT id, matcher, directions, body, uid FROM rules ORDER BY id");
     if (!rs) {
         return rs.error();
     }
-    std::vector<proto::FieldText> match;
-    std::vector<std::string> actions;
     for (;;) {
         auto row = rs->step();
         if (!row) {
@@ -309,12 +359,6 @@ Expected<model::DesiredState> Store::load() {
         if (!*row) {
             break;
         }
-        if (auto st = decode_fields(rs->text_view(3), match); !st) {
-            return st.error();
-        }
-        if (auto st = decode_actions(rs->text_view(4), actions); !st) {
-            return st.error();
-        }
         const auto id = static_cast<model::RuleKey>(rs->int64(0));
         const auto matcher = static_cast<model::MatcherKey>(rs->int64(1));
         const auto tmpl = templates.find(matcher);
@@ -322,7 +366,7 @@ Expected<model::DesiredState> Store::load() {
             return Error(Errc::device,
                          "rule " + std::to_string(id) + ": no matcher " + std::to_string(matcher));
         }
-        auto body = model::parse_body(tmpl->second, match, actions);
+        auto body = model::RuleBody::from_stored(tmpl->second, rs->blob(3));
         const policy::Directions dirs = decode_dirs(rs->int64(2));
         Status fits = body ? proto::check_directions(dirs, body->actions()) : Status(body.error());
         if (fits && dirs.empty()) {
@@ -335,7 +379,7 @@ Expected<model::DesiredState> Store::load() {
         state.next_rule = std::max(state.next_rule, id + 1);
         state.rules.insert({.id = id,
                             .matcher = matcher,
-                            .uid = static_cast<std::uint32_t>(rs->int64(5)),
+                            .uid = static_cast<std::uint32_t>(rs->int64(4)),
                             .directions = dirs,
                             .body = std::move(*body)});
     }
@@ -370,37 +414,26 @@ Status Store::add_matcher(const model::DesiredMatcher& m, model::MatcherKey next
     return tx->commit();
 }
 
-Status Store::add_rules(std::span<const model::DesiredRule> rules, model::RuleKey next_rule,
-                        const std::map<model::MatcherKey, model::DesiredMatcher>& matchers) {
+Status Store::add_rules(std::span<const model::DesiredRule> rules, model::RuleKey next_rule) {
     auto tx = Transaction::begin(db_);
     if (!tx) {
         return tx.error();
     }
     auto q = db_.prepare(
-        "INSERT INTO rules(id, matcher, directions, match, actions, uid) "
-        "VALUES (?1,?2,?3,?4,?5,?6)");
+        "INSERT INTO rules(id, matcher, directions, body, uid) VALUES (?1,?2,?3,?4,?5)");
     if (!q) {
         return q.error();
     }
-    model::MatchTexts match_texts(matchers);
+    std::string body;
     for (std::size_t i = 0; i < rules.size(); ++i) {
         const model::DesiredRule& r = rules[i];
-        auto fields = match_texts.of(r);
-        if (!fields) {
-            return fields.error().with_context("store rule " + std::to_string(r.id));
-        }
-        auto match = encode_fields(*fields);
-        auto actions = encode_actions(model::action_texts(r.body));
-        if (!match || !actions) {
-            return (match ? actions.error() : match.error())
-                .with_context("store rule " + std::to_string(r.id));
-        }
+        body.clear();
+        r.body.append_stored(body);
         auto st = q->bind(1, as_i64(r.id))
                       .bind(2, as_i64(r.matcher))
                       .bind(3, static_cast<std::int64_t>(encode_dirs(r.directions)))
-                      .bind(4, *match)
-                      .bind(5, *actions)
-                      .bind(6, static_cast<std::int64_t>(r.uid))
+                      .bind_blob(4, body)
+                      .bind(5, static_cast<std::int64_t>(r.uid))
                       .run();
         if (!st) {
             return st.error().with_context("store rule " + std::to_string(r.id));

@@ -3,7 +3,8 @@
 // crash a request is either wholly there or not at all.  Schema version in
 // PRAGMA user_version; a newer schema than this build knows is refused, an
 // older one is brought up to date in one transaction when the store opens
-// (1 -> 2: the match and action lists from JSON to plain text).
+// (1 -> 2: the match and action lists from JSON to plain text; 2 -> 3: a
+// rule's lists become its body in the stored form, RuleBody::append_stored).
 #pragma once
 
 #include <cstddef>
@@ -18,20 +19,19 @@
 
 namespace sgnic::store {
 
-inline constexpr int kSchemaVersion = 2;
+inline constexpr int kSchemaVersion = 3;
 
 class Store {
 public:
     static Expected<Store> open(const std::filesystem::path& state_dir);
+    // The database file open() opens in `state_dir`.
+    static std::filesystem::path file_in(const std::filesystem::path& state_dir);
 
     Expected<model::DesiredState> load();
 
     // Each is one transaction; the id counters are stored with the objects.
     Status add_matcher(const model::DesiredMatcher& m, model::MatcherKey next_matcher);
-    // A rule's row holds its canonical texts, under the template of its
-    // matcher in `matchers`.
-    Status add_rules(std::span<const model::DesiredRule> rules, model::RuleKey next_rule,
-                     const std::map<model::MatcherKey, model::DesiredMatcher>& matchers);
+    Status add_rules(std::span<const model::DesiredRule> rules, model::RuleKey next_rule);
     Status delete_rules(std::span<const model::RuleKey> rules);
     Status delete_matcher(model::MatcherKey matcher);  // and its rules
 
@@ -43,7 +43,9 @@ public:
 private:
     explicit Store(Database db) : db_(std::move(db)) {}
     Status migrate();
-    Status convert_v1_lists();
+    Status upgrade_rules(std::int64_t version);
+    Status copy_rules(bool json_lists,
+                      const std::map<model::MatcherKey, proto::MatchTemplate>& templates);
     Status set_meta(std::string_view key, std::uint64_t value);
 
     Database db_;

@@ -46,10 +46,6 @@ protected:
                                          {{"ipv4-dst", "10.0.0.0"}, {"ip-proto", "6"}},
                                          {"count", "queue 2"}, 1000);
     }
-    // What the service passes along: the matchers the rules refer to.
-    const std::map<model::MatcherKey, DesiredMatcher> matchers_ = {{1, matcher(1)},
-                                                                   {2, matcher(2)}};
-
     std::filesystem::path dir_;
 };
 
@@ -58,7 +54,7 @@ TEST_F(StoreTest, round_trips_the_desired_state_across_reopen) {
         Store s = open();
         ASSERT_TRUE(s.add_matcher(matcher(1), 2));
         const std::vector<DesiredRule> rules = {rule(1, 1), rule(2, 1), rule(3, 1)};
-        ASSERT_TRUE(s.add_rules(rules, 4, matchers_));
+        ASSERT_TRUE(s.add_rules(rules, 4));
     }
     Store s = open();
     auto state = s.load();
@@ -75,7 +71,7 @@ TEST_F(StoreTest, ids_are_never_reused_after_deletes) {
     Store s = open();
     ASSERT_TRUE(s.add_matcher(matcher(1), 2));
     const std::vector<DesiredRule> rules = {rule(1, 1), rule(2, 1)};
-    ASSERT_TRUE(s.add_rules(rules, 3, matchers_));
+    ASSERT_TRUE(s.add_rules(rules, 3));
     const std::vector<model::RuleKey> gone = {1, 2};
     ASSERT_TRUE(s.delete_rules(gone));
     ASSERT_TRUE(s.delete_matcher(1));
@@ -92,7 +88,7 @@ TEST_F(StoreTest, deleting_a_matcher_deletes_its_rules) {
     ASSERT_TRUE(s.add_matcher(matcher(1), 2));
     ASSERT_TRUE(s.add_matcher(matcher(2), 3));
     const std::vector<DesiredRule> rules = {rule(1, 1), rule(2, 2)};
-    ASSERT_TRUE(s.add_rules(rules, 3, matchers_));
+    ASSERT_TRUE(s.add_rules(rules, 3));
     ASSERT_TRUE(s.delete_matcher(1));
     auto state = s.load();
     ASSERT_TRUE(state);
@@ -106,9 +102,10 @@ TEST_F(StoreTest, a_failing_batch_leaves_nothing_behind) {
     ASSERT_TRUE(s.add_matcher(matcher(1), 2));
     // Rule 2 refers to no matcher: the foreign key fails the third row.
     const std::vector<DesiredRule> rules = {rule(1, 1), rule(3, 1), rule(2, 9)};
-    auto st = s.add_rules(rules, 4, matchers_);
+    auto st = s.add_rules(rules, 4);
     ASSERT_FALSE(st);
-    EXPECT_NE(st.error().message().find("store rule 2: no matcher 9"), std::string::npos)
+    EXPECT_NE(st.error().message().find("store rule 2: sqlite step: FOREIGN KEY constraint failed"),
+              std::string::npos)
         << st.error().message();
     auto state = s.load();
     ASSERT_TRUE(state);
@@ -121,7 +118,7 @@ TEST_F(StoreTest, a_crash_in_the_middle_of_a_batch_leaves_nothing_partial) {
         Store s = open();
         ASSERT_TRUE(s.add_matcher(matcher(1), 2));
         const std::vector<DesiredRule> first = {rule(1, 1)};
-        ASSERT_TRUE(s.add_rules(first, 2, matchers_));
+        ASSERT_TRUE(s.add_rules(first, 2));
     }
     const pid_t child = fork();
     ASSERT_GE(child, 0);
@@ -140,7 +137,7 @@ TEST_F(StoreTest, a_crash_in_the_middle_of_a_batch_leaves_nothing_partial) {
         for (model::RuleKey id = 2; id < 200; ++id) {
             batch.push_back(rule(id, 1));
         }
-        (void)s->add_rules(batch, 200, matchers_);
+        (void)s->add_rules(batch, 200);
         _exit(3);  // not reached: the hook exits first
     }
     int status = 0;
@@ -154,60 +151,108 @@ TEST_F(StoreTest, a_crash_in_the_middle_of_a_batch_leaves_nothing_partial) {
     EXPECT_EQ(state->rules.size(), 1U) << "a partial batch survived the crash";
     EXPECT_EQ(state->next_rule, 2U);
     const std::vector<DesiredRule> again = {rule(2, 1)};
-    EXPECT_TRUE(s.add_rules(again, 3, matchers_)) << "the store is writable after recovery";
+    EXPECT_TRUE(s.add_rules(again, 3)) << "the store is writable after recovery";
 }
 
-// Schema 1 kept the match and action lists as JSON; opening such a store
-// rewrites them as text once, and the state reads back the same.
-TEST_F(StoreTest, a_schema_1_store_is_converted_when_opened) {
-    // Schema 1 had the same tables: the lists written as JSON, version 1.
-    { Store created = open(); }
-    {
+// The stored form of rule(1, 1)'s body: given (fields 0 and 1), 5 match
+// bytes (10.0.0.0, 6), 2 actions (count; queue 2, its argument little-endian).
+const std::string kRuleBlob = "X'030005020A0000000601000000000302000000'";
+
+// Schemas 1 and 2 kept a rule's match and action lists as texts (JSON in 1);
+// opening such a store rewrites each as its stored body, once, and the
+// state reads back the same.
+TEST_F(StoreTest, a_schema_1_or_2_store_is_upgraded_when_opened) {
+    const std::string v1 =
+        "INSERT INTO matchers VALUES (1, 'eth0', 7, "
+        R"('[["ipv4-dst","255.255.255.0"],["ip-proto","0xff"]]');)"
+        R"(INSERT INTO rules VALUES (1, 1, 1, '[["ipv4-dst","10.0.0.0"],["ip-proto","6"]]', '["count","queue 2"]', 1000);)"
+        R"(INSERT INTO rules VALUES (2, 1, 1, '[["ipv4-dst","10.0.0.0"],["ip-proto","6"]]', '["count","queue 2"]', 1000);)";
+    const std::string v2 =
+        "INSERT INTO matchers VALUES (1, 'eth0', 7, 'ipv4-dst=255.255.255.0,ip-proto=0xff');"
+        "INSERT INTO rules VALUES (1, 1, 1, 'ipv4-dst=10.0.0.0,ip-proto=6', 'count,queue 2', 1000);"
+        "INSERT INTO rules VALUES (2, 1, 1, 'ipv4-dst=10.0.0.0,ip-proto=6', 'count,queue 2', "
+        "1000);";
+    for (const auto& [version, rows] : {std::pair{1, v1}, std::pair{2, v2}}) {
+        SCOPED_TRACE("schema " + std::to_string(version));
+        std::filesystem::remove_all(dir_ / "state");
+        std::filesystem::create_directories(dir_ / "state");
+        {  // the tables as schemas 1 and 2 had them
+            auto db = Database::open(dir_ / "state" / "state.db");
+            ASSERT_TRUE(db);
+            ASSERT_TRUE(db->exec(
+                "CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);"
+                "CREATE TABLE matchers (id INTEGER PRIMARY KEY, port TEXT NOT NULL,"
+                "  priority INTEGER NOT NULL, template TEXT NOT NULL);"
+                "CREATE TABLE rules (id INTEGER PRIMARY KEY,"
+                "  matcher INTEGER NOT NULL REFERENCES matchers(id),"
+                "  directions INTEGER NOT NULL, match TEXT NOT NULL, actions TEXT NOT NULL,"
+                "  uid INTEGER NOT NULL);"
+                "CREATE INDEX rules_by_matcher ON rules(matcher);"
+                "INSERT INTO meta VALUES ('next_matcher', 2), ('next_rule', 3);" +
+                rows + "PRAGMA user_version = " + std::to_string(version) + ";"));
+        }
+        Store s = open();
+        auto state = s.load();
+        ASSERT_TRUE(state) << state.error().message();
+        EXPECT_EQ(state->matchers.at(1), matcher(1));
+        EXPECT_EQ(state->rules.at(1), rule(1, 1));
+        EXPECT_EQ(state->rules.at(2), rule(2, 1));
+        EXPECT_EQ(state->next_rule, 3U);
         auto db = Database::open(dir_ / "state" / "state.db");
         ASSERT_TRUE(db);
-        ASSERT_TRUE(db->exec(
-            "INSERT INTO meta VALUES ('next_matcher', 2), ('next_rule', 3);"
-            R"(INSERT INTO matchers VALUES (1, 'eth0', 7, '[["ipv4-dst","255.255.255.0"],["ip-proto","0xff"]]');)"
-            R"(INSERT INTO rules VALUES (1, 1, 1, '[["ipv4-dst","10.0.0.0"],["ip-proto","6"]]', '["count","queue 2"]', 1000);)"
-            R"(INSERT INTO rules VALUES (2, 1, 1, '[["ipv4-dst","10.0.0.0"],["ip-proto","6"]]', '["count","queue 2"]', 1000);)"
-            "PRAGMA user_version = 1;"));
+        auto q = db->prepare(
+            "SELECT quote(body), (SELECT template FROM matchers) FROM rules WHERE id = 1");
+        ASSERT_TRUE(q);
+        ASSERT_TRUE(q->step());
+        EXPECT_EQ(q->text(0), kRuleBlob);
+        EXPECT_EQ(q->text(1), "ipv4-dst=255.255.255.0,ip-proto=0xff");
+        auto v = db->prepare("PRAGMA user_version");
+        ASSERT_TRUE(v);
+        ASSERT_TRUE(v->step());
+        EXPECT_EQ(v->int64(0), kSchemaVersion);
     }
-    Store s = open();
-    auto state = s.load();
-    ASSERT_TRUE(state) << state.error().message();
-    EXPECT_EQ(state->matchers.at(1), matcher(1));
-    EXPECT_EQ(state->rules.at(1), rule(1, 1));
-    EXPECT_EQ(state->rules.at(2), rule(2, 1));
-    EXPECT_EQ(state->next_rule, 3U);
-    auto db = Database::open(dir_ / "state" / "state.db");
-    ASSERT_TRUE(db);
-    auto q = db->prepare("SELECT match, actions FROM rules WHERE id = 1");
-    ASSERT_TRUE(q);
-    ASSERT_TRUE(q->step());
-    EXPECT_EQ(q->text(0), "ipv4-dst=10.0.0.0,ip-proto=6");
-    EXPECT_EQ(q->text(1), "count,queue 2");
-    auto v = db->prepare("PRAGMA user_version");
-    ASSERT_TRUE(v);
-    ASSERT_TRUE(v->step());
-    EXPECT_EQ(v->int64(0), kSchemaVersion);
 }
 
-// A row that does not parse under its matcher's template (edited by hand,
-// or corrupt) fails the load with the rule and the reason: sgnicd then
+// A row that does not read back under its matcher's template (edited by
+// hand, or corrupt) fails the load with the rule and the reason: sgnicd then
 // starts read-only instead of guessing.
 TEST_F(StoreTest, refuses_to_load_a_rule_row_that_does_not_parse) {
     {
         Store s = open();
         ASSERT_TRUE(s.add_matcher(matcher(1), 2));
         const std::vector<DesiredRule> rules = {rule(1, 1), rule(2, 1)};
-        ASSERT_TRUE(s.add_rules(rules, 3, matchers_));
+        ASSERT_TRUE(s.add_rules(rules, 3));
+    }
+    {
+        auto db = Database::open(dir_ / "state" / "state.db");
+        ASSERT_TRUE(db);
+        auto q = db->prepare("SELECT quote(body) FROM rules WHERE id = 2");
+        ASSERT_TRUE(q);
+        ASSERT_TRUE(q->step());
+        ASSERT_EQ(q->text(0), kRuleBlob) << "the stored form the cases below change";
     }
     const std::vector<std::pair<std::string, std::string>> cases = {
-        {"UPDATE rules SET match = 'l4-dport=80' WHERE id = 2",
-         "rule 2: corrupt row: field 'l4-dport' is not in the matcher's template"},
-        {"UPDATE rules SET match = 'ipv4-dst=10.0.0.1' WHERE id = 2",
+        {"UPDATE rules SET body = X'030005' WHERE id = 2",
+         "rule 2: corrupt row: a stored body of 3 bytes is truncated"},
+        {"UPDATE rules SET body = X'030005020A00000006010000000003020000' WHERE id = 2",
+         "rule 2: corrupt row: a stored body of 18 bytes does not hold 5 match bytes and 2 "
+         "actions"},
+        {"UPDATE rules SET body = X'030004020A00000001000000000302000000' WHERE id = 2",
+         "rule 2: corrupt row: the match has 4 bytes; the matcher's template takes 5"},
+        {"UPDATE rules SET body = X'070005020A0000000601000000000302000000' WHERE id = 2",
+         "rule 2: corrupt row: the match gives a field the matcher's template does not have"},
+        {"UPDATE rules SET body = X'010005020A0000000601000000000302000000' WHERE id = 2",
+         "rule 2: corrupt row: ip-proto: a field not given has a value"},
+        {"UPDATE rules SET body = X'030005020A0000010601000000000302000000' WHERE id = 2",
          "rule 2: corrupt row: ipv4-dst: value '10.0.0.1' has bits outside the matcher's mask"},
-        {"UPDATE rules SET actions = 'count,explode' WHERE id = 2", "rule 2: corrupt row: "},
+        {"UPDATE rules SET body = X'030005020A0000000609000000000302000000' WHERE id = 2",
+         "rule 2: corrupt row: unknown action type 9"},
+        {"UPDATE rules SET body = X'030005020A0000000601050000000302000000' WHERE id = 2",
+         "rule 2: corrupt row: action 'count' takes no argument, has 5"},
+        {"UPDATE rules SET body = X'030005020A0000000603000000000100000000' WHERE id = 2",
+         "rule 2: corrupt row: action 'count' follows the terminal action 'queue 0'"},
+        {"UPDATE rules SET body = X'030005020A0000000601000000000100000000' WHERE id = 2",
+         "rule 2: corrupt row: action 'count' is given twice"},
         {"UPDATE rules SET directions = 2 WHERE id = 2",  // TX, but queue acts on RX
          "rule 2: corrupt row: action 'queue 2' acts on received frames"},
         {"UPDATE rules SET directions = 0 WHERE id = 2",
@@ -229,10 +274,9 @@ TEST_F(StoreTest, refuses_to_load_a_rule_row_that_does_not_parse) {
         {  // back as it was for the next case
             auto db = Database::open(dir_ / "state" / "state.db");
             ASSERT_TRUE(db);
-            ASSERT_TRUE(
-                db->exec("UPDATE rules SET match = 'ipv4-dst=10.0.0.0,ip-proto=6', actions = "
-                         "'count,queue 2', directions = 1; UPDATE matchers SET template = "
-                         "'ipv4-dst=255.255.255.0,ip-proto=0xff'"));
+            ASSERT_TRUE(db->exec("UPDATE rules SET body = " + kRuleBlob +
+                                 ", directions = 1; UPDATE matchers SET template = "
+                                 "'ipv4-dst=255.255.255.0,ip-proto=0xff'"));
         }
         ASSERT_TRUE(open().load()) << "restored after " << sql;
     }
@@ -249,7 +293,7 @@ TEST_F(StoreTest, refuses_a_newer_schema) {
     std::filesystem::rename(dir_ / "state.db.tmp", dir_ / "state" / "state.db");
     auto s = Store::open(dir_ / "state");
     ASSERT_FALSE(s);
-    EXPECT_NE(s.error().message().find("schema 99, newer than this sgnicd's 2"), std::string::npos)
+    EXPECT_NE(s.error().message().find("schema 99, newer than this sgnicd's 3"), std::string::npos)
         << s.error().message();
 }
 
