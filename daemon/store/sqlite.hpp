@@ -32,6 +32,23 @@ public:
     // true: a row is ready; false: done.  Errors carry SQLite's message.
     Expected<bool> step();
     Status run();  // step to the end, expecting no rows
+    // Steps to the end, calling row() (which reads this statement's columns)
+    // for each row; the first error, SQLite's or row()'s, ends the walk.
+    template <typename RowFn>
+    Status each_row(RowFn&& row) {
+        for (;;) {
+            auto ready = step();
+            if (!ready) {
+                return ready.error();
+            }
+            if (!*ready) {
+                return {};
+            }
+            if (Status st = row(); !st) {
+                return st;
+            }
+        }
+    }
     void reset();
 
     std::int64_t int64(int column) const;

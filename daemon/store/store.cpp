@@ -176,15 +176,12 @@ Status Store::upgrade_rules(std::int64_t version) {
         if (!q) {
             return q.error();
         }
-        for (;;) {
-            auto row = q->step();
-            if (!row) {
-                return row.error();
-            }
-            if (!*row) {
-                break;
-            }
+        auto read = q->each_row([&]() -> Status {
             rows.emplace_back(q->int64(0), q->text(1));
+            return {};
+        });
+        if (!read) {
+            return read;
         }
         auto update = db_.prepare("UPDATE matchers SET template = ?2 WHERE id = ?1");
         if (!update) {
@@ -233,14 +230,7 @@ Status Store::copy_rules(bool json_lists,
     std::vector<proto::FieldText> match;
     std::vector<std::string> actions;
     std::string body;
-    for (;;) {
-        auto row = q->step();
-        if (!row) {
-            return row.error();
-        }
-        if (!*row) {
-            break;
-        }
+    return q->each_row([&]() -> Status {
         const std::int64_t id = q->int64(0);
         Status read;
         if (json_lists) {
@@ -271,17 +261,13 @@ Status Store::copy_rules(bool json_lists,
         }
         body.clear();
         parsed->append_stored(body);
-        auto st = insert->bind(1, id)
-                      .bind(2, q->int64(1))
-                      .bind(3, q->int64(2))
-                      .bind_blob(4, body)
-                      .bind(5, q->int64(5))
-                      .run();
-        if (!st) {
-            return st;
-        }
-    }
-    return {};
+        return insert->bind(1, id)
+            .bind(2, q->int64(1))
+            .bind(3, q->int64(2))
+            .bind_blob(4, body)
+            .bind(5, q->int64(5))
+            .run();
+    });
 }
 
 Status Store::set_meta(std::string_view key, std::uint64_t value) {
@@ -300,13 +286,17 @@ Expected<model::DesiredState> Store::load() {
     if (!meta) {
         return meta.error();
     }
-    for (auto row = meta->step(); row && *row; row = meta->step()) {
+    auto read = meta->each_row([&]() -> Status {
         const auto value = static_cast<std::uint64_t>(meta->int64(1));
-        if (meta->text(0) == "next_matcher") {
+        if (meta->text_view(0) == "next_matcher") {
             state.next_matcher = value;
-        } else if (meta->text(0) == "next_rule") {
+        } else if (meta->text_view(0) == "next_rule") {
             state.next_rule = value;
         }
+        return {};
+    });
+    if (!read) {
+        return read.error();
     }
     // Each rule's body is checked once, here, under its matcher's template.
     std::map<model::MatcherKey, proto::MatchTemplate> templates;
@@ -314,14 +304,7 @@ Expected<model::DesiredState> Store::load() {
     if (!ms) {
         return ms.error();
     }
-    for (;;) {
-        auto row = ms->step();
-        if (!row) {
-            return row.error();
-        }
-        if (!*row) {
-            break;
-        }
+    read = ms->each_row([&]() -> Status {
         auto fields = decode_fields(ms->text(3));
         if (!fields) {
             return fields.error();
@@ -338,6 +321,10 @@ Expected<model::DesiredState> Store::load() {
         templates.emplace(m.id, std::move(tmpl->match));
         state.next_matcher = std::max(state.next_matcher, m.id + 1);
         state.matchers.emplace(m.id, std::move(m));
+        return {};
+    });
+    if (!read) {
+        return read.error();
     }
     auto count = db_.prepare("SELECT count(*) FROM rules");
     if (!count) {
@@ -351,14 +338,7 @@ Expected<model::DesiredState> Store::load() {
     if (!rs) {
         return rs.error();
     }
-    for (;;) {
-        auto row = rs->step();
-        if (!row) {
-            return row.error();
-        }
-        if (!*row) {
-            break;
-        }
+    read = rs->each_row([&]() -> Status {
         const auto id = static_cast<model::RuleKey>(rs->int64(0));
         const auto matcher = static_cast<model::MatcherKey>(rs->int64(1));
         const auto tmpl = templates.find(matcher);
@@ -382,6 +362,10 @@ Expected<model::DesiredState> Store::load() {
                             .uid = static_cast<std::uint32_t>(rs->int64(4)),
                             .directions = dirs,
                             .body = std::move(*body)});
+        return {};
+    });
+    if (!read) {
+        return read.error();
     }
     return state;
 }
