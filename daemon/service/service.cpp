@@ -5,8 +5,10 @@
 #include <algorithm>
 #include <array>
 #include <chrono>
+#include <future>
 #include <iterator>
 #include <set>
+#include <system_error>
 #include <utility>
 
 #include "log/log.hpp"
@@ -717,6 +719,25 @@ Expected<std::vector<model::RuleKey>> Service::add_rules(const std::string& port
         }
         disown(kept, "add rules to port '" + port + "'");
     };
+    // A large batch's store rows are written on a thread of their own while
+    // the device takes the rules; the transaction commits only once the
+    // device has them all, so the order (device, then store) is kept.
+    std::future<Expected<store::Transaction>> rows;
+    if (store_ && records.size() >= kStoreThreadBatch) {
+        try {
+            rows = std::async(std::launch::async, [&store = *store_, &records, next] {
+                return store.write_rules(records, next);
+            });
+        } catch (const std::system_error& e) {
+            spdlog::debug("add rules: no thread for the store ({}); written after", e.what());
+        }
+    }
+    // Rolled back, and the store free for this thread, before an undo.
+    auto drop_rows = [&rows] {
+        if (rows.valid()) {
+            (void)rows.get();
+        }
+    };
     // Consecutive rules of one matcher go to the policy as one bulk insert.
     for (std::size_t start = 0, end = 0; start < records.size(); start = end) {
         end = start + 1;
@@ -726,6 +747,7 @@ Expected<std::vector<model::RuleKey>> Service::add_rules(const std::string& port
         const policy::BatchInsert batch = policy_->insert_rules(
             matcher_ids_.at(records[start].matcher), std::span(specs).subspan(start, end - start));
         if (batch.error) {
+            drop_rows();
             std::vector<policy::RuleId> kept;
             for (const auto& [k, rule_id] : batch.kept) {
                 kept.push_back(rule_id);
@@ -740,7 +762,13 @@ Expected<std::vector<model::RuleKey>> Service::add_rules(const std::string& port
         }
     }
     if (store_) {
-        auto stored = store_->add_rules(records, next);
+        Status stored;
+        if (rows.valid()) {
+            auto written = rows.get();
+            stored = written ? written->commit() : Status(written.error());
+        } else {
+            stored = store_->add_rules(records, next);
+        }
         if (!stored) {
             undo({});
             publish_rehashes();

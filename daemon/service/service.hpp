@@ -5,7 +5,9 @@
 //
 // Order of a change: validate everything, apply to the device through the
 // policy, write the store (one transaction), then answer.  If the store
-// write fails, the device change is undone and the call fails.
+// write fails, the device change is undone and the call fails.  A large
+// batch's rows are written on a thread while the device takes its rules;
+// the transaction still commits only after the device has them all.
 #pragma once
 
 #include <cstddef>
@@ -28,6 +30,10 @@
 namespace sgnic::service {
 
 inline constexpr std::size_t kMaxBatch = proto::kMaxRulesPerCall;  // rules per call
+// From this many rules in a batch, the store writes its rows on a thread
+// while the device takes the rules: below it a thread costs more than it
+// saves.
+inline constexpr std::size_t kStoreThreadBatch = 256;
 // Rules in one DescribeRules page, whatever the caller asks: a page reads
 // the counters of its rules from the kernel and writes their texts while
 // every other client waits (4096 rules held a call 1.1 s in a loaded guest).

@@ -399,6 +399,15 @@ Status Store::add_matcher(const model::DesiredMatcher& m, model::MatcherKey next
 }
 
 Status Store::add_rules(std::span<const model::DesiredRule> rules, model::RuleKey next_rule) {
+    auto tx = write_rules(rules, next_rule);
+    if (!tx) {
+        return tx.error();
+    }
+    return tx->commit();
+}
+
+Expected<Transaction> Store::write_rules(std::span<const model::DesiredRule> rules,
+                                         model::RuleKey next_rule) {
     auto tx = Transaction::begin(db_);
     if (!tx) {
         return tx.error();
@@ -426,11 +435,10 @@ Status Store::add_rules(std::span<const model::DesiredRule> rules, model::RuleKe
             row_hook_(i);
         }
     }
-    auto st = set_meta("next_rule", next_rule);
-    if (!st) {
-        return st;
+    if (auto st = set_meta("next_rule", next_rule); !st) {
+        return st.error();
     }
-    return tx->commit();
+    return std::move(*tx);
 }
 
 Status Store::delete_rules(std::span<const model::RuleKey> rules) {

@@ -32,6 +32,11 @@ public:
     // Each is one transaction; the id counters are stored with the objects.
     Status add_matcher(const model::DesiredMatcher& m, model::MatcherKey next_matcher);
     Status add_rules(std::span<const model::DesiredRule> rules, model::RuleKey next_rule);
+    // add_rules() without its commit: the rows are written in a transaction
+    // the caller commits, or drops to roll it back.  Nothing else may use
+    // the store until then; the rows may be written on another thread.
+    Expected<Transaction> write_rules(std::span<const model::DesiredRule> rules,
+                                      model::RuleKey next_rule);
     Status delete_rules(std::span<const model::RuleKey> rules);
     Status delete_matcher(model::MatcherKey matcher);  // and its rules
 

@@ -442,6 +442,73 @@ TEST_F(ServiceTest, a_failed_batch_is_neither_in_the_device_nor_in_the_store) {
     EXPECT_EQ(reopened->load()->rules.size(), 1U);
 }
 
+// A batch large enough for the store to write its rows on a thread of its
+// own: the device refusing a rule midway leaves neither the device nor the
+// store with any of it; a batch that goes in is stored, ids and all.
+TEST_F(ServiceTest, a_large_batch_is_stored_whole_or_not_at_all) {
+    auto s = start();
+    ASSERT_TRUE(s->reconcile());
+    populate(*s, 1);
+    const model::MatcherKey m = s->desired().matchers.begin()->first;
+    const int n = static_cast<int>(kStoreThreadBatch) + 10;
+    device_.fail({.op = policy::testing::Op::insert_rule,
+                  .code = Errc::busy,
+                  .skip = static_cast<int>(kStoreThreadBatch) + 5,
+                  .times = 1,
+                  .moved = 0});
+    auto refused = s->add_rules("sg0", drop_rules(m, n, 2000), 0);
+    ASSERT_FALSE(refused);
+    EXPECT_EQ(refused.error().code(), Errc::busy);
+    EXPECT_EQ(device_.rules.size(), 1U);
+    EXPECT_EQ(s->desired().rules.size(), 1U);
+
+    auto ids = s->add_rules("sg0", drop_rules(m, n, 2000), 0);
+    ASSERT_TRUE(ids) << ids.error().message();
+    ASSERT_EQ(ids->size(), static_cast<std::size_t>(n));
+    EXPECT_EQ(device_.rules.size(), static_cast<std::size_t>(n) + 1);
+    const model::DesiredState kept = s->desired();
+    s.reset();
+    auto reopened = store::Store::open(dir_);
+    ASSERT_TRUE(reopened);
+    auto stored = reopened->load();
+    ASSERT_TRUE(stored) << stored.error().message();
+    ASSERT_EQ(stored->rules.size(), static_cast<std::size_t>(n) + 1);
+    EXPECT_EQ(stored->next_rule, kept.next_rule);
+    for (const model::RuleKey id : *ids) {
+        ASSERT_NE(stored->rules.find(id), nullptr) << "rule " << id;
+        EXPECT_EQ(stored->rules.find(id)->body, kept.rules.find(id)->body) << "rule " << id;
+    }
+}
+
+// The store cannot take a batch (another process holds its write lock): the
+// call fails naming the store, and the device is as it was, whether the rows
+// were written on the caller's thread or on one of their own.
+TEST_F(ServiceTest, a_batch_the_store_refuses_is_taken_out_of_the_device) {
+    auto s = start();
+    ASSERT_TRUE(s->reconcile());
+    populate(*s, 1);
+    const model::MatcherKey m = s->desired().matchers.begin()->first;
+    for (const int n : {2, static_cast<int>(kStoreThreadBatch) + 1}) {
+        SCOPED_TRACE(n);
+        {
+            auto other = store::Database::open(store::Store::file_in(dir_));
+            ASSERT_TRUE(other);
+            ASSERT_TRUE(other->exec("BEGIN IMMEDIATE"));
+            auto refused = s->add_rules("sg0", drop_rules(m, n, 3000), 0);
+            ASSERT_FALSE(refused);
+            EXPECT_EQ(refused.error().code(), Errc::store);
+            EXPECT_NE(refused.error().message().find("locked"), std::string::npos)
+                << refused.error().message();
+            EXPECT_EQ(device_.rules.size(), 1U);
+            EXPECT_EQ(s->desired().rules.size(), 1U);
+        }  // the other connection goes, its transaction with it
+        auto ids = s->add_rules("sg0", drop_rules(m, n, 3000), 0);
+        ASSERT_TRUE(ids) << ids.error().message();
+        EXPECT_EQ(device_.rules.size(), static_cast<std::size_t>(n) + 1);
+        ASSERT_TRUE(s->delete_rules("sg0", *ids));
+    }
+}
+
 // The device refuses to delete a rule while a failed call is being undone:
 // the call still fails and nothing is added to the desired state; the rule
 // left in the kernel is the policy's (a reconcile does not delete it behind
