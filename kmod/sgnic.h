@@ -239,6 +239,7 @@ struct sgnic_rx_annot {
 	__be16 gro_mss;
 	__be16 gro_l4off;
 	__be16 reserved;
+	__be32 hash;		/* the flow hash that chose the Rx FQ */
 };
 
 static_assert(sizeof(struct sgnic_rx_annot) <= SGNIC_RX_HEADROOM);

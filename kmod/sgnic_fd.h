@@ -48,6 +48,8 @@ enum sgnic_fd_format {
 #define SGNIC_FD_CMD_TSO	BIT(28)	/* Tx: cut into TCP segments (with CSUM) */
 #define SGNIC_FD_STATUS_MARK	BIT(27)	/* Rx: a steering mark in the annotation */
 #define SGNIC_FD_STATUS_GRO	BIT(26)	/* Rx: coalesced TCP segments, see annotation */
+#define SGNIC_FD_STATUS_HASH	BIT(25)	/* Rx: the flow hash in the annotation */
+#define SGNIC_FD_STATUS_HASH_L4	BIT(24)	/* Rx: ... and it covers the L4 ports */
 
 struct sgnic_fd {
 	u8 reserved0;

@@ -24,6 +24,7 @@
 #include "sgnic.h"
 #include "sgnic_fman_tso.h"
 #include "sgnic_steer.h"
+#include "sgnic_steer_frame.h"
 
 /*
  * The simulated hardware reaches memory only through the bus addresses it
@@ -333,30 +334,47 @@ acquire_failed:
 	return -ENOBUFS;
 }
 
+/* The parser's verdict on a received frame. */
+struct sgnic_fman_class {
+	struct sgnic_steer_verdict v;
+	u32 hash;		/* of the frame's flow (its key) */
+	bool l4;		/* the key holds L4 ports */
+};
+
 /*
- * The classifier: runs the receiver's RX steering tables on the frame and
- * returns the CPU whose Rx FQ takes it (a queue rule's, else @cpu's), or -1
- * when a rule drops it.  A mark goes into the Rx annotation.
+ * The classifier: parses the frame into its key, runs the receiver's RX
+ * steering tables on it, and returns the CPU whose Rx FQ takes it, or -1
+ * when a rule drops it.  A queue rule chooses; else the flow hash does
+ * (receive-side scaling), so a flow keeps one Rx FQ, and its order,
+ * whichever portal its sender's CPU sent it through.  The mark and the
+ * hash go into the Rx annotation.
  */
 static int sgnic_fman_classify(struct sgnic_port *rx, unsigned int cpu,
 			       const struct sgnic_fman_frame *src,
-			       struct sgnic_steer_verdict *v)
+			       struct sgnic_fman_class *c)
 {
 	u8 hdr[SGNIC_FMAN_PARSE_LEN] __aligned(8);
+	struct sgnic_steer_key key;
+	unsigned int q;
 	u32 plen;
 
-	*v = (struct sgnic_steer_verdict){ .queue = -1 };
-	if (!sgnic_steer_active(rx->steer))
-		return cpu;
+	c->v = (struct sgnic_steer_verdict){ .queue = -1 };
 	plen = min_t(u32, src->len, sizeof(hdr));
 	sgnic_fman_read(src, 0, hdr, plen);
-	sgnic_steer_rx_classify(rx, hdr, plen, src->len, v);
-	if (v->drop)
-		return -1;
-	/* Receive queue N is served by the portal of CPU N. */
-	if (v->queue >= 0 && cpu_online(v->queue))
-		return v->queue;
-	return cpu;
+	sgnic_steer_frame_key_buf(hdr, plen, -1, &key);
+	c->hash = sgnic_steer_key_hash(&key);
+	c->l4 = !sgnic_steer_field_is_zero(&key, SGNIC_MATCH_FIELD_L4_SPORT) ||
+		!sgnic_steer_field_is_zero(&key, SGNIC_MATCH_FIELD_L4_DPORT);
+	if (sgnic_steer_active(rx->steer)) {
+		sgnic_steer_rx_classify(rx, &key, src->len, &c->v);
+		if (c->v.drop)
+			return -1;
+		/* Receive queue N is served by the portal of CPU N. */
+		if (c->v.queue >= 0 && cpu_online(c->v.queue))
+			return c->v.queue;
+	}
+	q = reciprocal_scale(c->hash, rx->netdev->real_num_rx_queues);
+	return cpu_online(q) ? q : cpu;
 }
 
 /*
@@ -386,8 +404,8 @@ static void sgnic_fman_deliver(struct sgnic_port *rx, struct sgnic_portal *porta
 	struct sgnic_bpool *pool = &rx->bpool;
 	struct sgnic_sg_entry *sgt = NULL;
 	struct sgnic_rx_annot *rx_annot;
-	struct sgnic_steer_verdict v;
 	struct sgnic_fman_frame dst;
+	struct sgnic_fman_class c;
 	u32 nbufs, i, left, len;
 	struct sgnic_fd fd;
 	struct sgnic_fq *fq;
@@ -404,7 +422,7 @@ static void sgnic_fman_deliver(struct sgnic_port *rx, struct sgnic_portal *porta
 		sgnic_stats_add(rx, SGNIC_STAT_RX_ERRORS, 1);
 		return;
 	}
-	target = sgnic_fman_classify(rx, portal->cpu, src, &v);
+	target = sgnic_fman_classify(rx, portal->cpu, src, &c);
 	if (target < 0)
 		return;		/* counted by the rule */
 	fq = &rx->fqs[target].rx;
@@ -426,9 +444,11 @@ static void sgnic_fman_deliver(struct sgnic_port *rx, struct sgnic_portal *porta
 	fd.bpid = pool->bpid;
 	sgnic_fd_set_addr(&fd, bufs[0]);
 	rx_annot = sgnic_fman_bus_to_virt(rx->sd, bufs[0]);
-	if (v.mark) {
-		rx_annot->mark = cpu_to_be32(v.mark);
-		fd.cmd_status = cpu_to_be32(SGNIC_FD_STATUS_MARK);
+	rx_annot->hash = cpu_to_be32(c.hash);
+	fd.cmd_status = cpu_to_be32(SGNIC_FD_STATUS_HASH | (c.l4 ? SGNIC_FD_STATUS_HASH_L4 : 0));
+	if (c.v.mark) {
+		rx_annot->mark = cpu_to_be32(c.v.mark);
+		fd.cmd_status |= cpu_to_be32(SGNIC_FD_STATUS_MARK);
 	}
 	if (gro) {
 		rx_annot->gro_segs = cpu_to_be16(gro->segs);
@@ -632,24 +652,34 @@ static_assert(SGNIC_TSO_MAX_SEGS <= SGNIC_FQ_HW_DEPTH);
 /*
  * The wire pauses (as 802.3x would) while the receiver still has frames to
  * take and too few free Rx FQ slots or pool buffers for the next frame: a
- * superframe's segments arrive at once.  The portal drains that Rx FQ in the
- * same poll, so a pause ends; a receiver with nothing queued gets the frame
- * and counts whatever it cannot hold.
+ * superframe's segments arrive at once.  The next frame's Rx FQ is its
+ * flow's, which only parsing it would tell: the room counted is that of the
+ * fullest Rx FQ holding frames.  Each portal drains its Rx FQ (this one in
+ * the same poll, another after its doorbell), so a pause ends; a receiver
+ * with nothing queued gets the frame and counts whatever it cannot hold.
  */
 static bool sgnic_fman_paused(struct sgnic_port *port, unsigned int cpu)
 {
 	struct sgnic_port *rx = port->peer;
-	struct sgnic_fq *fq = &rx->fqs[cpu].rx;
-	u32 frames, bufs;
+	u32 frames, bufs, count, room = U32_MAX;
 	struct sgnic_fd fd;
+	struct sgnic_fq *fq;
+	unsigned int q;
 
+	for_each_online_cpu(q) {
+		if (q >= rx->netdev->real_num_rx_queues)
+			break;
+		fq = &rx->fqs[q].rx;
+		count = READ_ONCE(fq->count);
+		if (count)
+			room = min(room, fq->depth - count);
+	}
 	/* Only a receiver with frames queued can pause: no look at the FD else. */
-	if (!READ_ONCE(fq->count) || !READ_ONCE(rx->up) ||
+	if (room == U32_MAX || !READ_ONCE(rx->up) ||
 	    !sgnic_fq_tx_peek(&port->fqs[cpu].tx, &fd))
 		return false;
 	sgnic_fman_tx_need(port, rx, &fd, &frames, &bufs);
-	return fq->depth - READ_ONCE(fq->count) < frames ||
-	       sgnic_bpool_avail(&rx->bpool) < bufs;
+	return room < frames || sgnic_bpool_avail(&rx->bpool) < bufs;
 }
 
 unsigned int sgnic_fman_run(struct sgnic_portal *portal)

@@ -713,6 +713,8 @@ void sgnic_port_rx(struct sgnic_portal *portal, struct sgnic_port *port,
 	u32 status = be32_to_cpu(fd->cmd_status);
 	bool marked = status & SGNIC_FD_STATUS_MARK;
 	bool gro = status & SGNIC_FD_STATUS_GRO;
+	bool hashed = status & SGNIC_FD_STATUS_HASH;
+	bool annotated = marked || gro || hashed;
 	struct sgnic_rx_annot annot = {};
 	struct bpf_prog *prog;
 	struct xdp_buff xdp;
@@ -734,10 +736,10 @@ void sgnic_port_rx(struct sgnic_portal *portal, struct sgnic_port *port,
 	xdp_init_buff(&xdp, port->bpool.alloc_size, &port->fqs[portal->cpu].xdp_rxq);
 	switch (sgnic_fd_format(fd)) {
 	case SGNIC_FD_CONTIG:
-		got = sgnic_port_rx_contig(port, fd, marked || gro ? &annot : NULL, &xdp);
+		got = sgnic_port_rx_contig(port, fd, annotated ? &annot : NULL, &xdp);
 		break;
 	case SGNIC_FD_SG:
-		got = sgnic_port_rx_sg(port, fd, marked || gro ? &annot : NULL, &xdp);
+		got = sgnic_port_rx_sg(port, fd, annotated ? &annot : NULL, &xdp);
 		break;
 	default:
 		sgnic_port_rx_discard(port, fd);
@@ -769,10 +771,17 @@ void sgnic_port_rx(struct sgnic_portal *portal, struct sgnic_port *port,
 		len = sgnic_skb_wire_bytes(skb, len);
 	}
 	skb->protocol = eth_type_trans(skb, netdev);
-	/* Steering ran in the frame manager: it chose this queue, and a mark. */
+	/*
+	 * The frame manager chose this queue (a steering rule, or the flow
+	 * hash), and a mark.
+	 */
 	skb_record_rx_queue(skb, portal->cpu);
 	if (marked)
 		skb->mark = be32_to_cpu(annot.mark);
+	if (hashed && (netdev->features & NETIF_F_RXHASH))
+		skb_set_hash(skb, be32_to_cpu(annot.hash),
+			     status & SGNIC_FD_STATUS_HASH_L4 ?
+			     PKT_HASH_TYPE_L4 : PKT_HASH_TYPE_L3);
 	if (gro) {
 		/* rx-gro-hw needs rx-checksumming: the segments were verified. */
 		packets = skb_shinfo(skb)->gso_segs;
@@ -1045,7 +1054,7 @@ struct sgnic_port *sgnic_port_create(struct sgnic_dev *sd, unsigned int index)
 	netdev->needed_headroom = SGNIC_TX_HEADROOM + SGNIC_TX_ANNOT_ALIGN;
 	netdev->hw_features = NETIF_F_SG | NETIF_F_HIGHDMA | NETIF_F_IP_CSUM |
 			      NETIF_F_IPV6_CSUM | NETIF_F_RXCSUM | NETIF_F_TSO |
-			      NETIF_F_TSO6 | NETIF_F_TSO_ECN;
+			      NETIF_F_TSO6 | NETIF_F_TSO_ECN | NETIF_F_RXHASH;
 	netdev->features = netdev->hw_features | NETIF_F_GSO;
 	netdev->vlan_features = netdev->features;
 	/* Coalescing (untagged frames only), on by default as NICs have it. */

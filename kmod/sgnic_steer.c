@@ -1034,14 +1034,11 @@ static void sgnic_steer_apply(struct sgnic_steer *st, unsigned int dir,
 	}
 }
 
-void sgnic_steer_rx_classify(struct sgnic_port *port, const u8 *frame, u32 hlen,
+void sgnic_steer_rx_classify(struct sgnic_port *port, const struct sgnic_steer_key *key,
 			     u32 len, struct sgnic_steer_verdict *v)
 {
-	struct sgnic_steer_key key;
-
-	sgnic_steer_frame_key_buf(frame, hlen, -1, &key);
 	rcu_read_lock();
-	sgnic_steer_apply(port->steer, SGNIC_STEER_RX, &key, 1, len, v);
+	sgnic_steer_apply(port->steer, SGNIC_STEER_RX, key, 1, len, v);
 	rcu_read_unlock();
 }
 

@@ -3,9 +3,10 @@
 # (sysfs, ethtool -l), each served by that CPU's portal.  The frame manager
 # classifies a frame before it takes a buffer: a `queue N` rule delivers it
 # on queue N, so it is processed on CPU N whichever CPU sent it (the
-# receiving socket's SO_INCOMING_CPU says so); frames without a rule stay on
-# the sender's CPU; per-queue counters agree; a queue beyond the receive
-# queues is refused.  A mark still reaches the skb.
+# receiving socket's SO_INCOMING_CPU says so); frames without a rule go to
+# the queue their flow hashes to (RSS: one CPU for a flow, whichever CPU
+# sent it); per-queue counters agree; a queue beyond the receive queues is
+# refused.  A mark still reaches the skb.
 . "$(dirname "$0")/../testlib.sh"
 . "$(dirname "$0")/../steerlib.sh"
 need_kmod
@@ -72,6 +73,7 @@ expect_eq "sysfs rx queues of sgnic1" "rx-0 rx-1" \
 ch=$(in_ns b ethtool -l sgnic1)
 expect_match "ethtool -l: combined channels" "Current hardware settings:.*Combined:[[:space:]]+2" \
 	"$(tr '\n' ' ' <<<"$ch")"
+expect_match "ethtool -k: receive-hashing" "receive-hashing: on" "$(in_ns b ethtool -k sgnic1)"
 in_ns a ping -c 1 -W 2 10.10.0.2 >/dev/null || fail "no connectivity"
 
 step "RX rules on sgnic1: UDP 6000 to queue 0, UDP 6001 to queue 1 (with mark 77), UDP 6002 none"
@@ -88,6 +90,7 @@ q1=$(sgnic_stat b sgnic1 steer_rxq1)
 c0=$(sgnic_stat b sgnic1 cpu0_rx_packets)
 c1=$(sgnic_stat b sgnic1 cpu1_rx_packets)
 n=40
+flow_cpu=""
 for sender in 0 1; do
 	step "sender on CPU $sender: $n datagrams each to 6000 (queue 0), 6001 (queue 1), 6002 (no rule)"
 	for p in 6000 6001 6002; do
@@ -100,7 +103,12 @@ for sender in 0 1; do
 	done
 	expect_eq "SO_INCOMING_CPU of queue 0's datagrams" "0:$n" "$(cpus_seen /tmp/cpus.6000)"
 	expect_eq "SO_INCOMING_CPU of queue 1's datagrams" "1:$n" "$(cpus_seen /tmp/cpus.6001)"
-	expect_eq "SO_INCOMING_CPU without a rule: the sender's" "$sender:$n" "$(cpus_seen /tmp/cpus.6002)"
+	# Without a rule the flow hash chooses (RSS): one CPU for the whole
+	# flow, the same whichever CPU sends it.
+	seen=$(cpus_seen /tmp/cpus.6002)
+	expect_match "SO_INCOMING_CPU without a rule: one CPU for the flow" "^[01]:$n\$" "$seen"
+	expect_eq "the flow's CPU with the sender on CPU $sender" "${flow_cpu:-$seen}" "$seen"
+	flow_cpu=$seen
 done
 
 step "per-queue counters agree with the rules"
@@ -108,9 +116,13 @@ expect_eq "rule 1 (queue 0) packets" $((2 * n)) "$(rule_pkts b sgnic1 1 rx)"
 expect_eq "rule 2 (queue 1) packets" $((2 * n)) "$(rule_pkts b sgnic1 2 rx)"
 expect_eq "steer_rxq0 grew by rule 1's" $((q0 + 2 * n)) "$(sgnic_stat b sgnic1 steer_rxq0)"
 expect_eq "steer_rxq1 grew by rule 2's" $((q1 + 2 * n)) "$(sgnic_stat b sgnic1 steer_rxq1)"
-# Each CPU took its queue's 2n datagrams and the unsteered n its sender sent.
-expect_ge "cpu0_rx_packets (queue 0)" $((c0 + 3 * n)) "$(sgnic_stat b sgnic1 cpu0_rx_packets)"
-expect_ge "cpu1_rx_packets (queue 1)" $((c1 + 3 * n)) "$(sgnic_stat b sgnic1 cpu1_rx_packets)"
+# Each CPU took its queue's 2n datagrams; the flow's CPU the unsteered 2n too.
+d0=$(( $(sgnic_stat b sgnic1 cpu0_rx_packets) - c0 ))
+d1=$(( $(sgnic_stat b sgnic1 cpu1_rx_packets) - c1 ))
+expect_ge "cpu0_rx_packets (queue 0)" $((2 * n)) "$d0"
+expect_ge "cpu1_rx_packets (queue 1)" $((2 * n)) "$d1"
+expect_ge "cpu${flow_cpu%%:*}_rx_packets (its queue's 2n and the flow's 2n)" $((4 * n)) \
+	"$([ "${flow_cpu%%:*}" = 0 ] && echo "$d0" || echo "$d1")"
 expect_eq "tc: frames marked 77 (queue 1's)" $((2 * n)) "$(tc_count b sgnic1 1)"
 expect_eq "sgnic1 rx_dropped" 0 "$(sgnic_stat b sgnic1 rx_dropped)"
 
