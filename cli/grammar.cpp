@@ -379,20 +379,30 @@ bool valid_port_name(std::string_view name) {
 
 std::vector<std::string> split_words(std::string_view line) {
     std::vector<std::string> out;
+    split_words(line, out);
+    return out;
+}
+
+void split_words(std::string_view line, std::vector<std::string>& out) {
+    const auto blank = [](char c) { return c == ' ' || c == '\t' || c == '\r'; };
+    std::size_t n = 0;
     std::size_t i = 0;
-    while (i < line.size()) {
-        if (line[i] == '#') {
-            break;
-        }
-        if (line[i] == ' ' || line[i] == '\t' || line[i] == '\r') {
+    while (i < line.size() && line[i] != '#') {
+        if (blank(line[i])) {
             ++i;
             continue;
         }
-        const std::size_t end = line.find_first_of(" \t\r#", i);
-        out.emplace_back(line.substr(i, end - i));
-        i = end == std::string_view::npos ? line.size() : end;
+        std::size_t end = i;
+        while (end < line.size() && !blank(line[end]) && line[end] != '#') {
+            ++end;
+        }
+        if (n == out.size()) {
+            out.emplace_back();
+        }
+        out[n++].assign(line.substr(i, end - i));
+        i = end;
     }
-    return out;
+    out.resize(n);
 }
 
 std::variant<RuleText, UsageError> parse_rule_words(std::span<const std::string> w) {

@@ -86,38 +86,48 @@ std::variant<std::vector<std::string>, std::string> json_words(const Json& r) {
     return w;
 }
 
-void add_rule(ParsedFile& out, std::string where, std::size_t position,
-              std::span<const std::string> words) {
+using OnRule = std::function<void(LoadItem&&)>;
+using OnFailure = std::function<void(LoadFailure&&)>;
+
+void add_rule(const OnRule& on_rule, const OnFailure& on_failure, std::string where,
+              std::size_t position, std::span<const std::string> words) {
     auto r = parse_rule_words(words);
     if (auto* e = std::get_if<UsageError>(&r)) {
-        out.failures.push_back({std::move(where), usage_reason(*e), position});
+        on_failure({std::move(where), usage_reason(*e), position});
         return;
     }
-    out.items.push_back({std::move(where), std::get<RuleText>(std::move(r)), position});
+    on_rule({std::move(where), std::get<RuleText>(std::move(r)), position});
 }
 
 }  // namespace
 
 ParsedFile parse_rule_file(std::string_view content) {
     ParsedFile out;
+    each_rule(
+        content, [&out](LoadItem&& item) { out.items.push_back(std::move(item)); },
+        [&out](LoadFailure&& failure) { out.failures.push_back(std::move(failure)); });
+    return out;
+}
+
+void each_rule(std::string_view content, const OnRule& on_rule, const OnFailure& on_failure) {
     const std::size_t first = content.find_first_not_of(" \t\r\n");
     if (first != std::string_view::npos && (content[first] == '[' || content[first] == '{')) {
         Json doc;
         try {
             doc = Json::parse(content);
         } catch (const Json::parse_error& e) {
-            out.failures.push_back({"file", std::string("not valid JSON: ") + e.what(), 0});
-            return out;
+            on_failure({"file", std::string("not valid JSON: ") + e.what(), 0});
+            return;
         }
         const Json* rules = &doc;
         if (doc.is_object()) {
             const auto it = doc.find("rules");
             if (it == doc.end() || !it->is_array()) {
-                out.failures.push_back({"file",
-                                        "a JSON rule file is an array of rules or an object "
-                                        "with \"rules\": [...]",
-                                        0});
-                return out;
+                on_failure({"file",
+                            "a JSON rule file is an array of rules or an object with "
+                            "\"rules\": [...]",
+                            0});
+                return;
             }
             rules = &*it;
         }
@@ -126,13 +136,15 @@ ParsedFile parse_rule_file(std::string_view content) {
             std::string where = "rule " + std::to_string(++index);
             auto words = json_words(r);
             if (auto* reason = std::get_if<std::string>(&words)) {
-                out.failures.push_back({std::move(where), *reason, index});
+                on_failure({std::move(where), *reason, index});
                 continue;
             }
-            add_rule(out, std::move(where), index, std::get<std::vector<std::string>>(words));
+            add_rule(on_rule, on_failure, std::move(where), index,
+                     std::get<std::vector<std::string>>(words));
         }
-        return out;
+        return;
     }
+    std::vector<std::string> words;
     std::size_t line_no = 0;
     std::size_t start = 0;
     while (start <= content.size()) {
@@ -140,16 +152,15 @@ ParsedFile parse_rule_file(std::string_view content) {
         const std::string_view line = content.substr(
             start, nl == std::string_view::npos ? std::string_view::npos : nl - start);
         ++line_no;
-        const auto words = split_words(line);
+        split_words(line, words);
         if (!words.empty()) {
-            add_rule(out, "line " + std::to_string(line_no), line_no, words);
+            add_rule(on_rule, on_failure, "line " + std::to_string(line_no), line_no, words);
         }
         if (nl == std::string_view::npos) {
             break;
         }
         start = nl + 1;
     }
-    return out;
 }
 
 LoadReport send_in_chunks(std::span<const LoadItem> items, std::size_t chunk, const SendBatch& send,
@@ -190,29 +201,40 @@ LoadReport send_in_chunks(std::span<const LoadItem> items, std::size_t chunk, co
     return report;
 }
 
-Records make_records(std::vector<LoadItem> items) {
-    Records out;
-    for (LoadItem& item : items) {
-        const proto::RuleRequest rule{.matcher = item.rule.matcher,
-                                      .directions = item.rule.directions,
-                                      .match = item.rule.match,
-                                      .actions = item.rule.actions};
-        if (auto st = proto::load::append_record(out.text, rule); !st) {
-            out.refused.push_back({std::move(item.where), st.error().message(), item.position});
-            continue;
-        }
-        out.sent.push_back(std::move(item));
+void Records::add(const LoadItem& item) {
+    const RuleText& rule = item.rule;
+    if (auto st = proto::load::append_record(text, rule.matcher, rule.directions, rule.match,
+                                             rule.actions);
+        !st) {
+        refused.push_back({item.where, st.error().message(), item.position});
+        return;
     }
+    sent.push_back({item.where, item.position});
+}
+
+std::vector<LoadItem> rules_at(std::string_view content, std::span<const RuleName> names) {
+    std::vector<LoadItem> out;
+    out.reserve(names.size());
+    std::size_t next = 0;
+    each_rule(
+        content,
+        [&](LoadItem&& item) {
+            if (next < names.size() && names[next].position == item.position) {
+                out.push_back(std::move(item));
+                ++next;
+            }
+        },
+        [](LoadFailure&&) {});
     return out;
 }
 
-void add_job_outcome(LoadReport& report, std::span<const LoadItem> sent, const JobOutcome& job) {
+void add_job_outcome(LoadReport& report, std::span<const RuleName> sent, const JobOutcome& job) {
     std::vector<bool> named(sent.size(), false);
     for (const auto& [index, reason] : job.failures) {
         if (index == 0 || index > sent.size()) {
             continue;  // not one of ours: nothing to name
         }
-        const LoadItem& it = sent[index - 1];
+        const RuleName& it = sent[index - 1];
         named[index - 1] = true;
         report.failures.push_back({it.where, reason, it.position});
     }

@@ -47,6 +47,12 @@ struct ParsedFile {
 
 ParsedFile parse_rule_file(std::string_view content);
 
+// The same, one rule at a time in file order: each rule the grammar accepts
+// goes to on_rule, each one it refuses to on_failure.  Nothing is kept, so a
+// file of a million rules costs what its records do (sgnicctl rule load).
+void each_rule(std::string_view content, const std::function<void(LoadItem&&)>& on_rule,
+               const std::function<void(LoadFailure&&)>& on_failure);
+
 // One AddRules call's outcome, and the daemon's "rule #3: ..." read back
 // (proto/load.hpp: the chunk machine sgnicd's load jobs use too).
 using proto::load::BatchResult;
@@ -67,15 +73,26 @@ using SendBatch = std::function<BatchResult(std::span<const LoadItem>)>;
 LoadReport send_in_chunks(std::span<const LoadItem> items, std::size_t chunk, const SendBatch& send,
                           const std::function<void(std::uint64_t)>& progress);
 
-// The file descriptor's content for Port.LoadRules: one record per item
-// (proto/load.hpp).  Record i (1-based) is sent[i - 1]; an item whose texts
+// How a rule is named in a report ("line 7"), and where it is in the file.
+struct RuleName {
+    std::string where;
+    std::size_t position = 0;
+};
+
+// The file descriptor's content for Port.LoadRules (proto/load.hpp), built
+// one rule at a time.  Record i (1-based) is sent[i - 1]; a rule whose texts
 // cannot be a record (no valid one holds a tab, ',' or '=') is refused.
 struct Records {
     std::string text;
-    std::vector<LoadItem> sent;
+    std::vector<RuleName> sent;
     std::vector<LoadFailure> refused;
+
+    void add(const LoadItem& item);
 };
-Records make_records(std::vector<LoadItem> items);
+
+// The rules of the file at the names' positions (ascending, as Records keeps
+// them): a daemon without Port.LoadRules takes rule texts over AddRules.
+std::vector<LoadItem> rules_at(std::string_view content, std::span<const RuleName> names);
 
 // A LoadRules job's Finished: rules loaded, (record index, reason) per
 // failure, and why it ended early ("" when it did not).
@@ -84,10 +101,10 @@ struct JobOutcome {
     std::vector<std::pair<std::uint64_t, std::string>> failures;
     std::string error;
 };
-// The job's failures under the items' names.  Records settle in order: the
+// The job's failures under the rules' names.  Records settle in order: the
 // first `loaded` records not named failed were loaded; after an early end
 // every other one failed with the job's error (and report.aborted is set).
-void add_job_outcome(LoadReport& report, std::span<const LoadItem> sent, const JobOutcome& job);
+void add_job_outcome(LoadReport& report, std::span<const RuleName> sent, const JobOutcome& job);
 
 // Failures in file order.
 void sort_failures(LoadReport& report);

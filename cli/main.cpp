@@ -5,15 +5,16 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <map>
 #include <set>
-#include <sstream>
 
 #include "cli/client.hpp"
 #include "cli/format.hpp"
@@ -286,21 +287,32 @@ private:
     Clock::time_point last_{};
 };
 
+// The whole of a stream, in blocks, into room made for `size` bytes when
+// it is known: a large rule file is not copied while it is read.
+std::string read_all(std::istream& in, std::size_t size) {
+    std::string text;
+    text.reserve(size);
+    std::array<char, std::size_t{64} * 1024> block{};
+    while (in.read(block.data(), block.size()) || in.gcount() > 0) {
+        text.append(block.data(), static_cast<std::size_t>(in.gcount()));
+    }
+    return text;
+}
+
 // The file is read before any connection: an unreadable one is a usage error.
 std::optional<std::string> read_rule_file(const std::string& file) {
-    std::stringstream content;
     if (file == "-") {
-        content << std::cin.rdbuf();
-        return content.str();
+        return read_all(std::cin, 0);
     }
-    std::ifstream in(file);
+    std::ifstream in(file, std::ios::binary);
     if (!in) {
         std::cerr << "sgnicctl: rule load: cannot read '" << file << "'\n"
                   << "hint: give a readable file, or '-' for stdin\n";
         return std::nullopt;
     }
-    content << in.rdbuf();
-    return content.str();
+    std::error_code ec;
+    const std::uintmax_t size = std::filesystem::file_size(file, ec);  // none for a pipe
+    return read_all(in, ec ? 0 : static_cast<std::size_t>(size));
 }
 
 // The records in a sealed memfd for Port.LoadRules: nobody can change
@@ -329,10 +341,7 @@ UniqueFd sealed_memfd(const std::string& text) {
 }
 
 int run_load(Client& c, const Options& opt, const RuleLoad& load, const std::string& content) {
-    ParsedFile parsed = parse_rule_file(content);
-    const std::uint64_t total = parsed.items.size() + parsed.failures.size();
     LoadReport report;
-    report.failures = std::move(parsed.failures);
 
     // Each rule's port from its matcher, checked here rather than by a
     // failed round trip; then its values against the matcher's template.
@@ -366,42 +375,64 @@ int run_load(Client& c, const Options& opt, const RuleLoad& load, const std::str
         }
         return templates[id];
     };
-    std::vector<std::string> order;
-    std::map<std::string, std::vector<LoadItem>> by_port;
-    // RX and TX rules per matcher, for Matcher.Reserve (an sgnicd without
-    // Port.LoadRules; a LoadRules job presizes by itself).
-    std::map<std::uint64_t, std::pair<std::uint64_t, std::uint64_t>> incoming;
-    for (LoadItem& item : parsed.items) {
+    // The port a rule goes to, or why it cannot go.
+    const auto port_for =
+        [&](const LoadItem& item) -> std::variant<const std::string*, std::string> {
         const auto p = port_of.find(item.rule.matcher);
         if (p == port_of.end()) {
-            report.failures.push_back(
-                {item.where, "no matcher " + std::to_string(item.rule.matcher), item.position});
-            continue;
+            return "no matcher " + std::to_string(item.rule.matcher);
         }
         if (item.rule.port && *item.rule.port != p->second) {
-            report.failures.push_back({item.where,
-                                       "matcher " + std::to_string(item.rule.matcher) +
-                                           " is on port '" + p->second + "', not '" +
-                                           *item.rule.port + "'",
-                                       item.position});
-            continue;
+            return "matcher " + std::to_string(item.rule.matcher) + " is on port '" + p->second +
+                   "', not '" + *item.rule.port + "'";
         }
         if (const auto& t = template_of(item.rule.matcher, p->second)) {
             if (auto m = proto::parse_match(*t, item.rule.match); !m) {
-                report.failures.push_back({item.where, m.error().message(), item.position});
-                continue;
+                return m.error().message();
             }
         }
-        if (auto dirs = proto::parse_directions(item.rule.directions)) {
-            auto& [rx, tx] = incoming[item.rule.matcher];
-            rx += dirs->rx ? 1 : 0;
-            tx += dirs->tx ? 1 : 0;
-        }
-        if (!by_port.contains(p->second)) {
-            order.push_back(p->second);
-        }
-        by_port[p->second].push_back(std::move(item));
-    }
+        return &p->second;
+    };
+    // One pass over the file: each rule becomes a record of its port's file
+    // descriptor as it is read, so a million rules are held once, as records.
+    std::uint64_t total = 0;
+    const auto lines =
+        static_cast<std::size_t>(std::count(content.begin(), content.end(), '\n')) + 1;
+    std::vector<std::string> order;
+    std::map<std::string, Records> by_port;
+    // RX and TX rules per matcher, for Matcher.Reserve (an sgnicd without
+    // Port.LoadRules; a LoadRules job presizes by itself).
+    std::map<std::uint64_t, std::pair<std::uint64_t, std::uint64_t>> incoming;
+    each_rule(
+        content,
+        [&](LoadItem&& item) {
+            ++total;
+            auto port = port_for(item);
+            if (auto* reason = std::get_if<std::string>(&port)) {
+                report.failures.push_back(
+                    {std::move(item.where), std::move(*reason), item.position});
+                return;
+            }
+            if (auto dirs = proto::parse_directions(item.rule.directions)) {
+                auto& [rx, tx] = incoming[item.rule.matcher];
+                rx += dirs->rx ? 1 : 0;
+                tx += dirs->tx ? 1 : 0;
+            }
+            const auto [at, fresh] = by_port.try_emplace(*std::get<const std::string*>(port));
+            if (fresh) {
+                order.push_back(at->first);
+                // Room for the whole file (a record is shorter than its line),
+                // so the records are never copied while they grow; pages of
+                // the room unused are never touched.
+                at->second.text.reserve(content.size());
+                at->second.sent.reserve(lines);
+            }
+            at->second.add(item);
+        },
+        [&](LoadFailure&& failure) {
+            ++total;
+            report.failures.push_back(std::move(failure));
+        });
 
     Progress progress(total);
     std::uint64_t base = report.failures.size();
@@ -417,20 +448,19 @@ int run_load(Client& c, const Options& opt, const RuleLoad& load, const std::str
     // A daemon without Port.LoadRules gets AddRules calls from here on.
     bool old_daemon = false;
     for (const std::string& port : order) {
-        std::vector<LoadItem> items = std::move(by_port[port]);
+        const Records records = std::move(by_port[port]);
+        for (const LoadFailure& f : records.refused) {
+            report.failures.push_back(f);
+        }
+        base += records.refused.size();
+        if (records.sent.empty()) {
+            continue;
+        }
         const auto on_progress = [&](std::uint64_t done) {
             progress.update(std::min(total, base + done));
         };
         LoadReport part;
         if (!old_daemon) {
-            Records records = make_records(std::move(items));
-            for (LoadFailure& f : records.refused) {
-                report.failures.push_back(std::move(f));
-            }
-            base += records.refused.size();
-            if (records.sent.empty()) {
-                continue;
-            }
             UniqueFd fd = sealed_memfd(records.text);
             if (fd) {
                 auto job = c.load_rules(port, fd.get(), records.sent.size(),
@@ -439,7 +469,7 @@ int run_load(Client& c, const Options& opt, const RuleLoad& load, const std::str
                     add_job_outcome(part, records.sent, *done);
                 } else if (const CallError& e = std::get<CallError>(job); !e.unknown_method) {
                     // The call was refused: every rule of the port with it.
-                    for (const LoadItem& it : records.sent) {
+                    for (const RuleName& it : records.sent) {
                         part.failures.push_back({it.where, describe_error(e), it.position});
                     }
                     part.aborted = e.denied || e.not_running;
@@ -456,7 +486,6 @@ int run_load(Client& c, const Options& opt, const RuleLoad& load, const std::str
                 }
                 continue;
             }
-            items = std::move(records.sent);
         }
         // Each matcher grows once, to the size its rules need, before they
         // are sent: one resize instead of one per threshold crossed.  A
@@ -467,6 +496,8 @@ int run_load(Client& c, const Options& opt, const RuleLoad& load, const std::str
                 (void)c.reserve(matcher, more.first, more.second);
             }
         }
+        // AddRules takes rule texts: the port's rules read again, on this path only.
+        const std::vector<LoadItem> items = rules_at(content, records.sent);
         auto send = [&](std::span<const LoadItem> batch) {
             BatchResult r;
             auto ids = c.add_rules(port, batch);

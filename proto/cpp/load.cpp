@@ -1,9 +1,11 @@
 #include "sgnic/proto/load.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <charconv>
 #include <cstring>
+#include <limits>
 #include <optional>
 
 namespace sgnic::proto::load {
@@ -43,11 +45,15 @@ std::vector<std::string_view> split(std::string_view text, char sep) {
 
 // The first separator of `seps` in `text`, named for a message, or null.
 const char* separator_in(std::string_view text, std::string_view seps) {
-    const std::size_t at = text.find_first_of(seps);
-    if (at == std::string_view::npos) {
+    // A loop over the text, not find_first_of: that calls memchr on `seps`
+    // once per character (a third of sgnicctl's time preparing a load).
+    const auto at = std::find_if(text.begin(), text.end(), [seps](char c) {
+        return std::any_of(seps.begin(), seps.end(), [c](char sep) { return c == sep; });
+    });
+    if (at == text.end()) {
         return nullptr;
     }
-    switch (text[at]) {
+    switch (*at) {
         case kColumnSeparator:
             return "a tab";
         case kRecordEnd:
@@ -113,7 +119,7 @@ constexpr std::string_view kItemSeparators = "\t\n,=";
 
 }  // namespace
 
-Status append_match_column(std::string& out, const std::vector<FieldText>& match) {
+Status append_match_column(std::string& out, std::span<const FieldText> match) {
     for (std::size_t i = 0; i < match.size(); ++i) {
         const FieldText& f = match[i];
         if (f.field.empty()) {
@@ -136,7 +142,7 @@ Status append_match_column(std::string& out, const std::vector<FieldText>& match
     return {};
 }
 
-Status append_actions_column(std::string& out, const std::vector<std::string>& actions) {
+Status append_actions_column(std::string& out, std::span<const std::string> actions) {
     for (std::size_t i = 0; i < actions.size(); ++i) {
         const std::string& a = actions[i];
         if (a.empty()) {
@@ -154,25 +160,38 @@ Status append_actions_column(std::string& out, const std::vector<std::string>& a
 }
 
 Status append_record(std::string& out, const RuleRequest& rule) {
-    std::string record = std::to_string(rule.matcher);
-    record += kColumnSeparator;
-    if (const char* sep = separator_in(rule.directions, kLineSeparators)) {
-        return invalid("directions '" + rule.directions + "' hold " + sep);
-    }
-    record += rule.directions;
-    record += kColumnSeparator;
-    if (auto st = append_match_column(record, rule.match); !st) {
+    return append_record(out, rule.matcher, rule.directions, rule.match, rule.actions);
+}
+
+Status append_record(std::string& out, std::uint64_t matcher, std::string_view directions,
+                     std::span<const FieldText> match, std::span<const std::string> actions) {
+    // Written in place and cut back on a refusal: no string per record.
+    const std::size_t start = out.size();
+    const auto refuse = [&out, start](Status st) {
+        out.resize(start);
         return st;
+    };
+    if (const char* sep = separator_in(directions, kLineSeparators)) {
+        return invalid("directions '" + std::string(directions) + "' hold " + sep);
     }
-    record += kColumnSeparator;
-    if (auto st = append_actions_column(record, rule.actions); !st) {
-        return st;
+    std::array<char, std::numeric_limits<std::uint64_t>::digits10 + 1> id{};
+    const auto [id_end, ec] = std::to_chars(id.data(), id.data() + id.size(), matcher);
+    (void)ec;  // the array holds every u64
+    out.append(id.data(), id_end);
+    out += kColumnSeparator;
+    out += directions;
+    out += kColumnSeparator;
+    if (auto st = append_match_column(out, match); !st) {
+        return refuse(st);
     }
-    if (record.size() > kMaxRecordBytes) {
-        return invalid("the rule takes " + std::to_string(record.size()) +
-                       " bytes as a record; at most " + std::to_string(kMaxRecordBytes));
+    out += kColumnSeparator;
+    if (auto st = append_actions_column(out, actions); !st) {
+        return refuse(st);
     }
-    out += record;
+    if (const std::size_t bytes = out.size() - start; bytes > kMaxRecordBytes) {
+        return refuse(invalid("the rule takes " + std::to_string(bytes) +
+                              " bytes as a record; at most " + std::to_string(kMaxRecordBytes)));
+    }
     out += kRecordEnd;
     return {};
 }

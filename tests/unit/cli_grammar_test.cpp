@@ -276,6 +276,15 @@ TEST(CliGrammar, words_and_port_names) {
     EXPECT_EQ(split_words("  matcher 1\taction drop # comment"),
               (std::vector<std::string>{"matcher", "1", "action", "drop"}));
     EXPECT_TRUE(split_words("# only a comment").empty());
+    EXPECT_EQ(split_words("a#b c"), (std::vector<std::string>{"a"}));
+    // A buffer reused line after line holds exactly the new line's words.
+    std::vector<std::string> words;
+    split_words("matcher 1 ipv4-dst 10.0.0.1 action count", words);
+    EXPECT_EQ(words.size(), 6U);
+    split_words(" \r action\tdrop\r", words);
+    EXPECT_EQ(words, (std::vector<std::string>{"action", "drop"}));
+    split_words("", words);
+    EXPECT_TRUE(words.empty());
     EXPECT_TRUE(valid_port_name("sgnic0"));
     EXPECT_TRUE(valid_port_name("fifteen-chars-x"));
     EXPECT_FALSE(valid_port_name(""));

@@ -94,7 +94,7 @@ std::vector<LoadItem> items(int n) {
         RuleText r;
         r.matcher = 1;
         r.actions = {"drop"};
-        out.push_back({"line " + std::to_string(i + 1), r});
+        out.push_back({"line " + std::to_string(i + 1), r, static_cast<std::size_t>(i + 1)});
     }
     return out;
 }
@@ -170,18 +170,49 @@ TEST(CliLoad, records_for_load_rules_keep_the_items_order_and_refuse_what_cannot
     all[2].rule.directions = "rx";
     all[2].rule.match = {{"ipv4-dst", "10.0.0.3"}};
     all[2].rule.actions = {"count", "mark 5"};
-    const Records r = make_records(all);
+    Records r;
+    for (const LoadItem& item : all) {
+        r.add(item);
+    }
+    // The refused rule left nothing of itself in the text.
     EXPECT_EQ(r.text, "1\tboth\t\tdrop\n1\trx\tipv4-dst=10.0.0.3\tcount,mark 5\n");
     ASSERT_EQ(r.sent.size(), 2U);
+    EXPECT_EQ(r.sent[0].where, "line 1");
     EXPECT_EQ(r.sent[1].where, "line 3");
+    EXPECT_EQ(r.sent[1].position, 3U);
     ASSERT_EQ(r.refused.size(), 1U);
     EXPECT_EQ(r.refused[0].where, "line 2");
     EXPECT_EQ(r.refused[0].reason,
               "ipv4-dst: value '10.0.0.1,10.0.0.2' holds ',', which no value can");
 }
 
+TEST(CliLoad, each_rule_walks_the_file_in_order_and_rules_at_reads_the_named_ones_again) {
+    const std::string file =
+        "matcher 1 ipv4-dst 10.0.0.1 action drop\n"
+        "matcher 1 ipv4-dst bad action drop\n"
+        "# comment\n"
+        "matcher 2 dir rx action count\n"
+        "matcher 1 ipv4-dst 10.0.0.4 action count\n";
+    std::vector<std::string> seen;
+    each_rule(
+        file, [&](LoadItem&& item) { seen.push_back(item.where); },
+        [&](LoadFailure&& failure) { seen.push_back(failure.where + " refused"); });
+    EXPECT_EQ(seen, (std::vector<std::string>{"line 1", "line 2 refused", "line 4", "line 5"}));
+
+    const std::vector<RuleName> names{{"line 1", 1}, {"line 5", 5}};
+    const std::vector<LoadItem> again = rules_at(file, names);
+    ASSERT_EQ(again.size(), 2U);
+    EXPECT_EQ(again[0].rule.match, (std::vector<proto::FieldText>{{"ipv4-dst", "10.0.0.1"}}));
+    EXPECT_EQ(again[1].where, "line 5");
+    EXPECT_EQ(again[1].rule.actions, (std::vector<std::string>{"count"}));
+    EXPECT_TRUE(rules_at(file, {}).empty());
+}
+
 TEST(CliLoad, a_jobs_failures_are_named_as_the_file_names_them) {
-    const auto sent = items(6);
+    std::vector<RuleName> sent;
+    for (const LoadItem& item : items(6)) {
+        sent.push_back({item.where, item.position});
+    }
     LoadReport report;
     add_job_outcome(report, sent,
                     {.loaded = 4, .failures = {{2, "bad"}, {5, "worse"}}, .error = ""});

@@ -51,12 +51,15 @@ inline constexpr std::size_t kExcerptBytes = 64;
 // Appends the rule's record and its newline; a text that holds a separator
 // is refused (no valid field, value or action does) and nothing is appended.
 Status append_record(std::string& out, const RuleRequest& rule);
+// The same from a rule's parts (sgnicctl builds records from what it parsed).
+Status append_record(std::string& out, std::uint64_t matcher, std::string_view directions,
+                     std::span<const FieldText> match, std::span<const std::string> actions);
 // One record without its newline.  Errors say which column is wrong.
 Expected<RuleRequest> parse_record(std::string_view record);
 // The match and action columns on their own ("field=value,...",
 // "action,..."): sgnicd's store keeps a rule's lists in the same text.
-Status append_match_column(std::string& out, const std::vector<FieldText>& match);
-Status append_actions_column(std::string& out, const std::vector<std::string>& actions);
+Status append_match_column(std::string& out, std::span<const FieldText> match);
+Status append_actions_column(std::string& out, std::span<const std::string> actions);
 Expected<std::vector<FieldText>> parse_match_column(std::string_view column);
 Expected<std::vector<std::string>> parse_actions_column(std::string_view column);
 // The same into `out`, whose elements and strings keep their memory from
