@@ -38,6 +38,17 @@ std::optional<std::pair<model::MatcherKey, proto::Directions>> matcher_and_direc
     return std::pair{matcher, *dirs};
 }
 
+// A rule the device refused, quoted as its record: the record's columns
+// written again are the record, so a chunk keeps no text per rule.
+std::string quoted_record(const RuleRequest& rule) {
+    std::string record;
+    if (!load::append_record(record, rule)) {
+        return {};  // cannot happen: the rule was read from a record
+    }
+    record.pop_back();  // its newline
+    return load::excerpt(record);
+}
+
 }  // namespace
 
 LoadJob::LoadJob(load::RecordReader::ReadAt read, Options options, Add add, Reserve reserve)
@@ -96,7 +107,7 @@ void LoadJob::fail(std::uint64_t index, std::string text, std::string reason) {
 
 void LoadJob::read_chunk() {
     rules_.clear();
-    records_.clear();
+    indices_.clear();
     for (std::size_t n = 0; n < options_.chunk && failures_.size() < kMaxFailures; ++n) {
         auto r = reader_.next();
         if (!r) {
@@ -119,7 +130,7 @@ void LoadJob::read_chunk() {
             continue;
         }
         rules_.push_back(std::move(*rule));
-        records_.push_back({rec.index, load::excerpt(rec.text)});
+        indices_.push_back(rec.index);
     }
     if (!rules_.empty()) {
         retry_.emplace(rules_.size());
@@ -174,12 +185,12 @@ void LoadJob::load_step() {
         return;
     }
     for (const std::size_t at : settled.failed) {
-        fail(records_[at].index, records_[at].text, settled.reason);
+        fail(indices_[at], quoted_record(rules_[at]), settled.reason);
     }
     if (retry_->done()) {
         retry_.reset();
         rules_.clear();
-        records_.clear();
+        indices_.clear();
     } else if (failures_.size() >= kMaxFailures) {
         finish("more than " + std::to_string(kMaxFailures) + " records failed",
                retry_->pending().size());
@@ -191,7 +202,7 @@ void LoadJob::finish(std::string error, std::uint64_t pending) {
     error_ = std::move(error);
     retry_.reset();
     rules_.clear();
-    records_.clear();
+    indices_.clear();
     scan_.reset();
     if (error_.empty()) {
         return;

@@ -76,11 +76,6 @@ public:
     const std::string& error() const { return error_; }
 
 private:
-    struct Record {
-        std::uint64_t index;
-        std::string text;
-    };
-
     void scan_step();
     void load_step();
     // Reads the next chunk's records; malformed ones fail at once.
@@ -95,8 +90,8 @@ private:
     proto::load::RecordReader reader_;
     std::optional<proto::load::RecordReader> scan_;
     std::map<model::MatcherKey, std::pair<std::uint64_t, std::uint64_t>> incoming_;
-    std::vector<RuleRequest> rules_;  // the chunk in progress
-    std::vector<Record> records_;     // and where each rule came from
+    std::vector<RuleRequest> rules_;      // the chunk in progress
+    std::vector<std::uint64_t> indices_;  // and each one's record index
     std::optional<proto::load::ChunkRetry> retry_;
     std::vector<LoadFailure> failures_;
     std::uint64_t loaded_ = 0;
