@@ -101,14 +101,6 @@ void add_rule(const OnRule& on_rule, const OnFailure& on_failure, std::string wh
 
 }  // namespace
 
-ParsedFile parse_rule_file(std::string_view content) {
-    ParsedFile out;
-    each_rule(
-        content, [&out](LoadItem&& item) { out.items.push_back(std::move(item)); },
-        [&out](LoadFailure&& failure) { out.failures.push_back(std::move(failure)); });
-    return out;
-}
-
 void each_rule(std::string_view content, const OnRule& on_rule, const OnFailure& on_failure) {
     const std::size_t first = content.find_first_not_of(" \t\r\n");
     if (first != std::string_view::npos && (content[first] == '[' || content[first] == '{')) {

@@ -40,16 +40,9 @@ struct LoadFailure {
     std::size_t position = 0;
 };
 
-struct ParsedFile {
-    std::vector<LoadItem> items;
-    std::vector<LoadFailure> failures;  // refused before sending
-};
-
-ParsedFile parse_rule_file(std::string_view content);
-
-// The same, one rule at a time in file order: each rule the grammar accepts
-// goes to on_rule, each one it refuses to on_failure.  Nothing is kept, so a
-// file of a million rules costs what its records do (sgnicctl rule load).
+// Walks a rule file one rule at a time, in file order: each rule the grammar
+// accepts goes to on_rule, each one it refuses to on_failure.  Nothing is
+// kept, so a file of a million rules costs what its records do.
 void each_rule(std::string_view content, const std::function<void(LoadItem&&)>& on_rule,
                const std::function<void(LoadFailure&&)>& on_failure);
 

@@ -448,9 +448,9 @@ int run_load(Client& c, const Options& opt, const RuleLoad& load, const std::str
     // A daemon without Port.LoadRules gets AddRules calls from here on.
     bool old_daemon = false;
     for (const std::string& port : order) {
-        const Records records = std::move(by_port[port]);
-        for (const LoadFailure& f : records.refused) {
-            report.failures.push_back(f);
+        Records records = std::move(by_port[port]);
+        for (LoadFailure& f : records.refused) {
+            report.failures.push_back(std::move(f));
         }
         base += records.refused.size();
         if (records.sent.empty()) {

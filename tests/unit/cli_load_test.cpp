@@ -3,12 +3,27 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "cli/load.hpp"
 
 namespace sgnic::cli {
 namespace {
+
+// A whole file's rules and refusals, in file order (each_rule collected).
+struct ParsedFile {
+    std::vector<LoadItem> items;
+    std::vector<LoadFailure> failures;
+};
+
+ParsedFile parse_rule_file(std::string_view content) {
+    ParsedFile out;
+    each_rule(
+        content, [&out](LoadItem&& item) { out.items.push_back(std::move(item)); },
+        [&out](LoadFailure&& failure) { out.failures.push_back(std::move(failure)); });
+    return out;
+}
 
 TEST(CliLoad, text_form_with_comments_blank_lines_and_bad_lines) {
     const ParsedFile f = parse_rule_file(
