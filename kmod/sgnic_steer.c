@@ -1034,8 +1034,9 @@ static void sgnic_steer_apply(struct sgnic_steer *st, unsigned int dir,
 	}
 }
 
-void sgnic_steer_rx_classify(struct sgnic_port *port, const struct sgnic_steer_key *key,
-			     u32 len, struct sgnic_steer_verdict *v)
+void sgnic_steer_rx_classify(struct sgnic_port *port,
+			     const struct sgnic_steer_key *key, u32 len,
+			     struct sgnic_steer_verdict *v)
 {
 	rcu_read_lock();
 	sgnic_steer_apply(port->steer, SGNIC_STEER_RX, key, 1, len, v);
