@@ -57,6 +57,11 @@ enum sgnic_fq_type {
  *  - Rx FQs: the frame manager of any portal produces (a steering rule may
  *    choose the queue of another CPU), the portal of @cpu consumes; both
  *    under @lock (BH context).  @count is also read without it, as a hint.
+ *    @in_hand: FDs the portal of @cpu took this poll round and has not yet
+ *    refilled the pools for; written by that portal only, raised before
+ *    @count falls and cleared after the refill, so that a frame manager
+ *    reading both without @lock (count, then in_hand) never sees a receiver
+ *    that holds frames as idle.
  * Process context touches Rx and Tx-confirm FQs only while the portals are
  * quiesced.  The statistics are read unlocked by debugfs (a torn read is
  * harmless).
@@ -71,6 +76,7 @@ struct sgnic_fq {
 	u32 depth;
 	u32 head;
 	u32 count;
+	u32 in_hand;
 	bool congested;
 	u64 enqueued;
 	u64 dequeued;
@@ -125,6 +131,8 @@ bool sgnic_fq_pop(struct sgnic_fq *fq, struct sgnic_fd *fd);
 bool sgnic_fq_rx_push(struct sgnic_fq *fq, const struct sgnic_fd *fd);
 unsigned int sgnic_fq_rx_take(struct sgnic_fq *fq, struct sgnic_dqrr_entry *dqrr,
 			      unsigned int max);
+void sgnic_fq_rx_taken(struct sgnic_fq *fq);
+u32 sgnic_fq_rx_held(struct sgnic_fq *fq, u32 *queued);
 int sgnic_fq_tx_enqueue(struct sgnic_fq *fq, const struct sgnic_fd *fd,
 			struct netdev_queue *txq, unsigned int bytes, bool *ring);
 int sgnic_fq_tx_enqueue_xdp(struct sgnic_fq *fq, const struct sgnic_fd *fd);

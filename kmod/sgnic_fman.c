@@ -650,18 +650,19 @@ static void sgnic_fman_tx_need(struct sgnic_port *port, struct sgnic_port *rx,
 static_assert(SGNIC_TSO_MAX_SEGS <= SGNIC_FQ_HW_DEPTH);
 
 /*
- * The wire pauses (as 802.3x would) while the receiver still has frames to
- * take and too few free Rx FQ slots or pool buffers for the next frame: a
- * superframe's segments arrive at once.  The next frame's Rx FQ is its
- * flow's, which only parsing it would tell: the room counted is that of the
- * fullest Rx FQ holding frames.  Each portal drains its Rx FQ (this one in
- * the same poll, another after its doorbell), so a pause ends; a receiver
- * with nothing queued gets the frame and counts whatever it cannot hold.
+ * The wire pauses (as 802.3x would) while the receiver still holds frames
+ * (queued, or taken and its pools not yet refilled) and has too few free Rx
+ * FQ slots or pool buffers for the next frame: a superframe's segments
+ * arrive at once.  The next frame's Rx FQ is its flow's, which only parsing
+ * it would tell: the room counted is that of the fullest Rx FQ holding
+ * frames.  Each portal drains its Rx FQ and refills (this one in the same
+ * poll, another after its doorbell), so a pause ends; a receiver holding
+ * nothing gets the frame and counts whatever it cannot hold.
  */
 static bool sgnic_fman_paused(struct sgnic_port *port, unsigned int cpu)
 {
 	struct sgnic_port *rx = port->peer;
-	u32 frames, bufs, count, room = U32_MAX;
+	u32 frames, bufs, queued, room = U32_MAX;
 	struct sgnic_fd fd;
 	struct sgnic_fq *fq;
 	unsigned int q;
@@ -670,11 +671,10 @@ static bool sgnic_fman_paused(struct sgnic_port *port, unsigned int cpu)
 		if (q >= rx->netdev->real_num_rx_queues)
 			break;
 		fq = &rx->fqs[q].rx;
-		count = READ_ONCE(fq->count);
-		if (count)
-			room = min(room, fq->depth - count);
+		if (sgnic_fq_rx_held(fq, &queued))
+			room = min(room, fq->depth - queued);
 	}
-	/* Only a receiver with frames queued can pause: no look at the FD else. */
+	/* Only a receiver holding frames can pause: no look at the FD else. */
 	if (room == U32_MAX || !READ_ONCE(rx->up) ||
 	    !sgnic_fq_tx_peek(&port->fqs[cpu].tx, &fd))
 		return false;

@@ -83,7 +83,10 @@ bool sgnic_fq_rx_push(struct sgnic_fq *fq, const struct sgnic_fd *fd)
 	return pushed;
 }
 
-/* Moves up to @max FDs of Rx FQ @fq into @dqrr; returns how many. */
+/*
+ * Moves up to @max FDs of Rx FQ @fq into @dqrr; returns how many.  They are
+ * in hand (see struct sgnic_fq) before they leave @count.
+ */
 unsigned int sgnic_fq_rx_take(struct sgnic_fq *fq, struct sgnic_dqrr_entry *dqrr,
 			      unsigned int max)
 {
@@ -92,10 +95,38 @@ unsigned int sgnic_fq_rx_take(struct sgnic_fq *fq, struct sgnic_dqrr_entry *dqrr
 	if (!READ_ONCE(fq->count))
 		return 0;
 	spin_lock(&fq->lock);
+	WRITE_ONCE(fq->in_hand, fq->in_hand + min(max, fq->count));
+	/* Pairs with smp_rmb() in sgnic_fq_rx_held(). */
+	smp_wmb();
 	while (n < max && sgnic_fq_pop(fq, &dqrr[n].fd))
 		dqrr[n++].fq = fq;
 	spin_unlock(&fq->lock);
 	return n;
+}
+
+/*
+ * The portal of @fq's CPU refilled the pools after taking FDs: none in hand.
+ * The refill's buffers are visible to whoever then sees none in hand.
+ */
+void sgnic_fq_rx_taken(struct sgnic_fq *fq)
+{
+	if (!fq->in_hand)
+		return;
+	/* Pairs with smp_load_acquire() in sgnic_fq_rx_held(). */
+	smp_store_release(&fq->in_hand, 0);
+}
+
+/*
+ * How many FDs Rx FQ @fq holds, queued or in hand; *@queued gets the
+ * queued ones.  Unlocked: another portal's frame manager asks.
+ */
+u32 sgnic_fq_rx_held(struct sgnic_fq *fq, u32 *queued)
+{
+	*queued = READ_ONCE(fq->count);
+	/* Pairs with smp_wmb() in sgnic_fq_rx_take(): count, then in_hand. */
+	smp_rmb();
+	/* Pairs with sgnic_fq_rx_taken(): no FD in hand, the refill seen. */
+	return *queued + smp_load_acquire(&fq->in_hand);
 }
 
 /*

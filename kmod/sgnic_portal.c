@@ -45,15 +45,20 @@ static bool sgnic_portal_pending(struct sgnic_portal *portal)
 	return false;
 }
 
-/* Tops up, for this CPU, the pools of the ports that are up. */
+/*
+ * Tops up, for this CPU, the pools of the ports that are up; the Rx FDs
+ * taken before hold no frame manager back any more (see sgnic_fman_paused()).
+ */
 static void sgnic_portal_refill(struct sgnic_portal *portal)
 {
 	struct sgnic_dev *sd = portal->sd;
 	unsigned int i;
 
-	for (i = 0; i < sd->nports; i++)
+	for (i = 0; i < sd->nports; i++) {
 		if (READ_ONCE(sd->ports[i]->up))
 			sgnic_bpool_refill(&sd->ports[i]->bpool);
+		sgnic_fq_rx_taken(&sd->ports[i]->fqs[portal->cpu].rx);
+	}
 }
 
 static int sgnic_portal_poll(struct napi_struct *napi, int budget)
