@@ -334,6 +334,19 @@ acquire_failed:
 	return -ENOBUFS;
 }
 
+/*
+ * Receive-side coalescing (NETIF_F_GRO_HW): TCP segments of one superframe
+ * delivered as one frame with their count, MSS and TCP header offset in the
+ * Rx annotation, checksums verified as the segments' would have been.
+ * @hlen: the headers each segment carried on the wire.
+ */
+struct sgnic_fman_gro {
+	u16 segs;
+	u16 mss;
+	u16 l4off;
+	u16 hlen;
+};
+
 /* The parser's verdict on a received frame. */
 struct sgnic_fman_class {
 	struct sgnic_steer_verdict v;
@@ -347,10 +360,12 @@ struct sgnic_fman_class {
  * when a rule drops it.  A queue rule chooses; else the flow hash does
  * (receive-side scaling), so a flow keeps one Rx FQ, and its order,
  * whichever portal its sender's CPU sent it through.  The mark and the
- * hash go into the Rx annotation.
+ * hash go into the Rx annotation.  Coalesced segments (@gro) share every
+ * field a rule matches: a rule counts them as the frames the wire carried.
  */
 static int sgnic_fman_classify(struct sgnic_port *rx, unsigned int cpu,
 			       const struct sgnic_fman_frame *src,
+			       const struct sgnic_fman_gro *gro,
 			       struct sgnic_fman_class *c)
 {
 	u8 hdr[SGNIC_FMAN_PARSE_LEN] __aligned(8);
@@ -366,7 +381,12 @@ static int sgnic_fman_classify(struct sgnic_port *rx, unsigned int cpu,
 	c->l4 = !sgnic_steer_field_is_zero(&key, SGNIC_MATCH_FIELD_L4_SPORT) ||
 		!sgnic_steer_field_is_zero(&key, SGNIC_MATCH_FIELD_L4_DPORT);
 	if (sgnic_steer_active(rx->steer)) {
-		sgnic_steer_rx_classify(rx, &key, src->len, &c->v);
+		if (gro)
+			sgnic_steer_rx_classify(rx, &key, gro->segs,
+						src->len + (u64)(gro->segs - 1) * gro->hlen,
+						&c->v);
+		else
+			sgnic_steer_rx_classify(rx, &key, 1, src->len, &c->v);
 		if (c->v.drop)
 			return -1;
 		/* Receive queue N is served by the portal of CPU N. */
@@ -376,17 +396,6 @@ static int sgnic_fman_classify(struct sgnic_port *rx, unsigned int cpu,
 	q = reciprocal_scale(c->hash, rx->netdev->real_num_rx_queues);
 	return cpu_online(q) ? q : cpu;
 }
-
-/*
- * Receive-side coalescing (NETIF_F_GRO_HW): TCP segments of one superframe
- * delivered as one frame with their count, MSS and TCP header offset in the
- * Rx annotation, checksums verified as the segments' would have been.
- */
-struct sgnic_fman_gro {
-	u16 segs;
-	u16 mss;
-	u16 l4off;
-};
 
 /*
  * Writes frame @src into the peer's buffers and enqueues the Rx FD on the
@@ -422,7 +431,7 @@ static void sgnic_fman_deliver(struct sgnic_port *rx, struct sgnic_portal *porta
 		sgnic_stats_add(rx, SGNIC_STAT_RX_ERRORS, 1);
 		return;
 	}
-	target = sgnic_fman_classify(rx, portal->cpu, src, &c);
+	target = sgnic_fman_classify(rx, portal->cpu, src, gro, &c);
 	if (target < 0)
 		return;		/* counted by the rule */
 	fq = &rx->fqs[target].rx;
@@ -516,13 +525,13 @@ static u32 sgnic_fman_gro_max_segs(u32 buf_len, u32 hlen, u32 mss)
 
 /*
  * Whether the receiver takes a superframe's segments coalesced: it asked for
- * it (rx-gro-hw), no XDP program must see each segment, no steering rule
- * must count each one, and the frame is untagged.
+ * it (rx-gro-hw), no XDP program must see each segment, and the frame is
+ * untagged.  Steering rules do not stop it: they count the segments.
  */
 static bool sgnic_fman_gro_on(struct sgnic_port *rx)
 {
 	return (READ_ONCE(rx->netdev->features) & NETIF_F_GRO_HW) &&
-	       !rcu_access_pointer(rx->xdp_prog) && !sgnic_steer_active(rx->steer);
+	       !rcu_access_pointer(rx->xdp_prog);
 }
 
 /*
@@ -559,7 +568,7 @@ static void sgnic_fman_tso_deliver(struct sgnic_port *rx, struct sgnic_portal *p
 		.csum_offset = cpu_to_be16(offsetof(struct tcphdr, check)),
 	};
 	u32 payload = src->len - t->hlen, off, len, i, n, run = 1;
-	struct sgnic_fman_gro gro = { .mss = t->mss, .l4off = t->l4off };
+	struct sgnic_fman_gro gro = { .mss = t->mss, .l4off = t->l4off, .hlen = t->hlen };
 	u8 orig[SGNIC_TSO_HDR_MAX];
 	struct sgnic_fman_frame seg;
 

@@ -978,15 +978,16 @@ static struct sgnic_steer_rule *sgnic_steer_lookup(struct sgnic_steer *st,
 	return NULL;
 }
 
+/* Counts @packets wire frames on @stat (and on receive queue @rxq if >= 0). */
 static void sgnic_steer_stat_add(struct sgnic_steer *st, enum sgnic_steer_stat stat,
-				 int rxq)
+				 int rxq, u32 packets)
 {
 	struct sgnic_steer_stats *s = this_cpu_ptr(st->stats);
 
 	u64_stats_update_begin(&s->syncp);
-	s->v[stat]++;
+	s->v[stat] += packets;
 	if (rxq >= 0)
-		s->rxq[rxq]++;
+		s->rxq[rxq] += packets;
 	u64_stats_update_end(&s->syncp);
 }
 
@@ -1013,21 +1014,21 @@ static void sgnic_steer_apply(struct sgnic_steer *st, unsigned int dir,
 		atomic64_add(bytes, &cnt->bytes);
 	}
 	sgnic_steer_stat_add(st, dir == SGNIC_STEER_RX ? SGNIC_STEER_STAT_RX_HITS :
-			     SGNIC_STEER_STAT_TX_HITS, -1);
+			     SGNIC_STEER_STAT_TX_HITS, -1, packets);
 	/* A TX rule has neither mark nor queue: sgnic_steer_rule_check(). */
 	if (a->mark) {
 		v->mark = *sgnic_steer_rule_mark_slot(m, rule);
-		sgnic_steer_stat_add(st, SGNIC_STEER_STAT_RX_MARKED, -1);
+		sgnic_steer_stat_add(st, SGNIC_STEER_STAT_RX_MARKED, -1, packets);
 	}
 	switch (a->terminal) {
 	case SGNIC_ACTION_TYPE_DROP:
 		v->drop = true;
 		sgnic_steer_stat_add(st, dir == SGNIC_STEER_RX ? SGNIC_STEER_STAT_RX_DROPS :
-				     SGNIC_STEER_STAT_TX_DROPS, -1);
+				     SGNIC_STEER_STAT_TX_DROPS, -1, packets);
 		break;
 	case SGNIC_ACTION_TYPE_QUEUE:
 		v->queue = rule->queue;
-		sgnic_steer_stat_add(st, SGNIC_STEER_STAT_RX_QUEUED, rule->queue);
+		sgnic_steer_stat_add(st, SGNIC_STEER_STAT_RX_QUEUED, rule->queue, packets);
 		break;
 	default:
 		break;
@@ -1035,11 +1036,11 @@ static void sgnic_steer_apply(struct sgnic_steer *st, unsigned int dir,
 }
 
 void sgnic_steer_rx_classify(struct sgnic_port *port,
-			     const struct sgnic_steer_key *key, u32 len,
-			     struct sgnic_steer_verdict *v)
+			     const struct sgnic_steer_key *key, u32 packets,
+			     u64 bytes, struct sgnic_steer_verdict *v)
 {
 	rcu_read_lock();
-	sgnic_steer_apply(port->steer, SGNIC_STEER_RX, key, 1, len, v);
+	sgnic_steer_apply(port->steer, SGNIC_STEER_RX, key, packets, bytes, v);
 	rcu_read_unlock();
 }
 

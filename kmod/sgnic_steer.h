@@ -208,14 +208,16 @@ static inline bool sgnic_steer_active(const struct sgnic_steer *st)
 
 /*
  * Data path hooks.  RX runs in the frame manager, on the key the parser
- * built of a frame of @len bytes as the wire carries it, before a buffer is
- * taken, on a port with rules (sgnic_steer_active()); the verdict, cleared
- * by the caller, drops the frame or chooses its receive queue and mark.  TX
- * runs in ndo_start_xmit: true when a rule dropped (and freed) the skb.
+ * built of a frame that the wire carried as @packets frames of @bytes in
+ * all (coalesced TCP segments share every field a rule matches), before a
+ * buffer is taken, on a port with rules (sgnic_steer_active()); the
+ * verdict, cleared by the caller, drops the frame or chooses its receive
+ * queue and mark.  TX runs in ndo_start_xmit: true when a rule dropped (and
+ * freed) the skb.
  */
 void sgnic_steer_rx_classify(struct sgnic_port *port,
-			     const struct sgnic_steer_key *key, u32 len,
-			     struct sgnic_steer_verdict *v);
+			     const struct sgnic_steer_key *key, u32 packets,
+			     u64 bytes, struct sgnic_steer_verdict *v);
 bool sgnic_steer_tx(struct sgnic_port *port, struct sk_buff *skb);
 
 /* ethtool -S: the steering counters of a port, appended to the others. */

@@ -5,7 +5,7 @@
 # arrives intact over IPv4 and IPv6, at MTU 1500 and 9000 (over 2 KiB
 # buffers); the wire counters still count segments; and coalescing stops
 # where it would hide segments: rx-gro-hw off, rx-checksumming off, an XDP
-# program, steering rules that count per frame.
+# program.  Steering rules count a coalesced frame's segments one by one.
 . "$(dirname "$0")/../testlib.sh"
 . "$(dirname "$0")/../steerlib.sh"
 need_kmod
@@ -135,15 +135,20 @@ expect_match "ethtool -k sgnic1" "rx-gro-hw: on" "$(in_ns b ethtool -k sgnic1)"
 transfer 10.10.0.2 "after XDP"
 coalesced "after XDP"
 
-step "RX steering rules count per frame: no coalescing while a table has rules"
+step "RX steering rules count the segments of a coalesced frame, as the wire carried them"
 nl b matcher-new sgnic1 id 1 prio 1 rx-log 4 tx-log 0 ipv4-src ip-proto l4-dport >/dev/null
 nl b rule-add sgnic1 1 10 rx ipv4-src=10.10.0.1 ip-proto=6 l4-dport=5001 count >/dev/null
 transfer 10.10.0.2 "steering"
-expect_eq "steering: coalesced frames" 0 "$gro"
-# Every segment of 4 MiB at an MSS of 1448, and no more than sgnic1 received.
+coalesced "steering"
+# Every segment of 4 MiB at an MSS of 1448, and no more than sgnic1
+# received; each with its own headers (Ethernet, IPv4, TCP: 54 bytes at
+# least), not a run's once.
 hits=$(rule_pkts b sgnic1 10 rx)
+bytes=$(jget "$(nl b rule-get sgnic1 10)" .rx.bytes)
 expect_ge "steering: the rule counted every segment" $(((4 << 20) / 1448)) "$hits"
 expect_le "steering: the rule counted frames sgnic1 received" "$rx" "$hits"
+expect_ge "steering: the rule's bytes, headers of every segment" $(((4 << 20) + 54 * hits)) "$bytes"
+expect_le "steering: the rule's bytes, no more than sgnic1 received" "$rxb" "$bytes"
 nl b rules-del sgnic1 10 >/dev/null
 nl b matcher-del sgnic1 1 >/dev/null
 transfer 10.10.0.2 "rules gone"
