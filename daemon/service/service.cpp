@@ -878,7 +878,7 @@ Expected<void> Service::delete_matcher(model::MatcherKey matcher) {
         }
     }
     if (store_) {
-        auto stored = store_->delete_matcher(matcher);
+        auto stored = store_->delete_matcher(matcher, rules);
         if (!stored) {
             return Error(Errc::store, "store: " + stored.error().message());
         }

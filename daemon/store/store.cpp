@@ -104,8 +104,8 @@ Expected<Store> Store::open(const std::filesystem::path& state_dir) {
         return db.error();
     }
     Store store(std::move(*db));
-    for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL",
-                               "PRAGMA foreign_keys=ON", "PRAGMA busy_timeout=1000"}) {
+    for (const char* pragma :
+         {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", "PRAGMA busy_timeout=1000"}) {
         auto st = store.db_.exec(pragma);
         if (!st) {
             return st.error().with_context(state_dir.string());
@@ -141,17 +141,21 @@ Status Store::migrate() {
     if (!tx) {
         return tx.error();
     }
-    // Version 0: the tables; versions 1 and 2 had each rule's lists as texts.
-    auto st = version == 0
-                  ? db_.exec(
-                        "CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);"
-                        "CREATE TABLE matchers (id INTEGER PRIMARY KEY, port TEXT NOT NULL,"
-                        "  priority INTEGER NOT NULL, template TEXT NOT NULL);"
-                        "CREATE TABLE rules " +
-                        std::string(kRuleColumns) +
-                        ";"
-                        "CREATE INDEX rules_by_matcher ON rules(matcher);")
-                  : upgrade_rules(version);
+    // Version 0: the tables; versions 1 and 2 had each rule's lists as texts;
+    // up to version 3 rules had an index by matcher.
+    Status st;
+    if (version == 0) {
+        st = db_.exec(
+            "CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);"
+            "CREATE TABLE matchers (id INTEGER PRIMARY KEY, port TEXT NOT NULL,"
+            "  priority INTEGER NOT NULL, template TEXT NOT NULL);"
+            "CREATE TABLE rules " +
+            std::string(kRuleColumns) + ";");
+    } else if (version < 3) {
+        st = upgrade_rules(version);
+    } else {
+        st = db_.exec("DROP INDEX IF EXISTS rules_by_matcher");
+    }
     if (!st) {
         return st.error().with_context("schema " + std::to_string(version) + " -> " +
                                        std::to_string(kSchemaVersion));
@@ -212,9 +216,7 @@ Status Store::upgrade_rules(std::int64_t version) {
     if (auto st = copy_rules(json_lists, templates); !st) {
         return st;
     }
-    return db_.exec(
-        "DROP TABLE rules; ALTER TABLE rules_new RENAME TO rules;"
-        "CREATE INDEX rules_by_matcher ON rules(matcher);");
+    return db_.exec("DROP TABLE rules; ALTER TABLE rules_new RENAME TO rules;");
 }
 
 // Every row of rules into rules_new, its lists read and stored as a body;
@@ -446,34 +448,39 @@ Status Store::delete_rules(std::span<const model::RuleKey> rules) {
     if (!tx) {
         return tx.error();
     }
+    if (auto st = delete_rule_rows(rules); !st) {
+        return st;
+    }
+    return tx->commit();
+}
+
+Status Store::delete_rule_rows(std::span<const model::RuleKey> rules) {
     auto q = db_.prepare("DELETE FROM rules WHERE id = ?1");
     if (!q) {
         return q.error();
     }
     for (const model::RuleKey id : rules) {
-        auto st = q->bind(1, as_i64(id)).run();
-        if (!st) {
+        if (auto st = q->bind(1, as_i64(id)).run(); !st) {
             return st;
         }
     }
-    return tx->commit();
+    return {};
 }
 
-Status Store::delete_matcher(model::MatcherKey matcher) {
+Status Store::delete_matcher(model::MatcherKey matcher, std::span<const model::RuleKey> rules) {
     auto tx = Transaction::begin(db_);
     if (!tx) {
         return tx.error();
     }
-    for (const char* sql :
-         {"DELETE FROM rules WHERE matcher = ?1", "DELETE FROM matchers WHERE id = ?1"}) {
-        auto q = db_.prepare(sql);
-        if (!q) {
-            return q.error();
-        }
-        auto st = q->bind(1, as_i64(matcher)).run();
-        if (!st) {
-            return st;
-        }
+    if (auto st = delete_rule_rows(rules); !st) {
+        return st;
+    }
+    auto q = db_.prepare("DELETE FROM matchers WHERE id = ?1");
+    if (!q) {
+        return q.error();
+    }
+    if (auto st = q->bind(1, as_i64(matcher)).run(); !st) {
+        return st;
     }
     return tx->commit();
 }
