@@ -374,6 +374,33 @@ TEST_F(ServiceTest, a_read_only_start_leaves_the_kernel_alone_and_refuses_change
     EXPECT_EQ(table_operations(device_), 0U);
 }
 
+// The store deletes a matcher's rules by the ids the service names (it has
+// no index by matcher): none may be left behind, or the next start would
+// find a rule without its matcher and refuse the whole store.
+TEST_F(ServiceTest, deleting_a_matcher_leaves_no_rule_of_it_in_the_store) {
+    {
+        auto s = start();
+        ASSERT_TRUE(s->reconcile());
+        const std::vector<proto::FieldText> fields = {{"l4-dport", "0xffff"}};
+        auto gone = s->create_matcher("sg0", 0, fields, 0);
+        auto kept = s->create_matcher("sg0", 1, fields, 0);
+        ASSERT_TRUE(gone && kept);
+        ASSERT_TRUE(s->add_rules("sg0", drop_rules(*gone, 5, 1000), 1000));
+        ASSERT_TRUE(s->add_rules("sg0", drop_rules(*kept, 2, 2000), 1000));
+        ASSERT_TRUE(s->add_rules("sg0", drop_rules(*gone, 3, 3000), 1000));
+        ASSERT_TRUE(s->delete_matcher(*gone));
+    }
+    auto store = store::Store::open(dir_);
+    ASSERT_TRUE(store) << store.error().message();
+    auto desired = store->load();
+    ASSERT_TRUE(desired) << desired.error().message();
+    EXPECT_EQ(desired->matchers.size(), 1U);
+    EXPECT_EQ(desired->rules.size(), 2U);
+    for (const model::DesiredRule& r : desired->rules) {
+        EXPECT_EQ(desired->matchers.count(r.matcher), 1U) << "rule " << r.id;
+    }
+}
+
 TEST_F(ServiceTest, a_module_reload_brings_every_rule_back) {
     auto s = start();
     ASSERT_TRUE(s->reconcile());
