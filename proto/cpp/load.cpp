@@ -302,6 +302,202 @@ Expected<RuleRequest> parse_record(std::string_view record) {
     return out;
 }
 
+namespace {
+
+// The words of a rule line, one at a time: blanks separate them, '#' ends
+// the line.
+class LineWords {
+public:
+    explicit LineWords(std::string_view line) : line_(line) {}
+
+    // The next word; "" at the end of the line.
+    std::string_view next() {
+        while (at_ < line_.size() && blank(line_[at_])) {
+            ++at_;
+        }
+        const std::size_t start = at_;
+        while (at_ < line_.size() && !blank(line_[at_]) && line_[at_] != '#') {
+            ++at_;
+        }
+        if (at_ < line_.size() && line_[at_] == '#') {
+            const std::size_t end = at_;
+            at_ = line_.size();  // the comment is not words
+            return line_.substr(start, end - start);
+        }
+        return line_.substr(start, at_ - start);
+    }
+    // The next word, left to be read again.
+    std::string_view peek() {
+        const std::size_t at = at_;
+        const std::string_view word = next();
+        at_ = at;
+        return word;
+    }
+
+private:
+    static bool blank(char c) { return c == ' ' || c == '\t' || c == '\r'; }
+
+    std::string_view line_;
+    std::size_t at_ = 0;
+};
+
+constexpr std::string_view kRuleSyntax =
+    "[dev PORT] matcher ID [dir rx|tx|both] FIELD VALUE... action ACTION...";
+constexpr std::size_t kIfNameSize = 16;  // IFNAMSIZ, with the terminating NUL
+
+std::string quoted(std::string_view word) { return "'" + std::string(word) + "'"; }
+
+bool valid_port_word(std::string_view name) {
+    return name.size() < kIfNameSize && name != "." && name != ".." &&
+           name.find_first_of("/:\v\f") == std::string_view::npos;
+}
+
+std::optional<std::uint64_t> id_word(std::string_view word) {
+    std::uint64_t id = 0;
+    const auto [end, ec] = std::from_chars(word.data(), word.data() + word.size(), id);
+    if (ec != std::errc() || end != word.data() + word.size() || id == 0) {
+        return std::nullopt;
+    }
+    return id;
+}
+
+// Sets the next element of `list` (grown as needed) to `text`.
+void put(std::vector<std::string>& list, std::size_t& used, std::string_view text) {
+    if (used == list.size()) {
+        list.emplace_back();
+    }
+    list[used++].assign(text);
+}
+
+}  // namespace
+
+bool holds_rule(std::string_view line) { return !LineWords(line).next().empty(); }
+
+Expected<bool> parse_rule_line(std::string_view line, RuleLine& out) {
+    LineWords words(line);
+    std::string_view word = words.next();
+    if (word.empty()) {
+        return false;
+    }
+    // The rule's words must be text; a comment may be in any encoding.
+    if (const std::string_view words_part = line.substr(0, line.find('#'));
+        valid_utf8_prefix(words_part) != words_part.size()) {
+        return invalid("byte " + std::to_string(valid_utf8_prefix(words_part) + 1) +
+                       " is not text (UTF-8 without NUL)");
+    }
+    RuleRequest& r = out.rule;
+    out.port.clear();
+    r.matcher = 0;
+    r.directions.assign("both");
+    std::size_t fields = 0;
+    std::size_t actions = 0;
+    for (; !word.empty(); word = words.next()) {
+        if (word == "dev") {
+            const std::string_view name = words.next();
+            if (name.empty()) {
+                return invalid("'dev' needs a PORT after it");
+            }
+            if (!valid_port_word(name)) {
+                return invalid("port name " + quoted(name) +
+                               " is not a valid netdev name (at most 15 characters, no '/' "
+                               "or ':')");
+            }
+            out.port.assign(name);
+        } else if (word == "matcher") {
+            const std::string_view id = words.next();
+            if (id.empty()) {
+                return invalid("'matcher' needs an ID after it");
+            }
+            const auto matcher = id_word(id);
+            if (!matcher) {
+                return invalid("matcher id " + quoted(id) + " is not a number above 0");
+            }
+            r.matcher = *matcher;
+        } else if (word == "dir") {
+            const std::string_view dirs = words.next();
+            if (dirs.empty()) {
+                return invalid("'dir' needs rx, tx or both after it");
+            }
+            if (auto parsed = parse_directions(dirs); !parsed) {
+                return parsed.error();
+            }
+            r.directions.assign(dirs);
+        } else if (word == "action") {
+            // Everything up to the next `action` (which may repeat) is one list.
+            if (words.peek().empty()) {
+                return invalid("'action' needs an action after it (actions are " +
+                               action_forms(", ") + ")");
+            }
+            while (!words.peek().empty() && words.peek() != "action") {
+                const std::string_view name = words.next();
+                const spec::Action* known = find_action(name);
+                if (known == nullptr || !known->takes_arg) {
+                    put(r.actions, actions, name);
+                    continue;
+                }
+                const std::string_view arg = words.next();
+                if (arg.empty() || arg == "action") {
+                    return invalid("action " + quoted(name) + " needs a number after it");
+                }
+                put(r.actions, actions, name);
+                r.actions[actions - 1].append(" ").append(arg);
+            }
+        } else if (find_field(word) != nullptr) {
+            const std::string_view value = words.next();
+            if (value.empty()) {
+                return invalid("field " + quoted(word) + " needs a VALUE after it");
+            }
+            for (std::size_t i = 0; i < fields; ++i) {
+                if (r.match[i].field == word) {
+                    return invalid("field " + quoted(word) + " is given twice");
+                }
+            }
+            if (fields == r.match.size()) {
+                r.match.emplace_back();
+            }
+            r.match[fields].field.assign(word);
+            r.match[fields++].text.assign(value);
+        } else {
+            return invalid("unexpected word " + quoted(word) + " in a rule (fields are " +
+                           field_names() + "; a rule is " + std::string(kRuleSyntax) + ")");
+        }
+    }
+    r.match.resize(fields);
+    r.actions.resize(actions);
+    if (r.matcher == 0) {
+        return invalid("a rule needs matcher ID (a rule is " + std::string(kRuleSyntax) + ")");
+    }
+    if (actions == 0) {
+        return invalid("a rule needs an action (end the rule with action " + action_forms("|") +
+                       ")");
+    }
+    return true;
+}
+
+std::optional<std::pair<std::uint64_t, Directions>> rule_line_target(std::string_view line) {
+    LineWords words(line);
+    std::optional<std::uint64_t> matcher;
+    Directions dirs = Directions::both();
+    for (std::string_view word = words.next(); !word.empty() && word != "action";
+         word = words.next()) {
+        if (word == "matcher") {
+            matcher = id_word(words.next());
+        } else if (word == "dev" || find_field(word) != nullptr) {
+            (void)words.next();  // a port or a value, whatever it reads like
+        } else if (word == "dir") {
+            auto parsed = parse_directions(words.next());
+            if (!parsed) {
+                return std::nullopt;
+            }
+            dirs = *parsed;
+        }
+    }
+    if (!matcher) {
+        return std::nullopt;
+    }
+    return std::pair{*matcher, dirs};
+}
+
 std::string excerpt(std::string_view record) {
     // Cut at a whole character; a byte that is not text becomes '?'.
     std::string out;
@@ -403,7 +599,7 @@ Expected<std::optional<RecordReader::Record>> RecordReader::next() {
     }
 }
 
-Expected<std::uint64_t> RecordReader::count_rest() {
+Expected<std::uint64_t> RecordReader::count_rest(bool (*counts)(std::string_view)) {
     std::uint64_t n = 0;
     for (;;) {
         auto r = next();
@@ -413,7 +609,9 @@ Expected<std::uint64_t> RecordReader::count_rest() {
         if (!*r) {
             return n;
         }
-        ++n;
+        if (counts == nullptr || counts((*r)->text)) {
+            ++n;
+        }
     }
 }
 

@@ -1,9 +1,13 @@
-// The LoadRules record format and the chunk machine (proto/load.hpp).
+// The LoadRules record format, rule file lines and the chunk machine (proto/load.hpp).
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
+#include <optional>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "sgnic/proto/load.hpp"
@@ -277,6 +281,229 @@ TEST(ProtoLoadChunkRetry, an_unnamed_or_out_of_range_failure_fails_the_chunk_and
     EXPECT_EQ(s.failed, (std::vector<std::size_t>{0, 2, 3}));
     EXPECT_EQ(s.reason, "read-only");
     EXPECT_TRUE(fatal.done());
+}
+
+// A line that must hold a rule, parsed into a fresh RuleLine.
+RuleLine rule_line(std::string_view line) {
+    RuleLine out;
+    auto r = parse_rule_line(line, out);
+    EXPECT_TRUE(r) << "'" << line << "': " << r.error().message();
+    EXPECT_TRUE(r && *r) << "'" << line << "' holds no rule";
+    return out;
+}
+
+TEST(RuleLine, a_blank_line_or_a_comment_holds_no_rule) {
+    const std::vector<std::string_view> lines = {
+        "", " ", "\t", "\r", " \t\r \t", "#", "# x", "   # x", "\t#matcher 1 action drop\r",
+    };
+    for (const std::string_view line : lines) {
+        RuleLine out;
+        auto r = parse_rule_line(line, out);
+        ASSERT_TRUE(r) << "'" << line << "': " << r.error().message();
+        EXPECT_FALSE(*r) << "'" << line << "'";
+    }
+}
+
+TEST(RuleLine, a_full_line_gives_its_port_matcher_directions_fields_and_actions) {
+    const RuleLine l =
+        rule_line("dev sgnic0 matcher 3 dir rx ipv4-dst 10.0.0.1 l4-dport 80 action count queue 2");
+    EXPECT_EQ(l.port, "sgnic0");
+    EXPECT_EQ(l.rule, (RuleRequest{.matcher = 3,
+                                   .directions = "rx",
+                                   .match = {{"ipv4-dst", "10.0.0.1"}, {"l4-dport", "80"}},
+                                   .actions = {"count", "queue 2"}}));
+}
+
+TEST(RuleLine, words_come_in_any_order_before_action_and_any_blanks_separate_them) {
+    const RuleLine l = rule_line(
+        "\t ip-proto  tcp\tdir tx,rx matcher 18446744073709551615 dev eth0 action mark 7 accept\r");
+    EXPECT_EQ(l.port, "eth0");
+    // Directions, values and actions are kept as written: they are checked
+    // where the rule is added.
+    EXPECT_EQ(l.rule, (RuleRequest{.matcher = 18446744073709551615ULL,
+                                   .directions = "tx,rx",
+                                   .match = {{"ip-proto", "tcp"}},
+                                   .actions = {"mark 7", "accept"}}));
+    EXPECT_EQ(rule_line("matcher 2 action mark x frob").rule.actions,
+              (std::vector<std::string>{"mark x", "frob"}));
+}
+
+TEST(RuleLine, a_line_without_dev_or_dir_names_no_port_and_both_directions) {
+    const RuleLine l = rule_line("matcher 1 action drop");
+    EXPECT_EQ(l.port, "");
+    EXPECT_EQ(l.rule,
+              (RuleRequest{.matcher = 1, .directions = "both", .match = {}, .actions = {"drop"}}));
+}
+
+TEST(RuleLine, a_comment_ends_the_rule_even_glued_to_a_word) {
+    const RuleRequest udp_drop{
+        .matcher = 1, .directions = "both", .match = {{"ip-proto", "udp"}}, .actions = {"drop"}};
+    EXPECT_EQ(rule_line("matcher 1 ip-proto udp action drop # why").rule, udp_drop);
+    EXPECT_EQ(rule_line("matcher 1 ip-proto udp action drop#x queue 3").rule, udp_drop);
+    EXPECT_EQ(rule_line("matcher 1 ip-proto udp action drop#").rule, udp_drop);
+    // What follows '#' is not read: here the action is commented out.
+    RuleLine out;
+    auto r = parse_rule_line("matcher 1 ip-proto udp#x action drop", out);
+    ASSERT_FALSE(r);
+    EXPECT_NE(r.error().message().find("a rule needs an action"), std::string::npos)
+        << r.error().message();
+}
+
+TEST(RuleLine, a_repeated_action_keyword_continues_the_action_list) {
+    EXPECT_EQ(rule_line("matcher 1 l4-dport 1 action count action drop").rule,
+              (RuleRequest{.matcher = 1,
+                           .directions = "both",
+                           .match = {{"l4-dport", "1"}},
+                           .actions = {"count", "drop"}}));
+    EXPECT_EQ(rule_line("matcher 1 action mark 5 action queue 2 action accept").rule.actions,
+              (std::vector<std::string>{"mark 5", "queue 2", "accept"}));
+}
+
+TEST(RuleLine, a_reused_rule_line_holds_exactly_the_last_rule_parsed) {
+    RuleLine out;
+    auto first = parse_rule_line(
+        "dev sgnic0 matcher 3 dir rx ipv4-dst 10.0.0.1 l4-dport 80 action count queue 2", out);
+    ASSERT_TRUE(first && *first);
+    auto second = parse_rule_line("matcher 5 ip-proto udp action drop", out);
+    ASSERT_TRUE(second) << second.error().message();
+    EXPECT_TRUE(*second);
+    EXPECT_EQ(out.port, "");
+    EXPECT_EQ(out.rule, (RuleRequest{.matcher = 5,
+                                     .directions = "both",
+                                     .match = {{"ip-proto", "udp"}},
+                                     .actions = {"drop"}}));
+    // A line without a rule between two rules changes nothing that matters.
+    auto blank = parse_rule_line("  # nothing", out);
+    ASSERT_TRUE(blank);
+    EXPECT_FALSE(*blank);
+    auto third = parse_rule_line("dev eth1 matcher 9 dir tx action count count count", out);
+    ASSERT_TRUE(third && *third);
+    EXPECT_EQ(out.port, "eth1");
+    EXPECT_EQ(out.rule, (RuleRequest{.matcher = 9,
+                                     .directions = "tx",
+                                     .match = {},
+                                     .actions = {"count", "count", "count"}}));
+}
+
+TEST(RuleLine, an_unexpected_word_is_named_with_the_fields_and_the_rule_syntax) {
+    RuleLine out;
+    auto r = parse_rule_line("frobnicate everything", out);
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().code(), Errc::invalid_argument);
+    EXPECT_EQ(r.error().message(),
+              "unexpected word 'frobnicate' in a rule (fields are dmac, smac, ethertype, vlan-id, "
+              "ipv4-src, ipv4-dst, ipv6-src, ipv6-dst, ip-proto, l4-sport, l4-dport; a rule is "
+              "[dev PORT] matcher ID [dir rx|tx|both] FIELD VALUE... action ACTION...)");
+}
+
+TEST(RuleLine, every_malformed_line_is_refused_naming_the_word_at_fault) {
+    const std::vector<std::pair<std::string, std::string>> cases = {
+        {"matcher 1 l4-dport 1 bogus action drop", "unexpected word 'bogus' in a rule"},
+        {"matcher 1 IPV4-DST 10.0.0.1 action drop", "unexpected word 'IPV4-DST' in a rule"},
+        {"l4-dport 1 action drop",
+         "a rule needs matcher ID (a rule is [dev PORT] matcher ID [dir rx|tx|both] FIELD "
+         "VALUE... action ACTION...)"},
+        {"matcher 0 action drop", "matcher id '0' is not a number above 0"},
+        {"matcher x action drop", "matcher id 'x' is not a number above 0"},
+        {"matcher 1x action drop", "matcher id '1x' is not a number above 0"},
+        {"matcher -1 action drop", "matcher id '-1' is not a number above 0"},
+        {"matcher 18446744073709551616 action drop",
+         "matcher id '18446744073709551616' is not a number above 0"},
+        {"matcher", "'matcher' needs an ID after it"},
+        {"matcher # 1 action drop", "'matcher' needs an ID after it"},
+        {"matcher 1 l4-dport 80",
+         "a rule needs an action (end the rule with action drop|count|mark N|queue N|accept)"},
+        {"matcher 1 action",
+         "'action' needs an action after it (actions are drop, count, mark N, queue N, accept)"},
+        {"matcher 1 action count action", "'action' needs an action after it"},
+        {"matcher 1 action queue", "action 'queue' needs a number after it"},
+        {"matcher 1 action queue action drop", "action 'queue' needs a number after it"},
+        {"matcher 1 action drop mark", "action 'mark' needs a number after it"},
+        {"matcher 1 l4-dport", "field 'l4-dport' needs a VALUE after it"},
+        {"matcher 1 ipv4-dst #10.0.0.1 action drop", "field 'ipv4-dst' needs a VALUE after it"},
+        {"matcher 1 l4-dport 80 ip-proto tcp l4-dport 81 action drop",
+         "field 'l4-dport' is given twice"},
+        {"matcher 1 dir up action drop", "direction 'up' is not one of rx, tx, both"},
+        {"matcher 1 dir RX action drop", "direction 'RX' is not one of rx, tx, both"},
+        {"matcher 1 dir", "'dir' needs rx, tx or both after it"},
+        {"dev", "'dev' needs a PORT after it"},
+        {"dev  \t", "'dev' needs a PORT after it"},
+        {"dev 0123456789abcdef matcher 1 action drop",
+         "port name '0123456789abcdef' is not a valid netdev name (at most 15 characters, no '/' "
+         "or ':')"},
+        {"dev a/b matcher 1 action drop", "port name 'a/b' is not a valid netdev name"},
+        {"dev a:1 matcher 1 action drop", "port name 'a:1' is not a valid netdev name"},
+        {"dev . matcher 1 action drop", "port name '.' is not a valid netdev name"},
+        {"dev .. matcher 1 action drop", "port name '..' is not a valid netdev name"},
+        {"matcher 1 action \xff", "byte 18 is not text (UTF-8 without NUL)"},
+        {"matcher 1 action dr\xc3", "byte 20 is not text (UTF-8 without NUL)"},
+        {std::string("matcher 1 action dr\0p", 21), "byte 20 is not text (UTF-8 without NUL)"},
+    };
+    for (const auto& [line, why] : cases) {
+        RuleLine out;
+        auto r = parse_rule_line(line, out);
+        ASSERT_FALSE(r) << "accepted: '" << line << "'";
+        EXPECT_NE(r.error().message().find(why), std::string::npos)
+            << "line '" << line << "': expected '" << why << "' in: " << r.error().message();
+        EXPECT_EQ(r.error().code(), Errc::invalid_argument) << line;
+    }
+}
+
+TEST(RuleLine, a_port_name_of_15_characters_and_utf8_text_pass) {
+    EXPECT_EQ(rule_line("dev 0123456789abcde matcher 1 action drop").port, "0123456789abcde");
+    EXPECT_EQ(rule_line("dev caf\xc3\xa9 matcher 1 action mark 7").port, "caf\xc3\xa9");
+}
+
+TEST(RuleLine, holds_rule_is_true_for_a_word_before_any_comment) {
+    for (const std::string_view line :
+         {"matcher 1 action drop", "x", "  frobnicate # x", "\tdev#", "matcher", "\r\xff"}) {
+        EXPECT_TRUE(holds_rule(line)) << "'" << line << "'";
+    }
+    for (const std::string_view line :
+         {"", " ", "\t\r ", "#", "# matcher 1 action drop", "   # x", "\t#x"}) {
+        EXPECT_FALSE(holds_rule(line)) << "'" << line << "'";
+    }
+}
+
+TEST(RuleLine, rule_line_target_reads_the_matcher_and_directions_before_the_actions) {
+    using Target = std::optional<std::pair<std::uint64_t, Directions>>;
+    EXPECT_EQ(rule_line_target("matcher 7 dir tx l4-dport 1 action drop"),
+              (Target{{7, Directions::tx_only()}}));
+    EXPECT_EQ(rule_line_target("dev sgnic0 dir rx matcher 3 action count"),
+              (Target{{3, Directions::rx_only()}}));
+    EXPECT_EQ(rule_line_target("matcher 7 dir rx,tx action drop"),
+              (Target{{7, Directions::both()}}));
+    EXPECT_EQ(rule_line_target("matcher 7 l4-dport 1 action drop"),
+              (Target{{7, Directions::both()}}));
+    // Words after `action` are actions, never the target.
+    EXPECT_EQ(rule_line_target("matcher 7 action drop dir rx"), (Target{{7, Directions::both()}}));
+    EXPECT_EQ(rule_line_target("matcher 7 action drop matcher 8"),
+              (Target{{7, Directions::both()}}));
+    // Nor are the words of a comment.
+    EXPECT_EQ(rule_line_target("matcher 7 # dir tx"), (Target{{7, Directions::both()}}));
+    // A port or a value is never a keyword, as parse_rule_line reads them.
+    EXPECT_EQ(rule_line_target("dev dir matcher 3 action drop"), (Target{{3, Directions::both()}}));
+    EXPECT_EQ(rule_line_target("dev matcher matcher 3 action drop"),
+              (Target{{3, Directions::both()}}));
+    EXPECT_EQ(rule_line_target("matcher 1 l4-dport matcher dir tx action drop"),
+              (Target{{1, Directions::tx_only()}}));
+}
+
+TEST(RuleLine, a_comment_may_hold_bytes_that_are_not_text) {
+    RuleLine line;
+    auto r = parse_rule_line("matcher 1 action drop # caf\xe9", line);
+    ASSERT_TRUE(r) << r.error().message();
+    EXPECT_TRUE(*r);
+    EXPECT_EQ(line.rule.actions, std::vector<std::string>{"drop"});
+}
+
+TEST(RuleLine, rule_line_target_is_nullopt_without_a_readable_matcher_or_directions) {
+    for (const std::string_view line :
+         {"", "# matcher 7", "l4-dport 1 action drop", "matcher", "matcher 0 action drop",
+          "matcher x action drop", "matcher 7 dir up action drop", "matcher 7 dir",
+          "action drop matcher 7", "dir rx action matcher 7"}) {
+        EXPECT_EQ(rule_line_target(line), std::nullopt) << "'" << line << "'";
+    }
 }
 
 }  // namespace

@@ -21,6 +21,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "sgnic/proto/codec.hpp"
@@ -67,6 +68,24 @@ Expected<std::vector<std::string>> parse_actions_column(std::string_view column)
 // holds no meaning.
 Status parse_match_column(std::string_view column, std::vector<FieldText>& out);
 Status parse_actions_column(std::string_view column, std::vector<std::string>& out);
+// A rule file line in the words of `sgnicctl rule add` (Manager.LoadRules):
+//   [dev PORT] matcher ID [dir rx|tx|both] FIELD VALUE... action ACTION...
+// Words are split on blanks (space, tab, CR); '#' starts a comment.
+struct RuleLine {
+    std::string port;  // "" when the line names none: the matcher's
+    RuleRequest rule;  // directions "both" when the line names none
+};
+// One line: false for a line without a rule (blank or a comment), else its
+// rule in `out` (whose strings keep their memory from one call to the next).
+// The words' structure is checked here; the values, actions and directions
+// where the rule is added, as for a record.  Errors name the word at fault.
+Expected<bool> parse_rule_line(std::string_view line, RuleLine& out);
+// Whether a line holds a rule (a word before any '#'), without parsing it.
+bool holds_rule(std::string_view line);
+// The matcher and directions a rule line names, for counting before the
+// rules are parsed (presize); nullopt when they cannot be read.
+std::optional<std::pair<std::uint64_t, Directions>> rule_line_target(std::string_view line);
+
 // The record as text for a report: at most kExcerptBytes (then "..."),
 // cut at a whole character, bytes that are not UTF-8 text shown as '?'.
 std::string excerpt(std::string_view record);
@@ -87,8 +106,9 @@ public:
     };
     // The next record, nullopt after the last one, or the read's error.
     Expected<std::optional<Record>> next();
-    // Counts the records not read yet, and reads them away.
-    Expected<std::uint64_t> count_rest();
+    // Counts the records not read yet (those `counts` accepts, when given),
+    // and reads them away.
+    Expected<std::uint64_t> count_rest(bool (*counts)(std::string_view) = nullptr);
 
 private:
     // Reads another block after what is buffered; false at the end.
