@@ -1,6 +1,8 @@
 #include "bus/job.hpp"
 
+#include <fcntl.h>
 #include <spdlog/spdlog.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -20,8 +22,8 @@ struct Jobs::Job {
     Jobs& owner;
     std::uint64_t id;
     std::string path;
-    std::string port;
-    UniqueFd fd;  // before `load`, whose reads use it
+    std::string port;  // "" for Manager.LoadRules: each rule to its matcher's
+    UniqueFd fd;       // before `load`, whose reads use it
     service::LoadJob load;
     sd::EventSource step;
     sd::EventSource linger;
@@ -89,6 +91,112 @@ int on_creator_gone(sd_bus_track* /*track*/, void* userdata) {
     return 0;
 }
 
+// What the descriptor is, for a refusal: "a pipe", "a socket", ...
+std::string file_kind(mode_t mode) {
+    switch (mode & S_IFMT) {
+        case S_IFIFO:
+            return "a pipe";
+        case S_IFSOCK:
+            return "a socket";
+        case S_IFCHR:
+            return "a character device";
+        case S_IFBLK:
+            return "a block device";
+        case S_IFDIR:
+            return "a directory";
+        default:
+            return "not a regular file";
+    }
+}
+
+// The caller's descriptor checked and duplicated: the message's copy goes
+// with the message, the job reads at its own pace.
+Expected<UniqueFd> own_rule_file(int fd) {
+    struct stat st {};
+    if (fstat(fd, &st) < 0) {
+        return Error(Errc::invalid_argument, std::string("fd: fstat: ") + strerror(errno));
+    }
+    if (!S_ISREG(st.st_mode)) {
+        return Error(Errc::invalid_argument,
+                     "fd is " + file_kind(st.st_mode) +
+                         ": LoadRules reads a regular file or a memfd, at offsets of its own");
+    }
+    const int flags = fcntl(fd, F_GETFL);
+    if (flags >= 0 && (flags & O_ACCMODE) == O_WRONLY) {
+        return Error(Errc::invalid_argument, "fd is open for writing only");
+    }
+    UniqueFd own(fcntl(fd, F_DUPFD_CLOEXEC, 3));
+    if (!own) {
+        return Error(Errc::device, std::string("fd: duplicate: ") + strerror(errno));
+    }
+    return own;
+}
+
+// The job's work: the file's records to `port`, or (port "") its rule
+// lines each to its matcher's port.
+service::LoadJob make_load(service::Service& svc, std::uint64_t id, const std::string& port, int fd,
+                           service::LoadJob::Options options, std::uint32_t uid) {
+    auto read = [fd](std::span<char> buf, std::uint64_t offset) {
+        return read_at(fd, buf, offset);
+    };
+    auto add_to = [&svc, uid](
+                      const std::string& p,
+                      std::span<const service::RuleRequest> rules) -> Expected<std::size_t> {
+        auto ids = svc.add_rules(p, rules, uid);
+        if (!ids) {
+            return ids.error();
+        }
+        return ids->size();
+    };
+    auto reserve = [&svc, port, id](model::MatcherKey matcher, std::uint64_t rx, std::uint64_t tx) {
+        const auto& matchers = svc.desired().matchers;
+        const auto it = matchers.find(matcher);
+        if (it == matchers.end() || (!port.empty() && it->second.port != port)) {
+            return;  // its rules fail with the reason when they are added
+        }
+        if (auto grown = svc.reserve_rules(matcher, rx, tx); !grown) {
+            spdlog::debug("load job {}: presize matcher {}: {}", id, matcher,
+                          grown.error().message());
+        }
+    };
+    if (!port.empty()) {
+        return {read, options,
+                [add_to, port](std::span<const service::RuleRequest> rules) {
+                    return add_to(port, rules);
+                },
+                reserve};
+    }
+    auto route = [&svc](std::string_view named,
+                        model::MatcherKey matcher) -> Expected<std::string> {
+        const auto& matchers = svc.desired().matchers;
+        const auto it = matchers.find(matcher);
+        if (it == matchers.end()) {
+            return Error(Errc::invalid_argument, "no matcher " + std::to_string(matcher));
+        }
+        if (!named.empty() && named != it->second.port) {
+            return Error(Errc::invalid_argument, "matcher " + std::to_string(matcher) +
+                                                     " is on port '" + it->second.port +
+                                                     "', not '" + std::string(named) + "'");
+        }
+        return it->second.port;
+    };
+    return {read, options, route, add_to, reserve};
+}
+
+}  // namespace
+
+Jobs::Job::Job(Jobs& owner_, std::uint64_t id_, std::string port_, UniqueFd fd_,
+               service::LoadJob::Options options, std::uint32_t uid)
+    : owner(owner_),
+      id(id_),
+      path(job_path(id_)),
+      port(std::move(port_)),
+      fd(std::move(fd_)),
+      load(make_load(owner_.server().service(), id_, port, fd.get(), options, uid)),
+      emitted_at(std::chrono::steady_clock::now()) {}
+
+namespace {
+
 int emit_finished(sd_bus* bus, const Jobs::Job& job) {
     sd_bus_message* raw = nullptr;
     int r = sd_bus_message_new_signal(bus, &raw, job.path.c_str(), kJobInterface, "Finished");
@@ -117,38 +225,6 @@ int emit_finished(sd_bus* bus, const Jobs::Job& job) {
 }
 
 }  // namespace
-
-Jobs::Job::Job(Jobs& owner_, std::uint64_t id_, std::string port_, UniqueFd fd_,
-               service::LoadJob::Options options, std::uint32_t uid)
-    : owner(owner_),
-      id(id_),
-      path(job_path(id_)),
-      port(std::move(port_)),
-      fd(std::move(fd_)),
-      load([raw = fd.get()](std::span<char> buf,
-                            std::uint64_t offset) { return read_at(raw, buf, offset); },
-           options,
-           [&svc = owner_.server().service(), p = port,
-            uid](std::span<const service::RuleRequest> rules) -> Expected<std::size_t> {
-               auto ids = svc.add_rules(p, rules, uid);
-               if (!ids) {
-                   return ids.error();
-               }
-               return ids->size();
-           },
-           [&svc = owner_.server().service(), p = port, id_](model::MatcherKey matcher,
-                                                             std::uint64_t rx, std::uint64_t tx) {
-               const auto& matchers = svc.desired().matchers;
-               const auto it = matchers.find(matcher);
-               if (it == matchers.end() || it->second.port != p) {
-                   return;  // its records fail with the reason when they are added
-               }
-               if (auto grown = svc.reserve_rules(matcher, rx, tx); !grown) {
-                   spdlog::debug("load job {}: presize matcher {}: {}", id_, matcher,
-                                 grown.error().message());
-               }
-           }),
-      emitted_at(std::chrono::steady_clock::now()) {}
 
 Jobs::Jobs(Server& server) : server_(server) {}
 
@@ -197,9 +273,12 @@ Expected<std::string> Jobs::start(sd_bus_message* call, const std::string& port,
         spdlog::debug("load job {}: track its caller: {}", id, strerror(-r));
     }
     const std::string path = job->path;
-    spdlog::info("load job {}: port '{}', chunk {}{}", id, port, options.chunk,
-                 options.expected ? ", " + std::to_string(*options.expected) + " rules expected"
-                                  : std::string());
+    spdlog::info(
+        "load job {}: {}, chunk {}{}", id,
+        port.empty() ? std::string("rule lines to their matchers' ports") : "port '" + port + "'",
+        options.chunk,
+        options.expected ? ", " + std::to_string(*options.expected) + " rules expected"
+                         : std::string());
     jobs_.emplace(id, std::move(job));
     r = sd_bus_emit_interfaces_added(server_.bus(), path.c_str(), kJobInterface, nullptr);
     if (r < 0) {
@@ -350,6 +429,33 @@ const sd_bus_vtable kJobVtable[] = {
 };
 
 }  // namespace
+
+int start_load_job(Server& server, sd_bus_message* m, const std::string& port,
+                   sd_bus_error* error) {
+    if (const int r = server.authorize(m, error); r < 0) {
+        return r;
+    }
+    if (const auto& why = server.service().read_only()) {
+        return reply_error(error, Error(Errc::store, "sgnicd is read-only: " + *why));
+    }
+    int fd = -1;
+    if (const int r = sd_bus_message_read(m, "h", &fd); r < 0) {
+        return r;
+    }
+    auto options = read_load_options(m);
+    if (!options) {
+        return reply_error(error, options.error());
+    }
+    auto file = own_rule_file(fd);
+    if (!file) {
+        return reply_error(error, file.error());
+    }
+    auto job = server.jobs().start(m, port, std::move(*file), *options);
+    if (!job) {
+        return reply_error(error, job.error());
+    }
+    return sd_bus_reply_method_return(m, "o", job->c_str());
+}
 
 int add_job_objects(sd_bus* bus, Jobs& jobs, std::vector<sd::Slot>& slots) {
     sd_bus_slot* slot = nullptr;

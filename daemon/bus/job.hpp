@@ -62,6 +62,11 @@ private:
     std::uint64_t next_id_ = 1;
 };
 
+// Port.LoadRules (`port`) and Manager.LoadRules (port ""): checks the
+// caller and the (h fd, a{sv} options) arguments, starts the job, replies
+// with its path.
+int start_load_job(Server& server, sd_bus_message* m, const std::string& port, sd_bus_error* error);
+
 // The job object's vtable, in job.cpp like the other object kinds.
 int add_job_objects(sd_bus* bus, Jobs& jobs, std::vector<sd::Slot>& slots);
 

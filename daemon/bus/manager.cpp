@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "bus/args.hpp"
+#include "bus/job.hpp"
 #include "bus/server.hpp"
 #include "sgnic/proto/version.hpp"
 
@@ -111,6 +112,10 @@ int method_flush_rules(sd_bus_message* m, void* userdata, sd_bus_error* error) {
     return sd_bus_reply_method_return(m, "t", static_cast<std::uint64_t>(*deleted));
 }
 
+int method_load_rules(sd_bus_message* m, void* userdata, sd_bus_error* error) {
+    return start_load_job(*static_cast<Server*>(userdata), m, "", error);
+}
+
 int method_stats(sd_bus_message* m, void* userdata, sd_bus_error* /*error*/) {
     auto& server = *static_cast<Server*>(userdata);
     return sd_bus_reply_method_return(m, "s", server.service().stats().c_str());
@@ -127,6 +132,8 @@ const sd_bus_vtable kManagerVtable[] = {
     SD_BUS_METHOD_WITH_ARGS(
         "DescribeRules", SD_BUS_ARGS("s", port, "t", matcher, "t", after, "u", limit),
         SD_BUS_RESULT("s", json), method_describe_rules, SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD_WITH_ARGS("LoadRules", SD_BUS_ARGS("h", fd, "a{sv}", options),
+                            SD_BUS_RESULT("o", job), method_load_rules, SD_BUS_VTABLE_UNPRIVILEGED),
     SD_BUS_METHOD_WITH_ARGS("DeleteRules", SD_BUS_ARGS("at", ids), SD_BUS_NO_RESULT,
                             method_delete_rules, SD_BUS_VTABLE_UNPRIVILEGED),
     SD_BUS_METHOD_WITH_ARGS("FlushRules", SD_BUS_ARGS("s", port), SD_BUS_RESULT("t", deleted),

@@ -1,12 +1,8 @@
 // /org/sgnic/Steering1/port/<escaped netdev name>, org.sgnic.Steering1.Port:
 // one object per sgnic port, served by a fallback vtable.
-#include <fcntl.h>
-#include <sys/stat.h>
-
-#include <cerrno>
-#include <cstring>
 
 #include "bus/args.hpp"
+#include "bus/job.hpp"
 #include "bus/server.hpp"
 #include "model/geometry.hpp"
 
@@ -107,73 +103,9 @@ int method_add_rules(sd_bus_message* m, void* userdata, sd_bus_error* error) {
     return r < 0 ? r : sd_bus_send(nullptr, reply.get(), nullptr);
 }
 
-// What the descriptor is, for a refusal: "a pipe", "a socket", ...
-std::string file_kind(mode_t mode) {
-    switch (mode & S_IFMT) {
-        case S_IFIFO:
-            return "a pipe";
-        case S_IFSOCK:
-            return "a socket";
-        case S_IFCHR:
-            return "a character device";
-        case S_IFBLK:
-            return "a block device";
-        case S_IFDIR:
-            return "a directory";
-        default:
-            return "not a regular file";
-    }
-}
-
-// The caller's descriptor checked and duplicated: the message's copy goes
-// with the message, the job reads at its own pace.
-Expected<UniqueFd> own_rule_file(int fd) {
-    struct stat st {};
-    if (fstat(fd, &st) < 0) {
-        return Error(Errc::invalid_argument, std::string("fd: fstat: ") + strerror(errno));
-    }
-    if (!S_ISREG(st.st_mode)) {
-        return Error(Errc::invalid_argument,
-                     "fd is " + file_kind(st.st_mode) +
-                         ": LoadRules reads a regular file or a memfd, at offsets of its own");
-    }
-    const int flags = fcntl(fd, F_GETFL);
-    if (flags >= 0 && (flags & O_ACCMODE) == O_WRONLY) {
-        return Error(Errc::invalid_argument, "fd is open for writing only");
-    }
-    UniqueFd own(fcntl(fd, F_DUPFD_CLOEXEC, 3));
-    if (!own) {
-        return Error(Errc::device, std::string("fd: duplicate: ") + strerror(errno));
-    }
-    return own;
-}
-
 int method_load_rules(sd_bus_message* m, void* userdata, sd_bus_error* error) {
     auto& server = *static_cast<Server*>(userdata);
-    if (const int r = server.authorize(m, error); r < 0) {
-        return r;
-    }
-    if (const auto& why = server.service().read_only()) {
-        return reply_error(error, Error(Errc::store, "sgnicd is read-only: " + *why));
-    }
-    const service::PortInfo* port = port_of(server, sd_bus_message_get_path(m));
-    int fd = -1;
-    if (const int r = sd_bus_message_read(m, "h", &fd); r < 0) {
-        return r;
-    }
-    auto options = read_load_options(m);
-    if (!options) {
-        return reply_error(error, options.error());
-    }
-    auto file = own_rule_file(fd);
-    if (!file) {
-        return reply_error(error, file.error());
-    }
-    auto job = server.jobs().start(m, port->name, std::move(*file), *options);
-    if (!job) {
-        return reply_error(error, job.error());
-    }
-    return sd_bus_reply_method_return(m, "o", job->c_str());
+    return start_load_job(server, m, port_of(server, sd_bus_message_get_path(m))->name, error);
 }
 
 int method_delete_rules(sd_bus_message* m, void* userdata, sd_bus_error* error) {

@@ -49,13 +49,45 @@ std::string quoted_record(const RuleRequest& rule) {
     return load::excerpt(record);
 }
 
+// The same for a rule line: the rule's words, with the port it went to.
+std::string quoted_line(const std::string& port, const RuleRequest& rule) {
+    std::string line =
+        "dev " + port + " matcher " + std::to_string(rule.matcher) + " dir " + rule.directions;
+    for (const proto::FieldText& f : rule.match) {
+        line.append(" ").append(f.field).append(" ").append(f.text);
+    }
+    for (const std::string& action : rule.actions) {
+        line.append(" action ").append(action);
+    }
+    return load::excerpt(line);
+}
+
 }  // namespace
 
 LoadJob::LoadJob(load::RecordReader::ReadAt read, Options options, Add add, Reserve reserve)
-    : options_(options), add_(std::move(add)), reserve_(std::move(reserve)), reader_(read) {
+    : options_(options),
+      add_([add = std::move(add)](const std::string& /*port*/, std::span<const RuleRequest> rules) {
+          return add(rules);
+      }),
+      reserve_(std::move(reserve)),
+      total_(options.expected.value_or(0)),
+      reader_(read) {
     if (options_.expected && *options_.expected > 0) {
         scan_.emplace(std::move(read));
     }
+}
+
+LoadJob::LoadJob(load::RecordReader::ReadAt read, Options options, Route route, AddTo add,
+                 Reserve reserve)
+    : options_(options),
+      route_(std::move(route)),
+      add_(std::move(add)),
+      reserve_(std::move(reserve)),
+      total_(options.expected.value_or(0)),
+      reader_(read) {
+    // Lines are always counted: per matcher to presize, and the total
+    // for progress when the caller gave none.
+    scan_.emplace(std::move(read));
 }
 
 bool LoadJob::step() {
@@ -83,7 +115,12 @@ void LoadJob::scan_step() {
         if (!r || !*r) {
             break;  // a read error is met again, and reported, by the load
         }
-        if (const auto md = matcher_and_directions((*r)->text)) {
+        const std::string_view text = (*r)->text;
+        if (route_ && !load::holds_rule(text)) {
+            continue;
+        }
+        ++scanned_;
+        if (const auto md = route_ ? load::rule_line_target(text) : matcher_and_directions(text)) {
             auto& [rx, tx] = incoming_[md->first];
             rx += md->second.rx ? 1 : 0;
             tx += md->second.tx ? 1 : 0;
@@ -99,16 +136,67 @@ void LoadJob::scan_step() {
     }
     incoming_.clear();
     scan_.reset();
+    if (!options_.expected) {
+        total_ = scanned_;
+    }
 }
 
 void LoadJob::fail(std::uint64_t index, std::string text, std::string reason) {
     failures_.push_back({.index = index, .text = std::move(text), .reason = std::move(reason)});
 }
 
+bool LoadJob::take(const load::RecordReader::Record& rec) {
+    if (route_ && !load::holds_rule(rec.text)) {
+        return false;  // blank, or a comment (of any length)
+    }
+    if (rec.too_long) {
+        fail(rec.index, load::excerpt(rec.text),
+             "the record is longer than " + std::to_string(load::kMaxRecordBytes) + " bytes");
+        return false;
+    }
+    line_index_ = rec.index;
+    if (!route_) {
+        auto rule = load::parse_record(rec.text);
+        if (!rule) {
+            fail(rec.index, load::excerpt(rec.text), rule.error().message());
+            return false;
+        }
+        line_.rule = std::move(*rule);
+        return true;  // line_port_ stays "": the job's one port
+    }
+    auto parsed = load::parse_rule_line(rec.text, line_);
+    if (!parsed) {
+        fail(rec.index, load::excerpt(rec.text), parsed.error().message());
+        return false;
+    }
+    if (!*parsed) {
+        return false;  // no rule: holds_rule said so already
+    }
+    auto port = route_(line_.port, line_.rule.matcher);
+    if (!port) {
+        fail(rec.index, load::excerpt(rec.text), port.error().message());
+        return false;
+    }
+    line_port_ = std::move(*port);
+    return true;
+}
+
 void LoadJob::read_chunk() {
     rules_.clear();
     indices_.clear();
-    for (std::size_t n = 0; n < options_.chunk && failures_.size() < kMaxFailures; ++n) {
+    if (holding_) {
+        holding_ = false;
+        port_ = line_port_;
+        rules_.push_back(std::move(line_.rule));
+        indices_.push_back(line_index_);
+    }
+    // A chunk counts rules and failures; lines without a rule are read on,
+    // up to a bound on one step's reading.
+    const std::uint64_t settled_before = failures_.size();
+    for (std::size_t read = 0;
+         rules_.size() + (failures_.size() - settled_before) < options_.chunk &&
+         read < options_.chunk + kScanRecordsPerStep && failures_.size() < kMaxFailures;
+         ++read) {
         auto r = reader_.next();
         if (!r) {
             finish("read the records: " + r.error().message(), rules_.size());
@@ -118,19 +206,18 @@ void LoadJob::read_chunk() {
             end_of_file_ = true;
             break;
         }
-        const load::RecordReader::Record& rec = **r;
-        if (rec.too_long) {
-            fail(rec.index, load::excerpt(rec.text),
-                 "the record is longer than " + std::to_string(load::kMaxRecordBytes) + " bytes");
+        if (!take(**r)) {
             continue;
         }
-        auto rule = load::parse_record(rec.text);
-        if (!rule) {
-            fail(rec.index, load::excerpt(rec.text), rule.error().message());
-            continue;
+        if (!rules_.empty() && line_port_ != port_) {
+            holding_ = true;  // the next chunk's first rule
+            break;
         }
-        rules_.push_back(std::move(*rule));
-        indices_.push_back(rec.index);
+        if (rules_.empty()) {
+            port_ = line_port_;
+        }
+        rules_.push_back(std::move(line_.rule));
+        indices_.push_back(line_index_);
     }
     if (!rules_.empty()) {
         retry_.emplace(rules_.size());
@@ -147,7 +234,7 @@ void LoadJob::load_step() {
             finish("more than " + std::to_string(kMaxFailures) + " records failed", 0);
             return;
         }
-        if (end_of_file_) {
+        if (end_of_file_ && !holding_) {
             finish("", 0);
             return;
         }
@@ -169,7 +256,7 @@ void LoadJob::load_step() {
         batch = gathered;
     }
     load::BatchResult result;
-    if (auto added = add_(batch)) {
+    if (auto added = add_(port_, batch)) {
         result.ok = true;
     } else {
         std::string rest;
@@ -185,7 +272,8 @@ void LoadJob::load_step() {
         return;
     }
     for (const std::size_t at : settled.failed) {
-        fail(indices_[at], quoted_record(rules_[at]), settled.reason);
+        fail(indices_[at], route_ ? quoted_line(port_, rules_[at]) : quoted_record(rules_[at]),
+             settled.reason);
     }
     if (retry_->done()) {
         retry_.reset();
@@ -207,10 +295,11 @@ void LoadJob::finish(std::string error, std::uint64_t pending) {
     if (error_.empty()) {
         return;
     }
-    unloaded_ = pending;
-    // The records after the chunk were not loaded either; a read error
+    unloaded_ = pending + (holding_ ? 1 : 0);
+    holding_ = false;
+    // The rules after the chunk were not loaded either; a read error
     // leaves them uncounted.
-    if (auto rest = reader_.count_rest()) {
+    if (auto rest = reader_.count_rest(route_ ? load::holds_rule : nullptr)) {
         unloaded_ += *rest;
     }
 }

@@ -1,6 +1,8 @@
-// A Port.LoadRules job without D-Bus: reads the records of a file through a
-// pread-like callback, presizes the matchers once when the caller announced
-// a count, then adds the rules a chunk at a time, each chunk all or nothing
+// A LoadRules job without D-Bus: reads a file through a pread-like callback
+// (Port.LoadRules: records for one port; Manager.LoadRules: rule lines, each
+// routed to its matcher's port), presizes the matchers once (lines always;
+// records when the caller announced a count), then adds the rules a chunk at
+// a time, a chunk's rules all of one port, each chunk all or nothing
 // with proto::load::ChunkRetry's retry (a rule the service names is dropped
 // as a failure and the rest sent again).  The bus runs one step() per event
 // loop iteration; what the job does to the service goes through callbacks,
@@ -18,6 +20,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -50,11 +53,23 @@ public:
     // Adds a batch all or nothing; an error that names a rule says
     // "rule #<index in the batch>: ..." (as Service::add_rules does).
     using Add = std::function<Expected<std::size_t>(std::span<const RuleRequest>)>;
+    // The same to a port (a job of rule lines).
+    using AddTo =
+        std::function<Expected<std::size_t>(const std::string& port, std::span<const RuleRequest>)>;
+    // The port of a rule line: its matcher's, which must be the one the line
+    // names, if it names one ("" when not); or why the rule cannot go.
+    using Route =
+        std::function<Expected<std::string>(std::string_view named, model::MatcherKey matcher)>;
     // Grows a matcher for rx and tx more rules; a hint, its failure ignored.
     using Reserve =
         std::function<void(model::MatcherKey matcher, std::uint64_t rx, std::uint64_t tx)>;
 
+    // Records, all for one port.
     LoadJob(proto::load::RecordReader::ReadAt read, Options options, Add add, Reserve reserve);
+    // Rule lines (proto::load::parse_rule_line), each to the port `route`
+    // names; the record index of a failure is its line number.
+    LoadJob(proto::load::RecordReader::ReadAt read, Options options, Route route, AddTo add,
+            Reserve reserve);
 
     // One unit of work: a block of the presize scan, or one batch call (with
     // the reading of its chunk).  Returns whether there is more to do.
@@ -69,7 +84,7 @@ public:
     std::uint64_t failed() const { return failures_.size() + unloaded_; }
     // Records settled (loaded or failed) and the expected total (0: unknown).
     std::pair<std::uint64_t, std::uint64_t> progress() const {
-        return {loaded() + failed(), options_.expected.value_or(0)};
+        return {loaded() + failed(), total_};
     }
     const std::vector<LoadFailure>& failures() const { return failures_; }
     // "" or why the job ended before the end of the file.
@@ -80,18 +95,29 @@ private:
     void load_step();
     // Reads the next chunk's records; malformed ones fail at once.
     void read_chunk();
+    // The next record's rule and port, or nothing (a failure, or no rule).
+    bool take(const proto::load::RecordReader::Record& rec);
     void fail(std::uint64_t index, std::string text, std::string reason);
     // Ends the job; with an error, counts the records not loaded.
     void finish(std::string error, std::uint64_t pending);
 
     Options options_;
-    Add add_;
+    Route route_;  // none for records: every rule goes to the one port
+    AddTo add_;
     Reserve reserve_;
+    std::uint64_t total_ = 0;    // the caller's count, or the scan's
+    std::uint64_t scanned_ = 0;  // rules the scan counted
     proto::load::RecordReader reader_;
     std::optional<proto::load::RecordReader> scan_;
     std::map<model::MatcherKey, std::pair<std::uint64_t, std::uint64_t>> incoming_;
     std::vector<RuleRequest> rules_;      // the chunk in progress
     std::vector<std::uint64_t> indices_;  // and each one's record index
+    std::string port_;                    // and the port they go to
+    // The rule read last: a line whose port is not the chunk's starts the next.
+    proto::load::RuleLine line_;
+    std::string line_port_;
+    std::uint64_t line_index_ = 0;
+    bool holding_ = false;
     std::optional<proto::load::ChunkRetry> retry_;
     std::vector<LoadFailure> failures_;
     std::uint64_t loaded_ = 0;

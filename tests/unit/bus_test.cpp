@@ -27,6 +27,7 @@
 #include "policy_fake_device.hpp"
 #include "private_bus.hpp"
 #include "service/service.hpp"
+#include "sgnic/proto/load.hpp"
 #include "sgnic/proto/sd.hpp"
 #include "sgnic/proto/unique_fd.hpp"
 #include "sgnic/proto/version.hpp"
@@ -185,14 +186,15 @@ protected:
         return fd;
     }
 
-    // Port.LoadRules with the options `fill` appends inside a{sv}.
+    // LoadRules on `path` (a port's, or the manager's) with the options
+    // `fill` appends inside a{sv}.
     template <typename Fill>
-    Reply load_rules_with(const std::string& port, int fd, Fill fill, sd_bus* bus = nullptr) {
+    Reply load_rules_at(const std::string& path, const char* iface, int fd, Fill fill,
+                        sd_bus* bus) {
         sd_bus_message* m = nullptr;
-        EXPECT_GE(
-            sd_bus_message_new_method_call(bus != nullptr ? bus : client_.get(), &m, kServiceName,
-                                           port_path(port).c_str(), kPortInterface, "LoadRules"),
-            0);
+        EXPECT_GE(sd_bus_message_new_method_call(bus != nullptr ? bus : client_.get(), &m,
+                                                 kServiceName, path.c_str(), iface, "LoadRules"),
+                  0);
         sd::Message call(m);
         sd_bus_message_append(m, "h", fd);
         sd_bus_message_open_container(m, 'a', "{sv}");
@@ -202,6 +204,24 @@ protected:
         sd_bus_message* reply = nullptr;
         sd_bus_call(bus != nullptr ? bus : client_.get(), m, 0, error.get(), &reply);
         return {sd::Message(reply), error.name(), error.message()};
+    }
+
+    // Port.LoadRules with the options `fill` appends inside a{sv}.
+    template <typename Fill>
+    Reply load_rules_with(const std::string& port, int fd, Fill fill, sd_bus* bus = nullptr) {
+        return load_rules_at(port_path(port), kPortInterface, fd, fill, bus);
+    }
+
+    // Manager.LoadRules (rule lines, each to its matcher's port) with the
+    // options `fill` appends inside a{sv}.
+    template <typename Fill>
+    Reply manager_load_rules_with(int fd, Fill fill) {
+        return load_rules_at(kManagerPath, kManagerInterface, fd, fill, nullptr);
+    }
+
+    Reply manager_load_rules(int fd, std::uint32_t chunk) {
+        return manager_load_rules_with(
+            fd, [&](sd_bus_message* m) { sd_bus_message_append(m, "{sv}", "chunk", "u", chunk); });
     }
 
     Reply load_rules(const std::string& port, int fd, std::uint64_t rules, std::uint32_t chunk) {
@@ -260,6 +280,70 @@ protected:
         }
         EXPECT_TRUE(finished_.contains(job)) << "no Finished from " << job;
         return finished_[job];
+    }
+
+    // A job's Progress: (settled, total).
+    std::pair<std::uint64_t, std::uint64_t> progress_of(const std::string& job) {
+        sd::Error error;
+        sd_bus_message* raw = nullptr;
+        EXPECT_GE(sd_bus_get_property(client_.get(), kServiceName, job.c_str(), kJobInterface,
+                                      "Progress", error.get(), &raw, "(tt)"),
+                  0)
+            << error.message();
+        const sd::Message progress(raw);
+        std::uint64_t settled = 0;
+        std::uint64_t total = 0;
+        EXPECT_GE(sd_bus_message_read(progress.get(), "(tt)", &settled, &total), 0);
+        return {settled, total};
+    }
+
+    // A job's Port.
+    std::string port_of_job(const std::string& job) {
+        sd::Error error;
+        char* port = nullptr;
+        EXPECT_GE(sd_bus_get_property_string(client_.get(), kServiceName, job.c_str(),
+                                             kJobInterface, "Port", error.get(), &port),
+                  0)
+            << error.message();
+        const sd::CString owned(port);
+        return port != nullptr ? port : "?";
+    }
+
+    // The rules of `port` as DescribeRules lists them, one
+    // "<matcher> <directions> <first value> <actions...>" each.
+    std::vector<std::string> rules_on(const std::string& port) {
+        sd_bus_message* d = method(kManagerPath, kManagerInterface, "DescribeRules");
+        sd_bus_message_append(d, "sttu", port.c_str(), std::uint64_t{0}, std::uint64_t{0}, 0U);
+        Reply described = finish(d);
+        EXPECT_TRUE(described.ok()) << described.error_message;
+        const char* json = nullptr;
+        EXPECT_GE(sd_bus_message_read(described.message.get(), "s", &json), 0);
+        const auto doc = nlohmann::json::parse(json != nullptr ? json : "{}");
+        std::vector<std::string> out;
+        for (const auto& rule : doc["rules"]) {
+            std::string line = std::to_string(rule["matcher"].get<std::uint64_t>()) + " " +
+                               rule["directions"].get<std::string>() + " " +
+                               rule["match"][0]["value"].get<std::string>();
+            for (const auto& action : rule["actions"]) {
+                line += " " + action.get<std::string>();
+            }
+            out.push_back(line);
+        }
+        return out;
+    }
+
+    // Lines joined by newlines (none after the last).
+    static std::string lines(const std::vector<std::string>& each) {
+        std::string out;
+        for (std::size_t i = 0; i < each.size(); ++i) {
+            out += (i > 0 ? "\n" : "") + each[i];
+        }
+        return out;
+    }
+
+    // The id at the end of a matcher's path.
+    static std::string id_of(const std::string& matcher) {
+        return matcher.substr(matcher.rfind('/') + 1);
     }
 
     static std::string job_of(Reply& r) {
@@ -970,6 +1054,151 @@ TEST_F(SteeringBus, load_rules_and_cancel_need_net_admin) {
         << load.error_message;
     Reply cancel = call0(job, kJobInterface, "Cancel");
     EXPECT_EQ(cancel.error_name, "org.freedesktop.DBus.Error.AccessDenied");
+}
+
+TEST_F(SteeringBus, manager_load_rules_routes_each_line_to_its_matchers_port) {
+    Reply m0 = create_matcher("sg0", 0, {{"l4-dport", "0xffff"}});
+    Reply m1 = create_matcher("sg-1", 0, {{"l4-dport", "0xffff"}});
+    ASSERT_TRUE(m0.ok() && m1.ok()) << m0.error_message << m1.error_message;
+    const std::string a = matcher_of(m0);
+    const std::string b = matcher_of(m1);
+    const std::string ida = id_of(a);
+    const std::string idb = id_of(b);
+    watch_jobs();
+    // Lines 1, 3 and 6 hold no rule; the last line has no newline.
+    const std::string text = lines({
+        "# rules for both ports",
+        "matcher " + ida + " dir rx l4-dport 1 action drop",
+        "",
+        "matcher " + ida + " dir rx l4-dport 2 action count",
+        "dev sg-1 matcher " + idb + " dir tx l4-dport 3 action drop",
+        "   # an indented comment",
+        "matcher " + idb + " l4-dport 4 action count  # both ways",
+        "dev sg0 matcher " + ida + " l4-dport 5 action drop",
+    });
+    const UniqueFd fd = memfd(text);
+    Reply load = manager_load_rules(fd.get(), 2);
+    ASSERT_TRUE(load.ok()) << load.error_name << ": " << load.error_message;
+    const std::string job = job_of(load);
+    EXPECT_TRUE(job.starts_with(std::string(kJobPrefix) + "/")) << job;
+
+    const Finished f = wait_finished(job);
+    EXPECT_EQ(f.loaded, 5U);
+    EXPECT_TRUE(f.failures.empty());
+    EXPECT_EQ(f.error, "");
+    // The job lingers: its Port is "" (each rule went to its matcher's).
+    EXPECT_EQ(port_of_job(job), "");
+    EXPECT_EQ(property(job, kJobInterface, "Loaded", 't'), 5U);
+    EXPECT_EQ(property(job, kJobInterface, "Failed", 't'), 0U);
+    // The total is the lines that hold rules.
+    EXPECT_EQ(progress_of(job), (std::pair<std::uint64_t, std::uint64_t>{5, 5}));
+
+    EXPECT_EQ(rules_on("sg0"), (std::vector<std::string>{ida + " rx 1 drop", ida + " rx 2 count",
+                                                         ida + " both 5 drop"}));
+    EXPECT_EQ(rules_on("sg-1"),
+              (std::vector<std::string>{idb + " tx 3 drop", idb + " both 4 count"}));
+    EXPECT_EQ(property(a, kMatcherInterface, "RxRules", 't'), 3U);
+    EXPECT_EQ(property(a, kMatcherInterface, "TxRules", 't'), 1U);
+    EXPECT_EQ(property(b, kMatcherInterface, "RxRules", 't'), 1U);
+    EXPECT_EQ(property(b, kMatcherInterface, "TxRules", 't'), 2U);
+    EXPECT_EQ(property(port_path("sg0"), kPortInterface, "RxRules", 't'), 3U);
+    EXPECT_EQ(property(port_path("sg-1"), kPortInterface, "RxRules", 't'), 1U);
+    EXPECT_EQ(service_->desired().rules.size(), 5U);
+    EXPECT_EQ(device_.rules.size(), 5U);
+}
+
+TEST_F(SteeringBus, manager_load_rules_names_failing_lines) {
+    Reply m0 = create_matcher("sg0", 0, {{"l4-dport", "0xffff"}});
+    Reply m1 = create_matcher("sg-1", 0, {{"l4-dport", "0xffff"}});
+    ASSERT_TRUE(m0.ok() && m1.ok());
+    const std::string a = matcher_of(m0);
+    const std::string b = matcher_of(m1);
+    const std::string ida = id_of(a);
+    const std::string idb = id_of(b);
+    watch_jobs();
+    const std::string wrong_port = "dev sg-1 matcher " + ida + " l4-dport 3 action drop";
+    const std::string text =
+        lines({
+            "matcher " + ida + " l4-dport 1 action drop",
+            "matcher 999 l4-dport 2 action drop",  // 2: no such matcher
+            "# a comment",
+            wrong_port,               // 4
+            "frobnicate everything",  // 5: not a rule
+            "",
+            "matcher " + idb + " dir tx l4-dport 4 action drop",
+            "matcher " + ida + " dir tx l4-dport 5 action mark 3",  // 8: the service refuses
+            "dev sg-1 matcher " + idb + " l4-dport 6 action count",
+        }) +
+        "\n";
+    proto::load::RuleLine parsed;
+    const auto refused = proto::load::parse_rule_line("frobnicate everything", parsed);
+    ASSERT_FALSE(refused);
+    const std::string not_a_rule = refused.error().message();
+    EXPECT_TRUE(not_a_rule.starts_with("unexpected word 'frobnicate' in a rule")) << not_a_rule;
+
+    const UniqueFd fd = memfd(text);
+    Reply load = manager_load_rules_with(fd.get(), [](sd_bus_message* /*m*/) {});
+    ASSERT_TRUE(load.ok()) << load.error_message;
+    const std::string job = job_of(load);
+    const Finished f = wait_finished(job);
+    EXPECT_EQ(f.error, "");
+    EXPECT_EQ(f.loaded, 3U);
+    using Failure = std::tuple<std::uint64_t, std::string, std::string>;
+    ASSERT_EQ(f.failures.size(), 4U);
+    EXPECT_EQ(f.failures[0], (Failure{2, "matcher 999 l4-dport 2 action drop", "no matcher 999"}));
+    EXPECT_EQ(f.failures[1],
+              (Failure{4, wrong_port, "matcher " + ida + " is on port 'sg0', not 'sg-1'"}));
+    EXPECT_EQ(f.failures[2], (Failure{5, "frobnicate everything", not_a_rule}));
+    // Refused by the service, as AddRules would: the line number, the rule's
+    // words with its port, the reason.
+    EXPECT_EQ(f.failures[3],
+              (Failure{8, "dev sg0 matcher " + ida + " dir tx l4-dport 5 action mark 3",
+                       "action 'mark 3' acts on received frames: the rule's direction must be "
+                       "rx, not tx"}));
+    EXPECT_EQ(property(job, kJobInterface, "Failed", 't'), 4U);
+    EXPECT_EQ(progress_of(job), (std::pair<std::uint64_t, std::uint64_t>{7, 7}));
+    EXPECT_EQ(rules_on("sg0"), (std::vector<std::string>{ida + " both 1 drop"}));
+    EXPECT_EQ(rules_on("sg-1"),
+              (std::vector<std::string>{idb + " tx 4 drop", idb + " both 6 count"}));
+    EXPECT_EQ(service_->desired().rules.size(), 3U);
+    EXPECT_EQ(device_.rules.size(), 3U);
+}
+
+TEST_F(SteeringBus, manager_load_rules_and_cancel_need_net_admin) {
+    const UniqueFd fd = memfd("");
+    Reply started = manager_load_rules(fd.get(), 1);
+    ASSERT_TRUE(started.ok()) << started.error_message;
+    const std::string job = job_of(started);
+    allow_ = false;
+    Reply load = manager_load_rules(fd.get(), 1);
+    EXPECT_EQ(load.error_name, "org.freedesktop.DBus.Error.AccessDenied");
+    EXPECT_NE(load.error_message.find("LoadRules needs CAP_NET_ADMIN"), std::string::npos)
+        << load.error_message;
+    Reply cancel = call0(job, kJobInterface, "Cancel");
+    EXPECT_EQ(cancel.error_name, "org.freedesktop.DBus.Error.AccessDenied");
+}
+
+TEST_F(SteeringBus, manager_load_rules_refuses_what_is_not_a_file_and_options_it_does_not_know) {
+    std::array<int, 2> pipe_fds{};
+    ASSERT_EQ(pipe(pipe_fds.data()), 0);
+    const UniqueFd read_end(pipe_fds[0]);
+    const UniqueFd write_end(pipe_fds[1]);
+    Reply piped = manager_load_rules(read_end.get(), 1);
+    EXPECT_EQ(piped.error_name, "org.sgnic.Steering1.InvalidArgument");
+    EXPECT_NE(piped.error_message.find("fd is a pipe"), std::string::npos) << piped.error_message;
+
+    const UniqueFd fd = memfd("");
+    Reply bogus = manager_load_rules_with(
+        fd.get(), [](sd_bus_message* m) { sd_bus_message_append(m, "{sv}", "bogus", "u", 1U); });
+    EXPECT_EQ(bogus.error_name, "org.sgnic.Steering1.InvalidArgument");
+    EXPECT_NE(bogus.error_message.find("option 'bogus' is unknown"), std::string::npos)
+        << bogus.error_message;
+    Reply chunk0 = manager_load_rules(fd.get(), 0);
+    EXPECT_EQ(chunk0.error_name, "org.sgnic.Steering1.InvalidArgument");
+    EXPECT_NE(chunk0.error_message.find("option 'chunk' is 0: 1 to 65536"), std::string::npos)
+        << chunk0.error_message;
+    Reply plain = manager_load_rules_with(fd.get(), [](sd_bus_message* /*m*/) {});
+    EXPECT_TRUE(plain.ok()) << plain.error_message;
 }
 
 TEST_F(SteeringBus, cancel_stops_a_job_after_its_chunk_and_the_rules_in_stay) {

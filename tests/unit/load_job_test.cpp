@@ -1,9 +1,13 @@
-// sgnicd's Port.LoadRules job without D-Bus: records from a file in memory,
-// a fake batch sender that fails as told, and a fake presize.
+// sgnicd's LoadRules jobs without D-Bus: records (Port.LoadRules) or rule
+// lines (Manager.LoadRules) from a file in memory, a fake batch sender that
+// fails as told, a fake route and a fake presize.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
+#include <map>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "service/load_job.hpp"
@@ -35,7 +39,8 @@ std::string records(int n, std::uint64_t matcher = 1, const std::string& dirs = 
 
 // Adds batches as Service::add_rules would: all or nothing, the first rule
 // whose l4-dport is in `bad` named as "rule #i"; `fatal_at` (1-based call)
-// fails like a read-only sgnicd.
+// fails like a read-only sgnicd.  For rule lines, `ports` places each
+// matcher on a port, and route() refuses as the bus's route does.
 struct FakeService {
     std::vector<std::string> bad;
     int fatal_at = 0;
@@ -44,25 +49,58 @@ struct FakeService {
     std::vector<std::string> added;  // l4-dport values, in order
     std::vector<std::tuple<model::MatcherKey, std::uint64_t, std::uint64_t>> reserved;
     std::size_t reserved_before_first_add = 0;
+    std::map<model::MatcherKey, std::string> ports;
+    // Each AddTo call: the port, the batch's size, its l4-dport values.
+    using Sent = std::tuple<std::string, std::size_t, std::vector<std::string>>;
+    std::vector<Sent> sent;
+    std::vector<RuleRequest> added_rules;  // the rules added, in order
+
+    Expected<std::size_t> take(std::span<const RuleRequest> rules) {
+        ++calls;
+        batch_sizes.push_back(rules.size());
+        if (calls == fatal_at) {
+            return Error(Errc::store, "sgnicd is read-only: the state cannot be read");
+        }
+        for (std::size_t i = 0; i < rules.size(); ++i) {
+            const std::string& port = rules[i].match.at(0).text;
+            if (std::find(bad.begin(), bad.end(), port) != bad.end()) {
+                return Error(Errc::invalid_argument,
+                             "rule #" + std::to_string(i) + ": l4-dport " + port + " is bad");
+            }
+        }
+        for (const RuleRequest& r : rules) {
+            added.push_back(r.match.at(0).text);
+            added_rules.push_back(r);
+        }
+        return rules.size();
+    }
 
     LoadJob::Add add() {
-        return [this](std::span<const RuleRequest> rules) -> Expected<std::size_t> {
-            ++calls;
-            batch_sizes.push_back(rules.size());
-            if (calls == fatal_at) {
-                return Error(Errc::store, "sgnicd is read-only: the state cannot be read");
-            }
-            for (std::size_t i = 0; i < rules.size(); ++i) {
-                const std::string& port = rules[i].match.at(0).text;
-                if (std::find(bad.begin(), bad.end(), port) != bad.end()) {
-                    return Error(Errc::invalid_argument,
-                                 "rule #" + std::to_string(i) + ": l4-dport " + port + " is bad");
-                }
-            }
+        return [this](std::span<const RuleRequest> rules) { return take(rules); };
+    }
+    LoadJob::AddTo add_to() {
+        return [this](const std::string& port, std::span<const RuleRequest> rules) {
+            std::vector<std::string> values;
+            values.reserve(rules.size());
             for (const RuleRequest& r : rules) {
-                added.push_back(r.match.at(0).text);
+                values.push_back(r.match.at(0).text);
             }
-            return rules.size();
+            sent.emplace_back(port, rules.size(), std::move(values));
+            return take(rules);
+        };
+    }
+    LoadJob::Route route() {
+        return [this](std::string_view named, model::MatcherKey matcher) -> Expected<std::string> {
+            const auto it = ports.find(matcher);
+            if (it == ports.end()) {
+                return Error(Errc::invalid_argument, "no matcher " + std::to_string(matcher));
+            }
+            if (!named.empty() && named != it->second) {
+                return Error(Errc::invalid_argument, "matcher " + std::to_string(matcher) +
+                                                         " is on port '" + it->second + "', not '" +
+                                                         std::string(named) + "'");
+            }
+            return it->second;
         };
     }
     LoadJob::Reserve reserve() {
@@ -212,6 +250,260 @@ TEST(LoadJob, too_many_failures_end_the_job) {
     EXPECT_EQ(job.failures().size(), LoadJob::kMaxFailures);
     EXPECT_EQ(job.failed(), LoadJob::kMaxFailures + 11);
     EXPECT_EQ(job.loaded(), 0U);
+}
+
+// The parser's reason for refusing `line` ("" if it takes it).
+std::string parser_reason(std::string_view line) {
+    proto::load::RuleLine parsed;
+    auto r = proto::load::parse_rule_line(line, parsed);
+    return r ? std::string() : r.error().message();
+}
+
+using Progress = std::pair<std::uint64_t, std::uint64_t>;
+using Reserved = std::tuple<model::MatcherKey, std::uint64_t, std::uint64_t>;
+using Sent = FakeService::Sent;
+using Values = std::vector<std::string>;
+
+TEST(LoadJob, rule_lines_go_to_their_matchers_ports_and_a_chunk_never_mixes_ports) {
+    FakeService svc;
+    svc.ports = {{1, "sgA"}, {2, "sgB"}};
+    const std::string content =
+        "# rules for two ports\n"                                              // 1
+        "matcher 1 dir rx l4-dport 1 action drop\n"                            // 2
+        "\n"                                                                   // 3
+        "matcher 1 dir rx l4-dport 2 action count\n"                           // 4
+        "dev sgB matcher 2 l4-dport 3 action count\n"                          // 5
+        "   # an indented comment\n"                                           // 6
+        "matcher 2 dir tx l4-dport 4 action drop  # a rule, then a comment\n"  // 7
+        " \t \n"                                                               // 8
+        "matcher 1 l4-dport 5 action drop";                                    // 9, no newline
+    LoadJob job(file(content), {.expected = std::nullopt, .chunk = 100}, svc.route(), svc.add_to(),
+                svc.reserve());
+    EXPECT_EQ(job.progress(), (Progress{0, 0}));
+    ASSERT_TRUE(job.step());  // the presize scan
+    // The total is the rule lines, not the lines.
+    EXPECT_EQ(job.progress(), (Progress{0, 5}));
+    EXPECT_EQ(svc.calls, 0);
+    // Once per matcher, before any batch, with its rules' directions.
+    EXPECT_EQ(svc.reserved, (std::vector<Reserved>{{1, 3, 1}, {2, 1, 2}}));
+    EXPECT_EQ(svc.reserved_before_first_add, 2U);
+    int steps = 1;
+    while (job.step()) {
+        ++steps;
+    }
+    EXPECT_EQ(steps, 4);  // the scan, three batches
+    EXPECT_EQ(job.loaded(), 5U);
+    EXPECT_EQ(job.failed(), 0U);
+    EXPECT_TRUE(job.failures().empty());
+    EXPECT_EQ(job.error(), "");
+    EXPECT_EQ(job.progress(), (Progress{5, 5}));
+    // A, B, then A again: three chunks though one would hold all five.
+    EXPECT_EQ(svc.sent, (std::vector<Sent>{{"sgA", 2, Values{"1", "2"}},
+                                           {"sgB", 2, Values{"3", "4"}},
+                                           {"sgA", 1, Values{"5"}}}));
+    EXPECT_EQ(svc.reserved.size(), 2U);
+    ASSERT_EQ(svc.added_rules.size(), 5U);
+    EXPECT_EQ(svc.added_rules[1], (RuleRequest{.matcher = 1,
+                                               .directions = "rx",
+                                               .match = {{.field = "l4-dport", .text = "2"}},
+                                               .actions = {"count"}}));
+    EXPECT_EQ(svc.added_rules[2], (RuleRequest{.matcher = 2,
+                                               .directions = "both",
+                                               .match = {{.field = "l4-dport", .text = "3"}},
+                                               .actions = {"count"}}));
+    EXPECT_EQ(svc.added_rules[3], (RuleRequest{.matcher = 2,
+                                               .directions = "tx",
+                                               .match = {{.field = "l4-dport", .text = "4"}},
+                                               .actions = {"drop"}}));
+}
+
+TEST(LoadJob, rule_lines_fill_chunks_up_to_their_size_and_a_given_count_is_the_total) {
+    FakeService svc;
+    svc.ports = {{1, "sgA"}, {2, "sgB"}};
+    std::string content;
+    for (const auto& [matcher, dport] :
+         std::vector<std::pair<int, int>>{{1, 1}, {1, 2}, {1, 3}, {2, 4}, {2, 5}, {1, 6}}) {
+        content += "matcher " + std::to_string(matcher) + " dir rx l4-dport " +
+                   std::to_string(dport) + " action drop\n";
+    }
+    LoadJob job(file(content), {.expected = 10, .chunk = 2}, svc.route(), svc.add_to(),
+                svc.reserve());
+    ASSERT_TRUE(job.step());
+    EXPECT_EQ(job.progress(), (Progress{0, 10}));
+    run(job);
+    EXPECT_EQ(job.loaded(), 6U);
+    EXPECT_EQ(job.error(), "");
+    EXPECT_EQ(job.progress(), (Progress{6, 10}));
+    EXPECT_EQ(svc.sent, (std::vector<Sent>{{"sgA", 2, Values{"1", "2"}},
+                                           {"sgA", 1, Values{"3"}},
+                                           {"sgB", 2, Values{"4", "5"}},
+                                           {"sgA", 1, Values{"6"}}}));
+    EXPECT_EQ(svc.reserved, (std::vector<Reserved>{{1, 4, 0}, {2, 2, 0}}));
+    EXPECT_EQ(svc.reserved_before_first_add, 2U);
+}
+
+TEST(LoadJob, lines_without_a_rule_take_no_room_in_a_chunk_however_long) {
+    FakeService svc;
+    svc.ports = {{1, "sgA"}, {2, "sgB"}};
+    std::string content;
+    for (const auto& [matcher, dport] :
+         std::vector<std::pair<int, int>>{{1, 1}, {1, 2}, {1, 3}, {2, 4}, {2, 5}, {1, 6}}) {
+        content += "matcher " + std::to_string(matcher) + " dir rx l4-dport " +
+                   std::to_string(dport) + " action drop\n# between\n";
+    }
+    // A comment and a blank line longer than a record may be: skipped too.
+    content += "# " + std::string(5000, 'x') + "\n" + std::string(5000, ' ') + "\n";
+    content += "matcher 2 dir rx l4-dport 7 action drop\n";
+    LoadJob job(file(content), {.expected = std::nullopt, .chunk = 2}, svc.route(), svc.add_to(),
+                svc.reserve());
+    run(job);
+    EXPECT_EQ(job.error(), "");
+    EXPECT_EQ(job.loaded(), 7U);
+    EXPECT_EQ(job.failed(), 0U);
+    EXPECT_EQ(job.progress(), (Progress{7, 7}));
+    EXPECT_EQ(svc.sent, (std::vector<Sent>{{"sgA", 2, Values{"1", "2"}},
+                                           {"sgA", 1, Values{"3"}},
+                                           {"sgB", 2, Values{"4", "5"}},
+                                           {"sgA", 1, Values{"6"}},
+                                           {"sgB", 1, Values{"7"}}}));
+}
+
+TEST(LoadJob, a_rule_line_refused_by_the_route_or_the_parser_fails_with_its_line_number) {
+    FakeService svc;
+    svc.ports = {{1, "sgA"}, {2, "sgB"}};
+    const std::string content =
+        "matcher 1 l4-dport 1 action drop\n"           // 1
+        "matcher 999 l4-dport 2 action drop\n"         // 2: no such matcher
+        "# a comment\n"                                // 3
+        "frobnicate everything\n"                      // 4: not a rule
+        "dev sgB matcher 1 l4-dport 3 action drop\n"   // 5: the wrong port
+        "\n"                                           // 6
+        "matcher 1 l4-dport 4 action drop\n"           // 7
+        "matcher 2 l4-dport 5\n"                       // 8: no action
+        "dev sgB matcher 2 l4-dport 6 action drop\n";  // 9
+    const std::string not_a_rule = parser_reason("frobnicate everything");
+    EXPECT_TRUE(not_a_rule.starts_with("unexpected word 'frobnicate' in a rule")) << not_a_rule;
+    const std::string no_action = parser_reason("matcher 2 l4-dport 5");
+    EXPECT_TRUE(no_action.starts_with("a rule needs an action")) << no_action;
+    LoadJob job(file(content), {.expected = std::nullopt, .chunk = 100}, svc.route(), svc.add_to(),
+                svc.reserve());
+    run(job);
+    EXPECT_EQ(job.error(), "");
+    EXPECT_EQ(job.loaded(), 3U);
+    EXPECT_EQ(
+        job.failures(),
+        (std::vector<LoadFailure>{
+            {.index = 2, .text = "matcher 999 l4-dport 2 action drop", .reason = "no matcher 999"},
+            {.index = 4, .text = "frobnicate everything", .reason = not_a_rule},
+            {.index = 5,
+             .text = "dev sgB matcher 1 l4-dport 3 action drop",
+             .reason = "matcher 1 is on port 'sgA', not 'sgB'"},
+            {.index = 8, .text = "matcher 2 l4-dport 5", .reason = no_action},
+        }));
+    EXPECT_EQ(job.failed(), 4U);
+    EXPECT_EQ(job.progress(), (Progress{7, 7}));  // seven lines hold rules
+    EXPECT_EQ(svc.sent, (std::vector<Sent>{{"sgA", 2, Values{"1", "4"}}, {"sgB", 1, Values{"6"}}}));
+}
+
+TEST(LoadJob, a_fatal_error_in_a_lines_job_counts_only_the_rule_lines_not_loaded) {
+    const std::string content =
+        "# header\n"                           // 1
+        "matcher 1 l4-dport 1 action drop\n"   // 2: A
+        "matcher 1 l4-dport 2 action drop\n"   // 3: A
+        "\n"                                   // 4
+        "matcher 2 l4-dport 3 action drop\n"   // 5: B, held over after chunk 1
+        "matcher 2 l4-dport 4 action drop\n"   // 6: B
+        "# comment\n"                          // 7
+        "matcher 1 l4-dport 5 action drop\n"   // 8: A, held over after chunk 2
+        "\n"                                   // 9
+        "  # trailing\n"                       // 10
+        "matcher 1 l4-dport 6 action drop\n";  // 11: A
+    struct Case {
+        int fatal_at;
+        std::uint64_t loaded;
+        std::uint64_t failed;
+        std::vector<Sent> sent;
+    };
+    const std::vector<Case> cases = {
+        // Chunk 1 (lines 2, 3) refused: those, held line 5, and 6, 8, 11.
+        {1, 0, 6, {{"sgA", 2, Values{"1", "2"}}}},
+        // Chunk 2 (lines 5, 6) refused: those, held line 8, and 11.
+        {2, 2, 4, {{"sgA", 2, Values{"1", "2"}}, {"sgB", 2, Values{"3", "4"}}}},
+    };
+    for (const Case& c : cases) {
+        SCOPED_TRACE("fatal at call " + std::to_string(c.fatal_at));
+        FakeService svc;
+        svc.ports = {{1, "sgA"}, {2, "sgB"}};
+        svc.fatal_at = c.fatal_at;
+        LoadJob job(file(content), {.expected = std::nullopt, .chunk = 100}, svc.route(),
+                    svc.add_to(), svc.reserve());
+        run(job);
+        EXPECT_EQ(job.error(), "sgnicd is read-only: the state cannot be read");
+        EXPECT_EQ(job.loaded(), c.loaded);
+        EXPECT_TRUE(job.failures().empty());
+        EXPECT_EQ(job.failed(), c.failed);
+        EXPECT_EQ(job.progress(), (Progress{6, 6}));
+        EXPECT_EQ(svc.sent, c.sent);
+        EXPECT_EQ(svc.calls, c.fatal_at);
+    }
+}
+
+TEST(LoadJob, cancel_in_a_lines_job_counts_the_held_over_rule_as_not_loaded) {
+    FakeService svc;
+    svc.ports = {{1, "sgA"}, {2, "sgB"}};
+    const std::string content =
+        "matcher 1 l4-dport 1 action drop\n"   // 1: A
+        "matcher 2 l4-dport 2 action drop\n"   // 2: B, held over
+        "# comment\n"                          // 3
+        "\n"                                   // 4
+        "matcher 2 l4-dport 3 action drop\n";  // 5: B
+    LoadJob job(file(content), {.expected = std::nullopt, .chunk = 100}, svc.route(), svc.add_to(),
+                svc.reserve());
+    ASSERT_TRUE(job.step());  // the scan
+    ASSERT_TRUE(job.step());  // chunk 1: line 1
+    job.cancel();
+    EXPECT_FALSE(job.step());
+    EXPECT_EQ(job.error(), "cancelled");
+    EXPECT_EQ(job.loaded(), 1U);
+    EXPECT_EQ(job.failed(), 2U);  // lines 2 and 5
+    EXPECT_EQ(job.progress(), (Progress{3, 3}));
+    EXPECT_EQ(svc.sent, (std::vector<Sent>{{"sgA", 1, Values{"1"}}}));
+}
+
+TEST(LoadJob, a_rule_line_the_service_names_is_dropped_and_its_chunk_resent_to_its_port) {
+    FakeService svc;
+    svc.ports = {{1, "sgA"}, {2, "sgB"}};
+    svc.bad = {"2", "5"};
+    const std::string content =
+        "matcher 1 l4-dport 1 action drop\n"          // 1
+        "# the next one is refused\n"                 // 2
+        "matcher 1 l4-dport 2 action drop\n"          // 3: refused
+        "matcher 1 l4-dport 3 action drop\n"          // 4
+        "dev sgB matcher 2 l4-dport 4 action drop\n"  // 5
+        "\n"                                          // 6
+        "matcher 2 l4-dport 5 action drop\n";         // 7: refused
+    LoadJob job(file(content), {.expected = std::nullopt, .chunk = 100}, svc.route(), svc.add_to(),
+                svc.reserve());
+    run(job);
+    EXPECT_EQ(job.error(), "");
+    EXPECT_EQ(job.loaded(), 3U);
+    EXPECT_EQ(job.failed(), 2U);
+    // The text: the rule's words as read, with the port it went to.
+    EXPECT_EQ(job.failures(), (std::vector<LoadFailure>{
+                                  {.index = 3,
+                                   .text = "dev sgA matcher 1 dir both l4-dport 2 action drop",
+                                   .reason = "l4-dport 2 is bad"},
+                                  {.index = 7,
+                                   .text = "dev sgB matcher 2 dir both l4-dport 5 action drop",
+                                   .reason = "l4-dport 5 is bad"},
+                              }));
+    EXPECT_EQ(job.progress(), (Progress{5, 5}));
+    // Each chunk sent again without the rule named, to the same port.
+    EXPECT_EQ(svc.sent, (std::vector<Sent>{{"sgA", 3, Values{"1", "2", "3"}},
+                                           {"sgA", 2, Values{"1", "3"}},
+                                           {"sgB", 2, Values{"4", "5"}},
+                                           {"sgB", 1, Values{"4"}}}));
+    EXPECT_EQ(svc.added, (Values{"1", "3", "4"}));
 }
 
 }  // namespace
