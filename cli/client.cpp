@@ -461,12 +461,14 @@ Outcome<JobOutcome> Client::load_rules(const std::string& port, int fd, std::uin
     if (r < 0) {
         return from_errno("LoadRules: subscribe to the job's signals", r);
     }
-    auto reply = call(port_object(port), kPort, "LoadRules", [&](sd_bus_message* m) {
-        const int rr = sd_bus_message_append(m, "h", fd);
-        return rr < 0
-                   ? rr
-                   : sd_bus_message_append(m, "a{sv}", 2, "rules", "t", rules, "chunk", "u", chunk);
-    });
+    const bool lines = port.empty();
+    auto reply = call(lines ? kRoot : port_object(port), lines ? kManager : kPort, "LoadRules",
+                      [&](sd_bus_message* m) {
+                          const int rr = sd_bus_message_append(m, "h", fd);
+                          return rr < 0 ? rr
+                                        : sd_bus_message_append(m, "a{sv}", 2, "rules", "t", rules,
+                                                                "chunk", "u", chunk);
+                      });
     if (auto* e = std::get_if<CallError>(&reply)) {
         return *e;
     }

@@ -59,9 +59,11 @@ public:
     Outcome<std::vector<std::uint64_t>> add_rules(const std::string& port,
                                                   std::span<const LoadItem> rules);
     Outcome<bool> delete_rules(std::span<const std::uint64_t> ids);
-    // Port.LoadRules: the records in `fd` (cli/load.hpp make_records) as
-    // one job of at most `chunk` rules per batch; progress(settled) while
-    // it runs; its Finished.  The daemon vanishing ends the wait.
+    // Port.LoadRules: the records in `fd` (cli/load.hpp Records) as one
+    // job of at most `chunk` rules per batch; progress(settled) while it
+    // runs; its Finished.  The daemon vanishing ends the wait.  With port
+    // "", Manager.LoadRules: `fd` holds rule lines (cli/load.hpp RuleLines)
+    // and each rule goes to its matcher's port.
     Outcome<JobOutcome> load_rules(const std::string& port, int fd, std::uint64_t rules,
                                    std::uint32_t chunk,
                                    const std::function<void(std::uint64_t)>& progress);

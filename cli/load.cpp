@@ -99,11 +99,99 @@ void add_rule(const OnRule& on_rule, const OnFailure& on_failure, std::string wh
     on_rule({std::move(where), std::get<RuleText>(std::move(r)), position});
 }
 
+// A file that starts with '[' or '{' is a JSON rule file.
+bool json_form(std::string_view content) {
+    const std::size_t first = content.find_first_not_of(" \t\r\n");
+    return first != std::string_view::npos && (content[first] == '[' || content[first] == '{');
+}
+
+// Appends `word` and a blank to a rule line; false when the word cannot be
+// one (empty, or holding a blank or the '#' that starts a comment).
+bool append_word(std::string& line, std::string_view word) {
+    if (word.empty() || word.find_first_of(" \t\r\n\v\f#") != std::string_view::npos) {
+        return false;
+    }
+    line.append(word);
+    line += ' ';
+    return true;
+}
+
+// A rule the grammar accepted, written as a line of its words, or why it
+// cannot be.
+Expected<std::string> as_line(const RuleText& rule) {
+    std::string line;
+    std::optional<std::string> bad;
+    const auto word = [&](std::string_view w) {
+        if (!bad && !append_word(line, w)) {
+            bad = std::string(w);
+        }
+    };
+    if (rule.port) {
+        word("dev");
+        word(*rule.port);
+    }
+    word("matcher");
+    word(std::to_string(rule.matcher));
+    word("dir");
+    word(rule.directions);
+    for (const proto::FieldText& f : rule.match) {
+        word(f.field);
+        word(f.text);
+    }
+    for (const std::string& action : rule.actions) {
+        word("action");
+        for (const std::string& w : split_words(action)) {
+            word(w);
+        }
+    }
+    if (bad) {
+        return Error(Errc::invalid_argument,
+                     "'" + *bad + "' holds a blank or '#': a rule line cannot carry it");
+    }
+    line.back() = '\n';
+    return line;
+}
+
 }  // namespace
 
+RuleLines rule_lines(std::string_view content) {
+    RuleLines out;
+    if (json_form(content)) {
+        each_rule(
+            content,
+            [&](LoadItem&& item) {
+                auto line = as_line(item.rule);
+                if (!line) {
+                    out.refused.push_back(
+                        {std::move(item.where), line.error().message(), item.position});
+                    return;
+                }
+                out.text += *line;
+                out.sent.push_back({std::move(item.where), item.position});
+            },
+            [&](LoadFailure&& failure) { out.refused.push_back(std::move(failure)); });
+        return out;
+    }
+    // Text: the lines that hold rules, as they are; sgnicd reads them.
+    out.text.reserve(content.size());
+    std::size_t line_no = 0;
+    for (std::size_t start = 0; start < content.size();) {
+        const std::size_t nl = content.find('\n', start);
+        const std::size_t end = nl == std::string_view::npos ? content.size() : nl;
+        const std::string_view line = content.substr(start, end - start);
+        ++line_no;
+        if (proto::load::holds_rule(line)) {
+            out.text.append(line);
+            out.text += '\n';
+            out.sent.push_back({"line " + std::to_string(line_no), line_no});
+        }
+        start = end + 1;
+    }
+    return out;
+}
+
 void each_rule(std::string_view content, const OnRule& on_rule, const OnFailure& on_failure) {
-    const std::size_t first = content.find_first_not_of(" \t\r\n");
-    if (first != std::string_view::npos && (content[first] == '[' || content[first] == '{')) {
+    if (json_form(content)) {
         Json doc;
         try {
             doc = Json::parse(content);

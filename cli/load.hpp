@@ -99,6 +99,18 @@ struct JobOutcome {
 // every other one failed with the job's error (and report.aborted is set).
 void add_job_outcome(LoadReport& report, std::span<const RuleName> sent, const JobOutcome& job);
 
+// The file for Manager.LoadRules: its rules as lines in the words of `rule
+// add`, which sgnicd parses and checks itself.  A text file's lines that
+// hold rules are taken as they are (blank and comment lines left out, so
+// line i of `text` is sent[i - 1]); a JSON file's rules are checked here
+// and written as lines, one that cannot be is refused.
+struct RuleLines {
+    std::string text;
+    std::vector<RuleName> sent;
+    std::vector<LoadFailure> refused;
+};
+RuleLines rule_lines(std::string_view content);
+
 // Failures in file order.
 void sort_failures(LoadReport& report);
 

@@ -340,14 +340,52 @@ UniqueFd sealed_memfd(const std::string& text) {
     return fd;
 }
 
-int run_load(Client& c, const Options& opt, const RuleLoad& load, const std::string& content) {
+// Manager.LoadRules: sgnicd reads the rule lines, routes and checks each
+// rule itself, while sgnicctl only copies the lines that hold rules.
+// nullopt when sgnicd has no Manager.LoadRules (or there is no memfd).
+std::optional<LoadReport> load_lines(Client& c, const RuleLoad& load, const std::string& content) {
+    RuleLines lines = rule_lines(content);
+    LoadReport report;
+    report.failures = std::move(lines.refused);
+    const std::uint64_t refused = report.failures.size();
+    const std::uint64_t total = refused + lines.sent.size();
+    Progress progress(total);
+    if (!lines.sent.empty()) {
+        const UniqueFd fd = sealed_memfd(lines.text);
+        if (!fd) {
+            return std::nullopt;
+        }
+        auto job =
+            c.load_rules("", fd.get(), lines.sent.size(), static_cast<std::uint32_t>(load.chunk),
+                         [&](std::uint64_t done) { progress.update(refused + done); });
+        if (auto* done = value(job)) {
+            add_job_outcome(report, lines.sent, *done);
+        } else if (const CallError& e = std::get<CallError>(job); !e.unknown_method) {
+            // The call was refused: every rule with it.
+            for (const RuleName& it : lines.sent) {
+                report.failures.push_back({it.where, describe_error(e), it.position});
+            }
+            report.aborted = true;
+        } else {
+            return std::nullopt;
+        }
+    }
+    progress.update(total, true);
+    progress.finish();
+    return report;
+}
+
+// An sgnicd without Manager.LoadRules: sgnicctl reads the rules, finds
+// each one's port and sends them by port (Port.LoadRules, else AddRules).
+std::variant<LoadReport, CallError> load_by_port(Client& c, const RuleLoad& load,
+                                                 const std::string& content) {
     LoadReport report;
 
     // Each rule's port from its matcher, checked here rather than by a
     // failed round trip; then its values against the matcher's template.
     auto matchers = c.list_matchers();
     if (auto* e = std::get_if<CallError>(&matchers)) {
-        return fail(*e);
+        return *e;
     }
     std::map<std::uint64_t, std::string> port_of;
     for (const MatcherRef& m : *value(matchers)) {
@@ -520,6 +558,19 @@ int run_load(Client& c, const Options& opt, const RuleLoad& load, const std::str
     }
     progress.update(total, true);
     progress.finish();
+    return report;
+}
+
+int run_load(Client& c, const Options& opt, const RuleLoad& load, const std::string& content) {
+    std::optional<LoadReport> lines = load_lines(c, load, content);
+    if (!lines) {
+        auto by_port = load_by_port(c, load, content);
+        if (auto* e = std::get_if<CallError>(&by_port)) {
+            return fail(*e);
+        }
+        lines = std::get<LoadReport>(std::move(by_port));
+    }
+    LoadReport& report = *lines;
     sort_failures(report);
     if (opt.json) {
         Json failures = Json::array();

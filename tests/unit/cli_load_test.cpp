@@ -223,6 +223,54 @@ TEST(CliLoad, each_rule_walks_the_file_in_order_and_rules_at_reads_the_named_one
     EXPECT_TRUE(rules_at(file, {}).empty());
 }
 
+TEST(CliLoad, rule_lines_of_a_text_file_are_its_lines_that_hold_rules_as_they_are) {
+    const std::string content =
+        "# rules\n"
+        "\n"
+        "matcher 3 dir rx ipv4-dst 10.0.0.1 action count   # kept whole\n"
+        "   \t\r\n"
+        "frobnicate everything\n"
+        "  # indented comment\n"
+        "matcher 3 l4-dport 80 action drop";  // no newline at the end
+    const RuleLines lines = rule_lines(content);
+    // Unparsed: sgnicd reads and judges them, "frobnicate" included.
+    EXPECT_EQ(lines.text,
+              "matcher 3 dir rx ipv4-dst 10.0.0.1 action count   # kept whole\n"
+              "frobnicate everything\n"
+              "matcher 3 l4-dport 80 action drop\n");
+    ASSERT_EQ(lines.sent.size(), 3U);
+    EXPECT_EQ(lines.sent[0].where, "line 3");
+    EXPECT_EQ(lines.sent[0].position, 3U);
+    EXPECT_EQ(lines.sent[1].where, "line 5");
+    EXPECT_EQ(lines.sent[2].where, "line 7");
+    EXPECT_EQ(lines.sent[2].position, 7U);
+    EXPECT_TRUE(lines.refused.empty());
+    EXPECT_TRUE(rule_lines("# nothing\n\n").sent.empty());
+    EXPECT_EQ(rule_lines("").text, "");
+}
+
+TEST(CliLoad, rule_lines_of_a_json_file_are_its_checked_rules_written_as_words) {
+    const std::string content = R"([
+        {"matcher": 3, "dir": "rx", "match": {"ipv4-dst": "10.0.0.1"}, "actions": ["mark 7", "accept"]},
+        {"dev": "sg0", "matcher": 4, "match": [{"field": "l4-dport", "value": 80}], "actions": "drop"},
+        {"matcher": 3, "match": {"ip-proto": "tcp"}},
+        {"dev": "a#b", "matcher": 3, "actions": "count"}
+    ])";
+    const RuleLines lines = rule_lines(content);
+    EXPECT_EQ(lines.text,
+              "matcher 3 dir rx ipv4-dst 10.0.0.1 action mark 7 action accept\n"
+              "dev sg0 matcher 4 dir both l4-dport 80 action drop\n");
+    ASSERT_EQ(lines.sent.size(), 2U);
+    EXPECT_EQ(lines.sent[0].where, "rule 1");
+    EXPECT_EQ(lines.sent[1].where, "rule 2");
+    ASSERT_EQ(lines.refused.size(), 2U);
+    EXPECT_EQ(lines.refused[0].where, "rule 3");
+    EXPECT_EQ(lines.refused[0].reason, "a rule needs \"actions\"");
+    // A netdev name may hold '#', a rule line cannot.
+    EXPECT_EQ(lines.refused[1].where, "rule 4");
+    EXPECT_EQ(lines.refused[1].reason, "'a#b' holds a blank or '#': a rule line cannot carry it");
+}
+
 TEST(CliLoad, a_jobs_failures_are_named_as_the_file_names_them) {
     std::vector<RuleName> sent;
     for (const LoadItem& item : items(6)) {
