@@ -110,7 +110,10 @@ void LoadJob::abandon(const std::string& why) {
 }
 
 void LoadJob::scan_step() {
-    for (std::size_t n = 0; n < kScanRecordsPerStep; ++n) {
+    for (std::size_t n = 0;; ++n) {
+        if (n == kScanRecordsPerStep) {
+            return;  // more next time
+        }
         auto r = scan_->next();
         if (!r || !*r) {
             break;  // a read error is met again, and reported, by the load
@@ -124,9 +127,6 @@ void LoadJob::scan_step() {
             auto& [rx, tx] = incoming_[md->first];
             rx += md->second.rx ? 1 : 0;
             tx += md->second.tx ? 1 : 0;
-        }
-        if (n + 1 == kScanRecordsPerStep) {
-            return;  // more next time
         }
     }
     // Each matcher grows once, to what all its rules need, before the

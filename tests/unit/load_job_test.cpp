@@ -342,6 +342,28 @@ TEST(LoadJob, rule_lines_fill_chunks_up_to_their_size_and_a_given_count_is_the_t
     EXPECT_EQ(svc.reserved_before_first_add, 2U);
 }
 
+TEST(LoadJob, the_presize_scan_of_rule_lines_reads_past_a_blank_line_at_a_step_boundary) {
+    FakeService svc;
+    svc.ports = {{1, "sgA"}};
+    // A blank line is the last record of the scan's first step.
+    std::string content;
+    const std::size_t before = LoadJob::kScanRecordsPerStep - 1;
+    for (std::size_t i = 0; i < before; ++i) {
+        content += "matcher 1 dir rx l4-dport 1 action drop\n";
+    }
+    content += "\n";
+    for (int i = 0; i < 10; ++i) {
+        content += "matcher 1 dir tx l4-dport 2 action drop\n";
+    }
+    LoadJob job(file(content), {.expected = std::nullopt, .chunk = 65536}, svc.route(),
+                svc.add_to(), svc.reserve());
+    ASSERT_TRUE(job.step());  // the first step of the scan
+    EXPECT_TRUE(svc.reserved.empty());
+    ASSERT_TRUE(job.step());  // the rest
+    EXPECT_EQ(svc.reserved, (std::vector<Reserved>{{1, before, 10}}));
+    EXPECT_EQ(job.progress(), (Progress{0, before + 10}));
+}
+
 TEST(LoadJob, lines_without_a_rule_take_no_room_in_a_chunk_however_long) {
     FakeService svc;
     svc.ports = {{1, "sgA"}, {2, "sgB"}};
