@@ -315,8 +315,8 @@ std::optional<std::string> read_rule_file(const std::string& file) {
     return read_all(in, ec ? 0 : static_cast<std::size_t>(size));
 }
 
-// The records in a sealed memfd for Port.LoadRules: nobody can change
-// them while sgnicd reads.  An invalid fd when that cannot be done.
+// A file in a sealed memfd for LoadRules: nobody can change it while
+// sgnicd reads.  An invalid fd when that cannot be done.
 UniqueFd sealed_memfd(const std::string& text) {
     UniqueFd fd(memfd_create("sgnicctl-rules", MFD_CLOEXEC | MFD_ALLOW_SEALING));
     if (!fd) {

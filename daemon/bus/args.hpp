@@ -28,7 +28,7 @@ Expected<std::vector<std::string>> read_strings(sd_bus_message* m, const char* w
 Expected<std::vector<service::RuleRequest>> read_rules(sd_bus_message* m);
 // at
 Expected<std::vector<model::RuleKey>> read_rule_ids(sd_bus_message* m);
-// a{sv} of Port.LoadRules: "rules" (t), "chunk" (u, 1..65536); any other
+// a{sv} of LoadRules (Port and Manager): "rules" (t), "chunk" (u, 1..65536); any other
 // key or type is refused, naming the key.
 Expected<service::LoadJob::Options> read_load_options(sd_bus_message* m);
 

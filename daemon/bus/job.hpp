@@ -1,7 +1,8 @@
 // /org/sgnic/Steering1/job/<n>, org.sgnic.Steering1.Job: one object per
-// Port.LoadRules job.  Each job runs in the bus's sd-event loop, one step
-// (a batch call) per iteration from a defer source at idle priority, so
-// calls, the watchdog and rehash steps are served between its chunks.
+// LoadRules job (Port or Manager).  Each job runs in the bus's sd-event
+// loop, one step (a batch call) per iteration from a defer source at idle
+// priority, so calls, the watchdog and rehash steps are served between its
+// chunks.
 //
 // Lifetime: the object appears with the call (InterfacesAdded), announces
 // its end with Finished, and goes (InterfacesRemoved) 30 s after Finished.

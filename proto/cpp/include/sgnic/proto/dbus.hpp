@@ -15,7 +15,7 @@ inline constexpr const char* kManagerPath = "/org/sgnic/Steering1";
 // sd_bus_path_encode prefixes: <prefix>/<escaped port name>, <prefix>/<id>.
 inline constexpr const char* kPortPrefix = "/org/sgnic/Steering1/port";
 inline constexpr const char* kMatcherPrefix = "/org/sgnic/Steering1/matcher";
-// Port.LoadRules jobs: <prefix>/<n>.
+// LoadRules jobs (Manager and Port): <prefix>/<n>.
 inline constexpr const char* kJobPrefix = "/org/sgnic/Steering1/job";
 inline constexpr const char* kManagerInterface = "org.sgnic.Steering1.Manager";
 inline constexpr const char* kPortInterface = "org.sgnic.Steering1.Port";

@@ -1,6 +1,6 @@
-// Bulk rule loads (Port.LoadRules, proto/org.sgnic.Steering1.xml): the
-// record format of the file descriptor a load hands over, and the chunk
-// machine that sends rules in all-or-nothing batches.  sgnicd's load job and
+// Bulk rule loads (LoadRules, proto/org.sgnic.Steering1.xml): the two
+// formats of the file descriptor a load hands over (Port.LoadRules records,
+// Manager.LoadRules rule lines, below), and the chunk machine that sends rules in all-or-nothing batches.  sgnicd's load job and
 // sgnicctl's AddRules path (a daemon without LoadRules) both use it, so the
 // retry rule exists once.  Pure: no I/O except through a read callback.
 //

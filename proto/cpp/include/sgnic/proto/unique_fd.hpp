@@ -1,5 +1,5 @@
 // A file descriptor owned once: closed when its owner goes.  sgnicctl's
-// memfd for Port.LoadRules and sgnicd's copy of the caller's descriptor.
+// memfd for LoadRules and sgnicd's copy of the caller's descriptor.
 #pragma once
 
 #include <unistd.h>
