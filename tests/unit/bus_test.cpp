@@ -937,24 +937,8 @@ TEST_F(SteeringBus, load_rules_reads_a_memfd_and_finishes_with_every_rule_in) {
     // The object stays for its caller to read.
     EXPECT_EQ(property(job, kJobInterface, "Loaded", 't'), 100U);
     EXPECT_EQ(property(job, kJobInterface, "Failed", 't'), 0U);
-    sd::Error error;
-    sd_bus_message* raw = nullptr;
-    ASSERT_GE(sd_bus_get_property(client_.get(), kServiceName, job.c_str(), kJobInterface,
-                                  "Progress", error.get(), &raw, "(tt)"),
-              0)
-        << error.message();
-    const sd::Message progress(raw);
-    std::uint64_t settled = 0;
-    std::uint64_t total = 0;
-    ASSERT_GE(sd_bus_message_read(progress.get(), "(tt)", &settled, &total), 0);
-    EXPECT_EQ(settled, 100U);
-    EXPECT_EQ(total, 100U);
-    char* port = nullptr;
-    ASSERT_GE(sd_bus_get_property_string(client_.get(), kServiceName, job.c_str(), kJobInterface,
-                                         "Port", error.get(), &port),
-              0);
-    const sd::CString owned(port);
-    EXPECT_STREQ(port, "sg0");
+    EXPECT_EQ(progress_of(job), (std::pair<std::uint64_t, std::uint64_t>{100, 100}));
+    EXPECT_EQ(port_of_job(job), "sg0");
     // The rules are those of AddRules: listed, with their record's values.
     Reply described = finish([&] {
         sd_bus_message* d = method(kManagerPath, kManagerInterface, "DescribeRules");

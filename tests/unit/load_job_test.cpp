@@ -317,15 +317,22 @@ TEST(LoadJob, rule_lines_go_to_their_matchers_ports_and_a_chunk_never_mixes_port
                                                .actions = {"drop"}}));
 }
 
-TEST(LoadJob, rule_lines_fill_chunks_up_to_their_size_and_a_given_count_is_the_total) {
-    FakeService svc;
-    svc.ports = {{1, "sgA"}, {2, "sgB"}};
+// Six RX rule lines, l4-dport 1 to 6, on matchers 1, 1, 1, 2, 2, 1 (ports
+// sgA, sgA, sgA, sgB, sgB, sgA), each followed by `after`.
+std::string three_runs_of_ports(const std::string& after) {
     std::string content;
     for (const auto& [matcher, dport] :
          std::vector<std::pair<int, int>>{{1, 1}, {1, 2}, {1, 3}, {2, 4}, {2, 5}, {1, 6}}) {
         content += "matcher " + std::to_string(matcher) + " dir rx l4-dport " +
-                   std::to_string(dport) + " action drop\n";
+                   std::to_string(dport) + " action drop\n" + after;
     }
+    return content;
+}
+
+TEST(LoadJob, rule_lines_fill_chunks_up_to_their_size_and_a_given_count_is_the_total) {
+    FakeService svc;
+    svc.ports = {{1, "sgA"}, {2, "sgB"}};
+    const std::string content = three_runs_of_ports("");
     LoadJob job(file(content), {.expected = 10, .chunk = 2}, svc.route(), svc.add_to(),
                 svc.reserve());
     ASSERT_TRUE(job.step());
@@ -367,12 +374,7 @@ TEST(LoadJob, the_presize_scan_of_rule_lines_reads_past_a_blank_line_at_a_step_b
 TEST(LoadJob, lines_without_a_rule_take_no_room_in_a_chunk_however_long) {
     FakeService svc;
     svc.ports = {{1, "sgA"}, {2, "sgB"}};
-    std::string content;
-    for (const auto& [matcher, dport] :
-         std::vector<std::pair<int, int>>{{1, 1}, {1, 2}, {1, 3}, {2, 4}, {2, 5}, {1, 6}}) {
-        content += "matcher " + std::to_string(matcher) + " dir rx l4-dport " +
-                   std::to_string(dport) + " action drop\n# between\n";
-    }
+    std::string content = three_runs_of_ports("# between\n");
     // A comment and a blank line longer than a record may be: skipped too.
     content += "# " + std::string(5000, 'x') + "\n" + std::string(5000, ' ') + "\n";
     content += "matcher 2 dir rx l4-dport 7 action drop\n";
