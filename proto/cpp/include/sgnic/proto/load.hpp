@@ -1,8 +1,9 @@
 // Bulk rule loads (LoadRules, proto/org.sgnic.Steering1.xml): the two
 // formats of the file descriptor a load hands over (Port.LoadRules records,
-// Manager.LoadRules rule lines, below), and the chunk machine that sends rules in all-or-nothing batches.  sgnicd's load job and
-// sgnicctl's AddRules path (a daemon without LoadRules) both use it, so the
-// retry rule exists once.  Pure: no I/O except through a read callback.
+// Manager.LoadRules rule lines, below), and the chunk machine that sends
+// rules in all-or-nothing batches.  sgnicd's load job and sgnicctl's
+// AddRules path (a daemon without LoadRules) both use it, so the retry rule
+// exists once.  Pure: no I/O except through a read callback.
 //
 // Record format: one rule per line, four columns separated by a tab,
 //   <matcher id>\t<directions>\t<field>=<value>[,<field>=<value>...]\t<action>[,<action>...]\n
