@@ -340,10 +340,14 @@ UniqueFd sealed_memfd(const std::string& text) {
     return fd;
 }
 
+// An sgnicd without Manager.LoadRules (or no memfd here): the rules go by port.
+struct ByPort {};
+
 // Manager.LoadRules: sgnicd reads the rule lines, routes and checks each
-// rule itself, while sgnicctl only copies the lines that hold rules.
-// nullopt when sgnicd has no Manager.LoadRules (or there is no memfd).
-std::optional<LoadReport> load_lines(Client& c, const RuleLoad& load, const std::string& content) {
+// rule itself, while sgnicctl only copies the lines that hold rules.  A
+// CallError when sgnicd is not there, as for any command.
+std::variant<LoadReport, CallError, ByPort> load_lines(Client& c, const RuleLoad& load,
+                                                       const std::string& content) {
     RuleLines lines = rule_lines(content);
     LoadReport report;
     report.failures = std::move(lines.refused);
@@ -353,21 +357,23 @@ std::optional<LoadReport> load_lines(Client& c, const RuleLoad& load, const std:
     if (!lines.sent.empty()) {
         const UniqueFd fd = sealed_memfd(lines.text);
         if (!fd) {
-            return std::nullopt;
+            return ByPort{};
         }
         auto job =
             c.load_rules("", fd.get(), lines.sent.size(), static_cast<std::uint32_t>(load.chunk),
                          [&](std::uint64_t done) { progress.update(refused + done); });
         if (auto* done = value(job)) {
             add_job_outcome(report, lines.sent, *done);
-        } else if (const CallError& e = std::get<CallError>(job); !e.unknown_method) {
+        } else if (const CallError& e = std::get<CallError>(job); e.unknown_method) {
+            return ByPort{};
+        } else if (e.not_running) {
+            return e;
+        } else {
             // The call was refused: every rule with it.
             for (const RuleName& it : lines.sent) {
                 report.failures.push_back({it.where, describe_error(e), it.position});
             }
             report.aborted = true;
-        } else {
-            return std::nullopt;
         }
     }
     progress.update(total, true);
@@ -562,15 +568,18 @@ std::variant<LoadReport, CallError> load_by_port(Client& c, const RuleLoad& load
 }
 
 int run_load(Client& c, const Options& opt, const RuleLoad& load, const std::string& content) {
-    std::optional<LoadReport> lines = load_lines(c, load, content);
-    if (!lines) {
+    auto lines = load_lines(c, load, content);
+    if (std::holds_alternative<ByPort>(lines)) {
         auto by_port = load_by_port(c, load, content);
         if (auto* e = std::get_if<CallError>(&by_port)) {
             return fail(*e);
         }
         lines = std::get<LoadReport>(std::move(by_port));
     }
-    LoadReport& report = *lines;
+    if (auto* e = std::get_if<CallError>(&lines)) {
+        return fail(*e);
+    }
+    LoadReport& report = std::get<LoadReport>(lines);
     sort_failures(report);
     if (opt.json) {
         Json failures = Json::array();

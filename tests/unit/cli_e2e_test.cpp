@@ -525,8 +525,10 @@ TEST(SgnicctlAlone, a_missing_daemon_is_one_clear_line_and_status_2) {
     const PrivateBus empty;
     ASSERT_FALSE(empty.address().empty());
     for (const auto& args : std::vector<std::vector<std::string>>{
-             {"port", "list"}, {"rule", "list"}, {"stats"}, {"monitor"}}) {
-        const Outcome r = sgnicctl(empty.address(), args);
+             {"port", "list"}, {"rule", "list"}, {"stats"}, {"monitor"}, {"rule", "load", "-"}}) {
+        // stdin for `rule load -`: its rule is not reported as a failure,
+        // the missing daemon is.
+        const Outcome r = sgnicctl(empty.address(), args, "matcher 1 l4-dport 53 action drop\n");
         EXPECT_EQ(r.status, 2) << args[0];
         EXPECT_EQ(r.err,
                   "sgnicctl: sgnicd is not running (org.sgnic.Steering1 has no owner on the "
