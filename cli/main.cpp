@@ -579,7 +579,7 @@ int run_load(Client& c, const Options& opt, const RuleLoad& load, const std::str
     if (auto* e = std::get_if<CallError>(&lines)) {
         return fail(*e);
     }
-    LoadReport& report = std::get<LoadReport>(lines);
+    auto& report = std::get<LoadReport>(lines);
     sort_failures(report);
     if (opt.json) {
         Json failures = Json::array();
