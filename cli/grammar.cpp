@@ -11,8 +11,6 @@ namespace sgnic::cli {
 
 namespace {
 
-constexpr std::size_t kIfNameSize = 16;  // IFNAMSIZ, with the terminating NUL
-
 using Words = std::span<const std::string>;
 
 const std::string& kObjects() {
@@ -366,16 +364,6 @@ std::variant<Command, UsageError> parse_rule(Words w) {
 }
 
 }  // namespace
-
-bool valid_port_name(std::string_view name) {
-    if (name.empty() || name.size() >= kIfNameSize || name == "." || name == "..") {
-        return false;
-    }
-    return std::none_of(name.begin(), name.end(), [](char c) {
-        return c == '/' || c == ':' || c == ' ' || c == '\t' || c == '\n' || c == '\r' ||
-               c == '\v' || c == '\f';
-    });
-}
 
 std::vector<std::string> split_words(std::string_view line) {
     std::vector<std::string> out;

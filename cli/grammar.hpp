@@ -101,7 +101,7 @@ std::variant<Invocation, UsageError> parse_command_line(std::span<const std::str
 std::variant<RuleText, UsageError> parse_rule_words(std::span<const std::string> words);
 
 // A netdev name the kernel would accept (dev_valid_name()).
-bool valid_port_name(std::string_view name);
+using proto::valid_port_name;
 
 // Splits on blanks; `#` starts a comment.
 std::vector<std::string> split_words(std::string_view line);

@@ -105,53 +105,6 @@ bool json_form(std::string_view content) {
     return first != std::string_view::npos && (content[first] == '[' || content[first] == '{');
 }
 
-// Appends `word` and a blank to a rule line; false when the word cannot be
-// one (empty, or holding a blank or the '#' that starts a comment).
-bool append_word(std::string& line, std::string_view word) {
-    if (word.empty() || word.find_first_of(" \t\r\n\v\f#") != std::string_view::npos) {
-        return false;
-    }
-    line.append(word);
-    line += ' ';
-    return true;
-}
-
-// A rule the grammar accepted, written as a line of its words, or why it
-// cannot be.
-Expected<std::string> as_line(const RuleText& rule) {
-    std::string line;
-    std::optional<std::string> bad;
-    const auto word = [&](std::string_view w) {
-        if (!bad && !append_word(line, w)) {
-            bad = std::string(w);
-        }
-    };
-    if (rule.port) {
-        word("dev");
-        word(*rule.port);
-    }
-    word("matcher");
-    word(std::to_string(rule.matcher));
-    word("dir");
-    word(rule.directions);
-    for (const proto::FieldText& f : rule.match) {
-        word(f.field);
-        word(f.text);
-    }
-    for (const std::string& action : rule.actions) {
-        word("action");
-        for (const std::string& w : split_words(action)) {
-            word(w);
-        }
-    }
-    if (bad) {
-        return Error(Errc::invalid_argument,
-                     "'" + *bad + "' holds a blank or '#': a rule line cannot carry it");
-    }
-    line.back() = '\n';
-    return line;
-}
-
 }  // namespace
 
 RuleLines rule_lines(std::string_view content) {
@@ -160,13 +113,14 @@ RuleLines rule_lines(std::string_view content) {
         each_rule(
             content,
             [&](LoadItem&& item) {
-                auto line = as_line(item.rule);
-                if (!line) {
+                const RuleText& r = item.rule;
+                if (auto st = proto::load::append_rule_line(
+                        out.text, r.port.value_or(""), r.matcher, r.directions, r.match, r.actions);
+                    !st) {
                     out.refused.push_back(
-                        {std::move(item.where), line.error().message(), item.position});
+                        {std::move(item.where), st.error().message(), item.position});
                     return;
                 }
-                out.text += *line;
                 out.sent.push_back({std::move(item.where), item.position});
             },
             [&](LoadFailure&& failure) { out.refused.push_back(std::move(failure)); });

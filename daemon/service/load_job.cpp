@@ -51,14 +51,12 @@ std::string quoted_record(const RuleRequest& rule) {
 
 // The same for a rule line: the rule's words, with the port it went to.
 std::string quoted_line(const std::string& port, const RuleRequest& rule) {
-    std::string line =
-        "dev " + port + " matcher " + std::to_string(rule.matcher) + " dir " + rule.directions;
-    for (const proto::FieldText& f : rule.match) {
-        line.append(" ").append(f.field).append(" ").append(f.text);
+    std::string line;
+    if (!load::append_rule_line(line, port, rule.matcher, rule.directions, rule.match,
+                                rule.actions)) {
+        return {};  // cannot happen: the rule was read from a line
     }
-    for (const std::string& action : rule.actions) {
-        line.append(" action ").append(action);
-    }
+    line.pop_back();  // its newline
     return load::excerpt(line);
 }
 

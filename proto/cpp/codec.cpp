@@ -626,6 +626,17 @@ Expected<void> check_directions(Directions dirs, std::span<const Action> actions
     return {};
 }
 
+bool valid_port_name(std::string_view name) {
+    constexpr std::size_t kIfNameSize = 16;  // IFNAMSIZ, with the terminating NUL
+    if (name.empty() || name.size() >= kIfNameSize || name == "." || name == "..") {
+        return false;
+    }
+    return std::none_of(name.begin(), name.end(), [](char c) {
+        return c == '/' || c == ':' || c == ' ' || c == '\t' || c == '\n' || c == '\r' ||
+               c == '\v' || c == '\f';
+    });
+}
+
 std::string format_action(const Action& a) {
     const spec::Action* k = find_action(action_name(a.type));
     const std::string name(action_name(a.type));

@@ -343,14 +343,8 @@ private:
 
 constexpr std::string_view kRuleSyntax =
     "[dev PORT] matcher ID [dir rx|tx|both] FIELD VALUE... action ACTION...";
-constexpr std::size_t kIfNameSize = 16;  // IFNAMSIZ, with the terminating NUL
 
 std::string quoted(std::string_view word) { return "'" + std::string(word) + "'"; }
-
-bool valid_port_word(std::string_view name) {
-    return name.size() < kIfNameSize && name != "." && name != ".." &&
-           name.find_first_of("/:\v\f") == std::string_view::npos;
-}
 
 std::optional<std::uint64_t> id_word(std::string_view word) {
     std::uint64_t id = 0;
@@ -372,6 +366,50 @@ void put(std::vector<std::string>& list, std::size_t& used, std::string_view tex
 }  // namespace
 
 bool holds_rule(std::string_view line) { return !LineWords(line).next().empty(); }
+
+Status append_rule_line(std::string& out, std::string_view port, std::uint64_t matcher,
+                        std::string_view directions, std::span<const FieldText> match,
+                        std::span<const std::string> actions) {
+    std::string line;
+    std::optional<std::string_view> bad;
+    const auto word = [&](std::string_view w) {
+        if (bad) {
+            return;
+        }
+        if (w.empty() || w.find_first_of(" \t\r\n\v\f#") != std::string_view::npos) {
+            bad = w;
+            return;
+        }
+        line.append(w).push_back(' ');
+    };
+    if (!port.empty()) {
+        word("dev");
+        word(port);
+    }
+    word("matcher");
+    word(std::to_string(matcher));
+    word("dir");
+    word(directions);
+    for (const FieldText& f : match) {
+        word(f.field);
+        word(f.text);
+    }
+    for (const std::string& action : actions) {
+        word("action");
+        // "mark 5": a name and its number, one word each.
+        each_piece(action, ' ', [&](std::string_view w) {
+            word(w);
+            return true;
+        });
+    }
+    if (bad) {
+        return invalid("'" + std::string(*bad) +
+                       "' holds a blank or '#': a rule line cannot carry it");
+    }
+    line.back() = kRecordEnd;
+    out += line;
+    return {};
+}
 
 Expected<bool> parse_rule_line(std::string_view line, RuleLine& out) {
     LineWords words(line);
@@ -397,7 +435,7 @@ Expected<bool> parse_rule_line(std::string_view line, RuleLine& out) {
             if (name.empty()) {
                 return invalid("'dev' needs a PORT after it");
             }
-            if (!valid_port_word(name)) {
+            if (!valid_port_name(name)) {
                 return invalid("port name " + quoted(name) +
                                " is not a valid netdev name (at most 15 characters, no '/' "
                                "or ':')");

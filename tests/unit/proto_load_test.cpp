@@ -506,5 +506,31 @@ TEST(RuleLine, rule_line_target_is_nullopt_without_a_readable_matcher_or_directi
     }
 }
 
+TEST(RuleLine, a_rule_written_as_a_line_reads_back_the_same) {
+    const RuleRequest rule{.matcher = 3,
+                           .directions = "rx",
+                           .match = {{.field = "ipv4-dst", .text = "10.0.0.1"}},
+                           .actions = {"count", "mark 7"}};
+    std::string text = "# first\n";
+    ASSERT_TRUE(
+        append_rule_line(text, "sgnic0", rule.matcher, rule.directions, rule.match, rule.actions));
+    EXPECT_EQ(
+        text,
+        "# first\ndev sgnic0 matcher 3 dir rx ipv4-dst 10.0.0.1 action count action mark 7\n");
+    RuleLine back;
+    const auto parsed = parse_rule_line(text.substr(8, text.size() - 9), back);
+    ASSERT_TRUE(parsed) << parsed.error().message();
+    EXPECT_EQ(back.port, "sgnic0");
+    EXPECT_EQ(back.rule, rule);
+    // A word a line cannot carry is refused by name, and nothing is written.
+    const auto refused =
+        append_rule_line(text, "a#b", rule.matcher, rule.directions, rule.match, rule.actions);
+    ASSERT_FALSE(refused);
+    EXPECT_EQ(refused.error().message(), "'a#b' holds a blank or '#': a rule line cannot carry it");
+    const std::vector<FieldText> blank_value{{.field = "ipv4-dst", .text = "10 0"}};
+    EXPECT_FALSE(append_rule_line(text, "", 1, "rx", blank_value, rule.actions));
+    EXPECT_TRUE(text.ends_with("mark 7\n"));
+}
+
 }  // namespace
 }  // namespace sgnic::proto::load

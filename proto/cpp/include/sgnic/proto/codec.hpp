@@ -104,6 +104,8 @@ std::string format_action(const Action& action);
 Expected<void> check_actions(std::span<const Action> actions);
 
 Expected<Directions> parse_directions(std::string_view text);
+// A netdev name the kernel would accept (dev_valid_name()).
+bool valid_port_name(std::string_view name);
 std::string format_directions(Directions dirs);
 
 // mark and queue act on a frame the port receives: a rule with either takes

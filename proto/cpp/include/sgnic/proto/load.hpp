@@ -81,6 +81,12 @@ struct RuleLine {
 // The words' structure is checked here; the values, actions and directions
 // where the rule is added, as for a record.  Errors name the word at fault.
 Expected<bool> parse_rule_line(std::string_view line, RuleLine& out);
+// Appends the rule as a line (port "" for none) and its newline; a word
+// that is empty or holds a blank or '#' is refused, naming it, and nothing
+// is appended.
+Status append_rule_line(std::string& out, std::string_view port, std::uint64_t matcher,
+                        std::string_view directions, std::span<const FieldText> match,
+                        std::span<const std::string> actions);
 // Whether a line holds a rule (a word before any '#'), without parsing it.
 bool holds_rule(std::string_view line);
 // The matcher and directions a rule line names, for counting before the
