@@ -139,14 +139,17 @@ service::LoadJob make_load(service::Service& svc, std::uint64_t id, const std::s
     auto read = [fd](std::span<char> buf, std::uint64_t offset) {
         return read_at(fd, buf, offset);
     };
-    auto add_to = [&svc, uid](
-                      const std::string& p,
-                      std::span<const service::RuleRequest> rules) -> Expected<std::size_t> {
-        auto ids = svc.add_rules(p, rules, uid);
-        if (!ids) {
-            return ids.error();
+    // A chunk's commit runs while the next chunk goes to the device.
+    auto add_to = [&svc, uid](const std::string& p, std::span<const service::RuleRequest> rules,
+                              service::LoadJob::Ticket after) {
+        return svc.begin_add_rules(p, rules, uid, after);
+    };
+    auto collect = [&svc](service::LoadJob::Ticket ticket) -> Expected<void> {
+        auto keys = svc.collect_add_rules(ticket);
+        if (!keys) {
+            return keys.error();
         }
-        return ids->size();
+        return {};
     };
     auto reserve = [&svc, port, id](model::MatcherKey matcher, std::uint64_t rx, std::uint64_t tx) {
         const auto& matchers = svc.desired().matchers;
@@ -160,11 +163,11 @@ service::LoadJob make_load(service::Service& svc, std::uint64_t id, const std::s
         }
     };
     if (!port.empty()) {
-        return {read, options,
-                [add_to, port](std::span<const service::RuleRequest> rules) {
-                    return add_to(port, rules);
-                },
-                reserve};
+        return {
+            read, options,
+            [add_to, port](std::span<const service::RuleRequest> rules,
+                           service::LoadJob::Ticket after) { return add_to(port, rules, after); },
+            collect, reserve};
     }
     auto route = [&svc](std::string_view named,
                         model::MatcherKey matcher) -> Expected<std::string> {
@@ -180,7 +183,7 @@ service::LoadJob make_load(service::Service& svc, std::uint64_t id, const std::s
         }
         return it->second.port;
     };
-    return {read, options, route, add_to, reserve};
+    return {read, options, route, add_to, collect, reserve};
 }
 
 }  // namespace

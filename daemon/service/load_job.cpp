@@ -62,11 +62,12 @@ std::string quoted_line(const std::string& port, const RuleRequest& rule) {
 
 }  // namespace
 
-LoadJob::LoadJob(load::RecordReader::ReadAt read, Options options, Add add, Reserve reserve)
+LoadJob::LoadJob(load::RecordReader::ReadAt read, Options options, Add add, Collect collect,
+                 Reserve reserve)
     : options_(options),
-      add_([add = std::move(add)](const std::string& /*port*/, std::span<const RuleRequest> rules) {
-          return add(rules);
-      }),
+      add_([add = std::move(add)](const std::string& /*port*/, std::span<const RuleRequest> rules,
+                                  Ticket after) { return add(rules, after); }),
+      collect_(std::move(collect)),
       reserve_(std::move(reserve)),
       total_(options.expected.value_or(0)),
       reader_(read) {
@@ -76,10 +77,11 @@ LoadJob::LoadJob(load::RecordReader::ReadAt read, Options options, Add add, Rese
 }
 
 LoadJob::LoadJob(load::RecordReader::ReadAt read, Options options, Route route, AddTo add,
-                 Reserve reserve)
+                 Collect collect, Reserve reserve)
     : options_(options),
       route_(std::move(route)),
       add_(std::move(add)),
+      collect_(std::move(collect)),
       reserve_(std::move(reserve)),
       total_(options.expected.value_or(0)),
       reader_(read) {
@@ -254,8 +256,10 @@ void LoadJob::load_step() {
         batch = gathered;
     }
     load::BatchResult result;
-    if (auto added = add_(port_, batch)) {
+    Ticket ticket = 0;
+    if (auto added = add_(port_, batch, in_flight_ ? in_flight_->ticket : 0)) {
         result.ok = true;
+        ticket = *added;
     } else {
         std::string rest;
         result.index = load::failing_index(added.error().message(), &rest);
@@ -263,7 +267,16 @@ void LoadJob::load_step() {
         result.fatal = ends_the_load(added.error().code());
     }
     const load::ChunkRetry::Settled settled = retry_->settle(result);
-    loaded_ += settled.loaded;
+    if (result.ok) {
+        // The chunk before was stored while this one went to the device
+        // (else this one had failed too).
+        if (auto not_stored = land()) {
+            in_flight_ = InFlight{.ticket = ticket, .rules = settled.loaded};
+            finish(std::move(*not_stored), 0);
+            return;
+        }
+        in_flight_ = InFlight{.ticket = ticket, .rules = settled.loaded};
+    }
     if (settled.fatal) {
         // The chunk's pending rules stay unlisted: not loaded, as the rest.
         finish(settled.reason, settled.failed.size());
@@ -283,8 +296,26 @@ void LoadJob::load_step() {
     }
 }
 
+std::optional<std::string> LoadJob::land() {
+    if (!in_flight_) {
+        return std::nullopt;
+    }
+    const InFlight flight = *in_flight_;
+    in_flight_.reset();
+    if (auto stored = collect_(flight.ticket); !stored) {
+        unloaded_ += flight.rules;
+        return stored.error().message();
+    }
+    loaded_ += flight.rules;
+    return std::nullopt;
+}
+
 void LoadJob::finish(std::string error, std::uint64_t pending) {
     finished_ = true;
+    // The chunk in flight settles first: its rules come before the rest.
+    if (auto not_stored = land(); not_stored && error.empty()) {
+        error = std::move(*not_stored);
+    }
     error_ = std::move(error);
     retry_.reset();
     rules_.clear();
@@ -293,7 +324,7 @@ void LoadJob::finish(std::string error, std::uint64_t pending) {
     if (error_.empty()) {
         return;
     }
-    unloaded_ = pending + (holding_ ? 1 : 0);
+    unloaded_ += pending + (holding_ ? 1 : 0);
     holding_ = false;
     // The rules after the chunk were not loaded either; a read error
     // leaves them uncounted.

@@ -4,9 +4,11 @@
 // records when the caller announced a count), then adds the rules a chunk at
 // a time, a chunk's rules all of one port, each chunk all or nothing
 // with proto::load::ChunkRetry's retry (a rule the service names is dropped
-// as a failure and the rest sent again).  The bus runs one step() per event
-// loop iteration; what the job does to the service goes through callbacks,
-// so the machine is tested with fakes.
+// as a failure and the rest sent again).  A chunk the device took may still
+// be on its way to the store (Service::begin_add_rules): the job collects it
+// after the next chunk went to the device, and counts it loaded only then.
+// The bus runs one step() per event loop iteration; what the job does to
+// the service goes through callbacks, so the machine is tested with fakes.
 //
 // Records settle in file order: when the job ends early (error() not
 // empty), the first loaded() records not listed in failures() were added
@@ -50,12 +52,18 @@ public:
         std::optional<std::uint64_t> expected;  // the caller's count: progress total, presize
         std::size_t chunk = proto::kDefaultLoadChunk;
     };
-    // Adds a batch all or nothing; an error that names a rule says
-    // "rule #<index in the batch>: ..." (as Service::add_rules does).
-    using Add = std::function<Expected<std::size_t>(std::span<const RuleRequest>)>;
+    // Puts a batch in the device all or nothing; an error that names a rule
+    // says "rule #<index in the batch>: ..." (as Service::add_rules does).
+    // Its store commit may still run: the result is the ticket to Collect.
+    // `after` is the ticket of the batch before, not collected yet (0:
+    // none); if that one is not stored, this one must fail.
+    using Ticket = std::uint64_t;
+    using Add = std::function<Expected<Ticket>(std::span<const RuleRequest>, Ticket after)>;
     // The same to a port (a job of rule lines).
-    using AddTo =
-        std::function<Expected<std::size_t>(const std::string& port, std::span<const RuleRequest>)>;
+    using AddTo = std::function<Expected<Ticket>(const std::string& port,
+                                                 std::span<const RuleRequest>, Ticket after)>;
+    // Waits for a batch's commit; an error means its rules were not added.
+    using Collect = std::function<Expected<void>(Ticket)>;
     // The port of a rule line: its matcher's, which must be the one the line
     // names, if it names one ("" when not); or why the rule cannot go.
     using Route =
@@ -65,18 +73,20 @@ public:
         std::function<void(model::MatcherKey matcher, std::uint64_t rx, std::uint64_t tx)>;
 
     // Records, all for one port.
-    LoadJob(proto::load::RecordReader::ReadAt read, Options options, Add add, Reserve reserve);
+    LoadJob(proto::load::RecordReader::ReadAt read, Options options, Add add, Collect collect,
+            Reserve reserve);
     // Rule lines (proto::load::parse_rule_line), each to the port `route`
     // names; the record index of a failure is its line number.
     LoadJob(proto::load::RecordReader::ReadAt read, Options options, Route route, AddTo add,
-            Reserve reserve);
+            Collect collect, Reserve reserve);
 
     // One unit of work: a block of the presize scan, or one batch call (with
     // the reading of its chunk).  Returns whether there is more to do.
     bool step();
     // Stops after the chunk in progress; the rules already added stay.
     void cancel() { cancel_ = true; }
-    // Ends at once with `why` (sgnicd stops): no further batch is sent.
+    // Ends with `why` (sgnicd stops): no further batch is sent; the one
+    // whose commit is in flight is collected.
     void abandon(const std::string& why);
 
     bool finished() const { return finished_; }
@@ -100,10 +110,13 @@ private:
     void fail(std::uint64_t index, std::string text, std::string reason);
     // Ends the job; with an error, counts the records not loaded.
     void finish(std::string error, std::uint64_t pending);
+    // Collects the chunk in flight: loaded, or (returned) why not.
+    std::optional<std::string> land();
 
     Options options_;
     Route route_;  // none for records: every rule goes to the one port
     AddTo add_;
+    Collect collect_;
     Reserve reserve_;
     std::uint64_t total_ = 0;    // the caller's count, or the scan's
     std::uint64_t scanned_ = 0;  // rules the scan counted
@@ -119,6 +132,13 @@ private:
     std::uint64_t line_index_ = 0;
     bool holding_ = false;
     std::optional<proto::load::ChunkRetry> retry_;
+    // The chunk the device took whose commit may still run: its ticket and
+    // the rules it loads.
+    struct InFlight {
+        Ticket ticket = 0;
+        std::uint64_t rules = 0;
+    };
+    std::optional<InFlight> in_flight_;
     std::vector<LoadFailure> failures_;
     std::uint64_t loaded_ = 0;
     std::uint64_t unloaded_ = 0;  // not added because the job ended early

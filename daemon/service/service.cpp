@@ -277,6 +277,7 @@ std::size_t Service::install_rules(std::span<const model::RuleKey> keys, Reconci
 }
 
 Expected<ReconcileReport> Service::reconcile() {
+    land_in_flight();  // its rules are desired, not strays to delete
     auto ports = port_source_.list_ports();
     if (!ports) {
         return ports.error();
@@ -523,6 +524,7 @@ void Service::apply_adoption(model::Adoption& plan, ReconcileReport& report) {
 }
 
 Expected<model::Seal> Service::seal() {
+    land_in_flight();
     auto not_now = [](const std::string& why) { return Error(Errc::busy, why); };
     if (read_only_) {
         return not_now("sgnicd is read-only");
@@ -568,6 +570,11 @@ Expected<model::Seal> Service::seal() {
 }
 
 Expected<void> Service::begin_change() {
+    land_in_flight();
+    return begin_change_overlapping();
+}
+
+Expected<void> Service::begin_change_overlapping() {
     if (read_only_) {
         return Error(Errc::store, "sgnicd is read-only: " + *read_only_);
     }
@@ -643,12 +650,9 @@ Expected<void> Service::remove_rules(std::span<const model::RuleKey> rules) {
     return result;
 }
 
-Expected<std::vector<model::RuleKey>> Service::add_rules(const std::string& port,
-                                                         std::span<const RuleRequest> rules,
-                                                         std::uint32_t uid) {
-    if (auto ok = begin_change(); !ok) {
-        return ok.error();
-    }
+Expected<Service::Batch> Service::prepare_batch(const std::string& port,
+                                                std::span<const RuleRequest> rules,
+                                                std::uint32_t uid) const {
     if (find_port(port) == nullptr) {
         return Error(Errc::no_such_port, "no sgnic port '" + port + "'");
     }
@@ -660,10 +664,10 @@ Expected<std::vector<model::RuleKey>> Service::add_rules(const std::string& port
                                                  " rules; at most " + std::to_string(kMaxBatch) +
                                                  " per call");
     }
-    // Validate the whole batch before the device sees any of it.
-    std::vector<model::DesiredRule> records;
-    std::vector<policy::RuleSpec> specs;
-    model::RuleKey next = desired_.next_rule;
+    Batch batch;
+    batch.next = desired_.next_rule;
+    batch.records.reserve(rules.size());
+    batch.specs.reserve(rules.size());
     for (std::size_t i = 0; i < rules.size(); ++i) {
         const RuleRequest& req = rules[i];
         const auto m = desired_.matchers.find(req.matcher);
@@ -693,73 +697,111 @@ Expected<std::vector<model::RuleKey>> Service::add_rules(const std::string& port
         if (auto fits = proto::check_directions(*dirs, *actions); !fits) {
             return with_context(fits.error(), rule_context(i));
         }
-        records.push_back({.id = next++,
-                           .matcher = req.matcher,
-                           .uid = uid,
-                           .directions = *dirs,
-                           .body = model::RuleBody(match->bytes, match->given, *actions)});
-        specs.push_back({.directions = *dirs,
-                         .cookie = records.back().id,
-                         .match = std::move(match->bytes),
-                         .actions = *actions});
+        batch.records.push_back({.id = batch.next++,
+                                 .matcher = req.matcher,
+                                 .uid = uid,
+                                 .directions = *dirs,
+                                 .body = model::RuleBody(match->bytes, match->given, *actions)});
+        batch.specs.push_back({.directions = *dirs,
+                               .cookie = batch.records.back().id,
+                               .match = std::move(match->bytes),
+                               .actions = *actions});
     }
+    return batch;
+}
 
-    // Apply; on the first failure undo this call's rules.  What the device
-    // refuses to delete is disowned (deleted at the next change).
-    std::vector<model::RuleKey> keys;
-    auto undo = [&](std::vector<policy::RuleId> kept) {
-        std::vector<policy::RuleId> ids;
-        for (const model::RuleKey k : keys) {
-            ids.push_back(rule_ids_.at(k).rule);
-            rule_ids_.erase(k);
-        }
-        const policy::BatchDelete undone = policy_->delete_rules(ids);
-        for (const policy::RuleFailure& f : undone.failures) {
-            kept.push_back(ids[f.index]);
-        }
-        disown(kept, "add rules to port '" + port + "'");
-    };
-    // A large batch's store rows are written on a thread of their own while
-    // the device takes the rules; the transaction commits only once the
-    // device has them all, so the order (device, then store) is kept.
-    std::future<Expected<store::Transaction>> rows;
-    if (store_ && records.size() >= kStoreThreadBatch) {
-        try {
-            rows = std::async(std::launch::async, [&store = *store_, &records, next] {
-                return store.write_rules(records, next);
-            });
-        } catch (const std::system_error& e) {
-            spdlog::debug("add rules: no thread for the store ({}); written after", e.what());
-        }
+void Service::undo_batch(const std::string& port, std::span<const model::RuleKey> keys,
+                         std::vector<policy::RuleId> kept) {
+    std::vector<policy::RuleId> ids;
+    ids.reserve(keys.size());
+    for (const model::RuleKey k : keys) {
+        ids.push_back(rule_ids_.at(k).rule);
+        rule_ids_.erase(k);
     }
-    // Rolled back, and the store free for this thread, before an undo.
-    auto drop_rows = [&rows] {
-        if (rows.valid()) {
-            (void)rows.get();
-        }
-    };
+    const policy::BatchDelete undone = policy_->delete_rules(ids);
+    for (const policy::RuleFailure& f : undone.failures) {
+        kept.push_back(ids[f.index]);
+    }
+    disown(kept, "add rules to port '" + port + "'");
+    publish_rehashes();
+}
+
+Expected<std::vector<model::RuleKey>> Service::insert_batch(const std::string& port,
+                                                            const Batch& batch) {
+    std::vector<model::RuleKey> keys;
+    keys.reserve(batch.records.size());
+    const auto& records = batch.records;
     // Consecutive rules of one matcher go to the policy as one bulk insert.
     for (std::size_t start = 0, end = 0; start < records.size(); start = end) {
         end = start + 1;
         while (end < records.size() && records[end].matcher == records[start].matcher) {
             ++end;
         }
-        const policy::BatchInsert batch = policy_->insert_rules(
-            matcher_ids_.at(records[start].matcher), std::span(specs).subspan(start, end - start));
-        if (batch.error) {
-            drop_rows();
+        const policy::BatchInsert inserted =
+            policy_->insert_rules(matcher_ids_.at(records[start].matcher),
+                                  std::span(batch.specs).subspan(start, end - start));
+        if (inserted.error) {
             std::vector<policy::RuleId> kept;
-            for (const auto& [k, rule_id] : batch.kept) {
+            for (const auto& [k, rule_id] : inserted.kept) {
                 kept.push_back(rule_id);
             }
-            undo(std::move(kept));
-            publish_rehashes();
-            return with_context(*batch.error, rule_context(start + batch.failed));
+            undo_batch(port, keys, std::move(kept));
+            return with_context(*inserted.error, rule_context(start + inserted.failed));
         }
-        for (std::size_t k = 0; k < batch.ids.size(); ++k) {
-            rule_ids_.insert({.id = records[start + k].id, .rule = batch.ids[k]});
+        for (std::size_t k = 0; k < inserted.ids.size(); ++k) {
+            rule_ids_.insert({.id = records[start + k].id, .rule = inserted.ids[k]});
             keys.push_back(records[start + k].id);
         }
+    }
+    publish_rehashes();
+    return keys;
+}
+
+void Service::keep_batch(const std::string& port, Batch& batch) {
+    desired_.next_rule = std::max(desired_.next_rule, batch.next);
+    std::set<model::MatcherKey> touched;
+    for (model::DesiredRule& r : batch.records) {
+        touched.insert(r.matcher);
+        desired_.rules.insert(std::move(r));
+    }
+    if (listener_ != nullptr) {
+        for (const model::MatcherKey m : touched) {
+            listener_->matcher_changed(m);
+        }
+        listener_->port_changed(port);
+    }
+}
+
+Expected<std::vector<model::RuleKey>> Service::add_rules(const std::string& port,
+                                                         std::span<const RuleRequest> rules,
+                                                         std::uint32_t uid) {
+    if (auto ok = begin_change(); !ok) {
+        return ok.error();
+    }
+    // Validate the whole batch before the device sees any of it.
+    auto batch = prepare_batch(port, rules, uid);
+    if (!batch) {
+        return batch.error();
+    }
+    // A large batch's store rows are written on a thread of their own while
+    // the device takes the rules; the transaction commits only once the
+    // device has them all, so the order (device, then store) is kept.
+    std::future<Expected<store::Transaction>> rows;
+    if (store_ && batch->records.size() >= kStoreThreadBatch) {
+        try {
+            rows = std::async(std::launch::async,
+                              [&store = *store_, records = std::span(batch->records),
+                               next = batch->next] { return store.write_rules(records, next); });
+        } catch (const std::system_error& e) {
+            spdlog::debug("add rules: no thread for the store ({}); written after", e.what());
+        }
+    }
+    auto keys = insert_batch(port, *batch);
+    if (!keys) {
+        if (rows.valid()) {
+            (void)rows.get();  // rolled back: the store is this thread's again
+        }
+        return keys.error();
     }
     if (store_) {
         Status stored;
@@ -767,28 +809,94 @@ Expected<std::vector<model::RuleKey>> Service::add_rules(const std::string& port
             auto written = rows.get();
             stored = written ? written->commit() : Status(written.error());
         } else {
-            stored = store_->add_rules(records, next);
+            stored = store_->add_rules(batch->records, batch->next);
         }
         if (!stored) {
-            undo({});
-            publish_rehashes();
+            undo_batch(port, *keys, {});
             return Error(Errc::store, "store rules: " + stored.error().message());
         }
     }
-    desired_.next_rule = next;
-    std::set<model::MatcherKey> touched;
-    for (model::DesiredRule& r : records) {
-        touched.insert(r.matcher);
-        desired_.rules.insert(std::move(r));
-    }
-    publish_rehashes();
-    if (listener_ != nullptr) {
-        for (const model::MatcherKey m : touched) {
-            listener_->matcher_changed(m);
-        }
-        listener_->port_changed(port);
-    }
+    keep_batch(port, *batch);
     return keys;
+}
+
+Expected<Service::Ticket> Service::begin_add_rules(const std::string& port,
+                                                   std::span<const RuleRequest> rules,
+                                                   std::uint32_t uid, Ticket after) {
+    // The commit in flight runs on while this batch is checked and inserted.
+    if (auto ok = begin_change_overlapping(); !ok) {
+        return ok.error();
+    }
+    auto batch = prepare_batch(port, rules, uid);
+    if (!batch) {
+        return batch.error();
+    }
+    auto keys = insert_batch(port, *batch);
+    if (!keys) {
+        return keys.error();
+    }
+    land_in_flight();  // the store is free, and the batch before settled
+    if (const auto before = landed_.find(after); before != landed_.end() && !before->second) {
+        undo_batch(port, *keys, {});
+        return Error(Errc::store, "store rules: the batch before was not stored: " +
+                                      before->second.error().message());
+    }
+    const Ticket ticket = next_ticket_++;
+    desired_.next_rule = batch->next;  // the next batch's ids follow this one's
+    InFlight& flight = in_flight_.emplace(InFlight{.ticket = ticket,
+                                                   .port = port,
+                                                   .batch = std::move(*batch),
+                                                   .keys = std::move(*keys),
+                                                   .stored = {}});
+    if (!store_) {
+        flight.stored = std::async(std::launch::deferred, [] { return Status(); });
+        return ticket;
+    }
+    // The thread writes and commits while the caller prepares its next
+    // batch; a small batch is written when it lands, on this thread.
+    auto write = [&store = *store_, records = std::span(flight.batch.records),
+                  next = flight.batch.next]() -> Status {
+        auto written = store.write_rules(records, next);
+        return written ? written->commit() : Status(written.error());
+    };
+    const bool threaded = flight.batch.records.size() >= kStoreThreadBatch;
+    try {
+        flight.stored = std::async(threaded ? std::launch::async : std::launch::deferred, write);
+    } catch (const std::system_error& e) {
+        spdlog::debug("add rules: no thread for the store ({}); written when collected", e.what());
+        flight.stored = std::async(std::launch::deferred, write);
+    }
+    return ticket;
+}
+
+void Service::land_in_flight() {
+    if (!in_flight_) {
+        return;
+    }
+    InFlight flight = std::move(*in_flight_);
+    in_flight_.reset();
+    const Status stored = flight.stored.get();
+    if (!stored) {
+        undo_batch(flight.port, flight.keys, {});
+        landed_.emplace(flight.ticket,
+                        Error(Errc::store, "store rules: " + stored.error().message()));
+        return;
+    }
+    keep_batch(flight.port, flight.batch);
+    landed_.emplace(flight.ticket, std::move(flight.keys));
+}
+
+Expected<std::vector<model::RuleKey>> Service::collect_add_rules(Ticket ticket) {
+    if (in_flight_ && in_flight_->ticket == ticket) {
+        land_in_flight();
+    }
+    const auto it = landed_.find(ticket);
+    if (it == landed_.end()) {
+        return Error(Errc::invalid_argument, "no batch " + std::to_string(ticket) + " to collect");
+    }
+    auto result = std::move(it->second);
+    landed_.erase(it);
+    return result;
 }
 
 Expected<bool> Service::reserve_rules(model::MatcherKey matcher, std::uint64_t rx,

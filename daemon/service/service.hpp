@@ -7,11 +7,14 @@
 // policy, write the store (one transaction), then answer.  If the store
 // write fails, the device change is undone and the call fails.  A large
 // batch's rows are written on a thread while the device takes its rules;
-// the transaction still commits only after the device has them all.
+// the transaction still commits only after the device has them all.  A bulk
+// load goes further (begin_add_rules): a batch's rows are written and
+// committed while the next batch is checked and inserted.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <future>
 #include <map>
 #include <optional>
 #include <span>
@@ -119,6 +122,20 @@ public:
     Expected<std::vector<model::RuleKey>> add_rules(const std::string& port,
                                                     std::span<const RuleRequest> rules,
                                                     std::uint32_t uid);
+    // add_rules() in two halves, for a bulk load whose store work overlaps
+    // its device work.  begin_add_rules checks the batch and puts it in the
+    // device as add_rules does, waits for the commit in flight (the batch
+    // before), then hands the batch's rows to a thread that writes and
+    // commits them while the caller reads and checks its next batch.  The
+    // rules are added, and survive kill -9, only once collect_add_rules()
+    // returns their keys; a commit that fails takes them out of the device
+    // again.  `after` is the caller's batch before (0: none): when that one
+    // was not stored, this one is refused too, so batches land in order.
+    // Every other change lands the commit in flight first.
+    using Ticket = std::uint64_t;
+    Expected<Ticket> begin_add_rules(const std::string& port, std::span<const RuleRequest> rules,
+                                     std::uint32_t uid, Ticket after = 0);
+    Expected<std::vector<model::RuleKey>> collect_add_rules(Ticket ticket);
     // Grows the matcher's tables once so that `rx` and `tx` more rules fit
     // without a rehash (a bulk load announcing its size); true if it resized.
     Expected<bool> reserve_rules(model::MatcherKey matcher, std::uint64_t rx, std::uint64_t tx);
@@ -222,9 +239,45 @@ private:
     bool manage_foreign_ = false;
     std::optional<std::string> read_only_;
     std::optional<model::Seal> seal_;  // until the first reconcile
-    // Every change starts here: refused when sgnicd is read-only; otherwise
-    // the rules a failed call left behind (unowned_) go first.
+    // Every change starts here: the commit in flight lands (the store is
+    // this thread's again and the desired state whole); refused when sgnicd
+    // is read-only; otherwise the rules a failed call left behind (unowned_)
+    // go first.
     Expected<void> begin_change();
+    // The same while the commit in flight runs on (begin_add_rules).
+    Expected<void> begin_change_overlapping();
+
+    // A batch of add_rules, checked: its rows and the device's specs.
+    struct Batch {
+        std::vector<model::DesiredRule> records;
+        std::vector<policy::RuleSpec> specs;
+        model::RuleKey next = 0;  // desired_.next_rule after it
+    };
+    Expected<Batch> prepare_batch(const std::string& port, std::span<const RuleRequest> rules,
+                                  std::uint32_t uid) const;
+    // Into the device, a bulk insert per run of one matcher; on a failure
+    // the batch's rules come out again.
+    Expected<std::vector<model::RuleKey>> insert_batch(const std::string& port, const Batch& batch);
+    // Takes inserted rules out again; what the device keeps is disowned.
+    void undo_batch(const std::string& port, std::span<const model::RuleKey> keys,
+                    std::vector<policy::RuleId> kept);
+    // A stored batch into the desired state; listeners hear of it.
+    void keep_batch(const std::string& port, Batch& batch);
+    // Waits for the commit in flight and settles its batch into landed_.
+    void land_in_flight();
+    struct InFlight {
+        Ticket ticket = 0;
+        std::string port;
+        Batch batch;  // its rows, which the store thread reads
+        std::vector<model::RuleKey> keys;
+        std::future<Status> stored;
+    };
+    Ticket next_ticket_ = 1;
+    // At most one: the store takes one transaction at a time.  Declared
+    // after store_, so that it is joined before the store closes.
+    std::optional<InFlight> in_flight_;
+    // Batches settled whose caller has not collected them yet.
+    std::map<Ticket, Expected<std::vector<model::RuleKey>>> landed_;
 };
 
 }  // namespace sgnic::service

@@ -39,8 +39,11 @@ std::string records(int n, std::uint64_t matcher = 1, const std::string& dirs = 
 
 // Adds batches as Service::add_rules would: all or nothing, the first rule
 // whose l4-dport is in `bad` named as "rule #i"; `fatal_at` (1-based call)
-// fails like a read-only sgnicd.  For rule lines, `ports` places each
-// matcher on a port, and route() refuses as the bus's route does.
+// fails like a read-only sgnicd.  A batch added gets a ticket (its call's
+// number) whose commit is collected later; the commit of ticket
+// `unstored` fails, and a batch sent after it fails as the store's.  For
+// rule lines, `ports` places each matcher on a port, and route() refuses as
+// the bus's route does.
 struct FakeService {
     std::vector<std::string> bad;
     int fatal_at = 0;
@@ -54,12 +57,20 @@ struct FakeService {
     using Sent = std::tuple<std::string, std::size_t, std::vector<std::string>>;
     std::vector<Sent> sent;
     std::vector<RuleRequest> added_rules;  // the rules added, in order
+    LoadJob::Ticket unstored = 0;
+    std::vector<LoadJob::Ticket> afters;     // each call's `after`
+    std::vector<LoadJob::Ticket> collected;  // in order
+    std::map<LoadJob::Ticket, std::size_t> uncollected;
 
-    Expected<std::size_t> take(std::span<const RuleRequest> rules) {
+    Expected<LoadJob::Ticket> take(std::span<const RuleRequest> rules, LoadJob::Ticket after) {
         ++calls;
         batch_sizes.push_back(rules.size());
+        afters.push_back(after);
         if (calls == fatal_at) {
             return Error(Errc::store, "sgnicd is read-only: the state cannot be read");
+        }
+        if (after != 0 && after == unstored) {
+            return Error(Errc::store, "store rules: the batch before was not stored: disk full");
         }
         for (std::size_t i = 0; i < rules.size(); ++i) {
             const std::string& port = rules[i].match.at(0).text;
@@ -72,21 +83,38 @@ struct FakeService {
             added.push_back(r.match.at(0).text);
             added_rules.push_back(r);
         }
-        return rules.size();
+        const auto ticket = static_cast<LoadJob::Ticket>(calls);
+        uncollected[ticket] = rules.size();
+        return ticket;
     }
 
     LoadJob::Add add() {
-        return [this](std::span<const RuleRequest> rules) { return take(rules); };
+        return [this](std::span<const RuleRequest> rules, LoadJob::Ticket after) {
+            return take(rules, after);
+        };
+    }
+    LoadJob::Collect collect() {
+        return [this](LoadJob::Ticket ticket) -> Expected<void> {
+            if (uncollected.erase(ticket) != 1) {
+                ADD_FAILURE() << "ticket " << ticket << " collected but not outstanding";
+            }
+            collected.push_back(ticket);
+            if (ticket == unstored) {
+                return Error(Errc::store, "store rules: disk full");
+            }
+            return {};
+        };
     }
     LoadJob::AddTo add_to() {
-        return [this](const std::string& port, std::span<const RuleRequest> rules) {
+        return [this](const std::string& port, std::span<const RuleRequest> rules,
+                      LoadJob::Ticket after) {
             std::vector<std::string> values;
             values.reserve(rules.size());
             for (const RuleRequest& r : rules) {
                 values.push_back(r.match.at(0).text);
             }
             sent.emplace_back(port, rules.size(), std::move(values));
-            return take(rules);
+            return take(rules, after);
         };
     }
     LoadJob::Route route() {
@@ -122,7 +150,8 @@ void run(LoadJob& job, int limit = 100000) {
 TEST(LoadJob, loads_every_record_a_chunk_per_step_after_one_presize_per_matcher) {
     FakeService svc;
     const std::string content = records(6, 1, "rx") + records(3, 2, "both") + records(1, 1, "tx");
-    LoadJob job(file(content), {.expected = 10, .chunk = 4}, svc.add(), svc.reserve());
+    LoadJob job(file(content), {.expected = 10, .chunk = 4}, svc.add(), svc.collect(),
+                svc.reserve());
     EXPECT_EQ(job.progress(), (std::pair<std::uint64_t, std::uint64_t>{0, 10}));
     int steps = 0;
     while (job.step()) {
@@ -143,7 +172,7 @@ TEST(LoadJob, loads_every_record_a_chunk_per_step_after_one_presize_per_matcher)
 TEST(LoadJob, without_a_count_there_is_no_presize_and_no_total) {
     FakeService svc;
     LoadJob job(file(records(3)), {.expected = std::nullopt, .chunk = 4096}, svc.add(),
-                svc.reserve());
+                svc.collect(), svc.reserve());
     run(job);
     EXPECT_TRUE(svc.reserved.empty());
     EXPECT_EQ(job.progress(), (std::pair<std::uint64_t, std::uint64_t>{3, 0}));
@@ -154,7 +183,8 @@ TEST(LoadJob, a_failing_rule_is_dropped_with_its_record_number_and_the_chunk_sen
     svc.bad = {"3", "7"};
     std::string content = records(8);
     content.insert(content.find("1\trx\tl4-dport=5"), "1\trx\tdrop\n");  // malformed: record 5
-    LoadJob job(file(content), {.expected = 9, .chunk = 4}, svc.add(), svc.reserve());
+    LoadJob job(file(content), {.expected = 9, .chunk = 4}, svc.add(), svc.collect(),
+                svc.reserve());
     run(job);
     EXPECT_EQ(job.loaded(), 6U);
     EXPECT_EQ(job.error(), "");
@@ -178,7 +208,8 @@ TEST(LoadJob, a_fatal_error_ends_the_job_and_counts_every_record_not_loaded) {
     FakeService svc;
     svc.bad = {"2"};
     svc.fatal_at = 3;  // the second chunk's first call
-    LoadJob job(file(records(10)), {.expected = 10, .chunk = 4}, svc.add(), svc.reserve());
+    LoadJob job(file(records(10)), {.expected = 10, .chunk = 4}, svc.add(), svc.collect(),
+                svc.reserve());
     run(job);
     EXPECT_EQ(job.error(), "sgnicd is read-only: the state cannot be read");
     EXPECT_EQ(job.loaded(), 3U);
@@ -192,7 +223,7 @@ TEST(LoadJob, a_fatal_error_ends_the_job_and_counts_every_record_not_loaded) {
 TEST(LoadJob, cancel_stops_after_the_chunk_in_progress) {
     FakeService svc;
     svc.bad = {"1"};
-    LoadJob job(file(records(10)), {.expected = std::nullopt, .chunk = 4}, svc.add(),
+    LoadJob job(file(records(10)), {.expected = std::nullopt, .chunk = 4}, svc.add(), svc.collect(),
                 svc.reserve());
     ASSERT_TRUE(job.step());  // chunk 1 refused at record 1
     job.cancel();
@@ -206,7 +237,8 @@ TEST(LoadJob, cancel_stops_after_the_chunk_in_progress) {
 
 TEST(LoadJob, abandon_ends_at_once_and_a_finished_job_stays_as_it_ended) {
     FakeService svc;
-    LoadJob job(file(records(10)), {.expected = 10, .chunk = 4}, svc.add(), svc.reserve());
+    LoadJob job(file(records(10)), {.expected = 10, .chunk = 4}, svc.add(), svc.collect(),
+                svc.reserve());
     ASSERT_TRUE(job.step());  // the presize scan
     ASSERT_TRUE(job.step());  // chunk 1
     job.abandon("sgnicd is stopping");
@@ -220,9 +252,82 @@ TEST(LoadJob, abandon_ends_at_once_and_a_finished_job_stays_as_it_ended) {
     EXPECT_EQ(job.error(), "sgnicd is stopping");
 }
 
+TEST(LoadJob, a_chunk_is_loaded_once_its_commit_is_collected_after_the_next_went_to_the_device) {
+    FakeService svc;
+    LoadJob job(file(records(10)), {.expected = 10, .chunk = 4}, svc.add(), svc.collect(),
+                svc.reserve());
+    ASSERT_TRUE(job.step());  // the presize scan
+    ASSERT_TRUE(job.step());  // chunk 1 in the device, its commit in flight
+    EXPECT_EQ(job.loaded(), 0U);
+    EXPECT_EQ(job.progress().first, 0U);
+    EXPECT_TRUE(svc.collected.empty());
+    ASSERT_TRUE(job.step());  // chunk 2 in the device, then chunk 1 collected
+    EXPECT_EQ(job.loaded(), 4U);
+    EXPECT_EQ(svc.collected, (std::vector<LoadJob::Ticket>{1}));
+    ASSERT_TRUE(job.step());  // chunk 3
+    EXPECT_EQ(job.loaded(), 8U);
+    EXPECT_FALSE(job.step());  // the end collects the last
+    EXPECT_EQ(job.loaded(), 10U);
+    EXPECT_EQ(job.error(), "");
+    EXPECT_EQ(svc.afters, (std::vector<LoadJob::Ticket>{0, 1, 2}));
+    EXPECT_EQ(svc.collected, (std::vector<LoadJob::Ticket>{1, 2, 3}));
+    EXPECT_TRUE(svc.uncollected.empty());
+}
+
+TEST(LoadJob, a_commit_that_fails_ends_the_job_and_no_later_chunk_is_loaded) {
+    FakeService svc;
+    svc.unstored = 2;  // chunk 2 (records 5-8) goes to the device, not to the store
+    LoadJob job(file(records(12)), {.expected = 12, .chunk = 4}, svc.add(), svc.collect(),
+                svc.reserve());
+    run(job);
+    EXPECT_EQ(job.error(), "store rules: the batch before was not stored: disk full");
+    EXPECT_EQ(job.loaded(), 4U);
+    EXPECT_TRUE(job.failures().empty());  // nothing the device named
+    EXPECT_EQ(job.failed(), 8U);          // records 5-12 not loaded
+    EXPECT_EQ(job.progress().first, 12U);
+    EXPECT_EQ(svc.calls, 3);  // chunk 3 refused because chunk 2 was not stored
+    EXPECT_EQ(svc.collected, (std::vector<LoadJob::Ticket>{1, 2}));
+    EXPECT_TRUE(svc.uncollected.empty());
+}
+
+TEST(LoadJob, a_last_chunk_not_stored_is_the_jobs_error) {
+    FakeService svc;
+    svc.unstored = 3;  // records 9-10
+    LoadJob job(file(records(10)), {.expected = 10, .chunk = 4}, svc.add(), svc.collect(),
+                svc.reserve());
+    run(job);
+    EXPECT_EQ(job.error(), "store rules: disk full");
+    EXPECT_EQ(job.loaded(), 8U);
+    EXPECT_EQ(job.failed(), 2U);
+    EXPECT_TRUE(svc.uncollected.empty());
+}
+
+TEST(LoadJob, cancel_and_abandon_collect_the_chunk_in_flight) {
+    FakeService svc;
+    LoadJob cancelled(file(records(10)), {.expected = std::nullopt, .chunk = 4}, svc.add(),
+                      svc.collect(), svc.reserve());
+    ASSERT_TRUE(cancelled.step());  // chunk 1, in flight
+    cancelled.cancel();
+    EXPECT_FALSE(cancelled.step());
+    EXPECT_EQ(cancelled.error(), "cancelled");
+    EXPECT_EQ(cancelled.loaded(), 4U);
+    EXPECT_TRUE(svc.uncollected.empty());
+
+    FakeService svc2;
+    svc2.unstored = 1;
+    LoadJob abandoned(file(records(10)), {.expected = std::nullopt, .chunk = 4}, svc2.add(),
+                      svc2.collect(), svc2.reserve());
+    ASSERT_TRUE(abandoned.step());
+    abandoned.abandon("sgnicd is stopping");
+    EXPECT_EQ(abandoned.error(), "sgnicd is stopping");  // the first reason stays
+    EXPECT_EQ(abandoned.loaded(), 0U);
+    EXPECT_EQ(abandoned.failed(), 10U);
+    EXPECT_EQ(svc2.collected, (std::vector<LoadJob::Ticket>{1}));
+}
+
 TEST(LoadJob, an_empty_file_finishes_with_nothing_and_a_read_error_ends_the_job) {
     FakeService svc;
-    LoadJob empty(file(""), {.expected = 0, .chunk = 4}, svc.add(), svc.reserve());
+    LoadJob empty(file(""), {.expected = 0, .chunk = 4}, svc.add(), svc.collect(), svc.reserve());
     run(empty);
     EXPECT_EQ(empty.loaded(), 0U);
     EXPECT_EQ(empty.error(), "");
@@ -231,7 +336,8 @@ TEST(LoadJob, an_empty_file_finishes_with_nothing_and_a_read_error_ends_the_job)
     auto broken = [](std::span<char> /*buf*/, std::uint64_t offset) -> Expected<std::size_t> {
         return Error(Errc::device, "read at byte " + std::to_string(offset) + ": EIO");
     };
-    LoadJob job(broken, {.expected = std::nullopt, .chunk = 4}, svc.add(), svc.reserve());
+    LoadJob job(broken, {.expected = std::nullopt, .chunk = 4}, svc.add(), svc.collect(),
+                svc.reserve());
     run(job);
     EXPECT_EQ(job.error(), "read the records: read at byte 0: EIO");
 }
@@ -243,7 +349,7 @@ TEST(LoadJob, too_many_failures_end_the_job) {
         content += "x\n";
     }
     content += records(1);
-    LoadJob job(file(content), {.expected = std::nullopt, .chunk = 65536}, svc.add(),
+    LoadJob job(file(content), {.expected = std::nullopt, .chunk = 65536}, svc.add(), svc.collect(),
                 svc.reserve());
     run(job);
     EXPECT_EQ(job.error(), "more than 65536 records failed");
@@ -278,7 +384,7 @@ TEST(LoadJob, rule_lines_go_to_their_matchers_ports_and_a_chunk_never_mixes_port
         " \t \n"                                                               // 8
         "matcher 1 l4-dport 5 action drop";                                    // 9, no newline
     LoadJob job(file(content), {.expected = std::nullopt, .chunk = 100}, svc.route(), svc.add_to(),
-                svc.reserve());
+                svc.collect(), svc.reserve());
     EXPECT_EQ(job.progress(), (Progress{0, 0}));
     ASSERT_TRUE(job.step());  // the presize scan
     // The total is the rule lines, not the lines.
@@ -334,7 +440,7 @@ TEST(LoadJob, rule_lines_fill_chunks_up_to_their_size_and_a_given_count_is_the_t
     svc.ports = {{1, "sgA"}, {2, "sgB"}};
     const std::string content = three_runs_of_ports("");
     LoadJob job(file(content), {.expected = 10, .chunk = 2}, svc.route(), svc.add_to(),
-                svc.reserve());
+                svc.collect(), svc.reserve());
     ASSERT_TRUE(job.step());
     EXPECT_EQ(job.progress(), (Progress{0, 10}));
     run(job);
@@ -363,7 +469,7 @@ TEST(LoadJob, the_presize_scan_of_rule_lines_reads_past_a_blank_line_at_a_step_b
         content += "matcher 1 dir tx l4-dport 2 action drop\n";
     }
     LoadJob job(file(content), {.expected = std::nullopt, .chunk = 65536}, svc.route(),
-                svc.add_to(), svc.reserve());
+                svc.add_to(), svc.collect(), svc.reserve());
     ASSERT_TRUE(job.step());  // the first step of the scan
     EXPECT_TRUE(svc.reserved.empty());
     ASSERT_TRUE(job.step());  // the rest
@@ -379,7 +485,7 @@ TEST(LoadJob, lines_without_a_rule_take_no_room_in_a_chunk_however_long) {
     content += "# " + std::string(5000, 'x') + "\n" + std::string(5000, ' ') + "\n";
     content += "matcher 2 dir rx l4-dport 7 action drop\n";
     LoadJob job(file(content), {.expected = std::nullopt, .chunk = 2}, svc.route(), svc.add_to(),
-                svc.reserve());
+                svc.collect(), svc.reserve());
     run(job);
     EXPECT_EQ(job.error(), "");
     EXPECT_EQ(job.loaded(), 7U);
@@ -410,7 +516,7 @@ TEST(LoadJob, a_rule_line_refused_by_the_route_or_the_parser_fails_with_its_line
     const std::string no_action = parser_reason("matcher 2 l4-dport 5");
     EXPECT_TRUE(no_action.starts_with("a rule needs an action")) << no_action;
     LoadJob job(file(content), {.expected = std::nullopt, .chunk = 100}, svc.route(), svc.add_to(),
-                svc.reserve());
+                svc.collect(), svc.reserve());
     run(job);
     EXPECT_EQ(job.error(), "");
     EXPECT_EQ(job.loaded(), 3U);
@@ -460,7 +566,7 @@ TEST(LoadJob, a_fatal_error_in_a_lines_job_counts_only_the_rule_lines_not_loaded
         svc.ports = {{1, "sgA"}, {2, "sgB"}};
         svc.fatal_at = c.fatal_at;
         LoadJob job(file(content), {.expected = std::nullopt, .chunk = 100}, svc.route(),
-                    svc.add_to(), svc.reserve());
+                    svc.add_to(), svc.collect(), svc.reserve());
         run(job);
         EXPECT_EQ(job.error(), "sgnicd is read-only: the state cannot be read");
         EXPECT_EQ(job.loaded(), c.loaded);
@@ -482,7 +588,7 @@ TEST(LoadJob, cancel_in_a_lines_job_counts_the_held_over_rule_as_not_loaded) {
         "\n"                                   // 4
         "matcher 2 l4-dport 3 action drop\n";  // 5: B
     LoadJob job(file(content), {.expected = std::nullopt, .chunk = 100}, svc.route(), svc.add_to(),
-                svc.reserve());
+                svc.collect(), svc.reserve());
     ASSERT_TRUE(job.step());  // the scan
     ASSERT_TRUE(job.step());  // chunk 1: line 1
     job.cancel();
@@ -507,7 +613,7 @@ TEST(LoadJob, a_rule_line_the_service_names_is_dropped_and_its_chunk_resent_to_i
         "\n"                                          // 6
         "matcher 2 l4-dport 5 action drop\n";         // 7: refused
     LoadJob job(file(content), {.expected = std::nullopt, .chunk = 100}, svc.route(), svc.add_to(),
-                svc.reserve());
+                svc.collect(), svc.reserve());
     run(job);
     EXPECT_EQ(job.error(), "");
     EXPECT_EQ(job.loaded(), 3U);

@@ -536,6 +536,110 @@ TEST_F(ServiceTest, a_batch_the_store_refuses_is_taken_out_of_the_device) {
     }
 }
 
+// A bulk load's batches: each goes to the device at once and to the store
+// on a thread while the next is prepared; a batch is in the desired state
+// only once collected (or landed by another change), and every collected
+// batch is in the store.
+TEST_F(ServiceTest, a_bulk_batch_is_stored_while_the_next_goes_to_the_device) {
+    auto s = start();
+    ASSERT_TRUE(s->reconcile());
+    populate(*s, 1);
+    const model::MatcherKey m = s->desired().matchers.begin()->first;
+    const int n = static_cast<int>(kStoreThreadBatch) + 10;
+    auto first = s->begin_add_rules("sg0", drop_rules(m, n, 2000), 0);
+    ASSERT_TRUE(first) << first.error().message();
+    EXPECT_EQ(device_.rules.size(), static_cast<std::size_t>(n) + 1);
+    EXPECT_EQ(s->desired().rules.size(), 1U);  // not collected yet
+    auto second = s->begin_add_rules("sg0", drop_rules(m, 5, 5000), 0, *first);
+    ASSERT_TRUE(second) << second.error().message();
+    EXPECT_EQ(s->desired().rules.size(), static_cast<std::size_t>(n) + 1);  // the first landed
+    auto first_keys = s->collect_add_rules(*first);
+    ASSERT_TRUE(first_keys) << first_keys.error().message();
+    EXPECT_EQ(first_keys->size(), static_cast<std::size_t>(n));
+    auto second_keys = s->collect_add_rules(*second);
+    ASSERT_TRUE(second_keys) << second_keys.error().message();
+    EXPECT_EQ(second_keys->size(), 5U);
+    EXPECT_FALSE(s->collect_add_rules(*second));  // collected once
+    EXPECT_EQ(device_.rules.size(), static_cast<std::size_t>(n) + 6);
+    const model::DesiredState kept = s->desired();
+    EXPECT_EQ(kept.rules.size(), static_cast<std::size_t>(n) + 6);
+    s.reset();
+    auto reopened = store::Store::open(dir_);
+    ASSERT_TRUE(reopened);
+    auto stored = reopened->load();
+    ASSERT_TRUE(stored) << stored.error().message();
+    EXPECT_EQ(stored->rules.size(), static_cast<std::size_t>(n) + 6);
+    EXPECT_EQ(stored->next_rule, kept.next_rule);
+}
+
+// The store refuses a batch whose device insert already happened: the
+// batch comes out of the device, and the batch after it, begun while the
+// commit ran, is refused and taken out too; the caller learns both.
+TEST_F(ServiceTest, a_bulk_batch_the_store_refuses_leaves_the_device_and_so_does_the_next) {
+    auto s = start();
+    ASSERT_TRUE(s->reconcile());
+    populate(*s, 1);
+    const model::MatcherKey m = s->desired().matchers.begin()->first;
+    const int n = static_cast<int>(kStoreThreadBatch) + 1;
+    {
+        auto other = store::Database::open(store::Store::file_in(dir_));
+        ASSERT_TRUE(other);
+        ASSERT_TRUE(other->exec("BEGIN IMMEDIATE"));
+        auto first = s->begin_add_rules("sg0", drop_rules(m, n, 3000), 0);
+        ASSERT_TRUE(first) << first.error().message();
+        auto second = s->begin_add_rules("sg0", drop_rules(m, n, 4000), 0, *first);
+        ASSERT_FALSE(second);
+        EXPECT_EQ(second.error().code(), Errc::store);
+        EXPECT_NE(second.error().message().find("the batch before was not stored"),
+                  std::string::npos)
+            << second.error().message();
+        auto lost = s->collect_add_rules(*first);
+        ASSERT_FALSE(lost);
+        EXPECT_EQ(lost.error().code(), Errc::store);
+        EXPECT_NE(lost.error().message().find("locked"), std::string::npos)
+            << lost.error().message();
+        EXPECT_EQ(device_.rules.size(), 1U);
+        EXPECT_EQ(s->desired().rules.size(), 1U);
+    }
+    // The store free again, the same rules go in.
+    auto again = s->begin_add_rules("sg0", drop_rules(m, n, 3000), 0);
+    ASSERT_TRUE(again) << again.error().message();
+    ASSERT_TRUE(s->collect_add_rules(*again));
+    EXPECT_EQ(device_.rules.size(), static_cast<std::size_t>(n) + 1);
+}
+
+// Another client's change, a reconcile and a seal each land the commit in
+// flight first: a reconcile that did not would take the batch's rules for
+// strays, and a seal would describe rules the desired state lacks.
+TEST_F(ServiceTest, other_changes_land_the_bulk_batch_in_flight_first) {
+    auto s = start();
+    ASSERT_TRUE(s->reconcile());
+    populate(*s, 1);
+    const model::MatcherKey m = s->desired().matchers.begin()->first;
+    const int n = static_cast<int>(kStoreThreadBatch);
+    auto first = s->begin_add_rules("sg0", drop_rules(m, n, 2000), 0);
+    ASSERT_TRUE(first) << first.error().message();
+    auto single = s->add_rules("sg0", drop_rules(m, 1, 9000), 0);
+    ASSERT_TRUE(single) << single.error().message();
+    EXPECT_EQ(s->desired().rules.size(), static_cast<std::size_t>(n) + 2);
+    ASSERT_TRUE(s->collect_add_rules(*first));
+
+    auto second = s->begin_add_rules("sg0", drop_rules(m, n, 5000), 0);
+    ASSERT_TRUE(second) << second.error().message();
+    auto report = s->reconcile();
+    ASSERT_TRUE(report) << report.error().message();
+    EXPECT_EQ(report->deleted_rules, 0U);
+    EXPECT_EQ(device_.rules.size(), static_cast<std::size_t>(2 * n) + 2);
+
+    auto third = s->begin_add_rules("sg0", drop_rules(m, 3, 8000), 0);
+    ASSERT_TRUE(third) << third.error().message();
+    auto sealed = s->seal();
+    ASSERT_TRUE(sealed) << sealed.error().message();
+    ASSERT_TRUE(s->collect_add_rules(*second));
+    ASSERT_TRUE(s->collect_add_rules(*third));
+    EXPECT_EQ(s->desired().rules.size(), static_cast<std::size_t>(2 * n) + 5);
+}
+
 // The device refuses to delete a rule while a failed call is being undone:
 // the call still fails and nothing is added to the desired state; the rule
 // left in the kernel is the policy's (a reconcile does not delete it behind
