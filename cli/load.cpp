@@ -105,6 +105,21 @@ bool json_form(std::string_view content) {
     return first != std::string_view::npos && (content[first] == '[' || content[first] == '{');
 }
 
+// Calls on_rule(line, its 1-based number) for each line that holds a rule.
+template <typename OnRule>
+void each_rule_line(std::string_view content, OnRule&& on_rule) {
+    std::size_t line_no = 0;
+    for (std::size_t start = 0; start < content.size();) {
+        const std::size_t nl = content.find('\n', start);
+        const std::size_t end = nl == std::string_view::npos ? content.size() : nl;
+        ++line_no;
+        if (proto::load::holds_rule(content.substr(start, end - start))) {
+            on_rule(line_no);
+        }
+        start = end + 1;
+    }
+}
+
 }  // namespace
 
 RuleLines rule_lines(std::string_view content) {
@@ -124,24 +139,32 @@ RuleLines rule_lines(std::string_view content) {
                 out.sent.push_back({std::move(item.where), item.position});
             },
             [&](LoadFailure&& failure) { out.refused.push_back(std::move(failure)); });
+        out.rules = out.sent.size();
         return out;
     }
-    // Text: the lines that hold rules, as they are; sgnicd reads them.
-    out.text.reserve(content.size());
-    std::size_t line_no = 0;
-    for (std::size_t start = 0; start < content.size();) {
-        const std::size_t nl = content.find('\n', start);
-        const std::size_t end = nl == std::string_view::npos ? content.size() : nl;
-        const std::string_view line = content.substr(start, end - start);
-        ++line_no;
-        if (proto::load::holds_rule(line)) {
-            out.text.append(line);
-            out.text += '\n';
-            out.sent.push_back({"line " + std::to_string(line_no), line_no});
-        }
-        start = end + 1;
-    }
+    out.verbatim = true;
+    each_rule_line(content, [&](std::size_t /*line_no*/) { ++out.rules; });
     return out;
+}
+
+std::vector<RuleName> rule_line_names(std::string_view content) {
+    std::vector<RuleName> names;
+    each_rule_line(content, [&](std::size_t line_no) {
+        names.push_back({"line " + std::to_string(line_no), line_no});
+    });
+    return names;
+}
+
+JobOutcome ranked(JobOutcome job, std::span<const RuleName> names) {
+    for (auto& [index, reason] : job.failures) {
+        const auto it = std::lower_bound(
+            names.begin(), names.end(), index,
+            [](const RuleName& n, std::uint64_t line) { return n.position < line; });
+        index = it != names.end() && it->position == index
+                    ? static_cast<std::uint64_t>(it - names.begin()) + 1
+                    : 0;  // not a rule line: add_job_outcome names nothing
+    }
+    return job;
 }
 
 void each_rule(std::string_view content, const OnRule& on_rule, const OnFailure& on_failure) {

@@ -100,16 +100,26 @@ struct JobOutcome {
 void add_job_outcome(LoadReport& report, std::span<const RuleName> sent, const JobOutcome& job);
 
 // The file for Manager.LoadRules: its rules as lines in the words of `rule
-// add`, which sgnicd parses and checks itself.  A text file's lines that
-// hold rules are taken as they are (blank and comment lines left out, so
-// line i of `text` is sent[i - 1]); a JSON file's rules are checked here
-// and written as lines, one that cannot be is refused.
+// add`, which sgnicd parses and checks itself.  A text file goes as it is
+// (`verbatim`, `text` and `sent` empty): sgnicd skips its blank and comment
+// lines and names a failure by the file's line number, so nothing here
+// reads more than the count of its rule lines.  A JSON file's rules are
+// checked here and written as lines (line i of `text` is sent[i - 1]), one
+// that cannot be is refused.
 struct RuleLines {
+    bool verbatim = false;
     std::string text;
+    std::uint64_t rules = 0;  // lines of the file sgnicd gets that hold a rule
     std::vector<RuleName> sent;
     std::vector<LoadFailure> refused;
 };
 RuleLines rule_lines(std::string_view content);
+// A text file's lines that hold rules, named "line N", in order.
+std::vector<RuleName> rule_line_names(std::string_view content);
+// A job over a file sent as it is names failures by line number: the same
+// failures by their rank among `names` (rule_line_names()), as
+// add_job_outcome counts records.
+JobOutcome ranked(JobOutcome job, std::span<const RuleName> names);
 
 // Failures in file order.
 void sort_failures(LoadReport& report);

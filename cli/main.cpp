@@ -344,31 +344,43 @@ UniqueFd sealed_memfd(const std::string& text) {
 struct ByPort {};
 
 // Manager.LoadRules: sgnicd reads the rule lines, routes and checks each
-// rule itself, while sgnicctl only copies the lines that hold rules.  A
-// CallError when sgnicd is not there, as for any command.
+// rule itself; sgnicctl sends a text file as it is (a JSON file's rules as
+// lines).  A CallError when sgnicd is not there, as for any command.
 std::variant<LoadReport, CallError, ByPort> load_lines(Client& c, const RuleLoad& load,
                                                        const std::string& content) {
     RuleLines lines = rule_lines(content);
     LoadReport report;
     report.failures = std::move(lines.refused);
     const std::uint64_t refused = report.failures.size();
-    const std::uint64_t total = refused + lines.sent.size();
+    const std::uint64_t total = refused + lines.rules;
     Progress progress(total);
-    if (!lines.sent.empty()) {
-        const UniqueFd fd = sealed_memfd(lines.text);
+    if (lines.rules > 0) {
+        const UniqueFd fd = sealed_memfd(lines.verbatim ? content : lines.text);
         if (!fd) {
             return ByPort{};
         }
-        auto job =
-            c.load_rules("", fd.get(), lines.sent.size(), static_cast<std::uint32_t>(load.chunk),
-                         [&](std::uint64_t done) { progress.update(refused + done); });
+        auto job = c.load_rules("", fd.get(), lines.rules, static_cast<std::uint32_t>(load.chunk),
+                                [&](std::uint64_t done) { progress.update(refused + done); });
+        // A file sent as it is has its rule lines named only when a failure
+        // needs a name.
+        auto name_lines = [&] {
+            if (lines.verbatim) {
+                lines.sent = rule_line_names(content);
+            }
+        };
         if (auto* done = value(job)) {
-            add_job_outcome(report, lines.sent, *done);
+            if (lines.verbatim && (!done->failures.empty() || !done->error.empty())) {
+                name_lines();
+                add_job_outcome(report, lines.sent, ranked(*done, lines.sent));
+            } else {
+                add_job_outcome(report, lines.sent, *done);
+            }
         } else if (const CallError& e = std::get<CallError>(job); e.unknown_method) {
             return ByPort{};
         } else if (e.not_running) {
             return e;
         } else {
+            name_lines();
             // The call was refused: every rule with it.
             for (const RuleName& it : lines.sent) {
                 report.failures.push_back({it.where, describe_error(e), it.position});

@@ -223,7 +223,7 @@ TEST(CliLoad, each_rule_walks_the_file_in_order_and_rules_at_reads_the_named_one
     EXPECT_TRUE(rules_at(file, {}).empty());
 }
 
-TEST(CliLoad, rule_lines_of_a_text_file_are_its_lines_that_hold_rules_as_they_are) {
+TEST(CliLoad, a_text_file_goes_as_it_is_and_its_rule_lines_are_named_by_line_number) {
     const std::string content =
         "# rules\n"
         "\n"
@@ -233,20 +233,44 @@ TEST(CliLoad, rule_lines_of_a_text_file_are_its_lines_that_hold_rules_as_they_ar
         "  # indented comment\n"
         "matcher 3 l4-dport 80 action drop";  // no newline at the end
     const RuleLines lines = rule_lines(content);
-    // Unparsed: sgnicd reads and judges them, "frobnicate" included.
-    EXPECT_EQ(lines.text,
-              "matcher 3 dir rx ipv4-dst 10.0.0.1 action count   # kept whole\n"
-              "frobnicate everything\n"
-              "matcher 3 l4-dport 80 action drop\n");
-    ASSERT_EQ(lines.sent.size(), 3U);
-    EXPECT_EQ(lines.sent[0].where, "line 3");
-    EXPECT_EQ(lines.sent[0].position, 3U);
-    EXPECT_EQ(lines.sent[1].where, "line 5");
-    EXPECT_EQ(lines.sent[2].where, "line 7");
-    EXPECT_EQ(lines.sent[2].position, 7U);
+    // Unparsed and uncopied: sgnicd reads and judges the file, "frobnicate"
+    // included; only its rule lines are counted here.
+    EXPECT_TRUE(lines.verbatim);
+    EXPECT_EQ(lines.text, "");
+    EXPECT_EQ(lines.rules, 3U);
+    EXPECT_TRUE(lines.sent.empty());
     EXPECT_TRUE(lines.refused.empty());
-    EXPECT_TRUE(rule_lines("# nothing\n\n").sent.empty());
-    EXPECT_EQ(rule_lines("").text, "");
+    const std::vector<RuleName> names = rule_line_names(content);
+    ASSERT_EQ(names.size(), 3U);
+    EXPECT_EQ(names[0].where, "line 3");
+    EXPECT_EQ(names[0].position, 3U);
+    EXPECT_EQ(names[1].where, "line 5");
+    EXPECT_EQ(names[2].where, "line 7");
+    EXPECT_EQ(names[2].position, 7U);
+    EXPECT_EQ(rule_lines("# nothing\n\n").rules, 0U);
+    EXPECT_EQ(rule_lines("").rules, 0U);
+
+    // sgnicd names failures by the file's line numbers; the report counts
+    // rule lines: line 5 is the second, line 4 none (named nowhere).
+    const JobOutcome job{.loaded = 1, .failures = {{5, "bad"}, {4, "odd"}}, .error = ""};
+    const JobOutcome by_rank = ranked(job, names);
+    EXPECT_EQ(by_rank.failures,
+              (std::vector<std::pair<std::uint64_t, std::string>>{{2, "bad"}, {0, "odd"}}));
+    LoadReport report;
+    add_job_outcome(report, names, by_rank);
+    EXPECT_EQ(report.loaded, 1U);
+    ASSERT_EQ(report.failures.size(), 1U);
+    EXPECT_EQ(report.failures[0].where, "line 5");
+    EXPECT_EQ(report.failures[0].reason, "bad");
+
+    // Ended early after the first rule: the third fails with the reason.
+    LoadReport aborted;
+    add_job_outcome(aborted, names,
+                    ranked({.loaded = 1, .failures = {{5, "bad"}}, .error = "cancelled"}, names));
+    ASSERT_EQ(aborted.failures.size(), 2U);
+    EXPECT_EQ(aborted.failures[1].where, "line 7");
+    EXPECT_EQ(aborted.failures[1].reason, "cancelled");
+    EXPECT_TRUE(aborted.aborted);
 }
 
 TEST(CliLoad, rule_lines_of_a_json_file_are_its_checked_rules_written_as_words) {
@@ -260,6 +284,8 @@ TEST(CliLoad, rule_lines_of_a_json_file_are_its_checked_rules_written_as_words) 
     EXPECT_EQ(lines.text,
               "matcher 3 dir rx ipv4-dst 10.0.0.1 action mark 7 action accept\n"
               "dev sg0 matcher 4 dir both l4-dport 80 action drop\n");
+    EXPECT_FALSE(lines.verbatim);
+    EXPECT_EQ(lines.rules, 2U);
     ASSERT_EQ(lines.sent.size(), 2U);
     EXPECT_EQ(lines.sent[0].where, "rule 1");
     EXPECT_EQ(lines.sent[1].where, "rule 2");
