@@ -95,5 +95,37 @@ load "$next" must
 verify
 expect_eq "rules in the kernel" $((CHUNKS * CHUNK)) "$(nl - rules sgnic1 --count | jq .rules)"
 expect_eq "sgnicd RxRules" $((CHUNKS * CHUNK)) "$(bus_prop "$(matcher_of "$M_PATH")" Matcher RxRules)"
+
+# A LoadRules job counts a chunk as loaded only once its store commit
+# returned (the commit runs while the next chunk goes to the device): a
+# rule it reported must survive kill -9.  The job is this sgnicd's first
+# (job/1): the rounds above sent AddRules calls.
+LOAD_RULES=20000
+LOAD_CHUNK=1000
+step "kill -9 during a $LOAD_RULES-rule LoadRules job (chunks of $LOAD_CHUNK): what its Loaded counted survives"
+M2_PATH=$(bus_call port/sgnic1 Port CreateMatcher 'ua(ss)' 4 1 ipv4-dst /32 | jq -r '.data[0]')
+awk -v n="$LOAD_RULES" -v m="${M2_PATH##*/}" 'BEGIN { for (i = 0; i < n; i++)
+	printf "matcher %s dir rx ipv4-dst 10.%d.%d.%d action drop\n", m, 200 + int(i / 65536),
+		int(i / 256) % 256, i % 256 }' >/tmp/job-rules.txt
+"$SGNICCTL" rule load /tmp/job-rules.txt chunk "$LOAD_CHUNK" >/dev/null 2>&1 &
+loader=$!
+reported=0
+for _ in $(seq 600); do
+	reported=$(bus_prop job/1 Job Loaded 2>/dev/null || echo 0)
+	[ "${reported:-0}" -gt 0 ] && break
+	sleep 0.05
+done
+kill9_sgnicd
+wait "$loader" || true
+[ "${reported:-0}" -gt 0 ] || fail "the job reported no rule loaded within 30 s"
+[ "$reported" -lt "$LOAD_RULES" ] || echo "    (the job had finished before the kill)"
+echo "    Loaded read as $reported just before kill -9"
+start_sgnicd
+stored=$(bus_prop "$(matcher_of "$M2_PATH")" Matcher RxRules)
+in_kernel=$(nl - rules sgnic1 --count | jq .rules)
+expect_eq "kernel rules = stored rules" $((CHUNKS * CHUNK + stored)) "$in_kernel"
+expect_eq "whole chunks only (stored mod $LOAD_CHUNK)" 0 $((stored % LOAD_CHUNK))
+[ "$stored" -ge "$reported" ] || fail "the job reported $reported rules loaded; $stored survived kill -9"
+echo "    ok: $stored rules of the job stored and in the kernel, >= the $reported it reported"
 stop_sgnicd
 rmmod sgnic
