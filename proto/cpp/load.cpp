@@ -69,6 +69,18 @@ const char* separator_in(std::string_view text, std::string_view seps) {
 // NUL (D-Bus strings are; the store and the JSON replies want them so).
 std::size_t valid_utf8_prefix(std::string_view text) {
     std::size_t i = 0;
+    // Eight bytes at a time while they are ASCII without NUL (rule files
+    // are): a byte loop was a tenth of parsing a rule line.
+    constexpr std::uint64_t kHighBits = 0x8080808080808080ULL;
+    constexpr std::uint64_t kOnes = 0x0101010101010101ULL;
+    while (i + sizeof(std::uint64_t) <= text.size()) {
+        std::uint64_t w = 0;
+        std::memcpy(&w, text.data() + i, sizeof(w));
+        if ((w & kHighBits) != 0 || ((w - kOnes) & ~w & kHighBits) != 0) {
+            break;  // a byte to look at one by one
+        }
+        i += sizeof(w);
+    }
     while (i < text.size()) {
         const auto c = static_cast<unsigned char>(text[i]);
         if (c == 0) {
@@ -304,6 +316,21 @@ Expected<RuleRequest> parse_record(std::string_view record) {
 
 namespace {
 
+// What a byte is to a rule line; a table, not comparisons: splitting lines
+// into words was the largest part of parsing them.
+enum class ByteKind : std::uint8_t { word, blank, comment };
+
+constexpr std::array<ByteKind, 256> kByteKinds = [] {
+    std::array<ByteKind, 256> kinds{};
+    kinds[' '] = ByteKind::blank;
+    kinds['\t'] = ByteKind::blank;
+    kinds['\r'] = ByteKind::blank;
+    kinds['#'] = ByteKind::comment;
+    return kinds;
+}();
+
+ByteKind kind_of(char c) { return kByteKinds[static_cast<unsigned char>(c)]; }
+
 // The words of a rule line, one at a time: blanks separate them, '#' ends
 // the line.
 class LineWords {
@@ -312,19 +339,18 @@ public:
 
     // The next word; "" at the end of the line.
     std::string_view next() {
-        while (at_ < line_.size() && blank(line_[at_])) {
+        while (at_ < line_.size() && kind_of(line_[at_]) == ByteKind::blank) {
             ++at_;
         }
         const std::size_t start = at_;
-        while (at_ < line_.size() && !blank(line_[at_]) && line_[at_] != '#') {
+        while (at_ < line_.size() && kind_of(line_[at_]) == ByteKind::word) {
             ++at_;
         }
-        if (at_ < line_.size() && line_[at_] == '#') {
-            const std::size_t end = at_;
+        const std::size_t end = at_;
+        if (at_ < line_.size() && kind_of(line_[at_]) == ByteKind::comment) {
             at_ = line_.size();  // the comment is not words
-            return line_.substr(start, end - start);
         }
-        return line_.substr(start, at_ - start);
+        return line_.substr(start, end - start);
     }
     // The next word, left to be read again.
     std::string_view peek() {
@@ -335,11 +361,29 @@ public:
     }
 
 private:
-    static bool blank(char c) { return c == ' ' || c == '\t' || c == '\r'; }
-
     std::string_view line_;
     std::size_t at_ = 0;
 };
+
+enum class Keyword : std::uint8_t { none, dev, matcher, dir, action };
+
+// Which keyword a word is: by its length first, so that most words (values,
+// fields) are told apart without comparing their bytes.
+Keyword keyword_of(std::string_view word) {
+    switch (word.size()) {
+        case 3:
+            if (std::memcmp(word.data(), "dev", 3) == 0) {
+                return Keyword::dev;
+            }
+            return std::memcmp(word.data(), "dir", 3) == 0 ? Keyword::dir : Keyword::none;
+        case 6:
+            return std::memcmp(word.data(), "action", 6) == 0 ? Keyword::action : Keyword::none;
+        case 7:
+            return std::memcmp(word.data(), "matcher", 7) == 0 ? Keyword::matcher : Keyword::none;
+        default:
+            return Keyword::none;
+    }
+}
 
 constexpr std::string_view kRuleSyntax =
     "[dev PORT] matcher ID [dir rx|tx|both] FIELD VALUE... action ACTION...";
@@ -426,11 +470,12 @@ Expected<bool> parse_rule_line(std::string_view line, RuleLine& out) {
     RuleRequest& r = out.rule;
     out.port.clear();
     r.matcher = 0;
-    r.directions.assign("both");
+    std::string_view directions = "both";
     std::size_t fields = 0;
     std::size_t actions = 0;
     for (; !word.empty(); word = words.next()) {
-        if (word == "dev") {
+        const Keyword keyword = keyword_of(word);
+        if (keyword == Keyword::dev) {
             const std::string_view name = words.next();
             if (name.empty()) {
                 return invalid("'dev' needs a PORT after it");
@@ -441,7 +486,7 @@ Expected<bool> parse_rule_line(std::string_view line, RuleLine& out) {
                                "or ':')");
             }
             out.port.assign(name);
-        } else if (word == "matcher") {
+        } else if (keyword == Keyword::matcher) {
             const std::string_view id = words.next();
             if (id.empty()) {
                 return invalid("'matcher' needs an ID after it");
@@ -451,7 +496,7 @@ Expected<bool> parse_rule_line(std::string_view line, RuleLine& out) {
                 return invalid("matcher id " + quoted(id) + " is not a number above 0");
             }
             r.matcher = *matcher;
-        } else if (word == "dir") {
+        } else if (keyword == Keyword::dir) {
             const std::string_view dirs = words.next();
             if (dirs.empty()) {
                 return invalid("'dir' needs rx, tx or both after it");
@@ -459,14 +504,15 @@ Expected<bool> parse_rule_line(std::string_view line, RuleLine& out) {
             if (auto parsed = parse_directions(dirs); !parsed) {
                 return parsed.error();
             }
-            r.directions.assign(dirs);
-        } else if (word == "action") {
+            directions = dirs;
+        } else if (keyword == Keyword::action) {
             // Everything up to the next `action` (which may repeat) is one list.
             if (words.peek().empty()) {
                 return invalid("'action' needs an action after it (actions are " +
                                action_forms(", ") + ")");
             }
-            while (!words.peek().empty() && words.peek() != "action") {
+            for (std::string_view ahead = words.peek();
+                 !ahead.empty() && keyword_of(ahead) != Keyword::action; ahead = words.peek()) {
                 const std::string_view name = words.next();
                 const spec::Action* known = find_action(name);
                 if (known == nullptr || !known->takes_arg) {
@@ -502,6 +548,7 @@ Expected<bool> parse_rule_line(std::string_view line, RuleLine& out) {
     }
     r.match.resize(fields);
     r.actions.resize(actions);
+    r.directions.assign(directions);
     if (r.matcher == 0) {
         return invalid("a rule needs matcher ID (a rule is " + std::string(kRuleSyntax) + ")");
     }
@@ -516,18 +563,24 @@ std::optional<std::pair<std::uint64_t, Directions>> rule_line_target(std::string
     LineWords words(line);
     std::optional<std::uint64_t> matcher;
     Directions dirs = Directions::both();
-    for (std::string_view word = words.next(); !word.empty() && word != "action";
-         word = words.next()) {
-        if (word == "matcher") {
+    for (std::string_view word = words.next(); !word.empty(); word = words.next()) {
+        const Keyword keyword = keyword_of(word);
+        if (keyword == Keyword::action) {
+            break;
+        }
+        if (keyword == Keyword::matcher) {
             matcher = id_word(words.next());
-        } else if (word == "dev" || find_field(word) != nullptr) {
-            (void)words.next();  // a port or a value, whatever it reads like
-        } else if (word == "dir") {
+        } else if (keyword == Keyword::dir) {
             auto parsed = parse_directions(words.next());
             if (!parsed) {
                 return std::nullopt;
             }
             dirs = *parsed;
+        } else {
+            // `dev` or a field: its port or value is skipped, whatever it
+            // reads like.  No field lookup: a word that is no field makes
+            // the line fail when it is parsed, and its count is only a size.
+            (void)words.next();
         }
     }
     if (!matcher) {

@@ -449,6 +449,32 @@ TEST(RuleLine, every_malformed_line_is_refused_naming_the_word_at_fault) {
     }
 }
 
+TEST(RuleLine, a_byte_that_is_not_text_is_named_wherever_it_is) {
+    // Text is checked eight bytes at a time, then byte by byte: the byte is
+    // found at every offset from such a block's start.
+    for (const char bad : {'\xff', '\0', '\x80'}) {
+        for (std::size_t k = 0; k < 17; ++k) {
+            std::string line = "matcher 1 action d" + std::string(k, 'r');
+            const std::size_t at = line.size() + 1;
+            line += bad;
+            line += "op";
+            RuleLine out;
+            auto r = parse_rule_line(line, out);
+            ASSERT_FALSE(r) << "accepted: '" << line << "'";
+            EXPECT_EQ(r.error().message(),
+                      "byte " + std::to_string(at) + " is not text (UTF-8 without NUL)")
+                << "k=" << k;
+        }
+    }
+    // Two- to four-byte characters at any offset pass.
+    for (std::size_t k = 0; k < 9; ++k) {
+        EXPECT_EQ(rule_line("dev " + std::string(k, 'a') + "\xc3\xa9\xe2\x82\xac" +
+                            " matcher 1 action drop # \xf0\x9f\x98\x80")
+                      .port,
+                  std::string(k, 'a') + "\xc3\xa9\xe2\x82\xac");
+    }
+}
+
 TEST(RuleLine, a_port_name_of_15_characters_and_utf8_text_pass) {
     EXPECT_EQ(rule_line("dev 0123456789abcde matcher 1 action drop").port, "0123456789abcde");
     EXPECT_EQ(rule_line("dev caf\xc3\xa9 matcher 1 action mark 7").port, "caf\xc3\xa9");
