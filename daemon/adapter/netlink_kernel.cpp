@@ -132,30 +132,30 @@ Error to_policy_error(const nl::Error& e, const std::string& context) {
     return {code, context + ": " + e.what()};
 }
 
-Expected<nl::RuleSpec> to_nl_rule(const policy::MatchTemplate& tmpl, policy::RuleId id,
-                                  const policy::RuleSpec& rule) {
+Status fill_nl_rule(const policy::MatchTemplate& tmpl, policy::RuleId id,
+                    const policy::RuleSpec& rule, nl::RuleSpec& out) {
     const auto device_id = device_rule_id(id);
     if (!device_id) {
         return device_id.error();
     }
-    nl::RuleSpec out{.id = *device_id,
-                     .direction = (rule.directions.rx ? std::uint32_t{SGNIC_DIRECTION_RX} : 0U) |
-                                  (rule.directions.tx ? std::uint32_t{SGNIC_DIRECTION_TX} : 0U),
-                     .cookie = rule.cookie,
-                     .owner = SGNIC_OWNER_SGNICD,
-                     .match = {},
-                     .actions = {}};
+    out.id = *device_id;
+    out.direction = (rule.directions.rx ? std::uint32_t{SGNIC_DIRECTION_RX} : 0U) |
+                    (rule.directions.tx ? std::uint32_t{SGNIC_DIRECTION_TX} : 0U);
+    out.cookie = rule.cookie;
+    out.owner = SGNIC_OWNER_SGNICD;
+    // Assigned element by element: the lists keep their memory.
+    out.match.resize(tmpl.fields.size());
     std::size_t offset = 0;
-    for (const policy::MatchField& f : tmpl.fields) {
+    for (std::size_t i = 0; i < tmpl.fields.size(); ++i) {
+        const policy::MatchField& f = tmpl.fields[i];
         if (offset + f.mask.size() > rule.match.size()) {
             return Error(Errc::invalid_argument,
                          "rule " + std::to_string(id) + ": " + std::to_string(rule.match.size()) +
                              " match bytes are fewer than the template's fields need");
         }
         const auto first = rule.match.begin() + static_cast<std::ptrdiff_t>(offset);
-        out.match.push_back(
-            {.field = f.field,
-             .value = nl::Bytes(first, first + static_cast<std::ptrdiff_t>(f.mask.size()))});
+        out.match[i].field = f.field;
+        out.match[i].value.assign(first, first + static_cast<std::ptrdiff_t>(f.mask.size()));
         offset += f.mask.size();
     }
     if (offset != rule.match.size()) {
@@ -163,6 +163,7 @@ Expected<nl::RuleSpec> to_nl_rule(const policy::MatchTemplate& tmpl, policy::Rul
                      "rule " + std::to_string(id) + ": " + std::to_string(rule.match.size()) +
                          " match bytes for a template of " + std::to_string(offset));
     }
+    out.actions.clear();
     for (const policy::Action& a : rule.actions) {
         nl::Action act{.type = to_nl_action(a.type), .mark = {}, .queue = {}};
         if (a.type == policy::ActionType::mark) {
@@ -171,6 +172,15 @@ Expected<nl::RuleSpec> to_nl_rule(const policy::MatchTemplate& tmpl, policy::Rul
             act.queue = a.arg;
         }
         out.actions.push_back(act);
+    }
+    return {};
+}
+
+Expected<nl::RuleSpec> to_nl_rule(const policy::MatchTemplate& tmpl, policy::RuleId id,
+                                  const policy::RuleSpec& rule) {
+    nl::RuleSpec out;
+    if (auto st = fill_nl_rule(tmpl, id, rule, out); !st) {
+        return st.error();
     }
     return out;
 }
@@ -412,6 +422,14 @@ Status NetlinkKernel::insert_rule(policy::DeviceMatcherId matcher, policy::RuleI
     return {};
 }
 
+void NetlinkKernel::trim_spec_scratch() {
+    // A batch of AddRules' largest size does not keep its memory.
+    if (spec_scratch_.size() > kKeptSpecs) {
+        spec_scratch_.resize(kKeptSpecs);
+        spec_scratch_.shrink_to_fit();
+    }
+}
+
 std::vector<policy::RuleFailure> NetlinkKernel::insert_rules(
     policy::DeviceMatcherId matcher, std::span<const policy::RuleInsert> rules) {
     std::vector<policy::RuleFailure> failures;
@@ -427,18 +445,22 @@ std::vector<policy::RuleFailure> NetlinkKernel::insert_rules(
         return all_fail(not_ours(matcher, "insert rules"));
     }
     const std::string context = "insert rule into " + matcher_name(matcher, m->port);
-    std::vector<nl::RuleSpec> specs;
+    // The specs of the last batch are filled again: no allocation per rule
+    // once they have grown to a batch's size.
     std::vector<std::size_t> index;  // specs[i] is rules[index[i]]
-    specs.reserve(rules.size());
+    index.reserve(rules.size());
+    if (spec_scratch_.size() < rules.size()) {
+        spec_scratch_.resize(rules.size());
+    }
     for (std::size_t i = 0; i < rules.size(); ++i) {
-        auto spec = to_nl_rule(m->match_template, rules[i].id, *rules[i].rule);
-        if (!spec) {
-            failures.push_back({.index = i, .error = spec.error()});
+        nl::RuleSpec& spec = spec_scratch_[index.size()];
+        if (auto st = fill_nl_rule(m->match_template, rules[i].id, *rules[i].rule, spec); !st) {
+            failures.push_back({.index = i, .error = st.error()});
             continue;
         }
-        specs.push_back(std::move(*spec));
         index.push_back(i);
     }
+    const std::span<const nl::RuleSpec> specs(spec_scratch_.data(), index.size());
     auto c = client();
     if (!c) {
         return all_fail(c.error());
@@ -447,8 +469,10 @@ std::vector<policy::RuleFailure> NetlinkKernel::insert_rules(
     try {
         reply = (*c)->rules_new(m->port, matcher, specs, SGNIC_BULK_FLAGS_CONTINUE);
     } catch (const nl::Error& e) {
+        trim_spec_scratch();
         return all_fail(to_policy_error(e, context));
     }
+    trim_spec_scratch();
     for (const nl::RuleResult& r : reply.results) {
         if (r.index >= index.size()) {
             continue;

@@ -102,6 +102,12 @@ private:
     std::optional<policy::Caps> caps_;
     std::map<policy::DeviceMatcherId, Matcher> matchers_;
     policy::DeviceMatcherId next_matcher_ = 1;
+    void trim_spec_scratch();
+
+    // insert_rules' requests, filled again by the next call; at most
+    // kKeptSpecs (a load's chunk) are kept between calls.
+    static constexpr std::size_t kKeptSpecs = 4096;
+    std::vector<nl::RuleSpec> spec_scratch_;
 };
 
 // Errors of the family as the policy core classifies them: ENOSPC is a
@@ -115,5 +121,8 @@ Error to_policy_error(const nl::Error& e, const std::string& context);
 // fit the template or the id does not fit the family's u32.
 Expected<nl::RuleSpec> to_nl_rule(const policy::MatchTemplate& tmpl, policy::RuleId id,
                                   const policy::RuleSpec& rule);
+// The same into `out`, whose lists keep their memory.
+Status fill_nl_rule(const policy::MatchTemplate& tmpl, policy::RuleId id,
+                    const policy::RuleSpec& rule, nl::RuleSpec& out);
 
 }  // namespace sgnic::adapter

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cstring>
@@ -151,16 +152,23 @@ service::LoadJob make_load(service::Service& svc, std::uint64_t id, const std::s
         }
         return {};
     };
-    auto reserve = [&svc, port, id](model::MatcherKey matcher, std::uint64_t rx, std::uint64_t tx) {
-        const auto& matchers = svc.desired().matchers;
-        const auto it = matchers.find(matcher);
-        if (it == matchers.end() || (!port.empty() && it->second.port != port)) {
-            return;  // its rules fail with the reason when they are added
+    auto reserve = [&svc, port, id](const service::LoadJob::Incoming& incoming) {
+        std::uint64_t rules = 0;  // at least: a rule goes one way or both
+        for (const auto& [matcher, more] : incoming) {
+            const auto& matchers = svc.desired().matchers;
+            const auto it = matchers.find(matcher);
+            if (it == matchers.end() || (!port.empty() && it->second.port != port)) {
+                continue;  // its rules fail with the reason when they are added
+            }
+            // Only what fits the device: a count is bounded by its tables.
+            if (auto grown = svc.reserve_rules(matcher, more.first, more.second); !grown) {
+                spdlog::debug("load job {}: presize matcher {}: {}", id, matcher,
+                              grown.error().message());
+            } else {
+                rules += std::max(more.first, more.second);
+            }
         }
-        if (auto grown = svc.reserve_rules(matcher, rx, tx); !grown) {
-            spdlog::debug("load job {}: presize matcher {}: {}", id, matcher,
-                          grown.error().message());
-        }
+        svc.expect_rules(rules);
     };
     if (!port.empty()) {
         return {

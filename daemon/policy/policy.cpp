@@ -678,6 +678,8 @@ Expected<bool> Policy::reserve(MatcherId id, std::uint64_t rx, std::uint64_t tx)
     if (!grown) {
         return std::move(grown.error().with_context(context));
     }
+    // At least max(rx, tx) rules come (each goes one way or both).
+    m->rules.reserve(m->rules.slot_count() + std::max(rx, tx));
     return *grown;
 }
 

@@ -208,6 +208,8 @@ public:
     // Returns whether it resized; more than the largest table holds is an
     // error and changes nothing.
     Expected<bool> reserve(MatcherId id, std::uint64_t rx, std::uint64_t tx);
+    // Room in the table of all rules for `rules` more (memory only).
+    void expect_rules(std::uint64_t rules) { rules_.reserve(rules_.slot_count() + rules); }
     Expected<DeleteOutcome> delete_rule(RuleId id);
     // One bulk device request per device matcher; a matcher left empty is
     // shrunk once, at the end.  Unknown and repeated ids are failures.

@@ -131,9 +131,7 @@ void LoadJob::scan_step() {
     }
     // Each matcher grows once, to what all its rules need, before the
     // first chunk: one resize instead of one per chunk.
-    for (const auto& [matcher, more] : incoming_) {
-        reserve_(matcher, more.first, more.second);
-    }
+    reserve_(incoming_);
     incoming_.clear();
     scan_.reset();
     if (!options_.expected) {
@@ -181,14 +179,29 @@ bool LoadJob::take(const load::RecordReader::Record& rec) {
     return true;
 }
 
-void LoadJob::read_chunk() {
+void LoadJob::keep_line_rule() {
+    rules_.push_back(std::move(line_.rule));
+    indices_.push_back(line_index_);
+    if (!spare_.empty()) {
+        line_.rule = std::move(spare_.back());
+        spare_.pop_back();
+    }
+}
+
+void LoadJob::clear_chunk() {
+    for (RuleRequest& r : rules_) {
+        spare_.push_back(std::move(r));
+    }
     rules_.clear();
     indices_.clear();
+}
+
+void LoadJob::read_chunk() {
+    clear_chunk();
     if (holding_) {
         holding_ = false;
         port_ = line_port_;
-        rules_.push_back(std::move(line_.rule));
-        indices_.push_back(line_index_);
+        keep_line_rule();
     }
     // A chunk counts rules and failures; lines without a rule are read on,
     // up to a bound on one step's reading.
@@ -216,8 +229,7 @@ void LoadJob::read_chunk() {
         if (rules_.empty()) {
             port_ = line_port_;
         }
-        rules_.push_back(std::move(line_.rule));
-        indices_.push_back(line_index_);
+        keep_line_rule();
     }
     if (!rules_.empty()) {
         retry_.emplace(rules_.size());
@@ -288,8 +300,7 @@ void LoadJob::load_step() {
     }
     if (retry_->done()) {
         retry_.reset();
-        rules_.clear();
-        indices_.clear();
+        clear_chunk();
     } else if (failures_.size() >= kMaxFailures) {
         finish("more than " + std::to_string(kMaxFailures) + " records failed",
                retry_->pending().size());

@@ -68,9 +68,11 @@ public:
     // names, if it names one ("" when not); or why the rule cannot go.
     using Route =
         std::function<Expected<std::string>(std::string_view named, model::MatcherKey matcher)>;
-    // Grows a matcher for rx and tx more rules; a hint, its failure ignored.
-    using Reserve =
-        std::function<void(model::MatcherKey matcher, std::uint64_t rx, std::uint64_t tx)>;
+    // What the presize scan counted: per matcher, its RX and TX rules.
+    using Incoming = std::map<model::MatcherKey, std::pair<std::uint64_t, std::uint64_t>>;
+    // Grows the matchers (and the rule tables) for what comes; a hint, its
+    // failure ignored.  Called once, before the first chunk.
+    using Reserve = std::function<void(const Incoming&)>;
 
     // Records, all for one port.
     LoadJob(proto::load::RecordReader::ReadAt read, Options options, Add add, Collect collect,
@@ -108,6 +110,10 @@ private:
     // The next record's rule and port, or nothing (a failure, or no rule).
     bool take(const proto::load::RecordReader::Record& rec);
     void fail(std::uint64_t index, std::string text, std::string reason);
+    // Adds the rule read last to the chunk; line_ gets a spare rule's lists.
+    void keep_line_rule();
+    // Empties the chunk; its rules become spares.
+    void clear_chunk();
     // Ends the job; with an error, counts the records not loaded.
     void finish(std::string error, std::uint64_t pending);
     // Collects the chunk in flight: loaded, or (returned) why not.
@@ -122,8 +128,10 @@ private:
     std::uint64_t scanned_ = 0;  // rules the scan counted
     proto::load::RecordReader reader_;
     std::optional<proto::load::RecordReader> scan_;
-    std::map<model::MatcherKey, std::pair<std::uint64_t, std::uint64_t>> incoming_;
-    std::vector<RuleRequest> rules_;      // the chunk in progress
+    Incoming incoming_;
+    std::vector<RuleRequest> rules_;  // the chunk in progress
+    // Rules of chunks done: their lists keep their memory for the next lines.
+    std::vector<RuleRequest> spare_;
     std::vector<std::uint64_t> indices_;  // and each one's record index
     std::string port_;                    // and the port they go to
     // The rule read last: a line whose port is not the chunk's starts the next.

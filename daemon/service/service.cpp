@@ -705,7 +705,7 @@ Expected<Service::Batch> Service::prepare_batch(const std::string& port,
         batch.specs.push_back({.directions = *dirs,
                                .cookie = batch.records.back().id,
                                .match = std::move(match->bytes),
-                               .actions = *actions});
+                               .actions = std::move(*actions)});
     }
     return batch;
 }
@@ -761,7 +761,9 @@ void Service::keep_batch(const std::string& port, Batch& batch) {
     desired_.next_rule = std::max(desired_.next_rule, batch.next);
     std::set<model::MatcherKey> touched;
     for (model::DesiredRule& r : batch.records) {
-        touched.insert(r.matcher);
+        if (touched.empty() || *touched.rbegin() != r.matcher) {
+            touched.insert(r.matcher);  // a batch's rules come in runs of a matcher
+        }
         desired_.rules.insert(std::move(r));
     }
     if (listener_ != nullptr) {
@@ -921,6 +923,15 @@ Expected<bool> Service::reserve_rules(model::MatcherKey matcher, std::uint64_t r
         listener_->port_changed(m->second.port);
     }
     return grown;
+}
+
+void Service::expect_rules(std::uint64_t rules) {
+    // A sixteenth more: a few rules added while the load runs do not double
+    // a table of a million.
+    const std::size_t more = rules + rules / 16;
+    desired_.rules.reserve(desired_.rules.slot_count() + more);
+    rule_ids_.reserve(rule_ids_.slot_count() + more);
+    policy_->expect_rules(more);
 }
 
 Expected<void> Service::delete_rules(const std::string& port,

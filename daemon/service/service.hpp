@@ -139,6 +139,9 @@ public:
     // Grows the matcher's tables once so that `rx` and `tx` more rules fit
     // without a rehash (a bulk load announcing its size); true if it resized.
     Expected<bool> reserve_rules(model::MatcherKey matcher, std::uint64_t rx, std::uint64_t tx);
+    // Makes room in the rule tables for about `rules` more, so that a bulk
+    // load grows each once instead of doubling (and copying) it repeatedly.
+    void expect_rules(std::uint64_t rules);
     Expected<void> delete_rules(const std::string& port, std::span<const model::RuleKey> rules);
     Expected<void> flush(const std::string& port);
     // One step of a rehash in progress (matchers take turns); a rehash that

@@ -52,6 +52,7 @@ struct FakeService {
     std::vector<std::string> added;  // l4-dport values, in order
     std::vector<std::tuple<model::MatcherKey, std::uint64_t, std::uint64_t>> reserved;
     std::size_t reserved_before_first_add = 0;
+    int reserve_calls = 0;
     std::map<model::MatcherKey, std::string> ports;
     // Each AddTo call: the port, the batch's size, its l4-dport values.
     using Sent = std::tuple<std::string, std::size_t, std::vector<std::string>>;
@@ -132,10 +133,13 @@ struct FakeService {
         };
     }
     LoadJob::Reserve reserve() {
-        return [this](model::MatcherKey m, std::uint64_t rx, std::uint64_t tx) {
-            reserved.emplace_back(m, rx, tx);
-            if (calls == 0) {
-                ++reserved_before_first_add;
+        return [this](const LoadJob::Incoming& incoming) {
+            ++reserve_calls;
+            for (const auto& [m, more] : incoming) {
+                reserved.emplace_back(m, more.first, more.second);
+                if (calls == 0) {
+                    ++reserved_before_first_add;
+                }
             }
         };
     }
@@ -167,6 +171,7 @@ TEST(LoadJob, loads_every_record_a_chunk_per_step_after_one_presize_per_matcher)
     using R = std::tuple<model::MatcherKey, std::uint64_t, std::uint64_t>;
     EXPECT_EQ(svc.reserved, (std::vector<R>{{1, 6, 1}, {2, 3, 3}}));
     EXPECT_EQ(svc.reserved_before_first_add, 2U);
+    EXPECT_EQ(svc.reserve_calls, 1);
 }
 
 TEST(LoadJob, without_a_count_there_is_no_presize_and_no_total) {
@@ -393,6 +398,7 @@ TEST(LoadJob, rule_lines_go_to_their_matchers_ports_and_a_chunk_never_mixes_port
     // Once per matcher, before any batch, with its rules' directions.
     EXPECT_EQ(svc.reserved, (std::vector<Reserved>{{1, 3, 1}, {2, 1, 2}}));
     EXPECT_EQ(svc.reserved_before_first_add, 2U);
+    EXPECT_EQ(svc.reserve_calls, 1);
     int steps = 1;
     while (job.step()) {
         ++steps;
