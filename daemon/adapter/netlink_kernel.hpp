@@ -94,6 +94,8 @@ private:
     // The matchers, and every rule too when `with_rules`.
     Expected<model::ActualState> read_state(bool with_rules);
     Error not_ours(policy::DeviceMatcherId id, const char* what) const;
+    // Drops insert_rules' requests above kKeptSpecs.
+    void trim_spec_scratch();
 
     GenlWatch watch_;
     LinkCache links_;
@@ -102,8 +104,6 @@ private:
     std::optional<policy::Caps> caps_;
     std::map<policy::DeviceMatcherId, Matcher> matchers_;
     policy::DeviceMatcherId next_matcher_ = 1;
-    void trim_spec_scratch();
-
     // insert_rules' requests, filled again by the next call; at most
     // kKeptSpecs (a load's chunk) are kept between calls.
     static constexpr std::size_t kKeptSpecs = 4096;
