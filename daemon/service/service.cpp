@@ -760,9 +760,11 @@ Expected<std::vector<model::RuleKey>> Service::insert_batch(const std::string& p
 void Service::keep_batch(const std::string& port, Batch& batch) {
     desired_.next_rule = std::max(desired_.next_rule, batch.next);
     std::set<model::MatcherKey> touched;
+    model::MatcherKey last = 0;  // no matcher: keys start at 1
     for (model::DesiredRule& r : batch.records) {
-        if (touched.empty() || *touched.rbegin() != r.matcher) {
-            touched.insert(r.matcher);  // a batch's rules come in runs of a matcher
+        if (r.matcher != last) {  // a batch's rules come in runs of a matcher
+            touched.insert(r.matcher);
+            last = r.matcher;
         }
         desired_.rules.insert(std::move(r));
     }

@@ -520,7 +520,7 @@ Expected<bool> parse_rule_line(std::string_view line, RuleLine& out) {
                     continue;
                 }
                 const std::string_view arg = words.next();
-                if (arg.empty() || arg == "action") {
+                if (arg.empty() || keyword_of(arg) == Keyword::action) {
                     return invalid("action " + quoted(name) + " needs a number after it");
                 }
                 put(r.actions, actions, name);
