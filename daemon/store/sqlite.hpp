@@ -69,6 +69,8 @@ public:
     Status exec(const std::string& sql);
     Expected<Statement> prepare(std::string_view sql);
     std::string message() const { return sqlite3_errmsg(db_.get()); }
+    // Rows the last INSERT, UPDATE or DELETE changed.
+    int changes() const { return sqlite3_changes(db_.get()); }
 
 private:
     explicit Database(sqlite3* db) : db_(db) {}

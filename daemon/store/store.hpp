@@ -5,12 +5,16 @@
 // older one is brought up to date in one transaction when the store opens
 // (1 -> 2: the match and action lists from JSON to plain text; 2 -> 3: a
 // rule's lists become its body in the stored form, RuleBody::append_stored;
-// 3 -> 4: no index of rules by matcher).
+// 3 -> 4: no index of rules by matcher; 4 -> 5: the tables of rule packs).
 //
 // A rule row costs one B-tree insert: no index by matcher (a matcher's rules
 // are deleted by their ids, which sgnicd holds) and no foreign-key check per
 // row (sgnicd adds a rule only to a matcher it has, and load() refuses a
 // rule whose matcher is missing).  Both had taken ~40 % of a row's cost.
+// A batch of 64 rules or more (a load's chunk, a large AddRules) is not
+// rows but packs of up to 4096 rules, one row each; a rule deleted from a
+// pack is named in a table of dropped rules until its pack is rewritten
+// (at a quarter left) or gone.
 #pragma once
 
 #include <cstddef>
@@ -25,7 +29,7 @@
 
 namespace sgnic::store {
 
-inline constexpr int kSchemaVersion = 4;
+inline constexpr int kSchemaVersion = 5;
 
 class Store {
 public:
@@ -59,8 +63,16 @@ private:
     Status copy_rules(bool json_lists,
                       const std::map<model::MatcherKey, proto::MatchTemplate>& templates);
     Status set_meta(std::string_view key, std::uint64_t value);
-    // Inside the caller's transaction.
+    // Inside the caller's transaction; `at` is the index of the first rule
+    // in the caller's batch (the row hook's count).
+    Expected<bool> can_pack(std::span<const model::DesiredRule> rules);
+    Status write_pack(std::span<const model::DesiredRule> rules, std::size_t at);
+    Status write_rows(std::span<const model::DesiredRule> rules, std::size_t at);
+    Status refuse_packed(std::span<const model::DesiredRule> rules);
     Status delete_rule_rows(std::span<const model::RuleKey> rules);
+    Status drop_packed(std::span<const model::RuleKey> ids);
+    Status repack(std::int64_t first, std::int64_t last, std::span<const std::uint8_t> bytes,
+                  std::span<const model::RuleKey> also_dropped);
 
     Database db_;
     std::function<void(std::size_t)> row_hook_;

@@ -49,6 +49,41 @@ protected:
     std::filesystem::path dir_;
 };
 
+// Rules of a load's chunk: each different (value, directions, actions,
+// uid), so a pack that mixed up two records would not read back equal.
+std::vector<DesiredRule> varied_rules(model::RuleKey first, std::size_t n, model::MatcherKey m) {
+    const DesiredMatcher dm{.id = m,
+                            .port = "eth0",
+                            .priority = 7,
+                            .fields = {{"ipv4-dst", "255.255.255.0"}, {"ip-proto", "0xff"}}};
+    std::vector<DesiredRule> out;
+    for (std::size_t i = 0; i < n; ++i) {
+        const model::RuleKey id = first + i;
+        const std::string dst =
+            "10." + std::to_string(id / 256 % 256) + "." + std::to_string(id % 256) + ".0";
+        const bool rx = i % 3 != 0;
+        std::vector<std::string> actions = {"count"};
+        if (rx) {
+            actions.push_back("queue " + std::to_string(i % 4));
+        }
+        out.push_back(model::testing::text_rule(
+            dm, id,
+            rx ? policy::Directions::rx_only() : policy::Directions{.rx = false, .tx = true},
+            {{"ipv4-dst", dst}, {"ip-proto", std::to_string(i % 200)}}, actions,
+            static_cast<std::uint32_t>(1000 + i)));
+    }
+    return out;
+}
+
+std::int64_t count_of(const std::filesystem::path& db_file, const std::string& sql) {
+    auto db = Database::open(db_file);
+    EXPECT_TRUE(db);
+    auto q = db->prepare(sql);
+    EXPECT_TRUE(q) << sql;
+    EXPECT_TRUE(q->step()) << sql;
+    return q->int64(0);
+}
+
 TEST_F(StoreTest, round_trips_the_desired_state_across_reopen) {
     {
         Store s = open();
@@ -238,7 +273,8 @@ TEST_F(StoreTest, a_schema_3_store_loses_its_index_by_matcher_when_opened) {
         auto db = Database::open(dir_ / "state" / "state.db");
         ASSERT_TRUE(db);
         ASSERT_TRUE(
-            db->exec("CREATE INDEX rules_by_matcher ON rules(matcher); PRAGMA user_version = 3;"));
+            db->exec("CREATE INDEX rules_by_matcher ON rules(matcher); DROP TABLE rule_packs;"
+                     " DROP TABLE rule_dropped; PRAGMA user_version = 3;"));
     }
     ASSERT_EQ(index_count(), 1);
     Store s = open();
@@ -248,6 +284,36 @@ TEST_F(StoreTest, a_schema_3_store_loses_its_index_by_matcher_when_opened) {
     ASSERT_EQ(state->rules.size(), 2U);
     EXPECT_EQ(state->rules.at(1), rule(1, 1));
     EXPECT_EQ(state->rules.at(2), rule(2, 1));
+}
+
+// Schema 4 had every rule as a row and no tables of packs: opening it adds
+// them, its rows stay and read back, and a load's chunk after is a pack.
+TEST_F(StoreTest, a_schema_4_store_keeps_its_rows_and_takes_packs_after) {
+    {
+        Store s = open();
+        ASSERT_TRUE(s.add_matcher(matcher(1), 2));
+        const std::vector<DesiredRule> rules = {rule(1, 1), rule(2, 1)};
+        ASSERT_TRUE(s.add_rules(rules, 3));
+    }
+    {  // as schema 4 left it
+        auto db = Database::open(dir_ / "state" / "state.db");
+        ASSERT_TRUE(db);
+        ASSERT_TRUE(
+            db->exec("DROP TABLE rule_packs; DROP TABLE rule_dropped; PRAGMA user_version = 4;"));
+    }
+    Store s = open();
+    ASSERT_TRUE(s.add_rules(varied_rules(3, 100, 1), 103));
+    const std::vector<model::RuleKey> gone = {2, 50};
+    ASSERT_TRUE(s.delete_rules(gone));
+    auto state = s.load();
+    ASSERT_TRUE(state) << state.error().message();
+    ASSERT_EQ(state->rules.size(), 100U);
+    EXPECT_EQ(state->rules.at(1), rule(1, 1));
+    EXPECT_FALSE(state->rules.contains(2));
+    EXPECT_FALSE(state->rules.contains(50));
+    const auto db = dir_ / "state" / "state.db";
+    EXPECT_EQ(count_of(db, "SELECT count(*) FROM rule_packs"), 1);
+    EXPECT_EQ(count_of(db, "PRAGMA user_version"), kSchemaVersion);
 }
 
 // A row that does not read back under its matcher's template (edited by
@@ -321,6 +387,214 @@ TEST_F(StoreTest, refuses_to_load_a_rule_row_that_does_not_parse) {
     }
 }
 
+// A load's chunk is one row of rule_packs, not a row per rule; a single
+// add stays a row; both read back the same, in id order.
+TEST_F(StoreTest, a_large_batch_is_one_pack_and_reads_back_rule_for_rule) {
+    const auto chunk = varied_rules(2, 1000, 1);
+    {
+        Store s = open();
+        ASSERT_TRUE(s.add_matcher(matcher(1), 2));
+        const std::vector<DesiredRule> single = {rule(1, 1)};
+        ASSERT_TRUE(s.add_rules(single, 2));
+        ASSERT_TRUE(s.add_rules(chunk, 1002));
+        const std::vector<DesiredRule> after = {rule(1002, 1)};
+        ASSERT_TRUE(s.add_rules(after, 1003));
+    }
+    const auto db = dir_ / "state" / "state.db";
+    EXPECT_EQ(count_of(db, "SELECT count(*) FROM rule_packs"), 1);
+    EXPECT_EQ(count_of(db, "SELECT count(*) FROM rules"), 2);
+    auto state = open().load();
+    ASSERT_TRUE(state) << state.error().message();
+    ASSERT_EQ(state->rules.size(), 1002U);
+    model::RuleKey expect = 1;
+    for (const DesiredRule& r : state->rules) {
+        ASSERT_EQ(r.id, expect) << "not in id order";
+        const DesiredRule& want = expect == 1      ? rule(1, 1)
+                                  : expect == 1002 ? rule(1002, 1)
+                                                   : chunk[expect - 2];
+        EXPECT_EQ(r, want) << "rule " << expect;
+        ++expect;
+    }
+    EXPECT_EQ(state->next_rule, 1003U);
+}
+
+// More than a pack holds: several packs, the rest as rows.
+TEST_F(StoreTest, a_batch_larger_than_a_pack_is_split) {
+    const auto rules = varied_rules(1, 4096 + 4096 + 10, 1);
+    {
+        Store s = open();
+        ASSERT_TRUE(s.add_matcher(matcher(1), 2));
+        ASSERT_TRUE(s.add_rules(rules, 8203));
+    }
+    const auto db = dir_ / "state" / "state.db";
+    EXPECT_EQ(count_of(db, "SELECT count(*) FROM rule_packs"), 2);
+    EXPECT_EQ(count_of(db, "SELECT count(*) FROM rules"), 10);
+    auto state = open().load();
+    ASSERT_TRUE(state) << state.error().message();
+    ASSERT_EQ(state->rules.size(), rules.size());
+    EXPECT_EQ(state->rules.at(4097), rules[4096]);
+    EXPECT_EQ(state->rules.at(8202), rules[8201]);
+}
+
+// A rule deleted from a pack is gone after a reopen; the pack is written
+// again without its dropped rules once a quarter is left, and goes (with
+// its entries of dropped rules) when none is.
+TEST_F(StoreTest, deletes_from_a_pack_shrink_it_and_the_last_one_removes_it) {
+    const auto rules = varied_rules(1, 100, 1);
+    const auto db = dir_ / "state" / "state.db";
+    {
+        Store s = open();
+        ASSERT_TRUE(s.add_matcher(matcher(1), 2));
+        ASSERT_TRUE(s.add_rules(rules, 101));
+        // 73 of 100 (odd ids, then a few even ones), in two calls: 27 live.
+        std::vector<model::RuleKey> odd;
+        for (model::RuleKey id = 1; id <= 100; id += 2) {
+            odd.push_back(id);
+        }
+        ASSERT_TRUE(s.delete_rules(odd));
+        // Rule 1 again: deleted before, it is not counted twice.
+        const std::vector<model::RuleKey> some_even = {1,  2,  4,  6,  8,  10, 12, 14,
+                                                       16, 18, 20, 22, 24, 26, 28, 30,
+                                                       32, 34, 36, 38, 40, 42, 44, 46};
+        ASSERT_TRUE(s.delete_rules(some_even));
+    }
+    EXPECT_EQ(count_of(db, "SELECT live FROM rule_packs"), 27);
+    EXPECT_EQ(count_of(db, "SELECT count(*) FROM rule_dropped"), 73);
+    {
+        auto state = open().load();
+        ASSERT_TRUE(state) << state.error().message();
+        ASSERT_EQ(state->rules.size(), 27U);
+        EXPECT_FALSE(state->rules.contains(45));
+        EXPECT_EQ(state->rules.at(48), rules[47]);
+        EXPECT_EQ(state->next_rule, 101U) << "ids are never reused";
+    }
+    {  // the 25th live from the end: 25 left of 100 is a quarter
+        Store s = open();
+        const std::vector<model::RuleKey> two = {48, 50};
+        ASSERT_TRUE(s.delete_rules(two));
+    }
+    EXPECT_EQ(count_of(db, "SELECT count(*) FROM rule_dropped"), 0) << "not rewritten";
+    EXPECT_EQ(count_of(db, "SELECT rules FROM rule_packs"), 25);
+    EXPECT_EQ(count_of(db, "SELECT live FROM rule_packs"), 25);
+    EXPECT_EQ(count_of(db, "SELECT first FROM rule_packs"), 52);
+    {
+        auto state = open().load();
+        ASSERT_TRUE(state) << state.error().message();
+        ASSERT_EQ(state->rules.size(), 25U);
+        EXPECT_EQ(state->rules.begin()->id, 52U);
+        EXPECT_EQ(state->rules.at(100), rules[99]);
+    }
+    {
+        Store s = open();
+        std::vector<model::RuleKey> rest;
+        for (model::RuleKey id = 52; id <= 100; id += 2) {
+            rest.push_back(id);
+        }
+        rest.push_back(7);     // deleted already: nothing changes
+        rest.push_back(5000);  // never stored
+        ASSERT_TRUE(s.delete_rules(rest));
+    }
+    EXPECT_EQ(count_of(db, "SELECT count(*) FROM rule_packs"), 0);
+    EXPECT_EQ(count_of(db, "SELECT count(*) FROM rule_dropped"), 0);
+    auto state = open().load();
+    ASSERT_TRUE(state) << state.error().message();
+    EXPECT_TRUE(state->rules.empty());
+    EXPECT_EQ(state->next_rule, 101U);
+}
+
+TEST_F(StoreTest, deleting_a_matcher_deletes_its_packed_rules) {
+    Store s = open();
+    ASSERT_TRUE(s.add_matcher(matcher(1), 2));
+    ASSERT_TRUE(s.add_matcher(matcher(2), 3));
+    ASSERT_TRUE(s.add_rules(varied_rules(1, 200, 1), 201));
+    ASSERT_TRUE(s.add_rules(varied_rules(201, 200, 2), 401));
+    std::vector<model::RuleKey> its_rules;
+    for (model::RuleKey id = 1; id <= 200; ++id) {
+        its_rules.push_back(id);
+    }
+    ASSERT_TRUE(s.delete_matcher(1, its_rules));
+    auto state = s.load();
+    ASSERT_TRUE(state) << state.error().message();
+    EXPECT_EQ(state->matchers.size(), 1U);
+    ASSERT_EQ(state->rules.size(), 200U);
+    EXPECT_EQ(state->rules.begin()->id, 201U);
+    const auto db = dir_ / "state" / "state.db";
+    EXPECT_EQ(count_of(db, "SELECT count(*) FROM rule_packs"), 1);
+    EXPECT_EQ(count_of(db, "SELECT count(*) FROM rule_dropped"), 0)
+        << "a whole pack's rules are not named one by one";
+}
+
+// A batch whose ids are not rising (a caller's duplicate) is written as
+// rows, and the duplicate fails the whole batch as it always did; so does
+// a batch over the range of a pack.
+TEST_F(StoreTest, a_large_batch_with_a_duplicate_or_a_stored_id_fails_whole) {
+    Store s = open();
+    ASSERT_TRUE(s.add_matcher(matcher(1), 2));
+    auto dup = varied_rules(1, 100, 1);
+    dup[70] = dup[20];
+    auto st = s.add_rules(dup, 101);
+    ASSERT_FALSE(st);
+    EXPECT_NE(st.error().message().find("store rule 21: sqlite step: UNIQUE constraint failed"),
+              std::string::npos)
+        << st.error().message();
+    ASSERT_TRUE(s.add_rules(varied_rules(1, 100, 1), 101));
+    for (const std::size_t n :
+         {std::size_t{100}, std::size_t{1}}) {  // a pack's range: rows, and a single row
+        st = s.add_rules(varied_rules(50, n, 1), 150);
+        ASSERT_FALSE(st) << "a batch over stored ids was taken";
+        EXPECT_NE(st.error().message().find("store rule 50: it is stored already"),
+                  std::string::npos)
+            << st.error().message();
+    }
+
+    auto state = s.load();
+    ASSERT_TRUE(state) << state.error().message();
+    EXPECT_EQ(state->rules.size(), 100U);
+    EXPECT_EQ(state->next_rule, 101U);
+}
+
+// A pack that does not read back fails the load, naming the pack and what
+// is wrong with it; a rule in it is checked as a row is.
+TEST_F(StoreTest, refuses_to_load_a_pack_that_does_not_parse) {
+    {
+        Store s = open();
+        ASSERT_TRUE(s.add_matcher(matcher(1), 2));
+        ASSERT_TRUE(s.add_rules(varied_rules(1, 100, 1), 101));
+    }
+    const auto db_file = dir_ / "state" / "state.db";
+    const std::vector<std::pair<std::string, std::string>> cases = {
+        {"UPDATE rule_packs SET body = substr(body, 1, length(body) - 3)",
+         "rule pack 1: corrupt: a record is cut short at byte"},
+        {"UPDATE rule_packs SET body = body || body",
+         "rule pack 1: corrupt: rule 1 after rule 100"},
+        {"UPDATE rule_packs SET body = X'0100000000000000090000000000000001E80300000000'",
+         "rule 1: no matcher 9"},
+        {"UPDATE rule_packs SET body = X'0100000000000000010000000000000001E80300000300030005'",
+         "rule 1: corrupt row: a stored body of 3 bytes is truncated"},
+    };
+    for (const auto& [sql, expected] : cases) {
+        {
+            auto db = Database::open(db_file);
+            ASSERT_TRUE(db);
+            ASSERT_TRUE(db->exec("CREATE TABLE saved AS SELECT * FROM rule_packs; " + sql));
+        }
+        auto state = open().load();
+        ASSERT_FALSE(state) << sql;
+        EXPECT_NE(state.error().message().find(expected), std::string::npos)
+            << sql << ": " << state.error().message();
+        {
+            auto db = Database::open(db_file);
+            ASSERT_TRUE(db);
+            ASSERT_TRUE(
+                db->exec("DELETE FROM rule_packs; INSERT INTO rule_packs SELECT * FROM saved; DROP "
+                         "TABLE saved"));
+        }
+        auto again = open().load();
+        ASSERT_TRUE(again) << "restored after " << sql;
+        EXPECT_EQ(again->rules.size(), 100U);
+    }
+}
+
 TEST_F(StoreTest, refuses_a_newer_schema) {
     {
         auto db = Database::open(dir_ / "state.db");
@@ -332,7 +606,7 @@ TEST_F(StoreTest, refuses_a_newer_schema) {
     std::filesystem::rename(dir_ / "state.db.tmp", dir_ / "state" / "state.db");
     auto s = Store::open(dir_ / "state");
     ASSERT_FALSE(s);
-    EXPECT_NE(s.error().message().find("schema 99, newer than this sgnicd's 4"), std::string::npos)
+    EXPECT_NE(s.error().message().find("schema 99, newer than this sgnicd's 5"), std::string::npos)
         << s.error().message();
 }
 
