@@ -70,7 +70,7 @@ LoadJob::LoadJob(load::RecordReader::ReadAt read, Options options, Add add, Coll
       collect_(std::move(collect)),
       reserve_(std::move(reserve)),
       total_(options.expected.value_or(0)),
-      reader_(read) {
+      read_(read) {
     if (options_.expected && *options_.expected > 0) {
         scan_.emplace(std::move(read));
     }
@@ -84,7 +84,7 @@ LoadJob::LoadJob(load::RecordReader::ReadAt read, Options options, Route route, 
       collect_(std::move(collect)),
       reserve_(std::move(reserve)),
       total_(options.expected.value_or(0)),
-      reader_(read) {
+      read_(read) {
     // Lines are always counted: per matcher to presize, and the total
     // for progress when the caller gave none.
     scan_.emplace(std::move(read));
@@ -143,36 +143,25 @@ void LoadJob::fail(std::uint64_t index, std::string text, std::string reason) {
     failures_.push_back({.index = index, .text = std::move(text), .reason = std::move(reason)});
 }
 
-bool LoadJob::take(const load::RecordReader::Record& rec) {
-    if (route_ && !load::holds_rule(rec.text)) {
-        return false;  // blank, or a comment (of any length)
-    }
-    if (rec.too_long) {
-        fail(rec.index, load::excerpt(rec.text),
-             "the record is longer than " + std::to_string(load::kMaxRecordBytes) + " bytes");
-        return false;
-    }
-    line_index_ = rec.index;
-    if (!route_) {
-        auto rule = load::parse_record(rec.text);
-        if (!rule) {
-            fail(rec.index, load::excerpt(rec.text), rule.error().message());
+bool LoadJob::take(ReadAhead::Item& item) {
+    switch (item.kind) {
+        case ReadAhead::Item::Kind::no_rule:
             return false;
-        }
-        line_.rule = std::move(*rule);
+        case ReadAhead::Item::Kind::failed:
+            fail(item.index, load::excerpt(item.text), std::move(item.reason));
+            return false;
+        case ReadAhead::Item::Kind::rule:
+            break;
+    }
+    line_index_ = item.index;
+    // The item takes line_'s lists (a spare rule's) back to be filled again.
+    std::swap(line_, item.line);
+    if (!route_) {
         return true;  // line_port_ stays "": the job's one port
-    }
-    auto parsed = load::parse_rule_line(rec.text, line_);
-    if (!parsed) {
-        fail(rec.index, load::excerpt(rec.text), parsed.error().message());
-        return false;
-    }
-    if (!*parsed) {
-        return false;  // no rule: holds_rule said so already
     }
     auto port = route_(line_.port, line_.rule.matcher);
     if (!port) {
-        fail(rec.index, load::excerpt(rec.text), port.error().message());
+        fail(item.index, load::excerpt(item.text), port.error().message());
         return false;
     }
     line_port_ = std::move(*port);
@@ -205,21 +194,24 @@ void LoadJob::read_chunk() {
     }
     // A chunk counts rules and failures; lines without a rule are read on,
     // up to a bound on one step's reading.
+    if (!ahead_) {
+        ahead_ = std::make_unique<ReadAhead>(read_, route_ != nullptr);
+    }
     const std::uint64_t settled_before = failures_.size();
     for (std::size_t read = 0;
          rules_.size() + (failures_.size() - settled_before) < options_.chunk &&
          read < options_.chunk + kScanRecordsPerStep && failures_.size() < kMaxFailures;
          ++read) {
-        auto r = reader_.next();
-        if (!r) {
-            finish("read the records: " + r.error().message(), rules_.size());
+        ReadAhead::Item* item = ahead_->next();
+        if (item == nullptr && !ahead_->error().empty()) {
+            finish("read the records: " + ahead_->error(), rules_.size());
             return;
         }
-        if (!*r) {
+        if (item == nullptr) {
             end_of_file_ = true;
             break;
         }
-        if (!take(**r)) {
+        if (!take(*item)) {
             continue;
         }
         if (!rules_.empty() && line_port_ != port_) {
@@ -339,9 +331,15 @@ void LoadJob::finish(std::string error, std::uint64_t pending) {
     holding_ = false;
     // The rules after the chunk were not loaded either; a read error
     // leaves them uncounted.
-    if (auto rest = reader_.count_rest(route_ ? load::holds_rule : nullptr)) {
-        unloaded_ += *rest;
+    std::optional<std::uint64_t> rest;
+    if (ahead_) {
+        rest = ahead_->count_rest();
+    } else if (auto all =
+                   load::RecordReader(read_).count_rest(route_ ? load::holds_rule : nullptr)) {
+        rest = *all;
     }
+    unloaded_ += rest.value_or(0);
+    ahead_.reset();  // its blocks' memory, while the job lingers for its result
 }
 
 }  // namespace sgnic::service

@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -27,6 +28,7 @@
 #include <vector>
 
 #include "model/desired.hpp"
+#include "service/read_ahead.hpp"
 #include "sgnic/proto/limits.hpp"
 #include "sgnic/proto/load.hpp"
 
@@ -107,8 +109,9 @@ private:
     void load_step();
     // Reads the next chunk's records; malformed ones fail at once.
     void read_chunk();
-    // The next record's rule and port, or nothing (a failure, or no rule).
-    bool take(const proto::load::RecordReader::Record& rec);
+    // The next record's rule and port into line_, or nothing (a failure, or
+    // no rule).
+    bool take(ReadAhead::Item& item);
     void fail(std::uint64_t index, std::string text, std::string reason);
     // Adds the rule read last to the chunk; line_ gets a spare rule's lists.
     void keep_line_rule();
@@ -126,8 +129,10 @@ private:
     Reserve reserve_;
     std::uint64_t total_ = 0;    // the caller's count, or the scan's
     std::uint64_t scanned_ = 0;  // rules the scan counted
-    proto::load::RecordReader reader_;
+    proto::load::RecordReader::ReadAt read_;
     std::optional<proto::load::RecordReader> scan_;
+    // Reads and parses the records for the chunks, from the first one on.
+    std::unique_ptr<ReadAhead> ahead_;
     Incoming incoming_;
     std::vector<RuleRequest> rules_;  // the chunk in progress
     // Rules of chunks done: their lists keep their memory for the next lines.

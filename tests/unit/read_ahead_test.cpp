@@ -1,0 +1,161 @@
+// The reader a load job takes its records from: read and parsed on a
+// thread a few blocks ahead, handed out in file order, the rest counted
+// when the job ends early.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstring>
+#include <string>
+
+#include "service/read_ahead.hpp"
+
+namespace sgnic::service {
+namespace {
+
+using Kind = ReadAhead::Item::Kind;
+
+// `content` as pread reads it; a read that starts at `fail_at` or after fails.
+proto::load::RecordReader::ReadAt file(std::string content, std::uint64_t fail_at = UINT64_MAX) {
+    return [content = std::move(content), fail_at](std::span<char> buf,
+                                                   std::uint64_t offset) -> Expected<std::size_t> {
+        if (offset >= fail_at) {
+            return Error(Errc::device, "read at byte " + std::to_string(offset) + ": EIO");
+        }
+        if (offset >= content.size()) {
+            return std::size_t{0};
+        }
+        const std::size_t n = std::min(buf.size(), content.size() - offset);
+        std::memcpy(buf.data(), content.data() + offset, n);
+        return n;
+    };
+}
+
+// Line i (1-based): a rule with l4-dport i, except every 10th is a comment
+// and every 7th names no matcher (a parse failure).
+std::string lines(int n) {
+    std::string out;
+    for (int i = 1; i <= n; ++i) {
+        if (i % 10 == 0) {
+            out += "# comment " + std::to_string(i) + "\n";
+        } else if (i % 7 == 0) {
+            out += "dir rx l4-dport " + std::to_string(i) + " action drop\n";
+        } else {
+            out += "matcher 3 dir rx l4-dport " + std::to_string(i) + " action drop\n";
+        }
+    }
+    return out;
+}
+
+constexpr int kLines = static_cast<int>(ReadAhead::kBlockRecords) * 5 + 17;
+
+TEST(ReadAhead, hands_out_every_line_in_order_parsed_across_blocks) {
+    ReadAhead ahead(file(lines(kLines)), true);
+    for (int i = 1; i <= kLines; ++i) {
+        ReadAhead::Item* item = ahead.next();
+        ASSERT_NE(item, nullptr) << "line " << i;
+        ASSERT_EQ(item->index, static_cast<std::uint64_t>(i));
+        if (i % 10 == 0) {
+            EXPECT_EQ(item->kind, Kind::no_rule) << i;
+            EXPECT_FALSE(item->counts) << i;
+        } else if (i % 7 == 0) {
+            EXPECT_EQ(item->kind, Kind::failed) << i;
+            EXPECT_TRUE(item->counts) << i;
+            EXPECT_NE(item->reason.find("matcher"), std::string::npos) << item->reason;
+            EXPECT_EQ(item->text, "dir rx l4-dport " + std::to_string(i) + " action drop");
+        } else {
+            ASSERT_EQ(item->kind, Kind::rule) << i << ": " << item->reason;
+            EXPECT_EQ(item->line.rule.matcher, 3U);
+            ASSERT_EQ(item->line.rule.match.size(), 1U);
+            EXPECT_EQ(item->line.rule.match[0].text, std::to_string(i));
+        }
+        if (i % 3 == 0) {  // the job takes the rule's lists, leaving others
+            proto::load::RuleLine spare;
+            std::swap(spare, item->line);
+        }
+    }
+    EXPECT_EQ(ahead.next(), nullptr);
+    EXPECT_EQ(ahead.error(), "");
+    EXPECT_EQ(ahead.next(), nullptr) << "the end stays the end";
+}
+
+TEST(ReadAhead, records_are_parsed_as_records_and_a_too_long_one_fails) {
+    const std::string too_long(proto::load::kMaxRecordBytes + 10, 'x');
+    ReadAhead ahead(file("1\trx\tl4-dport=5\tdrop\n" + too_long + "\n\tbad\n"), false);
+    ReadAhead::Item* item = ahead.next();
+    ASSERT_NE(item, nullptr);
+    ASSERT_EQ(item->kind, Kind::rule) << item->reason;
+    EXPECT_EQ(item->line.rule.matcher, 1U);
+    item = ahead.next();
+    ASSERT_NE(item, nullptr);
+    EXPECT_EQ(item->kind, Kind::failed);
+    EXPECT_EQ(item->reason, "the record is longer than 4096 bytes");
+    EXPECT_EQ(item->index, 2U);
+    item = ahead.next();
+    ASSERT_NE(item, nullptr);
+    EXPECT_EQ(item->kind, Kind::failed);
+    EXPECT_TRUE(item->counts) << "every record of a records file counts";
+    EXPECT_EQ(ahead.next(), nullptr);
+}
+
+TEST(ReadAhead, a_read_error_ends_the_records_after_those_read_before_it) {
+    const int n = 20000;
+    const std::string text = lines(n);
+    // The reader reads 256 KiB blocks: the error comes with the second.
+    ASSERT_GT(text.size(), proto::load::RecordReader::kDefaultBlock);
+    ReadAhead ahead(file(text, proto::load::RecordReader::kDefaultBlock), true);
+    std::uint64_t last = 0;
+    while (ReadAhead::Item* item = ahead.next()) {
+        EXPECT_EQ(item->index, last + 1);
+        last = item->index;
+    }
+    EXPECT_EQ(ahead.error(),
+              "read at byte " + std::to_string(proto::load::RecordReader::kDefaultBlock) + ": EIO");
+    EXPECT_GT(last, 0U);
+    EXPECT_LT(last, static_cast<std::uint64_t>(n));
+    EXPECT_EQ(ahead.count_rest(), std::nullopt) << "the rest cannot be counted";
+}
+
+// The records after the last one handed out that hold a rule: in the
+// block being read, in the blocks read ahead and in the rest of the file.
+TEST(ReadAhead, count_rest_counts_the_rule_lines_not_handed_out_wherever_they_are) {
+    auto rule_lines_after = [](int handed) {
+        int n = 0;
+        for (int i = handed + 1; i <= kLines; ++i) {
+            n += i % 10 == 0 ? 0 : 1;  // a failing rule line counts too
+        }
+        return static_cast<std::uint64_t>(n);
+    };
+    for (const int handed :
+         {0, 1, 500, static_cast<int>(ReadAhead::kBlockRecords), 2500, kLines - 1, kLines}) {
+        ReadAhead ahead(file(lines(kLines)), true);
+        for (int i = 0; i < handed; ++i) {
+            ASSERT_NE(ahead.next(), nullptr);
+        }
+        EXPECT_EQ(ahead.count_rest(), rule_lines_after(handed)) << "after " << handed;
+        EXPECT_EQ(ahead.next(), nullptr) << "nothing after the count";
+    }
+}
+
+// Destroyed while its thread waits for room, or reads: it stops and joins.
+TEST(ReadAhead, ends_cleanly_however_far_it_was_read) {
+    std::atomic<int> reads = 0;
+    const std::string text = lines(kLines);
+    auto counted = [&](std::span<char> buf, std::uint64_t offset) -> Expected<std::size_t> {
+        ++reads;
+        const std::size_t n =
+            offset >= text.size() ? 0 : std::min(buf.size(), text.size() - offset);
+        std::memcpy(buf.data(), text.data() + std::min<std::size_t>(offset, text.size()), n);
+        return n;
+    };
+    for (int handed : {0, 3, 2000}) {
+        ReadAhead ahead(counted, true);
+        for (int i = 0; i < handed; ++i) {
+            ASSERT_NE(ahead.next(), nullptr);
+        }
+    }
+    EXPECT_GT(reads.load(), 0);
+}
+
+}  // namespace
+}  // namespace sgnic::service
