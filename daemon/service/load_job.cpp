@@ -325,6 +325,7 @@ void LoadJob::finish(std::string error, std::uint64_t pending) {
     indices_.clear();
     scan_.reset();
     if (error_.empty()) {
+        ahead_.reset();  // its blocks' memory, while the job lingers for its result
         return;
     }
     unloaded_ += pending + (holding_ ? 1 : 0);
@@ -339,7 +340,7 @@ void LoadJob::finish(std::string error, std::uint64_t pending) {
         rest = *all;
     }
     unloaded_ += rest.value_or(0);
-    ahead_.reset();  // its blocks' memory, while the job lingers for its result
+    ahead_.reset();
 }
 
 }  // namespace sgnic::service

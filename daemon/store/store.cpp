@@ -190,6 +190,26 @@ private:
     model::RuleKey last_id_ = 0;
 };
 
+// Calls `each` with every rule of a pack, in id order, up to the first
+// error it returns; a pack that does not read back is an error too.
+template <typename Each>
+Status for_each_packed(std::int64_t first, std::span<const std::uint8_t> bytes, Each&& each) {
+    PackReader pack(first, bytes);
+    PackedRule r;
+    for (;;) {
+        auto more = pack.next(r);
+        if (!more) {
+            return more.error();
+        }
+        if (!*more) {
+            return {};
+        }
+        if (Status st = each(static_cast<const PackedRule&>(r)); !st) {
+            return st;
+        }
+    }
+}
+
 }  // namespace
 
 std::filesystem::path Store::file_in(const std::filesystem::path& state_dir) {
@@ -504,27 +524,16 @@ Expected<model::DesiredState> Store::load() {
     };
     std::size_t next_dropped = 0;
     read = ps->each_row([&]() -> Status {
-        PackReader pack(ps->int64(0), ps->blob(1));
-        PackedRule r;
-        for (;;) {
-            auto more = pack.next(r);
-            if (!more || !*more) {
-                return more ? Status() : Status(more.error());
-            }
+        return for_each_packed(ps->int64(0), ps->blob(1), [&](const PackedRule& r) -> Status {
             while (next_dropped < dropped.size() && dropped[next_dropped] < r.id) {
                 ++next_dropped;
             }
             if (next_dropped < dropped.size() && dropped[next_dropped] == r.id) {
-                continue;
+                return {};
             }
             auto st = rows_below(r.id);
-            if (st) {
-                st = admit(r.id, r.matcher, r.directions, r.uid, r.body);
-            }
-            if (!st) {
-                return st;
-            }
-        }
+            return st ? admit(r.id, r.matcher, r.directions, r.uid, r.body) : st;
+        });
     });
     if (read) {
         read = rows_below(std::numeric_limits<model::RuleKey>::max());
@@ -703,15 +712,9 @@ Status Store::refuse_packed(std::span<const model::DesiredRule> rules) {
     }
     std::sort(ids.begin(), ids.end());
     return q->each_row([&]() -> Status {
-        PackReader pack(q->int64(0), q->blob(1));
-        PackedRule r;
-        for (;;) {
-            auto more = pack.next(r);
-            if (!more || !*more) {
-                return more ? Status() : Status(more.error());
-            }
+        return for_each_packed(q->int64(0), q->blob(1), [&](const PackedRule& r) -> Status {
             if (!std::binary_search(ids.begin(), ids.end(), r.id)) {
-                continue;
+                return {};
             }
             auto gone = dropped->bind(1, as_i64(r.id)).step();
             if (!gone) {
@@ -722,7 +725,8 @@ Status Store::refuse_packed(std::span<const model::DesiredRule> rules) {
                 return Error(Errc::invalid_argument,
                              "store rule " + std::to_string(r.id) + ": it is stored already");
             }
-        }
+            return {};
+        });
     });
 }
 
@@ -791,17 +795,12 @@ Status Store::drop_packed(std::span<const model::RuleKey> ids) {
         bytes.assign(blob.begin(), blob.end());
         find->reset();
         held.clear();
-        PackReader pack(first, bytes);
-        PackedRule r;
-        for (;;) {
-            auto more = pack.next(r);
-            if (!more) {
-                return more.error();
-            }
-            if (!*more) {
-                break;
-            }
+        auto walked = for_each_packed(first, bytes, [&](const PackedRule& r) {
             held.push_back(r.id);
+            return Status();
+        });
+        if (!walked) {
+            return walked;
         }
         mine.clear();
         for (; i < ids.size() && as_i64(ids[i]) <= last; ++i) {
@@ -859,23 +858,17 @@ Status Store::repack(std::int64_t first, std::int64_t last, std::span<const std:
     std::int64_t kept_rules = 0;
     model::RuleKey kept_first = 0;
     model::RuleKey kept_last = 0;
-    PackReader pack(first, bytes);
-    PackedRule r;
-    for (;;) {
-        auto more = pack.next(r);
-        if (!more) {
-            return more.error();
+    auto walked = for_each_packed(first, bytes, [&](const PackedRule& r) {
+        if (!std::binary_search(dropped.begin(), dropped.end(), r.id)) {
+            kept_first = kept_rules == 0 ? r.id : kept_first;
+            kept_last = r.id;
+            ++kept_rules;
+            kept.append(reinterpret_cast<const char*>(r.bytes.data()), r.bytes.size());
         }
-        if (!*more) {
-            break;
-        }
-        if (std::binary_search(dropped.begin(), dropped.end(), r.id)) {
-            continue;
-        }
-        kept_first = kept_rules == 0 ? r.id : kept_first;
-        kept_last = r.id;
-        ++kept_rules;
-        kept.append(reinterpret_cast<const char*>(r.bytes.data()), r.bytes.size());
+        return Status();
+    });
+    if (!walked) {
+        return walked;
     }
     auto gone = db_.prepare("DELETE FROM rule_packs WHERE first = ?1");
     auto undrop = db_.prepare("DELETE FROM rule_dropped WHERE id BETWEEN ?1 AND ?2");

@@ -10,22 +10,13 @@
 #include <tuple>
 #include <vector>
 
+#include "memory_file.hpp"
 #include "service/load_job.hpp"
 
 namespace sgnic::service {
 namespace {
 
-// A file in memory, as pread reads it.
-proto::load::RecordReader::ReadAt file(const std::string& content) {
-    return [content](std::span<char> buf, std::uint64_t offset) -> Expected<std::size_t> {
-        if (offset >= content.size()) {
-            return std::size_t{0};
-        }
-        const std::size_t n = std::min(buf.size(), content.size() - offset);
-        std::memcpy(buf.data(), content.data() + offset, n);
-        return n;
-    };
-}
+using sgnic::testing::memory_file;
 
 // "<matcher>\trx\tl4-dport=<n>\t<action>\n" per rule.
 std::string records(int n, std::uint64_t matcher = 1, const std::string& dirs = "rx") {
@@ -154,7 +145,7 @@ void run(LoadJob& job, int limit = 100000) {
 TEST(LoadJob, loads_every_record_a_chunk_per_step_after_one_presize_per_matcher) {
     FakeService svc;
     const std::string content = records(6, 1, "rx") + records(3, 2, "both") + records(1, 1, "tx");
-    LoadJob job(file(content), {.expected = 10, .chunk = 4}, svc.add(), svc.collect(),
+    LoadJob job(memory_file(content), {.expected = 10, .chunk = 4}, svc.add(), svc.collect(),
                 svc.reserve());
     EXPECT_EQ(job.progress(), (std::pair<std::uint64_t, std::uint64_t>{0, 10}));
     int steps = 0;
@@ -176,7 +167,7 @@ TEST(LoadJob, loads_every_record_a_chunk_per_step_after_one_presize_per_matcher)
 
 TEST(LoadJob, without_a_count_there_is_no_presize_and_no_total) {
     FakeService svc;
-    LoadJob job(file(records(3)), {.expected = std::nullopt, .chunk = 4096}, svc.add(),
+    LoadJob job(memory_file(records(3)), {.expected = std::nullopt, .chunk = 4096}, svc.add(),
                 svc.collect(), svc.reserve());
     run(job);
     EXPECT_TRUE(svc.reserved.empty());
@@ -188,7 +179,7 @@ TEST(LoadJob, a_failing_rule_is_dropped_with_its_record_number_and_the_chunk_sen
     svc.bad = {"3", "7"};
     std::string content = records(8);
     content.insert(content.find("1\trx\tl4-dport=5"), "1\trx\tdrop\n");  // malformed: record 5
-    LoadJob job(file(content), {.expected = 9, .chunk = 4}, svc.add(), svc.collect(),
+    LoadJob job(memory_file(content), {.expected = 9, .chunk = 4}, svc.add(), svc.collect(),
                 svc.reserve());
     run(job);
     EXPECT_EQ(job.loaded(), 6U);
@@ -213,7 +204,7 @@ TEST(LoadJob, a_fatal_error_ends_the_job_and_counts_every_record_not_loaded) {
     FakeService svc;
     svc.bad = {"2"};
     svc.fatal_at = 3;  // the second chunk's first call
-    LoadJob job(file(records(10)), {.expected = 10, .chunk = 4}, svc.add(), svc.collect(),
+    LoadJob job(memory_file(records(10)), {.expected = 10, .chunk = 4}, svc.add(), svc.collect(),
                 svc.reserve());
     run(job);
     EXPECT_EQ(job.error(), "sgnicd is read-only: the state cannot be read");
@@ -228,8 +219,8 @@ TEST(LoadJob, a_fatal_error_ends_the_job_and_counts_every_record_not_loaded) {
 TEST(LoadJob, cancel_stops_after_the_chunk_in_progress) {
     FakeService svc;
     svc.bad = {"1"};
-    LoadJob job(file(records(10)), {.expected = std::nullopt, .chunk = 4}, svc.add(), svc.collect(),
-                svc.reserve());
+    LoadJob job(memory_file(records(10)), {.expected = std::nullopt, .chunk = 4}, svc.add(),
+                svc.collect(), svc.reserve());
     ASSERT_TRUE(job.step());  // chunk 1 refused at record 1
     job.cancel();
     ASSERT_TRUE(job.step());  // its resend still goes
@@ -242,7 +233,7 @@ TEST(LoadJob, cancel_stops_after_the_chunk_in_progress) {
 
 TEST(LoadJob, abandon_ends_at_once_and_a_finished_job_stays_as_it_ended) {
     FakeService svc;
-    LoadJob job(file(records(10)), {.expected = 10, .chunk = 4}, svc.add(), svc.collect(),
+    LoadJob job(memory_file(records(10)), {.expected = 10, .chunk = 4}, svc.add(), svc.collect(),
                 svc.reserve());
     ASSERT_TRUE(job.step());  // the presize scan
     ASSERT_TRUE(job.step());  // chunk 1
@@ -259,7 +250,7 @@ TEST(LoadJob, abandon_ends_at_once_and_a_finished_job_stays_as_it_ended) {
 
 TEST(LoadJob, a_chunk_is_loaded_once_its_commit_is_collected_after_the_next_went_to_the_device) {
     FakeService svc;
-    LoadJob job(file(records(10)), {.expected = 10, .chunk = 4}, svc.add(), svc.collect(),
+    LoadJob job(memory_file(records(10)), {.expected = 10, .chunk = 4}, svc.add(), svc.collect(),
                 svc.reserve());
     ASSERT_TRUE(job.step());  // the presize scan
     ASSERT_TRUE(job.step());  // chunk 1 in the device, its commit in flight
@@ -282,7 +273,7 @@ TEST(LoadJob, a_chunk_is_loaded_once_its_commit_is_collected_after_the_next_went
 TEST(LoadJob, a_commit_that_fails_ends_the_job_and_no_later_chunk_is_loaded) {
     FakeService svc;
     svc.unstored = 2;  // chunk 2 (records 5-8) goes to the device, not to the store
-    LoadJob job(file(records(12)), {.expected = 12, .chunk = 4}, svc.add(), svc.collect(),
+    LoadJob job(memory_file(records(12)), {.expected = 12, .chunk = 4}, svc.add(), svc.collect(),
                 svc.reserve());
     run(job);
     EXPECT_EQ(job.error(), "store rules: the batch before was not stored: disk full");
@@ -298,7 +289,7 @@ TEST(LoadJob, a_commit_that_fails_ends_the_job_and_no_later_chunk_is_loaded) {
 TEST(LoadJob, a_last_chunk_not_stored_is_the_jobs_error) {
     FakeService svc;
     svc.unstored = 3;  // records 9-10
-    LoadJob job(file(records(10)), {.expected = 10, .chunk = 4}, svc.add(), svc.collect(),
+    LoadJob job(memory_file(records(10)), {.expected = 10, .chunk = 4}, svc.add(), svc.collect(),
                 svc.reserve());
     run(job);
     EXPECT_EQ(job.error(), "store rules: disk full");
@@ -309,7 +300,7 @@ TEST(LoadJob, a_last_chunk_not_stored_is_the_jobs_error) {
 
 TEST(LoadJob, cancel_and_abandon_collect_the_chunk_in_flight) {
     FakeService svc;
-    LoadJob cancelled(file(records(10)), {.expected = std::nullopt, .chunk = 4}, svc.add(),
+    LoadJob cancelled(memory_file(records(10)), {.expected = std::nullopt, .chunk = 4}, svc.add(),
                       svc.collect(), svc.reserve());
     ASSERT_TRUE(cancelled.step());  // chunk 1, in flight
     cancelled.cancel();
@@ -320,7 +311,7 @@ TEST(LoadJob, cancel_and_abandon_collect_the_chunk_in_flight) {
 
     FakeService svc2;
     svc2.unstored = 1;
-    LoadJob abandoned(file(records(10)), {.expected = std::nullopt, .chunk = 4}, svc2.add(),
+    LoadJob abandoned(memory_file(records(10)), {.expected = std::nullopt, .chunk = 4}, svc2.add(),
                       svc2.collect(), svc2.reserve());
     ASSERT_TRUE(abandoned.step());
     abandoned.abandon("sgnicd is stopping");
@@ -332,7 +323,8 @@ TEST(LoadJob, cancel_and_abandon_collect_the_chunk_in_flight) {
 
 TEST(LoadJob, an_empty_file_finishes_with_nothing_and_a_read_error_ends_the_job) {
     FakeService svc;
-    LoadJob empty(file(""), {.expected = 0, .chunk = 4}, svc.add(), svc.collect(), svc.reserve());
+    LoadJob empty(memory_file(""), {.expected = 0, .chunk = 4}, svc.add(), svc.collect(),
+                  svc.reserve());
     run(empty);
     EXPECT_EQ(empty.loaded(), 0U);
     EXPECT_EQ(empty.error(), "");
@@ -354,8 +346,8 @@ TEST(LoadJob, too_many_failures_end_the_job) {
         content += "x\n";
     }
     content += records(1);
-    LoadJob job(file(content), {.expected = std::nullopt, .chunk = 65536}, svc.add(), svc.collect(),
-                svc.reserve());
+    LoadJob job(memory_file(content), {.expected = std::nullopt, .chunk = 65536}, svc.add(),
+                svc.collect(), svc.reserve());
     run(job);
     EXPECT_EQ(job.error(), "more than 65536 records failed");
     EXPECT_EQ(job.failures().size(), LoadJob::kMaxFailures);
@@ -388,8 +380,8 @@ TEST(LoadJob, rule_lines_go_to_their_matchers_ports_and_a_chunk_never_mixes_port
         "matcher 2 dir tx l4-dport 4 action drop  # a rule, then a comment\n"  // 7
         " \t \n"                                                               // 8
         "matcher 1 l4-dport 5 action drop";                                    // 9, no newline
-    LoadJob job(file(content), {.expected = std::nullopt, .chunk = 100}, svc.route(), svc.add_to(),
-                svc.collect(), svc.reserve());
+    LoadJob job(memory_file(content), {.expected = std::nullopt, .chunk = 100}, svc.route(),
+                svc.add_to(), svc.collect(), svc.reserve());
     EXPECT_EQ(job.progress(), (Progress{0, 0}));
     ASSERT_TRUE(job.step());  // the presize scan
     // The total is the rule lines, not the lines.
@@ -445,7 +437,7 @@ TEST(LoadJob, rule_lines_fill_chunks_up_to_their_size_and_a_given_count_is_the_t
     FakeService svc;
     svc.ports = {{1, "sgA"}, {2, "sgB"}};
     const std::string content = three_runs_of_ports("");
-    LoadJob job(file(content), {.expected = 10, .chunk = 2}, svc.route(), svc.add_to(),
+    LoadJob job(memory_file(content), {.expected = 10, .chunk = 2}, svc.route(), svc.add_to(),
                 svc.collect(), svc.reserve());
     ASSERT_TRUE(job.step());
     EXPECT_EQ(job.progress(), (Progress{0, 10}));
@@ -474,7 +466,7 @@ TEST(LoadJob, the_presize_scan_of_rule_lines_reads_past_a_blank_line_at_a_step_b
     for (int i = 0; i < 10; ++i) {
         content += "matcher 1 dir tx l4-dport 2 action drop\n";
     }
-    LoadJob job(file(content), {.expected = std::nullopt, .chunk = 65536}, svc.route(),
+    LoadJob job(memory_file(content), {.expected = std::nullopt, .chunk = 65536}, svc.route(),
                 svc.add_to(), svc.collect(), svc.reserve());
     ASSERT_TRUE(job.step());  // the first step of the scan
     EXPECT_TRUE(svc.reserved.empty());
@@ -490,8 +482,8 @@ TEST(LoadJob, lines_without_a_rule_take_no_room_in_a_chunk_however_long) {
     // A comment and a blank line longer than a record may be: skipped too.
     content += "# " + std::string(5000, 'x') + "\n" + std::string(5000, ' ') + "\n";
     content += "matcher 2 dir rx l4-dport 7 action drop\n";
-    LoadJob job(file(content), {.expected = std::nullopt, .chunk = 2}, svc.route(), svc.add_to(),
-                svc.collect(), svc.reserve());
+    LoadJob job(memory_file(content), {.expected = std::nullopt, .chunk = 2}, svc.route(),
+                svc.add_to(), svc.collect(), svc.reserve());
     run(job);
     EXPECT_EQ(job.error(), "");
     EXPECT_EQ(job.loaded(), 7U);
@@ -521,8 +513,8 @@ TEST(LoadJob, a_rule_line_refused_by_the_route_or_the_parser_fails_with_its_line
     EXPECT_TRUE(not_a_rule.starts_with("unexpected word 'frobnicate' in a rule")) << not_a_rule;
     const std::string no_action = parser_reason("matcher 2 l4-dport 5");
     EXPECT_TRUE(no_action.starts_with("a rule needs an action")) << no_action;
-    LoadJob job(file(content), {.expected = std::nullopt, .chunk = 100}, svc.route(), svc.add_to(),
-                svc.collect(), svc.reserve());
+    LoadJob job(memory_file(content), {.expected = std::nullopt, .chunk = 100}, svc.route(),
+                svc.add_to(), svc.collect(), svc.reserve());
     run(job);
     EXPECT_EQ(job.error(), "");
     EXPECT_EQ(job.loaded(), 3U);
@@ -571,7 +563,7 @@ TEST(LoadJob, a_fatal_error_in_a_lines_job_counts_only_the_rule_lines_not_loaded
         FakeService svc;
         svc.ports = {{1, "sgA"}, {2, "sgB"}};
         svc.fatal_at = c.fatal_at;
-        LoadJob job(file(content), {.expected = std::nullopt, .chunk = 100}, svc.route(),
+        LoadJob job(memory_file(content), {.expected = std::nullopt, .chunk = 100}, svc.route(),
                     svc.add_to(), svc.collect(), svc.reserve());
         run(job);
         EXPECT_EQ(job.error(), "sgnicd is read-only: the state cannot be read");
@@ -593,8 +585,8 @@ TEST(LoadJob, cancel_in_a_lines_job_counts_the_held_over_rule_as_not_loaded) {
         "# comment\n"                          // 3
         "\n"                                   // 4
         "matcher 2 l4-dport 3 action drop\n";  // 5: B
-    LoadJob job(file(content), {.expected = std::nullopt, .chunk = 100}, svc.route(), svc.add_to(),
-                svc.collect(), svc.reserve());
+    LoadJob job(memory_file(content), {.expected = std::nullopt, .chunk = 100}, svc.route(),
+                svc.add_to(), svc.collect(), svc.reserve());
     ASSERT_TRUE(job.step());  // the scan
     ASSERT_TRUE(job.step());  // chunk 1: line 1
     job.cancel();
@@ -618,8 +610,8 @@ TEST(LoadJob, a_rule_line_the_service_names_is_dropped_and_its_chunk_resent_to_i
         "dev sgB matcher 2 l4-dport 4 action drop\n"  // 5
         "\n"                                          // 6
         "matcher 2 l4-dport 5 action drop\n";         // 7: refused
-    LoadJob job(file(content), {.expected = std::nullopt, .chunk = 100}, svc.route(), svc.add_to(),
-                svc.collect(), svc.reserve());
+    LoadJob job(memory_file(content), {.expected = std::nullopt, .chunk = 100}, svc.route(),
+                svc.add_to(), svc.collect(), svc.reserve());
     run(job);
     EXPECT_EQ(job.error(), "");
     EXPECT_EQ(job.loaded(), 3U);

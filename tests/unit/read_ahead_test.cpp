@@ -8,6 +8,7 @@
 #include <cstring>
 #include <string>
 
+#include "memory_file.hpp"
 #include "service/read_ahead.hpp"
 
 namespace sgnic::service {
@@ -15,21 +16,7 @@ namespace {
 
 using Kind = ReadAhead::Item::Kind;
 
-// `content` as pread reads it; a read that starts at `fail_at` or after fails.
-proto::load::RecordReader::ReadAt file(std::string content, std::uint64_t fail_at = UINT64_MAX) {
-    return [content = std::move(content), fail_at](std::span<char> buf,
-                                                   std::uint64_t offset) -> Expected<std::size_t> {
-        if (offset >= fail_at) {
-            return Error(Errc::device, "read at byte " + std::to_string(offset) + ": EIO");
-        }
-        if (offset >= content.size()) {
-            return std::size_t{0};
-        }
-        const std::size_t n = std::min(buf.size(), content.size() - offset);
-        std::memcpy(buf.data(), content.data() + offset, n);
-        return n;
-    };
-}
+using sgnic::testing::memory_file;
 
 // Line i (1-based): a rule with l4-dport i, except every 10th is a comment
 // and every 7th names no matcher (a parse failure).
@@ -50,7 +37,7 @@ std::string lines(int n) {
 constexpr int kLines = static_cast<int>(ReadAhead::kBlockRecords) * 5 + 17;
 
 TEST(ReadAhead, hands_out_every_line_in_order_parsed_across_blocks) {
-    ReadAhead ahead(file(lines(kLines)), true);
+    ReadAhead ahead(memory_file(lines(kLines)), true);
     for (int i = 1; i <= kLines; ++i) {
         ReadAhead::Item* item = ahead.next();
         ASSERT_NE(item, nullptr) << "line " << i;
@@ -81,7 +68,7 @@ TEST(ReadAhead, hands_out_every_line_in_order_parsed_across_blocks) {
 
 TEST(ReadAhead, records_are_parsed_as_records_and_a_too_long_one_fails) {
     const std::string too_long(proto::load::kMaxRecordBytes + 10, 'x');
-    ReadAhead ahead(file("1\trx\tl4-dport=5\tdrop\n" + too_long + "\n\tbad\n"), false);
+    ReadAhead ahead(memory_file("1\trx\tl4-dport=5\tdrop\n" + too_long + "\n\tbad\n"), false);
     ReadAhead::Item* item = ahead.next();
     ASSERT_NE(item, nullptr);
     ASSERT_EQ(item->kind, Kind::rule) << item->reason;
@@ -103,7 +90,7 @@ TEST(ReadAhead, a_read_error_ends_the_records_after_those_read_before_it) {
     const std::string text = lines(n);
     // The reader reads 256 KiB blocks: the error comes with the second.
     ASSERT_GT(text.size(), proto::load::RecordReader::kDefaultBlock);
-    ReadAhead ahead(file(text, proto::load::RecordReader::kDefaultBlock), true);
+    ReadAhead ahead(memory_file(text, proto::load::RecordReader::kDefaultBlock), true);
     std::uint64_t last = 0;
     while (ReadAhead::Item* item = ahead.next()) {
         EXPECT_EQ(item->index, last + 1);
@@ -128,7 +115,7 @@ TEST(ReadAhead, count_rest_counts_the_rule_lines_not_handed_out_wherever_they_ar
     };
     for (const int handed :
          {0, 1, 500, static_cast<int>(ReadAhead::kBlockRecords), 2500, kLines - 1, kLines}) {
-        ReadAhead ahead(file(lines(kLines)), true);
+        ReadAhead ahead(memory_file(lines(kLines)), true);
         for (int i = 0; i < handed; ++i) {
             ASSERT_NE(ahead.next(), nullptr);
         }
