@@ -188,6 +188,9 @@ Expected<nl::RuleSpec> to_nl_rule(const policy::MatchTemplate& tmpl, policy::Rul
 NetlinkKernel::NetlinkKernel() = default;
 
 Expected<nl::Client*> NetlinkKernel::client() {
+    if (sender_) {
+        sender_->drain();
+    }
     if (client_) {
         return client_.get();
     }
@@ -209,6 +212,45 @@ Expected<nl::Client*> NetlinkKernel::client() {
         }
         return to_policy_error(e, "connect to the sgnic family");
     }
+}
+
+RuleSender* NetlinkKernel::sender() {
+    if (sender_) {
+        return sender_.get();
+    }
+    if (!family_present_) {
+        return nullptr;
+    }
+    try {
+        sender_ = std::make_unique<RuleSender>();
+    } catch (const nl::Error&) {
+        return nullptr;  // no socket of its own: the inserts go as they come
+    }
+    return sender_.get();
+}
+
+void NetlinkKernel::stop_sender() {
+    if (!sender_) {
+        return;
+    }
+    Outcome left = sender_->settle();
+    stopped_outcome_.refused += left.refused;
+    if (!stopped_outcome_.first) {
+        stopped_outcome_.first = std::move(left.first);
+    }
+    sender_.reset();
+}
+
+service::DeferredInserts::Outcome NetlinkKernel::settle_inserts() {
+    Outcome out = std::exchange(stopped_outcome_, Outcome{});
+    if (sender_) {
+        Outcome now = sender_->settle();
+        out.refused += now.refused;
+        if (!out.first) {
+            out.first = std::move(now.first);
+        }
+    }
+    return out;
 }
 
 const NetlinkKernel::Matcher* NetlinkKernel::find(policy::DeviceMatcherId id) const {
@@ -355,17 +397,12 @@ Status NetlinkKernel::set_resize_target(policy::DeviceMatcherId from, policy::De
     return {};
 }
 
-namespace {
-
-// One rule's failure in a bulk reply, mapped as a whole-request error would be.
 Error bulk_error(const nl::RuleResult& r, const std::string& context) {
     const nl::Error e(
         static_cast<int>(r.err), r.msg,
         std::string(std::strerror(static_cast<int>(r.err))) + (r.msg.empty() ? "" : ": " + r.msg));
     return to_policy_error(e, context + " (rule " + std::to_string(r.id) + ")");
 }
-
-}  // namespace
 
 policy::MoveResult NetlinkKernel::move_rules(policy::DeviceMatcherId from,
                                              policy::DeviceMatcherId to,
@@ -461,6 +498,20 @@ std::vector<policy::RuleFailure> NetlinkKernel::insert_rules(
         index.push_back(i);
     }
     const std::span<const nl::RuleSpec> specs(spec_scratch_.data(), index.size());
+    if (RuleSender* s = deferring_ ? sender() : nullptr) {
+        // Each request is encoded here and sent by the sender's thread while
+        // this one encodes the next: the refusals come with settle_inserts().
+        for (std::size_t done = 0; done < specs.size();) {
+            const auto rest = specs.subspan(done);
+            const std::size_t n = nl::rules_per_message(rest, nl::Client::kDefaultBatchBytes);
+            s->send(nl::build_rule_new(s->family(), s->next_seq(), m->port, matcher,
+                                       SGNIC_BULK_FLAGS_CONTINUE, rest.first(n)),
+                    n, context);
+            done += n;
+        }
+        trim_spec_scratch();
+        return failures;  // the rules that could not be encoded
+    }
     auto c = client();
     if (!c) {
         return all_fail(c.error());
@@ -758,6 +809,7 @@ service::KernelWatch::News NetlinkKernel::read() {
         switch (e) {
             case GenlWatch::Event::family_del:
                 // Every object went with the module; the ids die with it.
+                stop_sender();
                 client_.reset();
                 family_present_ = false;
                 watch_.follow(0, 0);
@@ -766,6 +818,7 @@ service::KernelWatch::News NetlinkKernel::read() {
                 note(e);
                 break;
             case GenlWatch::Event::family_new:
+                stop_sender();
                 client_.reset();
                 family_present_ = true;
                 news.module_back = true;

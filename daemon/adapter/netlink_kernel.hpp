@@ -25,6 +25,7 @@
 
 #include "adapter/genl_watch.hpp"
 #include "adapter/link_cache.hpp"
+#include "adapter/rule_sender.hpp"
 #include "netlink/sgnic_netlink.hpp"
 #include "policy/device.hpp"
 #include "service/kernel.hpp"
@@ -34,7 +35,8 @@ namespace sgnic::adapter {
 class NetlinkKernel final : public policy::Device,
                             public service::PortSource,
                             public service::KernelState,
-                            public service::KernelWatch {
+                            public service::KernelWatch,
+                            public service::DeferredInserts {
 public:
     // Rules per rule-move or rule-del request.
     static constexpr std::size_t kBatch = 4096;
@@ -82,6 +84,10 @@ public:
     int fd() const override { return watch_.fd(); }
     News read() override;
 
+    // service::DeferredInserts: rule-new requests go to a RuleSender.
+    void defer_inserts(bool on) override { deferring_ = on; }
+    Outcome settle_inserts() override;
+
 private:
     struct Matcher {
         policy::PortId port = 0;
@@ -89,7 +95,14 @@ private:
     };
 
     // The client, connected on first use while the family is present.
+    // Waits for the deferred inserts first: every request but those goes
+    // through here.
     Expected<nl::Client*> client();
+    // The sender of deferred inserts, started on first use; none if it
+    // cannot be (the inserts are then sent as if not deferred).
+    RuleSender* sender();
+    // Stops the sender (the family went or came back), keeping its outcome.
+    void stop_sender();
     const Matcher* find(policy::DeviceMatcherId id) const;
     // The matchers, and every rule too when `with_rules`.
     Expected<model::ActualState> read_state(bool with_rules);
@@ -108,6 +121,9 @@ private:
     // kKeptSpecs (a load's chunk) are kept between calls.
     static constexpr std::size_t kKeptSpecs = 4096;
     std::vector<nl::RuleSpec> spec_scratch_;
+    bool deferring_ = false;
+    std::unique_ptr<RuleSender> sender_;
+    Outcome stopped_outcome_;  // what a sender stopped before settle_inserts() left
 };
 
 // Errors of the family as the policy core classifies them: ENOSPC is a
@@ -115,6 +131,8 @@ private:
 // invalid arguments, EDQUOT no space, ENOENT/ENODEV not found; the message
 // is the kernel's extack.
 Error to_policy_error(const nl::Error& e, const std::string& context);
+// One rule's failure in a bulk reply, mapped as a whole-request error would be.
+Error bulk_error(const nl::RuleResult& r, const std::string& context);
 
 // A rule in the family's terms: the policy's match bytes cut per template
 // field, its actions and directions.  invalid_argument if the bytes do not

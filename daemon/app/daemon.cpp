@@ -327,6 +327,7 @@ int run_daemon(const config::Options& options, const config::Config& config, Ker
     Service service(kernel.device, kernel.ports, kernel.state, std::move(store), std::move(desired),
                     config.policy);
     service.set_manage_foreign(config.manage_foreign);
+    service.set_deferred_inserts(kernel.deferred);
     if (read_only) {
         service.set_read_only(*read_only);
     }

@@ -9,12 +9,13 @@
 
 namespace sgnic::app {
 
-// The kernel-facing adapters; the netlink adapter provides all four.
+// The kernel-facing adapters; the netlink adapter provides all five.
 struct Kernel {
     policy::Device& device;
     service::PortSource& ports;
     service::KernelState& state;
-    service::KernelWatch* watch = nullptr;  // none: reconcile only at start
+    service::KernelWatch* watch = nullptr;         // none: reconcile only at start
+    service::DeferredInserts* deferred = nullptr;  // none: a load inserts on sgnicd's thread
 };
 
 // Runs until SIGTERM or SIGINT; returns the process exit code.

@@ -51,7 +51,11 @@ int run(int argc, char** argv) {
 
     adapter::NetlinkKernel kernel;
     return app::run_daemon(*options, *c,
-                           {.device = kernel, .ports = kernel, .state = kernel, .watch = &kernel});
+                           {.device = kernel,
+                            .ports = kernel,
+                            .state = kernel,
+                            .watch = &kernel,
+                            .deferred = &kernel});
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <limits>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -98,6 +99,29 @@ public:
     virtual Expected<std::vector<RuleCounters>> rule_counters(policy::PortId port,
                                                               policy::DeviceMatcherId matcher,
                                                               RuleIdRange ids) = 0;
+};
+
+// A device that can take a bulk load's inserts on a thread of its own (the
+// netlink adapter: the kernel inserts inside the sendmsg() that carries
+// them).  While deferring, policy::Device::insert_rules() queues its
+// requests and reports no failure; settle_inserts() waits for them and says
+// how many rules the device refused.  Every other request waits for the
+// queued ones first, so the device sees requests in the order they came.
+class DeferredInserts {
+public:
+    DeferredInserts() = default;
+    DeferredInserts(const DeferredInserts&) = delete;
+    DeferredInserts& operator=(const DeferredInserts&) = delete;
+    DeferredInserts(DeferredInserts&&) = delete;
+    DeferredInserts& operator=(DeferredInserts&&) = delete;
+    virtual ~DeferredInserts() = default;
+
+    struct Outcome {
+        std::size_t refused = 0;     // rules the device did not insert
+        std::optional<Error> first;  // why the first of them was refused
+    };
+    virtual void defer_inserts(bool on) = 0;
+    virtual Outcome settle_inserts() = 0;
 };
 
 // What the kernel tells sgnicd without being asked: the sgnic family going

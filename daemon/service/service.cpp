@@ -835,11 +835,11 @@ Expected<Service::Ticket> Service::begin_add_rules(const std::string& port,
     if (!batch) {
         return batch.error();
     }
-    auto keys = insert_batch(port, *batch);
+    // The store is free, and the batch before settled, after this.
+    auto keys = insert_batch_deferred(port, *batch);
     if (!keys) {
         return keys.error();
     }
-    land_in_flight();  // the store is free, and the batch before settled
     if (const auto before = landed_.find(after); before != landed_.end() && !before->second) {
         undo_batch(port, *keys, {});
         return Error(Errc::store, "store rules: the batch before was not stored: " +
@@ -871,6 +871,32 @@ Expected<Service::Ticket> Service::begin_add_rules(const std::string& port,
         flight.stored = std::async(std::launch::deferred, write);
     }
     return ticket;
+}
+
+Expected<std::vector<model::RuleKey>> Service::insert_batch_deferred(const std::string& port,
+                                                                     const Batch& batch) {
+    if (deferred_ == nullptr) {
+        auto keys = insert_batch(port, batch);
+        land_in_flight();
+        return keys;
+    }
+    deferred_->defer_inserts(true);
+    auto keys = insert_batch(port, batch);
+    deferred_->defer_inserts(false);
+    land_in_flight();  // while the device's thread inserts
+    const DeferredInserts::Outcome outcome = deferred_->settle_inserts();
+    if (outcome.refused == 0) {
+        return keys;  // a failure of the batch's own is undone already
+    }
+    spdlog::debug("add rules to port '{}': the device refused {} of {} rules ({}); sent again",
+                  port, outcome.refused, batch.records.size(),
+                  outcome.first ? outcome.first->message() : "no reason given");
+    if (keys) {
+        undo_batch(port, *keys, {});
+    }
+    // The policy counted refused rules as in: out with all of them, and in
+    // again with the device's answers in hand.
+    return insert_batch(port, batch);
 }
 
 void Service::land_in_flight() {

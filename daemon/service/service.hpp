@@ -93,6 +93,9 @@ public:
             policy::PolicyConfig config);
 
     void set_listener(ServiceListener* listener) { listener_ = listener; }
+    // The device can take a bulk load's inserts on a thread of its own
+    // (begin_add_rules uses it); none: they go as add_rules sends them.
+    void set_deferred_inserts(DeferredInserts* deferred) { deferred_ = deferred; }
     // Also delete other owners' matchers and rules (config manage-foreign).
     void set_manage_foreign(bool manage) { manage_foreign_ = manage; }
     // The store could not be read: serve reads, refuse every change with
@@ -237,6 +240,7 @@ private:
     // until then the kernel's copy is the policy's, not a stray to delete.
     std::set<policy::RuleId> unowned_;
     ServiceListener* listener_ = nullptr;
+    DeferredInserts* deferred_ = nullptr;
     policy::MatcherId last_stepped_ = 0;  // resize_step()'s turn
     bool adopted_ = false;                // the policy knows what the kernel holds
     bool manage_foreign_ = false;
@@ -261,6 +265,12 @@ private:
     // Into the device, a bulk insert per run of one matcher; on a failure
     // the batch's rules come out again.
     Expected<std::vector<model::RuleKey>> insert_batch(const std::string& port, const Batch& batch);
+    // insert_batch() with the device's inserts sent on its thread while this
+    // one lands the commit in flight (land_in_flight).  A rule the device
+    // refused takes the batch out again and sends it as insert_batch() does,
+    // which names the rule and cures a collision.
+    Expected<std::vector<model::RuleKey>> insert_batch_deferred(const std::string& port,
+                                                                const Batch& batch);
     // Takes inserted rules out again; what the device keeps is disowned.
     void undo_batch(const std::string& port, std::span<const model::RuleKey> keys,
                     std::vector<policy::RuleId> kept);

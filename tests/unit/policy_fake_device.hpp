@@ -181,17 +181,41 @@ public:
     }
 
     // Bulk requests are counted, then applied rule by rule (faults included).
+    // While `deferring` (service::DeferredInserts, as the netlink adapter
+    // does it), a bulk insert reports no failure: the rules it refused are
+    // counted in `deferred` for the caller to settle, and not held.
     std::size_t bulk_inserts = 0;
+    bool deferring = false;
+    std::size_t deferred_inserts = 0;  // bulk inserts made while deferring
+    struct Deferred {
+        std::size_t refused = 0;
+        std::optional<Error> first;
+    } deferred;
     std::vector<RuleFailure> insert_rules(DeviceMatcherId matcher,
                                           std::span<const RuleInsert> batch) override {
         ++bulk_inserts;
-        return Device::insert_rules(matcher, batch);
+        std::vector<RuleFailure> failures = Device::insert_rules(matcher, batch);
+        if (!deferring) {
+            return failures;
+        }
+        ++deferred_inserts;
+        for (RuleFailure& f : failures) {
+            refused_ids_.insert(batch[f.index].id);
+            ++deferred.refused;
+            if (!deferred.first) {
+                deferred.first = std::move(f.error);
+            }
+        }
+        return {};
     }
 
     Status delete_rule(DeviceMatcherId matcher, RuleId id) override {
         calls.push_back("delete " + std::to_string(id) + " from " + std::to_string(matcher));
         if (auto f = take(Op::delete_rule)) {
             return Error(f->code, "injected delete failure");
+        }
+        if (refused_ids_.erase(id) != 0) {
+            return {};  // never held: gone, as the kernel says of it
         }
         const auto it = matchers.find(matcher);
         if (it == matchers.end() || it->second.rules.erase(id) == 0) {
@@ -228,6 +252,7 @@ public:
     }
 
 private:
+    std::set<RuleId> refused_ids_;  // refused while deferring, so never held
     std::optional<Fault> take(Op op) {
         for (auto it = faults.begin(); it != faults.end(); ++it) {
             if (it->op != op) {

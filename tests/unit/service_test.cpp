@@ -12,6 +12,7 @@
 #include <set>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "fake_kernel.hpp"
@@ -88,9 +89,24 @@ protected:
         return rules;
     }
 
+    // The device's inserts deferred as the netlink adapter defers them.
+    class FakeDeferred final : public DeferredInserts {
+    public:
+        explicit FakeDeferred(policy::testing::FakeDevice& device) : device_(device) {}
+        void defer_inserts(bool on) override { device_.deferring = on; }
+        Outcome settle_inserts() override {
+            auto d = std::exchange(device_.deferred, {});
+            return {.refused = d.refused, .first = std::move(d.first)};
+        }
+
+    private:
+        policy::testing::FakeDevice& device_;
+    };
+
     std::filesystem::path dir_;
     policy::testing::FakeDevice device_;
     FakeKernel kernel_{device_};
+    FakeDeferred deferred_{device_};
 };
 
 // Rule operations the device saw: inserts, deletes, moves and matcher changes.
@@ -570,6 +586,71 @@ TEST_F(ServiceTest, a_bulk_batch_is_stored_while_the_next_goes_to_the_device) {
     ASSERT_TRUE(stored) << stored.error().message();
     EXPECT_EQ(stored->rules.size(), static_cast<std::size_t>(n) + 6);
     EXPECT_EQ(stored->next_rule, kept.next_rule);
+}
+
+// With a device that inserts on a thread of its own, a bulk batch's inserts
+// are deferred (and only a bulk batch's): what lands is the same.
+TEST_F(ServiceTest, a_bulk_batch_is_inserted_on_the_device_thread_and_lands_as_before) {
+    auto s = start();
+    s->set_deferred_inserts(&deferred_);
+    ASSERT_TRUE(s->reconcile());
+    populate(*s, 1);
+    const model::MatcherKey m = s->desired().matchers.begin()->first;
+    const int n = static_cast<int>(kStoreThreadBatch) + 10;
+    auto first = s->begin_add_rules("sg0", drop_rules(m, n, 2000), 0);
+    ASSERT_TRUE(first) << first.error().message();
+    EXPECT_EQ(device_.deferred_inserts, 1U);
+    EXPECT_FALSE(device_.deferring);
+    EXPECT_EQ(device_.rules.size(), static_cast<std::size_t>(n) + 1);
+    auto single = s->add_rules("sg0", drop_rules(m, 1, 9000), 0);
+    ASSERT_TRUE(single) << single.error().message();
+    EXPECT_EQ(device_.deferred_inserts, 1U) << "a single add is not deferred";
+    auto keys = s->collect_add_rules(*first);
+    ASSERT_TRUE(keys) << keys.error().message();
+    EXPECT_EQ(keys->size(), static_cast<std::size_t>(n));
+    EXPECT_EQ(s->desired().rules.size(), static_cast<std::size_t>(n) + 2);
+    EXPECT_EQ(device_.rules.size(), static_cast<std::size_t>(n) + 2);
+}
+
+// A rule the device refuses on its thread is known only when the batch
+// settles: the batch comes out and goes in again at once, so the caller
+// learns which rule and why as without deferring, and nothing of the batch
+// stays; a refusal that does not come again costs only the second send.
+TEST_F(ServiceTest, a_rule_refused_on_the_device_thread_is_named_as_without_it) {
+    using policy::testing::Op;
+    auto s = start();
+    s->set_deferred_inserts(&deferred_);
+    ASSERT_TRUE(s->reconcile());
+    populate(*s, 1);
+    const model::MatcherKey m = s->desired().matchers.begin()->first;
+    const int n = static_cast<int>(kStoreThreadBatch);
+    // Rule #5 refused on the device's thread, and again when sent at once:
+    // the second fault counts the inserts after the first (rules 6 to n-1).
+    const std::size_t refused_rule = 5;
+    device_.fail({.op = Op::insert_rule, .code = Errc::invalid_argument, .skip = refused_rule});
+    device_.fail({.op = Op::insert_rule,
+                  .code = Errc::invalid_argument,
+                  .skip = static_cast<std::size_t>(n) - refused_rule - 1 + refused_rule});
+    const std::size_t bulk_before = device_.bulk_inserts;
+    auto refused = s->begin_add_rules("sg0", drop_rules(m, n, 2000), 0);
+    EXPECT_EQ(device_.bulk_inserts - bulk_before, 2U) << "deferred, then again at once";
+    EXPECT_EQ(device_.deferred_inserts, 1U);
+    ASSERT_FALSE(refused);
+    EXPECT_EQ(refused.error().code(), Errc::invalid_argument);
+    EXPECT_NE(refused.error().message().find("rule #5"), std::string::npos)
+        << refused.error().message();
+    EXPECT_EQ(device_.rules.size(), 1U);
+    EXPECT_EQ(s->desired().rules.size(), 1U);
+    EXPECT_EQ(device_.deferred.refused, 0U) << "settled";
+
+    device_.fail({.op = Op::insert_rule, .code = Errc::busy, .skip = 7});  // once only
+    auto again = s->begin_add_rules("sg0", drop_rules(m, n, 2000), 0);
+    ASSERT_TRUE(again) << again.error().message();
+    auto keys = s->collect_add_rules(*again);
+    ASSERT_TRUE(keys) << keys.error().message();
+    EXPECT_EQ(keys->size(), static_cast<std::size_t>(n));
+    EXPECT_EQ(device_.rules.size(), static_cast<std::size_t>(n) + 1);
+    EXPECT_EQ(s->desired().rules.size(), static_cast<std::size_t>(n) + 1);
 }
 
 // The store refuses a batch whose device insert already happened: the
