@@ -142,8 +142,9 @@ service::LoadJob make_load(service::Service& svc, std::uint64_t id, const std::s
     };
     // A chunk's commit runs while the next chunk goes to the device.
     auto add_to = [&svc, uid](const std::string& p, std::span<const service::RuleRequest> rules,
-                              service::LoadJob::Ticket after) {
-        return svc.begin_add_rules(p, rules, uid, after);
+                              service::LoadJob::Ticket after,
+                              const service::LoadJob::Meanwhile& meanwhile) {
+        return svc.begin_add_rules(p, rules, uid, after, meanwhile);
     };
     auto collect = [&svc](service::LoadJob::Ticket ticket) -> Expected<void> {
         auto keys = svc.collect_add_rules(ticket);
@@ -171,11 +172,13 @@ service::LoadJob make_load(service::Service& svc, std::uint64_t id, const std::s
         svc.expect_rules(rules);
     };
     if (!port.empty()) {
-        return {
-            read, options,
-            [add_to, port](std::span<const service::RuleRequest> rules,
-                           service::LoadJob::Ticket after) { return add_to(port, rules, after); },
-            collect, reserve};
+        return {read, options,
+                [add_to, port](std::span<const service::RuleRequest> rules,
+                               service::LoadJob::Ticket after,
+                               const service::LoadJob::Meanwhile& meanwhile) {
+                    return add_to(port, rules, after, meanwhile);
+                },
+                collect, reserve};
     }
     auto route = [&svc](std::string_view named,
                         model::MatcherKey matcher) -> Expected<std::string> {

@@ -1,6 +1,7 @@
 #include "service/load_job.hpp"
 
 #include <charconv>
+#include <iterator>
 
 #include "sgnic/proto/codec.hpp"
 
@@ -66,7 +67,9 @@ LoadJob::LoadJob(load::RecordReader::ReadAt read, Options options, Add add, Coll
                  Reserve reserve)
     : options_(options),
       add_([add = std::move(add)](const std::string& /*port*/, std::span<const RuleRequest> rules,
-                                  Ticket after) { return add(rules, after); }),
+                                  Ticket after, const Meanwhile& meanwhile) {
+          return add(rules, after, meanwhile);
+      }),
       collect_(std::move(collect)),
       reserve_(std::move(reserve)),
       total_(options.expected.value_or(0)),
@@ -143,12 +146,16 @@ void LoadJob::fail(std::uint64_t index, std::string text, std::string reason) {
     failures_.push_back({.index = index, .text = std::move(text), .reason = std::move(reason)});
 }
 
-bool LoadJob::take(ReadAhead::Item& item) {
+bool LoadJob::take(ReadAhead::Item& item, std::vector<LoadFailure>& failures) {
+    auto failed = [&](std::string reason) {
+        failures.push_back(
+            {.index = item.index, .text = load::excerpt(item.text), .reason = std::move(reason)});
+    };
     switch (item.kind) {
         case ReadAhead::Item::Kind::no_rule:
             return false;
         case ReadAhead::Item::Kind::failed:
-            fail(item.index, load::excerpt(item.text), std::move(item.reason));
+            failed(std::move(item.reason));
             return false;
         case ReadAhead::Item::Kind::rule:
             break;
@@ -161,16 +168,16 @@ bool LoadJob::take(ReadAhead::Item& item) {
     }
     auto port = route_(line_.port, line_.rule.matcher);
     if (!port) {
-        fail(item.index, load::excerpt(item.text), port.error().message());
+        failed(port.error().message());
         return false;
     }
     line_port_ = std::move(*port);
     return true;
 }
 
-void LoadJob::keep_line_rule() {
-    rules_.push_back(std::move(line_.rule));
-    indices_.push_back(line_index_);
+void LoadJob::keep_line_rule(Chunk& chunk) {
+    chunk.rules.push_back(std::move(line_.rule));
+    chunk.indices.push_back(line_index_);
     if (!spare_.empty()) {
         line_.rule = std::move(spare_.back());
         spare_.pop_back();
@@ -178,54 +185,75 @@ void LoadJob::keep_line_rule() {
 }
 
 void LoadJob::clear_chunk() {
-    for (RuleRequest& r : rules_) {
+    for (RuleRequest& r : chunk_.rules) {
         spare_.push_back(std::move(r));
     }
-    rules_.clear();
-    indices_.clear();
+    chunk_.rules.clear();
+    chunk_.indices.clear();
 }
 
-void LoadJob::read_chunk() {
-    clear_chunk();
+void LoadJob::read_into(Chunk& chunk) {
     if (holding_) {
         holding_ = false;
-        port_ = line_port_;
-        keep_line_rule();
+        chunk.port = line_port_;
+        keep_line_rule(chunk);
     }
     // A chunk counts rules and failures; lines without a rule are read on,
     // up to a bound on one step's reading.
     if (!ahead_) {
         ahead_ = std::make_unique<ReadAhead>(read_, route_ != nullptr);
     }
-    const std::uint64_t settled_before = failures_.size();
-    for (std::size_t read = 0;
-         rules_.size() + (failures_.size() - settled_before) < options_.chunk &&
-         read < options_.chunk + kScanRecordsPerStep && failures_.size() < kMaxFailures;
+    for (std::size_t read = 0; chunk.rules.size() + chunk.failures.size() < options_.chunk &&
+                               read < options_.chunk + kScanRecordsPerStep &&
+                               failures_.size() + chunk.failures.size() < kMaxFailures;
          ++read) {
         ReadAhead::Item* item = ahead_->next();
-        if (item == nullptr && !ahead_->error().empty()) {
-            finish("read the records: " + ahead_->error(), rules_.size());
+        if (item == nullptr) {
+            chunk.read_error = ahead_->error();
+            chunk.end_of_file = chunk.read_error.empty();
             return;
         }
-        if (item == nullptr) {
-            end_of_file_ = true;
-            break;
-        }
-        if (!take(*item)) {
+        if (!take(*item, chunk.failures)) {
             continue;
         }
-        if (!rules_.empty() && line_port_ != port_) {
+        if (!chunk.rules.empty() && line_port_ != chunk.port) {
             holding_ = true;  // the next chunk's first rule
-            break;
+            return;
         }
-        if (rules_.empty()) {
-            port_ = line_port_;
+        if (chunk.rules.empty()) {
+            chunk.port = line_port_;
         }
-        keep_line_rule();
+        keep_line_rule(chunk);
     }
-    if (!rules_.empty()) {
-        retry_.emplace(rules_.size());
+}
+
+void LoadJob::read_chunk() {
+    clear_chunk();
+    if (next_) {
+        chunk_ = std::move(*next_);
+        next_.reset();
+    } else {
+        read_into(chunk_);
     }
+    std::move(chunk_.failures.begin(), chunk_.failures.end(), std::back_inserter(failures_));
+    chunk_.failures.clear();
+    if (!chunk_.read_error.empty()) {
+        finish("read the records: " + std::exchange(chunk_.read_error, {}), chunk_.rules.size());
+        return;
+    }
+    end_of_file_ = end_of_file_ || chunk_.end_of_file;
+    if (!chunk_.rules.empty()) {
+        retry_.emplace(chunk_.rules.size());
+    }
+}
+
+void LoadJob::read_next_chunk() {
+    // Once per chunk; nothing when the chunk in progress is the last.
+    if (next_ || finished_ || cancel_ || (end_of_file_ && !holding_) ||
+        failures_.size() >= kMaxFailures) {
+        return;
+    }
+    read_into(next_.emplace());
 }
 
 void LoadJob::load_step() {
@@ -251,17 +279,18 @@ void LoadJob::load_step() {
     // itself; a resend gathers the rules still pending.
     const std::vector<std::size_t>& pending = retry_->pending();
     std::vector<RuleRequest> gathered;
-    std::span<const RuleRequest> batch = rules_;
-    if (pending.size() != rules_.size()) {
+    std::span<const RuleRequest> batch = chunk_.rules;
+    if (pending.size() != chunk_.rules.size()) {
         gathered.reserve(pending.size());
         for (const std::size_t at : pending) {
-            gathered.push_back(rules_[at]);
+            gathered.push_back(chunk_.rules[at]);
         }
         batch = gathered;
     }
     load::BatchResult result;
     Ticket ticket = 0;
-    if (auto added = add_(port_, batch, in_flight_ ? in_flight_->ticket : 0)) {
+    if (auto added = add_(chunk_.port, batch, in_flight_ ? in_flight_->ticket : 0,
+                          [this] { read_next_chunk(); })) {
         result.ok = true;
         ticket = *added;
     } else {
@@ -287,7 +316,8 @@ void LoadJob::load_step() {
         return;
     }
     for (const std::size_t at : settled.failed) {
-        fail(indices_[at], route_ ? quoted_line(port_, rules_[at]) : quoted_record(rules_[at]),
+        fail(chunk_.indices[at],
+             route_ ? quoted_line(chunk_.port, chunk_.rules[at]) : quoted_record(chunk_.rules[at]),
              settled.reason);
     }
     if (retry_->done()) {
@@ -321,8 +351,8 @@ void LoadJob::finish(std::string error, std::uint64_t pending) {
     }
     error_ = std::move(error);
     retry_.reset();
-    rules_.clear();
-    indices_.clear();
+    chunk_.rules.clear();
+    chunk_.indices.clear();
     scan_.reset();
     if (error_.empty()) {
         ahead_.reset();  // its blocks' memory, while the job lingers for its result
@@ -330,6 +360,12 @@ void LoadJob::finish(std::string error, std::uint64_t pending) {
     }
     unloaded_ += pending + (holding_ ? 1 : 0);
     holding_ = false;
+    // The chunk read ahead: its failures stand, its rules were not loaded.
+    if (next_) {
+        std::move(next_->failures.begin(), next_->failures.end(), std::back_inserter(failures_));
+        unloaded_ += next_->rules.size();
+        next_.reset();
+    }
     // The rules after the chunk were not loaded either; a read error
     // leaves them uncounted.
     std::optional<std::uint64_t> rest;

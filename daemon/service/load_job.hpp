@@ -59,11 +59,16 @@ public:
     // Its store commit may still run: the result is the ticket to Collect.
     // `after` is the ticket of the batch before, not collected yet (0:
     // none); if that one is not stored, this one must fail.
+    // `meanwhile` reads the next chunk: the batch call runs it, if it
+    // likes, while the device takes the batch on a thread of its own.
     using Ticket = std::uint64_t;
-    using Add = std::function<Expected<Ticket>(std::span<const RuleRequest>, Ticket after)>;
+    using Meanwhile = std::function<void()>;
+    using Add = std::function<Expected<Ticket>(std::span<const RuleRequest>, Ticket after,
+                                               const Meanwhile& meanwhile)>;
     // The same to a port (a job of rule lines).
-    using AddTo = std::function<Expected<Ticket>(const std::string& port,
-                                                 std::span<const RuleRequest>, Ticket after)>;
+    using AddTo =
+        std::function<Expected<Ticket>(const std::string& port, std::span<const RuleRequest>,
+                                       Ticket after, const Meanwhile& meanwhile)>;
     // Waits for a batch's commit; an error means its rules were not added.
     using Collect = std::function<Expected<void>(Ticket)>;
     // The port of a rule line: its matcher's, which must be the one the line
@@ -107,14 +112,30 @@ public:
 private:
     void scan_step();
     void load_step();
-    // Reads the next chunk's records; malformed ones fail at once.
+    // A chunk's rules as read, with the record index and port of each.
+    // The chunk read ahead (while the one before was sent) keeps its
+    // failures and what ended its reading until it becomes the chunk.
+    struct Chunk {
+        std::vector<RuleRequest> rules;
+        std::vector<std::uint64_t> indices;
+        std::string port;
+        std::vector<LoadFailure> failures;
+        std::string read_error;
+        bool end_of_file = false;
+    };
+    // The next chunk's records into rules_; malformed ones fail at once.
+    // Takes the chunk read ahead if there is one.
     void read_chunk();
-    // The next record's rule and port into line_, or nothing (a failure, or
-    // no rule).
-    bool take(ReadAhead::Item& item);
+    // Reads the chunk after the one being sent into next_ (Meanwhile).
+    void read_next_chunk();
+    // Reads records into `chunk` up to a chunk's worth.
+    void read_into(Chunk& chunk);
+    // The next record's rule and port into line_, or nothing (a failure,
+    // added to `failures`, or no rule).
+    bool take(ReadAhead::Item& item, std::vector<LoadFailure>& failures);
     void fail(std::uint64_t index, std::string text, std::string reason);
-    // Adds the rule read last to the chunk; line_ gets a spare rule's lists.
-    void keep_line_rule();
+    // Adds the rule read last to `chunk`; line_ gets a spare rule's lists.
+    void keep_line_rule(Chunk& chunk);
     // Empties the chunk; its rules become spares.
     void clear_chunk();
     // Ends the job; with an error, counts the records not loaded.
@@ -134,11 +155,10 @@ private:
     // Reads and parses the records for the chunks, from the first one on.
     std::unique_ptr<ReadAhead> ahead_;
     Incoming incoming_;
-    std::vector<RuleRequest> rules_;  // the chunk in progress
+    Chunk chunk_;                // the chunk in progress (failures and end go to the job's)
+    std::optional<Chunk> next_;  // the chunk read while chunk_ was sent
     // Rules of chunks done: their lists keep their memory for the next lines.
     std::vector<RuleRequest> spare_;
-    std::vector<std::uint64_t> indices_;  // and each one's record index
-    std::string port_;                    // and the port they go to
     // The rule read last: a line whose port is not the chunk's starts the next.
     proto::load::RuleLine line_;
     std::string line_port_;

@@ -826,7 +826,8 @@ Expected<std::vector<model::RuleKey>> Service::add_rules(const std::string& port
 
 Expected<Service::Ticket> Service::begin_add_rules(const std::string& port,
                                                    std::span<const RuleRequest> rules,
-                                                   std::uint32_t uid, Ticket after) {
+                                                   std::uint32_t uid, Ticket after,
+                                                   const std::function<void()>& meanwhile) {
     // The commit in flight runs on while this batch is checked and inserted.
     if (auto ok = begin_change_overlapping(); !ok) {
         return ok.error();
@@ -836,7 +837,7 @@ Expected<Service::Ticket> Service::begin_add_rules(const std::string& port,
         return batch.error();
     }
     // The store is free, and the batch before settled, after this.
-    auto keys = insert_batch_deferred(port, *batch);
+    auto keys = insert_batch_deferred(port, *batch, meanwhile);
     if (!keys) {
         return keys.error();
     }
@@ -873,17 +874,25 @@ Expected<Service::Ticket> Service::begin_add_rules(const std::string& port,
     return ticket;
 }
 
-Expected<std::vector<model::RuleKey>> Service::insert_batch_deferred(const std::string& port,
-                                                                     const Batch& batch) {
+Expected<std::vector<model::RuleKey>> Service::insert_batch_deferred(
+    const std::string& port, const Batch& batch, const std::function<void()>& meanwhile) {
+    auto run_meanwhile = [&] {
+        if (meanwhile) {
+            meanwhile();
+        }
+    };
     if (deferred_ == nullptr) {
         auto keys = insert_batch(port, batch);
         land_in_flight();
+        run_meanwhile();
         return keys;
     }
     deferred_->defer_inserts(true);
     auto keys = insert_batch(port, batch);
     deferred_->defer_inserts(false);
-    land_in_flight();  // while the device's thread inserts
+    // While the device's thread inserts:
+    land_in_flight();
+    run_meanwhile();
     const DeferredInserts::Outcome outcome = deferred_->settle_inserts();
     if (outcome.refused == 0) {
         return keys;  // a failure of the batch's own is undone already

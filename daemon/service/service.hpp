@@ -14,6 +14,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <future>
 #include <map>
 #include <optional>
@@ -134,10 +135,13 @@ public:
     // returns their keys; a commit that fails takes them out of the device
     // again.  `after` is the caller's batch before (0: none): when that one
     // was not stored, this one is refused too, so batches land in order.
-    // Every other change lands the commit in flight first.
+    // Every other change lands the commit in flight first.  `meanwhile`
+    // runs while the device inserts the batch (the caller reads its next
+    // batch); it must not call the service.
     using Ticket = std::uint64_t;
     Expected<Ticket> begin_add_rules(const std::string& port, std::span<const RuleRequest> rules,
-                                     std::uint32_t uid, Ticket after = 0);
+                                     std::uint32_t uid, Ticket after = 0,
+                                     const std::function<void()>& meanwhile = {});
     Expected<std::vector<model::RuleKey>> collect_add_rules(Ticket ticket);
     // Grows the matcher's tables once so that `rx` and `tx` more rules fit
     // without a rehash (a bulk load announcing its size); true if it resized.
@@ -266,11 +270,11 @@ private:
     // the batch's rules come out again.
     Expected<std::vector<model::RuleKey>> insert_batch(const std::string& port, const Batch& batch);
     // insert_batch() with the device's inserts sent on its thread while this
-    // one lands the commit in flight (land_in_flight).  A rule the device
-    // refused takes the batch out again and sends it as insert_batch() does,
-    // which names the rule and cures a collision.
-    Expected<std::vector<model::RuleKey>> insert_batch_deferred(const std::string& port,
-                                                                const Batch& batch);
+    // one lands the commit in flight (land_in_flight) and runs `meanwhile`.
+    // A rule the device refused takes the batch out again and sends it as
+    // insert_batch() does, which names the rule and cures a collision.
+    Expected<std::vector<model::RuleKey>> insert_batch_deferred(
+        const std::string& port, const Batch& batch, const std::function<void()>& meanwhile);
     // Takes inserted rules out again; what the device keeps is disowned.
     void undo_batch(const std::string& port, std::span<const model::RuleKey> keys,
                     std::vector<policy::RuleId> kept);

@@ -38,6 +38,7 @@ std::string records(int n, std::uint64_t matcher = 1, const std::string& dirs = 
 struct FakeService {
     std::vector<std::string> bad;
     int fatal_at = 0;
+    int fatal_after_meanwhile_at = 0;  // the same, once the job read its next chunk
     int calls = 0;
     std::vector<std::size_t> batch_sizes;
     std::vector<std::string> added;  // l4-dport values, in order
@@ -54,7 +55,8 @@ struct FakeService {
     std::vector<LoadJob::Ticket> collected;  // in order
     std::map<LoadJob::Ticket, std::size_t> uncollected;
 
-    Expected<LoadJob::Ticket> take(std::span<const RuleRequest> rules, LoadJob::Ticket after) {
+    Expected<LoadJob::Ticket> take(std::span<const RuleRequest> rules, LoadJob::Ticket after,
+                                   const LoadJob::Meanwhile& meanwhile) {
         ++calls;
         batch_sizes.push_back(rules.size());
         afters.push_back(after);
@@ -63,6 +65,14 @@ struct FakeService {
         }
         if (after != 0 && after == unstored) {
             return Error(Errc::store, "store rules: the batch before was not stored: disk full");
+        }
+        // The device takes the batch (on its thread, in sgnicd): the job
+        // reads its next chunk, even if a rule is then refused.
+        if (meanwhile) {
+            meanwhile();
+        }
+        if (calls == fatal_after_meanwhile_at) {
+            return Error(Errc::store, "sgnicd is read-only: the state cannot be read");
         }
         for (std::size_t i = 0; i < rules.size(); ++i) {
             const std::string& port = rules[i].match.at(0).text;
@@ -81,9 +91,9 @@ struct FakeService {
     }
 
     LoadJob::Add add() {
-        return [this](std::span<const RuleRequest> rules, LoadJob::Ticket after) {
-            return take(rules, after);
-        };
+        return
+            [this](std::span<const RuleRequest> rules, LoadJob::Ticket after,
+                   const LoadJob::Meanwhile& meanwhile) { return take(rules, after, meanwhile); };
     }
     LoadJob::Collect collect() {
         return [this](LoadJob::Ticket ticket) -> Expected<void> {
@@ -99,14 +109,14 @@ struct FakeService {
     }
     LoadJob::AddTo add_to() {
         return [this](const std::string& port, std::span<const RuleRequest> rules,
-                      LoadJob::Ticket after) {
+                      LoadJob::Ticket after, const LoadJob::Meanwhile& meanwhile) {
             std::vector<std::string> values;
             values.reserve(rules.size());
             for (const RuleRequest& r : rules) {
                 values.push_back(r.match.at(0).text);
             }
             sent.emplace_back(port, rules.size(), std::move(values));
-            return take(rules, after);
+            return take(rules, after, meanwhile);
         };
     }
     LoadJob::Route route() {
@@ -214,6 +224,26 @@ TEST(LoadJob, a_fatal_error_ends_the_job_and_counts_every_record_not_loaded) {
     EXPECT_EQ(job.failed(), 7U);  // that one, and records 5-10 not loaded
     EXPECT_EQ(job.progress().first, 10U);
     EXPECT_EQ(svc.calls, 3);
+}
+
+// The chunk after the one being sent is read while the device takes it; it
+// settles after that one: its failures follow in file order, and when the
+// job ends first its rules count as not loaded and its failures stand.
+TEST(LoadJob, the_chunk_read_while_one_is_sent_settles_after_it_in_file_order) {
+    FakeService svc;
+    svc.fatal_after_meanwhile_at = 2;  // the second chunk's call, after the third was read
+    std::string content = records(12);
+    content.insert(content.find("1\trx\tl4-dport=9\t"), "1\trx\tdrop\n");  // record 9
+    LoadJob job(memory_file(content), {.expected = 13, .chunk = 4}, svc.add(), svc.collect(),
+                svc.reserve());
+    run(job);
+    EXPECT_EQ(job.error(), "sgnicd is read-only: the state cannot be read");
+    EXPECT_EQ(job.loaded(), 4U);  // the first chunk
+    ASSERT_EQ(job.failures().size(), 1U);
+    EXPECT_EQ(job.failures()[0].index, 9U);
+    // The second chunk (4), the third read ahead (3 rules) and record 13.
+    EXPECT_EQ(job.failed(), 1U + 4U + 3U + 1U);
+    EXPECT_EQ(svc.batch_sizes, (std::vector<std::size_t>{4, 4}));
 }
 
 TEST(LoadJob, cancel_stops_after_the_chunk_in_progress) {
