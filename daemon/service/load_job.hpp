@@ -43,6 +43,20 @@ struct LoadFailure {
     friend bool operator==(const LoadFailure&, const LoadFailure&) = default;
 };
 
+// A LoadJob's chunk: its rules as read, with the record index and port of
+// each.  The chunk read ahead (while the one before was sent) keeps its
+// failures and what ended its reading until it becomes the chunk.  (Not
+// nested in LoadJob: std::optional of a nested type with member
+// initializers is not default-constructible to clang inside the class.)
+struct LoadChunk {
+    std::vector<RuleRequest> rules;
+    std::vector<std::uint64_t> indices;
+    std::string port;
+    std::vector<LoadFailure> failures;
+    std::string read_error;
+    bool end_of_file = false;
+};
+
 class LoadJob {
 public:
     // Records scanned per presize step; a chunk is read in its own step.
@@ -112,17 +126,7 @@ public:
 private:
     void scan_step();
     void load_step();
-    // A chunk's rules as read, with the record index and port of each.
-    // The chunk read ahead (while the one before was sent) keeps its
-    // failures and what ended its reading until it becomes the chunk.
-    struct Chunk {
-        std::vector<RuleRequest> rules;
-        std::vector<std::uint64_t> indices;
-        std::string port;
-        std::vector<LoadFailure> failures;
-        std::string read_error;
-        bool end_of_file = false;
-    };
+    using Chunk = LoadChunk;
     // The next chunk's records into rules_; malformed ones fail at once.
     // Takes the chunk read ahead if there is one.
     void read_chunk();
