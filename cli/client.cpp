@@ -347,6 +347,31 @@ Outcome<std::uint64_t> Client::flush_rules(const std::string& port) {
 namespace {
 
 // What sgnicctl hears of its load job while it waits.
+// LoadRules' arguments: the descriptor and the options a{sv}.
+int append_load(sd_bus_message* m, int fd, std::uint64_t rules, std::uint32_t chunk,
+                const RuleCounts& per_matcher) {
+    int r = sd_bus_message_append(m, "h", fd);
+    if (r >= 0) {
+        r = sd_bus_message_open_container(m, 'a', "{sv}");
+    }
+    if (r >= 0) {
+        r = sd_bus_message_append(m, "{sv}{sv}", "rules", "t", rules, "chunk", "u", chunk);
+    }
+    if (r >= 0 && !per_matcher.empty()) {
+        r = sd_bus_message_open_container(m, 'e', "sv");
+        r = r < 0 ? r : sd_bus_message_append(m, "s", "matchers");
+        r = r < 0 ? r : sd_bus_message_open_container(m, 'v', "a(ttt)");
+        r = r < 0 ? r : sd_bus_message_open_container(m, 'a', "(ttt)");
+        for (auto it = per_matcher.begin(); r >= 0 && it != per_matcher.end(); ++it) {
+            r = sd_bus_message_append(m, "(ttt)", it->first, it->second.first, it->second.second);
+        }
+        for (int open = 3; r >= 0 && open > 0; --open) {
+            r = sd_bus_message_close_container(m);
+        }
+    }
+    return r < 0 ? r : sd_bus_message_close_container(m);
+}
+
 struct JobWatch {
     std::string path;  // known once LoadRules answered
     const std::function<void(std::uint64_t)>* progress = nullptr;
@@ -431,7 +456,7 @@ int on_owner_changed(sd_bus_message* m, void* userdata, sd_bus_error* /*error*/)
 }  // namespace
 
 Outcome<JobOutcome> Client::load_rules(const std::string& port, int fd, std::uint64_t rules,
-                                       std::uint32_t chunk,
+                                       std::uint32_t chunk, const RuleCounts& per_matcher,
                                        const std::function<void(std::uint64_t)>& progress) {
     JobWatch w;
     w.progress = &progress;
@@ -462,13 +487,9 @@ Outcome<JobOutcome> Client::load_rules(const std::string& port, int fd, std::uin
         return from_errno("LoadRules: subscribe to the job's signals", r);
     }
     const bool lines = port.empty();
-    auto reply = call(lines ? kRoot : port_object(port), lines ? kManager : kPort, "LoadRules",
-                      [&](sd_bus_message* m) {
-                          const int rr = sd_bus_message_append(m, "h", fd);
-                          return rr < 0 ? rr
-                                        : sd_bus_message_append(m, "a{sv}", 2, "rules", "t", rules,
-                                                                "chunk", "u", chunk);
-                      });
+    auto reply =
+        call(lines ? kRoot : port_object(port), lines ? kManager : kPort, "LoadRules",
+             [&](sd_bus_message* m) { return append_load(m, fd, rules, chunk, per_matcher); });
     if (auto* e = std::get_if<CallError>(&reply)) {
         return *e;
     }

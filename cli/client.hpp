@@ -63,9 +63,10 @@ public:
     // job of at most `chunk` rules per batch; progress(settled) while it
     // runs; its Finished.  The daemon vanishing ends the wait.  With port
     // "", Manager.LoadRules: `fd` holds rule lines (cli/load.hpp RuleLines)
-    // and each rule goes to its matcher's port.
+    // and each rule goes to its matcher's port.  `per_matcher`, if not
+    // empty, is the file's rules per matcher (the "matchers" option).
     Outcome<JobOutcome> load_rules(const std::string& port, int fd, std::uint64_t rules,
-                                   std::uint32_t chunk,
+                                   std::uint32_t chunk, const RuleCounts& per_matcher,
                                    const std::function<void(std::uint64_t)>& progress);
     // Matcher.Reserve: room for rx and tx more rules; whether it resized.
     Outcome<bool> reserve(std::uint64_t matcher, std::uint64_t rx, std::uint64_t tx);

@@ -105,7 +105,8 @@ bool json_form(std::string_view content) {
     return first != std::string_view::npos && (content[first] == '[' || content[first] == '{');
 }
 
-// Calls on_rule(line, its 1-based number) for each line that holds a rule.
+// Calls on_rule(its 1-based number, the line) for each line that holds a
+// rule.
 template <typename OnRule>
 void each_rule_line(std::string_view content, OnRule&& on_rule) {
     std::size_t line_no = 0;
@@ -113,11 +114,18 @@ void each_rule_line(std::string_view content, OnRule&& on_rule) {
         const std::size_t nl = content.find('\n', start);
         const std::size_t end = nl == std::string_view::npos ? content.size() : nl;
         ++line_no;
-        if (proto::load::holds_rule(content.substr(start, end - start))) {
-            on_rule(line_no);
+        const std::string_view line = content.substr(start, end - start);
+        if (proto::load::holds_rule(line)) {
+            on_rule(line_no, line);
         }
         start = end + 1;
     }
+}
+
+void count(RuleCounts& counts, std::uint64_t matcher, proto::Directions dirs) {
+    auto& [rx, tx] = counts[matcher];
+    rx += dirs.rx ? 1 : 0;
+    tx += dirs.tx ? 1 : 0;
 }
 
 }  // namespace
@@ -136,6 +144,9 @@ RuleLines rule_lines(std::string_view content) {
                         {std::move(item.where), st.error().message(), item.position});
                     return;
                 }
+                if (const auto dirs = proto::parse_directions(r.directions)) {
+                    count(out.per_matcher, r.matcher, *dirs);
+                }
                 out.sent.push_back({std::move(item.where), item.position});
             },
             [&](LoadFailure&& failure) { out.refused.push_back(std::move(failure)); });
@@ -143,13 +154,19 @@ RuleLines rule_lines(std::string_view content) {
         return out;
     }
     out.verbatim = true;
-    each_rule_line(content, [&](std::size_t /*line_no*/) { ++out.rules; });
+    each_rule_line(content, [&](std::size_t /*line_no*/, std::string_view line) {
+        ++out.rules;
+        // A line with no target counts only in the total; sgnicd refuses it.
+        if (const auto target = proto::load::rule_line_target(line)) {
+            count(out.per_matcher, target->first, target->second);
+        }
+    });
     return out;
 }
 
 std::vector<RuleName> rule_line_names(std::string_view content) {
     std::vector<RuleName> names;
-    each_rule_line(content, [&](std::size_t line_no) {
+    each_rule_line(content, [&](std::size_t line_no, std::string_view /*line*/) {
         names.push_back({"line " + std::to_string(line_no), line_no});
     });
     return names;

@@ -17,10 +17,12 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "cli/grammar.hpp"
@@ -99,6 +101,9 @@ struct JobOutcome {
 // every other one failed with the job's error (and report.aborted is set).
 void add_job_outcome(LoadReport& report, std::span<const RuleName> sent, const JobOutcome& job);
 
+// Rules per matcher: (RX, TX).
+using RuleCounts = std::map<std::uint64_t, std::pair<std::uint64_t, std::uint64_t>>;
+
 // The file for Manager.LoadRules: its rules as lines in the words of `rule
 // add`, which sgnicd parses and checks itself.  A text file goes as it is
 // (`verbatim`, `text` and `sent` empty): sgnicd skips its blank and comment
@@ -110,6 +115,9 @@ struct RuleLines {
     bool verbatim = false;
     std::string text;
     std::uint64_t rules = 0;  // lines of the file sgnicd gets that hold a rule
+    // Their rules per matcher and direction (RX, TX), as sgnicd's presize
+    // counts them: sgnicd sizes the matchers without reading the file first.
+    RuleCounts per_matcher;
     std::vector<RuleName> sent;
     std::vector<LoadFailure> refused;
 };

@@ -360,6 +360,7 @@ std::variant<LoadReport, CallError, ByPort> load_lines(Client& c, const RuleLoad
             return ByPort{};
         }
         auto job = c.load_rules("", fd.get(), lines.rules, static_cast<std::uint32_t>(load.chunk),
+                                lines.per_matcher,
                                 [&](std::uint64_t done) { progress.update(refused + done); });
         // A file sent as it is has its rule lines named only when a failure
         // needs a name.
@@ -520,7 +521,7 @@ std::variant<LoadReport, CallError> load_by_port(Client& c, const RuleLoad& load
             UniqueFd fd = sealed_memfd(records.text);
             if (fd) {
                 auto job = c.load_rules(port, fd.get(), records.sent.size(),
-                                        static_cast<std::uint32_t>(load.chunk), on_progress);
+                                        static_cast<std::uint32_t>(load.chunk), {}, on_progress);
                 if (auto* done = value(job)) {
                     add_job_outcome(part, records.sent, *done);
                 } else if (const CallError& e = std::get<CallError>(job); !e.unknown_method) {

@@ -1,6 +1,8 @@
 #include "bus/args.hpp"
 
+#include <algorithm>
 #include <cstring>
+#include <utility>
 
 #include "bus/server.hpp"
 
@@ -15,6 +17,72 @@ Error bad_message(int r) {
 Error too_many(const char* what, std::size_t limit) {
     return {Errc::invalid_argument,
             std::string(what) + ": more than " + std::to_string(limit) + " entries"};
+}
+
+// LoadRules' "matchers" option (its variant entered): (matcher id, RX
+// rules, TX rules) per matcher, each matcher once.
+Expected<service::LoadJob::Incoming> read_incoming(sd_bus_message* m) {
+    service::LoadJob::Incoming out;
+    int r = sd_bus_message_enter_container(m, 'v', "a(ttt)");
+    if (r < 0) {
+        return bad_message(r);
+    }
+    r = sd_bus_message_enter_container(m, 'a', "(ttt)");
+    if (r < 0) {
+        return bad_message(r);
+    }
+    for (;;) {
+        std::uint64_t matcher = 0;
+        std::uint64_t rx = 0;
+        std::uint64_t tx = 0;
+        r = sd_bus_message_read(m, "(ttt)", &matcher, &rx, &tx);
+        if (r < 0) {
+            return bad_message(r);
+        }
+        if (r == 0) {
+            break;
+        }
+        if (out.size() == kMaxLoadMatchers) {
+            return too_many("option 'matchers'", kMaxLoadMatchers);
+        }
+        if (!out.emplace(matcher, std::pair{rx, tx}).second) {
+            return Error(Errc::invalid_argument,
+                         "option 'matchers' names matcher " + std::to_string(matcher) + " twice");
+        }
+    }
+    for (const int depth : {0, 1}) {
+        (void)depth;
+        r = sd_bus_message_exit_container(m);
+        if (r < 0) {
+            return bad_message(r);
+        }
+    }
+    return out;
+}
+
+// The counts must fit the file's: a rule is one matcher's, in one direction
+// or both, so no count exceeds "rules" and neither does their sum over
+// matchers (of each matcher's larger direction).
+Expected<void> check_incoming(const service::LoadJob::Incoming& incoming,
+                              const std::optional<std::uint64_t>& rules) {
+    if (!rules) {
+        return Error(Errc::invalid_argument,
+                     "option 'matchers' needs option 'rules': the counts are the file's");
+    }
+    std::uint64_t sum = 0;
+    for (const auto& [matcher, counts] : incoming) {
+        const std::uint64_t most = std::max(counts.first, counts.second);
+        if (most > *rules - sum) {  // sum <= *rules: checked before
+            return Error(Errc::invalid_argument,
+                         "option 'matchers': matcher " + std::to_string(matcher) + "'s " +
+                             std::to_string(counts.first) + " RX and " +
+                             std::to_string(counts.second) + " TX rules, with the matchers " +
+                             "before it, are more than the " + std::to_string(*rules) +
+                             " rules of option 'rules'");
+        }
+        sum += most;
+    }
+    return {};
 }
 
 }  // namespace
@@ -166,11 +234,15 @@ Expected<service::LoadJob::Options> read_load_options(sd_bus_message* m) {
         if (r < 0) {
             return bad_message(r);
         }
-        const char* want = k == "rules" ? "t" : k == "chunk" ? "u" : nullptr;
+        const char* want = k == "rules"      ? "t"
+                           : k == "chunk"    ? "u"
+                           : k == "matchers" ? "a(ttt)"
+                                             : nullptr;
         if (want == nullptr) {
             return Error(Errc::invalid_argument,
                          "option '" + std::string(k) +
-                             R"(' is unknown: LoadRules takes "rules" (t) and "chunk" (u))");
+                             R"(' is unknown: LoadRules takes "rules" (t), "chunk" (u) and )"
+                             R"("matchers" (a(ttt)))");
         }
         if (std::string_view(type) != want) {
             return Error(Errc::invalid_argument, "option '" + std::string(k) +
@@ -180,6 +252,13 @@ Expected<service::LoadJob::Options> read_load_options(sd_bus_message* m) {
             std::uint64_t rules = 0;
             r = sd_bus_message_read(m, "v", "t", &rules);
             out.expected = rules;
+        } else if (k == "matchers") {
+            auto incoming = read_incoming(m);
+            r = 0;
+            if (!incoming) {
+                return incoming.error();
+            }
+            out.incoming = std::move(*incoming);
         } else {
             std::uint32_t chunk = 0;
             r = sd_bus_message_read(m, "v", "u", &chunk);
@@ -204,6 +283,11 @@ Expected<service::LoadJob::Options> read_load_options(sd_bus_message* m) {
     r = sd_bus_message_exit_container(m);
     if (r < 0) {
         return bad_message(r);
+    }
+    if (out.incoming) {
+        if (auto fits = check_incoming(*out.incoming, out.expected); !fits) {
+            return fits.error();
+        }
     }
     return out;
 }

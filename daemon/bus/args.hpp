@@ -17,6 +17,8 @@
 namespace sgnic::bus {
 
 inline constexpr std::size_t kMaxFields = 16;  // more than there are fields: a bad call
+// LoadRules' "matchers" entries at most: more than any port set holds.
+inline constexpr std::size_t kMaxLoadMatchers = 65536;
 
 // a(ss)
 Expected<std::vector<proto::FieldText>> read_field_texts(sd_bus_message* m, const char* what,
@@ -28,8 +30,9 @@ Expected<std::vector<std::string>> read_strings(sd_bus_message* m, const char* w
 Expected<std::vector<service::RuleRequest>> read_rules(sd_bus_message* m);
 // at
 Expected<std::vector<model::RuleKey>> read_rule_ids(sd_bus_message* m);
-// a{sv} of LoadRules (Port and Manager): "rules" (t), "chunk" (u, 1..65536); any other
-// key or type is refused, naming the key.
+// a{sv} of LoadRules (Port and Manager): "rules" (t), "chunk" (u, 1..65536),
+// "matchers" (a(ttt), each matcher once, with "rules", counts within it); any
+// other key or type is refused, naming the key.
 Expected<service::LoadJob::Options> read_load_options(sd_bus_message* m);
 
 // NULL-terminated, malloc'd string vector for sd-bus node enumerators

@@ -10,6 +10,7 @@
 #include <charconv>
 #include <cstring>
 #include <string_view>
+#include <utility>
 
 #include "bus/args.hpp"
 #include "bus/server.hpp"
@@ -172,7 +173,7 @@ service::LoadJob make_load(service::Service& svc, std::uint64_t id, const std::s
         svc.expect_rules(rules);
     };
     if (!port.empty()) {
-        return {read, options,
+        return {read, std::move(options),
                 [add_to, port](std::span<const service::RuleRequest> rules,
                                service::LoadJob::Ticket after,
                                const service::LoadJob::Meanwhile& meanwhile) {
@@ -194,7 +195,7 @@ service::LoadJob make_load(service::Service& svc, std::uint64_t id, const std::s
         }
         return it->second.port;
     };
-    return {read, options, route, add_to, collect, reserve};
+    return {read, std::move(options), route, add_to, collect, reserve};
 }
 
 }  // namespace
@@ -206,7 +207,7 @@ Jobs::Job::Job(Jobs& owner_, std::uint64_t id_, std::string port_, UniqueFd fd_,
       path(job_path(id_)),
       port(std::move(port_)),
       fd(std::move(fd_)),
-      load(make_load(owner_.server().service(), id_, port, fd.get(), options, uid)),
+      load(make_load(owner_.server().service(), id_, port, fd.get(), std::move(options), uid)),
       emitted_at(std::chrono::steady_clock::now()) {}
 
 namespace {

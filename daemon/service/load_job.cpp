@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <iterator>
+#include <utility>
 
 #include "sgnic/proto/codec.hpp"
 
@@ -65,39 +66,45 @@ std::string quoted_line(const std::string& port, const RuleRequest& rule) {
 
 LoadJob::LoadJob(load::RecordReader::ReadAt read, Options options, Add add, Collect collect,
                  Reserve reserve)
-    : options_(options),
+    : options_(std::move(options)),
       add_([add = std::move(add)](const std::string& /*port*/, std::span<const RuleRequest> rules,
                                   Ticket after, const Meanwhile& meanwhile) {
           return add(rules, after, meanwhile);
       }),
       collect_(std::move(collect)),
       reserve_(std::move(reserve)),
-      total_(options.expected.value_or(0)),
+      total_(options_.expected.value_or(0)),
       read_(read) {
-    if (options_.expected && *options_.expected > 0) {
+    if (options_.expected && *options_.expected > 0 && !options_.incoming) {
         scan_.emplace(std::move(read));
     }
 }
 
 LoadJob::LoadJob(load::RecordReader::ReadAt read, Options options, Route route, AddTo add,
                  Collect collect, Reserve reserve)
-    : options_(options),
+    : options_(std::move(options)),
       route_(std::move(route)),
       add_(std::move(add)),
       collect_(std::move(collect)),
       reserve_(std::move(reserve)),
-      total_(options.expected.value_or(0)),
+      total_(options_.expected.value_or(0)),
       read_(read) {
-    // Lines are always counted: per matcher to presize, and the total
-    // for progress when the caller gave none.
-    scan_.emplace(std::move(read));
+    // Lines are counted, per matcher to presize, and the total for
+    // progress when the caller gave none, unless the caller counted them.
+    if (!options_.incoming) {
+        scan_.emplace(std::move(read));
+    }
 }
 
 bool LoadJob::step() {
     if (finished_) {
         return false;
     }
-    if (scan_) {
+    if (options_.incoming) {
+        // The caller's counts, in a step of their own as the scan's.
+        reserve_(*options_.incoming);
+        options_.incoming.reset();
+    } else if (scan_) {
         scan_step();
     } else {
         load_step();

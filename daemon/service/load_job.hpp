@@ -64,9 +64,15 @@ public:
     // More failures than this end the job: the list travels in one signal.
     static constexpr std::size_t kMaxFailures = 65536;
 
+    // Per matcher, its RX and TX rules: what the presize scan counts.
+    using Incoming = std::map<model::MatcherKey, std::pair<std::uint64_t, std::uint64_t>>;
+
     struct Options {
         std::optional<std::uint64_t> expected;  // the caller's count: progress total, presize
         std::size_t chunk = proto::kDefaultLoadChunk;
+        // The caller's counts per matcher: the matchers are grown to these
+        // and the file is not scanned.
+        std::optional<Incoming> incoming = std::nullopt;
     };
     // Puts a batch in the device all or nothing; an error that names a rule
     // says "rule #<index in the batch>: ..." (as Service::add_rules does).
@@ -89,8 +95,6 @@ public:
     // names, if it names one ("" when not); or why the rule cannot go.
     using Route =
         std::function<Expected<std::string>(std::string_view named, model::MatcherKey matcher)>;
-    // What the presize scan counted: per matcher, its RX and TX rules.
-    using Incoming = std::map<model::MatcherKey, std::pair<std::uint64_t, std::uint64_t>>;
     // Grows the matchers (and the rule tables) for what comes; a hint, its
     // failure ignored.  Called once, before the first chunk.
     using Reserve = std::function<void(const Incoming&)>;

@@ -1014,6 +1014,28 @@ TEST_F(SteeringBus, load_rules_refuses_what_is_not_a_file_and_options_it_does_no
         {"chunk too big",
          [](sd_bus_message* m) { sd_bus_message_append(m, "{sv}", "chunk", "u", 65537U); },
          "option 'chunk' is 65537"},
+        {"matchers of the wrong type",
+         [](sd_bus_message* m) { sd_bus_message_append(m, "{sv}", "matchers", "t", 5ULL); },
+         "option 'matchers' must be of type a(ttt), not t"},
+        {"matchers without rules",
+         [](sd_bus_message* m) {
+             sd_bus_message_append(m, "{sv}", "matchers", "a(ttt)", 1, 1ULL, 5ULL, 0ULL);
+         },
+         "option 'matchers' needs option 'rules'"},
+        {"a matcher twice",
+         [](sd_bus_message* m) {
+             sd_bus_message_append(m, "{sv}", "rules", "t", 10ULL);
+             sd_bus_message_append(m, "{sv}", "matchers", "a(ttt)", 2, 1ULL, 2ULL, 0ULL, 1ULL, 0ULL,
+                                   3ULL);
+         },
+         "option 'matchers' names matcher 1 twice"},
+        {"counts beyond the rules",
+         [](sd_bus_message* m) {
+             sd_bus_message_append(m, "{sv}", "rules", "t", 10ULL);
+             sd_bus_message_append(m, "{sv}", "matchers", "a(ttt)", 2, 1ULL, 6ULL, 6ULL, 2ULL, 5ULL,
+                                   0ULL);
+         },
+         "matcher 2's 5 RX and 0 TX rules, with the matchers before it, are more than the 10"},
     };
     for (const Case& c : cases) {
         Reply r = load_rules_with("sg0", fd.get(), c.fill);
@@ -1089,6 +1111,38 @@ TEST_F(SteeringBus, manager_load_rules_routes_each_line_to_its_matchers_port) {
     EXPECT_EQ(property(port_path("sg-1"), kPortInterface, "RxRules", 't'), 1U);
     EXPECT_EQ(service_->desired().rules.size(), 5U);
     EXPECT_EQ(device_.rules.size(), 5U);
+}
+
+// The caller's counts per matcher ("matchers") size the matchers in place
+// of sgnicd's pass over the file: here they say 300 RX rules where the
+// file holds 10, and the matcher is sized for 300.
+TEST_F(SteeringBus, manager_load_rules_sizes_the_matchers_by_the_callers_counts) {
+    Reply m = create_matcher("sg0", 0, {{"l4-dport", "0xffff"}});
+    ASSERT_TRUE(m.ok()) << m.error_message;
+    const std::string matcher = matcher_of(m);
+    const std::string id = id_of(matcher);
+    watch_jobs();
+    std::vector<std::string> text;
+    for (int port = 1; port <= 10; ++port) {
+        text.push_back("matcher " + id + " dir rx l4-dport " + std::to_string(port) +
+                       " action drop");
+    }
+    const UniqueFd fd = memfd(lines(text));
+    const std::uint64_t key = std::stoull(id);
+    Reply load = manager_load_rules_with(fd.get(), [&](sd_bus_message* msg) {
+        sd_bus_message_append(msg, "{sv}", "rules", "t", std::uint64_t{300});
+        sd_bus_message_append(msg, "{sv}", "matchers", "a(ttt)", 1, key, std::uint64_t{300},
+                              std::uint64_t{0});
+    });
+    ASSERT_TRUE(load.ok()) << load.error_name << ": " << load.error_message;
+    const Finished f = wait_finished(job_of(load));
+    EXPECT_EQ(f.loaded, 10U);
+    EXPECT_EQ(f.error, "");
+    EXPECT_EQ(property(matcher, kMatcherInterface, "RxRules", 't'), 10U);
+    // 300 rules need 429 rows at 70 %: 2^9; the file's 10 would need 2^4.
+    EXPECT_EQ(property(matcher, kMatcherInterface, "RxSizeLog", 'u'), 9U);
+    EXPECT_EQ(property(matcher, kMatcherInterface, "TxSizeLog", 'u'), 1U);
+    EXPECT_EQ(property(matcher, kMatcherInterface, "Rehashes", 't'), 1U);
 }
 
 TEST_F(SteeringBus, manager_load_rules_names_failing_lines) {

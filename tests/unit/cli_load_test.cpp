@@ -240,6 +240,9 @@ TEST(CliLoad, a_text_file_goes_as_it_is_and_its_rule_lines_are_named_by_line_num
     EXPECT_EQ(lines.rules, 3U);
     EXPECT_TRUE(lines.sent.empty());
     EXPECT_TRUE(lines.refused.empty());
+    // Per matcher, as sgnicd's presize counts (the default is both ways);
+    // "frobnicate" names no matcher and counts only in the total.
+    EXPECT_EQ(lines.per_matcher, (RuleCounts{{3, {2, 1}}}));
     const std::vector<RuleName> names = rule_line_names(content);
     ASSERT_EQ(names.size(), 3U);
     EXPECT_EQ(names[0].where, "line 3");
@@ -286,6 +289,7 @@ TEST(CliLoad, rule_lines_of_a_json_file_are_its_checked_rules_written_as_words) 
               "dev sg0 matcher 4 dir both l4-dport 80 action drop\n");
     EXPECT_FALSE(lines.verbatim);
     EXPECT_EQ(lines.rules, 2U);
+    EXPECT_EQ(lines.per_matcher, (RuleCounts{{3, {1, 0}}, {4, {1, 1}}}));
     ASSERT_EQ(lines.sent.size(), 2U);
     EXPECT_EQ(lines.sent[0].where, "rule 1");
     EXPECT_EQ(lines.sent[1].where, "rule 2");

@@ -175,6 +175,38 @@ TEST(LoadJob, loads_every_record_a_chunk_per_step_after_one_presize_per_matcher)
     EXPECT_EQ(svc.reserve_calls, 1);
 }
 
+// The caller's counts per matcher replace the scan: the matchers are sized
+// to them, in a step of their own, and the file is read once, for the load.
+TEST(LoadJob, the_callers_counts_per_matcher_size_the_matchers_without_a_scan) {
+    for (const bool lines : {false, true}) {
+        FakeService svc;
+        svc.ports = {{1, "sg0"}};
+        const std::string content =
+            lines ? "matcher 1 dir rx l4-dport 1 action drop\nmatcher 1 dir rx l4-dport 2 action "
+                    "drop\n"
+                  : records(2);
+        const LoadJob::Options options{
+            .expected = 7, .chunk = 4096, .incoming = LoadJob::Incoming{{1, {7, 0}}, {9, {0, 3}}}};
+        std::size_t reads = 0;
+        auto file = memory_file(content);
+        auto counted = [&](std::span<char> buf, std::uint64_t offset) {
+            ++reads;
+            return file(buf, offset);
+        };
+        LoadJob job = lines ? LoadJob(counted, options, svc.route(), svc.add_to(), svc.collect(),
+                                      svc.reserve())
+                            : LoadJob(counted, options, svc.add(), svc.collect(), svc.reserve());
+        EXPECT_TRUE(job.step());  // the presize
+        EXPECT_EQ(reads, 0U);
+        run(job);
+        using R = std::tuple<model::MatcherKey, std::uint64_t, std::uint64_t>;
+        EXPECT_EQ(svc.reserved, (std::vector<R>{{1, 7, 0}, {9, 0, 3}})) << lines;
+        EXPECT_EQ(svc.reserve_calls, 1);
+        EXPECT_EQ(job.loaded(), 2U);
+        EXPECT_EQ(job.progress(), (std::pair<std::uint64_t, std::uint64_t>{2, 7}));
+    }
+}
+
 TEST(LoadJob, without_a_count_there_is_no_presize_and_no_total) {
     FakeService svc;
     LoadJob job(memory_file(records(3)), {.expected = std::nullopt, .chunk = 4096}, svc.add(),
