@@ -2,7 +2,7 @@
 // kernel inserts a request's rules inside the sendmsg() that carries it, so
 // whichever thread sends pays for the insert (about a third of a load's
 // time on sgnicd's thread); with this one sending, sgnicd's thread builds the
-// next request, and checks the next batch, meanwhile.
+// next request, and reads the next batch, meanwhile.
 //
 // The thread has a socket of its own and shares nothing else with the
 // caller but the queue.  The caller waits for drain() before it sends any

@@ -1,6 +1,8 @@
 #include "service/load_job.hpp"
 
+#include <algorithm>
 #include <charconv>
+#include <cstddef>
 #include <iterator>
 #include <utility>
 
@@ -236,6 +238,11 @@ void LoadJob::read_into(Chunk& chunk) {
 
 void LoadJob::read_chunk() {
     clear_chunk();
+    if (next_ && failures_.size() + next_->failures.size() >= kMaxFailures) {
+        // Its failures listed (up to the bound), its rules not sent.
+        finish("more than " + std::to_string(kMaxFailures) + " records failed", 0);
+        return;
+    }
     if (next_) {
         chunk_ = std::move(*next_);
         next_.reset();
@@ -367,10 +374,15 @@ void LoadJob::finish(std::string error, std::uint64_t pending) {
     }
     unloaded_ += pending + (holding_ ? 1 : 0);
     holding_ = false;
-    // The chunk read ahead: its failures stand, its rules were not loaded.
+    // The chunk read ahead: its failures stand (those the list has room for;
+    // the rest count as not loaded), its rules were not loaded.
     if (next_) {
-        std::move(next_->failures.begin(), next_->failures.end(), std::back_inserter(failures_));
-        unloaded_ += next_->rules.size();
+        const std::size_t room =
+            failures_.size() < kMaxFailures ? kMaxFailures - failures_.size() : 0;
+        const std::size_t kept = std::min(room, next_->failures.size());
+        const auto first = next_->failures.begin();
+        std::move(first, first + static_cast<std::ptrdiff_t>(kept), std::back_inserter(failures_));
+        unloaded_ += next_->rules.size() + (next_->failures.size() - kept);
         next_.reset();
     }
     // The rules after the chunk were not loaded either; a read error

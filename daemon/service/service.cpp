@@ -887,9 +887,20 @@ Expected<std::vector<model::RuleKey>> Service::insert_batch_deferred(
         run_meanwhile();
         return keys;
     }
-    deferred_->defer_inserts(true);
-    auto keys = insert_batch(port, batch);
-    deferred_->defer_inserts(false);
+    // Deferring ends with the inserts, even if they throw.
+    struct Deferring {
+        DeferredInserts* device;
+        explicit Deferring(DeferredInserts* d) : device(d) { device->defer_inserts(true); }
+        ~Deferring() { device->defer_inserts(false); }
+        Deferring(const Deferring&) = delete;
+        Deferring& operator=(const Deferring&) = delete;
+        Deferring(Deferring&&) = delete;
+        Deferring& operator=(Deferring&&) = delete;
+    };
+    auto keys = [&] {
+        const Deferring deferring(deferred_);
+        return insert_batch(port, batch);
+    }();
     // While the device's thread inserts:
     land_in_flight();
     run_meanwhile();

@@ -417,6 +417,29 @@ TEST(LoadJob, too_many_failures_end_the_job) {
     EXPECT_EQ(job.loaded(), 0U);
 }
 
+// The chunk read ahead while the device refused the last failures the list
+// has room for: its failures beyond the bound are not listed but counted,
+// and its rules are not sent.
+TEST(LoadJob, failures_past_the_bound_in_the_chunk_read_ahead_are_counted_not_listed) {
+    FakeService svc;
+    svc.bad = {"1", "2"};
+    std::string content;
+    for (std::size_t i = 0; i < LoadJob::kMaxFailures - 2; ++i) {
+        content += "x\n";
+    }
+    content += records(2);  // both refused by the device
+    content += "x\n1\trx\tl4-dport=7\tdrop\n1\trx\tl4-dport=8\tdrop\n";  // read ahead
+    LoadJob job(memory_file(content), {.expected = std::nullopt, .chunk = 65536}, svc.add(),
+                svc.collect(), svc.reserve());
+    run(job);
+    EXPECT_EQ(job.error(), "more than 65536 records failed");
+    EXPECT_EQ(job.failures().size(), LoadJob::kMaxFailures);
+    EXPECT_EQ(job.failures().back().index, LoadJob::kMaxFailures);  // the second refused
+    EXPECT_EQ(job.failed(), LoadJob::kMaxFailures + 3);
+    EXPECT_EQ(job.loaded(), 0U);
+    EXPECT_TRUE(svc.added.empty());
+}
+
 // The parser's reason for refusing `line` ("" if it takes it).
 std::string parser_reason(std::string_view line) {
     proto::load::RuleLine parsed;
