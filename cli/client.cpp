@@ -346,7 +346,6 @@ Outcome<std::uint64_t> Client::flush_rules(const std::string& port) {
 
 namespace {
 
-// What sgnicctl hears of its load job while it waits.
 // LoadRules' arguments: the descriptor and the options a{sv}.
 int append_load(sd_bus_message* m, int fd, std::uint64_t rules, std::uint32_t chunk,
                 const RuleCounts& per_matcher) {
@@ -372,6 +371,7 @@ int append_load(sd_bus_message* m, int fd, std::uint64_t rules, std::uint32_t ch
     return r < 0 ? r : sd_bus_message_close_container(m);
 }
 
+// What sgnicctl hears of its load job while it waits.
 struct JobWatch {
     std::string path;  // known once LoadRules answered
     const std::function<void(std::uint64_t)>* progress = nullptr;

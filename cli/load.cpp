@@ -122,12 +122,6 @@ void each_rule_line(std::string_view content, OnRule&& on_rule) {
     }
 }
 
-void count(RuleCounts& counts, std::uint64_t matcher, proto::Directions dirs) {
-    auto& [rx, tx] = counts[matcher];
-    rx += dirs.rx ? 1 : 0;
-    tx += dirs.tx ? 1 : 0;
-}
-
 }  // namespace
 
 RuleLines rule_lines(std::string_view content) {
@@ -145,7 +139,7 @@ RuleLines rule_lines(std::string_view content) {
                     return;
                 }
                 if (const auto dirs = proto::parse_directions(r.directions)) {
-                    count(out.per_matcher, r.matcher, *dirs);
+                    proto::load::count_rule(out.per_matcher, r.matcher, *dirs);
                 }
                 out.sent.push_back({std::move(item.where), item.position});
             },
@@ -158,7 +152,7 @@ RuleLines rule_lines(std::string_view content) {
         ++out.rules;
         // A line with no target counts only in the total; sgnicd refuses it.
         if (const auto target = proto::load::rule_line_target(line)) {
-            count(out.per_matcher, target->first, target->second);
+            proto::load::count_rule(out.per_matcher, target->first, target->second);
         }
     });
     return out;

@@ -17,7 +17,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
-#include <map>
 #include <optional>
 #include <span>
 #include <string>
@@ -101,8 +100,7 @@ struct JobOutcome {
 // every other one failed with the job's error (and report.aborted is set).
 void add_job_outcome(LoadReport& report, std::span<const RuleName> sent, const JobOutcome& job);
 
-// Rules per matcher: (RX, TX).
-using RuleCounts = std::map<std::uint64_t, std::pair<std::uint64_t, std::uint64_t>>;
+using proto::load::RuleCounts;
 
 // The file for Manager.LoadRules: its rules as lines in the words of `rule
 // add`, which sgnicd parses and checks itself.  A text file goes as it is

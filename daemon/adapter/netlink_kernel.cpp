@@ -229,28 +229,8 @@ RuleSender* NetlinkKernel::sender() {
     return sender_.get();
 }
 
-void NetlinkKernel::stop_sender() {
-    if (!sender_) {
-        return;
-    }
-    Outcome left = sender_->settle();
-    stopped_outcome_.refused += left.refused;
-    if (!stopped_outcome_.first) {
-        stopped_outcome_.first = std::move(left.first);
-    }
-    sender_.reset();
-}
-
 service::DeferredInserts::Outcome NetlinkKernel::settle_inserts() {
-    Outcome out = std::exchange(stopped_outcome_, Outcome{});
-    if (sender_) {
-        Outcome now = sender_->settle();
-        out.refused += now.refused;
-        if (!out.first) {
-            out.first = std::move(now.first);
-        }
-    }
-    return out;
+    return sender_ ? sender_->settle() : Outcome{};
 }
 
 const NetlinkKernel::Matcher* NetlinkKernel::find(policy::DeviceMatcherId id) const {
@@ -809,7 +789,7 @@ service::KernelWatch::News NetlinkKernel::read() {
         switch (e) {
             case GenlWatch::Event::family_del:
                 // Every object went with the module; the ids die with it.
-                stop_sender();
+                sender_.reset();
                 client_.reset();
                 family_present_ = false;
                 watch_.follow(0, 0);
@@ -818,7 +798,7 @@ service::KernelWatch::News NetlinkKernel::read() {
                 note(e);
                 break;
             case GenlWatch::Event::family_new:
-                stop_sender();
+                sender_.reset();
                 client_.reset();
                 family_present_ = true;
                 news.module_back = true;

@@ -101,8 +101,6 @@ private:
     // The sender of deferred inserts, started on first use; none if it
     // cannot be (the inserts are then sent as if not deferred).
     RuleSender* sender();
-    // Stops the sender (the family went or came back), keeping its outcome.
-    void stop_sender();
     const Matcher* find(policy::DeviceMatcherId id) const;
     // The matchers, and every rule too when `with_rules`.
     Expected<model::ActualState> read_state(bool with_rules);
@@ -122,8 +120,9 @@ private:
     static constexpr std::size_t kKeptSpecs = 4096;
     std::vector<nl::RuleSpec> spec_scratch_;
     bool deferring_ = false;
+    // Idle between calls: a load's batch settles its inserts before the
+    // call returns, so the watch (read()) can drop it with the client.
     std::unique_ptr<RuleSender> sender_;
-    Outcome stopped_outcome_;  // what a sender stopped before settle_inserts() left
 };
 
 // Errors of the family as the policy core classifies them: ENOSPC is a

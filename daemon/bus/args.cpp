@@ -50,12 +50,12 @@ Expected<service::LoadJob::Incoming> read_incoming(sd_bus_message* m) {
                          "option 'matchers' names matcher " + std::to_string(matcher) + " twice");
         }
     }
-    for (const int depth : {0, 1}) {
-        (void)depth;
-        r = sd_bus_message_exit_container(m);
-        if (r < 0) {
-            return bad_message(r);
-        }
+    r = sd_bus_message_exit_container(m);  // the array
+    if (r >= 0) {
+        r = sd_bus_message_exit_container(m);  // the variant
+    }
+    if (r < 0) {
+        return bad_message(r);
     }
     return out;
 }
@@ -253,12 +253,12 @@ Expected<service::LoadJob::Options> read_load_options(sd_bus_message* m) {
             r = sd_bus_message_read(m, "v", "t", &rules);
             out.expected = rules;
         } else if (k == "matchers") {
-            auto incoming = read_incoming(m);
-            r = 0;
+            auto incoming = read_incoming(m);  // reports a malformed message itself
             if (!incoming) {
                 return incoming.error();
             }
             out.incoming = std::move(*incoming);
+            r = 0;
         } else {
             std::uint32_t chunk = 0;
             r = sd_bus_message_read(m, "v", "u", &chunk);

@@ -136,9 +136,7 @@ void LoadJob::scan_step() {
         }
         ++scanned_;
         if (const auto md = route_ ? load::rule_line_target(text) : matcher_and_directions(text)) {
-            auto& [rx, tx] = incoming_[md->first];
-            rx += md->second.rx ? 1 : 0;
-            tx += md->second.tx ? 1 : 0;
+            load::count_rule(incoming_, md->first, md->second);
         }
     }
     // Each matcher grows once, to what all its rules need, before the

@@ -65,7 +65,7 @@ public:
     static constexpr std::size_t kMaxFailures = 65536;
 
     // Per matcher, its RX and TX rules: what the presize scan counts.
-    using Incoming = std::map<model::MatcherKey, std::pair<std::uint64_t, std::uint64_t>>;
+    using Incoming = proto::load::RuleCounts;
 
     struct Options {
         std::optional<std::uint64_t> expected;  // the caller's count: progress total, presize

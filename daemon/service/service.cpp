@@ -7,6 +7,7 @@
 #include <chrono>
 #include <future>
 #include <iterator>
+#include <memory>
 #include <set>
 #include <system_error>
 #include <utility>
@@ -836,7 +837,7 @@ Expected<Service::Ticket> Service::begin_add_rules(const std::string& port,
     if (!batch) {
         return batch.error();
     }
-    // The store is free, and the batch before settled, after this.
+    // This also lands the commit in flight: the batch before is settled.
     auto keys = insert_batch_deferred(port, *batch, meanwhile);
     if (!keys) {
         return keys.error();
@@ -876,34 +877,24 @@ Expected<Service::Ticket> Service::begin_add_rules(const std::string& port,
 
 Expected<std::vector<model::RuleKey>> Service::insert_batch_deferred(
     const std::string& port, const Batch& batch, const std::function<void()>& meanwhile) {
-    auto run_meanwhile = [&] {
-        if (meanwhile) {
-            meanwhile();
-        }
-    };
-    if (deferred_ == nullptr) {
-        auto keys = insert_batch(port, batch);
-        land_in_flight();
-        run_meanwhile();
-        return keys;
+    if (deferred_ != nullptr) {
+        deferred_->defer_inserts(true);
     }
-    // Deferring ends with the inserts, even if they throw.
-    struct Deferring {
-        DeferredInserts* device;
-        explicit Deferring(DeferredInserts* d) : device(d) { device->defer_inserts(true); }
-        ~Deferring() { device->defer_inserts(false); }
-        Deferring(const Deferring&) = delete;
-        Deferring& operator=(const Deferring&) = delete;
-        Deferring(Deferring&&) = delete;
-        Deferring& operator=(Deferring&&) = delete;
-    };
     auto keys = [&] {
-        const Deferring deferring(deferred_);
+        // Deferring ends with the inserts, even if they throw (a null
+        // pointer is not "deleted").
+        const std::unique_ptr<DeferredInserts, void (*)(DeferredInserts*)> deferring(
+            deferred_, [](DeferredInserts* d) { d->defer_inserts(false); });
         return insert_batch(port, batch);
     }();
     // While the device's thread inserts:
     land_in_flight();
-    run_meanwhile();
+    if (meanwhile) {
+        meanwhile();
+    }
+    if (deferred_ == nullptr) {
+        return keys;
+    }
     const DeferredInserts::Outcome outcome = deferred_->settle_inserts();
     if (outcome.refused == 0) {
         return keys;  // a failure of the batch's own is undone already

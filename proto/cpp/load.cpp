@@ -589,6 +589,12 @@ std::optional<std::pair<std::uint64_t, Directions>> rule_line_target(std::string
     return std::pair{*matcher, dirs};
 }
 
+void count_rule(RuleCounts& counts, std::uint64_t matcher, Directions directions) {
+    auto& [rx, tx] = counts[matcher];
+    rx += directions.rx ? 1 : 0;
+    tx += directions.tx ? 1 : 0;
+}
+
 std::string excerpt(std::string_view record) {
     // Cut at a whole character; a byte that is not text becomes '?'.
     std::string out;

@@ -625,12 +625,13 @@ TEST_F(ServiceTest, a_rule_refused_on_the_device_thread_is_named_as_without_it) 
     const model::MatcherKey m = s->desired().matchers.begin()->first;
     const int n = static_cast<int>(kStoreThreadBatch);
     // Rule #5 refused on the device's thread, and again when sent at once:
-    // the second fault counts the inserts after the first (rules 6 to n-1).
+    // the second fault skips the first send's rules 6 to n-1 and the second
+    // send's rules 0 to 4, n - 1 inserts.
     const std::size_t refused_rule = 5;
     device_.fail({.op = Op::insert_rule, .code = Errc::invalid_argument, .skip = refused_rule});
     device_.fail({.op = Op::insert_rule,
                   .code = Errc::invalid_argument,
-                  .skip = static_cast<std::size_t>(n) - refused_rule - 1 + refused_rule});
+                  .skip = static_cast<std::size_t>(n) - 1});
     const std::size_t bulk_before = device_.bulk_inserts;
     auto refused = s->begin_add_rules("sg0", drop_rules(m, n, 2000), 0);
     EXPECT_EQ(device_.bulk_inserts - bulk_before, 2U) << "deferred, then again at once";
@@ -644,13 +645,23 @@ TEST_F(ServiceTest, a_rule_refused_on_the_device_thread_is_named_as_without_it) 
     EXPECT_EQ(device_.deferred.refused, 0U) << "settled";
 
     device_.fail({.op = Op::insert_rule, .code = Errc::busy, .skip = 7});  // once only
+    const std::size_t bulk_again = device_.bulk_inserts;
     auto again = s->begin_add_rules("sg0", drop_rules(m, n, 2000), 0);
     ASSERT_TRUE(again) << again.error().message();
+    EXPECT_EQ(device_.bulk_inserts - bulk_again, 2U) << "refused deferred, in when sent again";
+    EXPECT_TRUE(device_.faults.empty());
     auto keys = s->collect_add_rules(*again);
     ASSERT_TRUE(keys) << keys.error().message();
     EXPECT_EQ(keys->size(), static_cast<std::size_t>(n));
     EXPECT_EQ(device_.rules.size(), static_cast<std::size_t>(n) + 1);
     EXPECT_EQ(s->desired().rules.size(), static_cast<std::size_t>(n) + 1);
+    // The store holds what landed, not the refused batch's first attempt.
+    s.reset();
+    auto reopened = store::Store::open(dir_);
+    ASSERT_TRUE(reopened);
+    auto stored = reopened->load();
+    ASSERT_TRUE(stored) << stored.error().message();
+    EXPECT_EQ(stored->rules.size(), static_cast<std::size_t>(n) + 1);
 }
 
 // The store refuses a batch whose device insert already happened: the

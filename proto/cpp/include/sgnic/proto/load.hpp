@@ -18,6 +18,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <span>
 #include <string>
@@ -92,6 +93,10 @@ bool holds_rule(std::string_view line);
 // The matcher and directions a rule line names, for counting before the
 // rules are parsed (presize); nullopt when they cannot be read.
 std::optional<std::pair<std::uint64_t, Directions>> rule_line_target(std::string_view line);
+// Rules per matcher and direction (RX, TX): what a presize needs, counted by
+// sgnicd's pass over a file or by its caller (LoadRules' "matchers").
+using RuleCounts = std::map<std::uint64_t, std::pair<std::uint64_t, std::uint64_t>>;
+void count_rule(RuleCounts& counts, std::uint64_t matcher, Directions directions);
 
 // The record as text for a report: at most kExcerptBytes (then "..."),
 // cut at a whole character, bytes that are not UTF-8 text shown as '?'.
