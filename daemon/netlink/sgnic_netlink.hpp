@@ -209,6 +209,9 @@ public:
     void end_nest(size_t offset);
     // Drops everything from `offset` (a nest start) on.
     void truncate(size_t offset);
+    // `len` more bytes at the end, counted in the message, for a writer
+    // that knows its size up front (put_rule): valid until the next put.
+    uint8_t* append(size_t len);
     size_t size() const;
     const nlmsghdr* header() const;
     nlmsghdr* header();

@@ -102,10 +102,67 @@ TEST(NetlinkMessage, RuleNewPutsOneNestPerRuleWithMatchAndActions) {
     EXPECT_EQ(ids, 6U);
 }
 
+// A rule of every optional attribute and values of 1, 6 and 16 bytes (each
+// padded differently); cookie and owner only on odd ids.
+nl::RuleSpec full_rule(uint32_t id) {
+    nl::RuleSpec r = rule(id);
+    r.direction = SGNIC_DIRECTION_RX | SGNIC_DIRECTION_TX;
+    if (id % 2 == 1) {
+        r.cookie = 0x1122334455667700ULL + id;
+        r.owner = SGNIC_OWNER_SGNICD;
+    }
+    r.match.push_back({SGNIC_MATCH_FIELD_IP_PROTO, {17}});
+    r.match.push_back({SGNIC_MATCH_FIELD_DMAC, {2, 0, 0, 0, 0, static_cast<uint8_t>(id)}});
+    r.match.push_back({SGNIC_MATCH_FIELD_IPV6_DST, nl::Bytes(16, static_cast<uint8_t>(id))});
+    r.actions.push_back({SGNIC_ACTION_TYPE_COUNT, std::nullopt, std::nullopt});
+    return r;
+}
+
+TEST(NetlinkMessage, RuleNewBytesAreWhatLibmnlPutsAttributeByAttribute) {
+    const std::vector<nl::RuleSpec> rules{full_rule(1), full_rule(2), rule(3)};
+    const auto msg = nl::build_rule_new(kFamily, 4, 7, 2, SGNIC_BULK_FLAGS_CONTINUE, rules);
+    // The same request through the generic puts, one libmnl call each.
+    nl::Message ref(kFamily, SGNIC_CMD_RULE_NEW, NLM_F_REQUEST | NLM_F_ACK, 4);
+    ref.put_u32(SGNIC_A_RULES_IFINDEX, 7);
+    ref.put_u32(SGNIC_A_RULES_MATCHER_ID, 2);
+    ref.put_u32(SGNIC_A_RULES_FLAGS, SGNIC_BULK_FLAGS_CONTINUE);
+    for (const nl::RuleSpec& r : rules) {
+        const size_t nest = ref.start_nest(SGNIC_A_RULES_RULE);
+        ref.put_u32(SGNIC_A_RULE_ID, r.id);
+        ref.put_u32(SGNIC_A_RULE_DIRECTION, r.direction);
+        if (r.cookie) {
+            ref.put_u64(SGNIC_A_RULE_COOKIE, r.cookie);
+        }
+        if (r.owner) {
+            ref.put_u32(SGNIC_A_RULE_OWNER, r.owner);
+        }
+        for (const nl::MatchEntry& e : r.match) {
+            const size_t entry = ref.start_nest(SGNIC_A_RULE_MATCH);
+            ref.put_u32(SGNIC_A_MATCH_ENTRY_FIELD, e.field);
+            ref.put_bytes(SGNIC_A_MATCH_ENTRY_VALUE, e.value.data(), e.value.size());
+            ref.end_nest(entry);
+        }
+        for (const nl::Action& a : r.actions) {
+            const size_t entry = ref.start_nest(SGNIC_A_RULE_ACTION);
+            ref.put_u32(SGNIC_A_ACTION_TYPE, a.type);
+            if (a.mark) {
+                ref.put_u32(SGNIC_A_ACTION_MARK, *a.mark);
+            }
+            if (a.queue) {
+                ref.put_u32(SGNIC_A_ACTION_QUEUE, *a.queue);
+            }
+            ref.end_nest(entry);
+        }
+        ref.end_nest(nest);
+    }
+    ASSERT_EQ(msg.size(), ref.size());
+    EXPECT_EQ(std::memcmp(msg.data(), ref.data(), msg.size()), 0);
+}
+
 TEST(NetlinkMessage, BatchesNeverExceedTheByteLimit) {
     std::vector<nl::RuleSpec> rules;
     for (uint32_t i = 1; i <= 1000; i++) {
-        rules.push_back(rule(i));
+        rules.push_back(i % 3 == 0 ? full_rule(i) : rule(i));
     }
     for (size_t limit : {512U, 4096U, 65536U}) {
         const size_t n = nl::rules_per_message(rules, limit);
