@@ -1,17 +1,12 @@
 // sgnicctl: parse, check, call sgnicd, print.  Exit status 0 ok, 1 usage
 // error, 2 daemon or kernel error.
-#include <fcntl.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <array>
 #include <cerrno>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
-#include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <map>
 #include <set>
@@ -20,6 +15,7 @@
 #include "cli/format.hpp"
 #include "cli/grammar.hpp"
 #include "cli/load.hpp"
+#include "cli/rule_file.hpp"
 #include "sgnic/proto/codec.hpp"
 #include "sgnic/proto/dbus.hpp"
 #include "sgnic/proto/unique_fd.hpp"
@@ -287,59 +283,6 @@ private:
     Clock::time_point last_{};
 };
 
-// The whole of a stream, in blocks, into room made for `size` bytes when
-// it is known: a large rule file is not copied while it is read.
-std::string read_all(std::istream& in, std::size_t size) {
-    std::string text;
-    text.reserve(size);
-    std::array<char, std::size_t{64} * 1024> block{};
-    while (in.read(block.data(), block.size()) || in.gcount() > 0) {
-        text.append(block.data(), static_cast<std::size_t>(in.gcount()));
-    }
-    return text;
-}
-
-// The file is read before any connection: an unreadable one is a usage error.
-std::optional<std::string> read_rule_file(const std::string& file) {
-    if (file == "-") {
-        return read_all(std::cin, 0);
-    }
-    std::ifstream in(file, std::ios::binary);
-    if (!in) {
-        std::cerr << "sgnicctl: rule load: cannot read '" << file << "'\n"
-                  << "hint: give a readable file, or '-' for stdin\n";
-        return std::nullopt;
-    }
-    std::error_code ec;
-    const std::uintmax_t size = std::filesystem::file_size(file, ec);  // none for a pipe
-    return read_all(in, ec ? 0 : static_cast<std::size_t>(size));
-}
-
-// A file in a sealed memfd for LoadRules: nobody can change it while
-// sgnicd reads.  An invalid fd when that cannot be done.
-UniqueFd sealed_memfd(const std::string& text) {
-    UniqueFd fd(memfd_create("sgnicctl-rules", MFD_CLOEXEC | MFD_ALLOW_SEALING));
-    if (!fd) {
-        return fd;
-    }
-    std::size_t done = 0;
-    while (done < text.size()) {
-        const ssize_t n = write(fd.get(), text.data() + done, text.size() - done);
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n <= 0) {
-            return {};
-        }
-        done += static_cast<std::size_t>(n);
-    }
-    if (fcntl(fd.get(), F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) <
-        0) {
-        return {};
-    }
-    return fd;
-}
-
 // An sgnicd without Manager.LoadRules (or no memfd here): the rules go by port.
 struct ByPort {};
 
@@ -347,7 +290,8 @@ struct ByPort {};
 // rule itself; sgnicctl sends a text file as it is (a JSON file's rules as
 // lines).  A CallError when sgnicd is not there, as for any command.
 std::variant<LoadReport, CallError, ByPort> load_lines(Client& c, const RuleLoad& load,
-                                                       const std::string& content) {
+                                                       const RuleFile& file) {
+    const std::string_view content = file.text();
     RuleLines lines = rule_lines(content);
     LoadReport report;
     report.failures = std::move(lines.refused);
@@ -355,11 +299,16 @@ std::variant<LoadReport, CallError, ByPort> load_lines(Client& c, const RuleLoad
     const std::uint64_t total = refused + lines.rules;
     Progress progress(total);
     if (lines.rules > 0) {
-        const UniqueFd fd = sealed_memfd(lines.verbatim ? content : lines.text);
-        if (!fd) {
+        // A file sent as it is goes as sgnicctl holds it, in its memfd.
+        UniqueFd rewritten;
+        if (!lines.verbatim) {
+            rewritten = sealed_memfd(lines.text);
+        }
+        const int fd = lines.verbatim ? file.fd() : rewritten.get();
+        if (fd < 0) {
             return ByPort{};
         }
-        auto job = c.load_rules("", fd.get(), lines.rules, static_cast<std::uint32_t>(load.chunk),
+        auto job = c.load_rules("", fd, lines.rules, static_cast<std::uint32_t>(load.chunk),
                                 lines.per_matcher,
                                 [&](std::uint64_t done) { progress.update(refused + done); });
         // A file sent as it is has its rule lines named only when a failure
@@ -397,7 +346,7 @@ std::variant<LoadReport, CallError, ByPort> load_lines(Client& c, const RuleLoad
 // An sgnicd without Manager.LoadRules: sgnicctl reads the rules, finds
 // each one's port and sends them by port (Port.LoadRules, else AddRules).
 std::variant<LoadReport, CallError> load_by_port(Client& c, const RuleLoad& load,
-                                                 const std::string& content) {
+                                                 std::string_view content) {
     LoadReport report;
 
     // Each rule's port from its matcher, checked here rather than by a
@@ -580,10 +529,10 @@ std::variant<LoadReport, CallError> load_by_port(Client& c, const RuleLoad& load
     return report;
 }
 
-int run_load(Client& c, const Options& opt, const RuleLoad& load, const std::string& content) {
-    auto lines = load_lines(c, load, content);
+int run_load(Client& c, const Options& opt, const RuleLoad& load, const RuleFile& file) {
+    auto lines = load_lines(c, load, file);
     if (std::holds_alternative<ByPort>(lines)) {
-        auto by_port = load_by_port(c, load, content);
+        auto by_port = load_by_port(c, load, file.text());
         if (auto* e = std::get_if<CallError>(&by_port)) {
             return fail(*e);
         }
@@ -893,12 +842,16 @@ int run(int argc, char** argv) {
     if (std::holds_alternative<Version>(inv.command)) {
         return run_version(inv.options);
     }
-    std::optional<std::string> rules;
+    // The file is read before any connection: an unreadable one is a usage error.
+    std::optional<RuleFile> rules;
     if (const auto* rl = std::get_if<RuleLoad>(&inv.command)) {
-        rules = read_rule_file(rl->file);
-        if (!rules) {
+        auto file = RuleFile::open(rl->file);
+        if (const auto* why = std::get_if<std::string>(&file)) {
+            std::cerr << "sgnicctl: rule load: " << *why << "\n"
+                      << "hint: give a readable file, or '-' for stdin\n";
             return kUsage;
         }
+        rules.emplace(std::get<RuleFile>(std::move(file)));
     }
     auto client = Client::open();
     if (auto* e = std::get_if<CallError>(&client)) {
