@@ -142,24 +142,10 @@ RuleFile::RuleFile(RuleFile&& other) noexcept
       size_(std::exchange(other.size_, 0)),
       held_(std::move(other.held_)) {}
 
-RuleFile& RuleFile::operator=(RuleFile&& other) noexcept {
-    if (this != &other) {
-        unmap();
-        memfd_ = std::move(other.memfd_);
-        map_ = std::exchange(other.map_, nullptr);
-        size_ = std::exchange(other.size_, 0);
-        held_ = std::move(other.held_);
-    }
-    return *this;
-}
-
-RuleFile::~RuleFile() { unmap(); }
-
-void RuleFile::unmap() {
+RuleFile::~RuleFile() {
     if (map_ != nullptr) {
         // NOLINTNEXTLINE(cppcoreguidelines-pro-type-const-cast): munmap takes void*
         (void)::munmap(const_cast<void*>(map_), size_);
-        map_ = nullptr;
     }
 }
 

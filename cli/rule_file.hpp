@@ -25,7 +25,7 @@ public:
     RuleFile(const RuleFile&) = delete;
     RuleFile& operator=(const RuleFile&) = delete;
     RuleFile(RuleFile&& other) noexcept;
-    RuleFile& operator=(RuleFile&& other) noexcept;
+    RuleFile& operator=(RuleFile&&) = delete;  // held once, moved only into its holder
     ~RuleFile();
 
     std::string_view text() const;
@@ -34,7 +34,6 @@ public:
 
 private:
     RuleFile() = default;
-    void unmap();
 
     UniqueFd memfd_;
     const void* map_ = nullptr;  // PROT_READ, size_ bytes

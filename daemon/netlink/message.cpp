@@ -27,18 +27,19 @@ Message::Message(uint16_t family, uint8_t cmd, uint16_t flags, uint32_t seq, siz
     genl->version = SGNIC_FAMILY_VERSION;
 }
 
-void Message::reserve_more(size_t n) {
-    const size_t need = header()->nlmsg_len + MNL_ATTR_HDRLEN + MNL_ALIGN(n);
-    if (need > buf_.size()) {
-        buf_.resize(std::max(need, 2 * buf_.size()));
+void Message::grow_to(size_t bytes) {
+    if (bytes > buf_.size()) {
+        buf_.resize(std::max(bytes, 2 * buf_.size()));
     }
+}
+
+void Message::reserve_more(size_t n) {
+    grow_to(header()->nlmsg_len + MNL_ATTR_HDRLEN + MNL_ALIGN(n));
 }
 
 uint8_t* Message::append(size_t len) {
     const size_t at = header()->nlmsg_len;
-    if (at + len > buf_.size()) {
-        buf_.resize(std::max(at + len, 2 * buf_.size()));
-    }
+    grow_to(at + len);
     header()->nlmsg_len = static_cast<uint32_t>(at + len);
     return buf_.data() + at;
 }

@@ -218,6 +218,9 @@ public:
     const uint8_t* data() const { return buf_.data(); }
 
 private:
+    // The buffer holds at least `bytes` (doubling: amortised).
+    void grow_to(size_t bytes);
+    // Room for one attribute of an `n`-byte payload.
     void reserve_more(size_t n);
     std::vector<uint8_t> buf_;
 };
