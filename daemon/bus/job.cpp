@@ -142,7 +142,7 @@ service::LoadJob make_load(service::Service& svc, std::uint64_t id, const std::s
         return read_at(fd, buf, offset);
     };
     // A chunk's commit runs while the next chunk goes to the device.
-    auto add_to = [&svc, uid](const std::string& p, std::span<const service::RuleRequest> rules,
+    auto add_to = [&svc, uid](const std::string& p, service::LoadJob::Rules rules,
                               service::LoadJob::Ticket after,
                               const service::LoadJob::Meanwhile& meanwhile) {
         return svc.begin_add_rules(p, rules, uid, after, meanwhile);
@@ -173,29 +173,30 @@ service::LoadJob make_load(service::Service& svc, std::uint64_t id, const std::s
         svc.expect_rules(rules);
     };
     if (!port.empty()) {
-        return {read, std::move(options),
-                [add_to, port](std::span<const service::RuleRequest> rules,
-                               service::LoadJob::Ticket after,
+        return {read,
+                std::move(options),
+                svc.matcher_index(),
+                port,
+                [add_to, port](service::LoadJob::Rules rules, service::LoadJob::Ticket after,
                                const service::LoadJob::Meanwhile& meanwhile) {
                     return add_to(port, rules, after, meanwhile);
                 },
-                collect, reserve};
+                collect,
+                reserve};
     }
     auto route = [&svc](std::string_view named,
                         model::MatcherKey matcher) -> Expected<std::string> {
         const auto& matchers = svc.desired().matchers;
         const auto it = matchers.find(matcher);
         if (it == matchers.end()) {
-            return Error(Errc::invalid_argument, "no matcher " + std::to_string(matcher));
+            return service::MatcherIndex::no_matcher(matcher);
         }
         if (!named.empty() && named != it->second.port) {
-            return Error(Errc::invalid_argument, "matcher " + std::to_string(matcher) +
-                                                     " is on port '" + it->second.port +
-                                                     "', not '" + std::string(named) + "'");
+            return service::MatcherIndex::elsewhere(matcher, it->second.port, named);
         }
         return it->second.port;
     };
-    return {read, std::move(options), route, add_to, collect, reserve};
+    return {read, std::move(options), svc.matcher_index(), route, add_to, collect, reserve};
 }
 
 }  // namespace

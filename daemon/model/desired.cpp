@@ -152,6 +152,29 @@ Expected<RuleBody> parse_body(const proto::MatchTemplate& tmpl, std::span<const 
     return RuleBody(m->bytes, m->given, *a);
 }
 
+Expected<DesiredRule> parse_rule(const proto::MatchTemplate& tmpl, const proto::RuleRequest& req) {
+    auto dirs = proto::parse_directions(req.directions);
+    if (!dirs) {
+        return dirs.error();
+    }
+    auto match = proto::parse_match(tmpl, req.match);
+    if (!match) {
+        return match.error();
+    }
+    auto actions = proto::parse_actions(req.actions);
+    if (!actions) {
+        return actions.error();
+    }
+    if (auto fits = proto::check_directions(*dirs, *actions); !fits) {
+        return fits.error();
+    }
+    return DesiredRule{.id = 0,
+                       .matcher = req.matcher,
+                       .uid = 0,
+                       .directions = *dirs,
+                       .body = RuleBody(match->bytes, match->given, *actions)};
+}
+
 std::vector<FieldText> match_texts(const proto::MatchTemplate& tmpl, const RuleBody& body) {
     std::vector<FieldText> out;
     const std::span<const std::uint8_t> bytes = body.match();

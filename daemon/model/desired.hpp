@@ -18,6 +18,7 @@
 #include "policy/id_table.hpp"
 #include "policy/types.hpp"
 #include "sgnic/proto/codec.hpp"
+#include "sgnic/proto/load.hpp"
 
 namespace sgnic::model {
 
@@ -125,6 +126,10 @@ struct DesiredState {
 // tests); errors name the field or action at fault.
 Expected<RuleBody> parse_body(const proto::MatchTemplate& tmpl, std::span<const FieldText> match,
                               std::span<const std::string> actions);
+// A rule request parsed whole under its matcher's template: its directions,
+// values and actions, and whether the actions fit the directions, checked in
+// that order.  Its id and uid stay 0: they are given when the rule is added.
+Expected<DesiredRule> parse_rule(const proto::MatchTemplate& tmpl, const proto::RuleRequest& req);
 // The canonical texts: the fields the caller gave, in template order.
 std::vector<FieldText> match_texts(const proto::MatchTemplate& tmpl, const RuleBody& body);
 std::vector<std::string> action_texts(const RuleBody& body);

@@ -42,35 +42,16 @@ std::optional<std::pair<model::MatcherKey, proto::Directions>> matcher_and_direc
     return std::pair{matcher, *dirs};
 }
 
-// A rule the device refused, quoted as its record: the record's columns
-// written again are the record, so a chunk keeps no text per rule.
-std::string quoted_record(const RuleRequest& rule) {
-    std::string record;
-    if (!load::append_record(record, rule)) {
-        return {};  // cannot happen: the rule was read from a record
-    }
-    record.pop_back();  // its newline
-    return load::excerpt(record);
-}
-
-// The same for a rule line: the rule's words, with the port it went to.
-std::string quoted_line(const std::string& port, const RuleRequest& rule) {
-    std::string line;
-    if (!load::append_rule_line(line, port, rule.matcher, rule.directions, rule.match,
-                                rule.actions)) {
-        return {};  // cannot happen: the rule was read from a line
-    }
-    line.pop_back();  // its newline
-    return load::excerpt(line);
-}
-
 }  // namespace
 
-LoadJob::LoadJob(load::RecordReader::ReadAt read, Options options, Add add, Collect collect,
-                 Reserve reserve)
+LoadJob::LoadJob(load::RecordReader::ReadAt read, Options options,
+                 std::shared_ptr<const MatcherIndex> matchers, std::string port, Add add,
+                 Collect collect, Reserve reserve)
     : options_(std::move(options)),
-      add_([add = std::move(add)](const std::string& /*port*/, std::span<const RuleRequest> rules,
-                                  Ticket after, const Meanwhile& meanwhile) {
+      matchers_(std::move(matchers)),
+      port_(std::move(port)),
+      add_([add = std::move(add)](const std::string& /*port*/, Rules rules, Ticket after,
+                                  const Meanwhile& meanwhile) {
           return add(rules, after, meanwhile);
       }),
       collect_(std::move(collect)),
@@ -82,9 +63,11 @@ LoadJob::LoadJob(load::RecordReader::ReadAt read, Options options, Add add, Coll
     }
 }
 
-LoadJob::LoadJob(load::RecordReader::ReadAt read, Options options, Route route, AddTo add,
+LoadJob::LoadJob(load::RecordReader::ReadAt read, Options options,
+                 std::shared_ptr<const MatcherIndex> matchers, Route route, AddTo add,
                  Collect collect, Reserve reserve)
     : options_(std::move(options)),
+      matchers_(std::move(matchers)),
       route_(std::move(route)),
       add_(std::move(add)),
       collect_(std::move(collect)),
@@ -167,48 +150,57 @@ bool LoadJob::take(ReadAhead::Item& item, std::vector<LoadFailure>& failures) {
         case ReadAhead::Item::Kind::rule:
             break;
     }
-    line_index_ = item.index;
-    // The item takes line_'s lists (a spare rule's) back to be filled again.
-    std::swap(line_, item.line);
-    if (!route_) {
-        return true;  // line_port_ stays "": the job's one port
-    }
-    auto port = route_(line_.port, line_.rule.matcher);
-    if (!port) {
-        failed(port.error().message());
-        return false;
-    }
-    line_port_ = std::move(*port);
+    if (route_) {
+        // The reader checked it against the matchers as they were; they
+        // may have changed since.
+        auto port = route_(item.line.port, item.rule.matcher);
+        if (!port) {
+            failed(port.error().message());
+            return false;
+        }
+        rule_port_ = std::move(*port);
+    }  // else rule_port_ stays "": the job's one port
+    rule_index_ = item.index;
+    rule_ = std::move(item.rule);
     return true;
 }
 
-void LoadJob::keep_line_rule(Chunk& chunk) {
-    chunk.rules.push_back(std::move(line_.rule));
-    chunk.indices.push_back(line_index_);
-    if (!spare_.empty()) {
-        line_.rule = std::move(spare_.back());
-        spare_.pop_back();
-    }
+void LoadJob::keep_rule(Chunk& chunk) {
+    chunk.rules.push_back(std::move(rule_));
+    chunk.indices.push_back(rule_index_);
 }
 
-void LoadJob::clear_chunk() {
-    for (RuleRequest& r : chunk_.rules) {
-        spare_.push_back(std::move(r));
+std::string LoadJob::quoted(const std::string& port, const model::DesiredRule& rule) const {
+    // Its canonical words: the job keeps no text per rule.
+    proto::RuleRequest request{.matcher = rule.matcher,
+                               .directions = proto::format_directions(rule.directions),
+                               .match = {},
+                               .actions = model::action_texts(rule.body)};
+    if (const auto entry = matchers_->find(rule.matcher)) {
+        request.match = model::match_texts(entry->match_template, rule.body);
     }
-    chunk_.rules.clear();
-    chunk_.indices.clear();
+    std::string text;
+    const Status written =
+        route_ ? load::append_rule_line(text, port, request.matcher, request.directions,
+                                        request.match, request.actions)
+               : load::append_record(text, request);
+    if (!written) {
+        return {};  // cannot happen: the rule was read from such a text
+    }
+    text.pop_back();  // its newline
+    return load::excerpt(text);
 }
 
 void LoadJob::read_into(Chunk& chunk) {
     if (holding_) {
         holding_ = false;
-        chunk.port = line_port_;
-        keep_line_rule(chunk);
+        chunk.port = rule_port_;
+        keep_rule(chunk);
     }
     // A chunk counts rules and failures; lines without a rule are read on,
     // up to a bound on one step's reading.
     if (!ahead_) {
-        ahead_ = std::make_unique<ReadAhead>(read_, route_ != nullptr);
+        ahead_ = std::make_unique<ReadAhead>(read_, route_ != nullptr, matchers_, port_);
     }
     for (std::size_t read = 0; chunk.rules.size() + chunk.failures.size() < options_.chunk &&
                                read < options_.chunk + kScanRecordsPerStep &&
@@ -223,19 +215,20 @@ void LoadJob::read_into(Chunk& chunk) {
         if (!take(*item, chunk.failures)) {
             continue;
         }
-        if (!chunk.rules.empty() && line_port_ != chunk.port) {
+        if (!chunk.rules.empty() && rule_port_ != chunk.port) {
             holding_ = true;  // the next chunk's first rule
             return;
         }
         if (chunk.rules.empty()) {
-            chunk.port = line_port_;
+            chunk.port = rule_port_;
         }
-        keep_line_rule(chunk);
+        keep_rule(chunk);
     }
 }
 
 void LoadJob::read_chunk() {
-    clear_chunk();
+    chunk_.rules.clear();
+    chunk_.indices.clear();
     if (next_ && failures_.size() + next_->failures.size() >= kMaxFailures) {
         // Its failures listed (up to the bound), its rules not sent.
         finish("more than " + std::to_string(kMaxFailures) + " records failed", 0);
@@ -290,8 +283,8 @@ void LoadJob::load_step() {
     // One batch call per step.  The first send of a chunk is the chunk
     // itself; a resend gathers the rules still pending.
     const std::vector<std::size_t>& pending = retry_->pending();
-    std::vector<RuleRequest> gathered;
-    std::span<const RuleRequest> batch = chunk_.rules;
+    std::vector<model::DesiredRule> gathered;
+    Rules batch = chunk_.rules;
     if (pending.size() != chunk_.rules.size()) {
         gathered.reserve(pending.size());
         for (const std::size_t at : pending) {
@@ -328,13 +321,12 @@ void LoadJob::load_step() {
         return;
     }
     for (const std::size_t at : settled.failed) {
-        fail(chunk_.indices[at],
-             route_ ? quoted_line(chunk_.port, chunk_.rules[at]) : quoted_record(chunk_.rules[at]),
-             settled.reason);
+        fail(chunk_.indices[at], quoted(chunk_.port, chunk_.rules[at]), settled.reason);
     }
     if (retry_->done()) {
         retry_.reset();
-        clear_chunk();
+        chunk_.rules.clear();
+        chunk_.indices.clear();
     } else if (failures_.size() >= kMaxFailures) {
         finish("more than " + std::to_string(kMaxFailures) + " records failed",
                retry_->pending().size());

@@ -28,13 +28,12 @@
 #include <vector>
 
 #include "model/desired.hpp"
+#include "service/matcher_index.hpp"
 #include "service/read_ahead.hpp"
 #include "sgnic/proto/limits.hpp"
 #include "sgnic/proto/load.hpp"
 
 namespace sgnic::service {
-
-using RuleRequest = proto::RuleRequest;
 
 struct LoadFailure {
     std::uint64_t index = 0;  // 1-based record number in the file
@@ -43,13 +42,13 @@ struct LoadFailure {
     friend bool operator==(const LoadFailure&, const LoadFailure&) = default;
 };
 
-// A LoadJob's chunk: its rules as read, with the record index and port of
-// each.  The chunk read ahead (while the one before was sent) keeps its
+// A LoadJob's chunk: its rules as parsed (ids and uids 0), with the record
+// index of each, all for one port.  The chunk read ahead (while the one before was sent) keeps its
 // failures and what ended its reading until it becomes the chunk.  (Not
 // nested in LoadJob: std::optional of a nested type with member
 // initializers is not default-constructible to clang inside the class.)
 struct LoadChunk {
-    std::vector<RuleRequest> rules;
+    std::vector<model::DesiredRule> rules;
     std::vector<std::uint64_t> indices;
     std::string port;
     std::vector<LoadFailure> failures;
@@ -83,12 +82,11 @@ public:
     // likes, while the device takes the batch on a thread of its own.
     using Ticket = std::uint64_t;
     using Meanwhile = std::function<void()>;
-    using Add = std::function<Expected<Ticket>(std::span<const RuleRequest>, Ticket after,
-                                               const Meanwhile& meanwhile)>;
+    using Rules = std::span<const model::DesiredRule>;
+    using Add = std::function<Expected<Ticket>(Rules, Ticket after, const Meanwhile& meanwhile)>;
     // The same to a port (a job of rule lines).
-    using AddTo =
-        std::function<Expected<Ticket>(const std::string& port, std::span<const RuleRequest>,
-                                       Ticket after, const Meanwhile& meanwhile)>;
+    using AddTo = std::function<Expected<Ticket>(const std::string& port, Rules, Ticket after,
+                                                 const Meanwhile& meanwhile)>;
     // Waits for a batch's commit; an error means its rules were not added.
     using Collect = std::function<Expected<void>(Ticket)>;
     // The port of a rule line: its matcher's, which must be the one the line
@@ -99,13 +97,16 @@ public:
     // failure ignored.  Called once, before the first chunk.
     using Reserve = std::function<void(const Incoming&)>;
 
-    // Records, all for one port.
-    LoadJob(proto::load::RecordReader::ReadAt read, Options options, Add add, Collect collect,
-            Reserve reserve);
+    // Records, all for `port`.  Rules are parsed against the templates of
+    // `matchers`.
+    LoadJob(proto::load::RecordReader::ReadAt read, Options options,
+            std::shared_ptr<const MatcherIndex> matchers, std::string port, Add add,
+            Collect collect, Reserve reserve);
     // Rule lines (proto::load::parse_rule_line), each to the port `route`
     // names; the record index of a failure is its line number.
-    LoadJob(proto::load::RecordReader::ReadAt read, Options options, Route route, AddTo add,
-            Collect collect, Reserve reserve);
+    LoadJob(proto::load::RecordReader::ReadAt read, Options options,
+            std::shared_ptr<const MatcherIndex> matchers, Route route, AddTo add, Collect collect,
+            Reserve reserve);
 
     // One unit of work: a block of the presize scan, or one batch call (with
     // the reading of its chunk).  Returns whether there is more to do.
@@ -138,21 +139,23 @@ private:
     void read_next_chunk();
     // Reads records into `chunk` up to a chunk's worth.
     void read_into(Chunk& chunk);
-    // The next record's rule and port into line_, or nothing (a failure,
-    // added to `failures`, or no rule).
+    // The next record's rule and port into rule_ and rule_port_, or nothing
+    // (a failure, added to `failures`, or no rule).
     bool take(ReadAhead::Item& item, std::vector<LoadFailure>& failures);
     void fail(std::uint64_t index, std::string text, std::string reason);
-    // Adds the rule read last to `chunk`; line_ gets a spare rule's lists.
-    void keep_line_rule(Chunk& chunk);
-    // Empties the chunk; its rules become spares.
-    void clear_chunk();
+    // Adds the rule read last to `chunk`.
+    void keep_rule(Chunk& chunk);
+    // A rule the device refused, quoted as it would be written.
+    std::string quoted(const std::string& port, const model::DesiredRule& rule) const;
     // Ends the job; with an error, counts the records not loaded.
     void finish(std::string error, std::uint64_t pending);
     // Collects the chunk in flight: loaded, or (returned) why not.
     std::optional<std::string> land();
 
     Options options_;
-    Route route_;  // none for records: every rule goes to the one port
+    std::shared_ptr<const MatcherIndex> matchers_;
+    std::string port_;  // records: the job's one port
+    Route route_;       // none for records: every rule goes to the one port
     AddTo add_;
     Collect collect_;
     Reserve reserve_;
@@ -165,12 +168,10 @@ private:
     Incoming incoming_;
     Chunk chunk_;                // the chunk in progress (failures and end go to the job's)
     std::optional<Chunk> next_;  // the chunk read while chunk_ was sent
-    // Rules of chunks done: their lists keep their memory for the next lines.
-    std::vector<RuleRequest> spare_;
     // The rule read last: a line whose port is not the chunk's starts the next.
-    proto::load::RuleLine line_;
-    std::string line_port_;
-    std::uint64_t line_index_ = 0;
+    model::DesiredRule rule_;
+    std::string rule_port_;
+    std::uint64_t rule_index_ = 0;
     bool holding_ = false;
     std::optional<proto::load::ChunkRetry> retry_;
     // The chunk the device took whose commit may still run: its ticket and

@@ -11,8 +11,12 @@ namespace sgnic::service {
 
 namespace load = proto::load;
 
-ReadAhead::ReadAhead(load::RecordReader::ReadAt read, bool lines)
-    : reader_(std::move(read)), lines_(lines) {
+ReadAhead::ReadAhead(load::RecordReader::ReadAt read, bool lines,
+                     std::shared_ptr<const MatcherIndex> matchers, std::string port)
+    : reader_(std::move(read)),
+      lines_(lines),
+      matchers_(std::move(matchers)),
+      port_(std::move(port)) {
     for (std::size_t b = 0; b < blocks_.size(); ++b) {
         free_.push_back(b);
     }
@@ -96,7 +100,6 @@ void ReadAhead::fill(Block& block) {
             item.kind = Item::Kind::no_rule;  // blank, or a comment (of any length)
             continue;
         }
-        item.text.assign(rec.text);  // quoted if the rule fails later
         if (rec.too_long) {
             item.reason =
                 "the record is longer than " + std::to_string(load::kMaxRecordBytes) + " bytes";
@@ -114,7 +117,41 @@ void ReadAhead::fill(Block& block) {
         } else {
             item.kind = *parsed ? Item::Kind::rule : Item::Kind::no_rule;
         }
+        if (item.kind == Item::Kind::rule) {
+            if (auto ok = parse(item); !ok) {
+                item.kind = Item::Kind::failed;
+                item.reason = ok.error().message();
+            }
+        }
+        if (item.kind == Item::Kind::failed) {
+            item.text.assign(rec.text);  // quoted in the failure
+        }
     }
+}
+
+Status ReadAhead::parse(Item& item) {
+    const std::uint64_t key = item.line.rule.matcher;
+    if (last_matcher_ == nullptr || last_key_ != key) {
+        last_matcher_ = matchers_->find(key);
+        last_key_ = key;
+    }
+    if (!lines_ && (last_matcher_ == nullptr || last_matcher_->port != port_)) {
+        // As Service::add_rules says it.
+        return Error(Errc::no_such_matcher,
+                     "no matcher " + std::to_string(key) + " on port '" + port_ + "'");
+    }
+    if (last_matcher_ == nullptr) {
+        return MatcherIndex::no_matcher(key);
+    }
+    if (!item.line.port.empty() && item.line.port != last_matcher_->port) {
+        return MatcherIndex::elsewhere(key, last_matcher_->port, item.line.port);
+    }
+    auto rule = model::parse_rule(last_matcher_->match_template, item.line.rule);
+    if (!rule) {
+        return rule.error();
+    }
+    item.rule = std::move(*rule);
+    return {};
 }
 
 ReadAhead::Item* ReadAhead::next() {

@@ -1,6 +1,8 @@
 // A load's records read and parsed ahead of its job, on a thread of their
-// own: the job's thread, a load's critical path, then only routes, checks
-// and sends them (reading and parsing were ~17 % of its CPU).  The thread
+// own: each rule parsed whole, once, against its matcher's template (the
+// MatcherIndex), into the form the service stores and the device takes.
+// The job's thread, a load's critical path, then only routes and sends them
+// (reading and parsing were a quarter of its CPU).  The thread
 // stays at most a few blocks ahead; without a thread (none could be
 // started) each block is read when the job reaches it.
 #pragma once
@@ -10,11 +12,14 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
 
+#include "model/desired.hpp"
+#include "service/matcher_index.hpp"
 #include "sgnic/proto/load.hpp"
 
 namespace sgnic::service {
@@ -32,14 +37,18 @@ public:
         // hold a rule).
         bool counts = false;
         std::uint64_t index = 0;     // 1-based record number in the file
-        std::string text;            // the record (its start, when too long)
+        std::string text;            // failed: the record (its start, when too long)
         std::string reason;          // failed: why
-        proto::load::RuleLine line;  // rule: its rule (and port word, lines only)
+        proto::load::RuleLine line;  // its words (and port word, lines only)
+        model::DesiredRule rule;     // rule: parsed (id and uid 0)
     };
 
     // `lines`: rule lines (proto::load::parse_rule_line), else records
-    // (proto::load::parse_record).
-    ReadAhead(proto::load::RecordReader::ReadAt read, bool lines);
+    // (proto::load::parse_record) for `port`.  A rule whose matcher
+    // `matchers` does not know, or is on another port than the record's
+    // job or the line names, fails.
+    ReadAhead(proto::load::RecordReader::ReadAt read, bool lines,
+              std::shared_ptr<const MatcherIndex> matchers, std::string port = {});
     ~ReadAhead();
     ReadAhead(const ReadAhead&) = delete;
     ReadAhead& operator=(const ReadAhead&) = delete;
@@ -66,10 +75,18 @@ private:
 
     void run();
     void fill(Block& block);
+    // The rule of item.line parsed into item.rule, or why it cannot go.
+    Status parse(Item& item);
     void stop();
 
     proto::load::RecordReader reader_;  // the thread's while it runs
     bool lines_;
+    std::shared_ptr<const MatcherIndex> matchers_;
+    std::string port_;  // records: the job's
+    // The thread's: the matcher the rule before went to (rules come in
+    // runs of a matcher).
+    std::shared_ptr<const MatcherIndex::Entry> last_matcher_;
+    std::uint64_t last_key_ = 0;
     // The thread sleeps until half the blocks are free, then fills them
     // all: one wake-up per few blocks, and the job has blocks to read
     // while the thread is woken.

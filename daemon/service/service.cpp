@@ -36,6 +36,13 @@ Service::Service(policy::Device& device, PortSource& ports, KernelState& kernel,
       store_(std::move(store)),
       desired_(std::move(desired)),
       config_(config) {
+    for (const auto& [key, m] : desired_.matchers) {
+        // A template that does not parse: the matcher never reaches the
+        // device, and its rules fail as a missing matcher's.
+        if (auto tmpl = proto::parse_template(m.fields)) {
+            matcher_index_->put(key, m.port, std::move(tmpl->match));
+        }
+    }
     reset_policy();
 }
 
@@ -615,6 +622,7 @@ Expected<model::MatcherKey> Service::create_matcher(const std::string& port, std
     }
     desired_.next_matcher = m.id + 1;
     desired_.matchers.emplace(m.id, m);
+    matcher_index_->put(m.id, port, tmpl->match);
     if (listener_ != nullptr) {
         listener_->matcher_added(m.id);
         listener_->port_changed(port);
@@ -651,62 +659,91 @@ Expected<void> Service::remove_rules(std::span<const model::RuleKey> rules) {
     return result;
 }
 
-Expected<Service::Batch> Service::prepare_batch(const std::string& port,
-                                                std::span<const RuleRequest> rules,
-                                                std::uint32_t uid) const {
+Status Service::check_batch(const std::string& port, std::size_t rules) const {
     if (find_port(port) == nullptr) {
         return Error(Errc::no_such_port, "no sgnic port '" + port + "'");
     }
-    if (rules.empty()) {
+    if (rules == 0) {
         return Error(Errc::invalid_argument, "the batch holds no rules");
     }
-    if (rules.size() > kMaxBatch) {
-        return Error(Errc::invalid_argument, "the batch holds " + std::to_string(rules.size()) +
+    if (rules > kMaxBatch) {
+        return Error(Errc::invalid_argument, "the batch holds " + std::to_string(rules) +
                                                  " rules; at most " + std::to_string(kMaxBatch) +
                                                  " per call");
+    }
+    return {};
+}
+
+Expected<const policy::MatcherState*> Service::batch_matcher(const std::string& port,
+                                                             model::MatcherKey matcher,
+                                                             std::size_t i) const {
+    const auto m = desired_.matchers.find(matcher);
+    if (m == desired_.matchers.end() || m->second.port != port) {
+        return Error(Errc::no_such_matcher, rule_context(i) + ": no matcher " +
+                                                std::to_string(matcher) + " on port '" + port +
+                                                "'");
+    }
+    const policy::MatcherState* state = matcher_state(matcher);
+    if (state == nullptr) {
+        return Error(
+            Errc::no_such_matcher,
+            rule_context(i) + ": matcher " + std::to_string(matcher) + " is not in the device yet");
+    }
+    return state;
+}
+
+void Service::add_to_batch(Batch& batch, model::DesiredRule rule, std::uint32_t uid) {
+    rule.id = batch.next++;
+    rule.uid = uid;
+    const std::span<const std::uint8_t> match = rule.body.match();
+    batch.specs.push_back({.directions = rule.directions,
+                           .cookie = rule.id,
+                           .match = {match.begin(), match.end()},
+                           .actions = rule.body.actions()});
+    batch.records.push_back(std::move(rule));
+}
+
+Expected<Service::Batch> Service::prepare_batch(const std::string& port,
+                                                std::span<const RuleRequest> rules,
+                                                std::uint32_t uid) const {
+    if (auto ok = check_batch(port, rules.size()); !ok) {
+        return ok.error();
     }
     Batch batch;
     batch.next = desired_.next_rule;
     batch.records.reserve(rules.size());
     batch.specs.reserve(rules.size());
     for (std::size_t i = 0; i < rules.size(); ++i) {
-        const RuleRequest& req = rules[i];
-        const auto m = desired_.matchers.find(req.matcher);
-        if (m == desired_.matchers.end() || m->second.port != port) {
-            return Error(Errc::no_such_matcher, rule_context(i) + ": no matcher " +
-                                                    std::to_string(req.matcher) + " on port '" +
-                                                    port + "'");
+        auto state = batch_matcher(port, rules[i].matcher, i);
+        if (!state) {
+            return state.error();
         }
-        auto dirs = proto::parse_directions(req.directions);
-        if (!dirs) {
-            return with_context(dirs.error(), rule_context(i));
+        auto rule = model::parse_rule((*state)->match_template, rules[i]);
+        if (!rule) {
+            return with_context(rule.error(), rule_context(i));
         }
-        const policy::MatcherState* state = matcher_state(req.matcher);
-        if (state == nullptr) {
-            return Error(Errc::no_such_matcher, rule_context(i) + ": matcher " +
-                                                    std::to_string(req.matcher) +
-                                                    " is not in the device yet");
+        add_to_batch(batch, std::move(*rule), uid);
+    }
+    return batch;
+}
+
+Expected<Service::Batch> Service::prepare_batch(const std::string& port,
+                                                std::span<const model::DesiredRule> rules,
+                                                std::uint32_t uid) const {
+    if (auto ok = check_batch(port, rules.size()); !ok) {
+        return ok.error();
+    }
+    Batch batch;
+    batch.next = desired_.next_rule;
+    batch.records.reserve(rules.size());
+    batch.specs.reserve(rules.size());
+    for (std::size_t i = 0; i < rules.size(); ++i) {
+        // Parsed against the matcher's template: the matcher (its key never
+        // reused) must only still be there.
+        if (auto state = batch_matcher(port, rules[i].matcher, i); !state) {
+            return state.error();
         }
-        auto match = proto::parse_match(state->match_template, req.match);
-        if (!match) {
-            return with_context(match.error(), rule_context(i));
-        }
-        auto actions = proto::parse_actions(req.actions);
-        if (!actions) {
-            return with_context(actions.error(), rule_context(i));
-        }
-        if (auto fits = proto::check_directions(*dirs, *actions); !fits) {
-            return with_context(fits.error(), rule_context(i));
-        }
-        batch.records.push_back({.id = batch.next++,
-                                 .matcher = req.matcher,
-                                 .uid = uid,
-                                 .directions = *dirs,
-                                 .body = model::RuleBody(match->bytes, match->given, *actions)});
-        batch.specs.push_back({.directions = *dirs,
-                               .cookie = batch.records.back().id,
-                               .match = std::move(match->bytes),
-                               .actions = std::move(*actions)});
+        add_to_batch(batch, rules[i], uid);
     }
     return batch;
 }
@@ -833,7 +870,22 @@ Expected<Service::Ticket> Service::begin_add_rules(const std::string& port,
     if (auto ok = begin_change_overlapping(); !ok) {
         return ok.error();
     }
-    auto batch = prepare_batch(port, rules, uid);
+    return begin_add_batch(port, prepare_batch(port, rules, uid), after, meanwhile);
+}
+
+Expected<Service::Ticket> Service::begin_add_rules(const std::string& port,
+                                                   std::span<const model::DesiredRule> rules,
+                                                   std::uint32_t uid, Ticket after,
+                                                   const std::function<void()>& meanwhile) {
+    if (auto ok = begin_change_overlapping(); !ok) {
+        return ok.error();
+    }
+    return begin_add_batch(port, prepare_batch(port, rules, uid), after, meanwhile);
+}
+
+Expected<Service::Ticket> Service::begin_add_batch(const std::string& port, Expected<Batch> batch,
+                                                   Ticket after,
+                                                   const std::function<void()>& meanwhile) {
     if (!batch) {
         return batch.error();
     }
@@ -1057,6 +1109,7 @@ Expected<void> Service::delete_matcher(model::MatcherKey matcher) {
         listener_->matcher_removed(matcher);
     }
     desired_.matchers.erase(matcher);
+    matcher_index_->erase(matcher);
     publish_rehashes();
     if (listener_ != nullptr) {
         listener_->port_changed(port);

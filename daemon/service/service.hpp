@@ -17,6 +17,7 @@
 #include <functional>
 #include <future>
 #include <map>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -25,6 +26,7 @@
 #include "model/desired.hpp"
 #include "policy/policy.hpp"
 #include "service/kernel.hpp"
+#include "service/matcher_index.hpp"
 #include "sgnic/proto/codec.hpp"
 #include "sgnic/proto/limits.hpp"
 #include "sgnic/proto/load.hpp"
@@ -142,7 +144,15 @@ public:
     Expected<Ticket> begin_add_rules(const std::string& port, std::span<const RuleRequest> rules,
                                      std::uint32_t uid, Ticket after = 0,
                                      const std::function<void()>& meanwhile = {});
+    // The same for rules parsed already (a load's read-ahead thread parses
+    // them against the templates of matcher_index()): their matcher must
+    // still be on `port` and in the device; nothing is parsed again.
+    Expected<Ticket> begin_add_rules(const std::string& port,
+                                     std::span<const model::DesiredRule> rules, std::uint32_t uid,
+                                     Ticket after, const std::function<void()>& meanwhile);
     Expected<std::vector<model::RuleKey>> collect_add_rules(Ticket ticket);
+    // Every matcher's port and template, for threads that parse rules.
+    std::shared_ptr<const MatcherIndex> matcher_index() const { return matcher_index_; }
     // Grows the matcher's tables once so that `rx` and `tx` more rules fit
     // without a rehash (a bulk load announcing its size); true if it resized.
     Expected<bool> reserve_rules(model::MatcherKey matcher, std::uint64_t rx, std::uint64_t tx);
@@ -238,6 +248,8 @@ private:
     std::map<model::MatcherKey, policy::MatcherId> matcher_ids_;
     std::map<policy::MatcherId, model::MatcherKey> matcher_keys_;
     policy::IdTable<model::RuleBinding> rule_ids_;
+    // desired_.matchers' ports and templates, for other threads.
+    std::shared_ptr<MatcherIndex> matcher_index_ = std::make_shared<MatcherIndex>();
     // Policy rules no desired rule owns: a failed call inserted them and the
     // device refused their undo.  Deleted by the next begin_change() or
     // reconcile;
@@ -266,6 +278,20 @@ private:
     };
     Expected<Batch> prepare_batch(const std::string& port, std::span<const RuleRequest> rules,
                                   std::uint32_t uid) const;
+    Expected<Batch> prepare_batch(const std::string& port,
+                                  std::span<const model::DesiredRule> rules,
+                                  std::uint32_t uid) const;
+    // The checks every batch starts with: the port, the batch's size.
+    Status check_batch(const std::string& port, std::size_t rules) const;
+    // Rule i's matcher is on `port` and in the device: its state.
+    Expected<const policy::MatcherState*> batch_matcher(const std::string& port,
+                                                        model::MatcherKey matcher,
+                                                        std::size_t i) const;
+    // A checked rule into the batch: its row and the device's spec.
+    static void add_to_batch(Batch& batch, model::DesiredRule rule, std::uint32_t uid);
+    // The same from begin_add_rules of either kind.
+    Expected<Ticket> begin_add_batch(const std::string& port, Expected<Batch> batch, Ticket after,
+                                     const std::function<void()>& meanwhile);
     // Into the device, a bulk insert per run of one matcher; on a failure
     // the batch's rules come out again.
     Expected<std::vector<model::RuleKey>> insert_batch(const std::string& port, const Batch& batch);

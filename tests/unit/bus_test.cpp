@@ -1164,7 +1164,7 @@ TEST_F(SteeringBus, manager_load_rules_names_failing_lines) {
             "frobnicate everything",  // 5: not a rule
             "",
             "matcher " + idb + " dir tx l4-dport 4 action drop",
-            "matcher " + ida + " dir tx l4-dport 5 action mark 3",  // 8: the service refuses
+            "matcher " + ida + " dir tx l4-dport 5 action mark 3",  // 8: not under its matcher
             "dev sg-1 matcher " + idb + " l4-dport 6 action count",
         }) +
         "\n";
@@ -1187,10 +1187,10 @@ TEST_F(SteeringBus, manager_load_rules_names_failing_lines) {
     EXPECT_EQ(f.failures[1],
               (Failure{4, wrong_port, "matcher " + ida + " is on port 'sg0', not 'sg-1'"}));
     EXPECT_EQ(f.failures[2], (Failure{5, "frobnicate everything", not_a_rule}));
-    // Refused by the service, as AddRules would: the line number, the rule's
-    // words with its port, the reason.
+    // Refused as AddRules would, where it is parsed against its matcher's
+    // template: the line number, the line as written, the reason.
     EXPECT_EQ(f.failures[3],
-              (Failure{8, "dev sg0 matcher " + ida + " dir tx l4-dport 5 action mark 3",
+              (Failure{8, "matcher " + ida + " dir tx l4-dport 5 action mark 3",
                        "action 'mark 3' acts on received frames: the rule's direction must be "
                        "rx, not tx"}));
     EXPECT_EQ(property(job, kJobInterface, "Failed", 't'), 4U);

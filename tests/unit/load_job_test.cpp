@@ -11,10 +11,13 @@
 #include <vector>
 
 #include "memory_file.hpp"
+#include "model/desired.hpp"
 #include "service/load_job.hpp"
 
 namespace sgnic::service {
 namespace {
+
+using RuleRequest = proto::RuleRequest;
 
 using sgnic::testing::memory_file;
 
@@ -26,6 +29,20 @@ std::string records(int n, std::uint64_t matcher = 1, const std::string& dirs = 
             std::to_string(matcher) + "\t" + dirs + "\tl4-dport=" + std::to_string(i) + "\tdrop\n";
     }
     return out;
+}
+
+// The template of every matcher of these tests.
+proto::MatchTemplate l4_dport_template() {
+    const std::vector<proto::FieldText> fields{{.field = "l4-dport", .text = "0xffff"}};
+    return proto::parse_template(fields)->match;
+}
+
+// A parsed rule as the request it was read from (canonical words).
+RuleRequest request_of(const model::DesiredRule& rule) {
+    return {.matcher = rule.matcher,
+            .directions = proto::format_directions(rule.directions),
+            .match = model::match_texts(l4_dport_template(), rule.body),
+            .actions = model::action_texts(rule.body)};
 }
 
 // Adds batches as Service::add_rules would: all or nothing, the first rule
@@ -55,7 +72,22 @@ struct FakeService {
     std::vector<LoadJob::Ticket> collected;  // in order
     std::map<LoadJob::Ticket, std::size_t> uncollected;
 
-    Expected<LoadJob::Ticket> take(std::span<const RuleRequest> rules, LoadJob::Ticket after,
+    // The matchers the job parses against: those of `ports`, or, for
+    // records, matchers 1 to 99 on port "sg0".
+    std::shared_ptr<const MatcherIndex> index() const {
+        auto index = std::make_shared<MatcherIndex>();
+        if (ports.empty()) {
+            for (model::MatcherKey m = 1; m < 100; ++m) {
+                index->put(m, "sg0", l4_dport_template());
+            }
+        }
+        for (const auto& [m, port] : ports) {
+            index->put(m, port, l4_dport_template());
+        }
+        return index;
+    }
+
+    Expected<LoadJob::Ticket> take(LoadJob::Rules rules, LoadJob::Ticket after,
                                    const LoadJob::Meanwhile& meanwhile) {
         ++calls;
         batch_sizes.push_back(rules.size());
@@ -75,15 +107,15 @@ struct FakeService {
             return Error(Errc::store, "sgnicd is read-only: the state cannot be read");
         }
         for (std::size_t i = 0; i < rules.size(); ++i) {
-            const std::string& port = rules[i].match.at(0).text;
+            const std::string port = request_of(rules[i]).match.at(0).text;
             if (std::find(bad.begin(), bad.end(), port) != bad.end()) {
                 return Error(Errc::invalid_argument,
                              "rule #" + std::to_string(i) + ": l4-dport " + port + " is bad");
             }
         }
-        for (const RuleRequest& r : rules) {
-            added.push_back(r.match.at(0).text);
-            added_rules.push_back(r);
+        for (const model::DesiredRule& r : rules) {
+            added_rules.push_back(request_of(r));
+            added.push_back(added_rules.back().match.at(0).text);
         }
         const auto ticket = static_cast<LoadJob::Ticket>(calls);
         uncollected[ticket] = rules.size();
@@ -92,7 +124,7 @@ struct FakeService {
 
     LoadJob::Add add() {
         return
-            [this](std::span<const RuleRequest> rules, LoadJob::Ticket after,
+            [this](LoadJob::Rules rules, LoadJob::Ticket after,
                    const LoadJob::Meanwhile& meanwhile) { return take(rules, after, meanwhile); };
     }
     LoadJob::Collect collect() {
@@ -108,12 +140,12 @@ struct FakeService {
         };
     }
     LoadJob::AddTo add_to() {
-        return [this](const std::string& port, std::span<const RuleRequest> rules,
-                      LoadJob::Ticket after, const LoadJob::Meanwhile& meanwhile) {
+        return [this](const std::string& port, LoadJob::Rules rules, LoadJob::Ticket after,
+                      const LoadJob::Meanwhile& meanwhile) {
             std::vector<std::string> values;
             values.reserve(rules.size());
-            for (const RuleRequest& r : rules) {
-                values.push_back(r.match.at(0).text);
+            for (const model::DesiredRule& r : rules) {
+                values.push_back(request_of(r).match.at(0).text);
             }
             sent.emplace_back(port, rules.size(), std::move(values));
             return take(rules, after, meanwhile);
@@ -155,8 +187,8 @@ void run(LoadJob& job, int limit = 100000) {
 TEST(LoadJob, loads_every_record_a_chunk_per_step_after_one_presize_per_matcher) {
     FakeService svc;
     const std::string content = records(6, 1, "rx") + records(3, 2, "both") + records(1, 1, "tx");
-    LoadJob job(memory_file(content), {.expected = 10, .chunk = 4}, svc.add(), svc.collect(),
-                svc.reserve());
+    LoadJob job(memory_file(content), {.expected = 10, .chunk = 4}, svc.index(), "sg0", svc.add(),
+                svc.collect(), svc.reserve());
     EXPECT_EQ(job.progress(), (std::pair<std::uint64_t, std::uint64_t>{0, 10}));
     int steps = 0;
     while (job.step()) {
@@ -193,9 +225,10 @@ TEST(LoadJob, the_callers_counts_per_matcher_size_the_matchers_without_a_scan) {
             ++reads;
             return file(buf, offset);
         };
-        LoadJob job = lines ? LoadJob(counted, options, svc.route(), svc.add_to(), svc.collect(),
-                                      svc.reserve())
-                            : LoadJob(counted, options, svc.add(), svc.collect(), svc.reserve());
+        LoadJob job = lines ? LoadJob(counted, options, svc.index(), svc.route(), svc.add_to(),
+                                      svc.collect(), svc.reserve())
+                            : LoadJob(counted, options, svc.index(), "sg0", svc.add(),
+                                      svc.collect(), svc.reserve());
         EXPECT_TRUE(job.step());  // the presize
         EXPECT_EQ(reads, 0U);
         run(job);
@@ -209,8 +242,8 @@ TEST(LoadJob, the_callers_counts_per_matcher_size_the_matchers_without_a_scan) {
 
 TEST(LoadJob, without_a_count_there_is_no_presize_and_no_total) {
     FakeService svc;
-    LoadJob job(memory_file(records(3)), {.expected = std::nullopt, .chunk = 4096}, svc.add(),
-                svc.collect(), svc.reserve());
+    LoadJob job(memory_file(records(3)), {.expected = std::nullopt, .chunk = 4096}, svc.index(),
+                "sg0", svc.add(), svc.collect(), svc.reserve());
     run(job);
     EXPECT_TRUE(svc.reserved.empty());
     EXPECT_EQ(job.progress(), (std::pair<std::uint64_t, std::uint64_t>{3, 0}));
@@ -221,8 +254,8 @@ TEST(LoadJob, a_failing_rule_is_dropped_with_its_record_number_and_the_chunk_sen
     svc.bad = {"3", "7"};
     std::string content = records(8);
     content.insert(content.find("1\trx\tl4-dport=5"), "1\trx\tdrop\n");  // malformed: record 5
-    LoadJob job(memory_file(content), {.expected = 9, .chunk = 4}, svc.add(), svc.collect(),
-                svc.reserve());
+    LoadJob job(memory_file(content), {.expected = 9, .chunk = 4}, svc.index(), "sg0", svc.add(),
+                svc.collect(), svc.reserve());
     run(job);
     EXPECT_EQ(job.loaded(), 6U);
     EXPECT_EQ(job.error(), "");
@@ -246,8 +279,8 @@ TEST(LoadJob, a_fatal_error_ends_the_job_and_counts_every_record_not_loaded) {
     FakeService svc;
     svc.bad = {"2"};
     svc.fatal_at = 3;  // the second chunk's first call
-    LoadJob job(memory_file(records(10)), {.expected = 10, .chunk = 4}, svc.add(), svc.collect(),
-                svc.reserve());
+    LoadJob job(memory_file(records(10)), {.expected = 10, .chunk = 4}, svc.index(), "sg0",
+                svc.add(), svc.collect(), svc.reserve());
     run(job);
     EXPECT_EQ(job.error(), "sgnicd is read-only: the state cannot be read");
     EXPECT_EQ(job.loaded(), 3U);
@@ -266,8 +299,8 @@ TEST(LoadJob, the_chunk_read_while_one_is_sent_settles_after_it_in_file_order) {
     svc.fatal_after_meanwhile_at = 2;  // the second chunk's call, after the third was read
     std::string content = records(12);
     content.insert(content.find("1\trx\tl4-dport=9\t"), "1\trx\tdrop\n");  // record 9
-    LoadJob job(memory_file(content), {.expected = 13, .chunk = 4}, svc.add(), svc.collect(),
-                svc.reserve());
+    LoadJob job(memory_file(content), {.expected = 13, .chunk = 4}, svc.index(), "sg0", svc.add(),
+                svc.collect(), svc.reserve());
     run(job);
     EXPECT_EQ(job.error(), "sgnicd is read-only: the state cannot be read");
     EXPECT_EQ(job.loaded(), 4U);  // the first chunk
@@ -281,8 +314,8 @@ TEST(LoadJob, the_chunk_read_while_one_is_sent_settles_after_it_in_file_order) {
 TEST(LoadJob, cancel_stops_after_the_chunk_in_progress) {
     FakeService svc;
     svc.bad = {"1"};
-    LoadJob job(memory_file(records(10)), {.expected = std::nullopt, .chunk = 4}, svc.add(),
-                svc.collect(), svc.reserve());
+    LoadJob job(memory_file(records(10)), {.expected = std::nullopt, .chunk = 4}, svc.index(),
+                "sg0", svc.add(), svc.collect(), svc.reserve());
     ASSERT_TRUE(job.step());  // chunk 1 refused at record 1
     job.cancel();
     ASSERT_TRUE(job.step());  // its resend still goes
@@ -295,8 +328,8 @@ TEST(LoadJob, cancel_stops_after_the_chunk_in_progress) {
 
 TEST(LoadJob, abandon_ends_at_once_and_a_finished_job_stays_as_it_ended) {
     FakeService svc;
-    LoadJob job(memory_file(records(10)), {.expected = 10, .chunk = 4}, svc.add(), svc.collect(),
-                svc.reserve());
+    LoadJob job(memory_file(records(10)), {.expected = 10, .chunk = 4}, svc.index(), "sg0",
+                svc.add(), svc.collect(), svc.reserve());
     ASSERT_TRUE(job.step());  // the presize scan
     ASSERT_TRUE(job.step());  // chunk 1
     job.abandon("sgnicd is stopping");
@@ -312,8 +345,8 @@ TEST(LoadJob, abandon_ends_at_once_and_a_finished_job_stays_as_it_ended) {
 
 TEST(LoadJob, a_chunk_is_loaded_once_its_commit_is_collected_after_the_next_went_to_the_device) {
     FakeService svc;
-    LoadJob job(memory_file(records(10)), {.expected = 10, .chunk = 4}, svc.add(), svc.collect(),
-                svc.reserve());
+    LoadJob job(memory_file(records(10)), {.expected = 10, .chunk = 4}, svc.index(), "sg0",
+                svc.add(), svc.collect(), svc.reserve());
     ASSERT_TRUE(job.step());  // the presize scan
     ASSERT_TRUE(job.step());  // chunk 1 in the device, its commit in flight
     EXPECT_EQ(job.loaded(), 0U);
@@ -335,8 +368,8 @@ TEST(LoadJob, a_chunk_is_loaded_once_its_commit_is_collected_after_the_next_went
 TEST(LoadJob, a_commit_that_fails_ends_the_job_and_no_later_chunk_is_loaded) {
     FakeService svc;
     svc.unstored = 2;  // chunk 2 (records 5-8) goes to the device, not to the store
-    LoadJob job(memory_file(records(12)), {.expected = 12, .chunk = 4}, svc.add(), svc.collect(),
-                svc.reserve());
+    LoadJob job(memory_file(records(12)), {.expected = 12, .chunk = 4}, svc.index(), "sg0",
+                svc.add(), svc.collect(), svc.reserve());
     run(job);
     EXPECT_EQ(job.error(), "store rules: the batch before was not stored: disk full");
     EXPECT_EQ(job.loaded(), 4U);
@@ -351,8 +384,8 @@ TEST(LoadJob, a_commit_that_fails_ends_the_job_and_no_later_chunk_is_loaded) {
 TEST(LoadJob, a_last_chunk_not_stored_is_the_jobs_error) {
     FakeService svc;
     svc.unstored = 3;  // records 9-10
-    LoadJob job(memory_file(records(10)), {.expected = 10, .chunk = 4}, svc.add(), svc.collect(),
-                svc.reserve());
+    LoadJob job(memory_file(records(10)), {.expected = 10, .chunk = 4}, svc.index(), "sg0",
+                svc.add(), svc.collect(), svc.reserve());
     run(job);
     EXPECT_EQ(job.error(), "store rules: disk full");
     EXPECT_EQ(job.loaded(), 8U);
@@ -362,8 +395,8 @@ TEST(LoadJob, a_last_chunk_not_stored_is_the_jobs_error) {
 
 TEST(LoadJob, cancel_and_abandon_collect_the_chunk_in_flight) {
     FakeService svc;
-    LoadJob cancelled(memory_file(records(10)), {.expected = std::nullopt, .chunk = 4}, svc.add(),
-                      svc.collect(), svc.reserve());
+    LoadJob cancelled(memory_file(records(10)), {.expected = std::nullopt, .chunk = 4}, svc.index(),
+                      "sg0", svc.add(), svc.collect(), svc.reserve());
     ASSERT_TRUE(cancelled.step());  // chunk 1, in flight
     cancelled.cancel();
     EXPECT_FALSE(cancelled.step());
@@ -373,8 +406,8 @@ TEST(LoadJob, cancel_and_abandon_collect_the_chunk_in_flight) {
 
     FakeService svc2;
     svc2.unstored = 1;
-    LoadJob abandoned(memory_file(records(10)), {.expected = std::nullopt, .chunk = 4}, svc2.add(),
-                      svc2.collect(), svc2.reserve());
+    LoadJob abandoned(memory_file(records(10)), {.expected = std::nullopt, .chunk = 4},
+                      svc2.index(), "sg0", svc2.add(), svc2.collect(), svc2.reserve());
     ASSERT_TRUE(abandoned.step());
     abandoned.abandon("sgnicd is stopping");
     EXPECT_EQ(abandoned.error(), "sgnicd is stopping");  // the first reason stays
@@ -385,8 +418,8 @@ TEST(LoadJob, cancel_and_abandon_collect_the_chunk_in_flight) {
 
 TEST(LoadJob, an_empty_file_finishes_with_nothing_and_a_read_error_ends_the_job) {
     FakeService svc;
-    LoadJob empty(memory_file(""), {.expected = 0, .chunk = 4}, svc.add(), svc.collect(),
-                  svc.reserve());
+    LoadJob empty(memory_file(""), {.expected = 0, .chunk = 4}, svc.index(), "sg0", svc.add(),
+                  svc.collect(), svc.reserve());
     run(empty);
     EXPECT_EQ(empty.loaded(), 0U);
     EXPECT_EQ(empty.error(), "");
@@ -395,8 +428,8 @@ TEST(LoadJob, an_empty_file_finishes_with_nothing_and_a_read_error_ends_the_job)
     auto broken = [](std::span<char> /*buf*/, std::uint64_t offset) -> Expected<std::size_t> {
         return Error(Errc::device, "read at byte " + std::to_string(offset) + ": EIO");
     };
-    LoadJob job(broken, {.expected = std::nullopt, .chunk = 4}, svc.add(), svc.collect(),
-                svc.reserve());
+    LoadJob job(broken, {.expected = std::nullopt, .chunk = 4}, svc.index(), "sg0", svc.add(),
+                svc.collect(), svc.reserve());
     run(job);
     EXPECT_EQ(job.error(), "read the records: read at byte 0: EIO");
 }
@@ -408,8 +441,8 @@ TEST(LoadJob, too_many_failures_end_the_job) {
         content += "x\n";
     }
     content += records(1);
-    LoadJob job(memory_file(content), {.expected = std::nullopt, .chunk = 65536}, svc.add(),
-                svc.collect(), svc.reserve());
+    LoadJob job(memory_file(content), {.expected = std::nullopt, .chunk = 65536}, svc.index(),
+                "sg0", svc.add(), svc.collect(), svc.reserve());
     run(job);
     EXPECT_EQ(job.error(), "more than 65536 records failed");
     EXPECT_EQ(job.failures().size(), LoadJob::kMaxFailures);
@@ -429,8 +462,8 @@ TEST(LoadJob, failures_past_the_bound_in_the_chunk_read_ahead_are_counted_not_li
     }
     content += records(2);  // both refused by the device
     content += "x\n1\trx\tl4-dport=7\tdrop\n1\trx\tl4-dport=8\tdrop\n";  // read ahead
-    LoadJob job(memory_file(content), {.expected = std::nullopt, .chunk = 65536}, svc.add(),
-                svc.collect(), svc.reserve());
+    LoadJob job(memory_file(content), {.expected = std::nullopt, .chunk = 65536}, svc.index(),
+                "sg0", svc.add(), svc.collect(), svc.reserve());
     run(job);
     EXPECT_EQ(job.error(), "more than 65536 records failed");
     EXPECT_EQ(job.failures().size(), LoadJob::kMaxFailures);
@@ -465,8 +498,8 @@ TEST(LoadJob, rule_lines_go_to_their_matchers_ports_and_a_chunk_never_mixes_port
         "matcher 2 dir tx l4-dport 4 action drop  # a rule, then a comment\n"  // 7
         " \t \n"                                                               // 8
         "matcher 1 l4-dport 5 action drop";                                    // 9, no newline
-    LoadJob job(memory_file(content), {.expected = std::nullopt, .chunk = 100}, svc.route(),
-                svc.add_to(), svc.collect(), svc.reserve());
+    LoadJob job(memory_file(content), {.expected = std::nullopt, .chunk = 100}, svc.index(),
+                svc.route(), svc.add_to(), svc.collect(), svc.reserve());
     EXPECT_EQ(job.progress(), (Progress{0, 0}));
     ASSERT_TRUE(job.step());  // the presize scan
     // The total is the rule lines, not the lines.
@@ -522,8 +555,8 @@ TEST(LoadJob, rule_lines_fill_chunks_up_to_their_size_and_a_given_count_is_the_t
     FakeService svc;
     svc.ports = {{1, "sgA"}, {2, "sgB"}};
     const std::string content = three_runs_of_ports("");
-    LoadJob job(memory_file(content), {.expected = 10, .chunk = 2}, svc.route(), svc.add_to(),
-                svc.collect(), svc.reserve());
+    LoadJob job(memory_file(content), {.expected = 10, .chunk = 2}, svc.index(), svc.route(),
+                svc.add_to(), svc.collect(), svc.reserve());
     ASSERT_TRUE(job.step());
     EXPECT_EQ(job.progress(), (Progress{0, 10}));
     run(job);
@@ -551,8 +584,8 @@ TEST(LoadJob, the_presize_scan_of_rule_lines_reads_past_a_blank_line_at_a_step_b
     for (int i = 0; i < 10; ++i) {
         content += "matcher 1 dir tx l4-dport 2 action drop\n";
     }
-    LoadJob job(memory_file(content), {.expected = std::nullopt, .chunk = 65536}, svc.route(),
-                svc.add_to(), svc.collect(), svc.reserve());
+    LoadJob job(memory_file(content), {.expected = std::nullopt, .chunk = 65536}, svc.index(),
+                svc.route(), svc.add_to(), svc.collect(), svc.reserve());
     ASSERT_TRUE(job.step());  // the first step of the scan
     EXPECT_TRUE(svc.reserved.empty());
     ASSERT_TRUE(job.step());  // the rest
@@ -567,8 +600,8 @@ TEST(LoadJob, lines_without_a_rule_take_no_room_in_a_chunk_however_long) {
     // A comment and a blank line longer than a record may be: skipped too.
     content += "# " + std::string(5000, 'x') + "\n" + std::string(5000, ' ') + "\n";
     content += "matcher 2 dir rx l4-dport 7 action drop\n";
-    LoadJob job(memory_file(content), {.expected = std::nullopt, .chunk = 2}, svc.route(),
-                svc.add_to(), svc.collect(), svc.reserve());
+    LoadJob job(memory_file(content), {.expected = std::nullopt, .chunk = 2}, svc.index(),
+                svc.route(), svc.add_to(), svc.collect(), svc.reserve());
     run(job);
     EXPECT_EQ(job.error(), "");
     EXPECT_EQ(job.loaded(), 7U);
@@ -598,8 +631,8 @@ TEST(LoadJob, a_rule_line_refused_by_the_route_or_the_parser_fails_with_its_line
     EXPECT_TRUE(not_a_rule.starts_with("unexpected word 'frobnicate' in a rule")) << not_a_rule;
     const std::string no_action = parser_reason("matcher 2 l4-dport 5");
     EXPECT_TRUE(no_action.starts_with("a rule needs an action")) << no_action;
-    LoadJob job(memory_file(content), {.expected = std::nullopt, .chunk = 100}, svc.route(),
-                svc.add_to(), svc.collect(), svc.reserve());
+    LoadJob job(memory_file(content), {.expected = std::nullopt, .chunk = 100}, svc.index(),
+                svc.route(), svc.add_to(), svc.collect(), svc.reserve());
     run(job);
     EXPECT_EQ(job.error(), "");
     EXPECT_EQ(job.loaded(), 3U);
@@ -648,8 +681,8 @@ TEST(LoadJob, a_fatal_error_in_a_lines_job_counts_only_the_rule_lines_not_loaded
         FakeService svc;
         svc.ports = {{1, "sgA"}, {2, "sgB"}};
         svc.fatal_at = c.fatal_at;
-        LoadJob job(memory_file(content), {.expected = std::nullopt, .chunk = 100}, svc.route(),
-                    svc.add_to(), svc.collect(), svc.reserve());
+        LoadJob job(memory_file(content), {.expected = std::nullopt, .chunk = 100}, svc.index(),
+                    svc.route(), svc.add_to(), svc.collect(), svc.reserve());
         run(job);
         EXPECT_EQ(job.error(), "sgnicd is read-only: the state cannot be read");
         EXPECT_EQ(job.loaded(), c.loaded);
@@ -670,8 +703,8 @@ TEST(LoadJob, cancel_in_a_lines_job_counts_the_held_over_rule_as_not_loaded) {
         "# comment\n"                          // 3
         "\n"                                   // 4
         "matcher 2 l4-dport 3 action drop\n";  // 5: B
-    LoadJob job(memory_file(content), {.expected = std::nullopt, .chunk = 100}, svc.route(),
-                svc.add_to(), svc.collect(), svc.reserve());
+    LoadJob job(memory_file(content), {.expected = std::nullopt, .chunk = 100}, svc.index(),
+                svc.route(), svc.add_to(), svc.collect(), svc.reserve());
     ASSERT_TRUE(job.step());  // the scan
     ASSERT_TRUE(job.step());  // chunk 1: line 1
     job.cancel();
@@ -695,8 +728,8 @@ TEST(LoadJob, a_rule_line_the_service_names_is_dropped_and_its_chunk_resent_to_i
         "dev sgB matcher 2 l4-dport 4 action drop\n"  // 5
         "\n"                                          // 6
         "matcher 2 l4-dport 5 action drop\n";         // 7: refused
-    LoadJob job(memory_file(content), {.expected = std::nullopt, .chunk = 100}, svc.route(),
-                svc.add_to(), svc.collect(), svc.reserve());
+    LoadJob job(memory_file(content), {.expected = std::nullopt, .chunk = 100}, svc.index(),
+                svc.route(), svc.add_to(), svc.collect(), svc.reserve());
     run(job);
     EXPECT_EQ(job.error(), "");
     EXPECT_EQ(job.loaded(), 3U);

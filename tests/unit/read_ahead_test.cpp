@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "memory_file.hpp"
+#include "model/desired.hpp"
 #include "service/read_ahead.hpp"
 
 namespace sgnic::service {
@@ -36,10 +37,30 @@ std::string lines(int n) {
     return out;
 }
 
+proto::MatchTemplate l4_dport_template() {
+    const std::vector<proto::FieldText> fields{{.field = "l4-dport", .text = "0xffff"}};
+    return proto::parse_template(fields)->match;
+}
+
+// Matchers 1 and 3 on port sg0, 5 on sg1, all of template l4-dport.
+std::shared_ptr<MatcherIndex> matchers() {
+    auto index = std::make_shared<MatcherIndex>();
+    index->put(1, "sg0", l4_dport_template());
+    index->put(3, "sg0", l4_dport_template());
+    index->put(5, "sg1", l4_dport_template());
+    return index;
+}
+
+// The l4-dport value of a parsed rule, as text.
+std::string dport(const model::DesiredRule& rule) {
+    const auto texts = model::match_texts(l4_dport_template(), rule.body);
+    return texts.size() == 1 ? texts[0].text : "?";
+}
+
 constexpr int kLines = static_cast<int>(ReadAhead::kBlockRecords) * 5 + 17;
 
 TEST(ReadAhead, hands_out_every_line_in_order_parsed_across_blocks) {
-    ReadAhead ahead(memory_file(lines(kLines)), true);
+    ReadAhead ahead(memory_file(lines(kLines)), true, matchers());
     for (int i = 1; i <= kLines; ++i) {
         ReadAhead::Item* item = ahead.next();
         ASSERT_NE(item, nullptr) << "line " << i;
@@ -54,13 +75,14 @@ TEST(ReadAhead, hands_out_every_line_in_order_parsed_across_blocks) {
             EXPECT_EQ(item->text, "dir rx l4-dport " + std::to_string(i) + " action drop");
         } else {
             ASSERT_EQ(item->kind, Kind::rule) << i << ": " << item->reason;
-            EXPECT_EQ(item->line.rule.matcher, 3U);
-            ASSERT_EQ(item->line.rule.match.size(), 1U);
-            EXPECT_EQ(item->line.rule.match[0].text, std::to_string(i));
-        }
-        if (i % 3 == 0) {  // the job takes the rule's lists, leaving others
-            proto::load::RuleLine spare;
-            std::swap(spare, item->line);
+            EXPECT_EQ(item->rule.matcher, 3U);
+            EXPECT_EQ(item->rule.directions, proto::Directions::rx_only());
+            EXPECT_EQ(dport(item->rule), std::to_string(i));
+            EXPECT_EQ(model::action_texts(item->rule.body), std::vector<std::string>{"drop"});
+            if (i % 3 == 0) {  // the job takes the rule
+                const model::DesiredRule taken = std::move(item->rule);
+                EXPECT_EQ(taken.matcher, 3U);
+            }
         }
     }
     EXPECT_EQ(ahead.next(), nullptr);
@@ -70,11 +92,13 @@ TEST(ReadAhead, hands_out_every_line_in_order_parsed_across_blocks) {
 
 TEST(ReadAhead, records_are_parsed_as_records_and_a_too_long_one_fails) {
     const std::string too_long(proto::load::kMaxRecordBytes + 10, 'x');
-    ReadAhead ahead(memory_file("1\trx\tl4-dport=5\tdrop\n" + too_long + "\n\tbad\n"), false);
+    ReadAhead ahead(memory_file("1\trx\tl4-dport=5\tdrop\n" + too_long + "\n\tbad\n"), false,
+                    matchers(), "sg0");
     ReadAhead::Item* item = ahead.next();
     ASSERT_NE(item, nullptr);
     ASSERT_EQ(item->kind, Kind::rule) << item->reason;
-    EXPECT_EQ(item->line.rule.matcher, 1U);
+    EXPECT_EQ(item->rule.matcher, 1U);
+    EXPECT_EQ(dport(item->rule), "5");
     item = ahead.next();
     ASSERT_NE(item, nullptr);
     EXPECT_EQ(item->kind, Kind::failed);
@@ -92,7 +116,7 @@ TEST(ReadAhead, a_read_error_ends_the_records_after_those_read_before_it) {
     const std::string text = lines(n);
     // The reader reads 256 KiB blocks: the error comes with the second.
     ASSERT_GT(text.size(), proto::load::RecordReader::kDefaultBlock);
-    ReadAhead ahead(memory_file(text, proto::load::RecordReader::kDefaultBlock), true);
+    ReadAhead ahead(memory_file(text, proto::load::RecordReader::kDefaultBlock), true, matchers());
     std::uint64_t last = 0;
     while (ReadAhead::Item* item = ahead.next()) {
         EXPECT_EQ(item->index, last + 1);
@@ -117,13 +141,76 @@ TEST(ReadAhead, count_rest_counts_the_rule_lines_not_handed_out_wherever_they_ar
     };
     for (const int handed :
          {0, 1, 500, static_cast<int>(ReadAhead::kBlockRecords), 2500, kLines - 1, kLines}) {
-        ReadAhead ahead(memory_file(lines(kLines)), true);
+        ReadAhead ahead(memory_file(lines(kLines)), true, matchers());
         for (int i = 0; i < handed; ++i) {
             ASSERT_NE(ahead.next(), nullptr);
         }
         EXPECT_EQ(ahead.count_rest(), rule_lines_after(handed)) << "after " << handed;
         EXPECT_EQ(ahead.next(), nullptr) << "nothing after the count";
     }
+}
+
+// Each rule is parsed whole where it is read: a value, action or direction
+// that is wrong, a matcher that is not there or is on another port than
+// the line (or the records' job) names fail the record, quoting it.
+TEST(ReadAhead, a_rule_that_does_not_parse_under_its_matcher_fails_where_it_is_read) {
+    const std::string text =
+        "matcher 3 dir rx l4-dport 70000 action drop\n"
+        "matcher 3 dir rx ipv4-dst 10.0.0.1 action drop\n"
+        "matcher 3 dir rx l4-dport 1 action mark\n"
+        "matcher 3 dir tx l4-dport 1 action queue 1\n"
+        "matcher 8 dir rx l4-dport 1 action drop\n"
+        "dev sg9 matcher 3 dir rx l4-dport 1 action drop\n"
+        "dev sg1 matcher 5 dir both l4-dport 2 action count\n";
+    ReadAhead ahead(memory_file(text), true, matchers());
+    const std::vector<std::string> reasons{"70000",        "ipv4-dst",
+                                           "mark",         "queue",
+                                           "no matcher 8", "matcher 3 is on port 'sg0', not 'sg9'"};
+    for (const std::string& reason : reasons) {
+        ReadAhead::Item* item = ahead.next();
+        ASSERT_NE(item, nullptr);
+        EXPECT_EQ(item->kind, Kind::failed) << reason;
+        EXPECT_NE(item->reason.find(reason), std::string::npos) << item->reason;
+        EXPECT_NE(text.find(item->text + "\n"), std::string::npos) << item->text;
+    }
+    ReadAhead::Item* item = ahead.next();
+    ASSERT_NE(item, nullptr);
+    ASSERT_EQ(item->kind, Kind::rule) << item->reason;
+    EXPECT_EQ(item->rule.matcher, 5U);
+    EXPECT_EQ(item->rule.directions, proto::Directions::both());
+    EXPECT_EQ(dport(item->rule), "2");
+    EXPECT_EQ(ahead.next(), nullptr);
+
+    // Records go to their job's port: a matcher elsewhere is not there.
+    ReadAhead records(memory_file("5\trx\tl4-dport=5\tdrop\n9\trx\tl4-dport=5\tdrop\n"), false,
+                      matchers(), "sg0");
+    for (const std::string reason : {"no matcher 5 on port 'sg0'", "no matcher 9 on port 'sg0'"}) {
+        item = records.next();
+        ASSERT_NE(item, nullptr);
+        EXPECT_EQ(item->kind, Kind::failed);
+        EXPECT_EQ(item->reason, reason);
+    }
+}
+
+// The matchers are looked up as they are when the rule is read: one made
+// after the reader started is found.
+TEST(ReadAhead, a_matcher_made_while_the_file_is_read_is_found) {
+    auto index = matchers();
+    std::string text;
+    for (int i = 1; i <= static_cast<int>(ReadAhead::kBlockRecords) * 10; ++i) {
+        text += "matcher 7 dir rx l4-dport " + std::to_string(i % 60000 + 1) + " action drop\n";
+    }
+    ReadAhead ahead(memory_file(text), true, index);
+    ReadAhead::Item* item = ahead.next();
+    ASSERT_NE(item, nullptr);
+    EXPECT_EQ(item->reason, "no matcher 7");
+    index->put(7, "sg0", l4_dport_template());
+    // The blocks read before the matcher came fail; those read after not.
+    std::size_t rules = 0;
+    while ((item = ahead.next()) != nullptr) {
+        rules += item->kind == Kind::rule ? 1 : 0;
+    }
+    EXPECT_GT(rules, 0U);
 }
 
 // The thread reads no further than its blocks hold (a few thousand
@@ -141,7 +228,7 @@ TEST(ReadAhead, reads_no_further_ahead_than_its_blocks_and_stops_when_destroyed)
         return got;
     };
     {
-        ReadAhead ahead(counted, true);
+        ReadAhead ahead(counted, true, matchers());
         ASSERT_NE(ahead.next(), nullptr);
         // Until the thread is idle: no read for 200 ms.
         for (int seen = -1; seen != reads.load();) {
@@ -159,7 +246,7 @@ TEST(ReadAhead, reads_no_further_ahead_than_its_blocks_and_stops_when_destroyed)
         EXPECT_GE(reads.load(), 7);
     }
     for (const int handed : {0, 3, 2000}) {
-        ReadAhead ahead(counted, true);
+        ReadAhead ahead(counted, true, matchers());
         for (int i = 0; i < handed; ++i) {
             ASSERT_NE(ahead.next(), nullptr);
         }
