@@ -70,14 +70,19 @@ RuleBody& RuleBody::operator=(const RuleBody& other) {
 }
 
 std::vector<policy::Action> RuleBody::actions() const {
-    std::vector<policy::Action> out(actions_);
+    std::vector<policy::Action> out;
+    actions(out);
+    return out;
+}
+
+void RuleBody::actions(std::vector<policy::Action>& out) const {
+    out.resize(actions_);
     const std::uint8_t* in = data() + match_len_;
     for (policy::Action& a : out) {
         a.type = static_cast<policy::ActionType>(*in++);
         a.arg = get_le32(in);
         in += sizeof a.arg;
     }
-    return out;
 }
 
 void RuleBody::append_stored(std::string& out) const {

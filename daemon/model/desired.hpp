@@ -52,7 +52,8 @@ public:
     std::span<const std::uint8_t> match() const { return {data(), match_len_}; }
     std::uint32_t given() const { return given_; }
     std::vector<policy::Action> actions() const;
-    policy::ActionTypes action_types() const;  // without the arguments
+    void actions(std::vector<policy::Action>& out) const;  // into out's memory
+    policy::ActionTypes action_types() const;              // without the arguments
 
     // The stored form (the store's rule rows): given (2 bytes, little-endian),
     // the match length, the action count, the match bytes, then each action

@@ -150,15 +150,22 @@ bool LoadJob::take(ReadAhead::Item& item, std::vector<LoadFailure>& failures) {
         case ReadAhead::Item::Kind::rule:
             break;
     }
-    if (route_) {
-        // The reader checked it against the matchers as they were; they
-        // may have changed since.
+    // The reader checked the matcher as it was; it may have changed since.
+    // A matcher's port never changes: a rule of the same matcher and port
+    // word as the rule before goes where that one went (if the matcher is
+    // gone meanwhile, the service refuses the rule).
+    if (route_ &&
+        (!routed_ || item.rule.matcher != routed_matcher_ || item.line.port != routed_named_)) {
+        routed_ = false;
         auto port = route_(item.line.port, item.rule.matcher);
         if (!port) {
             failed(port.error().message());
             return false;
         }
         rule_port_ = std::move(*port);
+        routed_matcher_ = item.rule.matcher;
+        routed_named_ = item.line.port;
+        routed_ = true;
     }  // else rule_port_ stays "": the job's one port
     rule_index_ = item.index;
     rule_ = std::move(item.rule);
@@ -202,6 +209,8 @@ void LoadJob::read_into(Chunk& chunk) {
     if (!ahead_) {
         ahead_ = std::make_unique<ReadAhead>(read_, route_ != nullptr, matchers_, port_);
     }
+    chunk.rules.reserve(options_.chunk);
+    chunk.indices.reserve(options_.chunk);
     for (std::size_t read = 0; chunk.rules.size() + chunk.failures.size() < options_.chunk &&
                                read < options_.chunk + kScanRecordsPerStep &&
                                failures_.size() + chunk.failures.size() < kMaxFailures;

@@ -172,6 +172,10 @@ private:
     model::DesiredRule rule_;
     std::string rule_port_;
     std::uint64_t rule_index_ = 0;
+    // The route of the rule before: its matcher and port word.
+    bool routed_ = false;
+    model::MatcherKey routed_matcher_ = 0;
+    std::string routed_named_;
     bool holding_ = false;
     std::optional<proto::load::ChunkRetry> retry_;
     // The chunk the device took whose commit may still run: its ticket and

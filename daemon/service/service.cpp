@@ -695,17 +695,33 @@ Expected<const policy::MatcherState*> Service::batch_matcher(const std::string& 
 void Service::add_to_batch(Batch& batch, model::DesiredRule rule, std::uint32_t uid) {
     rule.id = batch.next++;
     rule.uid = uid;
+    policy::RuleSpec spec;
+    if (!spare_specs_.empty()) {
+        spec = std::move(spare_specs_.back());
+        spare_specs_.pop_back();
+    }
+    spec.directions = rule.directions;
+    spec.cookie = rule.id;
     const std::span<const std::uint8_t> match = rule.body.match();
-    batch.specs.push_back({.directions = rule.directions,
-                           .cookie = rule.id,
-                           .match = {match.begin(), match.end()},
-                           .actions = rule.body.actions()});
+    spec.match.assign(match.begin(), match.end());
+    rule.body.actions(spec.actions);
+    batch.specs.push_back(std::move(spec));
     batch.records.push_back(std::move(rule));
+}
+
+void Service::recycle(Batch& batch) {
+    for (policy::RuleSpec& spec : batch.specs) {
+        if (spare_specs_.size() == kSpareSpecs) {
+            break;
+        }
+        spare_specs_.push_back(std::move(spec));
+    }
+    batch.specs.clear();
 }
 
 Expected<Service::Batch> Service::prepare_batch(const std::string& port,
                                                 std::span<const RuleRequest> rules,
-                                                std::uint32_t uid) const {
+                                                std::uint32_t uid) {
     if (auto ok = check_batch(port, rules.size()); !ok) {
         return ok.error();
     }
@@ -729,7 +745,7 @@ Expected<Service::Batch> Service::prepare_batch(const std::string& port,
 
 Expected<Service::Batch> Service::prepare_batch(const std::string& port,
                                                 std::span<const model::DesiredRule> rules,
-                                                std::uint32_t uid) const {
+                                                std::uint32_t uid) {
     if (auto ok = check_batch(port, rules.size()); !ok) {
         return ok.error();
     }
@@ -739,9 +755,11 @@ Expected<Service::Batch> Service::prepare_batch(const std::string& port,
     batch.specs.reserve(rules.size());
     for (std::size_t i = 0; i < rules.size(); ++i) {
         // Parsed against the matcher's template: the matcher (its key never
-        // reused) must only still be there.
-        if (auto state = batch_matcher(port, rules[i].matcher, i); !state) {
-            return state.error();
+        // reused) must only still be there.  Rules come in runs of a matcher.
+        if (i == 0 || rules[i].matcher != rules[i - 1].matcher) {
+            if (auto state = batch_matcher(port, rules[i].matcher, i); !state) {
+                return state.error();
+            }
         }
         add_to_batch(batch, rules[i], uid);
     }
@@ -859,6 +877,7 @@ Expected<std::vector<model::RuleKey>> Service::add_rules(const std::string& port
         }
     }
     keep_batch(port, *batch);
+    recycle(*batch);
     return keys;
 }
 
@@ -976,6 +995,7 @@ void Service::land_in_flight() {
         return;
     }
     keep_batch(flight.port, flight.batch);
+    recycle(flight.batch);
     landed_.emplace(flight.ticket, std::move(flight.keys));
 }
 

@@ -277,18 +277,24 @@ private:
         model::RuleKey next = 0;  // desired_.next_rule after it
     };
     Expected<Batch> prepare_batch(const std::string& port, std::span<const RuleRequest> rules,
-                                  std::uint32_t uid) const;
+                                  std::uint32_t uid);
     Expected<Batch> prepare_batch(const std::string& port,
-                                  std::span<const model::DesiredRule> rules,
-                                  std::uint32_t uid) const;
+                                  std::span<const model::DesiredRule> rules, std::uint32_t uid);
     // The checks every batch starts with: the port, the batch's size.
     Status check_batch(const std::string& port, std::size_t rules) const;
     // Rule i's matcher is on `port` and in the device: its state.
     Expected<const policy::MatcherState*> batch_matcher(const std::string& port,
                                                         model::MatcherKey matcher,
                                                         std::size_t i) const;
-    // A checked rule into the batch: its row and the device's spec.
-    static void add_to_batch(Batch& batch, model::DesiredRule rule, std::uint32_t uid);
+    // A checked rule into the batch: its row and the device's spec (in a
+    // spare spec's memory).
+    void add_to_batch(Batch& batch, model::DesiredRule rule, std::uint32_t uid);
+    // A batch done with: its specs become spares (up to kSpareSpecs).
+    void recycle(Batch& batch);
+    // Specs of batches done, whose lists keep their memory: a bulk load
+    // allocates none per rule.
+    static constexpr std::size_t kSpareSpecs = proto::kDefaultLoadChunk;
+    std::vector<policy::RuleSpec> spare_specs_;
     // The same from begin_add_rules of either kind.
     Expected<Ticket> begin_add_batch(const std::string& port, Expected<Batch> batch, Ticket after,
                                      const std::function<void()>& meanwhile);
