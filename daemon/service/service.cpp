@@ -659,7 +659,7 @@ Expected<void> Service::remove_rules(std::span<const model::RuleKey> rules) {
     return result;
 }
 
-Status Service::check_batch(const std::string& port, std::size_t rules) const {
+Expected<Service::Batch> Service::start_batch(const std::string& port, std::size_t rules) const {
     if (find_port(port) == nullptr) {
         return Error(Errc::no_such_port, "no sgnic port '" + port + "'");
     }
@@ -671,7 +671,11 @@ Status Service::check_batch(const std::string& port, std::size_t rules) const {
                                                  " rules; at most " + std::to_string(kMaxBatch) +
                                                  " per call");
     }
-    return {};
+    Batch batch;
+    batch.next = desired_.next_rule;
+    batch.records.reserve(rules);
+    batch.specs.reserve(rules);
+    return batch;
 }
 
 Expected<const policy::MatcherState*> Service::batch_matcher(const std::string& port,
@@ -722,13 +726,10 @@ void Service::recycle(Batch& batch) {
 Expected<Service::Batch> Service::prepare_batch(const std::string& port,
                                                 std::span<const RuleRequest> rules,
                                                 std::uint32_t uid) {
-    if (auto ok = check_batch(port, rules.size()); !ok) {
-        return ok.error();
+    auto batch = start_batch(port, rules.size());
+    if (!batch) {
+        return batch;
     }
-    Batch batch;
-    batch.next = desired_.next_rule;
-    batch.records.reserve(rules.size());
-    batch.specs.reserve(rules.size());
     for (std::size_t i = 0; i < rules.size(); ++i) {
         auto state = batch_matcher(port, rules[i].matcher, i);
         if (!state) {
@@ -738,7 +739,7 @@ Expected<Service::Batch> Service::prepare_batch(const std::string& port,
         if (!rule) {
             return with_context(rule.error(), rule_context(i));
         }
-        add_to_batch(batch, std::move(*rule), uid);
+        add_to_batch(*batch, std::move(*rule), uid);
     }
     return batch;
 }
@@ -746,13 +747,10 @@ Expected<Service::Batch> Service::prepare_batch(const std::string& port,
 Expected<Service::Batch> Service::prepare_batch(const std::string& port,
                                                 std::span<const model::DesiredRule> rules,
                                                 std::uint32_t uid) {
-    if (auto ok = check_batch(port, rules.size()); !ok) {
-        return ok.error();
+    auto batch = start_batch(port, rules.size());
+    if (!batch) {
+        return batch;
     }
-    Batch batch;
-    batch.next = desired_.next_rule;
-    batch.records.reserve(rules.size());
-    batch.specs.reserve(rules.size());
     for (std::size_t i = 0; i < rules.size(); ++i) {
         // Parsed against the matcher's template: the matcher (its key never
         // reused) must only still be there.  Rules come in runs of a matcher.
@@ -761,7 +759,7 @@ Expected<Service::Batch> Service::prepare_batch(const std::string& port,
                 return state.error();
             }
         }
-        add_to_batch(batch, rules[i], uid);
+        add_to_batch(*batch, rules[i], uid);
     }
     return batch;
 }

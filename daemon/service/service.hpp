@@ -280,8 +280,9 @@ private:
                                   std::uint32_t uid);
     Expected<Batch> prepare_batch(const std::string& port,
                                   std::span<const model::DesiredRule> rules, std::uint32_t uid);
-    // The checks every batch starts with: the port, the batch's size.
-    Status check_batch(const std::string& port, std::size_t rules) const;
+    // An empty batch for `rules` rules to the port, after the checks every
+    // batch starts with (the port, the batch's size).
+    Expected<Batch> start_batch(const std::string& port, std::size_t rules) const;
     // Rule i's matcher is on `port` and in the device: its state.
     Expected<const policy::MatcherState*> batch_matcher(const std::string& port,
                                                         model::MatcherKey matcher,
