@@ -1,6 +1,7 @@
 #include "model/desired.hpp"
 
 #include <algorithm>
+#include <optional>
 
 #include "sgnic/proto/limits.hpp"
 #include "sgnic/proto/spec.hpp"
@@ -144,8 +145,14 @@ bool operator==(const RuleBody& a, const RuleBody& b) {
            std::equal(a.data(), a.data() + a.bytes(), b.data());
 }
 
-Expected<RuleBody> parse_body(const proto::MatchTemplate& tmpl, std::span<const FieldText> match,
-                              std::span<const std::string> actions) {
+namespace {
+
+// parse_body(), and with `dirs` whether the actions fit them, checked
+// before the body is packed.
+Expected<RuleBody> parse_body_for(const proto::MatchTemplate& tmpl,
+                                  std::span<const FieldText> match,
+                                  std::span<const std::string> actions,
+                                  std::optional<proto::Directions> dirs) {
     auto m = proto::parse_match(tmpl, match);
     if (!m) {
         return m.error();
@@ -154,7 +161,19 @@ Expected<RuleBody> parse_body(const proto::MatchTemplate& tmpl, std::span<const 
     if (!a) {
         return a.error();
     }
+    if (dirs) {
+        if (auto fits = proto::check_directions(*dirs, *a); !fits) {
+            return fits.error();
+        }
+    }
     return RuleBody(m->bytes, m->given, *a);
+}
+
+}  // namespace
+
+Expected<RuleBody> parse_body(const proto::MatchTemplate& tmpl, std::span<const FieldText> match,
+                              std::span<const std::string> actions) {
+    return parse_body_for(tmpl, match, actions, std::nullopt);
 }
 
 Expected<DesiredRule> parse_rule(const proto::MatchTemplate& tmpl, const proto::RuleRequest& req) {
@@ -162,22 +181,12 @@ Expected<DesiredRule> parse_rule(const proto::MatchTemplate& tmpl, const proto::
     if (!dirs) {
         return dirs.error();
     }
-    auto match = proto::parse_match(tmpl, req.match);
-    if (!match) {
-        return match.error();
+    auto body = parse_body_for(tmpl, req.match, req.actions, *dirs);
+    if (!body) {
+        return body.error();
     }
-    auto actions = proto::parse_actions(req.actions);
-    if (!actions) {
-        return actions.error();
-    }
-    if (auto fits = proto::check_directions(*dirs, *actions); !fits) {
-        return fits.error();
-    }
-    return DesiredRule{.id = 0,
-                       .matcher = req.matcher,
-                       .uid = 0,
-                       .directions = *dirs,
-                       .body = RuleBody(match->bytes, match->given, *actions)};
+    return DesiredRule{
+        .id = 0, .matcher = req.matcher, .uid = 0, .directions = *dirs, .body = std::move(*body)};
 }
 
 std::vector<FieldText> match_texts(const proto::MatchTemplate& tmpl, const RuleBody& body) {

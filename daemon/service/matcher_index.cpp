@@ -27,6 +27,11 @@ Error MatcherIndex::no_matcher(std::uint64_t matcher) {
     return {Errc::invalid_argument, "no matcher " + std::to_string(matcher)};
 }
 
+Error MatcherIndex::none_on(std::uint64_t matcher, const std::string& port) {
+    return {Errc::no_such_matcher,
+            "no matcher " + std::to_string(matcher) + " on port '" + port + "'"};
+}
+
 Error MatcherIndex::elsewhere(std::uint64_t matcher, const std::string& port,
                               std::string_view named) {
     return {Errc::invalid_argument, "matcher " + std::to_string(matcher) + " is on port '" + port +

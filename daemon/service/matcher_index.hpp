@@ -30,9 +30,11 @@ public:
     // Null when there is no such matcher.
     std::shared_ptr<const Entry> find(std::uint64_t matcher) const;
 
-    // Why a rule cannot go to `matcher`: there is none; it is not on the
-    // port the rule names.
+    // Why a rule cannot go to `matcher`: there is none; none on the port
+    // of the rule's batch (Service::add_rules); it is not on the port the
+    // rule names.
     static Error no_matcher(std::uint64_t matcher);
+    static Error none_on(std::uint64_t matcher, const std::string& port);
     static Error elsewhere(std::uint64_t matcher, const std::string& port, std::string_view named);
 
 private:

@@ -136,9 +136,7 @@ Status ReadAhead::parse(Item& item) {
         last_key_ = key;
     }
     if (!lines_ && (last_matcher_ == nullptr || last_matcher_->port != port_)) {
-        // As Service::add_rules says it.
-        return Error(Errc::no_such_matcher,
-                     "no matcher " + std::to_string(key) + " on port '" + port_ + "'");
+        return MatcherIndex::none_on(key, port_);
     }
     if (last_matcher_ == nullptr) {
         return MatcherIndex::no_matcher(key);

@@ -683,9 +683,7 @@ Expected<const policy::MatcherState*> Service::batch_matcher(const std::string& 
                                                              std::size_t i) const {
     const auto m = desired_.matchers.find(matcher);
     if (m == desired_.matchers.end() || m->second.port != port) {
-        return Error(Errc::no_such_matcher, rule_context(i) + ": no matcher " +
-                                                std::to_string(matcher) + " on port '" + port +
-                                                "'");
+        return with_context(MatcherIndex::none_on(matcher, port), rule_context(i));
     }
     const policy::MatcherState* state = matcher_state(matcher);
     if (state == nullptr) {
