@@ -363,8 +363,11 @@ Expected<RuleId> Policy::insert_rule(MatcherId id, const RuleSpec& rule) {
 
 namespace {
 
-// Rules per bulk device request; a rehash ends a run earlier.
-constexpr std::size_t kMaxRun = 4096;
+// Rules per bulk device request; a rehash ends a run earlier.  Small
+// enough that a load's sender thread gets the first request of a batch
+// soon (it waits while this thread counts and encodes a run), about the
+// rules one 64 KiB netlink message holds.
+constexpr std::size_t kMaxRun = 512;
 
 }  // namespace
 
