@@ -112,6 +112,9 @@ void ReadAhead::fill(Block& block) {
             } else {
                 item.reason = rule.error().message();
             }
+        } else if (quick_parse(rec.text, item)) {
+            item.kind = Item::Kind::rule;
+            continue;
         } else if (auto parsed = load::parse_rule_line(rec.text, item.line); !parsed) {
             item.reason = parsed.error().message();
         } else {
@@ -129,22 +132,40 @@ void ReadAhead::fill(Block& block) {
     }
 }
 
-Status ReadAhead::parse(Item& item) {
-    const std::uint64_t key = item.line.rule.matcher;
+const MatcherIndex::Entry* ReadAhead::matcher(std::uint64_t key) {
     if (last_matcher_ == nullptr || last_key_ != key) {
         last_matcher_ = matchers_->find(key);
         last_key_ = key;
     }
-    if (!lines_ && (last_matcher_ == nullptr || last_matcher_->port != port_)) {
+    return last_matcher_.get();
+}
+
+bool ReadAhead::quick_parse(std::string_view line, Item& item) {
+    if (!quick_.scan(line)) {
+        return false;
+    }
+    const MatcherIndex::Entry* m = matcher(quick_.matcher());
+    if (m == nullptr || (!quick_.port().empty() && quick_.port() != m->port) ||
+        !quick_.parse(m->match_template, item.rule)) {
+        return false;  // the full parse says why
+    }
+    item.line.port.assign(quick_.port());
+    return true;
+}
+
+Status ReadAhead::parse(Item& item) {
+    const std::uint64_t key = item.line.rule.matcher;
+    const MatcherIndex::Entry* m = matcher(key);
+    if (!lines_ && (m == nullptr || m->port != port_)) {
         return MatcherIndex::none_on(key, port_);
     }
-    if (last_matcher_ == nullptr) {
+    if (m == nullptr) {
         return MatcherIndex::no_matcher(key);
     }
-    if (!item.line.port.empty() && item.line.port != last_matcher_->port) {
-        return MatcherIndex::elsewhere(key, last_matcher_->port, item.line.port);
+    if (!item.line.port.empty() && item.line.port != m->port) {
+        return MatcherIndex::elsewhere(key, m->port, item.line.port);
     }
-    auto rule = model::parse_rule(last_matcher_->match_template, item.line.rule);
+    auto rule = model::parse_rule(m->match_template, item.line.rule);
     if (!rule) {
         return rule.error();
     }

@@ -19,6 +19,7 @@
 #include <thread>
 
 #include "model/desired.hpp"
+#include "model/rule_line.hpp"
 #include "service/matcher_index.hpp"
 #include "sgnic/proto/load.hpp"
 
@@ -75,8 +76,14 @@ private:
 
     void run();
     void fill(Block& block);
+    // A rule line of the usual shape parsed in one pass into item.rule and
+    // item.line.port; false leaves it to the full parse (which names what
+    // is wrong, if anything).
+    bool quick_parse(std::string_view line, Item& item);
     // The rule of item.line parsed into item.rule, or why it cannot go.
     Status parse(Item& item);
+    // The matcher of `key`, nullptr if none (the one before, when the same).
+    const MatcherIndex::Entry* matcher(std::uint64_t key);
     void stop();
 
     proto::load::RecordReader reader_;  // the thread's while it runs
@@ -87,6 +94,7 @@ private:
     // runs of a matcher).
     std::shared_ptr<const MatcherIndex::Entry> last_matcher_;
     std::uint64_t last_key_ = 0;
+    model::QuickRuleLine quick_;  // the thread's
     // The thread sleeps until half the blocks are free, then fills them
     // all: one wake-up per few blocks, and the job has blocks to read
     // while the thread is woken.
