@@ -34,7 +34,12 @@ void Message::grow_to(size_t bytes) {
 }
 
 void Message::reserve_more(size_t n) {
-    grow_to(header()->nlmsg_len + MNL_ATTR_HDRLEN + MNL_ALIGN(n));
+    const size_t at = header()->nlmsg_len;
+    const size_t len = MNL_ATTR_HDRLEN + MNL_ALIGN(n);
+    grow_to(at + len);
+    // The buffer is not zeroed, and libmnl leaves an attribute's padding
+    // as it finds it.
+    std::memset(buf_.data() + at, 0, len);
 }
 
 uint8_t* Message::append(size_t len) {
@@ -264,7 +269,12 @@ void put_rule(Message& m, const RuleSpec& rule) {
 
 Message build_rule_new(uint16_t family, uint32_t seq, uint32_t ifindex, uint32_t matcher_id,
                        uint32_t flags, std::span<const RuleSpec> rules) {
-    Message m(family, SGNIC_CMD_RULE_NEW, kDoFlags, seq, 16384);
+    // Sized once: a bulk request is up to 64 KiB.
+    size_t bytes = MNL_NLMSG_HDRLEN + MNL_ALIGN(sizeof(genlmsghdr)) + 3 * kU32Attr;
+    for (const auto& r : rules) {
+        bytes += rule_bytes(r);
+    }
+    Message m(family, SGNIC_CMD_RULE_NEW, kDoFlags, seq, bytes);
     m.put_u32(SGNIC_A_RULES_IFINDEX, ifindex);
     m.put_u32(SGNIC_A_RULES_MATCHER_ID, matcher_id);
     if (flags) {

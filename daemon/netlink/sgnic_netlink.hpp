@@ -9,11 +9,13 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <new>
 #include <optional>
 #include <span>
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace sgnic::nl {
@@ -222,7 +224,27 @@ private:
     void grow_to(size_t bytes);
     // Room for one attribute of an `n`-byte payload.
     void reserve_more(size_t n);
-    std::vector<uint8_t> buf_;
+    // Bytes left as they are when the buffer is made or grown: every byte
+    // up to the message's length is written before it is sent (an
+    // attribute's room is zeroed before libmnl puts it, put_rule() zeroes
+    // its padding), and zeroing 64 KiB per bulk request was a tenth of
+    // sgnicd's thread in a load.
+    template <typename T>
+    struct Uninitialized : std::allocator<T> {
+        template <typename U>
+        struct rebind {
+            using other = Uninitialized<U>;
+        };
+        template <typename U>
+        void construct(U* p) noexcept {
+            ::new (static_cast<void*>(p)) U;
+        }
+        template <typename U, typename... Args>
+        void construct(U* p, Args&&... args) {
+            ::new (static_cast<void*>(p)) U(std::forward<Args>(args)...);
+        }
+    };
+    std::vector<uint8_t, Uninitialized<uint8_t>> buf_;
 };
 
 // Builders: every request of the family.  `family` is the resolved id.
