@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <nlohmann/json.hpp>
+#include <system_error>
+#include <thread>
 
 namespace sgnic::cli {
 
@@ -122,6 +124,39 @@ void each_rule_line(std::string_view content, OnRule&& on_rule) {
     }
 }
 
+// The rule lines of part of a file, and their rules per matcher.
+struct Counted {
+    std::uint64_t rules = 0;
+    RuleCounts per_matcher;
+};
+
+Counted count_lines(std::string_view part) {
+    Counted out;
+    // Rules come in runs of a matcher: its counts are looked up once a run.
+    std::uint64_t last = 0;
+    std::pair<std::uint64_t, std::uint64_t>* counts = nullptr;
+    for (std::size_t start = 0; start < part.size();) {
+        const std::size_t nl = part.find('\n', start);
+        const std::size_t end = nl == std::string_view::npos ? part.size() : nl;
+        const std::string_view line = part.substr(start, end - start);
+        start = end + 1;
+        // A line with no target counts only in the total; sgnicd refuses it.
+        const auto target = proto::load::rule_line_target(line);
+        if (!target) {
+            out.rules += proto::load::holds_rule(line) ? 1 : 0;
+            continue;
+        }
+        ++out.rules;
+        if (counts == nullptr || target->first != last) {
+            counts = &out.per_matcher[target->first];
+            last = target->first;
+        }
+        counts->first += target->second.rx ? 1 : 0;
+        counts->second += target->second.tx ? 1 : 0;
+    }
+    return out;
+}
+
 }  // namespace
 
 RuleLines rule_lines(std::string_view content) {
@@ -148,13 +183,32 @@ RuleLines rule_lines(std::string_view content) {
         return out;
     }
     out.verbatim = true;
-    each_rule_line(content, [&](std::size_t /*line_no*/, std::string_view line) {
-        ++out.rules;
-        // A line with no target counts only in the total; sgnicd refuses it.
-        if (const auto target = proto::load::rule_line_target(line)) {
-            proto::load::count_rule(out.per_matcher, target->first, target->second);
+    // A large file is counted in two halves at once (sgnicd waits for the
+    // counts, and has nothing else to do meanwhile).
+    constexpr std::size_t kSplitBytes = std::size_t{1} << 20;
+    std::size_t half = content.size() / 2;
+    half = content.size() < kSplitBytes ? content.size() : content.find('\n', half);
+    half = half == std::string_view::npos ? content.size() : half;
+    Counted second;
+    std::thread other;
+    if (half < content.size()) {
+        try {
+            other = std::thread([&] { second = count_lines(content.substr(half + 1)); });
+        } catch (const std::system_error&) {
+            half = content.size();  // no thread: this one counts it all
         }
-    });
+    }
+    const Counted first = count_lines(content.substr(0, half));
+    if (other.joinable()) {
+        other.join();
+    }
+    out.rules = first.rules + second.rules;
+    out.per_matcher = first.per_matcher;
+    for (const auto& [matcher, counts] : second.per_matcher) {
+        auto& [rx, tx] = out.per_matcher[matcher];
+        rx += counts.first;
+        tx += counts.second;
+    }
     return out;
 }
 

@@ -223,6 +223,41 @@ TEST(CliLoad, each_rule_walks_the_file_in_order_and_rules_at_reads_the_named_one
     EXPECT_TRUE(rules_at(file, {}).empty());
 }
 
+// A file over a megabyte is counted in two halves at once: the counts are
+// those of the whole, whichever line the split falls on.
+TEST(CliLoad, a_large_text_file_is_counted_as_a_whole) {
+    const std::vector<std::string> kinds = {
+        "matcher 3 dir rx ipv4-dst 10.0.0.1 action count\n",
+        "matcher 4 ipv4-dst 10.0.0.2 action count # both ways\n",
+        "# a comment\n",
+        "\n",
+        "frobnicate everything\n",
+        "matcher 3 dir tx l4-dport 80 action drop\n",
+    };
+    for (std::size_t shift = 0; shift < kinds.size(); ++shift) {
+        std::string content;
+        std::uint64_t rules = 0;
+        RuleCounts expected;
+        for (std::size_t i = 0; content.size() < (std::size_t{3} << 19); ++i) {
+            const std::size_t k = (i * 7 + shift) % kinds.size();
+            content += kinds[k];
+            rules += k == 2 || k == 3 ? 0 : 1;
+            if (k == 0) {
+                ++expected[3].first;
+            } else if (k == 1) {
+                ++expected[4].first;
+                ++expected[4].second;
+            } else if (k == 5) {
+                ++expected[3].second;
+            }
+        }
+        content.pop_back();  // the last line without its newline
+        const RuleLines lines = rule_lines(content);
+        EXPECT_EQ(lines.rules, rules) << "shift " << shift;
+        EXPECT_EQ(lines.per_matcher, expected) << "shift " << shift;
+    }
+}
+
 TEST(CliLoad, a_text_file_goes_as_it_is_and_its_rule_lines_are_named_by_line_number) {
     const std::string content =
         "# rules\n"
