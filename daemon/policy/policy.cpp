@@ -498,11 +498,22 @@ BatchInsert Policy::insert_rules(MatcherId id, std::span<const RuleSpec> rules) 
         return fail(0, std::move(grown.error()));
     }
 
+    // A batch's rules mostly share their action types: their template is
+    // looked up once a run of them (a template's index never changes).
+    ActionTypes types;
+    std::optional<ActionTemplateIndex> at;
     for (std::size_t k = 0; k < rules.size(); ++k) {
         const RuleSpec& rule = rules[k];
-        auto at = ensure_action_template(*m, rule.action_types());
-        if (!at) {
-            return fail(k, at.error());
+        if (!at || !std::ranges::equal(rule.actions, types, {}, &Action::type)) {
+            types.clear();
+            for (const Action& a : rule.actions) {
+                types.push_back(a.type);
+            }
+            auto found = ensure_action_template(*m, types);
+            if (!found) {
+                return fail(k, found.error());
+            }
+            at = *found;
         }
         count_rule(*m, rule.directions);
         if ((m->rx.rehash_required || m->tx.rehash_required) && !run.empty()) {
