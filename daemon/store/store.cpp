@@ -3,6 +3,7 @@
 #include "sgnic/proto/load.hpp"
 
 #include <algorithm>
+#include <array>
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <system_error>
@@ -109,12 +110,6 @@ policy::Directions decode_dirs(std::int64_t v) {
 
 auto as_i64(std::uint64_t v) { return static_cast<std::int64_t>(v); }
 
-void append_le(std::string& out, std::uint64_t v, std::size_t bytes) {
-    for (std::size_t i = 0; i < bytes; ++i) {
-        out.push_back(static_cast<char>(v >> (8 * i)));
-    }
-}
-
 std::uint64_t read_le(const std::uint8_t* p, std::size_t bytes) {
     std::uint64_t v = 0;
     for (std::size_t i = 0; i < bytes; ++i) {
@@ -127,15 +122,25 @@ std::uint64_t read_le(const std::uint8_t* p, std::size_t bytes) {
 // and stored body's length (2), little-endian, then the stored body.
 constexpr std::size_t kPackedHead = 8 + 8 + 1 + 4 + 2;
 
-void append_packed(std::string& out, const model::DesiredRule& r, std::string& body) {
-    body.clear();
-    r.body.append_stored(body);
-    append_le(out, r.id, 8);
-    append_le(out, r.matcher, 8);
-    append_le(out, static_cast<std::uint64_t>(encode_dirs(r.directions)), 1);
-    append_le(out, r.uid, 4);
-    append_le(out, body.size(), 2);
-    out.append(body);
+// The head written at once and the body straight after it, its length
+// filled in after (a pack of 4096 rules is written per batch of a load).
+void append_packed(std::string& out, const model::DesiredRule& r) {
+    std::array<char, kPackedHead> head{};
+    const auto put_le = [&](std::size_t at, std::uint64_t v, std::size_t bytes) {
+        for (std::size_t i = 0; i < bytes; ++i) {
+            head[at + i] = static_cast<char>(v >> (8 * i));
+        }
+    };
+    put_le(0, r.id, 8);
+    put_le(8, r.matcher, 8);
+    put_le(16, static_cast<std::uint64_t>(encode_dirs(r.directions)), 1);
+    put_le(17, r.uid, 4);
+    const std::size_t at = out.size();
+    out.append(head.data(), head.size());
+    r.body.append_stored(out);
+    const std::size_t body = out.size() - at - kPackedHead;
+    out[at + 21] = static_cast<char>(body & 0xff);
+    out[at + 22] = static_cast<char>(body >> 8);
 }
 
 struct PackedRule {
@@ -633,9 +638,8 @@ Expected<bool> Store::can_pack(std::span<const model::DesiredRule> rules) {
 Status Store::write_pack(std::span<const model::DesiredRule> rules, std::size_t at) {
     std::string pack;
     pack.reserve(rules.size() * (kPackedHead + 24));
-    std::string body;
     for (std::size_t i = 0; i < rules.size(); ++i) {
-        append_packed(pack, rules[i], body);
+        append_packed(pack, rules[i]);
         if (row_hook_) {
             row_hook_(at + i);
         }
