@@ -933,12 +933,7 @@ Expected<Service::Ticket> Service::begin_add_batch(const std::string& port, Expe
         return written ? written->commit() : Status(written.error());
     };
     const bool threaded = flight.batch.records.size() >= kStoreThreadBatch;
-    try {
-        flight.stored = std::async(threaded ? std::launch::async : std::launch::deferred, write);
-    } catch (const std::system_error& e) {
-        spdlog::debug("add rules: no thread for the store ({}); written when collected", e.what());
-        flight.stored = std::async(std::launch::deferred, write);
-    }
+    flight.stored = threaded ? store_writer_.run(write) : std::async(std::launch::deferred, write);
     return ticket;
 }
 

@@ -27,6 +27,7 @@
 #include "policy/policy.hpp"
 #include "service/kernel.hpp"
 #include "service/matcher_index.hpp"
+#include "service/store_writer.hpp"
 #include "sgnic/proto/codec.hpp"
 #include "sgnic/proto/limits.hpp"
 #include "sgnic/proto/load.hpp"
@@ -323,11 +324,13 @@ private:
         std::future<Status> stored;
     };
     Ticket next_ticket_ = 1;
-    // At most one: the store takes one transaction at a time.  Declared
-    // after store_, so that it is joined before the store closes.
+    // At most one: the store takes one transaction at a time.
     std::optional<InFlight> in_flight_;
     // Batches settled whose caller has not collected them yet.
     std::map<Ticket, Expected<std::vector<model::RuleKey>>> landed_;
+    // The thread that writes and commits the batch in flight.  Declared
+    // after in_flight_ and store_: it finishes that write before either goes.
+    StoreWriter store_writer_;
 };
 
 }  // namespace sgnic::service

@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <limits>
@@ -12,12 +13,14 @@
 #include <set>
 #include <span>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
 #include "fake_kernel.hpp"
 #include "service/json_text.hpp"
 #include "service/service.hpp"
+#include "service/store_writer.hpp"
 
 namespace sgnic::service {
 namespace {
@@ -550,6 +553,43 @@ TEST_F(ServiceTest, a_batch_the_store_refuses_is_taken_out_of_the_device) {
         EXPECT_EQ(device_.rules.size(), static_cast<std::size_t>(n) + 1);
         ASSERT_TRUE(s->delete_rules("sg0", *ids));
     }
+}
+
+// A load's writes run one after another on one thread of their own, their
+// results (and errors) come back through the futures, and a write given
+// is finished before the writer goes.
+TEST(StoreWriter, writes_one_after_another_on_its_thread_and_finishes_the_last) {
+    std::thread::id first;
+    std::thread::id second;
+    {
+        StoreWriter writer;
+        auto one = writer.run([&] {
+            first = std::this_thread::get_id();
+            return Status();
+        });
+        ASSERT_TRUE(one.get());
+        auto two = writer.run([&] {
+            second = std::this_thread::get_id();
+            return Status(Error(Errc::store, "disk full"));
+        });
+        const Status failed = two.get();
+        ASSERT_FALSE(failed);
+        EXPECT_EQ(failed.error().message(), "disk full");
+    }
+    EXPECT_EQ(first, second);
+    EXPECT_NE(first, std::this_thread::get_id());
+    EXPECT_NE(first, std::thread::id());
+
+    bool written = false;
+    {
+        StoreWriter writer;
+        (void)writer.run([&] {
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+            written = true;
+            return Status();
+        });
+    }
+    EXPECT_TRUE(written);
 }
 
 // A bulk load's batches: each goes to the device at once and to the store
