@@ -3,48 +3,11 @@
 #include <algorithm>
 #include <cstring>
 
+#include "sgnic/proto/load.hpp"
+
 namespace sgnic::model {
 
 namespace {
-
-// The bytes of a rule line's words as parse_rule_line splits them; a line
-// with a comment or a byte that is not ASCII text goes to the full parse.
-enum class ByteKind : std::uint8_t { word, blank, other };
-
-constexpr std::array<ByteKind, 256> kByteKinds = [] {
-    std::array<ByteKind, 256> kinds{};
-    kinds[0] = ByteKind::other;
-    kinds[' '] = ByteKind::blank;
-    kinds['\t'] = ByteKind::blank;
-    kinds['\r'] = ByteKind::blank;
-    kinds['#'] = ByteKind::other;
-    for (std::size_t c = 0x80; c < kinds.size(); ++c) {
-        kinds[c] = ByteKind::other;
-    }
-    return kinds;
-}();
-
-class Words {
-public:
-    explicit Words(std::string_view line) : line_(line) {}
-    // The next word, "" at the end; false at a byte the quick parse leaves.
-    bool next(std::string_view& word) {
-        while (at_ < line_.size() && kind(line_[at_]) == ByteKind::blank) {
-            ++at_;
-        }
-        const std::size_t start = at_;
-        while (at_ < line_.size() && kind(line_[at_]) == ByteKind::word) {
-            ++at_;
-        }
-        word = line_.substr(start, at_ - start);
-        return at_ == line_.size() || kind(line_[at_]) != ByteKind::other;
-    }
-
-private:
-    static ByteKind kind(char c) { return kByteKinds[static_cast<unsigned char>(c)]; }
-    std::string_view line_;
-    std::size_t at_ = 0;
-};
 
 bool is(std::string_view word, std::string_view keyword) {
     return word.size() == keyword.size() &&
@@ -98,16 +61,8 @@ bool dotted_quad(std::string_view word, std::uint8_t* out) {
     return at == word.size();
 }
 
-bool outside(std::span<const std::uint8_t> value, std::span<const std::uint8_t> mask) {
-    for (std::size_t i = 0; i < value.size(); ++i) {
-        if ((value[i] & static_cast<std::uint8_t>(~mask[i])) != 0) {
-            return true;
-        }
-    }
-    return false;
-}
-
-// The value of `field` into `out` (its length), as parse_match() places it.
+// The value of `field` into `out` (its length), as parse_match() places it
+// (proto::check_match checks it against the template's mask).
 bool field_value(const proto::FieldInfo& field, std::string_view text,
                  std::span<const std::uint8_t> mask, std::uint8_t* out) {
     std::uint64_t number = 0;
@@ -125,7 +80,7 @@ bool field_value(const proto::FieldInfo& field, std::string_view text,
         }
         std::ranges::copy(parsed->value, out);
     }
-    return !outside(std::span(out, field.length), mask);
+    return true;
 }
 
 }  // namespace
@@ -138,16 +93,13 @@ bool QuickRuleLine::scan(std::string_view line) {
     action_count_ = 0;
     bool named_port = false;
     bool named_dirs = false;
-    Words words(line);
-    std::string_view word;
-    if (!words.next(word)) {
-        return false;
-    }
+    proto::load::RuleLineWords words(line);
+    std::string_view word = words.next();
     // The fields and the words that name the rule's place, in any order;
     // then the actions, to the end of the line.
     for (; !word.empty() && !is(word, "action");) {
-        std::string_view after;
-        if (!words.next(after) || after.empty()) {
+        const std::string_view after = words.next();
+        if (after.empty()) {
             return false;
         }
         if (is(word, "matcher")) {
@@ -176,12 +128,11 @@ bool QuickRuleLine::scan(std::string_view line) {
             }
             fields_[field_count_++] = {word, after};
         }
-        if (!words.next(word)) {
-            return false;
-        }
+        word = words.next();
     }
     while (!word.empty()) {  // at "action"
-        if (!words.next(word) || word.empty() || is(word, "action")) {
+        word = words.next();
+        if (word.empty() || is(word, "action")) {
             return false;  // an empty list: the full parse says so
         }
         for (; !word.empty() && !is(word, "action");) {
@@ -190,61 +141,73 @@ bool QuickRuleLine::scan(std::string_view line) {
                 return false;
             }
             std::uint64_t arg = 0;
-            if (known->takes_arg && (!words.next(word) || !decimal(word, UINT32_MAX, arg))) {
+            if (known->takes_arg && !decimal(words.next(), UINT32_MAX, arg)) {
                 return false;
             }
             actions_[action_count_++] = {.type = known->type,
                                          .arg = static_cast<std::uint32_t>(arg)};
-            if (!words.next(word)) {
-                return false;
-            }
+            word = words.next();
         }
     }
     const std::span<const proto::Action> actions(actions_.data(), action_count_);
-    return matcher_ != 0 && proto::check_actions(actions) &&
+    return words.plain() && matcher_ != 0 && proto::check_actions(actions) &&
            proto::check_directions(directions_, actions);
 }
 
-bool QuickRuleLine::parse(const proto::MatchTemplate& tmpl, DesiredRule& out) const {
-    constexpr std::size_t kMaxFieldBytes = 16;  // an IPv6 address
-    if (tmpl.fields.size() > kMaxFields) {
+QuickTemplate::QuickTemplate(const proto::MatchTemplate& tmpl) {
+    if (tmpl.fields.size() > fields_.size()) {
+        return;  // usable() stays false
+    }
+    for (const proto::MatchField& m : tmpl.fields) {
+        const proto::FieldInfo* info = proto::find_field_by_id(m.field);
+        if (info == nullptr || info->length != m.mask.size() ||
+            length_ + info->length > kMaxBytes) {
+            return;
+        }
+        fields_[count_++] = {.info = info, .offset = length_};
+        length_ += info->length;
+    }
+    usable_ = true;
+}
+
+std::optional<std::size_t> QuickTemplate::index_of(std::string_view name) const {
+    for (std::size_t i = 0; i < count_; ++i) {
+        if (fields_[i].info->name == name) {
+            return i;
+        }
+    }
+    return std::nullopt;
+}
+
+bool QuickRuleLine::parse(const proto::MatchTemplate& tmpl, const QuickTemplate& places,
+                          DesiredRule& out) const {
+    if (!places.usable()) {
         return false;
     }
-    std::array<std::size_t, kMaxFields> offsets{};
-    std::size_t length = 0;
-    for (std::size_t i = 0; i < tmpl.fields.size(); ++i) {
-        offsets[i] = length;
-        length += tmpl.fields[i].mask.size();
-    }
-    std::array<std::uint8_t, kMaxFields * kMaxFieldBytes> bytes{};
-    if (length > bytes.size()) {
-        return false;
-    }
+    std::array<std::uint8_t, QuickTemplate::kMaxBytes> bytes{};
     std::uint32_t given = 0;
     for (std::size_t k = 0; k < field_count_; ++k) {
         const auto& [name, text] = fields_[k];
-        const proto::FieldInfo* f = proto::find_field(name);
-        if (f == nullptr) {
+        const auto index = places.index_of(name);
+        if (!index || (given & (1U << *index)) != 0) {
             return false;
         }
-        const auto it = std::find_if(tmpl.fields.begin(), tmpl.fields.end(),
-                                     [&](const proto::MatchField& m) { return m.field == f->id; });
-        if (it == tmpl.fields.end() || it->mask.size() != f->length) {
+        const auto& place = places.field(*index);
+        if (!field_value(*place.info, text, tmpl.fields[*index].mask,
+                         bytes.data() + place.offset)) {
             return false;
         }
-        const auto index = static_cast<std::size_t>(it - tmpl.fields.begin());
-        if ((given & (1U << index)) != 0 ||
-            !field_value(*f, text, it->mask, bytes.data() + offsets[index])) {
-            return false;
-        }
-        given |= 1U << index;
+        given |= 1U << *index;
+    }
+    const std::span<const std::uint8_t> match(bytes.data(), places.length());
+    if (!proto::check_match(tmpl, match, given)) {
+        return false;
     }
     out = DesiredRule{.id = 0,
                       .matcher = matcher_,
                       .uid = 0,
                       .directions = directions_,
-                      .body = RuleBody(std::span(bytes.data(), length), given,
-                                       std::span(actions_.data(), action_count_))};
+                      .body = RuleBody(match, given, std::span(actions_.data(), action_count_))};
     return true;
 }
 

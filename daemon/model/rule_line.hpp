@@ -14,14 +14,45 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string_view>
 #include <utility>
 
 #include "model/desired.hpp"
 #include "sgnic/proto/codec.hpp"
+#include "sgnic/proto/fields.hpp"
 #include "sgnic/proto/limits.hpp"
 
 namespace sgnic::model {
+
+// A matcher's template as the quick parse places values in it: each
+// field's description and offset in the packed match, worked out once per
+// matcher, not per line.
+class QuickTemplate {
+public:
+    static constexpr std::size_t kMaxFields = proto::spec::kMatchFields.size();
+    // Every field, none longer than an IPv6 address.
+    static constexpr std::size_t kMaxBytes = kMaxFields * 16;
+    struct Field {
+        const proto::FieldInfo* info = nullptr;
+        std::size_t offset = 0;
+    };
+
+    // Not usable() when the template is not one the quick parse places
+    // values in (an unknown field, too long).
+    explicit QuickTemplate(const proto::MatchTemplate& tmpl);
+    bool usable() const { return usable_; }
+    // The index in the template of the field of that name.
+    std::optional<std::size_t> index_of(std::string_view name) const;
+    const Field& field(std::size_t index) const { return fields_[index]; }
+    std::size_t length() const { return length_; }
+
+private:
+    std::array<Field, kMaxFields> fields_{};
+    std::size_t count_ = 0;
+    std::size_t length_ = 0;
+    bool usable_ = false;
+};
 
 class QuickRuleLine {
 public:
@@ -30,12 +61,14 @@ public:
     bool scan(std::string_view line);
     std::uint64_t matcher() const { return matcher_; }
     std::string_view port() const { return port_; }  // "" when the line names none
-    // The scanned rule under its matcher's template into `out` (its id and
-    // uid 0); false when the quick parse cannot take it.
-    bool parse(const proto::MatchTemplate& tmpl, DesiredRule& out) const;
+    // The scanned rule under its matcher's template (`places` made from
+    // it) into `out` (its id and uid 0); false when the quick parse cannot
+    // take it.
+    bool parse(const proto::MatchTemplate& tmpl, const QuickTemplate& places,
+               DesiredRule& out) const;
 
 private:
-    static constexpr std::size_t kMaxFields = proto::spec::kMatchFields.size();
+    static constexpr std::size_t kMaxFields = QuickTemplate::kMaxFields;
 
     std::uint64_t matcher_ = 0;
     std::string_view port_;

@@ -13,6 +13,7 @@
 #include <string>
 #include <string_view>
 
+#include "model/rule_line.hpp"
 #include "sgnic/proto/codec.hpp"
 #include "sgnic/proto/result.hpp"
 
@@ -23,6 +24,7 @@ public:
     struct Entry {
         std::string port;
         proto::MatchTemplate match_template;
+        model::QuickTemplate quick_places;  // match_template's, for the quick parse
     };
 
     void put(std::uint64_t matcher, std::string port, proto::MatchTemplate match_template);

@@ -146,7 +146,7 @@ bool ReadAhead::quick_parse(std::string_view line, Item& item) {
     }
     const MatcherIndex::Entry* m = matcher(quick_.matcher());
     if (m == nullptr || (!quick_.port().empty() && quick_.port() != m->port) ||
-        !quick_.parse(m->match_template, item.rule)) {
+        !quick_.parse(m->match_template, m->quick_places, item.rule)) {
         return false;  // the full parse says why
     }
     item.line.port.assign(quick_.port());

@@ -317,53 +317,24 @@ Expected<RuleRequest> parse_record(std::string_view record) {
 namespace {
 
 // What a byte is to a rule line; a table, not comparisons: splitting lines
-// into words was the largest part of parsing them.
-enum class ByteKind : std::uint8_t { word, blank, comment };
+// into words was the largest part of parsing them.  A NUL or a byte that is
+// not ASCII is part of a word, but makes the line not plain.
+enum class ByteKind : std::uint8_t { word, blank, comment, unusual };
 
 constexpr std::array<ByteKind, 256> kByteKinds = [] {
     std::array<ByteKind, 256> kinds{};
+    kinds[0] = ByteKind::unusual;
     kinds[' '] = ByteKind::blank;
     kinds['\t'] = ByteKind::blank;
     kinds['\r'] = ByteKind::blank;
     kinds['#'] = ByteKind::comment;
+    for (std::size_t c = 0x80; c < kinds.size(); ++c) {
+        kinds[c] = ByteKind::unusual;
+    }
     return kinds;
 }();
 
 ByteKind kind_of(char c) { return kByteKinds[static_cast<unsigned char>(c)]; }
-
-// The words of a rule line, one at a time: blanks separate them, '#' ends
-// the line.
-class LineWords {
-public:
-    explicit LineWords(std::string_view line) : line_(line) {}
-
-    // The next word; "" at the end of the line.
-    std::string_view next() {
-        while (at_ < line_.size() && kind_of(line_[at_]) == ByteKind::blank) {
-            ++at_;
-        }
-        const std::size_t start = at_;
-        while (at_ < line_.size() && kind_of(line_[at_]) == ByteKind::word) {
-            ++at_;
-        }
-        const std::size_t end = at_;
-        if (at_ < line_.size() && kind_of(line_[at_]) == ByteKind::comment) {
-            at_ = line_.size();  // the comment is not words
-        }
-        return line_.substr(start, end - start);
-    }
-    // The next word, left to be read again.
-    std::string_view peek() {
-        const std::size_t at = at_;
-        const std::string_view word = next();
-        at_ = at;
-        return word;
-    }
-
-private:
-    std::string_view line_;
-    std::size_t at_ = 0;
-};
 
 enum class Keyword : std::uint8_t { none, dev, matcher, dir, action };
 
@@ -409,7 +380,37 @@ void put(std::vector<std::string>& list, std::size_t& used, std::string_view tex
 
 }  // namespace
 
-bool holds_rule(std::string_view line) { return !LineWords(line).next().empty(); }
+std::string_view RuleLineWords::next() {
+    while (at_ < line_.size() && kind_of(line_[at_]) == ByteKind::blank) {
+        ++at_;
+    }
+    const std::size_t start = at_;
+    for (; at_ < line_.size(); ++at_) {
+        const ByteKind kind = kind_of(line_[at_]);
+        if (kind == ByteKind::unusual) {
+            plain_ = false;
+        } else if (kind != ByteKind::word) {
+            break;
+        }
+    }
+    const std::size_t end = at_;
+    if (at_ < line_.size() && kind_of(line_[at_]) == ByteKind::comment) {
+        at_ = line_.size();  // the comment is not words
+        plain_ = false;
+    }
+    return line_.substr(start, end - start);
+}
+
+std::string_view RuleLineWords::peek() {
+    const std::size_t at = at_;
+    const bool plain = plain_;
+    const std::string_view word = next();
+    at_ = at;
+    plain_ = plain;
+    return word;
+}
+
+bool holds_rule(std::string_view line) { return !RuleLineWords(line).next().empty(); }
 
 Status append_rule_line(std::string& out, std::string_view port, std::uint64_t matcher,
                         std::string_view directions, std::span<const FieldText> match,
@@ -456,7 +457,7 @@ Status append_rule_line(std::string& out, std::string_view port, std::uint64_t m
 }
 
 Expected<bool> parse_rule_line(std::string_view line, RuleLine& out) {
-    LineWords words(line);
+    RuleLineWords words(line);
     std::string_view word = words.next();
     if (word.empty()) {
         return false;
@@ -560,7 +561,7 @@ Expected<bool> parse_rule_line(std::string_view line, RuleLine& out) {
 }
 
 std::optional<std::pair<std::uint64_t, Directions>> rule_line_target(std::string_view line) {
-    LineWords words(line);
+    RuleLineWords words(line);
     std::optional<std::uint64_t> matcher;
     Directions dirs = Directions::both();
     for (std::string_view word = words.next(); !word.empty(); word = words.next()) {

@@ -48,7 +48,7 @@ std::optional<std::pair<proto::load::RuleLine, DesiredRule>> full_parse(
 bool quick_agrees(QuickRuleLine& quick, const std::string& line, const proto::MatchTemplate& t,
                   bool& taken) {
     DesiredRule rule;
-    taken = quick.scan(line) && quick.parse(t, rule);
+    taken = quick.scan(line) && quick.parse(t, QuickTemplate(t), rule);
     if (!taken) {
         return true;  // the full parse decides: nothing to compare
     }
@@ -93,29 +93,32 @@ TEST(QuickRuleLine, leaves_a_line_the_full_parse_refuses_or_reads_otherwise) {
         {"ipv4-dst 11.0.0.1 action count", 0},              // no matcher
         {"matcher 0 ipv4-dst 11.0.0.1 action count", 0},    // matcher 0
         {"matcher 3 ipv4-dst 011.0.0.1 action count", 0},   // inet_pton refuses
-        {"matcher 3 ipv4-dst 11.0.0.256 action count", 0},  //
+        {"matcher 3 ipv4-dst 11.0.0.256 action count", 0},  // an octet above 255
         {"matcher 3 ipv4-dst 11.0.0.1 ipv4-dst 1.2.3.4 action count", 0},
-        {"matcher 3 ipv4-src 11.0.0.1 action count", 0},              // not in the template
-        {"matcher 3 ipv4-dst 11.0.0.1 action count # why", 0},        // a comment
-        {"matcher 3 ipv4-dst 11.0.0.1 action drop count", 0},         // terminal not last
-        {"matcher 3 dir tx ipv4-dst 11.0.0.1 action mark 1", 0},      // RX-only action
-        {"matcher 3 ipv4-dst 11.0.0.1 action mark", 0},               // no number
-        {"matcher 3 ipv4-dst 11.0.0.1 action mark action 5", 0},      //
-        {"matcher 3 ipv4-dst 11.0.0.1 action mark 4294967296", 0},    //
-        {"matcher 3 ipv4-dst 11.0.0.1 action", 0},                    //
-        {"matcher 3 ipv4-dst 11.0.0.1 action count count", 0},        // twice
-        {"matcher 3 dev sgnic/1 ipv4-dst 11.0.0.1 action count", 0},  // bad port
-        {"matcher 3 ipv4-dst 11.0.0.1 dir up action count", 0},       //
-        {"matcher 12 ipv4-src 10.1.2.1 action count", 1},             // outside the /24
-        {"matcher 12 ipv4-src 10.1.2.0/16 action count", 1},          // another mask
-        {"matcher 12 l4-dport 65536 action count", 1},                //
-        {"matcher 5 vlan-id 4096 action count", 2},                   //
-        {"matcher 9 l4-sport 1 action count", 3},                     // outside 0xff00
-        {"matcher 3 ipv4-dst 11.0.0.1 action count \xc3\xa9", 0},     // not ASCII
+        {"matcher 3 ipv4-src 11.0.0.1 action count", 0},                     // not in the template
+        {"matcher 3 ipv4-dst 11.0.0.1 action count # why", 0},               // a comment
+        {"matcher 3 ipv4-dst 11.0.0.1 action drop count", 0},                // terminal not last
+        {"matcher 3 dir tx ipv4-dst 11.0.0.1 action mark 1", 0},             // RX-only action
+        {"matcher 3 ipv4-dst 11.0.0.1 action mark", 0},                      // no number
+        {"matcher 3 ipv4-dst 11.0.0.1 action mark action 5", 0},             // no number
+        {"matcher 3 ipv4-dst 11.0.0.1 action mark 4294967296", 0},           // above 32 bits
+        {"matcher 3 ipv4-dst 11.0.0.1 action", 0},                           // no actions
+        {"matcher 3 ipv4-dst 11.0.0.1 action count count", 0},               // twice
+        {"matcher 3 dev sgnic/1 ipv4-dst 11.0.0.1 action count", 0},         // bad port
+        {"matcher 3 ipv4-dst 11.0.0.1 dir up action count", 0},              // no such direction
+        {"matcher 12 ipv4-src 10.1.2.1 action count", 1},                    // outside the /24
+        {"matcher 12 ipv4-src 10.1.2.0/16 action count", 1},                 // another mask
+        {"matcher 12 l4-dport 65536 action count", 1},                       // above 16 bits
+        {"matcher 5 vlan-id 4096 action count", 2},                          // above 12 bits
+        {"matcher 9 l4-sport 1 action count", 3},                            // outside 0xff00
+        {"matcher 3 ipv4-dst 11.0.0.1 action count \xc3\xa9", 0},            // not ASCII
+        {"matcher 3 ipv4-dst 11.0.0.1#x action count", 0},                   // a comment in a word
+        {std::string("matcher 3 ipv4-dst 11.0.0.1 action count\0", 41), 0},  // a NUL
     };
     for (const auto& [line, t] : lines) {
         DesiredRule rule;
-        EXPECT_FALSE(quick.scan(line) && quick.parse(kTemplates[t], rule))
+        EXPECT_FALSE(quick.scan(line) &&
+                     quick.parse(kTemplates[t], QuickTemplate(kTemplates[t]), rule))
             << "taken quickly: '" << line << "'";
     }
 }

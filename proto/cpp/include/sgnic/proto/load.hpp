@@ -88,6 +88,23 @@ Expected<bool> parse_rule_line(std::string_view line, RuleLine& out);
 Status append_rule_line(std::string& out, std::string_view port, std::uint64_t matcher,
                         std::string_view directions, std::span<const FieldText> match,
                         std::span<const std::string> actions);
+// The words of a rule line, one at a time, as parse_rule_line splits them:
+// blanks separate them, '#' ends the line.
+class RuleLineWords {
+public:
+    explicit RuleLineWords(std::string_view line) : line_(line) {}
+    // The next word; "" at the end of the line.
+    std::string_view next();
+    // The next word, left to be read again.
+    std::string_view peek();
+    // No comment and no byte that is not ASCII text (NUL, >= 0x80) so far.
+    bool plain() const { return plain_; }
+
+private:
+    std::string_view line_;
+    std::size_t at_ = 0;
+    bool plain_ = true;
+};
 // Whether a line holds a rule (a word before any '#'), without parsing it.
 bool holds_rule(std::string_view line);
 // The matcher and directions a rule line names, for counting before the
