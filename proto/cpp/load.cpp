@@ -316,26 +316,6 @@ Expected<RuleRequest> parse_record(std::string_view record) {
 
 namespace {
 
-// What a byte is to a rule line; a table, not comparisons: splitting lines
-// into words was the largest part of parsing them.  A NUL or a byte that is
-// not ASCII is part of a word, but makes the line not plain.
-enum class ByteKind : std::uint8_t { word, blank, comment, unusual };
-
-constexpr std::array<ByteKind, 256> kByteKinds = [] {
-    std::array<ByteKind, 256> kinds{};
-    kinds[0] = ByteKind::unusual;
-    kinds[' '] = ByteKind::blank;
-    kinds['\t'] = ByteKind::blank;
-    kinds['\r'] = ByteKind::blank;
-    kinds['#'] = ByteKind::comment;
-    for (std::size_t c = 0x80; c < kinds.size(); ++c) {
-        kinds[c] = ByteKind::unusual;
-    }
-    return kinds;
-}();
-
-ByteKind kind_of(char c) { return kByteKinds[static_cast<unsigned char>(c)]; }
-
 enum class Keyword : std::uint8_t { none, dev, matcher, dir, action };
 
 // Which keyword a word is: by its length first, so that most words (values,
@@ -379,36 +359,6 @@ void put(std::vector<std::string>& list, std::size_t& used, std::string_view tex
 }
 
 }  // namespace
-
-std::string_view RuleLineWords::next() {
-    while (at_ < line_.size() && kind_of(line_[at_]) == ByteKind::blank) {
-        ++at_;
-    }
-    const std::size_t start = at_;
-    for (; at_ < line_.size(); ++at_) {
-        const ByteKind kind = kind_of(line_[at_]);
-        if (kind == ByteKind::unusual) {
-            plain_ = false;
-        } else if (kind != ByteKind::word) {
-            break;
-        }
-    }
-    const std::size_t end = at_;
-    if (at_ < line_.size() && kind_of(line_[at_]) == ByteKind::comment) {
-        at_ = line_.size();  // the comment is not words
-        plain_ = false;
-    }
-    return line_.substr(start, end - start);
-}
-
-std::string_view RuleLineWords::peek() {
-    const std::size_t at = at_;
-    const bool plain = plain_;
-    const std::string_view word = next();
-    at_ = at;
-    plain_ = plain;
-    return word;
-}
 
 bool holds_rule(std::string_view line) { return !RuleLineWords(line).next().empty(); }
 

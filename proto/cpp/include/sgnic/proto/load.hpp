@@ -15,6 +15,7 @@
 // kMaxRecordBytes is refused without being read whole.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -88,19 +89,59 @@ Expected<bool> parse_rule_line(std::string_view line, RuleLine& out);
 Status append_rule_line(std::string& out, std::string_view port, std::uint64_t matcher,
                         std::string_view directions, std::span<const FieldText> match,
                         std::span<const std::string> actions);
+// What a byte is to a rule line; a table, not comparisons: splitting lines
+// into words was the largest part of parsing them.  A NUL or a byte that is
+// not ASCII is part of a word, but makes the line not plain.
+enum class LineByte : std::uint8_t { word, blank, comment, unusual };
+inline constexpr std::array<LineByte, 256> kLineBytes = [] {
+    std::array<LineByte, 256> kinds{};
+    kinds[0] = LineByte::unusual;
+    kinds[' '] = LineByte::blank;
+    kinds['\t'] = LineByte::blank;
+    kinds['\r'] = LineByte::blank;
+    kinds['#'] = LineByte::comment;
+    for (std::size_t c = 0x80; c < kinds.size(); ++c) {
+        kinds[c] = LineByte::unusual;
+    }
+    return kinds;
+}();
+
 // The words of a rule line, one at a time, as parse_rule_line splits them:
-// blanks separate them, '#' ends the line.
+// blanks separate them, '#' ends the line.  Inline: a load splits millions.
 class RuleLineWords {
 public:
     explicit RuleLineWords(std::string_view line) : line_(line) {}
     // The next word; "" at the end of the line.
-    std::string_view next();
+    std::string_view next() {
+        while (at_ < line_.size() && kind(line_[at_]) == LineByte::blank) {
+            ++at_;
+        }
+        const std::size_t start = at_;
+        for (; at_ < line_.size(); ++at_) {
+            const LineByte k = kind(line_[at_]);
+            if (k == LineByte::unusual) {
+                plain_ = false;
+            } else if (k != LineByte::word) {
+                break;
+            }
+        }
+        const std::size_t end = at_;
+        if (at_ < line_.size() && kind(line_[at_]) == LineByte::comment) {
+            at_ = line_.size();  // the comment is not words
+            plain_ = false;
+        }
+        return line_.substr(start, end - start);
+    }
     // The next word, left to be read again.
-    std::string_view peek();
+    std::string_view peek() {
+        RuleLineWords ahead = *this;
+        return ahead.next();
+    }
     // No comment and no byte that is not ASCII text (NUL, >= 0x80) so far.
     bool plain() const { return plain_; }
 
 private:
+    static LineByte kind(char c) { return kLineBytes[static_cast<unsigned char>(c)]; }
     std::string_view line_;
     std::size_t at_ = 0;
     bool plain_ = true;
