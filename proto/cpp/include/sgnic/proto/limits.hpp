@@ -10,8 +10,12 @@ namespace sgnic::proto {
 // Rules (or ids) per AddRules, DeleteRules and DescribeRules page: the most
 // the daemon takes in one D-Bus call (org.sgnic.Steering1.xml).
 inline constexpr std::size_t kMaxRulesPerCall = 65536;
-// Rules per AddRules call of `sgnicctl rule load` unless `chunk N` says otherwise.
-inline constexpr std::size_t kDefaultLoadChunk = 4096;
+// Rules per batch of a load job (and per AddRules call of `sgnicctl rule
+// load` without LoadRules) unless `chunk N` says otherwise.  Between two
+// batches the device's insert thread runs dry (sgnicd settles one batch
+// before it sends the next): 1M rules loaded in 8.0 s with 4096, 7.3 s with
+// 8192, 6.6 s with 16384 or 32768 (raw netlink: 5.4 s) in the 2-vCPU guest.
+inline constexpr std::size_t kDefaultLoadChunk = 16384;
 // Actions in one rule.
 inline constexpr std::size_t kMaxActions = 16;
 // Bytes of one device page (proto/sgnic.yaml, "table"; kmod/sgnic_steer_geom.h).
