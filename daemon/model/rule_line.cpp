@@ -1,18 +1,13 @@
 #include "model/rule_line.hpp"
 
 #include <algorithm>
-#include <cstring>
+#include <utility>
 
 #include "sgnic/proto/load.hpp"
 
 namespace sgnic::model {
 
 namespace {
-
-bool is(std::string_view word, std::string_view keyword) {
-    return word.size() == keyword.size() &&
-           std::memcmp(word.data(), keyword.data(), word.size()) == 0;
-}
 
 // Decimal digits only (what a bulk file holds); hex and names are left to
 // the full parse.
@@ -93,49 +88,56 @@ bool QuickRuleLine::scan(std::string_view line) {
     action_count_ = 0;
     bool named_port = false;
     bool named_dirs = false;
+    using proto::load::Keyword;
+    using proto::load::keyword_of;
     proto::load::RuleLineWords words(line);
     std::string_view word = words.next();
     // The fields and the words that name the rule's place, in any order;
     // then the actions, to the end of the line.
-    for (; !word.empty() && !is(word, "action");) {
+    for (Keyword keyword = keyword_of(word); !word.empty() && keyword != Keyword::action;
+         keyword = keyword_of(word)) {
         const std::string_view after = words.next();
         if (after.empty()) {
             return false;
         }
-        if (is(word, "matcher")) {
-            if (matcher_ != 0 || !decimal(after, UINT64_MAX, matcher_) || matcher_ == 0) {
-                return false;
+        switch (keyword) {
+            case Keyword::matcher:
+                if (matcher_ != 0 || !decimal(after, UINT64_MAX, matcher_) || matcher_ == 0) {
+                    return false;
+                }
+                break;
+            case Keyword::dev:
+                if (named_port || !proto::valid_port_name(after)) {
+                    return false;
+                }
+                port_ = after;
+                named_port = true;
+                break;
+            case Keyword::dir: {
+                auto dirs = proto::parse_directions(after);
+                if (named_dirs || !dirs) {
+                    return false;
+                }
+                directions_ = *dirs;
+                named_dirs = true;
+                break;
             }
-        } else if (is(word, "dev")) {
-            if (named_port || !proto::valid_port_name(after)) {
-                return false;
-            }
-            port_ = after;
-            named_port = true;
-        } else if (is(word, "dir")) {
-            if (named_dirs) {
-                return false;
-            }
-            auto dirs = proto::parse_directions(after);
-            if (!dirs) {
-                return false;
-            }
-            directions_ = *dirs;
-            named_dirs = true;
-        } else {
-            if (field_count_ == fields_.size()) {
-                return false;
-            }
-            fields_[field_count_++] = {word, after};
+            case Keyword::action:  // (not here: the loop ends at it)
+            case Keyword::none:
+                if (field_count_ == fields_.size()) {
+                    return false;
+                }
+                fields_[field_count_++] = {word, after};
+                break;
         }
         word = words.next();
     }
     while (!word.empty()) {  // at "action"
         word = words.next();
-        if (word.empty() || is(word, "action")) {
+        if (word.empty() || keyword_of(word) == Keyword::action) {
             return false;  // an empty list: the full parse says so
         }
-        for (; !word.empty() && !is(word, "action");) {
+        for (; !word.empty() && keyword_of(word) != Keyword::action;) {
             const proto::spec::Action* known = proto::find_action(word);
             if (known == nullptr || action_count_ == actions_.size()) {
                 return false;
@@ -154,11 +156,11 @@ bool QuickRuleLine::scan(std::string_view line) {
            proto::check_directions(directions_, actions);
 }
 
-QuickTemplate::QuickTemplate(const proto::MatchTemplate& tmpl) {
-    if (tmpl.fields.size() > fields_.size()) {
+QuickTemplate::QuickTemplate(proto::MatchTemplate tmpl) : tmpl_(std::move(tmpl)) {
+    if (tmpl_.fields.size() > fields_.size()) {
         return;  // usable() stays false
     }
-    for (const proto::MatchField& m : tmpl.fields) {
+    for (const proto::MatchField& m : tmpl_.fields) {
         const proto::FieldInfo* info = proto::find_field_by_id(m.field);
         if (info == nullptr || info->length != m.mask.size() ||
             length_ + info->length > kMaxBytes) {
@@ -179,28 +181,27 @@ std::optional<std::size_t> QuickTemplate::index_of(std::string_view name) const 
     return std::nullopt;
 }
 
-bool QuickRuleLine::parse(const proto::MatchTemplate& tmpl, const QuickTemplate& places,
-                          DesiredRule& out) const {
-    if (!places.usable()) {
+bool QuickRuleLine::parse(const QuickTemplate& tmpl, DesiredRule& out) const {
+    if (!tmpl.usable()) {
         return false;
     }
     std::array<std::uint8_t, QuickTemplate::kMaxBytes> bytes{};
     std::uint32_t given = 0;
     for (std::size_t k = 0; k < field_count_; ++k) {
         const auto& [name, text] = fields_[k];
-        const auto index = places.index_of(name);
+        const auto index = tmpl.index_of(name);
         if (!index || (given & (1U << *index)) != 0) {
             return false;
         }
-        const auto& place = places.field(*index);
-        if (!field_value(*place.info, text, tmpl.fields[*index].mask,
+        const auto& place = tmpl.field(*index);
+        if (!field_value(*place.info, text, tmpl.tmpl().fields[*index].mask,
                          bytes.data() + place.offset)) {
             return false;
         }
         given |= 1U << *index;
     }
-    const std::span<const std::uint8_t> match(bytes.data(), places.length());
-    if (!proto::check_match(tmpl, match, given)) {
+    const std::span<const std::uint8_t> match(bytes.data(), tmpl.length());
+    if (!proto::check_match(tmpl.tmpl(), match, given)) {
         return false;
     }
     out = DesiredRule{.id = 0,

@@ -25,7 +25,7 @@
 
 namespace sgnic::model {
 
-// A matcher's template as the quick parse places values in it: each
+// A matcher's template, and how the quick parse places values in it: each
 // field's description and offset in the packed match, worked out once per
 // matcher, not per line.
 class QuickTemplate {
@@ -40,7 +40,8 @@ public:
 
     // Not usable() when the template is not one the quick parse places
     // values in (an unknown field, too long).
-    explicit QuickTemplate(const proto::MatchTemplate& tmpl);
+    explicit QuickTemplate(proto::MatchTemplate tmpl);
+    const proto::MatchTemplate& tmpl() const { return tmpl_; }
     bool usable() const { return usable_; }
     // The index in the template of the field of that name.
     std::optional<std::size_t> index_of(std::string_view name) const;
@@ -48,6 +49,7 @@ public:
     std::size_t length() const { return length_; }
 
 private:
+    proto::MatchTemplate tmpl_;
     std::array<Field, kMaxFields> fields_{};
     std::size_t count_ = 0;
     std::size_t length_ = 0;
@@ -61,11 +63,9 @@ public:
     bool scan(std::string_view line);
     std::uint64_t matcher() const { return matcher_; }
     std::string_view port() const { return port_; }  // "" when the line names none
-    // The scanned rule under its matcher's template (`places` made from
-    // it) into `out` (its id and uid 0); false when the quick parse cannot
-    // take it.
-    bool parse(const proto::MatchTemplate& tmpl, const QuickTemplate& places,
-               DesiredRule& out) const;
+    // The scanned rule under its matcher's template into `out` (its id and
+    // uid 0); false when the quick parse cannot take it.
+    bool parse(const QuickTemplate& tmpl, DesiredRule& out) const;
 
 private:
     static constexpr std::size_t kMaxFields = QuickTemplate::kMaxFields;

@@ -184,7 +184,7 @@ std::string LoadJob::quoted(const std::string& port, const model::DesiredRule& r
                                .match = {},
                                .actions = model::action_texts(rule.body)};
     if (const auto entry = matchers_->find(rule.matcher)) {
-        request.match = model::match_texts(entry->match_template, rule.body);
+        request.match = model::match_texts(entry->match_template.tmpl(), rule.body);
     }
     std::string text;
     const Status written =

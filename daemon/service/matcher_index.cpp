@@ -6,10 +6,9 @@ namespace sgnic::service {
 
 void MatcherIndex::put(std::uint64_t matcher, std::string port,
                        proto::MatchTemplate match_template) {
-    model::QuickTemplate places(match_template);
-    auto entry = std::make_shared<const Entry>(Entry{.port = std::move(port),
-                                                     .match_template = std::move(match_template),
-                                                     .quick_places = places});
+    auto entry = std::make_shared<const Entry>(
+        Entry{.port = std::move(port),
+              .match_template = model::QuickTemplate(std::move(match_template))});
     const std::lock_guard lock(mu_);
     entries_.insert_or_assign(matcher, std::move(entry));
 }

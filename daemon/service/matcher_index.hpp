@@ -23,8 +23,7 @@ class MatcherIndex {
 public:
     struct Entry {
         std::string port;
-        proto::MatchTemplate match_template;
-        model::QuickTemplate quick_places;  // match_template's, for the quick parse
+        model::QuickTemplate match_template;  // and where the quick parse puts values
     };
 
     void put(std::uint64_t matcher, std::string port, proto::MatchTemplate match_template);

@@ -146,7 +146,7 @@ bool ReadAhead::quick_parse(std::string_view line, Item& item) {
     }
     const MatcherIndex::Entry* m = matcher(quick_.matcher());
     if (m == nullptr || (!quick_.port().empty() && quick_.port() != m->port) ||
-        !quick_.parse(m->match_template, m->quick_places, item.rule)) {
+        !quick_.parse(m->match_template, item.rule)) {
         return false;  // the full parse says why
     }
     item.line.port.assign(quick_.port());
@@ -165,7 +165,7 @@ Status ReadAhead::parse(Item& item) {
     if (!item.line.port.empty() && item.line.port != m->port) {
         return MatcherIndex::elsewhere(key, m->port, item.line.port);
     }
-    auto rule = model::parse_rule(m->match_template, item.line.rule);
+    auto rule = model::parse_rule(m->match_template.tmpl(), item.line.rule);
     if (!rule) {
         return rule.error();
     }

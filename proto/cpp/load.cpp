@@ -316,26 +316,6 @@ Expected<RuleRequest> parse_record(std::string_view record) {
 
 namespace {
 
-enum class Keyword : std::uint8_t { none, dev, matcher, dir, action };
-
-// Which keyword a word is: by its length first, so that most words (values,
-// fields) are told apart without comparing their bytes.
-Keyword keyword_of(std::string_view word) {
-    switch (word.size()) {
-        case 3:
-            if (std::memcmp(word.data(), "dev", 3) == 0) {
-                return Keyword::dev;
-            }
-            return std::memcmp(word.data(), "dir", 3) == 0 ? Keyword::dir : Keyword::none;
-        case 6:
-            return std::memcmp(word.data(), "action", 6) == 0 ? Keyword::action : Keyword::none;
-        case 7:
-            return std::memcmp(word.data(), "matcher", 7) == 0 ? Keyword::matcher : Keyword::none;
-        default:
-            return Keyword::none;
-    }
-}
-
 constexpr std::string_view kRuleSyntax =
     "[dev PORT] matcher ID [dir rx|tx|both] FIELD VALUE... action ACTION...";
 

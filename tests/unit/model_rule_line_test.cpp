@@ -48,7 +48,7 @@ std::optional<std::pair<proto::load::RuleLine, DesiredRule>> full_parse(
 bool quick_agrees(QuickRuleLine& quick, const std::string& line, const proto::MatchTemplate& t,
                   bool& taken) {
     DesiredRule rule;
-    taken = quick.scan(line) && quick.parse(t, QuickTemplate(t), rule);
+    taken = quick.scan(line) && quick.parse(QuickTemplate(t), rule);
     if (!taken) {
         return true;  // the full parse decides: nothing to compare
     }
@@ -117,8 +117,7 @@ TEST(QuickRuleLine, leaves_a_line_the_full_parse_refuses_or_reads_otherwise) {
     };
     for (const auto& [line, t] : lines) {
         DesiredRule rule;
-        EXPECT_FALSE(quick.scan(line) &&
-                     quick.parse(kTemplates[t], QuickTemplate(kTemplates[t]), rule))
+        EXPECT_FALSE(quick.scan(line) && quick.parse(QuickTemplate(kTemplates[t]), rule))
             << "taken quickly: '" << line << "'";
     }
 }

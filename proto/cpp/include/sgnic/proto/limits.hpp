@@ -11,10 +11,10 @@ namespace sgnic::proto {
 // the daemon takes in one D-Bus call (org.sgnic.Steering1.xml).
 inline constexpr std::size_t kMaxRulesPerCall = 65536;
 // Rules per batch of a load job (and per AddRules call of `sgnicctl rule
-// load` without LoadRules) unless `chunk N` says otherwise.  Between two
-// batches the device's insert thread runs dry (sgnicd settles one batch
-// before it sends the next): 1M rules loaded in 8.0 s with 4096, 7.3 s with
-// 8192, 6.6 s with 16384 or 32768 (raw netlink: 5.4 s) in the 2-vCPU guest.
+// load` without LoadRules) unless `chunk N` says otherwise.  Large: between
+// two batches the device's insert thread runs dry (sgnicd settles one batch
+// before it sends the next), so fewer batches load faster, up to where a
+// batch's memory in flight outweighs it.
 inline constexpr std::size_t kDefaultLoadChunk = 16384;
 // Actions in one rule.
 inline constexpr std::size_t kMaxActions = 16;

@@ -146,6 +146,26 @@ private:
     std::size_t at_ = 0;
     bool plain_ = true;
 };
+// The words of a rule line that are not a field or a value.
+enum class Keyword : std::uint8_t { none, dev, matcher, dir, action };
+
+// Which keyword a word is: by its length first, so that most words (values,
+// fields) are told apart without comparing their bytes.
+inline Keyword keyword_of(std::string_view word) {
+    switch (word.size()) {
+        case 3:
+            if (word == "dev") {
+                return Keyword::dev;
+            }
+            return word == "dir" ? Keyword::dir : Keyword::none;
+        case 6:
+            return word == "action" ? Keyword::action : Keyword::none;
+        case 7:
+            return word == "matcher" ? Keyword::matcher : Keyword::none;
+        default:
+            return Keyword::none;
+    }
+}
 // Whether a line holds a rule (a word before any '#'), without parsing it.
 bool holds_rule(std::string_view line);
 // The matcher and directions a rule line names, for counting before the
