@@ -53,22 +53,28 @@ user:
 	$(CONFIGURE)
 	cmake --build $(BUILD) -j$(shell nproc)
 
+# RUN_CTEST,TREE,ARGS: ctest over TREE.  CI keeps only the tail of the log,
+# where ctest's summary names the failed tests but not why: after a failure,
+# each one's last output lines come again (scripts/ctest-failures), and the
+# status stays a failure.
+RUN_CTEST = ctest --test-dir $(1) --output-on-failure $(2) || { scripts/ctest-failures $(1); exit 1; }
+
 # Every tier: unit, VM, and the service tier (the .deb files in a systemd
 # guest; ~9 min with a cold image on 2 cores), which needs `make deb` first.
 test: deps
 	$(MAKE) all
 	$(MAKE) lint
 	$(MAKE) deb
-	ctest --test-dir $(BUILD) --output-on-failure -j$(CTEST_PARALLEL) $(CTEST_ARGS)
+	$(call RUN_CTEST,$(BUILD),-j$(CTEST_PARALLEL) $(CTEST_ARGS))
 
 unit: user
-	ctest --test-dir $(BUILD) --output-on-failure -L unit
+	$(call RUN_CTEST,$(BUILD),-L unit)
 
 test-vm: all
-	ctest --test-dir $(BUILD) --output-on-failure -j$(CTEST_PARALLEL) -L vm
+	$(call RUN_CTEST,$(BUILD),-j$(CTEST_PARALLEL) -L vm)
 
 test-service: user deb
-	ctest --test-dir $(BUILD) --output-on-failure -L service
+	$(call RUN_CTEST,$(BUILD),-L service)
 
 deb:
 	scripts/deb $(BUILD)/deb
@@ -107,10 +113,10 @@ test-debug: deps
 		-DSGNIC_SELFTEST_KMOD_DIR=$(CURDIR)/$(DEBUG_BUILD)/src/tests/vm/selftest-module \
 		-DSGNIC_VM_KERNEL_DIR=$$kdir -DSGNIC_VM_TEST_TIMEOUT=3600; \
 	cmake --build $(DEBUG_BUILD) -j$(shell nproc); \
-	SGNIC_STEER_FUZZ=100000 SGNIC_VM_TIMEOUT=1800 ctest --test-dir $(DEBUG_BUILD) --output-on-failure -j1 \
-		-L '^(unit|vm)$$' $(CTEST_ARGS); \
-	SGNIC_VM_CMDLINE=swiotlb=force SGNIC_VM_TIMEOUT=1800 ctest --test-dir $(DEBUG_BUILD) \
-		--output-on-failure -j1 -R '$(DATAPATH_CASES)'
+	SGNIC_STEER_FUZZ=100000 SGNIC_VM_TIMEOUT=1800 \
+		$(call RUN_CTEST,$(DEBUG_BUILD),-j1 -L '^(unit|vm)$$' $(CTEST_ARGS)); \
+	SGNIC_VM_CMDLINE=swiotlb=force SGNIC_VM_TIMEOUT=1800 \
+		$(call RUN_CTEST,$(DEBUG_BUILD),-j1 -R '$(DATAPATH_CASES)')
 
 # The data-path cases, which make test-debug also runs with every DMA
 # mapping bounced (swiotlb=force), as confidential-computing guests do.
