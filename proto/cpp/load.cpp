@@ -494,7 +494,12 @@ std::optional<std::pair<std::uint64_t, Directions>> rule_line_target(std::string
     RuleLineWords words(line);
     std::optional<std::uint64_t> matcher;
     Directions dirs = Directions::both();
-    for (std::string_view word = words.next(); !word.empty(); word = words.next()) {
+    bool named_dirs = false;
+    // Up to the actions, or until both are known: the rest of the line is
+    // not read (a second `matcher` or `dir` makes the line fail when it is
+    // parsed, and its count is only a size).
+    for (std::string_view word = words.next(); !word.empty() && !(matcher && named_dirs);
+         word = words.next()) {
         const Keyword keyword = keyword_of(word);
         if (keyword == Keyword::action) {
             break;
@@ -507,6 +512,7 @@ std::optional<std::pair<std::uint64_t, Directions>> rule_line_target(std::string
                 return std::nullopt;
             }
             dirs = *parsed;
+            named_dirs = true;
         } else {
             // `dev` or a field: its port or value is skipped, whatever it
             // reads like.  No field lookup: a word that is no field makes

@@ -514,6 +514,10 @@ TEST(RuleLine, rule_line_target_reads_the_matcher_and_directions_before_the_acti
               (Target{{3, Directions::both()}}));
     EXPECT_EQ(rule_line_target("matcher 1 l4-dport matcher dir tx action drop"),
               (Target{{1, Directions::tx_only()}}));
+    // Once both are known the rest is not read: a line that names either
+    // twice fails when it is parsed, and its count is only a size.
+    EXPECT_EQ(rule_line_target("matcher 7 dir rx matcher 8 dir bogus action drop"),
+              (Target{{7, Directions::rx_only()}}));
 }
 
 TEST(RuleLine, a_comment_may_hold_bytes_that_are_not_text) {
