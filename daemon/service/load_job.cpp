@@ -244,7 +244,9 @@ void LoadJob::read_chunk() {
         return;
     }
     if (next_) {
-        chunk_ = std::move(*next_);
+        // The chunk before keeps its lists' memory for the one after next.
+        std::swap(chunk_, *next_);
+        spare_ = std::move(*next_);
         next_.reset();
     } else {
         read_into(chunk_);
@@ -267,7 +269,14 @@ void LoadJob::read_next_chunk() {
         failures_.size() >= kMaxFailures) {
         return;
     }
-    read_into(next_.emplace());
+    Chunk& next = next_.emplace(std::move(spare_));
+    next.rules.clear();
+    next.indices.clear();
+    next.port.clear();
+    next.failures.clear();
+    next.read_error.clear();
+    next.end_of_file = false;
+    read_into(next);
 }
 
 void LoadJob::load_step() {

@@ -168,6 +168,7 @@ private:
     Incoming incoming_;
     Chunk chunk_;                // the chunk in progress (failures and end go to the job's)
     std::optional<Chunk> next_;  // the chunk read while chunk_ was sent
+    Chunk spare_;                // the one sent before: its lists' memory for next_
     // The rule read last: a line whose port is not the chunk's starts the next.
     model::DesiredRule rule_;
     std::string rule_port_;

@@ -659,7 +659,7 @@ Expected<void> Service::remove_rules(std::span<const model::RuleKey> rules) {
     return result;
 }
 
-Expected<Service::Batch> Service::start_batch(const std::string& port, std::size_t rules) const {
+Expected<Service::Batch> Service::start_batch(const std::string& port, std::size_t rules) {
     if (find_port(port) == nullptr) {
         return Error(Errc::no_such_port, "no sgnic port '" + port + "'");
     }
@@ -673,8 +673,9 @@ Expected<Service::Batch> Service::start_batch(const std::string& port, std::size
     }
     Batch batch;
     batch.next = desired_.next_rule;
+    batch.records = std::move(spare_rows_);
+    batch.records.clear();
     batch.records.reserve(rules);
-    batch.specs.reserve(rules);
     return batch;
 }
 
@@ -697,28 +698,64 @@ Expected<const policy::MatcherState*> Service::batch_matcher(const std::string& 
 void Service::add_to_batch(Batch& batch, model::DesiredRule rule, std::uint32_t uid) {
     rule.id = batch.next++;
     rule.uid = uid;
-    policy::RuleSpec spec;
-    if (!spare_specs_.empty()) {
-        spec = std::move(spare_specs_.back());
-        spare_specs_.pop_back();
-    }
-    spec.directions = rule.directions;
-    spec.cookie = rule.id;
-    const std::span<const std::uint8_t> match = rule.body.match();
-    spec.match.assign(match.begin(), match.end());
-    rule.body.actions(spec.actions);
-    batch.specs.push_back(std::move(spec));
     batch.records.push_back(std::move(rule));
 }
 
-void Service::recycle(Batch& batch) {
-    for (policy::RuleSpec& spec : batch.specs) {
-        if (spare_specs_.size() == kSpareSpecs) {
-            break;
-        }
-        spare_specs_.push_back(std::move(spec));
+const model::DesiredRule& Service::batch_row(Batch& batch, std::size_t i) {
+    while (batch.records.size() <= i) {
+        add_to_batch(batch, batch.source[batch.records.size()], batch.uid);
     }
-    batch.specs.clear();
+    return batch.records[i];
+}
+
+const model::DesiredRule& Service::peek_row(const Batch& batch, std::size_t i) {
+    return i < batch.records.size() ? batch.records[i] : batch.source[i];
+}
+
+void Service::grow_for_rules(const Batch& batch, std::size_t start, std::size_t run) {
+    const model::MatcherKey matcher = peek_row(batch, start).matcher;
+    std::uint64_t rx = 0;
+    std::uint64_t tx = 0;
+    std::size_t end = start;
+    for (; end < batch.size() && peek_row(batch, end).matcher == matcher; ++end) {
+        const policy::Directions dirs = peek_row(batch, end).directions;
+        rx += dirs.rx ? 1 : 0;
+        tx += dirs.tx ? 1 : 0;
+    }
+    if (end - start > run) {
+        // A hint: what does not fit fails, naming its rule, when it goes in.
+        (void)policy_->reserve(matcher_ids_.at(matcher), rx, tx);
+    }
+}
+
+std::span<const policy::RuleSpec> Service::specs_of(std::span<const model::DesiredRule> rows) {
+    if (spec_scratch_.size() < rows.size()) {
+        spec_scratch_.resize(rows.size());
+    }
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+        const model::DesiredRule& rule = rows[i];
+        policy::RuleSpec& spec = spec_scratch_[i];
+        spec.directions = rule.directions;
+        spec.cookie = rule.id;
+        const std::span<const std::uint8_t> match = rule.body.match();
+        spec.match.assign(match.begin(), match.end());
+        rule.body.actions(spec.actions);
+    }
+    return std::span(spec_scratch_).first(rows.size());
+}
+
+void Service::trim_specs() {
+    if (spec_scratch_.size() > kKeptRules) {
+        spec_scratch_.resize(kKeptRules);
+        spec_scratch_.shrink_to_fit();
+    }
+}
+
+void Service::keep_rows(std::vector<model::DesiredRule>&& rows) {
+    if (rows.capacity() <= kKeptRules) {
+        rows.clear();
+        spare_rows_ = std::move(rows);
+    }
 }
 
 Expected<Service::Batch> Service::prepare_batch(const std::string& port,
@@ -757,8 +794,9 @@ Expected<Service::Batch> Service::prepare_batch(const std::string& port,
                 return state.error();
             }
         }
-        add_to_batch(*batch, rules[i], uid);
     }
+    batch->source = rules;
+    batch->uid = uid;
     return batch;
 }
 
@@ -778,20 +816,25 @@ void Service::undo_batch(const std::string& port, std::span<const model::RuleKey
     publish_rehashes();
 }
 
-Expected<std::vector<model::RuleKey>> Service::insert_batch(const std::string& port,
-                                                            const Batch& batch) {
+Expected<std::vector<model::RuleKey>> Service::insert_batch(const std::string& port, Batch& batch,
+                                                            std::size_t run) {
+    const std::size_t total = batch.size();
     std::vector<model::RuleKey> keys;
-    keys.reserve(batch.records.size());
+    keys.reserve(total);
     const auto& records = batch.records;
     // Consecutive rules of one matcher go to the policy as one bulk insert.
-    for (std::size_t start = 0, end = 0; start < records.size(); start = end) {
+    for (std::size_t start = 0, end = 0; start < total; start = end) {
+        const model::MatcherKey matcher = batch_row(batch, start).matcher;
+        if (start == 0 || records[start - 1].matcher != matcher) {
+            grow_for_rules(batch, start, run);
+        }
         end = start + 1;
-        while (end < records.size() && records[end].matcher == records[start].matcher) {
+        while (end < total && end - start < run && batch_row(batch, end).matcher == matcher) {
             ++end;
         }
-        const policy::BatchInsert inserted =
-            policy_->insert_rules(matcher_ids_.at(records[start].matcher),
-                                  std::span(batch.specs).subspan(start, end - start));
+        const policy::BatchInsert inserted = policy_->insert_rules(
+            matcher_ids_.at(matcher), specs_of(std::span(records).subspan(start, end - start)));
+        trim_specs();
         if (inserted.error) {
             std::vector<policy::RuleId> kept;
             for (const auto& [k, rule_id] : inserted.kept) {
@@ -873,7 +916,7 @@ Expected<std::vector<model::RuleKey>> Service::add_rules(const std::string& port
         }
     }
     keep_batch(port, *batch);
-    recycle(*batch);
+    keep_rows(std::move(batch->records));
     return keys;
 }
 
@@ -914,6 +957,7 @@ Expected<Service::Ticket> Service::begin_add_batch(const std::string& port, Expe
         return Error(Errc::store, "store rules: the batch before was not stored: " +
                                       before->second.error().message());
     }
+    batch->source = {};  // every row copied: the caller's rules are its own again
     const Ticket ticket = next_ticket_++;
     desired_.next_rule = batch->next;  // the next batch's ids follow this one's
     InFlight& flight = in_flight_.emplace(InFlight{.ticket = ticket,
@@ -938,7 +982,7 @@ Expected<Service::Ticket> Service::begin_add_batch(const std::string& port, Expe
 }
 
 Expected<std::vector<model::RuleKey>> Service::insert_batch_deferred(
-    const std::string& port, const Batch& batch, const std::function<void()>& meanwhile) {
+    const std::string& port, Batch& batch, const std::function<void()>& meanwhile) {
     if (deferred_ != nullptr) {
         deferred_->defer_inserts(true);
     }
@@ -947,7 +991,7 @@ Expected<std::vector<model::RuleKey>> Service::insert_batch_deferred(
         // pointer is not "deleted").
         const std::unique_ptr<DeferredInserts, void (*)(DeferredInserts*)> deferring(
             deferred_, [](DeferredInserts* d) { d->defer_inserts(false); });
-        return insert_batch(port, batch);
+        return insert_batch(port, batch, kInsertRun);
     }();
     // While the device's thread inserts:
     land_in_flight();
@@ -986,7 +1030,7 @@ void Service::land_in_flight() {
         return;
     }
     keep_batch(flight.port, flight.batch);
-    recycle(flight.batch);
+    keep_rows(std::move(flight.batch.records));
     landed_.emplace(flight.ticket, std::move(flight.keys));
 }
 

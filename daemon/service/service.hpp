@@ -41,6 +41,10 @@ inline constexpr std::size_t kMaxBatch = proto::kMaxRulesPerCall;  // rules per 
 // while the device takes the rules: below it a thread costs more than it
 // saves.
 inline constexpr std::size_t kStoreThreadBatch = 256;
+// A load's batch goes to the policy in runs of at most this many rules: the
+// device's thread sends the first run while this one counts and encodes the
+// next, instead of waiting for the whole batch.
+inline constexpr std::size_t kInsertRun = 1024;
 // Rules in one DescribeRules page, whatever the caller asks: a page reads
 // the counters of its rules from the kernel and writes their texts while
 // every other client waits (4096 rules held a call 1.1 s in a loaded guest).
@@ -271,11 +275,17 @@ private:
     // The same while the commit in flight runs on (begin_add_rules).
     Expected<void> begin_change_overlapping();
 
-    // A batch of add_rules, checked: its rows and the device's specs.
+    // A batch of add_rules, checked: its rows.  A batch of rules parsed
+    // already (a load's) copies them into its rows run by run as they go
+    // to the device (insert_batch), so that the device's thread starts on
+    // the first run, not after the whole batch's copy: its rows are then a
+    // prefix of `source`.
     struct Batch {
         std::vector<model::DesiredRule> records;
-        std::vector<policy::RuleSpec> specs;
+        std::span<const model::DesiredRule> source;
+        std::uint32_t uid = 0;
         model::RuleKey next = 0;  // desired_.next_rule after it
+        std::size_t size() const { return source.empty() ? records.size() : source.size(); }
     };
     Expected<Batch> prepare_batch(const std::string& port, std::span<const RuleRequest> rules,
                                   std::uint32_t uid);
@@ -283,33 +293,46 @@ private:
                                   std::span<const model::DesiredRule> rules, std::uint32_t uid);
     // An empty batch for `rules` rules to the port, after the checks every
     // batch starts with (the port, the batch's size).
-    Expected<Batch> start_batch(const std::string& port, std::size_t rules) const;
+    Expected<Batch> start_batch(const std::string& port, std::size_t rules);
     // Rule i's matcher is on `port` and in the device: its state.
     Expected<const policy::MatcherState*> batch_matcher(const std::string& port,
                                                         model::MatcherKey matcher,
                                                         std::size_t i) const;
-    // A checked rule into the batch: its row and the device's spec (in a
-    // spare spec's memory).
-    void add_to_batch(Batch& batch, model::DesiredRule rule, std::uint32_t uid);
-    // A batch done with: its specs become spares (up to kSpareSpecs).
-    void recycle(Batch& batch);
-    // Specs of batches done, whose lists keep their memory: a bulk load
-    // allocates none per rule.  As many as a load's default batch holds, so
-    // each batch takes the one before's; ~2.5 MB kept between loads.
-    static constexpr std::size_t kSpareSpecs = 16384;
-    std::vector<policy::RuleSpec> spare_specs_;
+    // A checked rule into the batch, with its key and owner.
+    static void add_to_batch(Batch& batch, model::DesiredRule rule, std::uint32_t uid);
+    // Rule i of the batch, its row copied from the source first if need be.
+    static const model::DesiredRule& batch_row(Batch& batch, std::size_t i);
+    // Rule i of the batch, copied or not.
+    static const model::DesiredRule& peek_row(const Batch& batch, std::size_t i);
+    // The rules of one matcher from `start` on, when more than `run`: the
+    // matcher is grown once for them all, as one bulk insert grows it, not
+    // once per run.
+    void grow_for_rules(const Batch& batch, std::size_t start, std::size_t run);
+    // The device's specs of a run of rows, in spec_scratch_, whose lists
+    // keep their memory from run to run: a bulk load allocates none per rule.
+    std::span<const policy::RuleSpec> specs_of(std::span<const model::DesiredRule> rows);
+    // The memory of this many rules' specs and rows (~3.5 MB) is kept from a
+    // batch to the next; a larger batch (AddRules) gives back the rest.
+    static constexpr std::size_t kKeptRules = 16384;
+    void trim_specs();
+    std::vector<policy::RuleSpec> spec_scratch_;
+    // A batch landed: its rows' list (emptied) for the next batch.
+    void keep_rows(std::vector<model::DesiredRule>&& rows);
+    std::vector<model::DesiredRule> spare_rows_;
     // The same from begin_add_rules of either kind.
     Expected<Ticket> begin_add_batch(const std::string& port, Expected<Batch> batch, Ticket after,
                                      const std::function<void()>& meanwhile);
-    // Into the device, a bulk insert per run of one matcher; on a failure
-    // the batch's rules come out again.
-    Expected<std::vector<model::RuleKey>> insert_batch(const std::string& port, const Batch& batch);
-    // insert_batch() with the device's inserts sent on its thread while this
-    // one lands the commit in flight (land_in_flight) and runs `meanwhile`.
+    // Into the device, a bulk insert per run of one matcher (of at most
+    // `run` rules); on a failure the batch's rules come out again.
+    Expected<std::vector<model::RuleKey>> insert_batch(const std::string& port, Batch& batch,
+                                                       std::size_t run = kMaxBatch);
+    // insert_batch() in runs of kInsertRun, the device's inserts sent on its
+    // thread while this one encodes the next run, lands the commit in flight
+    // (land_in_flight) and runs `meanwhile`.
     // A rule the device refused takes the batch out again and sends it as
     // insert_batch() does, which names the rule and cures a collision.
     Expected<std::vector<model::RuleKey>> insert_batch_deferred(
-        const std::string& port, const Batch& batch, const std::function<void()>& meanwhile);
+        const std::string& port, Batch& batch, const std::function<void()>& meanwhile);
     // Takes inserted rules out again; what the device keeps is disowned.
     void undo_batch(const std::string& port, std::span<const model::RuleKey> keys,
                     std::vector<policy::RuleId> kept);

@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -702,6 +703,85 @@ TEST_F(ServiceTest, a_rule_refused_on_the_device_thread_is_named_as_without_it) 
     auto stored = reopened->load();
     ASSERT_TRUE(stored) << stored.error().message();
     EXPECT_EQ(stored->rules.size(), static_cast<std::size_t>(n) + 1);
+}
+
+// A load's batch of rules parsed already goes to the policy in runs of
+// kInsertRun, its rows copied run by run (the device's thread starts on the
+// first run while the next is copied and encoded): the batch still lands
+// whole, in order, and grows its matcher once; a rule the device refuses in
+// a later run is named by its place in the batch, and nothing of the batch
+// stays.
+TEST_F(ServiceTest, a_parsed_batch_goes_in_runs_and_lands_whole_or_not_at_all) {
+    using policy::testing::Op;
+    auto s = start();
+    s->set_deferred_inserts(&deferred_);
+    ASSERT_TRUE(s->reconcile());
+    populate(*s, 1);
+    const model::MatcherKey m = s->desired().matchers.begin()->first;
+    const auto entry = s->matcher_index()->find(m);
+    ASSERT_TRUE(entry);
+    auto parsed = [&](int n, int first_port) {
+        std::vector<model::DesiredRule> rules;
+        for (const RuleRequest& r : drop_rules(m, n, first_port)) {
+            auto rule = model::parse_rule(entry->match_template.tmpl(), r);
+            EXPECT_TRUE(rule) << rule.error().message();
+            rules.push_back(std::move(*rule));
+        }
+        return rules;
+    };
+    const std::size_t n = 2 * kInsertRun + 100;
+    const std::vector<model::DesiredRule> batch = parsed(static_cast<int>(n), 2000);
+
+    // Rule kInsertRun + 7 refused on the device's thread and again when the
+    // batch is sent at once (the second fault skips the other n - 1).
+    const std::size_t refused_rule = kInsertRun + 7;
+    device_.fail({.op = Op::insert_rule, .code = Errc::invalid_argument, .skip = refused_rule});
+    device_.fail({.op = Op::insert_rule, .code = Errc::invalid_argument, .skip = n - 1});
+    // Matchers the device created since call `from`: one per resize.
+    auto creates_since = [&](std::size_t from) {
+        return std::count_if(device_.calls.begin() + static_cast<std::ptrdiff_t>(from),
+                             device_.calls.end(),
+                             [](const std::string& c) { return c.starts_with("create "); });
+    };
+    const std::size_t calls_before = device_.calls.size();
+    auto refused = s->begin_add_rules("sg0", batch, 0, 0, {});
+    EXPECT_EQ(creates_since(calls_before), 1) << "grown once for the batch, not once per run";
+    ASSERT_FALSE(refused);
+    EXPECT_NE(refused.error().message().find("rule #" + std::to_string(refused_rule)),
+              std::string::npos)
+        << refused.error().message();
+    EXPECT_EQ(device_.rules.size(), 1U);
+    EXPECT_EQ(s->desired().rules.size(), 1U);
+
+    const std::size_t calls_again = device_.calls.size();
+    auto ticket = s->begin_add_rules("sg0", batch, 0, 0, {});
+    ASSERT_TRUE(ticket) << ticket.error().message();
+    EXPECT_EQ(creates_since(calls_again), 0) << "grown by the first attempt already";
+    // The next batch (begun before this one is collected) lands it.
+    const std::vector<model::DesiredRule> next = parsed(5, 9000);
+    auto second = s->begin_add_rules("sg0", next, 0, *ticket, {});
+    ASSERT_TRUE(second) << second.error().message();
+    auto keys = s->collect_add_rules(*ticket);
+    ASSERT_TRUE(keys) << keys.error().message();
+    ASSERT_EQ(keys->size(), n);
+    ASSERT_TRUE(s->collect_add_rules(*second));
+    EXPECT_EQ(device_.rules.size(), n + 6);
+    EXPECT_EQ(s->desired().rules.size(), n + 6);
+    // Keys in order, each rule as parsed.
+    for (std::size_t i = 0; i < n; ++i) {
+        const model::DesiredRule* kept = s->desired().rules.find((*keys)[i]);
+        ASSERT_NE(kept, nullptr);
+        EXPECT_EQ(kept->body, batch[i].body) << "rule " << i;
+        if (i > 0) {
+            EXPECT_EQ((*keys)[i], (*keys)[i - 1] + 1);
+        }
+    }
+    s.reset();
+    auto reopened = store::Store::open(dir_);
+    ASSERT_TRUE(reopened);
+    auto stored = reopened->load();
+    ASSERT_TRUE(stored) << stored.error().message();
+    EXPECT_EQ(stored->rules.size(), n + 6);
 }
 
 // The store refuses a batch whose device insert already happened: the
