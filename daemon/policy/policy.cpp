@@ -692,8 +692,13 @@ Expected<bool> Policy::reserve(MatcherId id, std::uint64_t rx, std::uint64_t tx)
     if (!grown) {
         return std::move(grown.error().with_context(context));
     }
-    // At least max(rx, tx) rules come (each goes one way or both).
-    m->rules.reserve(m->rules.slot_count() + std::max(rx, tx));
+    // At least max(rx, tx) rules come (each goes one way or both): room for
+    // their records is made with the tables' growth.  Not when nothing grew:
+    // a reservation of a few more each time (a load's batches, each making
+    // sure its rules fit) would move the whole list every time.
+    if (*grown) {
+        m->rules.reserve(m->rules.slot_count() + std::max(rx, tx));
+    }
     return *grown;
 }
 
