@@ -79,6 +79,16 @@ protected:
         ASSERT_TRUE(ids) << ids.error().message();
     }
 
+    // A service whose device inserts a bulk batch on its thread (as the
+    // netlink adapter does), adopted, with one matcher holding one rule.
+    std::unique_ptr<Service> start_deferred() {
+        auto s = start();
+        s->set_deferred_inserts(&deferred_);
+        EXPECT_TRUE(s->reconcile());
+        populate(*s, 1);
+        return s;
+    }
+
     // `n` RX rules of matcher `m` that count and drop, for UDP ports from
     // `first_port` on.
     static std::vector<RuleRequest> drop_rules(model::MatcherKey m, int n, int first_port) {
@@ -632,10 +642,7 @@ TEST_F(ServiceTest, a_bulk_batch_is_stored_while_the_next_goes_to_the_device) {
 // With a device that inserts on a thread of its own, a bulk batch's inserts
 // are deferred (and only a bulk batch's): what lands is the same.
 TEST_F(ServiceTest, a_bulk_batch_is_inserted_on_the_device_thread_and_lands_as_before) {
-    auto s = start();
-    s->set_deferred_inserts(&deferred_);
-    ASSERT_TRUE(s->reconcile());
-    populate(*s, 1);
+    auto s = start_deferred();
     const model::MatcherKey m = s->desired().matchers.begin()->first;
     const int n = static_cast<int>(kStoreThreadBatch) + 10;
     auto first = s->begin_add_rules("sg0", drop_rules(m, n, 2000), 0);
@@ -659,10 +666,7 @@ TEST_F(ServiceTest, a_bulk_batch_is_inserted_on_the_device_thread_and_lands_as_b
 // stays; a refusal that does not come again costs only the second send.
 TEST_F(ServiceTest, a_rule_refused_on_the_device_thread_is_named_as_without_it) {
     using policy::testing::Op;
-    auto s = start();
-    s->set_deferred_inserts(&deferred_);
-    ASSERT_TRUE(s->reconcile());
-    populate(*s, 1);
+    auto s = start_deferred();
     const model::MatcherKey m = s->desired().matchers.begin()->first;
     const int n = static_cast<int>(kStoreThreadBatch);
     // Rule #5 refused on the device's thread, and again when sent at once:
@@ -713,10 +717,7 @@ TEST_F(ServiceTest, a_rule_refused_on_the_device_thread_is_named_as_without_it) 
 // stays.
 TEST_F(ServiceTest, a_parsed_batch_goes_in_runs_and_lands_whole_or_not_at_all) {
     using policy::testing::Op;
-    auto s = start();
-    s->set_deferred_inserts(&deferred_);
-    ASSERT_TRUE(s->reconcile());
-    populate(*s, 1);
+    auto s = start_deferred();
     const model::MatcherKey m = s->desired().matchers.begin()->first;
     const auto entry = s->matcher_index()->find(m);
     ASSERT_TRUE(entry);
