@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # A big rehash does not stall sgnicd's other clients: with N rules
 # (SGNIC_STALL_RULES, default 100000) in an ipv4-dst matcher, Matcher.Reserve
-# for N more returns at once (it only creates and links the bigger device
-# matcher), and while sgnicd moves the N rules a step at a time
-# (policy.resize-step-rules) a second client (tests/tools/sgnic-bus-probe, one
+# for N more returns in a fraction of the rehash's time (it only creates and
+# links the bigger device matcher), and while sgnicd moves the N rules a step
+# at a time (policy.resize-step-rules) a second client (tests/tools/sgnic-bus-probe, one
 # connection, one AddRules then one Get of Resizing per turn) keeps being
 # served: it sees Resizing (moved, total) non-zero over many calls, none of
 # them slow, and (0, 0) when the rehash ends.  Afterwards the kernel has one
@@ -32,7 +32,11 @@ N=${SGNIC_STALL_RULES:-100000}
 # Bounds for a 2-vCPU TCG guest on a shared host, far above what a step
 # costs: an old-style rehash of 100k rules blocked every call for seconds.
 MAX_CALL_MS=1000
-MAX_RESERVE_MS=2000
+# Reserve's bound is relative to the rehash it starts, as both slow down
+# alike on a loaded host (CI: 2.3 s beside a dkms build, ~0.5 s idle, of
+# which busctl's start ~0.3 s): an old-style Reserve moved every rule, so it
+# took at least the whole rehash.
+RESERVE_PER_REHASH=2	# Reserve's call < the rehash's duration / this
 MIN_CALLS_DURING=5
 LIST_PROBE_S=20	# the probe's run while matcher show -j lists every rule
 
@@ -119,7 +123,7 @@ t0=$(date +%s%N)
 reply=$(BUS_TIMEOUT=120 bus_call "matcher/$M" Matcher Reserve tt "$N" 0)
 reserve_ms=$(ms_since "$t0")
 expect_eq "Reserve: resized" true "$(jq -c '.data[0]' <<<"$reply")"
-expect_below "Reserve call (busctl included), ms" "$MAX_RESERVE_MS" "$reserve_ms"
+echo "    Reserve returned after $reserve_ms ms (busctl included)"
 after_reserve=$(resizing)
 echo "    Resizing right after Reserve: $after_reserve"
 
@@ -187,6 +191,7 @@ expect_match "the rehash in sgnicd's log" \
 	"^.*rehash matcher $M on sgnic1 \(presize\): rx size_log $log0->$log1, tx 1->1, $total rules moved in [0-9]+ us$" \
 	"$line"
 rehash_us=$(sed -n 's/.* rules moved in \([0-9]*\) us$/\1/p' <<<"$line")
+expect_below "Reserve call (busctl included), ms" $((rehash_us / 1000 / RESERVE_PER_REHASH)) "$reserve_ms"
 printf '    figures: N=%s reserve=%s ms rehash=%s ms moved=%s probe calls=%s during=%s p50=%s p99=%s max=%s ms (during the rehash: p50=%s p99=%s max=%s ms)\n' \
 	"$N" "$reserve_ms" $((rehash_us / 1000)) "$total" "$(p calls)" "$(p during_resize)" \
 	"$(p p50_ms)" "$(p p99_ms)" "$(p max_ms)" \
