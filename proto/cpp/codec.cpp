@@ -520,10 +520,15 @@ std::string action_forms(std::string_view separator) {
     return out;
 }
 
+const spec::Action* find_action(ActionType type) {
+    const auto* it = std::find_if(spec::kActions.begin(), spec::kActions.end(),
+                                  [&](const spec::Action& a) { return a.type == type; });
+    return it == spec::kActions.end() ? nullptr : &*it;
+}
+
 std::string_view action_name(ActionType type) {
-    const auto* k = std::find_if(spec::kActions.begin(), spec::kActions.end(),
-                                 [&](const spec::Action& a) { return a.type == type; });
-    return k == spec::kActions.end() ? std::string_view("?") : k->name;
+    const spec::Action* k = find_action(type);
+    return k == nullptr ? std::string_view("?") : k->name;
 }
 
 bool is_terminal(ActionType type) {
@@ -586,7 +591,7 @@ Expected<void> check_actions(std::span<const Action> actions) {
     }
     for (std::size_t i = 0; i < actions.size(); ++i) {
         const Action& a = actions[i];
-        const spec::Action* k = find_action(action_name(a.type));
+        const spec::Action* k = find_action(a.type);
         if (k == nullptr) {
             return invalid("unknown action type " + std::to_string(static_cast<unsigned>(a.type)));
         }
@@ -638,7 +643,7 @@ bool valid_port_name(std::string_view name) {
 }
 
 std::string format_action(const Action& a) {
-    const spec::Action* k = find_action(action_name(a.type));
+    const spec::Action* k = find_action(a.type);
     const std::string name(action_name(a.type));
     return k != nullptr && k->takes_arg ? name + " " + std::to_string(a.arg) : name;
 }

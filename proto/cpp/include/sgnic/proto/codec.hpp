@@ -87,6 +87,8 @@ Bytes in_field_id_order(const MatchTemplate& tmpl, std::span<const std::uint8_t>
 
 // The action of that name (spec.hpp), or null.
 const spec::Action* find_action(std::string_view name);
+// The action of that type, or null.
+const spec::Action* find_action(ActionType type);
 // Every action as written, "mark N" for those with an argument, joined by
 // `separator`: "drop, count, mark N, queue N, accept" for help and errors.
 std::string action_forms(std::string_view separator);
