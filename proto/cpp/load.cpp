@@ -490,7 +490,50 @@ Expected<bool> parse_rule_line(std::string_view line, RuleLine& out) {
     return true;
 }
 
+namespace {
+
+// The target of a line that begins as sgnicctl and the manual write one,
+// "matcher N dir D" and a blank, read without splitting the line into words
+// (a load's presize count reads a million of them: 4-5x faster in a TCG
+// guest).  nullopt for any other line: the words decide.
+std::optional<std::pair<std::uint64_t, Directions>> written_target(std::string_view line) {
+    constexpr std::string_view kMatcher = "matcher ";
+    constexpr std::string_view kDir = " dir ";
+    if (!line.starts_with(kMatcher)) {
+        return std::nullopt;
+    }
+    const char* const end = line.data() + line.size();
+    std::uint64_t matcher = 0;
+    const auto [after_id, ec] = std::from_chars(line.data() + kMatcher.size(), end, matcher);
+    std::string_view rest(after_id, static_cast<std::size_t>(end - after_id));
+    if (ec != std::errc() || matcher == 0 || !rest.starts_with(kDir)) {
+        return std::nullopt;
+    }
+    rest.remove_prefix(kDir.size());
+    std::size_t word = 0;
+    while (word < rest.size() &&
+           kLineBytes[static_cast<unsigned char>(rest[word])] == LineByte::word) {
+        ++word;
+    }
+    // The word ends at a blank, a comment or the line's end; not at a byte
+    // that is not text (the words would read it as part of the word).
+    if (word < rest.size() &&
+        kLineBytes[static_cast<unsigned char>(rest[word])] == LineByte::unusual) {
+        return std::nullopt;
+    }
+    auto dirs = parse_directions(rest.substr(0, word));
+    if (!dirs) {
+        return std::nullopt;
+    }
+    return std::pair{matcher, *dirs};
+}
+
+}  // namespace
+
 std::optional<std::pair<std::uint64_t, Directions>> rule_line_target(std::string_view line) {
+    if (auto written = written_target(line)) {
+        return written;
+    }
     RuleLineWords words(line);
     std::optional<std::uint64_t> matcher;
     Directions dirs = Directions::both();

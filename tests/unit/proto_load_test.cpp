@@ -520,6 +520,33 @@ TEST(RuleLine, rule_line_target_reads_the_matcher_and_directions_before_the_acti
               (Target{{7, Directions::rx_only()}}));
 }
 
+// "matcher N dir D ..." is read without splitting it into words; it and the
+// lines that only look like it read as the words do.
+TEST(RuleLine, rule_line_target_reads_the_written_form_as_the_words_do) {
+    using Target = std::optional<std::pair<std::uint64_t, Directions>>;
+    EXPECT_EQ(rule_line_target("matcher 12 dir rx ipv4-dst 10.0.0.1 action count"),
+              (Target{{12, Directions::rx_only()}}));
+    EXPECT_EQ(rule_line_target("matcher 007 dir both action drop"),
+              (Target{{7, Directions::both()}}));
+    EXPECT_EQ(rule_line_target("matcher 7 dir rx,tx"), (Target{{7, Directions::both()}}));
+    EXPECT_EQ(rule_line_target("matcher 7 dir tx# comment"), (Target{{7, Directions::tx_only()}}));
+    EXPECT_EQ(rule_line_target("matcher 7 dir tx\taction drop"),
+              (Target{{7, Directions::tx_only()}}));
+    // Not the written form: the words decide.
+    EXPECT_EQ(rule_line_target("matcher 7\tdir tx action drop"),
+              (Target{{7, Directions::tx_only()}}));
+    EXPECT_EQ(rule_line_target("matcher  7 dir  tx action drop"),
+              (Target{{7, Directions::tx_only()}}));
+    EXPECT_EQ(rule_line_target("matcher 7x dir tx matcher 8 action drop"),
+              (Target{{8, Directions::tx_only()}}));
+    for (const char* line :
+         {"matcher 0 dir rx action drop", "matcher +7 dir rx action drop",
+          "matcher 18446744073709551616 dir rx action drop", "matcher 7 dir rxx action drop",
+          "matcher 7 dir rx\x80 action drop", "matcher 7 dir  action drop", "matcher 7 dir "}) {
+        EXPECT_EQ(rule_line_target(line), Target{}) << "'" << line << "'";
+    }
+}
+
 TEST(RuleLine, a_comment_may_hold_bytes_that_are_not_text) {
     RuleLine line;
     auto r = parse_rule_line("matcher 1 action drop # caf\xe9", line);
