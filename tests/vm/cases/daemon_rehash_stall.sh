@@ -3,10 +3,10 @@
 # (SGNIC_STALL_RULES, default 100000) in an ipv4-dst matcher, Matcher.Reserve
 # for N more returns in a fraction of the rehash's time (it only creates and
 # links the bigger device matcher), and while sgnicd moves the N rules a step
-# at a time (policy.resize-step-rules) a second client (tests/tools/sgnic-bus-probe, one
-# connection, one AddRules then one Get of Resizing per turn) keeps being
-# served: it sees Resizing (moved, total) non-zero over many calls, none of
-# them slow, and (0, 0) when the rehash ends.  Afterwards the kernel has one
+# at a time (policy.resize-step-rules) a second client
+# (tests/tools/sgnic-bus-probe, one connection, one AddRules then one Get of
+# Resizing per turn) keeps being served: it sees Resizing (moved, total)
+# non-zero over many calls, none of them slow, and (0, 0) when the rehash ends.  Afterwards the kernel has one
 # matcher with every rule at the grown size, sgnicctl agrees, and the
 # Rehashed signal and the log line count every rule moved.  Before the
 # step-wise rehash the Reserve call itself moved every rule and the probe's
@@ -33,9 +33,9 @@ N=${SGNIC_STALL_RULES:-100000}
 # costs: an old-style rehash of 100k rules blocked every call for seconds.
 MAX_CALL_MS=1000
 # Reserve's bound is relative to the rehash it starts, as both slow down
-# alike on a loaded host (CI: 2.3 s beside a dkms build, ~0.5 s idle, of
-# which busctl's start ~0.3 s): an old-style Reserve moved every rule, so it
-# took at least the whole rehash.
+# alike on a loaded host (CI: 2.3 s beside a dkms build; here 0.8 s idle, of
+# which busctl's start 0.2-0.35 s): an old-style Reserve moved every rule, so
+# it took at least the whole rehash.
 RESERVE_PER_REHASH=2	# Reserve's call < the rehash's duration / this
 MIN_CALLS_DURING=5
 LIST_PROBE_S=20	# the probe's run while matcher show -j lists every rule
