@@ -56,6 +56,7 @@ LoadJob::LoadJob(load::RecordReader::ReadAt read, Options options,
       }),
       collect_(std::move(collect)),
       reserve_(std::move(reserve)),
+      chunk_size_(std::max<std::size_t>(1, std::min(options_.first_chunk, options_.chunk))),
       total_(options_.expected.value_or(0)),
       read_(read) {
     if (options_.expected && *options_.expected > 0 && !options_.incoming) {
@@ -72,6 +73,7 @@ LoadJob::LoadJob(load::RecordReader::ReadAt read, Options options,
       add_(std::move(add)),
       collect_(std::move(collect)),
       reserve_(std::move(reserve)),
+      chunk_size_(std::max<std::size_t>(1, std::min(options_.first_chunk, options_.chunk))),
       total_(options_.expected.value_or(0)),
       read_(read) {
     // Lines are counted, per matcher to presize, and the total for
@@ -87,6 +89,7 @@ bool LoadJob::step() {
     }
     if (options_.incoming) {
         // The caller's counts, in a step of their own as the scan's.
+        start_reading();
         reserve_(*options_.incoming);
         options_.incoming.reset();
     } else if (scan_) {
@@ -124,6 +127,7 @@ void LoadJob::scan_step() {
     }
     // Each matcher grows once, to what all its rules need, before the
     // first chunk: one resize instead of one per chunk.
+    start_reading();
     reserve_(incoming_);
     incoming_.clear();
     scan_.reset();
@@ -206,14 +210,13 @@ void LoadJob::read_into(Chunk& chunk) {
     }
     // A chunk counts rules and failures; lines without a rule are read on,
     // up to a bound on one step's reading.
-    if (!ahead_) {
-        ahead_ = std::make_unique<ReadAhead>(read_, route_ != nullptr, matchers_, port_);
-    }
-    chunk.rules.reserve(options_.chunk);
-    chunk.indices.reserve(options_.chunk);
-    for (std::size_t read = 0; chunk.rules.size() + chunk.failures.size() < options_.chunk &&
-                               read < options_.chunk + kScanRecordsPerStep &&
-                               failures_.size() + chunk.failures.size() < kMaxFailures;
+    start_reading();
+    const std::size_t size = std::exchange(chunk_size_, std::min(chunk_size_ * 4, options_.chunk));
+    chunk.rules.reserve(size);
+    chunk.indices.reserve(size);
+    for (std::size_t read = 0;
+         chunk.rules.size() + chunk.failures.size() < size && read < size + kScanRecordsPerStep &&
+         failures_.size() + chunk.failures.size() < kMaxFailures;
          ++read) {
         ReadAhead::Item* item = ahead_->next();
         if (item == nullptr) {
@@ -232,6 +235,12 @@ void LoadJob::read_into(Chunk& chunk) {
             chunk.port = rule_port_;
         }
         keep_rule(chunk);
+    }
+}
+
+void LoadJob::start_reading() {
+    if (!ahead_) {
+        ahead_ = std::make_unique<ReadAhead>(read_, route_ != nullptr, matchers_, port_);
     }
 }
 

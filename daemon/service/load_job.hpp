@@ -62,6 +62,8 @@ public:
     static constexpr std::size_t kScanRecordsPerStep = 65536;
     // More failures than this end the job: the list travels in one signal.
     static constexpr std::size_t kMaxFailures = 65536;
+    // The first chunk's size by default (Options::first_chunk).
+    static constexpr std::size_t kFirstChunk = 1024;
 
     // Per matcher, its RX and TX rules: what the presize scan counts.
     using Incoming = proto::load::RuleCounts;
@@ -72,6 +74,11 @@ public:
         // The caller's counts per matcher: the matchers are grown to these
         // and the file is not scanned.
         std::optional<Incoming> incoming = std::nullopt;
+        // The first chunk's size; each next one is four times the one
+        // before, up to `chunk`.  The device idles until the first chunk is
+        // read, and each chunk is read while the one before goes in: small
+        // chunks first start the device at once and keep the reading ahead.
+        std::size_t first_chunk = kFirstChunk;
     };
     // Puts a batch in the device all or nothing; an error that names a rule
     // says "rule #<index in the batch>: ..." (as Service::add_rules does).
@@ -137,6 +144,9 @@ private:
     void read_chunk();
     // Reads the chunk after the one being sent into next_ (Meanwhile).
     void read_next_chunk();
+    // Starts the thread that reads and parses ahead (once): before a
+    // presize, which it overlaps.
+    void start_reading();
     // Reads records into `chunk` up to a chunk's worth.
     void read_into(Chunk& chunk);
     // The next record's rule and port into rule_ and rule_port_, or nothing
@@ -159,6 +169,7 @@ private:
     AddTo add_;
     Collect collect_;
     Reserve reserve_;
+    std::size_t chunk_size_;     // rules of the next chunk read: from kFirstChunk up
     std::uint64_t total_ = 0;    // the caller's count, or the scan's
     std::uint64_t scanned_ = 0;  // rules the scan counted
     proto::load::RecordReader::ReadAt read_;

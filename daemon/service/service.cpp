@@ -993,11 +993,12 @@ Expected<std::vector<model::RuleKey>> Service::insert_batch_deferred(
             deferred_, [](DeferredInserts* d) { d->defer_inserts(false); });
         return insert_batch(port, batch, kInsertRun);
     }();
-    // While the device's thread inserts:
-    land_in_flight();
+    // While the device's thread inserts: the next chunk is read first, as
+    // the commit before may still run on the store's thread.
     if (meanwhile) {
         meanwhile();
     }
+    land_in_flight();
     if (deferred_ == nullptr) {
         return keys;
     }

@@ -462,7 +462,9 @@ TEST(LoadJob, failures_past_the_bound_in_the_chunk_read_ahead_are_counted_not_li
     }
     content += records(2);  // both refused by the device
     content += "x\n1\trx\tl4-dport=7\tdrop\n1\trx\tl4-dport=8\tdrop\n";  // read ahead
-    LoadJob job(memory_file(content), {.expected = std::nullopt, .chunk = 65536}, svc.index(),
+    // Every chunk of 65536 records: the first ends with the two rules.
+    LoadJob job(memory_file(content),
+                {.expected = std::nullopt, .chunk = 65536, .first_chunk = 65536}, svc.index(),
                 "sg0", svc.add(), svc.collect(), svc.reserve());
     run(job);
     EXPECT_EQ(job.error(), "more than 65536 records failed");
@@ -471,6 +473,29 @@ TEST(LoadJob, failures_past_the_bound_in_the_chunk_read_ahead_are_counted_not_li
     EXPECT_EQ(job.failed(), LoadJob::kMaxFailures + 3);
     EXPECT_EQ(job.loaded(), 0U);
     EXPECT_TRUE(svc.added.empty());
+}
+
+TEST(LoadJob, the_first_chunks_are_small_and_grow_fourfold_up_to_the_chunk_size) {
+    FakeService svc;
+    LoadJob job(memory_file(records(30000)), {.expected = 30000, .chunk = 16384}, svc.index(),
+                "sg0", svc.add(), svc.collect(), svc.reserve());
+    run(job);
+    EXPECT_EQ(job.error(), "");
+    EXPECT_EQ(job.loaded(), 30000U);
+    // 1024 + 4096 + 16384, then the rest.
+    EXPECT_EQ(svc.batch_sizes, (std::vector<std::size_t>{1024, 4096, 16384, 8496}));
+    EXPECT_EQ(svc.added.size(), 30000U);
+    EXPECT_EQ(svc.added.front(), "1");
+    EXPECT_EQ(svc.added.back(), "30000");
+}
+
+TEST(LoadJob, a_chunk_size_below_the_first_chunk_is_every_chunk_size) {
+    FakeService svc;
+    LoadJob job(memory_file(records(10)), {.expected = 10, .chunk = 4}, svc.index(), "sg0",
+                svc.add(), svc.collect(), svc.reserve());
+    run(job);
+    EXPECT_EQ(job.loaded(), 10U);
+    EXPECT_EQ(svc.batch_sizes, (std::vector<std::size_t>{4, 4, 2}));
 }
 
 // The parser's reason for refusing `line` ("" if it takes it).
