@@ -1,11 +1,11 @@
 #include "service/read_ahead.hpp"
 
-#include <pthread.h>
-
 #include <spdlog/spdlog.h>
 
 #include <system_error>
 #include <utility>
+
+#include "service/bulk_thread.hpp"
 
 namespace sgnic::service {
 
@@ -22,7 +22,7 @@ ReadAhead::ReadAhead(load::RecordReader::ReadAt read, bool lines,
     }
     try {
         thread_ = std::thread([this] {
-            pthread_setname_np(pthread_self(), "sgnicd-read");  // in top, perf and ps -L
+            start_bulk_thread("sgnicd-read");
             run();
         });
     } catch (const std::system_error& e) {

@@ -1,11 +1,11 @@
 #include "service/store_writer.hpp"
 
-#include <pthread.h>
-
 #include <spdlog/spdlog.h>
 
 #include <system_error>
 #include <utility>
+
+#include "service/bulk_thread.hpp"
 
 namespace sgnic::service {
 
@@ -24,7 +24,7 @@ std::future<Status> StoreWriter::run(std::function<Status()> write) {
     if (!thread_.joinable()) {
         try {
             thread_ = std::thread([this] {
-                pthread_setname_np(pthread_self(), "sgnicd-store");  // in top, perf and ps -L
+                start_bulk_thread("sgnicd-store");
                 loop();
             });
         } catch (const std::system_error& e) {
