@@ -22,7 +22,7 @@ void start_bulk_thread(const char* name) {
         spdlog::debug("{}: read its priority: {}", name, std::strerror(errno));
         return;
     }
-    if (::setpriority(PRIO_PROCESS, tid, std::min(nice + kBulkThreadNiceStep, 19)) != 0) {
+    if (::setpriority(PRIO_PROCESS, tid, std::min(nice + kBulkThreadNiceStep, kLowestNice)) != 0) {
         spdlog::debug("{}: lower its priority: {}", name, std::strerror(errno));
     }
 }

@@ -8,11 +8,12 @@
 
 namespace sgnic::service {
 
-// Nice levels below the process's own.
+// Nice levels below the process's own, down to Linux's lowest priority.
 inline constexpr int kBulkThreadNiceStep = 10;
+inline constexpr int kLowestNice = 19;
 
 // Names the calling thread (in top, perf and ps -L) and lowers its
-// priority by kBulkThreadNiceStep (at most to nice 19); a failure only
+// priority by kBulkThreadNiceStep (at most to kLowestNice); a failure only
 // logs.
 void start_bulk_thread(const char* name);
 

@@ -56,7 +56,6 @@ LoadJob::LoadJob(load::RecordReader::ReadAt read, Options options,
       }),
       collect_(std::move(collect)),
       reserve_(std::move(reserve)),
-      chunk_size_(std::max<std::size_t>(1, std::min(options_.first_chunk, options_.chunk))),
       total_(options_.expected.value_or(0)),
       read_(read) {
     if (options_.expected && *options_.expected > 0 && !options_.incoming) {
@@ -73,7 +72,6 @@ LoadJob::LoadJob(load::RecordReader::ReadAt read, Options options,
       add_(std::move(add)),
       collect_(std::move(collect)),
       reserve_(std::move(reserve)),
-      chunk_size_(std::max<std::size_t>(1, std::min(options_.first_chunk, options_.chunk))),
       total_(options_.expected.value_or(0)),
       read_(read) {
     // Lines are counted, per matcher to presize, and the total for
@@ -89,7 +87,6 @@ bool LoadJob::step() {
     }
     if (options_.incoming) {
         // The caller's counts, in a step of their own as the scan's.
-        start_reading();
         reserve_(*options_.incoming);
         options_.incoming.reset();
     } else if (scan_) {
@@ -127,7 +124,6 @@ void LoadJob::scan_step() {
     }
     // Each matcher grows once, to what all its rules need, before the
     // first chunk: one resize instead of one per chunk.
-    start_reading();
     reserve_(incoming_);
     incoming_.clear();
     scan_.reset();
@@ -210,7 +206,6 @@ void LoadJob::read_into(Chunk& chunk) {
     }
     // A chunk counts rules and failures; lines without a rule are read on,
     // up to a bound on one step's reading.
-    start_reading();
     const std::size_t size = std::exchange(chunk_size_, std::min(chunk_size_ * 4, options_.chunk));
     chunk.rules.reserve(size);
     chunk.indices.reserve(size);
@@ -235,12 +230,6 @@ void LoadJob::read_into(Chunk& chunk) {
             chunk.port = rule_port_;
         }
         keep_rule(chunk);
-    }
-}
-
-void LoadJob::start_reading() {
-    if (!ahead_) {
-        ahead_ = std::make_unique<ReadAhead>(read_, route_ != nullptr, matchers_, port_);
     }
 }
 
@@ -404,14 +393,7 @@ void LoadJob::finish(std::string error, std::uint64_t pending) {
     }
     // The rules after the chunk were not loaded either; a read error
     // leaves them uncounted.
-    std::optional<std::uint64_t> rest;
-    if (ahead_) {
-        rest = ahead_->count_rest();
-    } else if (auto all =
-                   load::RecordReader(read_).count_rest(route_ ? load::holds_rule : nullptr)) {
-        rest = *all;
-    }
-    unloaded_ += rest.value_or(0);
+    unloaded_ += ahead_->count_rest().value_or(0);
     ahead_.reset();
 }
 

@@ -15,6 +15,7 @@
 // and every other unlisted record was not; failed() counts those too.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -144,9 +145,6 @@ private:
     void read_chunk();
     // Reads the chunk after the one being sent into next_ (Meanwhile).
     void read_next_chunk();
-    // Starts the thread that reads and parses ahead (once): before a
-    // presize, which it overlaps.
-    void start_reading();
     // Reads records into `chunk` up to a chunk's worth.
     void read_into(Chunk& chunk);
     // The next record's rule and port into rule_ and rule_port_, or nothing
@@ -169,13 +167,18 @@ private:
     AddTo add_;
     Collect collect_;
     Reserve reserve_;
-    std::size_t chunk_size_;     // rules of the next chunk read: from kFirstChunk up
+    // Rules of the next chunk read: from Options::first_chunk up.
+    std::size_t chunk_size_ =
+        std::max<std::size_t>(1, std::min(options_.first_chunk, options_.chunk));
     std::uint64_t total_ = 0;    // the caller's count, or the scan's
     std::uint64_t scanned_ = 0;  // rules the scan counted
     proto::load::RecordReader::ReadAt read_;
     std::optional<proto::load::RecordReader> scan_;
-    // Reads and parses the records for the chunks, from the first one on.
-    std::unique_ptr<ReadAhead> ahead_;
+    // Reads and parses the records for the chunks, from the first one on,
+    // from the job's start: meanwhile a presize runs.  Gone once the job
+    // ended well.
+    std::unique_ptr<ReadAhead> ahead_ =
+        std::make_unique<ReadAhead>(read_, route_ != nullptr, matchers_, port_);
     Incoming incoming_;
     Chunk chunk_;                // the chunk in progress (failures and end go to the job's)
     std::optional<Chunk> next_;  // the chunk read while chunk_ was sent

@@ -28,7 +28,7 @@ TEST(BulkThread, runs_below_the_thread_that_started_it_and_is_named) {
         name = buf.data();
     });
     bulk.join();
-    EXPECT_EQ(theirs, std::min(mine + kBulkThreadNiceStep, 19));
+    EXPECT_EQ(theirs, std::min(mine + kBulkThreadNiceStep, kLowestNice));
     EXPECT_EQ(name, "sgnic-test-bulk");
     EXPECT_EQ(thread_nice(), mine);  // the starter's own is its own
 }
