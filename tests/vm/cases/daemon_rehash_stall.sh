@@ -6,8 +6,9 @@
 # at a time (policy.resize-step-rules) a second client
 # (tests/tools/sgnic-bus-probe, one connection, one AddRules then one Get of
 # Resizing per turn) keeps being served: it sees Resizing (moved, total)
-# non-zero over many calls, none of them slow, and (0, 0) when the rehash ends.  Afterwards the kernel has one
-# matcher with every rule at the grown size, sgnicctl agrees, and the
+# non-zero over many calls, none of them slow, and (0, 0) when the rehash
+# ends.  Afterwards the kernel has one matcher with every rule at the grown
+# size, sgnicctl agrees, and the
 # Rehashed signal and the log line count every rule moved.  Before the
 # step-wise rehash the Reserve call itself moved every rule and the probe's
 # calls waited behind it: the probe never saw Resizing non-zero.
