@@ -492,6 +492,72 @@ TEST(RuleLine, holds_rule_is_true_for_a_word_before_any_comment) {
     }
 }
 
+// Words and plain() as the byte table alone says, one byte at a time: what
+// RuleLineWords must give, however it reads the line.
+std::pair<std::vector<std::string>, bool> words_by_table(std::string_view line) {
+    std::vector<std::string> words;
+    bool plain = true;
+    std::string word;
+    for (const char c : line) {
+        const LineByte kind = kLineBytes[static_cast<unsigned char>(c)];
+        if (kind == LineByte::comment) {
+            if (!word.empty()) {
+                words.push_back(word);
+            }
+            return {words, false};
+        }
+        if (kind == LineByte::blank) {
+            if (!word.empty()) {
+                words.push_back(std::exchange(word, {}));
+            }
+            continue;
+        }
+        plain = plain && kind != LineByte::unusual;
+        word.push_back(c);
+    }
+    if (!word.empty()) {
+        words.push_back(word);
+    }
+    return {words, plain};
+}
+
+TEST(RuleLine, words_split_as_the_byte_table_says_at_every_offset_of_every_byte) {
+    // Each byte next to the ones the splitter tells apart ('!' and '"' below
+    // and '$' above '#', DEL, the ends of the ASCII range), at every position
+    // of a line longer than the eight bytes read at once, and random lines.
+    const std::string odd{"\0\x01\t\r\x1f !\"#$\x7f\x80\xff", 13};
+    std::vector<std::string> lines;
+    for (const char c : odd) {
+        for (std::size_t at = 0; at < 20; ++at) {
+            std::string line = "matcher 12 dir rx ipv4-dst";
+            line[at] = c;
+            lines.push_back(line);
+            lines.push_back(line.substr(0, at + 1));
+        }
+    }
+    std::uint64_t seed = 0x9e3779b97f4a7c15;
+    const std::string alphabet = odd + "abz019.-";
+    for (int n = 0; n < 20000; ++n) {
+        seed = seed * 6364136223846793005 + 1442695040888963407;
+        std::string line(static_cast<std::size_t>(seed >> 59), 'x');
+        for (char& c : line) {
+            seed = seed * 6364136223846793005 + 1442695040888963407;
+            c = alphabet[(seed >> 33) % alphabet.size()];
+        }
+        lines.push_back(line);
+    }
+    for (const std::string& line : lines) {
+        const auto [expected, plain] = words_by_table(line);
+        RuleLineWords words(line);
+        std::vector<std::string> got;
+        for (std::string_view w = words.next(); !w.empty(); w = words.next()) {
+            got.emplace_back(w);
+        }
+        EXPECT_EQ(got, expected) << testing::PrintToString(line);
+        EXPECT_EQ(words.plain(), plain) << testing::PrintToString(line);
+    }
+}
+
 TEST(RuleLine, rule_line_target_reads_the_matcher_and_directions_before_the_actions) {
     using Target = std::optional<std::pair<std::uint64_t, Directions>>;
     EXPECT_EQ(rule_line_target("matcher 7 dir tx l4-dport 1 action drop"),

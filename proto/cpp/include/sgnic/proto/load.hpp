@@ -16,8 +16,10 @@
 #pragma once
 
 #include <array>
+#include <bit>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <functional>
 #include <map>
 #include <optional>
@@ -117,14 +119,7 @@ public:
             ++at_;
         }
         const std::size_t start = at_;
-        for (; at_ < line_.size(); ++at_) {
-            const LineByte k = kind(line_[at_]);
-            if (k == LineByte::unusual) {
-                plain_ = false;
-            } else if (k != LineByte::word) {
-                break;
-            }
-        }
+        at_ = word_end(at_);
         const std::size_t end = at_;
         if (at_ < line_.size() && kind(line_[at_]) == LineByte::comment) {
             at_ = line_.size();  // the comment is not words
@@ -142,6 +137,46 @@ public:
 
 private:
     static LineByte kind(char c) { return kLineBytes[static_cast<unsigned char>(c)]; }
+    // Where the word at `at` ends: the first blank or '#' from there, or the
+    // line's end; an unusual byte on the way makes the line not plain.
+    // Eight bytes at a time while none of them can be anything but a word's
+    // (printable ASCII other than '#'): splitting was most of a bulk parse.
+    std::size_t word_end(std::size_t at) {
+        while (at < line_.size()) {
+            if constexpr (std::endian::native == std::endian::little) {
+                for (; line_.size() - at >= sizeof(std::uint64_t); at += sizeof(std::uint64_t)) {
+                    std::uint64_t bytes = 0;
+                    std::memcpy(&bytes, line_.data() + at, sizeof(bytes));
+                    if (const std::uint64_t flags = not_printable(bytes); flags != 0) {
+                        at += static_cast<std::size_t>(std::countr_zero(flags)) / 8;
+                        break;
+                    }
+                }
+                if (at == line_.size()) {
+                    break;
+                }
+            }
+            const LineByte k = kind(line_[at]);
+            if (k == LineByte::unusual) {
+                plain_ = false;
+            } else if (k != LineByte::word) {
+                break;
+            }
+            ++at;
+        }
+        return at;
+    }
+    // The top bit of each byte of `bytes` below 0x21, at or above 0x80, or
+    // '#'.  The lowest byte flagged is exact (a borrow only flags bytes above
+    // one flagged rightly); the table then says what it is.
+    static std::uint64_t not_printable(std::uint64_t bytes) {
+        constexpr std::uint64_t kOnes = 0x0101010101010101;
+        constexpr std::uint64_t kTops = 0x8080808080808080;
+        const auto below = [](std::uint64_t v, std::uint64_t n) {
+            return (v - kOnes * n) & ~v & kTops;
+        };
+        return below(bytes, '!') | (bytes & kTops) | below(bytes ^ (kOnes * '#'), 1);
+    }
     std::string_view line_;
     std::size_t at_ = 0;
     bool plain_ = true;
