@@ -101,9 +101,11 @@ void add_rule(const OnRule& on_rule, const OnFailure& on_failure, std::string wh
     on_rule({std::move(where), std::get<RuleText>(std::move(r)), position});
 }
 
+constexpr std::string_view kJsonBlanks = " \t\r\n";
+
 // A file that starts with '[' or '{' is a JSON rule file.
 bool json_form(std::string_view content) {
-    const std::size_t first = content.find_first_not_of(" \t\r\n");
+    const std::size_t first = content.find_first_not_of(kJsonBlanks);
     return first != std::string_view::npos && (content[first] == '[' || content[first] == '{');
 }
 
@@ -130,8 +132,7 @@ struct Counted {
     RuleCounts per_matcher;
 };
 
-Counted count_lines(std::string_view part) {
-    Counted out;
+void count_lines(std::string_view part, Counted& out) {
     // Rules come in runs of a matcher: its counts are looked up once a run.
     std::uint64_t last = 0;
     std::pair<std::uint64_t, std::uint64_t>* counts = nullptr;
@@ -154,12 +155,36 @@ Counted count_lines(std::string_view part) {
         counts->first += target->second.rx ? 1 : 0;
         counts->second += target->second.tx ? 1 : 0;
     }
+}
+
+Counted count_lines(std::string_view part) {
+    Counted out;
+    count_lines(part, out);
     return out;
 }
 
 }  // namespace
 
-RuleLines rule_lines(std::string_view content) {
+void RuleLineCount::add(std::string_view piece) {
+    bytes_ += piece.size();
+    if (!started_) {
+        // Blank pieces before the first word hold no rule either way.
+        if (piece.find_first_not_of(kJsonBlanks) == std::string_view::npos) {
+            return;
+        }
+        started_ = true;
+        json_ = json_form(piece);
+    }
+    if (json_) {
+        return;
+    }
+    Counted counted{.rules = rules_, .per_matcher = std::move(per_matcher_)};
+    count_lines(piece, counted);
+    rules_ = counted.rules;
+    per_matcher_ = std::move(counted.per_matcher);
+}
+
+RuleLines rule_lines(std::string_view content, const RuleLineCount* counted) {
     RuleLines out;
     if (json_form(content)) {
         each_rule(
@@ -183,6 +208,11 @@ RuleLines rule_lines(std::string_view content) {
         return out;
     }
     out.verbatim = true;
+    if (counted != nullptr && counted->bytes() == content.size()) {
+        out.rules = counted->rules_;
+        out.per_matcher = counted->per_matcher_;
+        return out;
+    }
     // A large file is counted in two halves at once (sgnicd waits for the
     // counts, and has nothing else to do meanwhile).
     constexpr std::size_t kSplitBytes = std::size_t{1} << 20;

@@ -119,7 +119,25 @@ struct RuleLines {
     std::vector<RuleName> sent;
     std::vector<LoadFailure> refused;
 };
-RuleLines rule_lines(std::string_view content);
+// rule_lines' count of a text file, made as the file arrives in pieces
+// that end at a line's end (RuleFile's follower).  A JSON file is not
+// counted.
+class RuleLineCount {
+public:
+    void add(std::string_view piece);
+    // The bytes added: rule_lines takes the count only for the whole text.
+    std::uint64_t bytes() const { return bytes_; }
+
+private:
+    friend RuleLines rule_lines(std::string_view content, const RuleLineCount* counted);
+    std::uint64_t bytes_ = 0;
+    bool started_ = false;  // a piece with a word seen: the form is known
+    bool json_ = false;
+    std::uint64_t rules_ = 0;
+    RuleCounts per_matcher_;
+};
+// `counted`, when it counted all of `content`, spares counting it again.
+RuleLines rule_lines(std::string_view content, const RuleLineCount* counted = nullptr);
 // A text file's lines that hold rules, named "line N", in order.
 std::vector<RuleName> rule_line_names(std::string_view content);
 // A job over a file sent as it is names failures by line number: the same

@@ -290,9 +290,10 @@ struct ByPort {};
 // rule itself; sgnicctl sends a text file as it is (a JSON file's rules as
 // lines).  A CallError when sgnicd is not there, as for any command.
 std::variant<LoadReport, CallError, ByPort> load_lines(Client& c, const RuleLoad& load,
-                                                       const RuleFile& file) {
+                                                       const RuleFile& file,
+                                                       const RuleLineCount& counted) {
     const std::string_view content = file.text();
-    RuleLines lines = rule_lines(content);
+    RuleLines lines = rule_lines(content, &counted);
     LoadReport report;
     report.failures = std::move(lines.refused);
     const std::uint64_t refused = report.failures.size();
@@ -529,8 +530,9 @@ std::variant<LoadReport, CallError> load_by_port(Client& c, const RuleLoad& load
     return report;
 }
 
-int run_load(Client& c, const Options& opt, const RuleLoad& load, const RuleFile& file) {
-    auto lines = load_lines(c, load, file);
+int run_load(Client& c, const Options& opt, const RuleLoad& load, const RuleFile& file,
+             const RuleLineCount& counted) {
+    auto lines = load_lines(c, load, file, counted);
     if (std::holds_alternative<ByPort>(lines)) {
         auto by_port = load_by_port(c, load, file.text());
         if (auto* e = std::get_if<CallError>(&by_port)) {
@@ -844,8 +846,10 @@ int run(int argc, char** argv) {
     }
     // The file is read before any connection: an unreadable one is a usage error.
     std::optional<RuleFile> rules;
+    RuleLineCount counted;  // the file's rule lines, counted while it is copied
     if (const auto* rl = std::get_if<RuleLoad>(&inv.command)) {
-        auto file = RuleFile::open(rl->file);
+        auto file =
+            RuleFile::open(rl->file, [&counted](std::string_view piece) { counted.add(piece); });
         if (const auto* why = std::get_if<std::string>(&file)) {
             std::cerr << "sgnicctl: rule load: " << *why << "\n"
                       << "hint: give a readable file, or '-' for stdin\n";
@@ -859,7 +863,7 @@ int run(int argc, char** argv) {
     }
     Client& c = *value(client);
     if (const auto* rl = std::get_if<RuleLoad>(&inv.command)) {
-        return run_load(c, inv.options, *rl, *rules);
+        return run_load(c, inv.options, *rl, *rules, counted);
     }
     if (std::holds_alternative<Monitor>(inv.command)) {
         return run_monitor(c, inv.options);

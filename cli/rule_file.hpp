@@ -9,6 +9,8 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -19,8 +21,21 @@ namespace sgnic::cli {
 
 class RuleFile {
 public:
-    // `path` "-" reads stdin.  The error names the file and why.
-    static std::variant<RuleFile, std::string> open(const std::string& path);
+    // The text in pieces, in order, each ending at a newline (the last one
+    // at the text's end).
+    using Follow = std::function<void(std::string_view piece)>;
+
+    // `path` "-" reads stdin.  The error names the file and why.  A large
+    // regular file is copied a block at a time, and `follow` (when given)
+    // reads each block on a thread of its own once it is in the memfd:
+    // what sgnicctl counts is read while the copy runs, from the copy.  The
+    // copy is the file as long as it was when opened.  A small file, a
+    // pipe, or no thread to spare: the text is not followed (the caller
+    // reads text() itself).
+    static std::variant<RuleFile, std::string> open(const std::string& path,
+                                                    const Follow& follow = {});
+    // Files below this are copied at once and not followed.
+    static constexpr std::size_t kFollowBytes = std::size_t{1} << 20;
 
     RuleFile(const RuleFile&) = delete;
     RuleFile& operator=(const RuleFile&) = delete;
@@ -35,8 +50,14 @@ public:
 private:
     RuleFile() = default;
 
+    // Copies `in` (a regular file of `size` bytes) into memfd_ while
+    // `follow` reads it; the error names `name`.
+    std::optional<std::string> copy_following(int in, std::size_t size, const std::string& name,
+                                              const Follow& follow);
+
     UniqueFd memfd_;
-    const void* map_ = nullptr;  // PROT_READ, size_ bytes
+    const void* map_ = nullptr;  // PROT_READ, map_bytes_ bytes, of which size_ hold the text
+    std::size_t map_bytes_ = 0;
     std::size_t size_ = 0;
     std::string held_;  // no memfd
 };

@@ -311,6 +311,44 @@ TEST(CliLoad, a_text_file_goes_as_it_is_and_its_rule_lines_are_named_by_line_num
     EXPECT_TRUE(aborted.aborted);
 }
 
+TEST(CliLoad, a_count_made_in_pieces_is_the_count_of_the_whole_text) {
+    const std::string text =
+        "\n# rules\n"
+        "matcher 3 dir rx ipv4-dst 10.0.0.1 action count\n"
+        "dev sg0 matcher 4 dir both l4-dport 80 action drop\n"
+        "frobnicate\n"
+        "matcher 3 dir tx action count";
+    const RuleLines whole = rule_lines(text);
+    ASSERT_EQ(whole.rules, 4U);  // "frobnicate" too: sgnicd refuses it
+    // Split after each line, as RuleFile's follower hands the text over.
+    for (std::size_t cut = text.find('\n'); cut != std::string::npos;
+         cut = text.find('\n', cut + 1)) {
+        RuleLineCount count;
+        count.add(std::string_view(text).substr(0, cut + 1));
+        count.add(std::string_view(text).substr(cut + 1));
+        const RuleLines lines = rule_lines(text, &count);
+        EXPECT_TRUE(lines.verbatim);
+        EXPECT_EQ(lines.rules, whole.rules) << "cut at " << cut;
+        EXPECT_EQ(lines.per_matcher, whole.per_matcher) << "cut at " << cut;
+    }
+    // A count of part of the text is not the text's: it is counted here.
+    RuleLineCount part;
+    part.add(std::string_view(text).substr(0, text.find("frobnicate")));
+    EXPECT_EQ(rule_lines(text, &part).rules, 4U);
+    EXPECT_EQ(rule_lines(text, &part).per_matcher, whole.per_matcher);
+    // A JSON file after blank lines is read as JSON, whatever the pieces.
+    const std::string json =
+        "\n  \n[{\"matcher\": 3, \"match\": {\"ipv4-dst\": \"10.0.0.1\"}, "
+        "\"actions\": \"drop\"}]";
+    RuleLineCount json_count;
+    json_count.add(std::string_view(json).substr(0, 4));
+    json_count.add(std::string_view(json).substr(4));
+    const RuleLines from_json = rule_lines(json, &json_count);
+    EXPECT_FALSE(from_json.verbatim);
+    EXPECT_EQ(from_json.rules, 1U);
+    EXPECT_EQ(from_json.text, "matcher 3 dir both ipv4-dst 10.0.0.1 action drop\n");
+}
+
 TEST(CliLoad, rule_lines_of_a_json_file_are_its_checked_rules_written_as_words) {
     const std::string content = R"([
         {"matcher": 3, "dir": "rx", "match": {"ipv4-dst": "10.0.0.1"}, "actions": ["mark 7", "accept"]},

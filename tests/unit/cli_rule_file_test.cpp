@@ -9,7 +9,9 @@
 #include <cstdlib>
 #include <fstream>
 #include <string>
+#include <string_view>
 #include <thread>
+#include <vector>
 
 #include "cli/rule_file.hpp"
 
@@ -65,6 +67,44 @@ TEST(CliRuleFile, ARegularFileIsHeldAsReadInASealedMemfd) {
     // The copy is the caller's: the file changed afterwards changes nothing.
     std::ofstream(path, std::ios::trunc) << "changed\n";
     EXPECT_EQ(file.text(), text);
+    ::unlink(path.c_str());
+}
+
+TEST(CliRuleFile, ALargeFileIsFollowedInWholeLinesAsItIsCopied) {
+    // Over two copy blocks (4 MiB), the last line without its newline.
+    std::string text;
+    for (int i = 0; text.size() < std::size_t{9} << 20; ++i) {
+        text += "matcher 1 ipv4-dst 10.0." + std::to_string(i % 256) + ".1 action drop\n";
+    }
+    text += "matcher 2 action drop";
+    const std::string path = temp_file(text);
+    std::vector<std::string> pieces;
+    auto opened = RuleFile::open(path, [&](std::string_view piece) { pieces.emplace_back(piece); });
+    ASSERT_TRUE(std::holds_alternative<RuleFile>(opened)) << std::get<std::string>(opened);
+    const RuleFile file = std::get<RuleFile>(std::move(opened));
+    EXPECT_EQ(file.text(), text);
+    EXPECT_EQ(read_fd(file.fd()), text);
+    expect_sealed(file.fd());
+    ASSERT_FALSE(pieces.empty());
+    std::string joined;
+    for (std::size_t i = 0; i < pieces.size(); ++i) {
+        EXPECT_FALSE(pieces[i].empty());
+        if (i + 1 < pieces.size()) {
+            EXPECT_EQ(pieces[i].back(), '\n') << "piece " << i << " of " << pieces.size();
+        }
+        joined += pieces[i];
+    }
+    EXPECT_EQ(joined, text);
+    ::unlink(path.c_str());
+}
+
+TEST(CliRuleFile, ASmallFileIsNotFollowed) {
+    const std::string path = temp_file("matcher 1 action drop\n");
+    bool followed = false;
+    auto opened = RuleFile::open(path, [&](std::string_view /*piece*/) { followed = true; });
+    ASSERT_TRUE(std::holds_alternative<RuleFile>(opened));
+    EXPECT_EQ(std::get<RuleFile>(opened).text(), "matcher 1 action drop\n");
+    EXPECT_FALSE(followed);
     ::unlink(path.c_str());
 }
 
