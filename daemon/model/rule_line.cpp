@@ -1,6 +1,7 @@
 #include "model/rule_line.hpp"
 
 #include <algorithm>
+#include <cstring>
 #include <utility>
 
 #include "sgnic/proto/load.hpp"
@@ -81,16 +82,37 @@ bool field_value(const proto::FieldInfo& field, std::string_view text,
 }  // namespace
 
 bool QuickRuleLine::scan(std::string_view line) {
-    matcher_ = 0;
-    port_ = {};
-    directions_ = proto::Directions::both();
-    field_count_ = 0;
+    line_ = line;
+    place_ = {};
     action_count_ = 0;
-    bool named_port = false;
-    bool named_dirs = false;
+    std::size_t from = 0;
+    // From the furthest pair's end the line shares with the line before.
+    for (std::size_t r = resume_count_; r-- > 0;) {
+        const QuickResume& resume = resumes_[r];
+        if (resume.at <= line.size() && std::memcmp(line.data(), before_.data(), resume.at) == 0) {
+            from = resume.at;
+            place_ = resume.place;
+            break;
+        }
+        resume_count_ = r;
+    }
+    if (from == 0) {
+        resume_count_ = 0;
+    }
+    const bool taken = scan_from(from);
+    if (!taken) {
+        resume_count_ = 0;  // a place is only kept from a line taken
+    } else if (resume_count_ > 0) {
+        before_.assign(line.substr(0, resumes_[resume_count_ - 1].at));
+    }
+    return taken;
+}
+
+bool QuickRuleLine::scan_from(std::size_t from) {
     using proto::load::Keyword;
     using proto::load::keyword_of;
-    proto::load::RuleLineWords words(line);
+    proto::load::RuleLineWords words(line_, from);
+    QuickPlace& p = place_;
     std::string_view word = words.next();
     // The fields and the words that name the rule's place, in any order;
     // then the actions, to the end of the line.
@@ -102,33 +124,42 @@ bool QuickRuleLine::scan(std::string_view line) {
         }
         switch (keyword) {
             case Keyword::matcher:
-                if (matcher_ != 0 || !decimal(after, UINT64_MAX, matcher_) || matcher_ == 0) {
+                if (p.matcher != 0 || !decimal(after, UINT64_MAX, p.matcher) || p.matcher == 0) {
                     return false;
                 }
                 break;
             case Keyword::dev:
-                if (named_port || !proto::valid_port_name(after)) {
+                if (p.named_port || !proto::valid_port_name(after)) {
                     return false;
                 }
-                port_ = after;
-                named_port = true;
+                p.port = word_of(after);
+                p.named_port = true;
                 break;
             case Keyword::dir: {
                 auto dirs = proto::parse_directions(after);
-                if (named_dirs || !dirs) {
+                if (p.named_dirs || !dirs) {
                     return false;
                 }
-                directions_ = *dirs;
-                named_dirs = true;
+                p.directions = *dirs;
+                p.named_dirs = true;
                 break;
             }
             case Keyword::action:  // (not here: the loop ends at it)
             case Keyword::none:
-                if (field_count_ == fields_.size()) {
+                if (p.field_count == fields_.size()) {
                     return false;
                 }
-                fields_[field_count_++] = {word, after};
+                fields_[p.field_count++] = {word_of(word), word_of(after)};
                 break;
+        }
+        // A blank ends the pair: a line with these bytes up to it has read
+        // the same words by then.
+        if (const std::size_t end = words.at();
+            end < line_.size() &&
+            proto::load::kLineBytes[static_cast<unsigned char>(line_[end])] ==
+                proto::load::LineByte::blank &&
+            resume_count_ < resumes_.size()) {
+            resumes_[resume_count_++] = {.at = end + 1, .place = p};
         }
         word = words.next();
     }
@@ -152,8 +183,8 @@ bool QuickRuleLine::scan(std::string_view line) {
         }
     }
     const std::span<const proto::Action> actions(actions_.data(), action_count_);
-    return words.plain() && matcher_ != 0 && proto::check_actions(actions) &&
-           proto::check_directions(directions_, actions);
+    return words.plain() && p.matcher != 0 && proto::check_actions(actions) &&
+           proto::check_directions(p.directions, actions);
 }
 
 QuickTemplate::QuickTemplate(proto::MatchTemplate tmpl) : tmpl_(std::move(tmpl)) {
@@ -187,8 +218,9 @@ bool QuickRuleLine::parse(const QuickTemplate& tmpl, DesiredRule& out) const {
     }
     std::array<std::uint8_t, QuickTemplate::kMaxBytes> bytes{};
     std::uint32_t given = 0;
-    for (std::size_t k = 0; k < field_count_; ++k) {
-        const auto& [name, text] = fields_[k];
+    for (std::size_t k = 0; k < place_.field_count; ++k) {
+        const std::string_view name = word(fields_[k].first);
+        const std::string_view text = word(fields_[k].second);
         const auto index = tmpl.index_of(name);
         if (!index || (given & (1U << *index)) != 0) {
             return false;
@@ -205,9 +237,9 @@ bool QuickRuleLine::parse(const QuickTemplate& tmpl, DesiredRule& out) const {
         return false;
     }
     out = DesiredRule{.id = 0,
-                      .matcher = matcher_,
+                      .matcher = place_.matcher,
                       .uid = 0,
-                      .directions = directions_,
+                      .directions = place_.directions,
                       .body = RuleBody(match, given, std::span(actions_.data(), action_count_))};
     return true;
 }

@@ -206,5 +206,74 @@ TEST(QuickRuleLine, agrees_with_the_full_parse_on_generated_lines) {
     EXPECT_GT(taken_lines, std::size_t{kLines} / 50) << "taken quickly: " << taken_lines;
 }
 
+// A line read on from where the line before ended a pair reads as the
+// same line read alone: lines of a bulk shape, each changed from the one
+// before at one random byte (a value, a word of the place, a blank, a NUL,
+// a '#'), cut short, or left as it was.
+TEST(QuickRuleLine, a_line_read_on_from_the_line_before_reads_as_if_read_alone) {
+    std::mt19937 random(7);  // fixed: a failure can be run again
+    // Each with the template of its fields.
+    const std::vector<std::pair<std::string, std::size_t>> shapes = {
+        {"matcher 3 dir rx ipv4-dst 11.0.0.1 action count", 0},
+        {"dev sgnic1 matcher 3 dir both ipv4-dst 11.0.0.1 action count drop", 0},
+        {"matcher 12 ipv4-src 10.1.2.0 l4-dport 443 ip-proto 6 dir rx action queue 1", 1},
+        {"matcher 5 dmac 02:00:00:00:00:01 ipv6-dst 2001:db8:: vlan-id 100 action drop", 2},
+    };
+    const std::string bytes = std::string("0123456789 .:#\t") + std::string(1, '\0') + "rxtb";
+    std::size_t taken_lines = 0;
+    std::size_t changed_in_place = 0;
+    for (const auto& [shape, t] : shapes) {
+        const QuickTemplate tmpl(kTemplates[t]);
+        QuickRuleLine reused;
+        std::string line = shape;
+        for (int n = 0; n < 20000; ++n) {
+            std::string next = n % 3 == 0 ? shape : line;
+            const std::size_t at = random() % next.size();
+            const std::size_t digit = next.find_first_of("0123456789", at);
+            switch (random() % 8) {
+                case 0:
+                    break;  // the same line again
+                case 1:
+                    next.resize(at);
+                    break;
+                case 2:
+                    next.insert(at, 1, bytes[random() % bytes.size()]);
+                    break;
+                case 3:
+                case 4:
+                case 5:  // a number changed: mostly still a rule
+                    if (digit != std::string::npos) {
+                        next[digit] = static_cast<char>('0' + random() % 10);
+                        changed_in_place += digit < next.find("action") ? 1 : 0;
+                    }
+                    break;
+                default:
+                    next[at] = bytes[random() % bytes.size()];
+                    changed_in_place += at < next.find("action") ? 1 : 0;
+                    break;
+            }
+            line = next.empty() ? shape : next;
+            QuickRuleLine alone;
+            DesiredRule from_reused;
+            DesiredRule from_alone;
+            const bool scanned = reused.scan(line);
+            ASSERT_EQ(scanned, alone.scan(line)) << testing::PrintToString(line);
+            if (!scanned) {
+                continue;
+            }
+            EXPECT_EQ(reused.matcher(), alone.matcher()) << line;
+            EXPECT_EQ(reused.port(), alone.port()) << line;
+            const bool parsed = reused.parse(tmpl, from_reused);
+            ASSERT_EQ(parsed, alone.parse(tmpl, from_alone)) << line;
+            EXPECT_EQ(from_reused, from_alone) << line;
+            taken_lines += parsed ? 1 : 0;
+        }
+    }
+    // The check is only as good as the lines taken and changed.
+    EXPECT_GT(taken_lines, std::size_t{20000}) << "taken: " << taken_lines;
+    EXPECT_GT(changed_in_place, std::size_t{10000})
+        << "changed before action: " << changed_in_place;
+}
+
 }  // namespace
 }  // namespace sgnic::model

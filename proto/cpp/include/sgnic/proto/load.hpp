@@ -113,6 +113,8 @@ inline constexpr std::array<LineByte, 256> kLineBytes = [] {
 class RuleLineWords {
 public:
     explicit RuleLineWords(std::string_view line) : line_(line) {}
+    // The words from byte `at` on (a word's start, or blanks before one).
+    RuleLineWords(std::string_view line, std::size_t at) : line_(line), at_(at) {}
     // The next word; "" at the end of the line.
     std::string_view next() {
         while (at_ < line_.size() && kind(line_[at_]) == LineByte::blank) {
@@ -134,6 +136,8 @@ public:
     }
     // No comment and no byte that is not ASCII text (NUL, >= 0x80) so far.
     bool plain() const { return plain_; }
+    // Where the next word is looked for: the end of the word read last.
+    std::size_t at() const { return at_; }
 
 private:
     static LineByte kind(char c) { return kLineBytes[static_cast<unsigned char>(c)]; }
