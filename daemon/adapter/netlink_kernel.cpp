@@ -482,11 +482,10 @@ std::vector<policy::RuleFailure> NetlinkKernel::insert_rules(
         // Each request is encoded here and sent by the sender's thread while
         // this one encodes the next: the refusals come with settle_inserts().
         for (std::size_t done = 0; done < specs.size();) {
-            const auto rest = specs.subspan(done);
-            const std::size_t n = nl::rules_per_message(rest, nl::Client::kDefaultBatchBytes);
-            s->send(nl::build_rule_new(s->family(), s->next_seq(), m->port, matcher,
-                                       SGNIC_BULK_FLAGS_CONTINUE, rest.first(n)),
-                    n, context);
+            auto [request, n] = nl::build_rule_new_upto(
+                s->family(), s->next_seq(), m->port, matcher, SGNIC_BULK_FLAGS_CONTINUE,
+                specs.subspan(done), nl::Client::kDefaultBatchBytes);
+            s->send(std::move(request), n, context);
             done += n;
         }
         trim_spec_scratch();

@@ -231,8 +231,8 @@ private:
 
 }  // namespace
 
-void put_rule(Message& m, const RuleSpec& rule) {
-    const size_t len = rule_bytes(rule);
+// Writes `rule`, of `len` bytes (rule_bytes(rule)), at the end of `m`.
+void put_rule_sized(Message& m, const RuleSpec& rule, size_t len) {
     uint8_t* const start = m.append(len);
     AttrWriter w(start);
     uint8_t* const nest = w.start_nest();
@@ -267,23 +267,55 @@ void put_rule(Message& m, const RuleSpec& rule) {
     }
 }
 
-Message build_rule_new(uint16_t family, uint32_t seq, uint32_t ifindex, uint32_t matcher_id,
-                       uint32_t flags, std::span<const RuleSpec> rules) {
-    // Sized once: a bulk request is up to 64 KiB.
-    size_t bytes = MNL_NLMSG_HDRLEN + MNL_ALIGN(sizeof(genlmsghdr)) + 3 * kU32Attr;
-    for (const auto& r : rules) {
-        bytes += rule_bytes(r);
-    }
-    Message m(family, SGNIC_CMD_RULE_NEW, kDoFlags, seq, bytes);
+void put_rule(Message& m, const RuleSpec& rule) { put_rule_sized(m, rule, rule_bytes(rule)); }
+
+namespace {
+
+// Header, genl header, ifindex, matcher-id, flags.
+constexpr size_t kRuleNewHead = MNL_NLMSG_HDRLEN + MNL_ALIGN(sizeof(genlmsghdr)) + 3 * kU32Attr;
+
+Message rule_new_head(uint16_t family, uint32_t seq, uint32_t ifindex, uint32_t matcher_id,
+                      uint32_t flags, size_t capacity) {
+    Message m(family, SGNIC_CMD_RULE_NEW, kDoFlags, seq, capacity);
     m.put_u32(SGNIC_A_RULES_IFINDEX, ifindex);
     m.put_u32(SGNIC_A_RULES_MATCHER_ID, matcher_id);
     if (flags) {
         m.put_u32(SGNIC_A_RULES_FLAGS, flags);
     }
+    return m;
+}
+
+}  // namespace
+
+Message build_rule_new(uint16_t family, uint32_t seq, uint32_t ifindex, uint32_t matcher_id,
+                       uint32_t flags, std::span<const RuleSpec> rules) {
+    size_t bytes = kRuleNewHead;
+    for (const auto& r : rules) {
+        bytes += rule_bytes(r);
+    }
+    Message m = rule_new_head(family, seq, ifindex, matcher_id, flags, bytes);
     for (const auto& r : rules) {
         put_rule(m, r);
     }
     return m;
+}
+
+std::pair<Message, size_t> build_rule_new_upto(uint16_t family, uint32_t seq, uint32_t ifindex,
+                                               uint32_t matcher_id, uint32_t flags,
+                                               std::span<const RuleSpec> rules, size_t max_bytes) {
+    // Room for the most it may hold (left uninitialised: no cost), and each
+    // rule's size worked out once.
+    Message m = rule_new_head(family, seq, ifindex, matcher_id, flags, max_bytes);
+    size_t n = 0;
+    for (const auto& r : rules) {
+        const size_t len = rule_bytes(r);
+        if (n > 0 && m.size() + len > max_bytes) {
+            break;
+        }
+        put_rule_sized(m, r, len);
+        n++;
+    }
+    return {std::move(m), n};
 }
 
 Message build_rule_ids(uint16_t family, uint32_t seq, uint8_t cmd, uint32_t ifindex,
@@ -327,21 +359,6 @@ Message build_rule_dump(uint16_t family, uint32_t seq, uint32_t ifindex, uint32_
         m.put_u32(SGNIC_A_RULE_LAST_ID, range.last);
     }
     return m;
-}
-
-size_t rules_per_message(std::span<const RuleSpec> rules, size_t max_bytes) {
-    // Header, genl header, ifindex, matcher-id, flags.
-    size_t total = MNL_NLMSG_HDRLEN + MNL_ALIGN(sizeof(genlmsghdr)) + 3 * kU32Attr;
-    size_t n = 0;
-    for (const auto& r : rules) {
-        const size_t len = rule_bytes(r);
-        if (n > 0 && total + len > max_bytes) {
-            break;
-        }
-        total += len;
-        n++;
-    }
-    return n;
 }
 
 // ---- parsers ----

@@ -261,6 +261,11 @@ void put_rule(Message& msg, const RuleSpec& rule);
 // rule-new: the rules in one message.
 Message build_rule_new(uint16_t family, uint32_t seq, uint32_t ifindex, uint32_t matcher_id,
                        uint32_t flags, std::span<const RuleSpec> rules);
+// rule-new of as many of `rules`, from the front, as one message of at most
+// max_bytes holds (at least one), and how many that is.
+std::pair<Message, size_t> build_rule_new_upto(uint16_t family, uint32_t seq, uint32_t ifindex,
+                                               uint32_t matcher_id, uint32_t flags,
+                                               std::span<const RuleSpec> rules, size_t max_bytes);
 // rule-del / rule-move: ids only.  matcher_id 0 leaves it out (rule-del).
 Message build_rule_ids(uint16_t family, uint32_t seq, uint8_t cmd, uint32_t ifindex,
                        uint32_t matcher_id, uint32_t flags, std::span<const uint32_t> ids);
@@ -272,9 +277,6 @@ struct IdRange {
 };
 Message build_rule_dump(uint16_t family, uint32_t seq, uint32_t ifindex, uint32_t matcher_id,
                         IdRange range = {});
-
-// How many of `rules` (from the front) fit one message of at most max_bytes.
-size_t rules_per_message(std::span<const RuleSpec> rules, size_t max_bytes);
 
 // Parsers of the family's replies (the genetlink header included).
 DevInfo parse_dev(const nlmsghdr* nlh);

@@ -243,12 +243,11 @@ BulkReply Client::rules_new(uint32_t ifindex, uint32_t matcher_id, std::span<con
     size_t done = 0;
     while (done < rules.size()) {
         const auto rest = rules.subspan(done);
-        const size_t n = rules_per_message(rest, max_bytes);
+        auto [request, n] = build_rule_new_upto(sock_.family(), sock_.next_seq(), ifindex,
+                                                matcher_id, flags, rest, max_bytes);
         BulkReply part;
         try {
-            sock_.transact(build_rule_new(sock_.family(), sock_.next_seq(), ifindex, matcher_id,
-                                          flags, rest.first(n)),
-                           [&](const nlmsghdr* nlh) { part = parse_bulk_reply(nlh); });
+            sock_.transact(request, [&](const nlmsghdr* nlh) { part = parse_bulk_reply(nlh); });
         } catch (const Error& e) {
             throw Error(e.err(), e.extack(),
                         std::string(e.what()) + " (batch from rule " + std::to_string(done) + ", " +

@@ -165,11 +165,15 @@ TEST(NetlinkMessage, BatchesNeverExceedTheByteLimit) {
         rules.push_back(i % 3 == 0 ? full_rule(i) : rule(i));
     }
     for (size_t limit : {512U, 4096U, 65536U}) {
-        const size_t n = nl::rules_per_message(rules, limit);
+        const auto [fits, n] =
+            nl::build_rule_new_upto(kFamily, 1, 7, 2, SGNIC_BULK_FLAGS_CONTINUE, rules, limit);
         ASSERT_GT(n, 0U);
-        const auto fits = nl::build_rule_new(kFamily, 1, 7, 2, SGNIC_BULK_FLAGS_CONTINUE,
-                                             std::span(rules).first(n));
         EXPECT_LE(fits.size(), limit) << "limit " << limit;
+        // The same bytes as the message of those rules alone.
+        const auto alone = nl::build_rule_new(kFamily, 1, 7, 2, SGNIC_BULK_FLAGS_CONTINUE,
+                                              std::span(rules).first(n));
+        ASSERT_EQ(fits.size(), alone.size()) << "limit " << limit;
+        EXPECT_EQ(std::memcmp(fits.data(), alone.data(), fits.size()), 0) << "limit " << limit;
         if (n < rules.size()) {
             const auto over = nl::build_rule_new(kFamily, 1, 7, 2, SGNIC_BULK_FLAGS_CONTINUE,
                                                  std::span(rules).first(n + 1));
