@@ -94,10 +94,7 @@ bool QuickRuleLine::scan(std::string_view line) {
             place_ = resume.place;
             break;
         }
-        resume_count_ = r;
-    }
-    if (from == 0) {
-        resume_count_ = 0;
+        resume_count_ = r;  // none matched: 0
     }
     const bool taken = scan_from(from);
     if (!taken) {
