@@ -130,6 +130,7 @@ void each_rule_line(std::string_view content, OnRule&& on_rule) {
 struct Counted {
     std::uint64_t rules = 0;
     RuleCounts per_matcher;
+    proto::load::RuleLineTargets targets;  // the lines before, for the next
 };
 
 void count_lines(std::string_view part, Counted& out) {
@@ -142,7 +143,7 @@ void count_lines(std::string_view part, Counted& out) {
         const std::string_view line = part.substr(start, end - start);
         start = end + 1;
         // A line with no target counts only in the total; sgnicd refuses it.
-        const auto target = proto::load::rule_line_target(line);
+        const auto target = out.targets(line);
         if (!target) {
             out.rules += proto::load::holds_rule(line) ? 1 : 0;
             continue;
@@ -178,10 +179,11 @@ void RuleLineCount::add(std::string_view piece) {
     if (json_) {
         return;
     }
-    Counted counted{.rules = rules_, .per_matcher = std::move(per_matcher_)};
+    Counted counted{.rules = rules_, .per_matcher = std::move(per_matcher_), .targets = targets_};
     count_lines(piece, counted);
     rules_ = counted.rules;
     per_matcher_ = std::move(counted.per_matcher);
+    targets_ = counted.targets;
 }
 
 RuleLines rule_lines(std::string_view content, const RuleLineCount* counted) {

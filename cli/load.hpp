@@ -135,6 +135,7 @@ private:
     bool json_ = false;
     std::uint64_t rules_ = 0;
     RuleCounts per_matcher_;
+    proto::load::RuleLineTargets targets_;  // where the last piece ended
 };
 // `counted`, when it counted all of `content`, spares counting it again.
 RuleLines rule_lines(std::string_view content, const RuleLineCount* counted = nullptr);

@@ -118,7 +118,7 @@ void LoadJob::scan_step() {
             continue;
         }
         ++scanned_;
-        if (const auto md = route_ ? load::rule_line_target(text) : matcher_and_directions(text)) {
+        if (const auto md = route_ ? scan_targets_(text) : matcher_and_directions(text)) {
             load::count_rule(incoming_, md->first, md->second);
         }
     }

@@ -174,6 +174,7 @@ private:
     std::uint64_t scanned_ = 0;  // rules the scan counted
     proto::load::RecordReader::ReadAt read_;
     std::optional<proto::load::RecordReader> scan_;
+    proto::load::RuleLineTargets scan_targets_;  // the scan's lines read before
     // Reads and parses the records for the chunks, from the first one on,
     // from the job's start: meanwhile a presize runs.  Gone once the job
     // ended well.

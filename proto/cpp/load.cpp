@@ -496,7 +496,10 @@ namespace {
 // "matcher N dir D" and a blank, read without splitting the line into words
 // (a load's presize count reads a million of them: 4-5x faster in a TCG
 // guest).  nullopt for any other line: the words decide.
-std::optional<std::pair<std::uint64_t, Directions>> written_target(std::string_view line) {
+// `key_len`, when given, is set to the length of the line's start that
+// decides its target (through the blank after the `dir` word), or 0.
+std::optional<std::pair<std::uint64_t, Directions>> written_target(std::string_view line,
+                                                                   std::size_t* key_len = nullptr) {
     constexpr std::string_view kMatcher = "matcher ";
     constexpr std::string_view kDir = " dir ";
     if (!line.starts_with(kMatcher)) {
@@ -524,6 +527,10 @@ std::optional<std::pair<std::uint64_t, Directions>> written_target(std::string_v
     auto dirs = parse_directions(rest.substr(0, word));
     if (!dirs) {
         return std::nullopt;
+    }
+    if (key_len != nullptr && word < rest.size() &&
+        kLineBytes[static_cast<unsigned char>(rest[word])] == LineByte::blank) {
+        *key_len = static_cast<std::size_t>(rest.data() - line.data()) + word + 1;
     }
     return std::pair{matcher, *dirs};
 }
@@ -567,6 +574,26 @@ std::optional<std::pair<std::uint64_t, Directions>> rule_line_target(std::string
         return std::nullopt;
     }
     return std::pair{*matcher, dirs};
+}
+
+std::optional<std::pair<std::uint64_t, Directions>> RuleLineTargets::operator()(
+    std::string_view line) {
+    if (key_len_ != 0 && line.size() >= key_len_ &&
+        std::memcmp(line.data(), key_.data(), key_len_) == 0) {
+        return target_;
+    }
+    std::size_t key_len = 0;
+    auto target = written_target(line, &key_len);
+    key_len_ = 0;
+    if (!target) {
+        return rule_line_target(line);
+    }
+    if (key_len <= kKeyBytes) {
+        std::memcpy(key_.data(), line.data(), key_len);
+        key_len_ = key_len;
+        target_ = *target;
+    }
+    return target;
 }
 
 void count_rule(RuleCounts& counts, std::uint64_t matcher, Directions directions) {

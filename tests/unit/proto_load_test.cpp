@@ -613,6 +613,53 @@ TEST(RuleLine, rule_line_target_reads_the_written_form_as_the_words_do) {
     }
 }
 
+// Lines read in order, each changed from the one before at one byte (or cut
+// there), get from one RuleLineTargets what rule_line_target says of each
+// alone: a line is read on from the one before only when its start says
+// the same.
+TEST(RuleLine, rule_line_targets_read_in_order_say_what_each_line_alone_says) {
+    const std::vector<std::string> shapes = {
+        "matcher 12 dir rx ipv4-dst 10.0.0.1 action count",
+        "matcher 7 dir tx\tl4-dport 80 action drop",
+        "matcher 3 dir rx,tx action count # both",
+        "dev sgnic0 matcher 5 dir rx action drop",
+    };
+    const std::string changes = "0123456789 \t#xrtab,\x80";
+    std::uint64_t seed = 0x9e3779b97f4a7c15U;
+    auto next = [&seed](std::uint64_t below) {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        return seed % below;
+    };
+    std::size_t reused = 0;
+    for (const std::string& shape : shapes) {
+        RuleLineTargets targets;
+        std::string line = shape;
+        std::string before;
+        for (int i = 0; i < 20000; ++i) {
+            // From the shape now and then, so the lines stay near it.
+            std::string changed = next(8) == 0 ? shape : line;
+            const std::size_t at = next(changed.size() + 1);
+            if (next(10) == 0) {
+                changed.resize(at);
+            } else if (at < changed.size()) {
+                changed[at] = changes[next(changes.size())];
+            } else {
+                changed.push_back(changes[next(changes.size())]);
+            }
+            line = changed;
+            if (line.compare(0, 17, before, 0, 17) == 0) {
+                ++reused;
+            }
+            ASSERT_EQ(targets(line), rule_line_target(line))
+                << "'" << line << "' after '" << before << "'";
+            before = line;
+        }
+    }
+    EXPECT_GT(reused, 10000U);  // the lines did begin alike
+}
+
 TEST(RuleLine, a_comment_may_hold_bytes_that_are_not_text) {
     RuleLine line;
     auto r = parse_rule_line("matcher 1 action drop # caf\xe9", line);
