@@ -22,14 +22,18 @@ constexpr std::string_view kRuleColumns =
     " directions INTEGER NOT NULL, body BLOB NOT NULL, uid INTEGER NOT NULL)";
 
 // Schema 5: a batch's rules in one row of rule_packs (the rows' fields
-// packed, see append_packed), a rule deleted from a pack named in
+// packed, see PackWriter), a rule deleted from a pack named in
 // rule_dropped until its pack is rewritten.  `first` and `last` are the
 // pack's lowest and highest rule id; packs never overlap, so the pack that
 // may hold a rule is the one with the greatest `first` at or below its id.
+// Schema 6 adds a pack's `format` (kPackFormat; 0 for a pack schema 5 wrote).
 constexpr std::string_view kPackTables =
     "CREATE TABLE rule_packs (first INTEGER PRIMARY KEY, last INTEGER NOT NULL,"
-    "  rules INTEGER NOT NULL, live INTEGER NOT NULL, body BLOB NOT NULL);"
+    "  rules INTEGER NOT NULL, live INTEGER NOT NULL, body BLOB NOT NULL,"
+    "  format INTEGER NOT NULL DEFAULT 0);"
     "CREATE TABLE rule_dropped (id INTEGER PRIMARY KEY);";
+constexpr std::string_view kPackFormatColumn =
+    "ALTER TABLE rule_packs ADD COLUMN format INTEGER NOT NULL DEFAULT 0";
 
 // A row costs SQLite ~10 us of CPU in the TCG guest (a B-tree insert and a
 // statement step); a pack costs one for the batch.  Smaller batches (a
@@ -118,51 +122,123 @@ std::uint64_t read_le(const std::uint8_t* p, std::size_t bytes) {
     return v;
 }
 
-// A rule in a pack: its id (8 bytes), matcher (8), directions (1), uid (4)
-// and stored body's length (2), little-endian, then the stored body.
+// A rule in a pack of format 0: its id (8 bytes), matcher (8), directions
+// (1), uid (4) and stored body's length (2), little-endian, then the
+// stored body (RuleBody::append_stored: given (2), match length (1),
+// action count (1), the match bytes, the actions).
 constexpr std::size_t kPackedHead = 8 + 8 + 1 + 4 + 2;
+constexpr std::size_t kStoredMatchAt = 4;  // in a stored body
+constexpr std::size_t kStoredMatchLen = 2;
 
-// The head written at once and the body straight after it, its length
-// filled in after (a pack of 4096 rules is written per batch of a load).
-void append_packed(std::string& out, const model::DesiredRule& r) {
-    std::array<char, kPackedHead> head{};
-    const auto put_le = [&](std::size_t at, std::uint64_t v, std::size_t bytes) {
-        for (std::size_t i = 0; i < bytes; ++i) {
-            head[at + i] = static_cast<char>(v >> (8 * i));
-        }
-    };
-    put_le(0, r.id, 8);
-    put_le(8, r.matcher, 8);
-    put_le(16, static_cast<std::uint64_t>(encode_dirs(r.directions)), 1);
-    put_le(17, r.uid, 4);
-    const std::size_t at = out.size();
-    out.append(head.data(), head.size());
-    r.body.append_stored(out);
-    const std::size_t body = out.size() - at - kPackedHead;
-    out[at + 21] = static_cast<char>(body & 0xff);
-    out[at + 22] = static_cast<char>(body >> 8);
-}
+// Format 1, which this sgnicd writes: each record starts with its kind.  A
+// full record (kFullRecord) is then a record of format 0; the next rule of
+// a run (kNextRecord) is only its match bytes: its id is one above the
+// record before's, its matcher, directions, uid and the rest of its body
+// those of the record before.  A load's pack (rules of one matcher, one
+// action list, ids in a row) is 5 bytes a rule for an IPv4 address instead
+// of 36: the store thread's system CPU of a 1M-rule load 0.47 -> 0.13 s.
+constexpr std::int64_t kPackFormat = 1;
+constexpr std::uint8_t kFullRecord = 0;
+constexpr std::uint8_t kNextRecord = 1;
 
 struct PackedRule {
     model::RuleKey id = 0;
     model::MatcherKey matcher = 0;
     std::int64_t directions = 0;
     std::uint32_t uid = 0;
-    std::span<const std::uint8_t> body;
-    std::span<const std::uint8_t> bytes;  // the whole record
+    std::span<const std::uint8_t> body;  // stored, valid until the next record
+};
+
+// A pack's bytes in format 1, rule after rule in rising id order.
+class PackWriter {
+public:
+    explicit PackWriter(std::string& out) : out_(out) {}
+
+    void add(const PackedRule& r) {
+        if (!before_.empty() && r.id == id_ + 1 && r.matcher == matcher_ &&
+            r.directions == directions_ && r.uid == uid_ && same_but_match(r.body)) {
+            out_.push_back(static_cast<char>(kNextRecord));
+            out_.append(reinterpret_cast<const char*>(r.body.data()) + kStoredMatchAt,
+                        r.body[kStoredMatchLen]);
+        } else {
+            std::array<char, 1 + kPackedHead> head{};
+            head[0] = static_cast<char>(kFullRecord);
+            const auto put_le = [&](std::size_t at, std::uint64_t v, std::size_t bytes) {
+                for (std::size_t i = 0; i < bytes; ++i) {
+                    head[1 + at + i] = static_cast<char>(v >> (8 * i));
+                }
+            };
+            put_le(0, r.id, 8);
+            put_le(8, r.matcher, 8);
+            put_le(16, static_cast<std::uint64_t>(r.directions), 1);
+            put_le(17, r.uid, 4);
+            put_le(21, r.body.size(), 2);
+            out_.append(head.data(), head.size());
+            out_.append(reinterpret_cast<const char*>(r.body.data()), r.body.size());
+        }
+        id_ = r.id;
+        matcher_ = r.matcher;
+        directions_ = r.directions;
+        uid_ = r.uid;
+        before_.assign(r.body.begin(), r.body.end());
+    }
+
+private:
+    // The body is the one before's but for its match bytes (both whole:
+    // the stored form's match length fits in the body).
+    bool same_but_match(std::span<const std::uint8_t> body) const {
+        if (body.size() != before_.size() || body.size() <= kStoredMatchLen ||
+            kStoredMatchAt + body[kStoredMatchLen] > body.size() ||
+            !std::equal(body.begin(), body.begin() + kStoredMatchAt, before_.begin())) {
+            return false;
+        }
+        const std::size_t rest = kStoredMatchAt + body[kStoredMatchLen];
+        return std::equal(body.begin() + static_cast<std::ptrdiff_t>(rest), body.end(),
+                          before_.begin() + static_cast<std::ptrdiff_t>(rest));
+    }
+
+    std::string& out_;
+    model::RuleKey id_ = 0;
+    model::MatcherKey matcher_ = 0;
+    std::int64_t directions_ = 0;
+    std::uint32_t uid_ = 0;
+    std::vector<std::uint8_t> before_;  // the record before's body; empty at first
 };
 
 // Walks a pack's records; ids must rise.  The pack's bytes must outlive it.
 class PackReader {
 public:
-    PackReader(std::int64_t first, std::span<const std::uint8_t> bytes)
-        : first_(first), bytes_(bytes) {}
+    PackReader(std::int64_t first, std::span<const std::uint8_t> bytes, std::int64_t format)
+        : first_(first), bytes_(bytes), format_(format) {}
 
     // False at the end of the pack.
     Expected<bool> next(PackedRule& out) {
         if (at_ == bytes_.size()) {
             return false;
         }
+        if (format_ != 0 && format_ != kPackFormat) {
+            return corrupt("format " + std::to_string(format_) + " is not one this sgnicd reads");
+        }
+        if (format_ == kPackFormat && bytes_[at_++] == kNextRecord) {
+            if (Status st = next_of_run(out); !st) {
+                return st.error();
+            }
+        } else if (format_ == kPackFormat && bytes_[at_ - 1] != kFullRecord) {
+            return corrupt("record kind " + std::to_string(bytes_[at_ - 1]) + " at byte " +
+                           std::to_string(at_ - 1));
+        } else if (Status st = full(out); !st) {
+            return st.error();
+        }
+        if (out.id <= last_id_) {
+            return corrupt("rule " + std::to_string(out.id) + " after rule " +
+                           std::to_string(last_id_));
+        }
+        last_id_ = out.id;
+        return true;
+    }
+
+private:
+    Status full(PackedRule& out) {
         const std::size_t left = bytes_.size() - at_;
         const std::uint8_t* p = bytes_.data() + at_;
         if (left < kPackedHead || left - kPackedHead < read_le(p + 21, 2)) {
@@ -173,33 +249,62 @@ public:
                .matcher = read_le(p + 8, 8),
                .directions = static_cast<std::int64_t>(p[16]),
                .uid = static_cast<std::uint32_t>(read_le(p + 17, 4)),
-               .body = bytes_.subspan(at_ + kPackedHead, size - kPackedHead),
-               .bytes = bytes_.subspan(at_, size)};
-        if (out.id <= last_id_) {
-            return corrupt("rule " + std::to_string(out.id) + " after rule " +
-                           std::to_string(last_id_));
-        }
-        last_id_ = out.id;
+               .body = bytes_.subspan(at_ + kPackedHead, size - kPackedHead)};
         at_ += size;
-        return true;
+        matcher_ = out.matcher;
+        directions_ = out.directions;
+        uid_ = out.uid;
+        before_.assign(out.body.begin(), out.body.end());
+        return {};
     }
 
-private:
+    // The record before's rule with the next id and these match bytes.
+    Status next_of_run(PackedRule& out) {
+        if (last_id_ == 0) {
+            return corrupt("the first record continues a run");
+        }
+        if (before_.size() <= kStoredMatchLen ||
+            kStoredMatchAt + before_[kStoredMatchLen] > before_.size()) {
+            return corrupt("rule " + std::to_string(last_id_) + "'s body cannot start a run");
+        }
+        const std::size_t len = before_[kStoredMatchLen];
+        if (bytes_.size() - at_ < len) {
+            return corrupt("a record is cut short at byte " + std::to_string(at_));
+        }
+        std::copy_n(bytes_.begin() + static_cast<std::ptrdiff_t>(at_), len,
+                    before_.begin() + kStoredMatchAt);
+        at_ += len;
+        out = {.id = last_id_ + 1,
+               .matcher = matcher_,
+               .directions = directions_,
+               .uid = uid_,
+               .body = before_};
+        return {};
+    }
+
     Error corrupt(const std::string& what) const {
         return {Errc::device, "rule pack " + std::to_string(first_) + ": corrupt: " + what};
     }
 
     std::int64_t first_;
     std::span<const std::uint8_t> bytes_;
+    std::int64_t format_;
     std::size_t at_ = 0;
     model::RuleKey last_id_ = 0;
+    // The record before's rule but its id: a run's next record is read into
+    // its body.
+    model::MatcherKey matcher_ = 0;
+    std::int64_t directions_ = 0;
+    std::uint32_t uid_ = 0;
+    std::vector<std::uint8_t> before_;
 };
 
 // Calls `each` with every rule of a pack, in id order, up to the first
 // error it returns; a pack that does not read back is an error too.
 template <typename Each>
-Status for_each_packed(std::int64_t first, std::span<const std::uint8_t> bytes, Each&& each) {
-    PackReader pack(first, bytes);
+Status for_each_packed(std::int64_t first, std::span<const std::uint8_t> bytes, std::int64_t format,
+                       Each&& each) {
+    PackReader pack(first, bytes, format);
     PackedRule r;
     for (;;) {
         auto more = pack.next(r);
@@ -281,10 +386,14 @@ Status Store::migrate() {
             "CREATE TABLE rules " +
             std::string(kRuleColumns) + ";" + std::string(kPackTables));
     } else {
-        st = version < 3 ? upgrade_rules(version)
-                         : db_.exec("DROP INDEX IF EXISTS rules_by_matcher");
-        if (st) {
-            st = db_.exec(std::string(kPackTables));
+        if (version < 5) {
+            st = version < 3 ? upgrade_rules(version)
+                             : db_.exec("DROP INDEX IF EXISTS rules_by_matcher");
+            if (st) {
+                st = db_.exec(std::string(kPackTables));
+            }
+        } else {
+            st = db_.exec(std::string(kPackFormatColumn));
         }
     }
     if (!st) {
@@ -510,7 +619,7 @@ Expected<model::DesiredState> Store::load() {
     // Rows and packs merged in id order: each rule is an append to the
     // rule table.
     auto rs = db_.prepare("SELECT id, matcher, directions, body, uid FROM rules ORDER BY id");
-    auto ps = db_.prepare("SELECT first, body FROM rule_packs ORDER BY first");
+    auto ps = db_.prepare("SELECT first, body, format FROM rule_packs ORDER BY first");
     if (!rs || !ps) {
         return rs ? ps.error() : rs.error();
     }
@@ -529,16 +638,17 @@ Expected<model::DesiredState> Store::load() {
     };
     std::size_t next_dropped = 0;
     read = ps->each_row([&]() -> Status {
-        return for_each_packed(ps->int64(0), ps->blob(1), [&](const PackedRule& r) -> Status {
-            while (next_dropped < dropped.size() && dropped[next_dropped] < r.id) {
-                ++next_dropped;
-            }
-            if (next_dropped < dropped.size() && dropped[next_dropped] == r.id) {
-                return {};
-            }
-            auto st = rows_below(r.id);
-            return st ? admit(r.id, r.matcher, r.directions, r.uid, r.body) : st;
-        });
+        return for_each_packed(
+            ps->int64(0), ps->blob(1), ps->int64(2), [&](const PackedRule& r) -> Status {
+                while (next_dropped < dropped.size() && dropped[next_dropped] < r.id) {
+                    ++next_dropped;
+                }
+                if (next_dropped < dropped.size() && dropped[next_dropped] == r.id) {
+                    return {};
+                }
+                auto st = rows_below(r.id);
+                return st ? admit(r.id, r.matcher, r.directions, r.uid, r.body) : st;
+            });
     });
     if (read) {
         read = rows_below(std::numeric_limits<model::RuleKey>::max());
@@ -637,15 +747,26 @@ Expected<bool> Store::can_pack(std::span<const model::DesiredRule> rules) {
 
 Status Store::write_pack(std::span<const model::DesiredRule> rules, std::size_t at) {
     std::string pack;
-    pack.reserve(rules.size() * (kPackedHead + 24));
+    pack.reserve(rules.size() * 8);  // a run's rule: its kind and match bytes
+    PackWriter writer(pack);
+    std::string body;
     for (std::size_t i = 0; i < rules.size(); ++i) {
-        append_packed(pack, rules[i]);
+        const model::DesiredRule& r = rules[i];
+        body.clear();
+        r.body.append_stored(body);
+        writer.add(
+            {.id = r.id,
+             .matcher = r.matcher,
+             .directions = encode_dirs(r.directions),
+             .uid = r.uid,
+             .body = std::span(reinterpret_cast<const std::uint8_t*>(body.data()), body.size())});
         if (row_hook_) {
             row_hook_(at + i);
         }
     }
     auto q = db_.prepare(
-        "INSERT INTO rule_packs(first, last, rules, live, body) VALUES (?1,?2,?3,?3,?4)");
+        "INSERT INTO rule_packs(first, last, rules, live, body, format)"
+        " VALUES (?1,?2,?3,?3,?4,?5)");
     if (!q) {
         return q.error();
     }
@@ -653,6 +774,7 @@ Status Store::write_pack(std::span<const model::DesiredRule> rules, std::size_t 
                   .bind(2, as_i64(rules.back().id))
                   .bind(3, static_cast<std::int64_t>(rules.size()))
                   .bind_blob(4, pack)
+                  .bind(5, kPackFormat)
                   .run();
     if (!st) {
         return st.error().with_context("store rules " + std::to_string(rules.front().id) + ".." +
@@ -701,7 +823,7 @@ Status Store::refuse_packed(std::span<const model::DesiredRule> rules) {
     const auto [low, high] = std::minmax_element(
         rules.begin(), rules.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
     auto q = db_.prepare(
-        "SELECT first, body FROM rule_packs WHERE first <= ?2 AND first >= coalesce("
+        "SELECT first, body, format FROM rule_packs WHERE first <= ?2 AND first >= coalesce("
         "(SELECT first FROM rule_packs WHERE first <= ?1 ORDER BY first DESC LIMIT 1), ?1)"
         " AND last >= ?1 ORDER BY first");
     auto dropped = db_.prepare("SELECT 1 FROM rule_dropped WHERE id = ?1");
@@ -716,21 +838,22 @@ Status Store::refuse_packed(std::span<const model::DesiredRule> rules) {
     }
     std::sort(ids.begin(), ids.end());
     return q->each_row([&]() -> Status {
-        return for_each_packed(q->int64(0), q->blob(1), [&](const PackedRule& r) -> Status {
-            if (!std::binary_search(ids.begin(), ids.end(), r.id)) {
+        return for_each_packed(
+            q->int64(0), q->blob(1), q->int64(2), [&](const PackedRule& r) -> Status {
+                if (!std::binary_search(ids.begin(), ids.end(), r.id)) {
+                    return {};
+                }
+                auto gone = dropped->bind(1, as_i64(r.id)).step();
+                if (!gone) {
+                    return gone.error();
+                }
+                dropped->reset();
+                if (!*gone) {
+                    return Error(Errc::invalid_argument,
+                                 "store rule " + std::to_string(r.id) + ": it is stored already");
+                }
                 return {};
-            }
-            auto gone = dropped->bind(1, as_i64(r.id)).step();
-            if (!gone) {
-                return gone.error();
-            }
-            dropped->reset();
-            if (!*gone) {
-                return Error(Errc::invalid_argument,
-                             "store rule " + std::to_string(r.id) + ": it is stored already");
-            }
-            return {};
-        });
+            });
     });
 }
 
@@ -771,7 +894,7 @@ Status Store::drop_packed(std::span<const model::RuleKey> ids) {
         return {};
     }
     auto find = db_.prepare(
-        "SELECT first, last, rules, live, body FROM rule_packs WHERE first <= ?1"
+        "SELECT first, last, rules, live, body, format FROM rule_packs WHERE first <= ?1"
         " ORDER BY first DESC LIMIT 1");
     auto drop = db_.prepare("INSERT OR IGNORE INTO rule_dropped(id) VALUES (?1)");
     auto set_live = db_.prepare("UPDATE rule_packs SET live = ?2 WHERE first = ?1");
@@ -797,9 +920,10 @@ Status Store::drop_packed(std::span<const model::RuleKey> ids) {
         std::int64_t live = find->int64(3);
         const auto blob = find->blob(4);
         bytes.assign(blob.begin(), blob.end());
+        const std::int64_t format = find->int64(5);
         find->reset();
         held.clear();
-        auto walked = for_each_packed(first, bytes, [&](const PackedRule& r) {
+        auto walked = for_each_packed(first, bytes, format, [&](const PackedRule& r) {
             held.push_back(r.id);
             return Status();
         });
@@ -819,7 +943,7 @@ Status Store::drop_packed(std::span<const model::RuleKey> ids) {
         Status st;
         const std::int64_t left = live - static_cast<std::int64_t>(mine.size());
         if (left * kRepackRatio <= count) {
-            st = repack(first, last, bytes, mine);
+            st = repack(first, last, bytes, format, mine);
         } else if (!mine.empty()) {
             for (const model::RuleKey id : mine) {
                 st = drop->bind(1, as_i64(id)).run();
@@ -843,7 +967,7 @@ Status Store::drop_packed(std::span<const model::RuleKey> ids) {
 // `also_dropped` (or gone, when none is left); its entries in rule_dropped
 // go with it.
 Status Store::repack(std::int64_t first, std::int64_t last, std::span<const std::uint8_t> bytes,
-                     std::span<const model::RuleKey> also_dropped) {
+                     std::int64_t format, std::span<const model::RuleKey> also_dropped) {
     std::vector<model::RuleKey> dropped(also_dropped.begin(), also_dropped.end());
     auto ds = db_.prepare("SELECT id FROM rule_dropped WHERE id BETWEEN ?1 AND ?2 ORDER BY id");
     if (!ds) {
@@ -859,15 +983,16 @@ Status Store::repack(std::int64_t first, std::int64_t last, std::span<const std:
     }
     std::sort(dropped.begin(), dropped.end());
     std::string kept;
+    PackWriter writer(kept);
     std::int64_t kept_rules = 0;
     model::RuleKey kept_first = 0;
     model::RuleKey kept_last = 0;
-    auto walked = for_each_packed(first, bytes, [&](const PackedRule& r) {
+    auto walked = for_each_packed(first, bytes, format, [&](const PackedRule& r) {
         if (!std::binary_search(dropped.begin(), dropped.end(), r.id)) {
             kept_first = kept_rules == 0 ? r.id : kept_first;
             kept_last = r.id;
             ++kept_rules;
-            kept.append(reinterpret_cast<const char*>(r.bytes.data()), r.bytes.size());
+            writer.add(r);
         }
         return Status();
     });
@@ -889,7 +1014,8 @@ Status Store::repack(std::int64_t first, std::int64_t last, std::span<const std:
         return {};
     }
     auto q = db_.prepare(
-        "INSERT INTO rule_packs(first, last, rules, live, body) VALUES (?1,?2,?3,?3,?4)");
+        "INSERT INTO rule_packs(first, last, rules, live, body, format)"
+        " VALUES (?1,?2,?3,?3,?4,?5)");
     if (!q) {
         return q.error();
     }
@@ -897,6 +1023,7 @@ Status Store::repack(std::int64_t first, std::int64_t last, std::span<const std:
         .bind(2, as_i64(kept_last))
         .bind(3, kept_rules)
         .bind_blob(4, kept)
+        .bind(5, kPackFormat)
         .run();
 }
 

@@ -5,7 +5,9 @@
 // older one is brought up to date in one transaction when the store opens
 // (1 -> 2: the match and action lists from JSON to plain text; 2 -> 3: a
 // rule's lists become its body in the stored form, RuleBody::append_stored;
-// 3 -> 4: no index of rules by matcher; 4 -> 5: the tables of rule packs).
+// 3 -> 4: no index of rules by matcher; 4 -> 5: the tables of rule packs;
+// 5 -> 6: a pack's format, so packs of rules in a run hold little more than
+// each rule's match bytes).
 //
 // A rule row costs one B-tree insert: no index by matcher (a matcher's rules
 // are deleted by their ids, which sgnicd holds) and no foreign-key check per
@@ -29,7 +31,7 @@
 
 namespace sgnic::store {
 
-inline constexpr int kSchemaVersion = 5;
+inline constexpr int kSchemaVersion = 6;
 
 class Store {
 public:
@@ -72,7 +74,7 @@ private:
     Status delete_rule_rows(std::span<const model::RuleKey> rules);
     Status drop_packed(std::span<const model::RuleKey> ids);
     Status repack(std::int64_t first, std::int64_t last, std::span<const std::uint8_t> bytes,
-                  std::span<const model::RuleKey> also_dropped);
+                  std::int64_t format, std::span<const model::RuleKey> also_dropped);
 
     Database db_;
     std::function<void(std::size_t)> row_hook_;

@@ -75,6 +75,59 @@ std::vector<DesiredRule> varied_rules(model::RuleKey first, std::size_t n, model
     return out;
 }
 
+// Rules in runs, as a load writes them: ids in a row, one matcher, one
+// direction, uid and action list, only the match differing; now and then a
+// rule breaks the run (another action list, uid or direction, an id
+// skipped).
+std::vector<DesiredRule> run_rules(model::RuleKey first, std::size_t n, model::MatcherKey m) {
+    const DesiredMatcher dm{.id = m,
+                            .port = "eth0",
+                            .priority = 7,
+                            .fields = {{"ipv4-dst", "255.255.255.0"}, {"ip-proto", "0xff"}}};
+    std::vector<DesiredRule> out;
+    for (std::size_t i = 0; i < n; ++i) {
+        const model::RuleKey id = first + i + i / 700;
+        const std::string dst =
+            "10." + std::to_string(id / 256 % 256) + "." + std::to_string(id % 256) + ".0";
+        const bool tx = i % 500 == 499;
+        std::vector<std::string> actions = {"count"};
+        if (!tx && i % 97 == 96) {
+            actions.push_back("queue 1");
+        } else if (!tx && i % 97 == 0 && i > 0) {
+            actions.push_back("queue 2");  // as long as the one before's
+        }
+        out.push_back(model::testing::text_rule(
+            dm, id,
+            tx ? policy::Directions{.rx = false, .tx = true} : policy::Directions::rx_only(),
+            {{"ipv4-dst", dst}, {"ip-proto", std::to_string(i % 200)}}, actions,
+            i % 1000 == 333 ? 7U : 1000U));
+    }
+    return out;
+}
+
+// A pack as schema 5 wrote it (format 0): per rule its id (8 bytes),
+// matcher (8), directions (1), uid (4), stored body's length (2), little-
+// endian, then the stored body.
+std::string format_0_pack(const std::vector<DesiredRule>& rules) {
+    std::string out;
+    auto put_le = [&out](std::uint64_t v, std::size_t bytes) {
+        for (std::size_t i = 0; i < bytes; ++i) {
+            out.push_back(static_cast<char>(v >> (8 * i)));
+        }
+    };
+    for (const DesiredRule& r : rules) {
+        std::string body;
+        r.body.append_stored(body);
+        put_le(r.id, 8);
+        put_le(r.matcher, 8);
+        put_le((r.directions.rx ? 1U : 0U) | (r.directions.tx ? 2U : 0U), 1);
+        put_le(r.uid, 4);
+        put_le(body.size(), 2);
+        out += body;
+    }
+    return out;
+}
+
 std::int64_t count_of(const std::filesystem::path& db_file, const std::string& sql) {
     auto db = Database::open(db_file);
     EXPECT_TRUE(db);
@@ -567,10 +620,18 @@ TEST_F(StoreTest, refuses_to_load_a_pack_that_does_not_parse) {
          "rule pack 1: corrupt: a record is cut short at byte"},
         {"UPDATE rule_packs SET body = body || body",
          "rule pack 1: corrupt: rule 1 after rule 100"},
-        {"UPDATE rule_packs SET body = X'0100000000000000090000000000000001E80300000000'",
+        // Format 0, as schema 5 wrote packs.
+        {"UPDATE rule_packs SET format = 0,"
+         " body = X'0100000000000000090000000000000001E80300000000'",
          "rule 1: no matcher 9"},
-        {"UPDATE rule_packs SET body = X'0100000000000000010000000000000001E80300000300030005'",
+        {"UPDATE rule_packs SET format = 0,"
+         " body = X'0100000000000000010000000000000001E80300000300030005'",
          "rule 1: corrupt row: a stored body of 3 bytes is truncated"},
+        // Format 1: a record's kind first.
+        {"UPDATE rule_packs SET format = 2", "rule pack 1: corrupt: format 2 is not one this"},
+        {"UPDATE rule_packs SET body = X'05'", "rule pack 1: corrupt: record kind 5 at byte 0"},
+        {"UPDATE rule_packs SET body = X'010A000001'",
+         "rule pack 1: corrupt: the first record continues a run"},
     };
     for (const auto& [sql, expected] : cases) {
         {
@@ -595,6 +656,110 @@ TEST_F(StoreTest, refuses_to_load_a_pack_that_does_not_parse) {
     }
 }
 
+// A load's pack holds each rule of a run as its match bytes: under 8 bytes
+// a rule here (an IPv4 address and a protocol), not 36; it reads back rule
+// for rule, and so does the pack written again after most of it went.
+TEST_F(StoreTest, a_pack_of_rules_in_runs_holds_little_more_than_their_match_bytes) {
+    const auto rules = run_rules(1, 4096, 1);
+    const model::RuleKey next = rules.back().id + 1;
+    {
+        Store s = open();
+        ASSERT_TRUE(s.add_matcher(matcher(1), 2));
+        ASSERT_TRUE(s.add_rules(rules, next));
+    }
+    const auto db = dir_ / "state" / "state.db";
+    EXPECT_EQ(count_of(db, "SELECT count(*) FROM rule_packs"), 1);
+    EXPECT_EQ(count_of(db, "SELECT format FROM rule_packs"), 1);
+    EXPECT_LT(count_of(db, "SELECT length(body) FROM rule_packs"), 4096 * 8);
+    auto state = open().load();
+    ASSERT_TRUE(state) << state.error().message();
+    ASSERT_EQ(state->rules.size(), rules.size());
+    for (const DesiredRule& r : rules) {
+        EXPECT_EQ(state->rules.at(r.id), r) << "rule " << r.id;
+    }
+    // The last record continues a run: one byte short, it is cut short.
+    {
+        auto d = Database::open(db);
+        ASSERT_TRUE(d);
+        ASSERT_TRUE(
+            d->exec("CREATE TABLE saved AS SELECT * FROM rule_packs;"
+                    " UPDATE rule_packs SET body = substr(body, 1, length(body) - 1)"));
+    }
+    auto cut = open().load();
+    ASSERT_FALSE(cut);
+    EXPECT_NE(cut.error().message().find("rule pack 1: corrupt: a record is cut short"),
+              std::string::npos)
+        << cut.error().message();
+    {
+        auto d = Database::open(db);
+        ASSERT_TRUE(d);
+        ASSERT_TRUE(
+            d->exec("DELETE FROM rule_packs; INSERT INTO rule_packs SELECT * FROM saved; DROP "
+                    "TABLE saved"));
+    }
+    // Most of the pack gone: it is written again, in runs still.
+    std::vector<model::RuleKey> gone;
+    for (std::size_t i = 0; i < 3100; ++i) {
+        gone.push_back(rules[i].id);
+    }
+    ASSERT_TRUE(open().delete_rules(gone));
+    EXPECT_EQ(count_of(db, "SELECT rules FROM rule_packs"), 996);
+    EXPECT_EQ(count_of(db, "SELECT format FROM rule_packs"), 1);
+    EXPECT_LT(count_of(db, "SELECT length(body) FROM rule_packs"), 996 * 8);
+    state = open().load();
+    ASSERT_TRUE(state) << state.error().message();
+    ASSERT_EQ(state->rules.size(), 996U);
+    for (std::size_t i = 3100; i < rules.size(); ++i) {
+        EXPECT_EQ(state->rules.at(rules[i].id), rules[i]) << "rule " << rules[i].id;
+    }
+}
+
+// Schema 5's packs (format 0) read back after the upgrade; one written
+// again after deletes is written in format 1.
+TEST_F(StoreTest, a_schema_5_store_keeps_its_packs_and_rewrites_them_in_runs) {
+    const auto rules = run_rules(1, 2000, 1);
+    const auto db = dir_ / "state" / "state.db";
+    {
+        Store s = open();
+        ASSERT_TRUE(s.add_matcher(matcher(1), 2));
+    }
+    {  // as schema 5 left it
+        auto d = Database::open(db);
+        ASSERT_TRUE(d);
+        ASSERT_TRUE(d->exec("ALTER TABLE rule_packs DROP COLUMN format; PRAGMA user_version = 5"));
+        auto q = d->prepare(
+            "INSERT INTO rule_packs(first, last, rules, live, body) VALUES (?1,?2,?3,?3,?4)");
+        ASSERT_TRUE(q);
+        ASSERT_TRUE(q->bind(1, static_cast<std::int64_t>(rules.front().id))
+                        .bind(2, static_cast<std::int64_t>(rules.back().id))
+                        .bind(3, static_cast<std::int64_t>(rules.size()))
+                        .bind_blob(4, format_0_pack(rules))
+                        .run());
+        ASSERT_TRUE(d->exec("INSERT OR REPLACE INTO meta(key, value) VALUES ('next_rule', " +
+                            std::to_string(rules.back().id + 1) + ")"));
+    }
+    auto state = open().load();
+    ASSERT_TRUE(state) << state.error().message();
+    EXPECT_EQ(count_of(db, "PRAGMA user_version"), kSchemaVersion);
+    EXPECT_EQ(count_of(db, "SELECT format FROM rule_packs"), 0);
+    ASSERT_EQ(state->rules.size(), rules.size());
+    for (const DesiredRule& r : rules) {
+        EXPECT_EQ(state->rules.at(r.id), r) << "rule " << r.id;
+    }
+    std::vector<model::RuleKey> gone;
+    for (std::size_t i = 0; i < 1600; ++i) {
+        gone.push_back(rules[i].id);
+    }
+    ASSERT_TRUE(open().delete_rules(gone));
+    EXPECT_EQ(count_of(db, "SELECT format FROM rule_packs"), 1);
+    state = open().load();
+    ASSERT_TRUE(state) << state.error().message();
+    ASSERT_EQ(state->rules.size(), 400U);
+    for (std::size_t i = 1600; i < rules.size(); ++i) {
+        EXPECT_EQ(state->rules.at(rules[i].id), rules[i]) << "rule " << rules[i].id;
+    }
+}
+
 TEST_F(StoreTest, refuses_a_newer_schema) {
     {
         auto db = Database::open(dir_ / "state.db");
@@ -606,7 +771,9 @@ TEST_F(StoreTest, refuses_a_newer_schema) {
     std::filesystem::rename(dir_ / "state.db.tmp", dir_ / "state" / "state.db");
     auto s = Store::open(dir_ / "state");
     ASSERT_FALSE(s);
-    EXPECT_NE(s.error().message().find("schema 99, newer than this sgnicd's 5"), std::string::npos)
+    EXPECT_NE(s.error().message().find("schema 99, newer than this sgnicd's " +
+                                       std::to_string(kSchemaVersion)),
+              std::string::npos)
         << s.error().message();
 }
 
