@@ -92,9 +92,9 @@ std::vector<DesiredRule> run_rules(model::RuleKey first, std::size_t n, model::M
         const bool tx = i % 500 == 499;
         std::vector<std::string> actions = {"count"};
         if (!tx && i % 97 == 96) {
-            actions.push_back("queue 1");
+            actions.emplace_back("queue 1");
         } else if (!tx && i % 97 == 0 && i > 0) {
-            actions.push_back("queue 2");  // as long as the one before's
+            actions.emplace_back("queue 2");  // as long as the one before's
         }
         out.push_back(model::testing::text_rule(
             dm, id,

@@ -213,8 +213,8 @@ std::optional<std::pair<std::uint64_t, Directions>> rule_line_target(std::string
 // rule_line_target() of a file's lines read in order: a line that begins
 // with the same bytes as the line before, up to and including the blank
 // after its `dir` word, has the same target, which is not read again (a
-// load's lines mostly begin alike: the count of a 1M-line file took 227
-// instructions a line, a third of them reading the matcher's id).
+// load's lines mostly begin alike: sgnicctl's count of a 1M-line file 227
+// -> 123 instructions a line).
 class RuleLineTargets {
 public:
     std::optional<std::pair<std::uint64_t, Directions>> operator()(std::string_view line);
