@@ -20,6 +20,9 @@ namespace {
 using model::DesiredMatcher;
 using model::DesiredRule;
 
+// The first column of the first row `sql` gives.
+std::int64_t count_of(const std::filesystem::path& db_file, const std::string& sql);
+
 class StoreTest : public ::testing::Test {
 protected:
     void SetUp() override {
@@ -41,6 +44,26 @@ protected:
                 .priority = 7,
                 .fields = {{"ipv4-dst", "255.255.255.0"}, {"ip-proto", "0xff"}}};
     }
+
+    // The one pack of `rules` left with its last `left` (a quarter or
+    // less): written again in format 1, it reads back as those rules.
+    void delete_all_but_the_last(const std::vector<DesiredRule>& rules, std::size_t left) {
+        const auto db = dir_ / "state" / "state.db";
+        std::vector<model::RuleKey> gone;
+        for (std::size_t i = 0; i + left < rules.size(); ++i) {
+            gone.push_back(rules[i].id);
+        }
+        ASSERT_TRUE(open().delete_rules(gone));
+        EXPECT_EQ(count_of(db, "SELECT rules FROM rule_packs"), static_cast<std::int64_t>(left));
+        EXPECT_EQ(count_of(db, "SELECT format FROM rule_packs"), 1);
+        auto state = open().load();
+        ASSERT_TRUE(state) << state.error().message();
+        ASSERT_EQ(state->rules.size(), left);
+        for (std::size_t i = rules.size() - left; i < rules.size(); ++i) {
+            EXPECT_EQ(state->rules.at(rules[i].id), rules[i]) << "rule " << rules[i].id;
+        }
+    }
+
     static DesiredRule rule(model::RuleKey id, model::MatcherKey m) {
         return model::testing::text_rule(matcher(m), id, policy::Directions::rx_only(),
                                          {{"ipv4-dst", "10.0.0.0"}, {"ip-proto", "6"}},
@@ -698,20 +721,8 @@ TEST_F(StoreTest, a_pack_of_rules_in_runs_holds_little_more_than_their_match_byt
                     "TABLE saved"));
     }
     // Most of the pack gone: it is written again, in runs still.
-    std::vector<model::RuleKey> gone;
-    for (std::size_t i = 0; i < 3100; ++i) {
-        gone.push_back(rules[i].id);
-    }
-    ASSERT_TRUE(open().delete_rules(gone));
-    EXPECT_EQ(count_of(db, "SELECT rules FROM rule_packs"), 996);
-    EXPECT_EQ(count_of(db, "SELECT format FROM rule_packs"), 1);
+    delete_all_but_the_last(rules, 996);
     EXPECT_LT(count_of(db, "SELECT length(body) FROM rule_packs"), 996 * 8);
-    state = open().load();
-    ASSERT_TRUE(state) << state.error().message();
-    ASSERT_EQ(state->rules.size(), 996U);
-    for (std::size_t i = 3100; i < rules.size(); ++i) {
-        EXPECT_EQ(state->rules.at(rules[i].id), rules[i]) << "rule " << rules[i].id;
-    }
 }
 
 // Schema 5's packs (format 0) read back after the upgrade; one written
@@ -746,18 +757,7 @@ TEST_F(StoreTest, a_schema_5_store_keeps_its_packs_and_rewrites_them_in_runs) {
     for (const DesiredRule& r : rules) {
         EXPECT_EQ(state->rules.at(r.id), r) << "rule " << r.id;
     }
-    std::vector<model::RuleKey> gone;
-    for (std::size_t i = 0; i < 1600; ++i) {
-        gone.push_back(rules[i].id);
-    }
-    ASSERT_TRUE(open().delete_rules(gone));
-    EXPECT_EQ(count_of(db, "SELECT format FROM rule_packs"), 1);
-    state = open().load();
-    ASSERT_TRUE(state) << state.error().message();
-    ASSERT_EQ(state->rules.size(), 400U);
-    for (std::size_t i = 1600; i < rules.size(); ++i) {
-        EXPECT_EQ(state->rules.at(rules[i].id), rules[i]) << "rule " << rules[i].id;
-    }
+    delete_all_but_the_last(rules, 400);
 }
 
 TEST_F(StoreTest, refuses_a_newer_schema) {
