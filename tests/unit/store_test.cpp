@@ -72,18 +72,25 @@ protected:
     std::filesystem::path dir_;
 };
 
+// The matcher of the generated rules below, and a rule's /24 by its id.
+DesiredMatcher generated_matcher(model::MatcherKey m) {
+    return {.id = m,
+            .port = "eth0",
+            .priority = 7,
+            .fields = {{"ipv4-dst", "255.255.255.0"}, {"ip-proto", "0xff"}}};
+}
+std::string dst_of(model::RuleKey id) {
+    return "10." + std::to_string(id / 256 % 256) + "." + std::to_string(id % 256) + ".0";
+}
+
 // Rules of a load's chunk: each different (value, directions, actions,
 // uid), so a pack that mixed up two records would not read back equal.
 std::vector<DesiredRule> varied_rules(model::RuleKey first, std::size_t n, model::MatcherKey m) {
-    const DesiredMatcher dm{.id = m,
-                            .port = "eth0",
-                            .priority = 7,
-                            .fields = {{"ipv4-dst", "255.255.255.0"}, {"ip-proto", "0xff"}}};
+    const DesiredMatcher dm = generated_matcher(m);
     std::vector<DesiredRule> out;
     for (std::size_t i = 0; i < n; ++i) {
         const model::RuleKey id = first + i;
-        const std::string dst =
-            "10." + std::to_string(id / 256 % 256) + "." + std::to_string(id % 256) + ".0";
+        const std::string dst = dst_of(id);
         const bool rx = i % 3 != 0;
         std::vector<std::string> actions = {"count"};
         if (rx) {
@@ -103,15 +110,11 @@ std::vector<DesiredRule> varied_rules(model::RuleKey first, std::size_t n, model
 // rule breaks the run (another action list, uid or direction, an id
 // skipped).
 std::vector<DesiredRule> run_rules(model::RuleKey first, std::size_t n, model::MatcherKey m) {
-    const DesiredMatcher dm{.id = m,
-                            .port = "eth0",
-                            .priority = 7,
-                            .fields = {{"ipv4-dst", "255.255.255.0"}, {"ip-proto", "0xff"}}};
+    const DesiredMatcher dm = generated_matcher(m);
     std::vector<DesiredRule> out;
     for (std::size_t i = 0; i < n; ++i) {
         const model::RuleKey id = first + i + i / 700;
-        const std::string dst =
-            "10." + std::to_string(id / 256 % 256) + "." + std::to_string(id % 256) + ".0";
+        const std::string dst = dst_of(id);
         const bool tx = i % 500 == 499;
         std::vector<std::string> actions = {"count"};
         if (!tx && i % 97 == 96) {
