@@ -45,6 +45,26 @@ protected:
                 .fields = {{"ipv4-dst", "255.255.255.0"}, {"ip-proto", "0xff"}}};
     }
 
+    // Why load() fails once `sql` changed the stored packs; they are as
+    // they were again after.
+    std::string load_error_with(const std::string& sql) {
+        const auto db_file = dir_ / "state" / "state.db";
+        {
+            auto db = Database::open(db_file);
+            EXPECT_TRUE(db);
+            EXPECT_TRUE(db->exec("CREATE TABLE saved AS SELECT * FROM rule_packs; " + sql)) << sql;
+        }
+        auto state = open().load();
+        EXPECT_FALSE(state) << "loaded after " << sql;
+        std::string error = state ? std::string() : state.error().message();
+        auto db = Database::open(db_file);
+        EXPECT_TRUE(db);
+        EXPECT_TRUE(
+            db->exec("DELETE FROM rule_packs; INSERT INTO rule_packs SELECT * FROM saved; DROP "
+                     "TABLE saved"));
+        return error;
+    }
+
     // The one pack of `rules` left with its last `left` (a quarter or
     // less): written again in format 1, it reads back as those rules.
     void delete_all_but_the_last(const std::vector<DesiredRule>& rules, std::size_t left) {
@@ -640,7 +660,6 @@ TEST_F(StoreTest, refuses_to_load_a_pack_that_does_not_parse) {
         ASSERT_TRUE(s.add_matcher(matcher(1), 2));
         ASSERT_TRUE(s.add_rules(varied_rules(1, 100, 1), 101));
     }
-    const auto db_file = dir_ / "state" / "state.db";
     const std::vector<std::pair<std::string, std::string>> cases = {
         {"UPDATE rule_packs SET body = substr(body, 1, length(body) - 3)",
          "rule pack 1: corrupt: a record is cut short at byte"},
@@ -660,22 +679,8 @@ TEST_F(StoreTest, refuses_to_load_a_pack_that_does_not_parse) {
          "rule pack 1: corrupt: the first record continues a run"},
     };
     for (const auto& [sql, expected] : cases) {
-        {
-            auto db = Database::open(db_file);
-            ASSERT_TRUE(db);
-            ASSERT_TRUE(db->exec("CREATE TABLE saved AS SELECT * FROM rule_packs; " + sql));
-        }
-        auto state = open().load();
-        ASSERT_FALSE(state) << sql;
-        EXPECT_NE(state.error().message().find(expected), std::string::npos)
-            << sql << ": " << state.error().message();
-        {
-            auto db = Database::open(db_file);
-            ASSERT_TRUE(db);
-            ASSERT_TRUE(
-                db->exec("DELETE FROM rule_packs; INSERT INTO rule_packs SELECT * FROM saved; DROP "
-                         "TABLE saved"));
-        }
+        const std::string error = load_error_with(sql);
+        EXPECT_NE(error.find(expected), std::string::npos) << sql << ": " << error;
         auto again = open().load();
         ASSERT_TRUE(again) << "restored after " << sql;
         EXPECT_EQ(again->rules.size(), 100U);
@@ -704,25 +709,9 @@ TEST_F(StoreTest, a_pack_of_rules_in_runs_holds_little_more_than_their_match_byt
         EXPECT_EQ(state->rules.at(r.id), r) << "rule " << r.id;
     }
     // The last record continues a run: one byte short, it is cut short.
-    {
-        auto d = Database::open(db);
-        ASSERT_TRUE(d);
-        ASSERT_TRUE(
-            d->exec("CREATE TABLE saved AS SELECT * FROM rule_packs;"
-                    " UPDATE rule_packs SET body = substr(body, 1, length(body) - 1)"));
-    }
-    auto cut = open().load();
-    ASSERT_FALSE(cut);
-    EXPECT_NE(cut.error().message().find("rule pack 1: corrupt: a record is cut short"),
-              std::string::npos)
-        << cut.error().message();
-    {
-        auto d = Database::open(db);
-        ASSERT_TRUE(d);
-        ASSERT_TRUE(
-            d->exec("DELETE FROM rule_packs; INSERT INTO rule_packs SELECT * FROM saved; DROP "
-                    "TABLE saved"));
-    }
+    const std::string cut =
+        load_error_with("UPDATE rule_packs SET body = substr(body, 1, length(body) - 1)");
+    EXPECT_NE(cut.find("rule pack 1: corrupt: a record is cut short"), std::string::npos) << cut;
     // Most of the pack gone: it is written again, in runs still.
     delete_all_but_the_last(rules, 996);
     EXPECT_LT(count_of(db, "SELECT length(body) FROM rule_packs"), 996 * 8);
